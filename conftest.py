@@ -1,0 +1,1 @@
+pytest_plugins = ["mcm_shared.testing.plugin"]

