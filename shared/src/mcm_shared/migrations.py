@@ -53,3 +53,21 @@ class MigrationCheck:
         if set(rows) != self._heads:
             raise RuntimeError(f"migrations not at head: {sorted(rows)} != {sorted(self._heads)}")
         self._confirmed = True
+
+
+def locate_migrations(package: str, module_file: Path) -> Path:
+    """A service's Alembic folder: bundled in the wheel as `<package>/_migrations`, or the
+    `migrations/` folder beside `src/` in a source checkout (editable installs)."""
+    bundled = module_file.parent / "_migrations"
+    if bundled.is_dir():
+        return bundled
+    source = module_file.resolve().parents[2] / "migrations"
+    if source.is_dir():
+        return source
+    raise RuntimeError(f"{package}: migrations folder not found next to {module_file}")
+
+
+def migrate_command(migrations_dir: Path, url: str | None, *, version_table: str, schema: str | None) -> None:
+    if not url:
+        raise SystemExit("no database URL configured; set it in the environment")
+    upgrade_to_head(alembic_config(migrations_dir, url, version_table=version_table, schema=schema))

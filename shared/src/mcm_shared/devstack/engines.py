@@ -93,6 +93,8 @@ class EmbeddedPostgres:
         if not self.initialised():
             self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync")
         if self.running():
+            # A server left running by an earlier session: adopt it on whatever port it has.
+            self.port = self._running_port() or self.port
             return self
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=300 "
@@ -101,6 +103,14 @@ class EmbeddedPostgres:
         self._run("pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start", timeout=90)
         wait_for_port(self.port)
         return self
+
+    def _running_port(self) -> int | None:
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            lines = pid_file.read_text().splitlines()
+            return int(lines[3])
+        except (OSError, IndexError, ValueError):
+            return None
 
     def running(self) -> bool:
         try:

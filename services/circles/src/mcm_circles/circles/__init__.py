@@ -1,0 +1,1 @@
+"""Circles: the small peer groups, their listing and search."""

@@ -1,0 +1,4 @@
+"""Import point for every model of the service, so Alembic sees the whole metadata."""
+from mcm_payments.db import Base
+
+metadata = Base.metadata

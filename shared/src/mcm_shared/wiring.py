@@ -1,0 +1,99 @@
+"""Lifespan hooks that connect a service app to its infrastructure: database (+ migration
+readiness), Redis and the token verifier. Each hook registers its health checks and cleanup.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_shared.db import Database
+from mcm_shared.migrations import MigrationCheck
+from mcm_shared.redis import make_redis
+from mcm_shared.settings import BaseServiceSettings
+
+Hook = Callable[[FastAPI, AsyncExitStack], Awaitable[None]]
+
+
+def database_hook(
+    url: str | None,
+    *,
+    migrations_dir: Path,
+    schema: str | None,
+    version_table: str,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+) -> Hook:
+    async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
+        settings: BaseServiceSettings = app.state.settings
+        if not url:
+            raise RuntimeError(f"{settings.service_name}: no database URL configured (use `make run` or set it)")
+        database = Database(url, pool_size=pool_size, max_overflow=max_overflow, connect_timeout=settings.dependency_timeout_seconds)
+        app.state.db = database
+        app.state.health.add("database", database.ping, settings.dependency_timeout_seconds)
+        check = MigrationCheck(lambda: database.engine, migrations_dir, version_table=version_table, schema=schema)
+        app.state.health.add("migrations", check, settings.dependency_timeout_seconds)
+        stack.push_async_callback(database.dispose)
+
+    return hook
+
+
+def redis_hook(url: str | None) -> Hook:
+    async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
+        settings: BaseServiceSettings = app.state.settings
+        if not url:
+            app.state.redis = None
+            return
+        client = make_redis(url, socket_timeout=settings.dependency_timeout_seconds)
+        app.state.redis = client
+        app.state.health.add("redis", client.ping, settings.dependency_timeout_seconds)
+        stack.push_async_callback(client.aclose)
+
+    return hook
+
+
+def verifier_hook() -> Hook:
+    async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
+        from mcm_shared.tokens import make_verifier
+
+        verifier = make_verifier(app.state.settings)
+        app.state.verifier = verifier
+        stack.push_async_callback(verifier.keys.aclose)
+
+    return hook
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session per request; services commit once per use case (see each service's README)."""
+    database: Database = request.app.state.db
+    async with database.session() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def database_errors_as_503(app: FastAPI) -> None:
+    """A database or Redis that is down answers a fast 503 problem, never a 500 or a hang."""
+    import asyncio
+
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
+    from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
+
+    from mcm_shared.errors import problem_response
+
+    async def unavailable(request: Request, exc: Exception):
+        return problem_response(
+            503,
+            headers={"Retry-After": "1"},
+            type_slug="dependency-unavailable",
+            title="Service temporarily unavailable",
+            detail="A dependency is unavailable; try again shortly.",
+        )
+
+    for exc_type in (OperationalError, InterfaceError, PoolTimeout, OSError, asyncio.TimeoutError, RedisConnectionError, RedisTimeout):
+        app.add_exception_handler(exc_type, unavailable)
