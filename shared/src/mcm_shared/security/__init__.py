@@ -1,0 +1,31 @@
+"""Identity and tokens (ARCHITECTURE.md §4): the shared access-token verifier.
+
+`principal` — who is calling; `jwks` — auth's public keys, cached; `verifier` — strict ES256
+verification; `dependencies` — FastAPI dependencies and `make_verifier`. Import from
+`mcm_shared.tokens` (or from here); both expose the same names.
+"""
+from mcm_shared.security.dependencies import (
+    CurrentPrincipal,
+    bearer_token,
+    current_principal,
+    make_verifier,
+    require_roles,
+)
+from mcm_shared.security.jwks import ALGORITHM, JWKSCache, parse_jwks
+from mcm_shared.security.principal import Principal
+from mcm_shared.security.verifier import INVALID_TOKEN_DETAIL, KeyNotCached, TokenVerifier
+
+__all__ = [
+    "ALGORITHM",
+    "INVALID_TOKEN_DETAIL",
+    "CurrentPrincipal",
+    "JWKSCache",
+    "KeyNotCached",
+    "Principal",
+    "TokenVerifier",
+    "bearer_token",
+    "current_principal",
+    "make_verifier",
+    "parse_jwks",
+    "require_roles",
+]
