@@ -449,6 +449,26 @@ async def test_last_good_keys_keep_verifying_while_the_jwks_server_is_down(
     assert (await verifier.verify(signer.token())).user_id is not None
 
 
+async def test_after_a_failed_fetch_an_unknown_kid_is_retried_within_a_second(
+    verifier: TokenVerifier, server: JwksServer, signer: Signer, clock: FakeClock
+) -> None:
+    # Services start together: the first fetch can fail while auth is still starting.
+    server.status = 503
+    with pytest.raises(DependencyUnavailable):
+        await verifier.verify(signer.token())
+    assert server.hits == 1
+
+    server.status = 200
+    clock.advance(0.5)  # still inside the short retry window after a failure
+    with pytest.raises(DependencyUnavailable):
+        await verifier.verify(signer.token())
+    assert server.hits == 1
+
+    clock.advance(0.6)  # well inside the normal 10 s cooldown, but past the failure retry window
+    assert (await verifier.verify(signer.token())).roles == {"member"}
+    assert server.hits == 2
+
+
 async def test_error_responses_and_unusable_key_sets_do_not_replace_good_keys(
     verifier: TokenVerifier, keys: JWKSCache, server: JwksServer, signer: Signer, clock: FakeClock
 ) -> None:

@@ -63,6 +63,9 @@ def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
     return keys
 
 
+FAILED_FETCH_RETRY_SECONDS = 1.0
+
+
 class JWKSCache:
     """Auth's public keys by `kid`, fetched from `jwks_url` with an `httpx.AsyncClient`.
 
@@ -154,7 +157,10 @@ class JWKSCache:
             self._client = None
 
     def _cooldown_over(self) -> bool:
-        return self._clock() - self._last_attempt >= self._cooldown
+        # After a failed fetch (auth starting up or briefly down) retry sooner, still at most
+        # once per FAILED_FETCH_RETRY_SECONDS, so tokens signed meanwhile are not refused for long.
+        window = min(self._cooldown, FAILED_FETCH_RETRY_SECONDS) if self._last_fetch_failed else self._cooldown
+        return self._clock() - self._last_attempt >= window
 
     def _refresh_soon(self) -> None:
         if self._closed or not self._cooldown_over():
