@@ -68,9 +68,11 @@ class EmbeddedPostgres:
             for name in dirs + files:
                 target = Path(root) / name
                 target.chmod(target.stat().st_mode | 0o055)
-        _make_traversable(self.data_dir)
+        _make_traversable(self.data_dir.parent)
         entry = pwd.getpwnam(POSTGRES_SYSTEM_USER)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        # PostgreSQL refuses a data directory that others can read.
+        self.data_dir.chmod(0o700)
 
     def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
