@@ -9,6 +9,13 @@ from mcm_shared.settings import BaseServiceSettings, DatabaseSettingsMixin
 class Settings(DatabaseSettingsMixin, BaseServiceSettings):
     service_name: str = "circles"
     circles_port: int = Field(default=8002, ge=1, le=65535)
+    # Event bus: this process relays the service's outbox and consumes auth's and payments'
+    # streams (profiles, membership payment status) as one consumer group.
+    outbox_relay_enabled: bool = True
+    consume_events: bool = True
+    members_consumer_group: str = "circles-members"
+    auth_events_stream: str = "events:auth"
+    payments_events_stream: str = "events:payments"
 
     def required_urls(self) -> dict[str, str | None]:
         return {**super().required_urls(), "DATABASE_URL": self.database_url}

@@ -8,7 +8,22 @@ from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook,
 
 from mcm_circles.circles.router import router as circles_router
 from mcm_circles.config import Settings
+from mcm_circles.consumers import bus_hook
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_circles.events.lifespan import events_hook
+from mcm_circles.events.router import router as events_router
+from mcm_circles.goals.router import router as goals_router
+from mcm_circles.meetings.router import router as meetings_router
+from mcm_circles.memberships.router import mine_router as my_memberships_router
+from mcm_circles.memberships.router import router as memberships_router
+from mcm_circles.profiles.router import router as profiles_router
+from mcm_circles.transfers.router import circle_router as circle_transfers_router
+from mcm_circles.transfers.router import router as transfers_router
+
+CIRCLES_ROUTERS = [
+    circles_router, memberships_router, my_memberships_router, circle_transfers_router, transfers_router,
+    meetings_router, goals_router, profiles_router,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -17,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Circles service",
         description="Circles, memberships, transfers, meetings, attendance, goals and events.",
-        routers=[circles_router],
+        routers=[*CIRCLES_ROUTERS, events_router],
         lifespan_hooks=[
             database_hook(
                 settings.database_url,
@@ -29,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             redis_hook(settings.redis_url),
             verifier_hook(),
+            bus_hook(),
+            events_hook(),
         ],
     )
     database_errors_as_503(app)

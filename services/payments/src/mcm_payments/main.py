@@ -1,22 +1,69 @@
 """The payments service app: obligations, Stripe checkout, webhooks, refunds, interventions."""
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
+
 from fastapi import FastAPI
 
 from mcm_shared.app import create_service_app
-from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook, verifier_hook
+from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay
+from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis_hook, verifier_hook
 
+from mcm_payments import bus
+from mcm_payments.checkout.router import router as checkout_router
 from mcm_payments.config import Settings
 from mcm_payments.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_payments.history.router import router as history_router
+from mcm_payments.interventions.router import router as interventions_router
+from mcm_payments.jobs import PaymentsWorker
+from mcm_payments.models import EVENTS
+from mcm_payments.obligations.router import router as obligations_router
+from mcm_payments.overview.router import router as overview_router
+from mcm_payments.refunds.router import router as refunds_router
+from mcm_payments.runtime import Runtime
+from mcm_payments.stripe_api import StripeApi
+from mcm_payments.webhooks.router import router as webhooks_router
+
+# Order matters where paths overlap: fixed paths before `/{payment_id}/refunds`.
+ROUTERS = [webhooks_router, checkout_router, obligations_router, interventions_router, history_router, overview_router, refunds_router]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def payments_hook(settings: Settings, streams: bus.Streams) -> Hook:
+    """Stripe client, event writer, background worker, outbox relay and event consumer."""
+
+    async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
+        database = app.state.db
+        stripe_api = StripeApi(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base, timeout=settings.stripe_timeout_seconds)
+        stack.push_async_callback(stripe_api.aclose)
+        writer = EventWriter(EVENTS, producer=bus.PRODUCER, stream=streams.publish)
+        runtime = Runtime(settings=settings, stripe=stripe_api, writer=writer, sessionmaker=database.sessionmaker)
+        app.state.runtime = runtime
+        worker = PaymentsWorker(runtime, settings.worker_interval_seconds)
+        runtime.kick = worker.kick
+        app.state.worker = worker
+        worker.start()
+        stack.push_async_callback(worker.stop)
+        redis = app.state.redis
+        if redis is None:
+            return  # no Redis configured: events stay in the outbox until one is
+        relay = OutboxRelay(database.sessionmaker, redis, EVENTS)
+        consumer = EventConsumer(database.sessionmaker, redis, EVENTS, group=bus.GROUP, streams=streams.consume, handlers=bus.handlers(runtime))
+        app.state.relay, app.state.consumer = relay, consumer
+        relay.start()
+        consumer.start()
+        stack.push_async_callback(relay.stop)
+        stack.push_async_callback(consumer.stop)
+
+    return hook
+
+
+def create_app(settings: Settings | None = None, *, streams: bus.Streams | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_service_app(
         settings,
         title="Payments service",
         description="Payment obligations, Stripe checkout and webhooks, refunds and manual interventions.",
-        routers=[],
+        routers=ROUTERS,
         lifespan_hooks=[
             database_hook(
                 settings.database_url,
@@ -28,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             redis_hook(settings.redis_url),
             verifier_hook(),
+            payments_hook(settings, streams or bus.Streams()),
         ],
     )
     database_errors_as_503(app)

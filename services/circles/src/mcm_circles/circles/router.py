@@ -1,19 +1,58 @@
-"""HTTP for circles."""
+"""HTTP for circles. Routes only translate HTTP; rules live in service.py."""
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Query, Response, status
 
-from mcm_shared.errors import Unauthenticated, problem_responses
-from mcm_shared.pagination import Page, PageParams, page_params
+from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
+from mcm_shared.pagination import Page
 from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.wiring import SessionDep
 
-from mcm_circles.circles.schemas import Circle
+from mcm_circles.circles import archive, service
+from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, CircleUpdate
+from mcm_circles.deps import CircleID
 
 router = APIRouter(prefix="/api/v1/circles", tags=["circles"])
 
 
-@router.get("", response_model=Page[Circle], responses=problem_responses(Unauthenticated))
-async def list_circles(principal: CurrentPrincipal, page: Annotated[PageParams, Depends(page_params)]) -> Page[Circle]:
-    return Page[Circle](items=[], next_cursor=None)
+@router.get("", response_model=Page[Circle], responses=problem_responses(Unauthenticated, InvalidInput))
+async def list_circles(
+    session: SessionDep, principal: CurrentPrincipal, query: Annotated[CircleQuery, Query()]
+) -> Page[Circle]:
+    """Circles the caller may see: public ones, private ones he belongs to, all of them for staff."""
+    return await service.list_circles(session, principal, query)
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=Circle,
+    responses=problem_responses(Unauthenticated, Forbidden, InvalidInput),
+)
+async def create_circle(data: CircleCreate, session: SessionDep, principal: CurrentPrincipal) -> Circle:
+    """Facilitators and admins create circles; the creator becomes its facilitator."""
+    return await service.create_circle(session, principal, data)
+
+
+@router.get("/{circle_id}", response_model=Circle, responses=problem_responses(Unauthenticated, NotFound))
+async def get_circle(circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal) -> Circle:
+    return await service.get_circle(session, principal, circle_id)
+
+
+@router.patch(
+    "/{circle_id}", response_model=Circle,
+    responses=problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, InvalidInput),
+)
+async def update_circle(circle_id: CircleID, data: CircleUpdate, session: SessionDep, principal: CurrentPrincipal) -> Circle:
+    """Change only the fields sent. capacity_max cannot drop below the current member count (409)."""
+    return await service.update_circle(session, principal, circle_id, data)
+
+
+@router.delete(
+    "/{circle_id}", status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(Unauthenticated, Forbidden, NotFound),
+)
+async def archive_circle(circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Archive: memberships end, future meetings are cancelled, history stays."""
+    await archive.archive_circle(session, principal, circle_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

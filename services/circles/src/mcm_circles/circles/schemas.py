@@ -1,13 +1,136 @@
-"""Pydantic schemas for circles."""
+"""Pydantic schemas for circles (field names from ARCHITECTURE.md §11 "circle in/out")."""
 from __future__ import annotations
 
-from uuid import UUID
+import uuid
+import datetime as dt
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from mcm_circles.schemas_common import Input, Name, Output, TimeZoneName, text
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+Frequency = Literal["weekly", "biweekly", "monthly"]
+Visibility = Literal["public", "private"]
+JoinPolicy = Literal["open", "approval"]
+Status = Literal["forming", "active", "full", "archived"]
+Capacity = Annotated[int, Field(ge=2, le=10)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Description = text(4000)
+City = text(100, 1)
+SearchText = text(100, 1)
+MAX_DUES = 1_000_000  # minor units: 10 000.00 a month is already far beyond any real circle
 
 
-class Circle(BaseModel):
-    id: UUID
+class Schedule(Input):
+    weekday: Weekday
+    time: dt.time = Field(description="Local start time in `timezone`, e.g. 19:30")
+    timezone: TimeZoneName
+    frequency: Frequency = "weekly"
+
+    @field_validator("time")
+    @classmethod
+    def _naive(cls, value: dt.time) -> dt.time:
+        if value.tzinfo is not None:
+            raise ValueError("give the local time without an offset; the zone is in `timezone`")
+        return value.replace(microsecond=0)
+
+
+class Location(Input):
+    city: City | None = None
+    online: bool = False
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Location:
+        if not self.online and not self.city:
+            raise ValueError("give a city, or set online to true")
+        return self
+
+
+class Money(Input):
+    amount: int = Field(gt=0, le=MAX_DUES, description="Minor units (cents)")
+    currency: Currency = Field(description="ISO 4217 code, upper case")
+
+
+class CircleCreate(Input):
+    name: Name
+    description: Description = ""
+    capacity_max: Capacity = 10
+    capacity_min: Capacity = 2
+    schedule: Schedule
+    location: Location
+    visibility: Visibility = "public"
+    join_policy: JoinPolicy = "open"
+    dues: Money | None = None
+
+    @model_validator(mode="after")
+    def _capacity(self) -> CircleCreate:
+        if self.capacity_min > self.capacity_max:
+            raise ValueError("capacity_min must not exceed capacity_max")
+        return self
+
+
+NOT_NULLABLE = ("name", "description", "capacity_max", "capacity_min", "schedule", "location", "visibility", "join_policy")
+
+
+class CircleUpdate(Input):
+    """PATCH: only the fields sent are changed; `dues: null` removes dues."""
+
+    name: Name | None = None
+    description: Description | None = None
+    capacity_max: Capacity | None = None
+    capacity_min: Capacity | None = None
+    schedule: Schedule | None = None
+    location: Location | None = None
+    visibility: Visibility | None = None
+    join_policy: JoinPolicy | None = None
+    dues: Money | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> CircleUpdate:
+        for name in NOT_NULLABLE:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class Facilitator(Output):
+    user_id: uuid.UUID
+    display_name: str
+
+
+class Circle(Output):
+    id: uuid.UUID
     name: str
     description: str
-    status: str
+    capacity_max: int
+    capacity_min: int
+    schedule: Schedule
+    location: Location
+    visibility: Visibility
+    join_policy: JoinPolicy
+    dues: Money | None
+    status: Status
+    member_count: int = Field(description="Active members holding a seat; facilitators do not take seats")
+    open_seats: int
+    facilitators: list[Facilitator]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+SortKey = Literal["name", "-name", "created_at", "-created_at", "open_seats", "-open_seats"]
+
+
+class CircleQuery(Input):
+    """Filters, sort and page of GET /api/v1/circles; unknown parameters are refused."""
+
+    q: SearchText | None = Field(None, description="Text in name or description")
+    city: City | None = None
+    online: bool | None = None
+    weekday: Weekday | None = None
+    has_open_seats: bool | None = None
+    facilitator: uuid.UUID | None = Field(None, description="User id of a facilitator")
+    status: Status | None = Field(None, description="Default: every status except archived")
+    sort: SortKey = "name"
+    limit: int = Field(20, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(max_length=512)] | None = None

@@ -1,0 +1,112 @@
+"""The gateway application.
+
+Two halves behind one ASGI callable: routed paths (the route table) go to the proxy, a plain
+ASGI handler written for speed; everything else — health, `GET /`, metrics, docs, the merged
+OpenAPI document and the 404 for unknown paths — is a small FastAPI app built from the shared
+pieces. A FastAPI catch-all route on the proxy path measured ~4% of direct throughput (FACTS.md).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcm_gateway.config import Settings
+from mcm_gateway.health import health_router
+from mcm_gateway.metrics import ProxyMetrics
+from mcm_gateway.problems import send_problem
+from mcm_gateway.proxy import Proxy
+from mcm_gateway.routes import RouteTable
+from mcm_gateway.runtime import GatewayRuntime
+from mcm_shared.app import install_drain_on_sigterm
+from mcm_shared.errors import install_problem_handlers
+from mcm_shared.health import HealthState
+from mcm_shared.logging import RequestContextMiddleware, configure_logging
+from mcm_shared.metrics import Metrics, MetricsMiddleware
+
+logger = logging.getLogger("mcm.gateway")
+
+
+class GatewayApp:
+    """The ASGI entry point: CORS, then proxy or own endpoints by path."""
+
+    def __init__(self, settings: Settings, runtime: GatewayRuntime, own_app: ASGIApp) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.own_app = own_app
+        self.proxy = Proxy(runtime)
+        self.routes = RouteTable()
+        entry: ASGIApp = self._dispatch
+        if settings.cors_origins:
+            entry = CORSMiddleware(
+                entry,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "Stripe-Signature"],
+                expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"],
+                max_age=600,
+            )
+        self._entry = entry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            route = self.routes.resolve(scope["method"], scope["path"], scope.get("raw_path") or b"")
+            if route is not None:
+                if not self.runtime.started:
+                    await send_problem(send, 503, type_slug="starting", title="Service temporarily unavailable", detail="The gateway is starting or stopping.", headers=[(b"retry-after", b"1")])
+                    return
+                await self.proxy(scope, receive, send, route)
+                return
+        await self.own_app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> GatewayApp:
+    settings = settings or Settings()
+    settings.check_production_ready()
+    configure_logging(settings.service_name, settings.log_level)
+    metrics = Metrics(settings.service_name)
+    health = HealthState(service=settings.service_name, version=settings.version)
+    runtime = GatewayRuntime(settings, ProxyMetrics(metrics.registry), health)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_drain_on_sigterm(health)
+        await runtime.start()
+        logger.info("started", extra={"version": settings.version, "upstreams": ",".join(f"{n}={u or '-'}" for n, u in settings.upstream_urls().items())})
+        try:
+            yield
+        finally:
+            health.draining = True
+            logger.info("stopping")
+            await runtime.stop()
+
+    docs = settings.docs_enabled
+    own = FastAPI(
+        title="Men's Circle Management Platform — gateway",
+        version=settings.version,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    own.state.settings = settings
+    own.state.health = health
+    own.state.metrics = metrics
+    own.state.runtime = runtime
+    install_problem_handlers(own)
+    own.include_router(health_router(runtime))
+
+    @own.get("/", tags=["meta"], summary="Service name and version")
+    async def root() -> dict[str, str]:
+        return {"name": settings.service_name, "version": settings.version}
+
+    own.add_route("/metrics", metrics.endpoint, include_in_schema=False)
+    wrapped = RequestContextMiddleware(MetricsMiddleware(own, metrics))
+    return GatewayApp(settings, runtime, wrapped)

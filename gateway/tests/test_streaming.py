@@ -1,0 +1,46 @@
+"""Large bodies stream through the gateway in both directions, framed correctly."""
+from __future__ import annotations
+
+import hashlib
+
+BIG = 24 * 1024 * 1024
+
+
+async def test_a_large_upload_with_content_length_arrives_whole(gateway, bearer):
+    body = bytes(range(256)) * (BIG // 256)
+    response = await gateway.client.post("/api/v1/payments/uploads", headers=bearer, content=body)
+    assert response.status_code == 200
+    assert response.json()["body_size"] == BIG
+    assert response.json()["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+async def test_a_chunked_upload_arrives_whole(gateway, bearer, forwarded):
+    digest = hashlib.sha256()
+    parts = [bytes([n % 256]) * 1_000_003 for n in range(7)]
+    for part in parts:
+        digest.update(part)
+
+    async def chunks():
+        for part in parts:
+            yield part
+
+    response = await gateway.client.post("/api/v1/payments/uploads", headers=bearer, content=chunks())
+    assert response.json()["body_size"] == sum(map(len, parts))
+    assert response.json()["body_sha256"] == digest.hexdigest()
+    assert forwarded(response)["transfer-encoding"] == ["chunked"]
+
+
+async def test_a_large_download_streams_through(gateway, bearer):
+    received = 0
+    async with gateway.client.stream("GET", f"/api/v1/circles/big?bytes={BIG}", headers=bearer) as response:
+        assert response.status_code == 200
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+    assert received == BIG
+
+
+async def test_connections_are_reused_across_requests(gateway, bearer):
+    pool = gateway.app.runtime.pools["circles"]
+    for _ in range(20):
+        assert (await gateway.client.get("/api/v1/circles", headers=bearer)).status_code == 200
+    assert pool.open_connections == 1

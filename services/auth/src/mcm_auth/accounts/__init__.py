@@ -1,0 +1,1 @@
+"""Accounts: registration, the user's own record, email/phone contact and profile basics."""

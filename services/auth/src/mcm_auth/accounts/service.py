@@ -1,0 +1,84 @@
+"""Registration and the user's own record. Each use case commits once.
+
+Registering an address that already has an account answers exactly like a new registration
+(same status, same body, one bcrypt hash spent either way) and mails the owner instead, so the
+endpoint cannot be used to find out who has an account.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_auth.accounts.models import User
+from mcm_auth.accounts.repository import UserRepository
+from mcm_auth.accounts.schemas import Me, Registration
+from mcm_auth.context import AuthContext
+from mcm_auth.ratelimit import hit
+from mcm_auth.roles.permissions import Role
+
+logger = logging.getLogger("mcm.auth.accounts")
+
+
+async def register(session: AsyncSession, ctx: AuthContext, data: Registration, *, client_ip: str | None) -> None:
+    await hit(
+        ctx.redis,
+        f"auth:register:ip:{client_ip or 'unknown'}",
+        limit=ctx.settings.register_max_per_ip,
+        window_seconds=ctx.settings.register_ip_window_seconds,
+        detail="Too many sign-ups from this address; try again later.",
+    )
+    password_hash = await ctx.hasher.hash(data.password)
+    repo = UserRepository(session)
+    existing = await repo.by_email(data.email)
+    if existing is not None:
+        await _tell_owner(session, ctx, existing)
+        return
+    user = User(
+        id=uuid.uuid4(),
+        email=data.email,
+        display_name=data.display_name,
+        password_hash=password_hash,
+        roles=[Role.MEMBER.value],
+    )
+    try:
+        await repo.add(user)
+        await after_registration(session, ctx, user)
+        await session.commit()
+    except IntegrityError:
+        # A concurrent sign-up with the same address won the unique constraint.
+        await session.rollback()
+        existing = await repo.by_email(data.email)
+        if existing is not None:
+            await _tell_owner(session, ctx, existing)
+
+
+async def after_registration(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+    """What every new account gets, inside its creating transaction."""
+    await ctx.events.publish(
+        session, "user.registered", {"user_id": user.id, "display_name": user.display_name}, key=str(user.id)
+    )
+    from mcm_auth.verification.service import queue_email_code  # verification builds on accounts
+
+    await queue_email_code(session, ctx, user)
+
+
+async def _tell_owner(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+    if user.email and user.active:
+        await ctx.outbound.queue_email(session, user.email, "account_exists", {"display_name": user.display_name})
+        await session.commit()
+
+
+def to_me(user: User) -> Me:
+    return Me(
+        id=user.id,
+        email=user.email,
+        email_verified=user.email_verified_at is not None,
+        phone=user.phone,
+        phone_verified=user.phone_verified_at is not None,
+        display_name=user.display_name,
+        roles=user.roles,
+        created_at=user.created_at,
+    )

@@ -1,0 +1,120 @@
+"""Configuration of the auth service (names from ARCHITECTURE.md §12, plus auth's own)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from mcm_shared.settings import DEV_DEFAULT_SECRET, BaseServiceSettings, ConfigurationError
+
+
+class Settings(BaseServiceSettings):
+    service_name: str = "auth"
+    auth_port: int = Field(default=8001, ge=1, le=65535)
+
+    # The credentials database: the only place email, phone and password hashes live.
+    creds_database_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+
+    # Signing keys. Production passes the PEM; development generates one file once.
+    jwt_private_key: SecretStr | None = None
+    jwt_key_dir: Path = Path(".data/keys")
+    jwks_max_age_seconds: int = Field(default=60, ge=0, le=3600)
+    # Extra time an old key stays published after a newer one took over (rolling deploys).
+    key_rotation_grace_seconds: int = Field(default=600, ge=0)
+
+    # Passwords: the pepper keys the pre-hash (HMAC-SHA256) so >72-byte passwords stay whole.
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    password_pepper: SecretStr = SecretStr(DEV_DEFAULT_SECRET)
+
+    # Refresh sessions.
+    refresh_idle_ttl_seconds: int = Field(default=14 * 86_400, ge=60)
+    refresh_absolute_ttl_seconds: int = Field(default=60 * 86_400, ge=60)
+
+    # Login throttling (Redis counters).
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    login_max_attempts_per_ip: int = Field(default=50, ge=1)
+    login_ip_window_seconds: int = Field(default=900, ge=1)
+
+    register_max_per_ip: int = Field(default=20, ge=1)
+    register_ip_window_seconds: int = Field(default=3600, ge=1)
+
+    # Codes and links.
+    password_reset_ttl_seconds: int = Field(default=1800, ge=60, le=1800)
+    verification_code_ttl_seconds: int = Field(default=600, ge=60, le=600)
+    verification_resend_cooldown_seconds: int = Field(default=30, ge=1)
+    verification_sends_per_hour: int = Field(default=5, ge=1)
+    sms_per_number_per_hour: int = Field(default=3, ge=1)
+    sms_per_account_per_hour: int = Field(default=5, ge=1)
+    # Where the frontend lives; reset links point there.
+    public_app_url: str = "http://127.0.0.1:8000"
+
+    # Peers whose X-Forwarded-For we believe (the gateway); "*" trusts any peer.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+
+    # The first administrator (created at start in development when given).
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+
+    # Outbound messages.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "Men's Circle <no-reply@mcm.example>"
+    sms_api_base: str | None = None
+    sms_account_sid: str = "AC_dev"
+    sms_auth_token: SecretStr = SecretStr(DEV_DEFAULT_SECRET)
+    sms_from: str = "+15005550006"
+
+    # Client credentials of internal callers: "name:secret,name:secret".
+    service_clients: SecretStr = SecretStr("")
+    service_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+
+    # Google sign-in (OIDC); disabled unless a client id is set.
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_authorization_endpoint: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_endpoint: str = "https://oauth2.googleapis.com/token"
+    google_jwks_uri: str = "https://www.googleapis.com/oauth2/v3/certs"
+    google_issuer: str = "https://accounts.google.com"
+    google_redirect_uri: str = "http://127.0.0.1:8000/api/v1/auth/google/callback"
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_ips(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    def required_urls(self) -> dict[str, str | None]:
+        return {**super().required_urls(), "CREDS_DATABASE_URL": self.creds_database_url}
+
+    def secrets(self) -> dict[str, SecretStr | None]:
+        return {
+            **super().secrets(),
+            "JWT_PRIVATE_KEY": self.jwt_private_key,
+            "PASSWORD_PEPPER": self.password_pepper,
+        }
+
+    def check_production_ready(self) -> None:
+        super().check_production_ready()
+        if not self.is_production:
+            return
+        weak = [name for name, secret in self.service_client_secrets().items() if secret == DEV_DEFAULT_SECRET or len(secret) < 24]
+        if weak:
+            raise ConfigurationError(f"auth refuses to start in production: weak client secret for {', '.join(sorted(weak))}")
+        if self.sms_api_base and self.sms_auth_token.get_secret_value() == DEV_DEFAULT_SECRET:
+            raise ConfigurationError("auth refuses to start in production: SMS_AUTH_TOKEN still has its development default")
+
+    def service_client_secrets(self) -> dict[str, str]:
+        """Parse SERVICE_CLIENTS into {name: secret}; malformed entries are ignored."""
+        clients: dict[str, str] = {}
+        for entry in self.service_clients.get_secret_value().split(","):
+            name, sep, secret = entry.strip().partition(":")
+            if sep and name and secret:
+                clients[name.strip()] = secret.strip()
+        return clients

@@ -1,0 +1,85 @@
+"""Request dependencies of the auth service: its context, the caller's client details and the
+signed-in account (token verified, then its session and account checked in the database, so a
+revoked session is refused here at once, not only at the gateway)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mcm_shared.errors import Forbidden
+from mcm_shared.security.principal import Principal
+from mcm_shared.tokens import current_principal
+from mcm_shared.wiring import SessionDep
+
+from mcm_auth.accounts.errors import AccountUnavailable
+from mcm_auth.accounts.models import User
+from mcm_auth.context import AuthContext
+from mcm_auth.roles.permissions import permissions_of
+from mcm_auth.sessions.models import Session
+from mcm_auth.sessions.service import ClientInfo
+
+_bearer = HTTPBearer(scheme_name="BearerToken", bearerFormat="JWT", auto_error=False)
+
+
+def get_context(request: Request) -> AuthContext:
+    return request.app.state.ctx
+
+
+Ctx = Annotated[AuthContext, Depends(get_context)]
+
+
+def client_info(request: Request) -> ClientInfo:
+    settings = request.app.state.settings
+    peer = request.client.host if request.client else None
+    ip = peer
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer and ("*" in settings.forwarded_allow_ips or peer in settings.forwarded_allow_ips):
+        # The right-most entry is the address our trusted proxy saw; anything left of it is
+        # whatever the client claimed.
+        ip = forwarded.split(",")[-1].strip()[:64] or peer
+    return ClientInfo(ip_address=ip, user_agent=request.headers.get("user-agent"))
+
+
+Client = Annotated[ClientInfo, Depends(client_info)]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    principal: Principal
+    user: User
+    session: Session
+
+
+async def signed_in(
+    request: Request,
+    db: SessionDep,
+    ctx: Ctx,
+    _openapi: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> SignedIn:
+    await ctx.keyring.reload_if_stale(ctx.db)
+    principal = await current_principal(request)
+    if principal.user_id is None or principal.session_id is None:
+        raise AccountUnavailable("This endpoint needs a user's access token.")
+    record = await db.get(Session, principal.session_id)
+    user = await db.get(User, principal.user_id)
+    if record is None or record.revoked_at is not None or record.user_id != principal.user_id or user is None or not user.active:
+        raise AccountUnavailable("The session has ended; sign in again.")
+    return SignedIn(principal, user, record)
+
+
+CurrentAccount = Annotated[SignedIn, Depends(signed_in)]
+
+
+def require_permission(permission: str):
+    """403 unless the caller's current roles (read from the database) grant `permission`."""
+
+    async def check(account: CurrentAccount) -> SignedIn:
+        if permission not in permissions_of(account.user.roles):
+            raise Forbidden("Your account does not have permission to do this.")
+        return account
+
+    check.__name__ = f"require_{permission.replace(':', '_')}"
+    return check

@@ -1,0 +1,79 @@
+"""The key ring: signs access tokens with the active key and tells which public keys are
+published. Published keys are read from the database so every replica serves the same JWKS,
+and a key stays published after a newer one took over until its last tokens have expired.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from mcm_shared.db import Database
+from mcm_shared.security.jwks import JWKSCache
+
+from mcm_auth.keys.material import SigningKey
+from mcm_auth.keys.repository import KeyRepository
+
+logger = logging.getLogger("mcm.auth.keys")
+
+# How often a replica re-reads the published set (another replica may have rotated).
+REFRESH_SECONDS = 30.0
+
+
+class KeyRing:
+    def __init__(self, signing: SigningKey, *, access_ttl_seconds: int, grace_seconds: int) -> None:
+        self.signing = signing
+        self._retention = timedelta(seconds=access_ttl_seconds + grace_seconds)
+        self._jwks: dict[str, Any] = {"keys": [signing.public_jwk]}
+        self._loaded_at = -1e18
+        # Auth verifies its own tokens from this same set instead of fetching its own URL; the
+        # long cache and cooldown keep the cache from ever trying HTTP.
+        self.verifier_keys = JWKSCache("http://127.0.0.1/unused", cache_seconds=1e9, refetch_cooldown=1e9)
+        self.verifier_keys.load(self._jwks)
+
+    @property
+    def kid(self) -> str:
+        return self.signing.kid
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self.signing.private_key, algorithm="ES256", headers={"kid": self.kid, "typ": "JWT"})
+
+    @property
+    def jwks(self) -> dict[str, Any]:
+        return self._jwks
+
+    async def register(self, database: Database) -> None:
+        """Publish the active key and retire the keys created before it."""
+        now = datetime.now(UTC)
+        async with database.session() as session:
+            repo = KeyRepository(session)
+            await repo.add_if_missing(self.kid, self.signing.public_jwk, now)
+            await session.flush()
+            mine = await repo.get(self.kid)
+            assert mine is not None
+            await repo.retire_older_than(self.kid, mine.created_at, now)
+            await session.commit()
+        await self.reload(database)
+
+    async def reload(self, database: Database) -> None:
+        cutoff = datetime.now(UTC) - self._retention
+        async with database.session() as session:
+            rows = await KeyRepository(session).published_since(cutoff)
+        keys = [row.public_jwk for row in rows]
+        if self.kid not in {key["kid"] for key in keys}:
+            keys.insert(0, self.signing.public_jwk)  # never stop publishing what we sign with
+        self._jwks = {"keys": keys}
+        self.verifier_keys.load(self._jwks)
+        self._loaded_at = time.monotonic()
+
+    async def reload_if_stale(self, database: Database) -> None:
+        if time.monotonic() - self._loaded_at < REFRESH_SECONDS:
+            return
+        try:
+            await self.reload(database)
+        except Exception:  # noqa: BLE001 - a database blip must not take the JWKS down
+            self._loaded_at = time.monotonic()  # retry after the next interval, not every call
+            logger.warning("could not re-read published keys; serving the last known set", exc_info=True)

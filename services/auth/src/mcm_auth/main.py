@@ -1,0 +1,115 @@
+"""The auth service app: credentials, sessions, roles, signing keys, outbound messages."""
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+
+import httpx
+from fastapi import FastAPI
+
+from mcm_shared.app import create_service_app
+from mcm_shared.events.writer import EventWriter
+from mcm_shared.tokens import TokenVerifier
+from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook
+
+from mcm_auth.accounts.router import router as accounts_router
+from mcm_auth.config import Settings
+from mcm_auth.context import AuthContext
+from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_auth.keys.material import load_signing_key
+from mcm_auth.keys.router import router as keys_router
+from mcm_auth.keys.service import KeyRing
+from mcm_auth.models import EVENTS
+from mcm_auth.notifications.delivery import DeliveryWorker
+from mcm_auth.notifications.outbound import Outbound
+from mcm_auth.notifications.transports import SmsTransport, SmtpTransport
+from mcm_auth.security.passwords import PasswordHasher
+from mcm_auth.passwords.router import router as passwords_router
+from mcm_auth.sessions.router import router as sessions_router
+from mcm_auth.verification.router import router as verification_router
+
+logger = logging.getLogger("mcm.auth")
+
+ROUTERS = [keys_router, accounts_router, sessions_router, passwords_router, verification_router]
+
+
+def auth_hook(settings: Settings):
+    async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
+        if app.state.redis is None:
+            raise RuntimeError("auth: REDIS_URL is required (sign-in limits and revocations live there)")
+        pem = settings.jwt_private_key.get_secret_value() if settings.jwt_private_key else None
+        keyring = KeyRing(
+            load_signing_key(pem, settings.jwt_key_dir),
+            access_ttl_seconds=settings.access_token_ttl_seconds,
+            grace_seconds=settings.key_rotation_grace_seconds,
+        )
+        try:
+            await keyring.register(app.state.db)
+        except Exception:  # noqa: BLE001 - start anyway; readiness reports the database
+            logger.warning("could not publish the signing key yet; will retry", exc_info=True)
+        app.state.keyring = keyring
+        app.state.verifier = TokenVerifier(
+            keyring.verifier_keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+        outbound = Outbound()
+        http = httpx.AsyncClient(timeout=settings.dependency_timeout_seconds * 2, trust_env=False)
+        stack.push_async_callback(http.aclose)
+        app.state.ctx = AuthContext(
+            settings=settings,
+            db=app.state.db,
+            redis=app.state.redis,
+            keyring=keyring,
+            hasher=PasswordHasher(settings.password_pepper.get_secret_value(), settings.bcrypt_rounds),
+            events=EventWriter(EVENTS, producer="auth"),
+            outbound=outbound,
+        )
+        await _bootstrap_admin(app, settings)
+        delivery = DeliveryWorker(app.state.db, outbound, SmtpTransport(settings), SmsTransport(settings, http))
+        delivery.start()
+        stack.push_async_callback(delivery.stop)
+
+    return hook
+
+
+async def _bootstrap_admin(app: FastAPI, settings: Settings) -> None:
+    """In development, ADMIN_EMAIL + ADMIN_PASSWORD create the first admin at start."""
+    if settings.is_production or not (settings.admin_email and settings.admin_password):
+        return
+    from mcm_auth.accounts.rules import normalise_email
+    from mcm_auth.commands import ensure_admin_in
+
+    try:
+        report = await ensure_admin_in(
+            app.state.db,
+            settings,
+            email=normalise_email(settings.admin_email),
+            password=settings.admin_password.get_secret_value(),
+            display_name="Administrator",
+        )
+        logger.info(report.split(" with generated password")[0])
+    except Exception:  # noqa: BLE001 - a missing admin must not keep the service down
+        logger.warning("could not create the admin account at start", exc_info=True)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = create_service_app(
+        settings,
+        title="Auth service",
+        description="Credentials, sessions, roles, signing keys (JWKS), verification and outbound messages.",
+        routers=ROUTERS,
+        lifespan_hooks=[
+            database_hook(
+                settings.creds_database_url,
+                migrations_dir=MIGRATIONS_DIR,
+                schema=SCHEMA,
+                version_table=VERSION_TABLE,
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow,
+            ),
+            redis_hook(settings.redis_url),
+            auth_hook(settings),
+        ],
+    )
+    database_errors_as_503(app)
+    return app

@@ -1,0 +1,15 @@
+"""Import point for every model of the service, so Alembic sees the whole metadata."""
+from mcm_shared.events.tables import event_tables
+
+from mcm_auth.accounts.models import User
+from mcm_auth.db import Base
+from mcm_auth.keys.models import PublishedKey
+from mcm_auth.notifications.models import NotificationPreference, OutboundMessage
+from mcm_auth.passwords.models import PasswordReset
+from mcm_auth.sessions.models import RefreshToken, Session
+from mcm_auth.verification.models import VerificationCode
+
+EVENTS = event_tables(Base)
+metadata = Base.metadata
+
+__all__ = ["EVENTS", "NotificationPreference", "OutboundMessage", "PasswordReset", "PublishedKey", "RefreshToken", "Session", "User", "VerificationCode", "metadata"]

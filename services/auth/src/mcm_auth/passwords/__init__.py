@@ -1,0 +1,1 @@
+"""Passwords: forgotten-password reset by emailed link, and signed-in password change."""

@@ -1,0 +1,85 @@
+"""Password reset and change. Each use case commits once.
+
+A reset request always answers the same (202), whether or not the address has an account.
+Setting a new password, by reset or by change, revokes sessions and tells the owner by email.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_shared.errors import RateLimited
+
+from mcm_auth.accounts.models import User
+from mcm_auth.accounts.repository import UserRepository
+from mcm_auth.context import AuthContext
+from mcm_auth.passwords.errors import InvalidResetToken, WrongCurrentPassword
+from mcm_auth.passwords.models import PasswordReset
+from mcm_auth.passwords.repository import ResetRepository
+from mcm_auth.ratelimit import hit
+from mcm_auth.security.secrets import new_token, token_hash
+from mcm_auth.sessions.revocation import revoke_sessions
+from mcm_auth.sessions.throttle import LoginThrottle
+
+RESETS_PER_ACCOUNT_PER_HOUR = 3
+
+
+async def request_reset(session: AsyncSession, ctx: AuthContext, *, email: str, client_ip: str | None) -> None:
+    await hit(ctx.redis, f"auth:reset:ip:{client_ip or 'unknown'}", limit=20, window_seconds=3600, detail="Too many reset requests from this address.")
+    user = await UserRepository(session).by_email(email)
+    if user is None or not user.active:
+        return
+    try:
+        # Per account the limit is silent: the answer stays 202 so it reveals nothing.
+        await hit(ctx.redis, f"auth:reset:user:{user.id}", limit=RESETS_PER_ACCOUNT_PER_HOUR, window_seconds=3600, detail="")
+    except RateLimited:
+        return
+    now = datetime.now(UTC)
+    token = new_token()
+    ttl = ctx.settings.password_reset_ttl_seconds
+    repo = ResetRepository(session)
+    await repo.void_open(user.id, now)
+    await repo.add(PasswordReset(id=uuid.uuid4(), user_id=user.id, token_hash=token_hash(token), expires_at=now + timedelta(seconds=ttl)))
+    link = f"{ctx.settings.public_app_url.rstrip('/')}/reset-password?token={quote(token)}"
+    await ctx.outbound.queue_email(session, user.email, "password_reset", {"display_name": user.display_name, "link": link, "minutes": ttl // 60})
+    await session.commit()
+
+
+async def confirm_reset(session: AsyncSession, ctx: AuthContext, *, token: str, new_password: str) -> None:
+    password_hash = await ctx.hasher.hash(new_password)
+    reset = await ResetRepository(session).claim(token_hash(token), datetime.now(UTC))
+    user = await UserRepository(session).get_for_update(reset.user_id) if reset else None
+    if reset is None or user is None or not user.active:
+        await session.rollback()
+        raise InvalidResetToken("The reset link is invalid, used or expired.")
+    await _set_password(session, ctx, user, password_hash, keep_session=None)
+    await LoginThrottle(ctx.redis, ctx.settings).unlock(user.email or "")
+    await session.commit()
+
+
+async def change_password(
+    session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, session_id: uuid.UUID, current: str, new_password: str
+) -> None:
+    user = await UserRepository(session).get_for_update(user_id)
+    assert user is not None  # the caller's dependency loaded it a moment ago
+    throttle = LoginThrottle(ctx.redis, ctx.settings)
+    await throttle.ensure_not_locked(user.email or str(user.id))
+    if not await ctx.hasher.verify(current, user.password_hash):
+        # Counts like a failed sign-in, so a stolen session cannot guess the password freely.
+        await throttle.record_failure(user.email or str(user.id))
+        raise WrongCurrentPassword("The current password is not correct.")
+    await _set_password(session, ctx, user, await ctx.hasher.hash(new_password), keep_session=session_id)
+    await session.commit()
+
+
+async def _set_password(session: AsyncSession, ctx: AuthContext, user: User, password_hash: str, *, keep_session: uuid.UUID | None) -> None:
+    now = datetime.now(UTC)
+    user.password_hash = password_hash
+    user.password_changed_at = now
+    await ResetRepository(session).void_open(user.id, now)
+    await revoke_sessions(session, ctx.redis, user.id, "password_changed", keep=keep_session)
+    if user.email:
+        await ctx.outbound.queue_email(session, user.email, "password_changed", {"display_name": user.display_name})

@@ -1,0 +1,1 @@
+"""Roles and permissions: the single table of what each role may do, and the role audit log."""

@@ -1,0 +1,52 @@
+"""The one table of roles and what each may do. Roles are additive: a user holds a set of
+roles and may do whatever any of them allows. Other services see role names in the token and
+decide with this same vocabulary.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    FACILITATOR = "facilitator"
+    PTM = "ptm"  # event staff ("people team member"): runs events and registrations
+    SUPPORT = "support"
+    LEADERSHIP = "leadership"
+    ADMIN = "admin"
+
+
+ROLE_NAMES: tuple[str, ...] = tuple(role.value for role in Role)
+
+# Ordered from least to most privileged; used to tell promotion from demotion.
+PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.MEMBER: frozenset({"profile:own", "circles:join", "events:register", "payments:own"}),
+    Role.FACILITATOR: frozenset({"circles:facilitate", "meetings:manage", "attendance:record"}),
+    Role.PTM: frozenset({"events:manage", "registrations:manage"}),
+    Role.SUPPORT: frozenset({"users:read", "users:audit:read", "payments:interventions"}),
+    Role.LEADERSHIP: frozenset({"users:read", "users:audit:read", "reports:read", "payments:overview"}),
+    Role.ADMIN: frozenset(
+        {"users:read", "users:audit:read", "users:roles:write", "users:disable", "reports:read", "payments:overview"}
+    ),
+}
+
+
+def permissions_of(roles: Iterable[str]) -> frozenset[str]:
+    granted: set[str] = set()
+    for name in roles:
+        try:
+            granted |= PERMISSIONS[Role(name)]
+        except ValueError:
+            continue  # a role name this version does not know grants nothing
+    return frozenset(granted)
+
+
+def roles_with(permission: str) -> tuple[str, ...]:
+    return tuple(role.value for role, perms in PERMISSIONS.items() if permission in perms)
+
+
+def canonical_roles(roles: Iterable[str]) -> list[str]:
+    """Deduplicated, in the table's order, always including member."""
+    wanted = set(roles) | {Role.MEMBER.value}
+    return [name for name in ROLE_NAMES if name in wanted]

@@ -1,0 +1,1 @@
+"""Cryptographic helpers shared by auth's contexts: password hashing, secret tokens."""

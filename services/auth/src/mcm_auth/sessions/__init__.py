@@ -1,0 +1,1 @@
+"""Sessions: login, refresh-token rotation, logout, session listing and revocation."""

@@ -1,0 +1,55 @@
+"""HTTP for sign-in, token refresh, logout and the user's sessions."""
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from mcm_shared.errors import InvalidInput, RateLimited, Unauthenticated, problem_responses
+from mcm_shared.wiring import SessionDep
+
+from mcm_auth.deps import Client, CurrentAccount, Ctx
+from mcm_auth.sessions import manage, service
+from mcm_auth.sessions.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken, SessionNotFound
+from mcm_auth.sessions.schemas import Login, Refresh, SessionInfo, TokenPair
+
+router = APIRouter(prefix="/api/v1/auth", tags=["sessions"])
+
+SessionID = Annotated[uuid.UUID, Path(description="A session id from GET /api/v1/auth/sessions")]
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@router.post("/login", response_model=TokenPair, responses=problem_responses(InvalidCredentials, AccountDisabled, InvalidInput, RateLimited))
+async def login(body: Login, db: SessionDep, ctx: Ctx, client: Client, response: Response) -> TokenPair:
+    response.headers.update(_NO_STORE)
+    return await service.login(db, ctx, email=body.email, password=body.password, client=client)
+
+
+@router.post("/refresh", response_model=TokenPair, responses=problem_responses(InvalidRefreshToken, InvalidInput))
+async def refresh(body: Refresh, db: SessionDep, ctx: Ctx, response: Response) -> TokenPair:
+    response.headers.update(_NO_STORE)
+    return await service.refresh(db, ctx, refresh_token=body.refresh_token)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated))
+async def logout(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
+    """End this session: its refresh token stops working and its access token is refused."""
+    await manage.end_session(db, ctx, user_id=account.user.id, session_id=account.session.id)
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated))
+async def logout_everywhere(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
+    """End every session of this account, this one included."""
+    await manage.end_all(db, ctx, user_id=account.user.id)
+
+
+@router.get("/sessions", response_model=list[SessionInfo], responses=problem_responses(Unauthenticated))
+async def list_sessions(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> list[SessionInfo]:
+    return await manage.list_sessions(db, ctx, user_id=account.user.id, current=account.session.id)
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, SessionNotFound))
+async def end_session(session_id: SessionID, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
+    await manage.end_session(db, ctx, user_id=account.user.id, session_id=session_id)

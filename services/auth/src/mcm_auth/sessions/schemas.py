@@ -1,0 +1,38 @@
+"""Pydantic schemas for sign-in and sessions."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from mcm_auth.accounts.rules import EMAIL_MAX, PASSWORD_MAX, normalise_email
+from mcm_auth.accounts.schemas import StrictInput
+
+
+class Login(StrictInput):
+    email: Annotated[str, Field(max_length=EMAIL_MAX * 2), AfterValidator(normalise_email)]
+    # No length minimum here: old passwords may predate today's rules; the cap bounds hashing work.
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class Refresh(StrictInput):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class SessionInfo(BaseModel):
+    id: UUID
+    user_agent: str | None
+    ip_address: str | None
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    current: bool

@@ -1,0 +1,126 @@
+"""Sign-in and refresh-token rotation. Each use case commits once.
+
+Refresh rule: a refresh token is claimed by one conditional UPDATE, so of two concurrent uses
+exactly one wins. Presenting a token that was already rotated is treated as theft: the whole
+session (its family of tokens) is revoked, whoever presents it.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_auth.accounts.models import User
+from mcm_auth.accounts.repository import UserRepository
+from mcm_auth.context import AuthContext
+from mcm_auth.security.secrets import new_token, token_hash
+from mcm_auth.sessions import revocation
+from mcm_auth.sessions.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken
+from mcm_auth.sessions.models import Session
+from mcm_auth.sessions.repository import SessionRepository
+from mcm_auth.sessions.schemas import TokenPair
+from mcm_auth.sessions.throttle import LoginThrottle
+from mcm_auth.sessions.tokens import access_token
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip_address: str | None
+    user_agent: str | None
+
+
+def _pair(ctx: AuthContext, user: User, record: Session, refresh: str, now: datetime) -> TokenPair:
+    settings = ctx.settings
+    token, expires_at = access_token(
+        ctx.keyring,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        subject=str(user.id),
+        roles=user.roles,
+        session_id=record.id,
+        now=now,
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+    record.access_expires_at = expires_at
+    return TokenPair(access_token=token, refresh_token=refresh, expires_in=settings.access_token_ttl_seconds)
+
+
+async def start_session(session: AsyncSession, ctx: AuthContext, user: User, client: ClientInfo) -> TokenPair:
+    """Open a session for a user who has just proved who they are; the caller commits."""
+    now = datetime.now(UTC)
+    refresh = new_token()
+    record = Session(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        user_agent=(client.user_agent or "")[:256] or None,
+        ip_address=client.ip_address,
+        last_used_at=now,
+        expires_at=now + timedelta(seconds=ctx.settings.refresh_absolute_ttl_seconds),
+        access_expires_at=now,
+    )
+    pair = _pair(ctx, user, record, refresh, now)
+    await SessionRepository(session).add(record, token_hash(refresh), now)
+    return pair
+
+
+async def login(session: AsyncSession, ctx: AuthContext, *, email: str, password: str, client: ClientInfo) -> TokenPair:
+    throttle = LoginThrottle(ctx.redis, ctx.settings)
+    await throttle.count_ip(client.ip_address or "unknown")
+    await throttle.ensure_not_locked(email)
+    user = await UserRepository(session).by_email(email)
+    # An unknown email still pays for one bcrypt check, so timing does not tell them apart.
+    ok = await ctx.hasher.verify(password, user.password_hash if user else None)
+    if not ok or user is None:
+        await throttle.record_failure(email)
+        raise InvalidCredentials("Invalid email or password.")
+    if not user.active:
+        raise AccountDisabled("This account is disabled.")
+    await throttle.reset(email)
+    pair = await start_session(session, ctx, user, client)
+    await session.commit()
+    return pair
+
+
+async def refresh(session: AsyncSession, ctx: AuthContext, *, refresh_token: str) -> TokenPair:
+    now = datetime.now(UTC)
+    hashed = token_hash(refresh_token)
+    repo = SessionRepository(session)
+    session_id = await repo.claim_refresh_token(hashed, now)
+    if session_id is None:
+        await _handle_unusable(session, ctx, hashed)
+        raise InvalidRefreshToken("The refresh token is invalid or has expired.")
+    record = await repo.get_for_update(session_id)
+    user = await UserRepository(session).get(record.user_id) if record else None
+    idle_limit = timedelta(seconds=ctx.settings.refresh_idle_ttl_seconds)
+    if (
+        record is None
+        or user is None
+        or record.revoked_at is not None
+        or record.expires_at <= now
+        or record.last_used_at + idle_limit <= now
+        or not user.active
+    ):
+        await session.rollback()
+        raise InvalidRefreshToken("The refresh token is invalid or has expired.")
+    fresh = new_token()
+    record.last_used_at = now
+    # Roles are read again here, so a promotion applies at the next refresh.
+    pair = _pair(ctx, user, record, fresh, now)
+    await repo.add_refresh_token(record.id, token_hash(fresh), now)
+    await session.commit()
+    return pair
+
+
+async def _handle_unusable(session: AsyncSession, ctx: AuthContext, hashed: str) -> None:
+    """A token that exists but was already rotated is reuse: revoke its whole family."""
+    repo = SessionRepository(session)
+    session_id = await repo.rotated_token_session(hashed)
+    if session_id is None:
+        return
+    record = await repo.get(session_id)
+    if record is None or record.revoked_at is not None:
+        return
+    await revocation.revoke_sessions(session, ctx.redis, record.user_id, "refresh_reuse", only=record.id)
+    await session.commit()

@@ -1,0 +1,139 @@
+"""Auth test harness: one migrated credentials database per test session on the embedded
+PostgreSQL, the shared embedded Redis, a real SMTP sink and a fake SMS API. Each test gets a
+fresh app (lifespan run) and talks to it over HTTP with httpx + ASGITransport. Tests stay
+independent by using fresh email addresses and client addresses, never shared rows."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mcm_shared.migrations import migrate_command
+from mcm_shared.testing.engines import TestEngines
+
+from mcm_auth.config import Settings
+from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_auth.main import create_app
+
+from .fakes import MailSink, SmsApi, start_mail_sink, start_sms_api
+
+PASSWORD = "correct horse battery"
+SMS_ACCOUNT, SMS_TOKEN = "AC_test", "sms-test-token"
+
+
+@pytest.fixture(scope="session")
+async def creds_url(engines: TestEngines) -> str:
+    url = await engines.create_database("creds")
+    await asyncio.to_thread(migrate_command, MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
+    return url
+
+
+@pytest.fixture(scope="session")
+def mail() -> MailSink:
+    sink, controller = start_mail_sink()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def sms_server() -> tuple[SmsApi, str]:
+    api, base, server = start_sms_api(SMS_ACCOUNT, SMS_TOKEN)
+    yield api, base
+    server.should_exit = True
+
+
+@pytest.fixture
+def sms(sms_server: tuple[SmsApi, str]) -> SmsApi:
+    return sms_server[0]
+
+
+@pytest.fixture(scope="session")
+def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keys")
+
+
+@pytest.fixture
+def make_settings(creds_url: str, redis_url: str, mail: MailSink, sms_server: tuple[SmsApi, str], key_dir: Path) -> Callable[..., Settings]:
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "creds_database_url": creds_url,
+            "redis_url": redis_url,
+            "bcrypt_rounds": 4,
+            "jwt_key_dir": key_dir,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mail.port,
+            "sms_api_base": sms_server[1],
+            "sms_account_sid": SMS_ACCOUNT,
+            "sms_auth_token": SMS_TOKEN,
+            "login_max_attempts_per_ip": 10_000,
+            "register_max_per_ip": 10_000,
+            "service_clients": "circles:circles-secret-0123456789,payments:payments-secret-0123456789",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://auth.test") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture
+def app_client(make_settings: Callable[..., Settings]) -> Callable[..., Any]:
+    """`async with app_client(**settings) as client:` for tests that need special settings."""
+
+    def open_client(**overrides: Any):
+        return running(make_settings(**overrides))
+
+    return open_client
+
+
+@pytest.fixture
+async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(make_settings()) as client:
+        yield client
+
+
+def new_email() -> str:
+    return f"user-{uuid.uuid4().hex[:12]}@example.org"
+
+
+def new_ip() -> str:
+    raw = uuid.uuid4().int
+    return f"10.{raw % 250}.{(raw >> 8) % 250}.{(raw >> 16) % 250 + 1}"
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def register(client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD, name: str = "Sam") -> str:
+    email = email or new_email()
+    response = await client.post("/api/v1/auth/register", json={"email": email, "password": password, "display_name": name})
+    assert response.status_code == 201, response.text
+    return email
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD, **headers: str) -> dict[str, Any]:
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def signed_up(client: httpx.AsyncClient, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+    email = await register(client, **kwargs)
+    return email, await login(client, email, kwargs.get("password", PASSWORD))

@@ -1,0 +1,132 @@
+"""The operator commands: migrate, create-admin and rotate-key, run as real processes."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import jwt
+import pytest
+from sqlalchemy import text
+
+from mcm_shared.settings import ConfigurationError
+
+from mcm_auth.config import Settings
+
+from .conftest import PASSWORD, bearer, login, new_email, running, signed_up
+
+
+async def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **env}
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "mcm_auth", *args], env=full_env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+async def fresh_db(engines) -> str:
+    url = await engines.create_database("creds_cli")
+    result = await run_cli("migrate", CREDS_DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    return url
+
+
+async def test_create_admin_is_idempotent_and_the_admin_can_sign_in(fresh_db, make_settings, tmp_path):
+    email = new_email()
+    first = await run_cli("create-admin", "--email", email, "--password", PASSWORD, CREDS_DATABASE_URL=fresh_db, BCRYPT_ROUNDS="4")
+    assert first.returncode == 0, first.stderr
+    assert "created" in first.stdout
+    again = await run_cli("create-admin", CREDS_DATABASE_URL=fresh_db, ADMIN_EMAIL=email, ADMIN_PASSWORD="another password 1", BCRYPT_ROUNDS="4")
+    assert again.returncode == 0
+    assert "already exists" in again.stdout
+    async with running(make_settings(creds_database_url=fresh_db, jwt_key_dir=tmp_path)) as client:
+        tokens = await login(client, email)  # the second run did not change the password
+        me = (await client.get("/api/v1/auth/me", headers=bearer(tokens))).json()
+    assert "admin" in me["roles"] and me["email_verified"] is True
+
+
+async def test_create_admin_without_password_generates_and_prints_one(fresh_db, make_settings, tmp_path):
+    email = new_email()
+    result = await run_cli("create-admin", "--email", email, CREDS_DATABASE_URL=fresh_db, BCRYPT_ROUNDS="4")
+    assert result.returncode == 0, result.stderr
+    password = result.stdout.strip().rsplit(": ", 1)[1]
+    async with running(make_settings(creds_database_url=fresh_db, jwt_key_dir=tmp_path)) as client:
+        await login(client, email, password)
+
+
+async def test_create_admin_refuses_a_short_password(fresh_db):
+    result = await run_cli("create-admin", "--email", new_email(), "--password", "short", CREDS_DATABASE_URL=fresh_db)
+    assert result.returncode == 2
+    assert "at least" in result.stderr
+
+
+async def test_development_start_creates_the_configured_admin(fresh_db, make_settings, tmp_path):
+    email = new_email()
+    settings = make_settings(creds_database_url=fresh_db, jwt_key_dir=tmp_path, environment="development", admin_email=email, admin_password=PASSWORD)
+    async with running(settings) as client:
+        tokens = await login(client, email)
+        assert "admin" in (await client.get("/api/v1/auth/me", headers=bearer(tokens))).json()["roles"]
+
+
+async def test_rotate_key_signs_with_a_new_kid_and_keeps_the_old_key_published(fresh_db, make_settings, tmp_path):
+    settings = make_settings(creds_database_url=fresh_db, jwt_key_dir=tmp_path)
+    async with running(settings) as client:
+        _, old_tokens = await signed_up(client)
+    old_kid = jwt.get_unverified_header(old_tokens["access_token"])["kid"]
+
+    result = await run_cli("rotate-key", CREDS_DATABASE_URL=fresh_db, JWT_KEY_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+
+    async with running(settings) as client:
+        _, new_tokens = await signed_up(client)
+        new_kid = jwt.get_unverified_header(new_tokens["access_token"])["kid"]
+        assert new_kid != old_kid
+        kids = {key["kid"] for key in (await client.get("/.well-known/jwks.json")).json()["keys"]}
+        assert {old_kid, new_kid} <= kids
+        assert (await client.get("/api/v1/auth/me", headers=bearer(old_tokens))).status_code == 200
+
+    # Once the old key's tokens have all expired, it is no longer published or accepted.
+    async with client.app.state.db.session() as session:
+        await session.execute(text("UPDATE auth.signing_keys SET retired_at = now() - interval '1 day' WHERE kid = :k"), {"k": old_kid})
+        await session.commit()
+    async with running(settings) as client:
+        kids = {key["kid"] for key in (await client.get("/.well-known/jwks.json")).json()["keys"]}
+        assert old_kid not in kids and new_kid in kids
+        assert (await client.get("/api/v1/auth/me", headers=bearer(old_tokens))).status_code == 401
+        assert (await client.get("/api/v1/auth/me", headers=bearer(new_tokens))).status_code == 200
+
+
+async def test_rotate_key_prints_a_pem_for_production_style_deployments(fresh_db, make_settings, tmp_path):
+    result = await run_cli("rotate-key", "--print-pem", CREDS_DATABASE_URL=fresh_db, JWT_KEY_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    pem = result.stdout
+    assert pem.startswith("-----BEGIN PRIVATE KEY-----")
+    settings = make_settings(creds_database_url=fresh_db, jwt_key_dir=tmp_path / "unused", jwt_private_key=pem)
+    async with running(settings) as client:
+        _, tokens = await signed_up(client)
+    kid = jwt.get_unverified_header(tokens["access_token"])["kid"]
+    assert kid in result.stderr
+
+
+def test_production_refuses_development_defaults():
+    with pytest.raises(ConfigurationError) as refused:
+        Settings(environment="production", creds_database_url="postgresql://db/creds", redis_url="redis://r").check_production_ready()
+    message = str(refused.value)
+    assert "JWT_PRIVATE_KEY" in message and "PASSWORD_PEPPER" in message
+
+
+def test_production_refuses_weak_client_secrets():
+    from mcm_auth.keys.material import generate_key, key_to_pem
+
+    settings = Settings(
+        environment="production",
+        creds_database_url="postgresql://db/creds",
+        redis_url="redis://r",
+        jwt_private_key=key_to_pem(generate_key()),
+        password_pepper="a" * 40,
+        service_client_secret="b" * 40,
+        service_clients="circles:short",
+    )
+    with pytest.raises(ConfigurationError, match="circles"):
+        settings.check_production_ready()

@@ -1,0 +1,141 @@
+"""Circle use cases: create, read, list, update, archive. Each commits once.
+
+A list request costs two statements whatever the page size: the filtered page, then the
+facilitators of every circle on it.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_shared.pagination import Page
+from mcm_shared.tokens import Principal
+
+from mcm_circles.circles.errors import CapacityBelowMembers, InvalidCapacity
+from mcm_circles.integrity import maps_conflicts
+from mcm_circles.circles.models import Circle
+from mcm_circles.circles.repository import CircleRepository
+from mcm_circles.circles.schemas import Circle as CircleOut
+from mcm_circles.circles.schemas import CircleCreate, CircleQuery, CircleUpdate, Facilitator, Location, Money, Schedule
+from mcm_circles.memberships import lifecycle
+from mcm_circles.paging import make_cursor, parse_datetime, parse_int, parse_str, read_cursor
+from mcm_circles.permissions import ensure_can_create_circle, is_staff, load_access
+from mcm_circles.profiles.service import ensure_profile
+
+CURSOR_PARSERS = {"name": parse_str, "created_at": parse_datetime, "open_seats": parse_int}
+
+
+def to_out(circle: Circle, facilitators: list[tuple[uuid.UUID, str]]) -> CircleOut:
+    dues = None
+    if circle.dues_amount is not None and circle.dues_currency is not None:
+        dues = Money.model_construct(amount=circle.dues_amount, currency=circle.dues_currency)
+    return CircleOut(
+        id=circle.id,
+        name=circle.name,
+        description=circle.description,
+        capacity_max=circle.capacity_max,
+        capacity_min=circle.capacity_min,
+        schedule=Schedule.model_construct(
+            weekday=circle.schedule_weekday,
+            time=circle.schedule_time,
+            timezone=circle.schedule_timezone,
+            frequency=circle.schedule_frequency,
+        ),
+        location=Location.model_construct(city=circle.location_city, online=circle.location_online),
+        visibility=circle.visibility,
+        join_policy=circle.join_policy,
+        dues=dues,
+        status=circle.status,
+        member_count=circle.member_count,
+        open_seats=circle.open_seats,
+        facilitators=[Facilitator(user_id=user_id, display_name=name) for user_id, name in facilitators],
+        created_at=circle.created_at,
+        updated_at=circle.updated_at,
+    )
+
+
+def _columns(values: dict[str, Any]) -> dict[str, Any]:
+    """API shape (nested schedule/location/dues) → table columns."""
+    columns = {key: values[key] for key in ("name", "description", "capacity_max", "capacity_min", "visibility", "join_policy") if key in values}
+    if "schedule" in values:
+        schedule = values["schedule"]
+        columns.update(
+            schedule_weekday=schedule["weekday"],
+            schedule_time=schedule["time"],
+            schedule_timezone=schedule["timezone"],
+            schedule_frequency=schedule["frequency"],
+        )
+    if "location" in values:
+        columns.update(location_city=values["location"].get("city"), location_online=values["location"]["online"])
+    if "dues" in values:
+        dues = values["dues"]
+        columns.update(dues_amount=dues["amount"] if dues else None, dues_currency=dues["currency"] if dues else None)
+    return columns
+
+
+async def _out(session: AsyncSession, circle: Circle) -> CircleOut:
+    facilitators = await CircleRepository(session).facilitators([circle.id])
+    return to_out(circle, facilitators.get(circle.id, []))
+
+
+async def create_circle(session: AsyncSession, principal: Principal, data: CircleCreate) -> CircleOut:
+    user_id = ensure_can_create_circle(principal)
+    await ensure_profile(session, principal)
+    circle = Circle(id=uuid.uuid4(), created_by=user_id, member_count=0, **_columns(data.model_dump()))
+    await CircleRepository(session).add(circle)
+    await lifecycle.start(session, circle, user_id, role="facilitator", added_by=user_id)
+    result = await _out(session, circle)
+    await session.commit()
+    return result
+
+
+async def get_circle(session: AsyncSession, principal: Principal, circle_id: uuid.UUID) -> CircleOut:
+    access = (await load_access(session, principal, circle_id)).ensure_visible()
+    return await _out(session, access.circle)
+
+
+async def list_circles(session: AsyncSession, principal: Principal, query: CircleQuery) -> Page[CircleOut]:
+    sort_field = query.sort.lstrip("-")
+    after = read_cursor(query.cursor, query.sort, CURSOR_PARSERS[sort_field])
+    repo = CircleRepository(session)
+    filters = query.model_dump(include={"q", "city", "online", "weekday", "has_open_seats", "facilitator", "status"})
+    rows = await repo.list(
+        viewer_id=principal.user_id,
+        see_private=is_staff(principal),
+        filters=filters,
+        sort=query.sort,
+        after=after,
+        limit=query.limit,
+    )
+    page = rows[: query.limit]
+    facilitators = await repo.facilitators(circle.id for circle in page)
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = page[-1]
+        next_cursor = make_cursor(query.sort, getattr(last, sort_field), last.id)
+    return Page[CircleOut](items=[to_out(circle, facilitators.get(circle.id, [])) for circle in page], next_cursor=next_cursor)
+
+
+@maps_conflicts({"ck_circles_member_count_within_capacity": CapacityBelowMembers})
+async def update_circle(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: CircleUpdate) -> CircleOut:
+    access = (await load_access(session, principal, circle_id, lock=True)).ensure_manage()
+    circle = access.circle
+    lifecycle.ensure_open(circle)
+    columns = _columns(data.model_dump(exclude_unset=True))
+    capacity_max = columns.get("capacity_max", circle.capacity_max)
+    capacity_min = columns.get("capacity_min", circle.capacity_min)
+    if capacity_min > capacity_max:
+        raise InvalidCapacity(
+            "capacity_min must not exceed capacity_max.",
+            errors=[{"loc": ["body", "capacity_min"], "msg": "must not exceed capacity_max", "type": "value_error"}],
+        )
+    if capacity_max < circle.member_count:
+        raise CapacityBelowMembers(f"The circle has {circle.member_count} members; capacity_max cannot go below that.")
+    for name, value in columns.items():
+        setattr(circle, name, value)
+    await session.flush()
+    result = await _out(session, circle)
+    await session.commit()
+    return result

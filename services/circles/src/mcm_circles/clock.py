@@ -1,0 +1,8 @@
+"""The service's notion of "now": timezone-aware UTC, always."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,77 @@
+"""What the events context tells other services, through the service's outbox (`mcm_circles.bus`).
+
+Published (stream `events:circles`):
+  registration.payment_required  {registration_id, event_id, user_id, amount, currency, instalments,
+                                  hold_expires_at, title}          → payments opens an obligation
+  registration.expired           {registration_id, event_id, user_id}  → payments voids it
+  registration.cancelled         {registration_id, event_id, user_id, refund: full|none, reason,
+                                  amount, currency}                → payments refunds (or not)
+  event.cancelled                {event_id, title, reason, cancelled_at}  → payments refunds all paid
+  notification.requested         (via bus.notify) templates waitlist_promoted, event_cancelled, generic
+
+Consumed (stream `events:payments`, see `payments.py`): obligation.settled, obligation.overdue.
+Every publish happens inside the caller's transaction, so a message exists iff its change does.
+"""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_circles.bus import notify, publish
+from mcm_circles.events.enums import Refund
+from mcm_circles.events.models import Event, Registration
+
+PAYMENT_REQUIRED = "registration.payment_required"
+REGISTRATION_EXPIRED = "registration.expired"
+REGISTRATION_CANCELLED = "registration.cancelled"
+EVENT_CANCELLED = "event.cancelled"
+OBLIGATION_SETTLED = "obligation.settled"
+OBLIGATION_OVERDUE = "obligation.overdue"
+
+
+def _ids(registration: Registration) -> dict:
+    return {"registration_id": registration.id, "event_id": registration.event_id, "user_id": registration.user_id}
+
+
+async def payment_required(session: AsyncSession, event: Event, registration: Registration) -> None:
+    await publish(session, PAYMENT_REQUIRED, {
+        **_ids(registration),
+        "amount": registration.amount,
+        "currency": registration.currency,
+        "instalments": registration.instalments,
+        "hold_expires_at": registration.hold_expires_at,
+        "title": event.title,
+    }, key=event.id)
+
+
+async def registration_expired(session: AsyncSession, event: Event, registration: Registration) -> None:
+    await publish(session, REGISTRATION_EXPIRED, _ids(registration), key=event.id)
+    await notify(session, [registration.user_id], "generic", {
+        "subject": f"Your seat hold expired: {event.title}",
+        "message": f"Your reserved seat for \"{event.title}\" was released because the payment did not "
+                   "arrive in time. You can register again if seats are still free.",
+        "event_id": str(event.id),
+    })
+
+
+async def registration_cancelled(session: AsyncSession, registration: Registration, *, refund: Refund, reason: str) -> None:
+    await publish(session, REGISTRATION_CANCELLED, {
+        **_ids(registration),
+        "refund": refund,
+        "reason": reason,
+        "amount": registration.amount,
+        "currency": registration.currency,
+    }, key=registration.event_id)
+
+
+async def event_cancelled(session: AsyncSession, event: Event, recipients: list) -> None:
+    await publish(session, EVENT_CANCELLED, {
+        "event_id": event.id, "title": event.title, "reason": event.cancel_reason or "", "cancelled_at": event.cancelled_at,
+    }, key=event.id)
+    await notify(session, recipients, "event_cancelled", {"title": event.title, "event_id": str(event.id)})
+
+
+async def promoted(session: AsyncSession, event: Event, registration: Registration) -> None:
+    data = {"title": event.title, "event_id": str(event.id), "status": registration.status}
+    if registration.hold_expires_at is not None:
+        data["hold_expires_at"] = registration.hold_expires_at.isoformat()
+    await notify(session, [registration.user_id], "waitlist_promoted", data)

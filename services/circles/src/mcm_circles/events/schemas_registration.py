@@ -1,0 +1,85 @@
+"""Pydantic schemas of registrations, waitlists, staff and check-in."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcm_circles.events.enums import CancelReason, Refund, RegistrationStatus, StaffRole
+
+AnswerKey = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegistrationCreate(_In):
+    answers: dict[AnswerKey, str | None] = Field(default_factory=dict, max_length=50,
+                                                 description="Answers to the event's questions, by question id")
+    date_of_birth: date | None = Field(default=None, description="Declared, for events with a minimum age")
+    sponsor_user_id: UUID | None = Field(default=None, description="The member who referred you")
+
+
+class Registration(BaseModel):
+    """A person's own view of his registration."""
+
+    id: UUID
+    event_id: UUID
+    status: RegistrationStatus
+    waitlist_position: int | None
+    hold_expires_at: datetime | None
+    price: dict[str, Any]
+    instalments: int
+    sponsor_user_id: UUID | None
+    answers: dict[str, Any]
+    created_at: datetime
+    confirmed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: CancelReason | None
+    refund: Refund | None
+
+
+class Participant(BaseModel):
+    """The staff view of a registration: display names only, never contact details."""
+
+    id: UUID
+    display_name: str
+    status: RegistrationStatus
+    waitlist_position: int | None
+    hold_expires_at: datetime | None
+    checked_in_at: datetime | None
+    sponsor_display_name: str | None
+    care_team_display_name: str | None
+    payment_overdue: bool
+    answers: dict[str, Any] | None = Field(description="Only shown to the event's managers")
+    created_at: datetime
+
+
+class WaitlistMove(_In):
+    position: int = Field(ge=1, le=100_000)
+
+
+class Promote(_In):
+    extend_capacity: bool = Field(
+        default=False, description="When no seat is free, add one to the capacity for this person"
+    )
+
+
+class CareAssignment(_In):
+    user_id: UUID | None = Field(description="A care-team member of the event; null removes the assignment")
+
+
+class StaffCreate(_In):
+    user_id: UUID
+    role: StaffRole
+
+
+class StaffMember(BaseModel):
+    user_id: UUID
+    display_name: str
+    role: StaffRole
+    assigned_registration_ids: list[UUID]
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Goals a member sets for himself within a circle."""

@@ -1,0 +1,1 @@
+"""Meetings of a circle and the attendance recorded at them."""

@@ -1,0 +1,97 @@
+"""The rules every membership change follows, whoever triggers it (join, approval, a facilitator,
+a transfer, archiving, erasure). Callers hold the circle's row lock and commit.
+
+Seats: only active members with role `member` take a seat (`circles.member_count`); co-facilitators
+do not, and do not pay dues. The count changes in the same transaction as the membership, and
+CHECK (member_count <= capacity_max) backs the Python check.
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_circles.circles.errors import CircleArchived
+from mcm_circles.circles.models import Circle
+from mcm_circles.clock import utcnow
+from mcm_circles.memberships import events
+from mcm_circles.memberships.errors import CircleFull, LastFacilitator
+from mcm_circles.memberships.models import Membership
+from mcm_circles.memberships.repository import MembershipRepository
+
+# Ending a membership for these reasons may leave a circle without a facilitator: nobody asked.
+FORCED_REASONS = frozenset({"circle_archived", "account_erased"})
+
+
+def takes_seat(membership: Membership) -> bool:
+    return membership.status == "active" and membership.role == "member"
+
+
+def ensure_open(circle: Circle) -> None:
+    if circle.archived_at is not None:
+        raise CircleArchived()
+
+
+def ensure_seat(circle: Circle) -> None:
+    if circle.member_count >= circle.capacity_max:
+        raise CircleFull()
+
+
+async def activate(
+    session: AsyncSession, circle: Circle, membership: Membership, *, decided_by: uuid.UUID | None = None, new: bool = False
+) -> None:
+    """Make a new or pending membership active, taking a seat when it is a member's."""
+    ensure_open(circle)
+    if membership.role == "member":
+        ensure_seat(circle)
+        circle.member_count += 1
+    membership.status = "active"
+    membership.joined_at = utcnow()
+    membership.decided_by = decided_by
+    needs_dues = membership.role == "member" and circle.dues_amount is not None
+    membership.payment_status = "pending" if needs_dues else "not_required"
+    if new:
+        session.add(membership)
+    await session.flush()
+    if needs_dues:
+        await events.payment_required(session, circle, membership)
+
+
+async def start(
+    session: AsyncSession, circle: Circle, user_id: uuid.UUID, *, role: str = "member", added_by: uuid.UUID | None = None
+) -> Membership:
+    membership = Membership(id=uuid.uuid4(), circle_id=circle.id, user_id=user_id, role=role, status="pending", added_by=added_by)
+    await activate(session, circle, membership, decided_by=added_by, new=True)
+    return membership
+
+
+async def ensure_not_last_facilitator(session: AsyncSession, circle: Circle, membership: Membership) -> None:
+    if membership.status == "active" and membership.role == "facilitator":
+        if await MembershipRepository(session).count_active_facilitators(circle.id) <= 1:
+            raise LastFacilitator()
+
+
+async def finish(
+    session: AsyncSession,
+    circle: Circle,
+    membership: Membership,
+    *,
+    reason: str,
+    note: str | None = None,
+    decided_by: uuid.UUID | None = None,
+) -> None:
+    """End a current membership (history stays); frees the seat and tells payments."""
+    if reason not in FORCED_REASONS:
+        await ensure_not_last_facilitator(session, circle, membership)
+    was_active = membership.status == "active"
+    if takes_seat(membership):
+        circle.member_count -= 1
+    membership.status = "declined" if reason == "declined" else "ended"
+    membership.ended_at = utcnow()
+    membership.end_reason = reason
+    membership.end_note = note
+    membership.decided_by = decided_by
+    membership.flagged_at = None
+    await session.flush()
+    if was_active:
+        await events.ended(session, membership)

@@ -1,0 +1,1 @@
+"""Member profiles: the pseudonymous view of a user (id + display name) this service keeps."""

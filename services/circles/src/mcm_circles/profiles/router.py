@@ -1,0 +1,19 @@
+"""HTTP for the caller's own profile."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mcm_shared.errors import Forbidden, Unauthenticated, problem_responses
+from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.wiring import SessionDep
+
+from mcm_circles.profiles import service
+from mcm_circles.profiles.schemas import Profile
+
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+
+
+@router.get("/me", response_model=Profile, responses=problem_responses(Unauthenticated, Forbidden))
+async def get_my_profile(session: SessionDep, principal: CurrentPrincipal) -> Profile:
+    """The caller's profile in the circles service (display name and verification flags)."""
+    return await service.my_profile(session, principal)

@@ -1,0 +1,1 @@
+"""Transfer requests: a member asks to move from one circle to another."""

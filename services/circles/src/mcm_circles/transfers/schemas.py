@@ -1,0 +1,34 @@
+"""Pydantic schemas for transfer requests."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from mcm_circles.schemas_common import Input, Output, text
+
+Message = text(1000)
+Note = text(500)
+
+
+class TransferCreate(Input):
+    to_circle_id: uuid.UUID
+    message: Message = ""
+
+
+class TransferDecision(Input):
+    note: Note | None = None
+
+
+class TransferRequest(Output):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    display_name: str
+    from_circle_id: uuid.UUID
+    to_circle_id: uuid.UUID
+    message: str
+    status: Literal["pending", "approved", "declined", "cancelled"]
+    to_membership_id: uuid.UUID | None
+    decision_note: str | None
+    decided_at: datetime | None
+    created_at: datetime

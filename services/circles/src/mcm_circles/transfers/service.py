@@ -1,0 +1,180 @@
+"""Transfer requests: a member of one circle asks to move to another; the target circle decides.
+
+Approval is one transaction: both circles are locked in id order (the order every multi-circle
+change uses, so two transfers in opposite directions cannot deadlock), then the request, then
+the old membership ends ("transferred") and a new one starts under the target's capacity check.
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_shared.errors import Forbidden
+from mcm_shared.pagination import Page
+from mcm_shared.tokens import Principal
+
+from mcm_circles.bus import notify
+from mcm_circles.circles.errors import CircleNotFound
+from mcm_circles.circles.repository import CircleRepository
+from mcm_circles.clock import utcnow
+from mcm_circles.integrity import maps_conflicts
+from mcm_circles.memberships import events as membership_events
+from mcm_circles.memberships import lifecycle
+from mcm_circles.memberships.errors import AlreadyMember
+from mcm_circles.memberships.repository import MembershipRepository
+from mcm_circles.memberships.service import CONFLICTS as MEMBERSHIP_CONFLICTS
+from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
+from mcm_circles.permissions import CircleAccess, actor_id, is_staff, load_access
+from mcm_circles.transfers.errors import (
+    MembershipNoLongerActive,
+    SameCircle,
+    TransferAlreadyPending,
+    TransferNotFound,
+    TransferNotPending,
+)
+from mcm_circles.transfers.models import TransferRequest
+from mcm_circles.transfers.repository import TransferRepository
+from mcm_circles.transfers.schemas import TransferCreate, TransferDecision
+from mcm_circles.transfers.schemas import TransferRequest as TransferOut
+
+
+guarded = maps_conflicts({**MEMBERSHIP_CONFLICTS, "uq_transfer_requests_pending": TransferAlreadyPending})
+
+
+def to_out(request: TransferRequest, display_name: str) -> TransferOut:
+    return TransferOut.model_validate(
+        {**{c: getattr(request, c) for c in TransferOut.model_fields if c != "display_name"}, "display_name": display_name}
+    )
+
+
+async def _out(session: AsyncSession, request: TransferRequest) -> TransferOut:
+    return to_out(request, await TransferRepository(session).display_name(request.user_id))
+
+
+@guarded
+async def request_transfer(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: TransferCreate) -> TransferOut:
+    user_id = actor_id(principal)
+    source = (await load_access(session, principal, circle_id)).ensure_visible()
+    if not source.is_member or source.membership is None or source.membership.role != "member":
+        raise Forbidden("Only active members of this circle can ask to transfer out of it.")
+    if data.to_circle_id == circle_id:
+        raise SameCircle()
+    target = await load_access(session, principal, data.to_circle_id)
+    if not target.can_see:
+        raise CircleNotFound("No such target circle.")
+    lifecycle.ensure_open(target.circle)
+    if target.membership is not None:
+        raise AlreadyMember("You already have a current membership in the target circle.")
+    request = TransferRequest(
+        id=uuid.uuid4(), user_id=user_id, from_membership_id=source.membership.id,
+        from_circle_id=circle_id, to_circle_id=data.to_circle_id, message=data.message, status="pending",
+    )
+    await TransferRepository(session).add(request)
+    facilitators = await MembershipRepository(session).active_user_ids(data.to_circle_id, role="facilitator")
+    await notify(
+        session, facilitators, "circle.transfer_requested",
+        {"transfer_request_id": request.id, "circle_id": data.to_circle_id, "circle_name": target.circle.name, "user_id": user_id},
+    )
+    result = await _out(session, request)
+    await session.commit()
+    return result
+
+
+async def _accesses(session: AsyncSession, principal: Principal, request: TransferRequest) -> tuple[bool, bool]:
+    """(may see the request, may decide it)."""
+    repo = MembershipRepository(session)
+    user_id = principal.user_id
+    target_role = await repo.current(request.to_circle_id, user_id, statuses=("active",)) if user_id else None
+    source_role = await repo.current(request.from_circle_id, user_id, statuses=("active",)) if user_id else None
+    decides = (target_role is not None and target_role.role == "facilitator") or principal.has_role("admin")
+    sees = (
+        decides
+        or request.user_id == user_id
+        or is_staff(principal)
+        or (source_role is not None and source_role.role == "facilitator")
+    )
+    return sees, decides
+
+
+async def get_transfer(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> TransferOut:
+    request = await TransferRepository(session).get(request_id)
+    if request is None or not (await _accesses(session, principal, request))[0]:
+        raise TransferNotFound()
+    return await _out(session, request)
+
+
+@guarded
+async def decide(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, data: TransferDecision, *, approve: bool
+) -> TransferOut:
+    actor = actor_id(principal)
+    repo = TransferRepository(session)
+    request = await repo.get(request_id)
+    if request is None:
+        raise TransferNotFound()
+    sees, decides = await _accesses(session, principal, request)
+    if not sees:
+        raise TransferNotFound()
+    if not decides:
+        raise Forbidden("Only the target circle's facilitators and admins decide transfers.")
+    circles = await CircleRepository(session).lock_many([request.from_circle_id, request.to_circle_id])
+    request = await repo.get(request_id, lock=True)
+    assert request is not None
+    if request.status != "pending":
+        raise TransferNotPending()
+    if approve:
+        memberships = MembershipRepository(session)
+        old = await memberships.get(request.from_membership_id)
+        if old is None or old.status != "active":
+            raise MembershipNoLongerActive()
+        target = circles[request.to_circle_id]
+        lifecycle.ensure_open(target)
+        if await memberships.current(target.id, request.user_id) is not None:
+            raise AlreadyMember("He already has a current membership in this circle.")
+        await lifecycle.finish(session, circles[request.from_circle_id], old, reason="transferred", decided_by=actor)
+        new = await lifecycle.start(session, target, request.user_id, role="member", added_by=actor)
+        request.to_membership_id = new.id
+    # All at once, before anything flushes: the CHECK ties a decision time to a decided status.
+    request.status = "approved" if approve else "declined"
+    request.decided_by, request.decided_at, request.decision_note = actor, utcnow(), data.note
+    await session.flush()
+    if approve:
+        await membership_events.transferred(session, request_id=request.id, old=old, new=new)
+    await notify(
+        session, [request.user_id], "circle.transfer_" + ("approved" if approve else "declined"),
+        {"transfer_request_id": request.id, "from_circle_id": request.from_circle_id, "circle_id": request.to_circle_id,
+         "circle_name": circles[request.to_circle_id].name, "note": data.note},
+    )
+    result = await _out(session, request)
+    await session.commit()
+    return result
+
+
+async def cancel(session: AsyncSession, principal: Principal, request_id: uuid.UUID) -> TransferOut:
+    """The requester withdraws his pending request."""
+    repo = TransferRepository(session)
+    request = await repo.get(request_id, lock=True)
+    if request is None or request.user_id != principal.user_id:
+        raise TransferNotFound()
+    if request.status != "pending":
+        raise TransferNotPending()
+    request.status, request.decided_by, request.decided_at = "cancelled", principal.user_id, utcnow()
+    await session.flush()
+    result = await _out(session, request)
+    await session.commit()
+    return result
+
+
+async def list_for_circle(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, *, incoming: bool, status: str | None, limit: int, cursor: str | None
+) -> Page[TransferOut]:
+    access: CircleAccess = await load_access(session, principal, circle_id)
+    access.ensure(access.can_manage or is_staff(principal), "Only this circle's facilitators and staff can see its transfers.")
+    sort = f"transfers:{'in' if incoming else 'out'}:{status or 'all'}"
+    rows = await TransferRepository(session).page_for_circle(
+        circle_id, incoming=incoming, status=status, after=read_cursor(cursor, sort, parse_datetime), limit=limit
+    )
+    items = [to_out(t, name) for t, name in rows[:limit]]
+    next_cursor = make_cursor(sort, rows[limit - 1][0].created_at, rows[limit - 1][0].id) if len(rows) > limit else None
+    return Page[TransferOut](items=items, next_cursor=next_cursor)

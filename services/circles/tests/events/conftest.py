@@ -1,0 +1,77 @@
+"""Events test harness: the circles migrations are applied once to a template database on the
+embedded PostgreSQL; every test gets its own copy of it (CREATE DATABASE … TEMPLATE), its own
+app (lifespan run, real Redis), a ManualClock it moves by hand, and talks HTTP over ASGITransport.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from mcm_shared.db import Database
+from mcm_shared.migrations import migrate_command
+from mcm_shared.testing.engines import TestEngines
+from mcm_shared.testing.issuer import TestIssuer
+
+from mcm_circles.config import Settings
+from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_circles.events.clock import ManualClock
+from mcm_circles.events.config import EventsSettings
+from mcm_circles.main import create_app
+
+from .support import START, World
+
+
+@pytest.fixture(scope="session")
+async def events_template(engines: TestEngines) -> str:
+    url = await engines.create_database("events_tmpl")
+    await asyncio.to_thread(migrate_command, MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
+    return url.rpartition("/")[2]
+
+
+async def clone_database(engines: TestEngines, template: str) -> str:
+    name = f"events_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(engines.server_url)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await connection.close()
+    engines.created.append(name)
+    return engines.url_for(name)
+
+
+@pytest.fixture(scope="session")
+def issuer() -> TestIssuer:
+    return TestIssuer()
+
+
+async def open_world(engines: TestEngines, template: str, issuer: TestIssuer, **settings) -> AsyncIterator[World]:
+    url = await clone_database(engines, template)
+    suffix = uuid.uuid4().hex[:8]
+    events_settings = EventsSettings(
+        sweep_enabled=False, payments_stream=f"events:payments-test-{suffix}", consumer_group=f"circles-events-{suffix}",
+        **{k: v for k, v in settings.items() if k in EventsSettings.model_fields},
+    )
+    # The service's own relay and members consumer are not under test here; tests read the outbox.
+    service_settings = {"outbox_relay_enabled": False, "consume_events": False,
+                        **{k: v for k, v in settings.items() if k not in EventsSettings.model_fields}}
+    app = create_app(Settings(environment="test", database_url=url, redis_url=engines.redis_url, **service_settings))
+    clock = ManualClock(START)
+    app.state.events_clock, app.state.events_settings = clock, events_settings
+    db = Database(url)
+    async with app.router.lifespan_context(app):
+        app.state.verifier.keys.load(issuer.jwks())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://circles.test", timeout=120) as client:
+            yield World(client=client, app=app, issuer=issuer, clock=clock, db=db, settings=events_settings)
+    await db.dispose()
+
+
+@pytest.fixture
+async def world(engines: TestEngines, events_template: str, issuer: TestIssuer) -> AsyncIterator[World]:
+    async for opened in open_world(engines, events_template, issuer):
+        yield opened

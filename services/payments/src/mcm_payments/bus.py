@@ -1,0 +1,49 @@
+"""Event bus wiring: what payments consumes (from circles) and where it publishes.
+
+Publishes to `events:payments` through the outbox (relay started in main.py); consumes
+`events:circles` as consumer group `payments`, applying each event exactly once through the
+inbox. Handlers run inside the consumer's transaction and never commit themselves.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_shared.events import Envelope, Handler, stream_for
+
+from mcm_payments.obligations import service as obligations
+from mcm_payments.refunds import service as refunds
+from mcm_payments.runtime import Runtime
+
+GROUP = "payments"
+PRODUCER = "payments"
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Stream names; tests pass their own so that runs never share a stream."""
+
+    publish: str = stream_for(PRODUCER)
+    consume: tuple[str, ...] = field(default=(stream_for("circles"),))
+
+
+ServiceHandler = Callable[[AsyncSession, Runtime, Envelope], Awaitable[None]]
+
+CONSUMED: dict[str, ServiceHandler] = {
+    "membership.payment_required": obligations.on_membership_payment_required,
+    "registration.payment_required": obligations.on_registration_payment_required,
+    "membership.ended": obligations.on_membership_ended,
+    "event.cancelled": refunds.on_event_cancelled,
+}
+
+
+def handlers(runtime: Runtime) -> dict[str, Handler]:
+    def bind(handler: ServiceHandler) -> Handler:
+        async def handle(session: AsyncSession, envelope: Envelope) -> None:
+            await handler(session, runtime, envelope)
+
+        return handle
+
+    return {event_type: bind(handler) for event_type, handler in CONSUMED.items()}

@@ -1,0 +1,128 @@
+"""Starting a payment: a Stripe Checkout Session for the member's own obligation.
+
+Subscription mode for dues and instalment plans (monthly price; an uneven remainder is a
+one-time line on the first invoice), payment mode for one-time fees. At most one open session
+per obligation (reused while it is valid, and a partial unique index in the database), and
+`Idempotency-Key` replays the first answer.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_shared.tokens import Principal
+
+from mcm_payments import idempotency
+from mcm_payments.checkout.errors import CollectionPaused, PaymentInProgress
+from mcm_payments.checkout.models import CheckoutSession
+from mcm_payments.checkout.repository import CheckoutRepository
+from mcm_payments.checkout.schemas import Checkout
+from mcm_payments.customers.service import ensure_customer
+from mcm_payments.ledger.repository import LedgerRepository
+from mcm_payments.ledger.service import ts
+from mcm_payments.obligations.errors import NothingDue, ObligationClosed, ObligationNotFound
+from mcm_payments.obligations.models import TERMINAL, Obligation
+from mcm_payments.obligations.repository import ObligationRepository
+from mcm_payments.obligations.standing import instalment_amount
+from mcm_payments.runtime import Runtime
+
+SCOPE = "checkout"
+# A session about to expire is not handed out again.
+REUSE_MARGIN = timedelta(minutes=5)
+PRODUCT_NAMES = {"membership": "Circle dues", "registration": "Event registration"}
+
+
+async def start(session: AsyncSession, runtime: Runtime, principal: Principal, *, obligation_id: uuid.UUID, key: str | None) -> Checkout:
+    key = idempotency.validate_key(key)
+    digest = idempotency.request_hash({"obligation_id": str(obligation_id)})
+    if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
+        return Checkout.model_validate(stored)
+    obligations = ObligationRepository(session)
+    obligation = await obligations.get(obligation_id)
+    if obligation is None or principal.user_id is None or obligation.user_id != principal.user_id:
+        raise ObligationNotFound("No such obligation.")
+    _check_payable(obligation)  # before creating a Stripe customer for nothing
+    customer_id = await ensure_customer(session, runtime, principal.user_id)
+    obligation = await obligations.lock(obligation_id)
+    assert obligation is not None
+    # A request with the same key may have finished while we waited for the lock.
+    if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
+        return Checkout.model_validate(stored)
+    checkout = await _checkout_for(session, runtime, obligation, customer_id, key)
+    await idempotency.remember(session, SCOPE, principal.subject, key, digest, checkout.model_dump(mode="json"))
+    await session.commit()
+    return checkout
+
+
+def _check_payable(obligation: Obligation) -> None:
+    if obligation.status in TERMINAL:
+        raise ObligationClosed(f"This obligation is {obligation.status}; nothing can be paid on it.")
+    if obligation.status == "paused":
+        raise CollectionPaused("Collection is paused for this obligation; contact support to pay now.")
+    if obligation.status == "settled":
+        raise NothingDue("Nothing is due on this obligation.")
+
+
+async def _checkout_for(session: AsyncSession, runtime: Runtime, obligation: Obligation, customer_id: str, key: str | None) -> Checkout:
+    _check_payable(obligation)
+    ledger = LedgerRepository(session)
+    failed = await ledger.unpaid_failed_invoices(obligation.id)
+    if failed and failed[0].hosted_invoice_url:
+        return Checkout(url=failed[0].hosted_invoice_url, mode="invoice", obligation_id=obligation.id)
+    if obligation.is_recurring and await ledger.live_subscription(obligation.id) is not None:
+        raise PaymentInProgress("A subscription for this obligation is already being set up.")
+    sessions = CheckoutRepository(session)
+    await sessions.expire_lapsed(obligation.id)
+    now = datetime.now(UTC)
+    for existing in await sessions.open_for(obligation.id):
+        if existing.expires_at > now + REUSE_MARGIN:
+            return Checkout(url=existing.url, mode=existing.mode, session_id=existing.stripe_session_id,
+                            expires_at=existing.expires_at, obligation_id=obligation.id)
+        existing.status = "expired"  # about to lapse: let it, and open a fresh one
+    await session.flush()
+    params = _params(runtime, obligation, customer_id)
+    stripe_key = f"checkout:{obligation.id}:{key or uuid.uuid4()}"
+    created = await runtime.stripe.create_checkout_session(params, stripe_key)
+    row = CheckoutSession(
+        id=uuid.uuid4(), obligation_id=obligation.id, user_id=obligation.user_id, stripe_session_id=created["id"],
+        url=created["url"], mode=params["mode"], status="open", expires_at=ts(created["expires_at"]) or now + timedelta(hours=24),
+    )
+    sessions.add(row)
+    return Checkout(url=row.url, mode=row.mode, session_id=row.stripe_session_id, expires_at=row.expires_at, obligation_id=obligation.id)
+
+
+def _price(obligation: Obligation, amount: int, *, recurring: bool, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"currency": obligation.currency.lower(), "unit_amount": amount, "product_data": {"name": name}}
+    if recurring:
+        data["recurring"] = {"interval": "month"}
+    return {"price_data": data, "quantity": 1}
+
+
+def _params(runtime: Runtime, obligation: Obligation, customer_id: str) -> dict[str, Any]:
+    metadata = {"obligation_id": str(obligation.id), "user_id": str(obligation.user_id), "kind": obligation.kind}
+    name = PRODUCT_NAMES[obligation.kind]
+    params: dict[str, Any] = {
+        "customer": customer_id,
+        "client_reference_id": str(obligation.id),
+        "metadata": metadata,
+        "success_url": runtime.settings.checkout_success_url,
+        "cancel_url": runtime.settings.checkout_cancel_url,
+    }
+    if not obligation.is_recurring:
+        params.update(mode="payment", line_items=[_price(obligation, obligation.amount, recurring=False, name=name)],
+                      payment_intent_data={"metadata": metadata})
+        return params
+    if obligation.instalments > 1:
+        name = f"{name} — {obligation.instalments} monthly instalments"
+        items = [_price(obligation, instalment_amount(obligation), recurring=True, name=name)]
+        remainder = obligation.amount % obligation.instalments
+        if remainder:
+            items.append(_price(obligation, remainder, recurring=False, name=f"{PRODUCT_NAMES[obligation.kind]} — rounding"))
+    else:
+        items = [_price(obligation, obligation.amount, recurring=True, name=name)]
+    params.update(mode="subscription", line_items=items,
+                  subscription_data={"metadata": {**metadata, "instalments": str(obligation.instalments)}})
+    return params

@@ -1,0 +1,53 @@
+"""The service's background loop: Stripe tasks, webhook retries, pauses that ran out.
+
+Runs every `WORKER_INTERVAL_SECONDS`, and at once when a request kicks it (after committing a
+Stripe task). Safe with several replicas: tasks are leased, webhook rows are locked with SKIP
+LOCKED, and obligations are row-locked.
+"""
+from __future__ import annotations
+
+import asyncio
+from time import monotonic
+
+from mcm_shared.events.worker import BackgroundWorker
+
+from mcm_payments.interventions.service import resume_lapsed_pauses
+from mcm_payments.runtime import Runtime
+from mcm_payments.tasks import service as tasks
+from mcm_payments.webhooks import service as webhooks
+
+PAUSE_CHECK_SECONDS = 5.0
+
+
+class PaymentsWorker(BackgroundWorker):
+    kind = "payments-worker"
+
+    def __init__(self, runtime: Runtime, interval: float) -> None:
+        super().__init__(backoff_initial=0.2, backoff_max=10.0)
+        self.runtime = runtime
+        self.interval = interval
+        self._wake = asyncio.Event()
+        self._next_pause_check = 0.0
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        busy = await tasks.run_due(self.runtime.sessionmaker, self.runtime)
+        busy += await webhooks.process_due(self.runtime)
+        if monotonic() >= self._next_pause_check:
+            self._next_pause_check = monotonic() + PAUSE_CHECK_SECONDS
+            busy += await resume_lapsed_pauses(self.runtime)
+        return busy
+
+    async def _cycle(self) -> None:
+        if await self.run_once():
+            return
+        self._interruptible = True
+        try:
+            await asyncio.wait_for(self._wake.wait(), self.interval)
+        except TimeoutError:
+            pass
+        finally:
+            self._interruptible = False
+            self._wake.clear()

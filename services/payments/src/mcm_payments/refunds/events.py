@@ -1,0 +1,27 @@
+"""Refund events: publishes refund.succeeded; consumes event.cancelled (refund that event)."""
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_shared.events import EventWriter
+
+from mcm_payments.ledger.models import Payment
+from mcm_payments.obligations.events import reference
+from mcm_payments.obligations.models import Obligation
+from mcm_payments.refunds.models import Refund
+
+
+class EventCancelled(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    event_id: uuid.UUID
+
+
+async def publish_succeeded(session: AsyncSession, writer: EventWriter, refund: Refund, payment: Payment, obligation: Obligation) -> None:
+    await writer.publish(session, "refund.succeeded", {
+        **reference(obligation), "refund_id": refund.id, "payment_id": payment.id, "amount": refund.amount,
+        "currency": refund.currency, "reason": refund.reason, "origin": refund.origin,
+        "payment_refunded_in_full": payment.amount_refunded >= payment.amount,
+    }, key=str(obligation.id))

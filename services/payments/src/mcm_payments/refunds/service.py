@@ -1,0 +1,196 @@
+"""Refunds: staff refunds (with Idempotency-Key), automatic full refunds when an event is
+cancelled, and refund status as Stripe reports it.
+
+The amount is reserved on the payment first (`amount_refunded`, a conditional UPDATE under a
+CHECK constraint), so concurrent requests can never refund more than was paid; a refund that
+fails releases its reservation. Stripe is called after the commit, as a task with its own
+idempotency key, so a crash or outage between the two loses nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_shared.events import Envelope
+from mcm_shared.tokens import Principal
+
+from mcm_payments import idempotency
+from mcm_payments.ledger.models import Payment
+from mcm_payments.ledger.repository import LedgerRepository
+from mcm_payments.obligations import service as obligations
+from mcm_payments.obligations.models import Obligation
+from mcm_payments.obligations.repository import ObligationRepository
+from mcm_payments.refunds import events
+from mcm_payments.refunds.errors import PaymentNotFound, RefundExceedsPayment
+from mcm_payments.refunds.models import RANK, Refund
+from mcm_payments.refunds.repository import RefundRepository
+from mcm_payments.roles import actor_of
+from mcm_payments.runtime import Runtime
+from mcm_payments.tasks.repository import TaskRepository
+
+SCOPE = "refund"
+STRIPE_STATUS = {"pending": "pending", "requires_action": "pending", "succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}
+
+
+async def request(session: AsyncSession, runtime: Runtime, principal: Principal, *, payment_id: uuid.UUID, amount: int | None, reason: str, key: str | None) -> Refund:
+    key = idempotency.validate_key(key)
+    digest = idempotency.request_hash({"payment_id": str(payment_id), "amount": amount, "reason": reason})
+    if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
+        return await _current(session, uuid.UUID(stored["refund_id"]))
+    ledger = LedgerRepository(session)
+    found = await ledger.payment(payment_id)
+    if found is None:
+        raise PaymentNotFound("No such payment.")
+    # Lock order everywhere: obligation, then payment.
+    obligation = await ObligationRepository(session).lock(found.obligation_id)
+    payment = await ledger.payment(payment_id, lock=True)
+    assert obligation is not None and payment is not None
+    if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
+        return await _current(session, uuid.UUID(stored["refund_id"]))
+    left = payment.amount - payment.amount_refunded
+    wanted = amount if amount is not None else left
+    if left <= 0 or wanted > left:
+        raise RefundExceedsPayment(f"Only {left} {payment.currency} of this payment can still be refunded.")
+    refund, task_id = await _create(session, runtime, obligation, payment, amount=wanted, origin="staff", reason=reason,
+                                    requested_by=actor_of(principal), roles=sorted(principal.roles))
+    await idempotency.remember(session, SCOPE, principal.subject, key, digest, {"refund_id": str(refund.id)})
+    await session.commit()
+    if task_id is not None:
+        from mcm_payments.tasks import service as tasks  # the task runner imports this module
+
+        await tasks.run_due(runtime.sessionmaker, runtime, task_id=task_id)
+    return await _current(session, refund.id)
+
+
+async def _current(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
+    session.expunge_all()
+    refund = await RefundRepository(session).get(refund_id)
+    assert refund is not None
+    return refund
+
+
+async def _create(
+    session: AsyncSession, runtime: Runtime, obligation: Obligation, payment: Payment, *,
+    amount: int, origin: str, reason: str, requested_by: str, roles: Sequence[str] = (),
+) -> tuple[Refund, uuid.UUID | None]:
+    if not await LedgerRepository(session).reserve_refund(payment.id, amount):
+        raise RefundExceedsPayment("The refund exceeds what is left of the payment.")
+    refund = Refund(id=uuid.uuid4(), payment_id=payment.id, obligation_id=obligation.id, user_id=payment.user_id, amount=amount,
+                    currency=payment.currency, status="requested", origin=origin, reason=reason, requested_by=requested_by)
+    RefundRepository(session).add(refund)
+    task_id = None
+    if payment.source == "offline":
+        # Money handed back by staff: done when they say so.
+        refund.status, refund.succeeded_at = "succeeded", datetime.now(UTC)
+        await session.flush()
+        await session.refresh(payment)
+        await events.publish_succeeded(session, runtime.writer, refund, payment, obligation)
+    else:
+        task = TaskRepository(session).enqueue("submit_refund", str(refund.id), obligation_id=obligation.id,
+                                               params={"payment_intent": payment.stripe_payment_intent_id, "amount": amount})
+        task_id = task.id
+    ObligationRepository(session).audit(obligation, actor=requested_by, actor_roles=roles, action="refund_requested", reason=reason,
+                                        status_before=obligation.status, data={"refund_id": str(refund.id), "payment_id": str(payment.id), "amount": amount})
+    await session.flush()
+    return refund, task_id
+
+
+async def refund_in_full(session: AsyncSession, runtime: Runtime, obligation: Obligation, payment: Payment, *, origin: str, reason: str, requested_by: str) -> Refund | None:
+    """Refund whatever is left of a card payment; offline money is flagged for staff instead."""
+    payment = await LedgerRepository(session).payment(payment.id, lock=True)
+    assert payment is not None
+    left = payment.amount - payment.amount_refunded
+    if left <= 0:
+        return None
+    if payment.source == "offline":
+        obligation.attention = f"Hand back the {payment.method} payment of {payment.amount} {payment.currency} ({reason})."
+        return None
+    refund, _ = await _create(session, runtime, obligation, payment, amount=left, origin=origin, reason=reason, requested_by=requested_by)
+    return refund
+
+
+async def on_event_cancelled(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+    data = events.EventCancelled.model_validate(envelope.payload)
+    actor = f"svc:{envelope.producer}"
+    repository = ObligationRepository(session)
+    for obligation in await repository.lock_for_context("registration", data.event_id):
+        before = await obligations.close(session, obligation, reason="event_cancelled", at_period_end=False)
+        refunds = []
+        for payment in await LedgerRepository(session).payments_of(obligation.id):
+            refund = await refund_in_full(session, runtime, obligation, payment, origin="event_cancelled", reason="Event cancelled", requested_by=actor)
+            if refund is not None:
+                refunds.append(str(refund.id))
+        repository.audit(obligation, actor=actor, action="event_cancelled", status_before=before, data={"event_id": str(data.event_id), "refunds": refunds})
+
+
+async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict[str, Any]) -> str:
+    """Move a refund forward to what Stripe reports (never backwards). Returns the outcome."""
+    refunds = RefundRepository(session)
+    ledger = LedgerRepository(session)
+    refund = None
+    local_id = (obj.get("metadata") or {}).get("refund_id")
+    if local_id:
+        try:
+            refund = await refunds.get(uuid.UUID(local_id), lock=True)
+        except ValueError:
+            refund = None
+    if refund is None and obj.get("id"):
+        refund = await refunds.by_stripe_id(obj["id"])
+    new_status = STRIPE_STATUS.get(obj.get("status") or "", "pending")
+    if refund is None:
+        refund = await _adopt(session, runtime, obj, new_status)
+        if refund is None:
+            return "ignored"
+    if refund.stripe_refund_id is None and obj.get("id"):
+        refund.stripe_refund_id = obj["id"]
+    if RANK[new_status] <= RANK[refund.status]:
+        return "stale"
+    refund.status = new_status
+    obligation = await ObligationRepository(session).lock(refund.obligation_id)
+    payment = await ledger.payment(refund.payment_id, lock=True)
+    assert obligation is not None and payment is not None
+    if new_status == "succeeded":
+        refund.succeeded_at = datetime.now(UTC)
+        await events.publish_succeeded(session, runtime.writer, refund, payment, obligation)
+    elif new_status in ("failed", "canceled"):
+        refund.failure_reason = obj.get("failure_reason") or new_status
+        await ledger.release_refund(payment.id, refund.amount)
+        obligation.attention = f"A refund of {refund.amount} {refund.currency} {new_status}: {refund.failure_reason}."
+    if new_status != "pending":
+        ObligationRepository(session).audit(obligation, actor="stripe", action=f"refund_{new_status}", status_before=obligation.status,
+                                            data={"refund_id": str(refund.id), "amount": refund.amount})
+    return "applied"
+
+
+async def _adopt(session: AsyncSession, runtime: Runtime, obj: dict[str, Any], status: str) -> Refund | None:
+    """A refund made at Stripe directly (the dashboard): record it against our payment."""
+    intent = obj.get("payment_intent")
+    payment = await LedgerRepository(session).payment_by_intent(intent) if intent else None
+    if payment is None or status in ("failed", "canceled"):
+        return None
+    obligation = await ObligationRepository(session).lock(payment.obligation_id)
+    assert obligation is not None
+    amount = int(obj.get("amount") or 0)
+    if amount <= 0 or not await LedgerRepository(session).reserve_refund(payment.id, amount):
+        obligation.attention = f"Stripe refund {obj.get('id')} exceeds what our ledger shows as refundable."
+        return None
+    refund = Refund(id=uuid.uuid4(), payment_id=payment.id, obligation_id=obligation.id, user_id=payment.user_id, amount=amount,
+                    currency=payment.currency, status="requested", origin="stripe", reason=obj.get("reason") or "Refunded at Stripe",
+                    requested_by="stripe", stripe_refund_id=obj.get("id"))
+    RefundRepository(session).add(refund)
+    await session.flush()
+    return refund
+
+
+async def mark_failed(session: AsyncSession, runtime: Runtime, refund_id: uuid.UUID, why: str) -> None:
+    await apply_stripe_refund(session, runtime, {"metadata": {"refund_id": str(refund_id)}, "status": "failed", "failure_reason": why})
+
+
+async def list_for_payment(session: AsyncSession, payment_id: uuid.UUID) -> Sequence[Refund]:
+    if await LedgerRepository(session).payment(payment_id) is None:
+        raise PaymentNotFound("No such payment.")
+    return await RefundRepository(session).for_payment(payment_id)

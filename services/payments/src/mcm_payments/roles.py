@@ -1,0 +1,24 @@
+"""Who may do what in payments (role names from auth's table; roles are additive)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from mcm_shared.tokens import Principal, require_roles
+
+INTERVENTION_ROLES = ("support", "admin")
+REFUND_ROLES = ("support", "admin")
+OVERVIEW_ROLES = ("leadership", "admin")
+
+InterventionStaff = Annotated[Principal, Depends(require_roles(*INTERVENTION_ROLES))]
+RefundStaff = Annotated[Principal, Depends(require_roles(*REFUND_ROLES))]
+Leadership = Annotated[Principal, Depends(require_roles(*OVERVIEW_ROLES))]
+
+
+def actor_of(principal: Principal) -> str:
+    return f"user:{principal.user_id}" if principal.user_id else principal.subject
+
+
+def is_staff(principal: Principal) -> bool:
+    return principal.has_role(*INTERVENTION_ROLES, *REFUND_ROLES, *OVERVIEW_ROLES)

@@ -1,0 +1,120 @@
+"""The hosted pages a customer's browser sees: checkout (`session.url`), the invoice page
+(`invoice.hosted_invoice_url`) and receipts. Plain HTML forms, so a test drives them over HTTP."""
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from mcm_payments.standin import billing, checkout
+from mcm_payments.standin.core import StandIn
+from mcm_payments.standin.objects import CARDS, DEFAULT_CARD
+from mcm_payments.standin.state import StripeError
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{amount / 100:.2f} {currency.upper()}"
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title><meta name='viewport' content='width=device-width'></head>"
+        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _card_choices() -> str:
+    options = []
+    for number, card in CARDS.items():
+        checked = " checked" if number == DEFAULT_CARD else ""
+        options.append(f"<label><input type='radio' name='card' value='{number}'{checked}> {escape(card.label)}</label><br>")
+    return "<fieldset><legend>Card</legend>" + "".join(options) + "</fieldset>"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    return {key: values[-1] for key, values in fields.items()}
+
+
+def _checkout_form(s: StandIn, session: dict[str, Any], notice: str = "") -> str:
+    lines = "".join(
+        f"<li>{escape(line['description'])} × {line['quantity']}: {_money(line['amount_total'], line['currency'])}"
+        f"{' per ' + escape(line['price']['recurring']['interval']) if line['price']['recurring'] else ''}</li>"
+        for line in s.session_lines[session["id"]]
+    )
+    cancel = f"<button name='action' value='cancel' type='submit'>Cancel</button>" if session.get("cancel_url") else ""
+    return (
+        f"{notice}<ul>{lines}</ul><p>Total today: <strong>{_money(session['amount_total'], session['currency'])}</strong></p>"
+        f"<form method='post' action='/c/pay/{escape(session['id'])}'>{_card_choices()}"
+        "<button name='action' value='pay' type='submit'>Pay</button> "
+        f"<button name='action' value='decline' type='submit'>Decline</button> {cancel}</form>"
+    )
+
+
+async def checkout_page(request: Request) -> Response:
+    s: StandIn = request.app.state.standin
+    session = s.store.objects.get(request.path_params["session_id"])
+    if not session or session.get("object") != "checkout.session":
+        return _page("Checkout not found", "<p>This link is not valid.</p>", 404)
+    if request.method == "GET":
+        if session["status"] == "open":
+            return _page("Checkout", _checkout_form(s, session))
+        return _page(f"Checkout {session['status']}", f"<p>This checkout is {escape(session['status'])}.</p>", 410)
+    form = await _form(request)
+    action = form.get("action", "pay")
+    if action == "cancel" and session.get("cancel_url"):
+        return RedirectResponse(session["cancel_url"], status_code=303)
+    card = form.get("card") if action == "pay" else "4000000000000002"
+    try:
+        paid, session = checkout.complete_session(s, session["id"], card)
+    except StripeError as exc:
+        return _page("Checkout unavailable", f"<p>{escape(exc.body['error']['message'])}</p>", exc.status if exc.status != 402 else 400)
+    if paid:
+        return RedirectResponse(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"]), status_code=303)
+    notice = "<p role='alert'>Your card was declined.</p>"
+    return _page("Checkout", _checkout_form(s, session, notice), 402)
+
+
+async def invoice_page(request: Request) -> Response:
+    s: StandIn = request.app.state.standin
+    invoice = s.store.objects.get(request.path_params["invoice_id"])
+    if not invoice or invoice.get("object") != "invoice":
+        return _page("Invoice not found", "<p>This link is not valid.</p>", 404)
+    summary = f"<p>Invoice {escape(invoice['number'])}: {_money(invoice['amount_due'], invoice['currency'])} — {escape(invoice['status'])}</p>"
+    form = (
+        f"<form method='post' action='/i/{escape(invoice['id'])}'>{_card_choices()}"
+        "<button name='action' value='pay' type='submit'>Pay</button></form>"
+    )
+    if request.method == "GET":
+        return _page("Invoice", summary + (form if invoice["status"] == "open" else ""))
+    fields = await _form(request)
+    try:
+        paid = billing.pay_with_new_card(s, invoice["id"], fields.get("card"))
+    except StripeError as exc:
+        return _page("Invoice", f"<p>{escape(exc.body['error']['message'])}</p>", 400)
+    if paid:
+        return _page("Invoice paid", f"<p>Thank you. {_money(invoice['amount_paid'], invoice['currency'])} paid.</p>")
+    return _page("Invoice", "<p role='alert'>Your card was declined.</p>" + summary + form, 402)
+
+
+async def receipt_page(request: Request) -> Response:
+    s: StandIn = request.app.state.standin
+    charge = s.store.objects.get(request.path_params["charge_id"])
+    if not charge or charge.get("object") != "charge":
+        return _page("Receipt not found", "<p>This link is not valid.</p>", 404)
+    refunded = f"<p>Refunded: {_money(charge['amount_refunded'], charge['currency'])}</p>" if charge["amount_refunded"] else ""
+    return _page("Receipt", f"<p>Paid {_money(charge['amount'], charge['currency'])} with {escape(charge['payment_method_details']['card']['brand'])} •••• {escape(charge['payment_method_details']['card']['last4'])}.</p>{refunded}")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/c/pay/{session_id}", checkout_page, methods=["GET", "POST"]),
+        Route("/i/{invoice_id}", invoice_page, methods=["GET", "POST"]),
+        Route("/receipts/{charge_id}", receipt_page, methods=["GET"]),
+    ]

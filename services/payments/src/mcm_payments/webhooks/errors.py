@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from mcm_shared.errors import DependencyUnavailable, ProblemError
+
+
+class InvalidSignature(ProblemError):
+    status, type_slug, title = 400, "invalid-webhook-signature", "Invalid webhook signature"
+
+
+class InvalidWebhook(ProblemError):
+    status, type_slug, title = 400, "invalid-webhook", "Invalid webhook payload"
+
+
+class WebhookTooLarge(ProblemError):
+    status, type_slug, title = 413, "webhook-too-large", "Webhook payload too large"
+
+
+class WebhookStorageFailed(DependencyUnavailable):
+    """Not stored, so not acknowledged: Stripe will send it again."""
+
+    type_slug, title = "webhook-not-stored", "Webhook could not be stored"

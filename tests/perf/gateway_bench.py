@@ -1,0 +1,234 @@
+"""Gateway benchmark: an authenticated GET straight to a service vs through the gateway.
+
+    python tests/perf/gateway_bench.py [--rounds 3] [--duration 10] [--connections 32]
+                                       [--upstream fastapi|asgi|both] [--with-redis]
+                                       [--output bench-results/gateway.json]
+
+Starts a tiny uvicorn JSON service (tests/perf/bench_upstream.py, which also serves the JWKS),
+the real gateway (`python -m mcm_gateway serve`) in front of it, and `wrk` against both, in
+alternating order, on this machine. Prints throughput ratio and p50/p99 for each, plus the
+latency one request adds at low load, and writes everything (and what machine it ran on) to a
+JSON file. Exit status 1 when wrk saw non-2xx answers or errors (the numbers would be lies).
+Targets from the gateway issue: ratio ≥ 0.50 and p50 +≤ 1 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PATH = "/api/v1/circles"
+ISSUER, AUDIENCE = "mcm-bench", "mcm-bench-api"
+TARGET_RATIO, TARGET_P50_DELTA_MS = 0.50, 1.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def make_token() -> tuple[str, dict]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwks = {"keys": [{**jwk, "kid": "bench", "alg": "ES256", "use": "sig"}]}
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": str(uuid.uuid4()), "sid": str(uuid.uuid4()), "jti": uuid.uuid4().hex,
+              "iat": now, "exp": now + 3600, "typ": "access", "roles": ["member"]}
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": "bench"}), jwks
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(url: str, token: str, *, connections: int, threads: int, duration: int) -> dict:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"Authorization: Bearer {token}", url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=duration + 30).stdout
+    result: dict = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    for percentile in ("50", "75", "90", "99"):
+        match = re.search(rf"^\s+{percentile}%\s+(\S+)", output, re.M)
+        result[f"p{percentile}_ms"] = _ms(match.group(1)) if match else None
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    result["non_2xx"] = int(non_2xx.group(1)) if non_2xx else 0
+    result["socket_errors"] = sum(map(int, errors.groups())) if errors else 0
+    return result
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model, "python": platform.python_version(), "platform": platform.platform(),
+            "load_average": os.getloadavg()}
+
+
+class Processes:
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen] = []
+        self.log_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        child = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.children.append(child)
+        return child
+
+    def stop_all(self) -> None:
+        for child in reversed(self.children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def bench_one(kind: str, args: argparse.Namespace, token: str, jwks: dict, redis_url: str | None) -> dict:
+    procs = Processes()
+    up_port, gw_port = free_port(), free_port()
+    try:
+        procs.start("upstream", [sys.executable, "-m", "uvicorn", "bench_upstream:app", "--host", "127.0.0.1", "--port", str(up_port),
+                                 "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+                    {"PYTHONPATH": str(HERE), "BENCH_JWKS": json.dumps(jwks), "BENCH_UPSTREAM_KIND": kind})
+        upstream = f"http://127.0.0.1:{up_port}"
+        wait_http(upstream + "/api/v1/health/ready")
+        env = {"GATEWAY_PORT": str(gw_port), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
+               "AUTH_URL": upstream, "CIRCLES_URL": upstream, "PAYMENTS_URL": upstream, "GATEWAY_WORKERS": str(args.gateway_workers)}
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+            # Rate limits stay on, set above what the benchmark sends, so their cost is measured.
+            env["RATE_LIMIT_USER_PER_MINUTE"] = env["RATE_LIMIT_ANONYMOUS_PER_MINUTE"] = "100000000"
+        else:
+            env["REDIS_URL"] = ""
+        procs.start("gateway", [sys.executable, "-m", "mcm_gateway", "serve"], env)
+        gateway = f"http://127.0.0.1:{gw_port}"
+        wait_http(gateway + "/api/v1/health/ready")
+        targets = {"direct": upstream + PATH, "gateway": gateway + PATH}
+        wrk = {"connections": args.connections, "threads": args.threads}
+        for url in targets.values():  # warm-up: connections, JWKS, token cache, JIT-free but caches
+            run_wrk(url, token, duration=2, **wrk)
+        rounds = []
+        for index in range(args.rounds):
+            order = ["direct", "gateway"] if index % 2 == 0 else ["gateway", "direct"]
+            rounds.append({name: run_wrk(targets[name], token, duration=args.duration, **wrk) for name in order})
+            print(f"  [{kind}] round {index + 1}: direct {rounds[-1]['direct']['rps']:.0f} req/s, gateway {rounds[-1]['gateway']['rps']:.0f} req/s", flush=True)
+        light = {name: run_wrk(url, token, connections=1, threads=1, duration=max(3, args.duration // 2)) for name, url in targets.items()}
+        return {"rounds": rounds, "light_load": light, "logs": str(procs.log_dir)}
+    finally:
+        procs.stop_all()
+
+
+def summarise(kind: str, result: dict) -> dict:
+    def median(name: str, field: str) -> float:
+        return statistics.median(r[name][field] for r in result["rounds"])
+
+    direct_rps, gateway_rps = median("direct", "rps"), median("gateway", "rps")
+    summary = {
+        "upstream": kind,
+        "direct_rps": round(direct_rps, 1), "gateway_rps": round(gateway_rps, 1),
+        "ratio": round(gateway_rps / direct_rps, 3),
+        "direct_p50_ms": median("direct", "p50_ms"), "gateway_p50_ms": median("gateway", "p50_ms"),
+        "direct_p99_ms": median("direct", "p99_ms"), "gateway_p99_ms": median("gateway", "p99_ms"),
+        "light_direct_p50_ms": result["light_load"]["direct"]["p50_ms"], "light_gateway_p50_ms": result["light_load"]["gateway"]["p50_ms"],
+    }
+    summary["p50_delta_ms"] = round(summary["gateway_p50_ms"] - summary["direct_p50_ms"], 3)
+    summary["light_p50_delta_ms"] = round(summary["light_gateway_p50_ms"] - summary["light_direct_p50_ms"], 3)
+    summary["ratio_ok"] = summary["ratio"] >= TARGET_RATIO
+    summary["light_p50_delta_ok"] = summary["light_p50_delta_ms"] <= TARGET_P50_DELTA_MS
+    runs = [r[name] for r in result["rounds"] for name in ("direct", "gateway")] + list(result["light_load"].values())
+    summary["bad_answers"] = sum(run["non_2xx"] + run["socket_errors"] for run in runs)
+    return summary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--upstream", choices=["fastapi", "asgi", "both"], default="both")
+    parser.add_argument("--gateway-workers", type=int, default=1)
+    parser.add_argument("--with-redis", action="store_true", help="embedded Redis: revocation listener and rate limits on")
+    parser.add_argument("--output", default=str(ROOT / "bench-results" / "gateway.json"))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+
+    redis = None
+    redis_url = None
+    if args.with_redis:
+        from mcm_shared.devstack.engines import EmbeddedRedis
+
+        redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="gateway-bench-redis-")), persist=False).start()
+        redis_url = redis.url()
+    token, jwks = make_token()
+    report: dict = {"machine_before": machine(), "settings": vars(args), "path": PATH, "results": {}, "summary": []}
+    try:
+        for kind in (["fastapi", "asgi"] if args.upstream == "both" else [args.upstream]):
+            result = bench_one(kind, args, token, jwks, redis_url)
+            report["results"][kind] = result
+            report["summary"].append(summarise(kind, result))
+    finally:
+        if redis is not None:
+            redis.stop()
+    report["machine_after"] = machine()
+
+    print(f"\ngateway benchmark — {report['machine_before']['cpus']} CPUs ({report['machine_before']['cpu_model']}), "
+          f"load avg before {report['machine_before']['load_average'][0]:.2f}, {args.connections} connections, "
+          f"{args.rounds}×{args.duration}s, median of rounds, redis {'on' if redis_url else 'off'}")
+    print(f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p99 d/g ms':>13} {'1-conn p50 +ms':>14}")
+    for s in report["summary"]:
+        print(f"{s['upstream']:9} {s['direct_rps']:>10.0f} {s['gateway_rps']:>11.0f} {s['ratio']:>6.2f} "
+              f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} {s['light_p50_delta_ms']:>14.3f}")
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    print(f"report written to {output}")
+    return 1 if any(s["bad_answers"] for s in report["summary"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
