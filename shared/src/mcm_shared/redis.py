@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
+
+# One immediate retry on a connection error: after Redis restarts, pooled connections are dead
+# and the first command on each would fail. Timeouts are not retried, so a hung Redis still
+# costs at most one socket timeout.
+def _retry_stale_connection() -> Retry:
+    return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 
 
 def make_redis(url: str, *, socket_timeout: float = 1.0, decode_responses: bool = False, max_connections: int = 100) -> Redis:
@@ -14,5 +21,5 @@ def make_redis(url: str, *, socket_timeout: float = 1.0, decode_responses: bool 
         decode_responses=decode_responses,
         max_connections=max_connections,
         health_check_interval=30,
-        retry=Retry(NoBackoff(), 0),
+        retry=_retry_stale_connection(),
     )
