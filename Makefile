@@ -22,8 +22,10 @@ test: install
 fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(VENV)/bin/python -m pytest -q tests/fuzz $(PYTEST_ARGS)
 
+# Benchmark report → docs/benchmarks.md + .json (~5–8 min). Uses wrk and nginx when installed
+# (apt-get install -y wrk nginx); BENCH_ARGS=--quick for a short try-out that leaves docs/ alone.
 bench: install
-	$(VENV)/bin/python -m tests.perf.bench
+	$(VENV)/bin/python tests/perf/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -16,7 +16,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate.utils as _kubernetes_validate_utils
 import yaml
+
+# kubernetes-validate re-reads its (large) schema files on every call; they never change.
+if not hasattr(_kubernetes_validate_utils.schema_contents, "cache_info"):
+    _kubernetes_validate_utils.schema_contents = cache(_kubernetes_validate_utils.schema_contents)
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

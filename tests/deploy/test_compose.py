@@ -272,3 +272,22 @@ def test_secrets_reach_only_the_service_that_uses_them() -> None:
         for key, owner in only.items():
             assert (key in view) == (name == owner), f"{key} given to {name}"
     assert "DATABASE_URL" not in container_environment("gateway", env)
+
+
+def test_variables_read_outside_settings_are_documented_too() -> None:
+    """Some variables are read with os.environ directly (the CLI's HOST, KEEP_ALIVE_SECONDS...)."""
+    from deploy_support import ROOT
+
+    pattern = re.compile(r"""os\.(?:environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']|os\.environ\[\s*["']([A-Z][A-Z0-9_]*)["']""")
+    sources = [*(ROOT / "shared" / "src").rglob("*.py"), *(ROOT / "gateway" / "src").rglob("*.py")]
+    sources += [p for service in ("auth", "circles", "payments") for p in (ROOT / "services" / service / "src").rglob("*.py")]
+    read: dict[str, str] = {}
+    for path in sources:
+        if {"devstack", "testing"} & set(path.parts):
+            continue  # `make run` and test helpers, never in a container
+        for match in pattern.finditer(path.read_text()):
+            read[match.group(1) or match.group(2)] = path.relative_to(ROOT).as_posix()
+    set_by_image = {"HOST"} | {s.port_env for s in APPS}
+    documented = set(env_example())
+    undocumented = {name: where for name, where in read.items() if name not in documented | set_by_image}
+    assert not undocumented, f"read by the code but missing from .env.example/docker-compose.yml: {undocumented}"

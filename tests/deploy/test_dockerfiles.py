@@ -164,3 +164,17 @@ def test_dockerfile_copies_only_what_the_context_keeps(service: Service) -> None
                 source = source.rstrip("/")
                 assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
                 assert not is_ignored(source, rules), f"COPY {source}: excluded by .dockerignore"
+
+
+@pytest.mark.parametrize("migrator", [s for s in ALL if s.migrates], ids=lambda s: s.name)
+def test_migrating_services_bundle_their_migrations_into_the_wheel(migrator: Service) -> None:
+    import tomllib
+
+    service = migrator
+    manifest = tomllib.loads((ROOT / service.directory / "pyproject.toml").read_text())
+    force_include = manifest["tool"]["hatch"]["build"]["targets"]["wheel"].get("force-include", {})
+    assert force_include.get("migrations") == f"{service.package}/_migrations", (
+        f"the image's `migrate` needs the Alembic scripts inside the wheel: add "
+        f'"migrations" = "{service.package}/_migrations" to [tool.hatch.build.targets.wheel.force-include]'
+    )
+    assert (ROOT / service.directory / "migrations" / "env.py").is_file()

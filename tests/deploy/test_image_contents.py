@@ -76,7 +76,7 @@ def replay_builder(service: Service, root: Path) -> Path:
                 continue
             done = subprocess.run(["bash", "-c", command.replace("uv ", f"{uv} ", 1)], cwd=workdir, env=env,
                                   capture_output=True, text=True, timeout=300)
-            if done.returncode != 0 and re.search(r"offline|network|cache", done.stderr, re.I) and "No solution" not in done.stderr:
+            if done.returncode != 0 and re.search(r"network connectivity is disabled|the network was disabled", done.stderr, re.I):
                 pytest.skip(f"uv's cache lacks a wheel the lock pins (offline replay): {done.stderr.strip()[-300:]}")
             assert done.returncode == 0, f"`{command}` failed:\n{done.stderr}"
     return venv
@@ -126,10 +126,18 @@ def test_image_has_no_dev_or_embedded_engine_packages(built) -> None:
     assert not others, f"{service.name} image carries other services' code: {others}"
 
 
-def test_image_entrypoint_answers_with_the_commands_deployments_use(built) -> None:
+def test_image_builds_the_app_and_answers_with_the_commands_deployments_use(built) -> None:
+    """Everything the app imports is installed in the image (a dependency missing from a
+    pyproject would only show up here), and the entrypoint lists serve/migrate."""
     service, venv = built
-    done = subprocess.run([str(venv / "bin" / "python"), "-m", service.package, "--help"],
-                          capture_output=True, text=True, timeout=60, cwd="/")
+    script = (
+        f"import runpy, sys; from {service.package}.main import create_app; create_app(); "
+        f"sys.argv = ['python -m {service.package}', '--help']; "
+        f"runpy.run_module('{service.package}', run_name='__main__')"
+    )
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": "/nonexistent", "XDG_RUNTIME_DIR": "/tmp"}
+    done = subprocess.run([str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd="/", env=env)
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output
     assert "serve" in output

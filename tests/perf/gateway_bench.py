@@ -78,10 +78,23 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def run_wrk(url: str, token: str, *, connections: int, threads: int, duration: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, token: str, *, connections: int, threads: int, duration: int, watch: dict[str, int] | None = None) -> dict:
+    """One wrk run; `watch` names processes whose CPU time per request is recorded too
+    (a figure the other load on a shared machine disturbs far less than req/s)."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"Authorization: Bearer {token}", url]
+    before = {name: cpu_seconds(pid) for name, pid in (watch or {}).items()}
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=duration + 30).stdout
     result: dict = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    result["requests"] = requests
+    for name, pid in (watch or {}).items():
+        result[f"{name}_cpu_us_per_request"] = round((cpu_seconds(pid) - before[name]) * 1e6 / max(1, requests), 1)
     for percentile in ("50", "75", "90", "99"):
         match = re.search(rf"^\s+{percentile}%\s+(\S+)", output, re.M)
         result[f"p{percentile}_ms"] = _ms(match.group(1)) if match else None
@@ -129,7 +142,7 @@ def bench_one(kind: str, args: argparse.Namespace, token: str, jwks: dict, redis
     procs = Processes()
     up_port, gw_port = free_port(), free_port()
     try:
-        procs.start("upstream", [sys.executable, "-m", "uvicorn", "bench_upstream:app", "--host", "127.0.0.1", "--port", str(up_port),
+        upstream_proc = procs.start("upstream", [sys.executable, "-m", "uvicorn", "bench_upstream:app", "--host", "127.0.0.1", "--port", str(up_port),
                                  "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
                     {"PYTHONPATH": str(HERE), "BENCH_JWKS": json.dumps(jwks), "BENCH_UPSTREAM_KIND": kind})
         upstream = f"http://127.0.0.1:{up_port}"
@@ -142,11 +155,12 @@ def bench_one(kind: str, args: argparse.Namespace, token: str, jwks: dict, redis
             env["RATE_LIMIT_USER_PER_MINUTE"] = env["RATE_LIMIT_ANONYMOUS_PER_MINUTE"] = "100000000"
         else:
             env["REDIS_URL"] = ""
-        procs.start("gateway", [sys.executable, "-m", "mcm_gateway", "serve"], env)
+        gateway_proc = procs.start("gateway", [sys.executable, "-m", "mcm_gateway", "serve"], env)
         gateway = f"http://127.0.0.1:{gw_port}"
         wait_http(gateway + "/api/v1/health/ready")
         targets = {"direct": upstream + PATH, "gateway": gateway + PATH}
-        wrk = {"connections": args.connections, "threads": args.threads}
+        wrk = {"connections": args.connections, "threads": args.threads,
+               "watch": {"upstream": upstream_proc.pid, "gateway": gateway_proc.pid} if args.gateway_workers == 1 else {"upstream": upstream_proc.pid}}
         for url in targets.values():  # warm-up: connections, JWKS, token cache, JIT-free but caches
             run_wrk(url, token, duration=2, **wrk)
         rounds = []
@@ -154,7 +168,7 @@ def bench_one(kind: str, args: argparse.Namespace, token: str, jwks: dict, redis
             order = ["direct", "gateway"] if index % 2 == 0 else ["gateway", "direct"]
             rounds.append({name: run_wrk(targets[name], token, duration=args.duration, **wrk) for name in order})
             print(f"  [{kind}] round {index + 1}: direct {rounds[-1]['direct']['rps']:.0f} req/s, gateway {rounds[-1]['gateway']['rps']:.0f} req/s", flush=True)
-        light = {name: run_wrk(url, token, connections=1, threads=1, duration=max(3, args.duration // 2)) for name, url in targets.items()}
+        light = {name: run_wrk(url, token, connections=1, threads=1, duration=max(3, args.duration // 2), watch=wrk["watch"]) for name, url in targets.items()}
         return {"rounds": rounds, "light_load": light, "logs": str(procs.log_dir)}
     finally:
         procs.stop_all()
@@ -173,6 +187,10 @@ def summarise(kind: str, result: dict) -> dict:
         "direct_p99_ms": median("direct", "p99_ms"), "gateway_p99_ms": median("gateway", "p99_ms"),
         "light_direct_p50_ms": result["light_load"]["direct"]["p50_ms"], "light_gateway_p50_ms": result["light_load"]["gateway"]["p50_ms"],
     }
+    if "gateway_cpu_us_per_request" in result["rounds"][0]["gateway"]:
+        summary["gateway_cpu_us_per_request"] = median("gateway", "gateway_cpu_us_per_request")
+    summary["upstream_cpu_us_per_request_direct"] = median("direct", "upstream_cpu_us_per_request")
+    summary["upstream_cpu_us_per_request_via_gateway"] = median("gateway", "upstream_cpu_us_per_request")
     summary["p50_delta_ms"] = round(summary["gateway_p50_ms"] - summary["direct_p50_ms"], 3)
     summary["light_p50_delta_ms"] = round(summary["light_gateway_p50_ms"] - summary["light_direct_p50_ms"], 3)
     summary["ratio_ok"] = summary["ratio"] >= TARGET_RATIO
@@ -219,10 +237,12 @@ def main() -> int:
     print(f"\ngateway benchmark — {report['machine_before']['cpus']} CPUs ({report['machine_before']['cpu_model']}), "
           f"load avg before {report['machine_before']['load_average'][0]:.2f}, {args.connections} connections, "
           f"{args.rounds}×{args.duration}s, median of rounds, redis {'on' if redis_url else 'off'}")
-    print(f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p99 d/g ms':>13} {'1-conn p50 +ms':>14}")
+    print(f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p99 d/g ms':>13} "
+          f"{'1-conn p50 +ms':>14} {'CPU µs/req svc|gw':>18}")
     for s in report["summary"]:
         print(f"{s['upstream']:9} {s['direct_rps']:>10.0f} {s['gateway_rps']:>11.0f} {s['ratio']:>6.2f} "
-              f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} {s['light_p50_delta_ms']:>14.3f}")
+              f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} "
+              f"{s['light_p50_delta_ms']:>14.3f} {s['upstream_cpu_us_per_request_direct']:>8.1f}|{s.get('gateway_cpu_us_per_request', float('nan')):<8.1f}")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2))

@@ -18,7 +18,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcm_gateway.config import Settings
 from mcm_gateway.health import health_router
 from mcm_gateway.metrics import ProxyMetrics
-from mcm_gateway.problems import send_problem
+from mcm_gateway.asgi import AsgiClient, incoming_from_scope
+from mcm_gateway.problems import problem_bytes
 from mcm_gateway.proxy import Proxy
 from mcm_gateway.routes import RouteTable
 from mcm_gateway.runtime import GatewayRuntime
@@ -38,6 +39,7 @@ class GatewayApp:
         self.settings = settings
         self.runtime = runtime
         self.own_app = own_app
+        self.fastapi: FastAPI | None = None  # the own-endpoints app, for its lifespan
         self.proxy = Proxy(runtime)
         self.routes = RouteTable()
         entry: ASGIApp = self._dispatch
@@ -59,12 +61,18 @@ class GatewayApp:
         if scope["type"] == "http":
             route = self.routes.resolve(scope["method"], scope["path"], scope.get("raw_path") or b"")
             if route is not None:
+                client = AsgiClient(receive, send)
                 if not self.runtime.started:
-                    await send_problem(send, 503, type_slug="starting", title="Service temporarily unavailable", detail="The gateway is starting or stopping.", headers=[(b"retry-after", b"1")])
+                    await client.start_response(*not_started_response())
                     return
-                await self.proxy(scope, receive, send, route)
+                await self.proxy.handle(incoming_from_scope(scope), route, client)
                 return
         await self.own_app(scope, receive, send)
+
+
+def not_started_response() -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
+    body = problem_bytes(503, type_slug="starting", title="Service temporarily unavailable", detail="The gateway is starting or stopping.")
+    return 503, [(b"content-type", b"application/problem+json"), (b"retry-after", b"1")], body, False
 
 
 def create_app(settings: Settings | None = None) -> GatewayApp:
@@ -109,4 +117,6 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
 
     own.add_route("/metrics", metrics.endpoint, include_in_schema=False)
     wrapped = RequestContextMiddleware(MetricsMiddleware(own, metrics))
-    return GatewayApp(settings, runtime, wrapped)
+    gateway = GatewayApp(settings, runtime, wrapped)
+    gateway.fastapi = own
+    return gateway

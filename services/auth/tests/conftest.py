@@ -137,3 +137,41 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD,
 async def signed_up(client: httpx.AsyncClient, **kwargs: Any) -> tuple[str, dict[str, Any]]:
     email = await register(client, **kwargs)
     return email, await login(client, email, kwargs.get("password", PASSWORD))
+
+
+@pytest.fixture
+async def fresh_creds(engines: TestEngines) -> str:
+    """A credentials database of its own, for tests that need to see the whole table."""
+    url = await engines.create_database("creds_fresh")
+    await asyncio.to_thread(migrate_command, MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
+    return url
+
+
+async def make_admin(client: httpx.AsyncClient, roles: tuple[str, ...] = ("admin",)) -> tuple[str, dict[str, Any]]:
+    """An account with the given roles (set directly, as an operator would), signed in."""
+    from sqlalchemy import text
+
+    email = await register(client)
+    async with client.app.state.db.session() as session:
+        await session.execute(
+            text("UPDATE auth.users SET roles = CAST(:roles AS varchar[]) WHERE email = :e"),
+            {"roles": ["member", *roles], "e": email},
+        )
+        await session.commit()
+    return email, await login(client, email)
+
+
+async def user_id_of(client: httpx.AsyncClient, tokens: dict[str, Any]) -> str:
+    return (await client.get("/api/v1/auth/me", headers=bearer(tokens))).json()["id"]
+
+
+async def verified_user(client: httpx.AsyncClient, mail: Any) -> tuple[str, dict[str, Any]]:
+    """A signed-in user whose email address is proved (code read from the SMTP sink)."""
+    import re
+
+    email, tokens = await signed_up(client)
+    found = await mail.wait_for_text(email, "verification code is")
+    code = re.search(r"code is (\d{6})", found.body).group(1)
+    response = await client.post("/api/v1/auth/verify-email", json={"code": code}, headers=bearer(tokens))
+    assert response.status_code == 204, response.text
+    return email, tokens

@@ -112,7 +112,7 @@ async def sms_code(sms, number: str, count: int = 1) -> str:
 def unique_number() -> str:
     import random
 
-    return f"+4915{random.randint(10**8, 10**9 - 1)}"
+    return f"+49151{random.randint(10**7, 10**8 - 1)}"  # +49 151 + 8 digits: a valid German mobile number
 
 
 async def test_a_phone_number_is_normalised_sent_a_code_and_verified(client, sms):

@@ -4,6 +4,7 @@ each served by uvicorn on a free 127.0.0.1 port, so webhooks really travel over 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -36,9 +37,9 @@ WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
 class Served:
     """An ASGI app served by uvicorn on a free port inside the test's event loop."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, port: int | None = None) -> None:
         self.app = app
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False))
         self.task: asyncio.Task[None] | None = None
@@ -99,6 +100,13 @@ class Harness:
         connection = await asyncpg.connect(self.database_url)
         try:
             return await connection.fetch(query, *args)
+        finally:
+            await connection.close()
+
+    async def execute(self, script: str) -> None:
+        connection = await asyncpg.connect(self.database_url)
+        try:
+            await connection.execute(script)
         finally:
             await connection.close()
 
@@ -190,6 +198,24 @@ class Harness:
 
         await self.wait_for(processed, what="webhooks to be processed")
 
+    @contextlib.asynccontextmanager
+    async def captured(self) -> AsyncIterator[None]:
+        """The stand-in keeps its events instead of sending them (tests deliver them by hand)."""
+        url = (await self.stripe.get("/_standin/config")).json()["webhook_url"]
+        await self.settle_webhooks()
+        await self.stripe.put("/_standin/config", json={"webhook_url": None})
+        try:
+            yield
+        finally:
+            await self.stripe.put("/_standin/config", json={"webhook_url": url})
+
+    async def event(self, event_id: str) -> dict[str, Any]:
+        return (await self.stripe.get(f"/_standin/events/{event_id}")).json()
+
+    async def events_of(self, event_type: str, object_id: str | None = None) -> list[dict[str, Any]]:
+        found = [await self.event(e["id"]) for e in await self.standin_events(event_type)]
+        return [e for e in found if object_id is None or e["data"]["object"]["id"] == object_id]
+
     async def standin_events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         params = {"type": event_type} if event_type else {}
         return (await self.stripe.get("/_standin/events", params=params)).json()["data"]
@@ -207,6 +233,21 @@ class Harness:
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.stripe.aclose()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Any], Awaitable[Served]]]:
+    """Serve an ASGI app on a free port for the duration of the test."""
+    started: list[Served] = []
+
+    async def start(app: Any) -> Served:
+        served = await Served(app).start()
+        started.append(served)
+        return served
+
+    yield start
+    for served in reversed(started):
+        await served.stop()
 
 
 @pytest.fixture(scope="session")
@@ -237,6 +278,11 @@ def make_settings(database_url: str, redis_url: str, standin_url: str, **overrid
     )
     values.update(overrides)
     return Settings(**values)
+
+
+@pytest.fixture
+def payments_settings() -> Callable[..., Settings]:
+    return make_settings
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ def serve(app_path: str, *, port_env: str, default_port: int, graceful_seconds: 
 
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get(port_env, default_port))
+    exit_zero_on_sigterm()
     uvicorn.run(
         app_path,
         factory=True,
@@ -30,6 +32,19 @@ def serve(app_path: str, *, port_env: str, default_port: int, graceful_seconds: 
         timeout_graceful_shutdown=graceful_seconds,
         timeout_keep_alive=int(os.environ.get("KEEP_ALIVE_SECONDS", "75")),
     )
+
+
+def exit_zero_on_sigterm() -> None:
+    """Call before `uvicorn.run`: a SIGTERM that ends in a graceful shutdown exits with status 0.
+
+    After draining, uvicorn restores the handler it found and raises the signal again; with the
+    default disposition that kills the already drained process (exit status -15, "killed").
+    """
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def run_cli(

@@ -82,9 +82,10 @@ def database_errors_as_503(app: FastAPI) -> None:
     import asyncio
 
     from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
-    from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
     from mcm_shared.errors import problem_response
+    from mcm_shared.events.worker import is_transient
 
     async def unavailable(request: Request, exc: Exception):
         return problem_response(
@@ -95,5 +96,13 @@ def database_errors_as_503(app: FastAPI) -> None:
             detail="A dependency is unavailable; try again shortly.",
         )
 
+    async def driver_error(request: Request, exc: Exception):
+        # asyncpg's "the database system is starting up / shutting down" and "terminating
+        # connection due to administrator command" reach us as a plain DBAPIError.
+        if is_transient(exc):
+            return await unavailable(request, exc)
+        raise exc
+
     for exc_type in (OperationalError, InterfaceError, PoolTimeout, OSError, asyncio.TimeoutError, RedisConnectionError, RedisTimeout):
         app.add_exception_handler(exc_type, unavailable)
+    app.add_exception_handler(DBAPIError, driver_error)

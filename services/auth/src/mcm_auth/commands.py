@@ -22,6 +22,7 @@ from mcm_auth.config import Settings
 from mcm_auth.keys.material import generate_key, key_to_pem, write_key_file
 from mcm_auth.keys.repository import KeyRepository
 from mcm_auth.models import EVENTS
+from mcm_auth.roles.models import AuditEntry
 from mcm_auth.roles.permissions import Role, canonical_roles
 from mcm_auth.security.passwords import PasswordHasher
 
@@ -43,7 +44,10 @@ async def ensure_admin_in(database: Database, settings: Settings, *, email: str,
         if user is not None:
             if Role.ADMIN.value in user.roles:
                 return f"admin {email} already exists; nothing changed"
+            before = list(user.roles)
             user.roles = canonical_roles([*user.roles, Role.ADMIN.value])
+            session.add(AuditEntry(actor_id=None, subject_id=user.id, action="roles_changed",
+                                   details={"before": before, "after": user.roles}, reason="create-admin command"))
             await session.commit()
             return f"account {email} already existed; admin role added (password unchanged)"
         generated = password is None
@@ -61,6 +65,7 @@ async def ensure_admin_in(database: Database, settings: Settings, *, email: str,
             await repo.add(user)
             writer = EventWriter(EVENTS, producer="auth")
             await writer.publish(session, "user.registered", {"user_id": user.id, "display_name": display_name}, key=str(user.id))
+            session.add(AuditEntry(actor_id=None, subject_id=user.id, action="created_admin", details={"roles": user.roles}, reason="create-admin command"))
             await session.commit()
         except IntegrityError:  # another replica created it at the same moment
             return f"admin {email} was just created by another process; nothing changed"

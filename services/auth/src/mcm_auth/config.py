@@ -70,6 +70,9 @@ class Settings(BaseServiceSettings):
     sms_auth_token: SecretStr = SecretStr(DEV_DEFAULT_SECRET)
     sms_from: str = "+15005550006"
 
+    # Services whose `notification.requested` events auth delivers.
+    notification_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["circles", "payments"])
+
     # Client credentials of internal callers: "name:secret,name:secret".
     service_clients: SecretStr = SecretStr("")
     service_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
@@ -83,7 +86,7 @@ class Settings(BaseServiceSettings):
     google_issuer: str = "https://accounts.google.com"
     google_redirect_uri: str = "http://127.0.0.1:8000/api/v1/auth/google/callback"
 
-    @field_validator("forwarded_allow_ips", mode="before")
+    @field_validator("forwarded_allow_ips", "notification_sources", mode="before")
     @classmethod
     def _split_ips(cls, value: Any) -> Any:
         if isinstance(value, str):

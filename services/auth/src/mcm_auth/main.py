@@ -8,11 +8,15 @@ import httpx
 from fastapi import FastAPI
 
 from mcm_shared.app import create_service_app
-from mcm_shared.events.writer import EventWriter
+from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay, stream_for
 from mcm_shared.tokens import TokenVerifier
 from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook
 
 from mcm_auth.accounts.router import router as accounts_router
+from mcm_auth.admin.router import router as admin_router
+from mcm_auth.clients.router import router as clients_router
+from mcm_auth.google.oidc import OidcClient
+from mcm_auth.google.router import router as google_router
 from mcm_auth.config import Settings
 from mcm_auth.context import AuthContext
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
@@ -22,6 +26,8 @@ from mcm_auth.keys.service import KeyRing
 from mcm_auth.models import EVENTS
 from mcm_auth.notifications.delivery import DeliveryWorker
 from mcm_auth.notifications.outbound import Outbound
+from mcm_auth.notifications.router import router as notifications_router
+from mcm_auth.notifications.service import request_handler
 from mcm_auth.notifications.transports import SmsTransport, SmtpTransport
 from mcm_auth.security.passwords import PasswordHasher
 from mcm_auth.passwords.router import router as passwords_router
@@ -30,7 +36,7 @@ from mcm_auth.verification.router import router as verification_router
 
 logger = logging.getLogger("mcm.auth")
 
-ROUTERS = [keys_router, accounts_router, sessions_router, passwords_router, verification_router]
+ROUTERS = [keys_router, accounts_router, sessions_router, passwords_router, verification_router, notifications_router, admin_router, clients_router, google_router]
 
 
 def auth_hook(settings: Settings):
@@ -54,6 +60,7 @@ def auth_hook(settings: Settings):
         outbound = Outbound()
         http = httpx.AsyncClient(timeout=settings.dependency_timeout_seconds * 2, trust_env=False)
         stack.push_async_callback(http.aclose)
+        app.state.oidc = OidcClient(settings, http)
         app.state.ctx = AuthContext(
             settings=settings,
             db=app.state.db,
@@ -67,6 +74,19 @@ def auth_hook(settings: Settings):
         delivery = DeliveryWorker(app.state.db, outbound, SmtpTransport(settings), SmsTransport(settings, http))
         delivery.start()
         stack.push_async_callback(delivery.stop)
+        relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis, EVENTS)
+        consumer = EventConsumer(
+            app.state.db.sessionmaker,
+            app.state.redis,
+            EVENTS,
+            group="auth",
+            streams=[stream_for(name) for name in settings.notification_sources],
+            handlers={"notification.requested": request_handler(outbound)},
+        )
+        relay.start()
+        consumer.start()
+        stack.push_async_callback(relay.stop)
+        stack.push_async_callback(consumer.stop)
 
     return hook
 

@@ -6,10 +6,11 @@ from mcm_auth.db import Base
 from mcm_auth.keys.models import PublishedKey
 from mcm_auth.notifications.models import NotificationPreference, OutboundMessage
 from mcm_auth.passwords.models import PasswordReset
+from mcm_auth.roles.models import AuditEntry
 from mcm_auth.sessions.models import RefreshToken, Session
 from mcm_auth.verification.models import VerificationCode
 
 EVENTS = event_tables(Base)
 metadata = Base.metadata
 
-__all__ = ["EVENTS", "NotificationPreference", "OutboundMessage", "PasswordReset", "PublishedKey", "RefreshToken", "Session", "User", "VerificationCode", "metadata"]
+__all__ = ["EVENTS", "AuditEntry", "NotificationPreference", "OutboundMessage", "PasswordReset", "PublishedKey", "RefreshToken", "Session", "User", "VerificationCode", "metadata"]

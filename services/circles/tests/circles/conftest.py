@@ -51,6 +51,7 @@ def circles_issuer() -> TestIssuer:
 async def open_api(engines: TestEngines, template: str, issuer: TestIssuer, **overrides) -> AsyncIterator[Api]:
     url = await clone_database(engines, template)
     suffix = uuid.uuid4().hex[:8]
+    options = {"outbox_relay_enabled": False, **overrides}
     settings = Settings(
         environment="test",
         database_url=url,
@@ -58,11 +59,13 @@ async def open_api(engines: TestEngines, template: str, issuer: TestIssuer, **ov
         # 50 concurrent joins each hold a connection while queueing on the circle's row lock.
         database_pool_size=60,
         database_max_overflow=10,
-        outbox_relay_enabled=False,
+        # Opening 50 connections at once on a busy 2-core CI box can take longer than the
+        # production default of 2 s; a 503 there would be the machine, not the rule under test.
+        dependency_timeout_seconds=10,
         auth_events_stream=f"events:auth-test-{suffix}",
         payments_events_stream=f"events:payments-test-{suffix}",
         members_consumer_group=f"circles-members-{suffix}",
-        **overrides,
+        **options,
     )
     app = create_app(settings)
     app.state.events_settings = EventsSettings(sweep_enabled=False, consume_payments=False)

@@ -43,7 +43,7 @@ async def test_first_use_creates_a_minimal_profile_when_auth_event_has_not_arriv
     circle = await make_circle(api, newcomer)
     assert circle["facilitators"][0]["user_id"] == str(newcomer.id)
     assert await api.scalar("SELECT display_name FROM circles.profiles WHERE user_id = :id", id=newcomer.id) == "Member"
-    me = await api.get(newcomer, "/api/v1/profiles/me")
+    me = await api.get(newcomer, "/api/v1/members/me")
     assert me.status_code == 200 and me.json()["user_id"] == str(newcomer.id)
 
 
@@ -163,3 +163,10 @@ async def test_unknown_circle_is_404_and_bad_id_is_422(api):
     user = await make_user(api)
     assert (await api.get(user, f"/api/v1/circles/{uuid.uuid4()}")).status_code == 404
     assert (await api.get(user, "/api/v1/circles/not-a-uuid")).status_code == 422
+
+
+async def test_service_tokens_cannot_act_as_users(api):
+    token = api.issuer.token("svc:payments", roles=["admin"])
+    response = await api.client.post("/api/v1/circles", json=circle_body(), headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert await api.scalar("SELECT count(*) FROM circles.profiles") == 0

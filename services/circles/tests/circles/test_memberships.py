@@ -57,7 +57,7 @@ async def test_fifty_concurrent_joins_for_the_last_seat_admit_exactly_one(api):
     users = [await make_user(api) for _ in range(50)]
     responses = await asyncio.gather(*(api.post(user, f"/api/v1/circles/{circle['id']}/join") for user in users))
     statuses = sorted(response.status_code for response in responses)
-    assert statuses.count(201) == 1 and statuses.count(409) == 49, statuses
+    assert statuses.count(201) == 1 and statuses.count(409) == 49, [r.text for r in responses if r.status_code not in (201, 409)][:3]
     assert all(r.json()["type"].endswith("/circle-full") for r in responses if r.status_code == 409)
     assert (await api.get(ben, f"/api/v1/circles/{circle['id']}")).json()["member_count"] == 10
     active = await api.scalar(
@@ -153,7 +153,7 @@ async def test_member_leaves_and_history_is_kept(api):
     assert (await api.delete(joe, f"{base}/members/{joe.id}")).status_code == 404
     rejoined = await api.post(joe, f"{base}/join")
     assert rejoined.status_code == 201
-    mine = (await api.get(joe, "/api/v1/memberships/me?include_ended=true")).json()
+    mine = (await api.get(joe, "/api/v1/members/me/memberships?include_ended=true")).json()
     assert sorted(m["status"] for m in mine) == ["active", "ended"]
 
 
@@ -222,3 +222,17 @@ async def test_pending_request_can_be_withdrawn(api):
     assert (await api.delete(joe, f"{base}/members/{joe.id}")).status_code == 204
     assert await api.scalar("SELECT end_reason FROM circles.memberships WHERE user_id = :id", id=joe.id) == "withdrawn"
     assert await outbox(api, "membership.ended") == []
+
+
+async def test_concurrent_approvals_for_the_last_seat_admit_one(api):
+    ben = await make_facilitator(api)
+    circle = await make_circle(api, ben, join_policy="approval", capacity_max=3)
+    base = f"/api/v1/circles/{circle['id']}"
+    users = [await make_user(api) for _ in range(7)]
+    for user in users:
+        await api.post(user, f"{base}/join")
+    for user in users[:2]:
+        await api.post(ben, f"{base}/members/{user.id}/approve")
+    responses = await asyncio.gather(*(api.post(ben, f"{base}/members/{user.id}/approve") for user in users[2:]))
+    assert sorted(r.status_code for r in responses) == [200, 409, 409, 409, 409]
+    assert (await api.get(ben, base)).json()["member_count"] == 3

@@ -49,8 +49,10 @@ def issuer() -> TestIssuer:
     return TestIssuer()
 
 
-async def open_world(engines: TestEngines, template: str, issuer: TestIssuer, **settings) -> AsyncIterator[World]:
-    url = await clone_database(engines, template)
+async def open_world(engines: TestEngines, template: str, issuer: TestIssuer, *, url: str | None = None,
+                     **settings) -> AsyncIterator[World]:
+    """An app on a fresh copy of the migrated database (or on `url`, to run a second replica)."""
+    url = url or await clone_database(engines, template)
     suffix = uuid.uuid4().hex[:8]
     events_settings = EventsSettings(
         sweep_enabled=False, payments_stream=f"events:payments-test-{suffix}", consumer_group=f"circles-events-{suffix}",

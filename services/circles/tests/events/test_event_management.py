@@ -49,7 +49,7 @@ async def test_invalid_events_are_refused_with_field_errors(world: World):
 
 async def test_event_types_come_from_the_lookup_table(world: World):
     member = await world.person()
-    types = await world.get("/api/v1/event-types", member)
+    types = await world.get("/api/v1/events/types", member)
     assert {t["code"] for t in types} == {"movie_night", "workshop", "day_retreat", "multi_day_retreat", "meetup"}
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Text, select, text
+from sqlalchemy import String, Text, delete, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,3 +72,12 @@ async def remember(session: AsyncSession, scope: str, owner: str, key: str | Non
         .returning(IdempotencyRecord.key)
     )
     return result.first() is not None
+
+
+# Like Stripe's own keys, ours are honoured for a limited time; then the row is forgotten.
+RETENTION = timedelta(days=7)
+
+
+async def purge(session: AsyncSession) -> int:
+    result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < func.now() - RETENTION))
+    return result.rowcount or 0

@@ -1,4 +1,5 @@
-"""The service's background loop: Stripe tasks, webhook retries, pauses that ran out.
+"""The service's background loop: Stripe tasks, webhook retries, pauses that ran out, and
+forgetting old idempotency keys.
 
 Runs every `WORKER_INTERVAL_SECONDS`, and at once when a request kicks it (after committing a
 Stripe task). Safe with several replicas: tasks are leased, webhook rows are locked with SKIP
@@ -11,12 +12,14 @@ from time import monotonic
 
 from mcm_shared.events.worker import BackgroundWorker
 
+from mcm_payments import idempotency
 from mcm_payments.interventions.service import resume_lapsed_pauses
 from mcm_payments.runtime import Runtime
 from mcm_payments.tasks import service as tasks
 from mcm_payments.webhooks import service as webhooks
 
 PAUSE_CHECK_SECONDS = 5.0
+PURGE_SECONDS = 3600.0
 
 
 class PaymentsWorker(BackgroundWorker):
@@ -28,6 +31,7 @@ class PaymentsWorker(BackgroundWorker):
         self.interval = interval
         self._wake = asyncio.Event()
         self._next_pause_check = 0.0
+        self._next_purge = 0.0
 
     def kick(self) -> None:
         self._wake.set()
@@ -38,6 +42,10 @@ class PaymentsWorker(BackgroundWorker):
         if monotonic() >= self._next_pause_check:
             self._next_pause_check = monotonic() + PAUSE_CHECK_SECONDS
             busy += await resume_lapsed_pauses(self.runtime)
+        if monotonic() >= self._next_purge:
+            self._next_purge = monotonic() + PURGE_SECONDS
+            async with self.runtime.sessionmaker() as session, session.begin():
+                await idempotency.purge(session)
         return busy
 
     async def _cycle(self) -> None:

@@ -112,17 +112,24 @@ class Platform:
 
     def start_services(self) -> None:
         for spec in SERVICES:
-            log = None
-            if self.log_dir:
-                self.log_dir.mkdir(parents=True, exist_ok=True)
-                log = open(self.log_dir / f"{spec.name}.log", "ab")
-            self.processes[spec.name] = subprocess.Popen(
-                [sys.executable, "-m", spec.module, "serve"],
-                env=self.env,
-                stdout=log or None,
-                stderr=subprocess.STDOUT if log else None,
-                stdin=subprocess.DEVNULL,
-            )
+            self.start_service(spec.name)
+
+    def start_service(self, name: str) -> None:
+        """Start (or start again, after a fault test stopped it) one service; see wait_ready."""
+        spec = next(spec for spec in SERVICES if spec.name == name)
+        log = None
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_dir / f"{spec.name}.log", "ab")
+        self.processes[spec.name] = subprocess.Popen(
+            [sys.executable, "-m", spec.module, "serve"],
+            env=self.env,
+            stdout=log or None,
+            stderr=subprocess.STDOUT if log else None,
+            stdin=subprocess.DEVNULL,
+        )
+        if log:
+            log.close()  # the child holds its own copy of the descriptor
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

@@ -22,6 +22,9 @@ class UserRepository:
     async def by_email(self, email: str) -> User | None:
         return await self.session.scalar(select(User).where(User.email == email))
 
+    async def by_google_subject(self, subject: str) -> User | None:
+        return await self.session.scalar(select(User).where(User.google_subject == subject))
+
     async def add(self, user: User) -> None:
         self.session.add(user)
         await self.session.flush()

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from mcm_shared.errors import InvalidInput, RateLimited, Unauthenticated, problem_responses
 from mcm_shared.wiring import SessionDep
 
-from mcm_auth.accounts import service
-from mcm_auth.accounts.schemas import Me, Registration, RegistrationAccepted
+from mcm_auth.accounts import privacy, service
+from mcm_auth.accounts.schemas import Erasure, Me, ProfileUpdate, Registration, RegistrationAccepted
+from mcm_auth.admin.errors import LastAdmin
+from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.deps import Client, CurrentAccount, Ctx
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
@@ -29,3 +33,25 @@ async def register(body: Registration, db: SessionDep, ctx: Ctx, client: Client)
 @router.get("/me", response_model=Me, responses=problem_responses(Unauthenticated))
 async def me(account: CurrentAccount) -> Me:
     return service.to_me(account.user)
+
+
+@router.patch("/me", response_model=Me, responses=problem_responses(Unauthenticated, InvalidInput))
+async def update_me(body: ProfileUpdate, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> Me:
+    """Change the display name (the only name other members see)."""
+    return service.to_me(await privacy.rename(db, ctx, user_id=account.user.id, display_name=body.display_name))
+
+
+@router.get("/me/export", responses=problem_responses(Unauthenticated))
+async def export_my_data(account: CurrentAccount, db: SessionDep) -> JSONResponse:
+    """Everything auth holds about the signed-in user, as one JSON document."""
+    data = await privacy.export(db, user=account.user)
+    return JSONResponse(
+        jsonable_encoder(data),
+        headers={"Content-Disposition": 'attachment; filename="my-account.json"', "Cache-Control": "no-store"},
+    )
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, WrongCurrentPassword, LastAdmin))
+async def delete_my_account(body: Erasure, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
+    """Erase credentials and contact details, end every session and tell other services."""
+    await privacy.erase(db, ctx, user_id=account.user.id, password=body.password)

@@ -32,6 +32,15 @@ class Registration(StrictInput):
     display_name: DisplayName
 
 
+class ProfileUpdate(StrictInput):
+    display_name: DisplayName
+
+
+class Erasure(StrictInput):
+    # Required when the account has a password; Google-only accounts confirm by being signed in.
+    password: Annotated[str | None, Field(max_length=PASSWORD_MAX)] = None
+
+
 class RegistrationAccepted(BaseModel):
     """The same answer whether or not the address already had an account."""
 

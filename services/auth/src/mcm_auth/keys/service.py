@@ -29,6 +29,7 @@ class KeyRing:
         self._retention = timedelta(seconds=access_ttl_seconds + grace_seconds)
         self._jwks: dict[str, Any] = {"keys": [signing.public_jwk]}
         self._loaded_at = -1e18
+        self._registered = False
         # Auth verifies its own tokens from this same set instead of fetching its own URL; the
         # long cache and cooldown keep the cache from ever trying HTTP.
         self.verifier_keys = JWKSCache("http://127.0.0.1/unused", cache_seconds=1e9, refetch_cooldown=1e9)
@@ -56,6 +57,7 @@ class KeyRing:
             assert mine is not None
             await repo.retire_older_than(self.kid, mine.created_at, now)
             await session.commit()
+        self._registered = True
         await self.reload(database)
 
     async def reload(self, database: Database) -> None:
@@ -73,7 +75,8 @@ class KeyRing:
         if time.monotonic() - self._loaded_at < REFRESH_SECONDS:
             return
         try:
-            await self.reload(database)
+            # A replica that started while the database was down publishes its key now.
+            await (self.reload(database) if self._registered else self.register(database))
         except Exception:  # noqa: BLE001 - a database blip must not take the JWKS down
             self._loaded_at = time.monotonic()  # retry after the next interval, not every call
             logger.warning("could not re-read published keys; serving the last known set", exc_info=True)

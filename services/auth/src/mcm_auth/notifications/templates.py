@@ -42,10 +42,6 @@ TEMPLATES: dict[str, MessageTemplate] = {
         "Hello $display_name,\n\nYour account has been disabled by an administrator. Contact support if you "
         "think this is a mistake.\n",
     ),
-    "account_erased": MessageTemplate(
-        "Your account was deleted",
-        "Hello $display_name,\n\nYour account and its contact details have been deleted as you asked.\n",
-    ),
     # Used for `notification.requested` events: other services pick a template by name.
     "generic": MessageTemplate("$subject", "Hello $display_name,\n\n$message\n", sms="$message"),
     "payment_required": MessageTemplate(
@@ -63,7 +59,84 @@ TEMPLATES: dict[str, MessageTemplate] = {
         "Hello $display_name,\n\nA place opened up for \"$title\" and it is yours.\n",
         sms="A place opened up for \"$title\" and it is yours.",
     ),
+    "payment_reminder": MessageTemplate(
+        "Payment reminder",
+        "Hello $display_name,\n\nA payment of $amount_due (minor units, $currency) is still open. "
+        "Please settle it in the app under Payments.\n",
+        sms="Reminder: a payment of $amount_due $currency is still open. See Payments in the app.",
+    ),
+    "circle.join_requested": MessageTemplate(
+        "New request to join $circle_name",
+        "Hello $display_name,\n\nSomeone asked to join \"$circle_name\". Review the request in the app.\n",
+        sms="Someone asked to join \"$circle_name\". Review it in the app.",
+    ),
+    "circle.join_approved": MessageTemplate(
+        "Welcome to $circle_name",
+        "Hello $display_name,\n\nYour request to join \"$circle_name\" was approved. Welcome!\n",
+        sms="You are now a member of \"$circle_name\". Welcome!",
+    ),
+    "circle.join_declined": MessageTemplate(
+        "Your request to join $circle_name",
+        "Hello $display_name,\n\nYour request to join \"$circle_name\" was declined. $reason\n",
+    ),
+    "circle.member_added": MessageTemplate(
+        "You were added to $circle_name",
+        "Hello $display_name,\n\nYou were added to the circle \"$circle_name\".\n",
+        sms="You were added to the circle \"$circle_name\".",
+    ),
+    "circle.member_removed": MessageTemplate(
+        "You left $circle_name",
+        "Hello $display_name,\n\nYour membership of \"$circle_name\" has ended. $reason\n",
+    ),
+    "circle.archived": MessageTemplate(
+        "$circle_name has closed",
+        "Hello $display_name,\n\nThe circle \"$circle_name\" has been closed. Thank you for taking part.\n",
+    ),
+    "circle.transfer_requested": MessageTemplate(
+        "Transfer request for $circle_name",
+        "Hello $display_name,\n\nA member asked to transfer into \"$circle_name\". Review it in the app.\n",
+    ),
+    "circle.transfer_approved": MessageTemplate(
+        "Transfer approved: $circle_name",
+        "Hello $display_name,\n\nYour transfer to \"$circle_name\" was approved. $note\n",
+        sms="Your transfer to \"$circle_name\" was approved.",
+    ),
+    "circle.transfer_declined": MessageTemplate(
+        "Transfer declined: $circle_name",
+        "Hello $display_name,\n\nYour transfer to \"$circle_name\" was declined. $note\n",
+    ),
+    "circle.member_payment_overdue": MessageTemplate(
+        "A member's dues are overdue in $circle_name",
+        "Hello $display_name,\n\nA member's dues for \"$circle_name\" are overdue. Staff will follow up.\n",
+    ),
 }
+
+# Templates that carry codes, links or account-security news: always sent, whatever the
+# user's preferences, and never through `notification.requested`.
+SECURITY_TEMPLATES = frozenset(
+    {"verify_email", "verify_phone", "account_exists", "password_reset", "password_changed", "account_disabled"}
+)
+
+
+def topic_of(template: str) -> str:
+    """The preference topic a platform template belongs to."""
+    if template.startswith("circle."):
+        return "circles"
+    if template.startswith("payment"):
+        return "payments"
+    if template in {"event_cancelled", "waitlist_promoted"}:
+        return "events"
+    return "general"
+
+
+def fallback(template: str, data: dict[str, Any]) -> MessageTemplate:
+    """A plain message for a template this version does not know yet: better than losing it."""
+    title = (template.replace(".", " ").replace("_", " ").strip().capitalize() or "Notification")[:100]
+    shown = {key: value for key, value in _text(data).items() if not key.endswith("id") and key != "display_name"}
+    # Values are escaped ($ → $$) so that substitution later cannot expand anything inside them.
+    lines = "\n".join(f"{key.replace('_', ' ')}: {value}" for key, value in shown.items()).replace("$", "$$")
+    title = title.replace("$", "$$")
+    return MessageTemplate(title, f"Hello $display_name,\n\n{title}.\n{lines}\n", sms=title)
 
 
 def _text(data: dict[str, Any]) -> dict[str, str]:
@@ -71,14 +144,18 @@ def _text(data: dict[str, Any]) -> dict[str, str]:
     return {key: " ".join(str(value).split())[:500] for key, value in data.items()}
 
 
+def _template(name: str, data: dict[str, Any]) -> MessageTemplate:
+    return TEMPLATES.get(name) or fallback(name, data)
+
+
 def render_email(name: str, data: dict[str, Any]) -> tuple[str, str]:
-    template = TEMPLATES[name]
+    template = _template(name, data)
     values = _text(data)
     return Template(template.subject).safe_substitute(values)[:200], Template(template.body).safe_substitute(values)
 
 
 def render_sms(name: str, data: dict[str, Any]) -> str:
-    template = TEMPLATES[name]
+    template = _template(name, data)
     if template.sms is None:
         raise KeyError(f"template {name} has no SMS form")
     return Template(template.sms).safe_substitute(_text(data))[:480]

@@ -13,24 +13,15 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_shared.revocation import publish_revocation
+
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.repository import SessionRepository
 
 
 async def publish(redis: Redis, sessions: list[Session]) -> None:
-    try:
-        from mcm_shared.revocation import publish_revocation
-    except ImportError:  # the shared module is being written; same keys and message meanwhile
-        publish_revocation = _publish_interim
     for record in sessions:
         await publish_revocation(redis, record.id, record.access_expires_at)
-
-
-async def _publish_interim(redis: Redis, session_id: uuid.UUID, expires_at: datetime) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.zadd("auth:revoked_sessions", {str(session_id): expires_at.timestamp()})
-        pipe.publish("auth:revocations", str(session_id))
-        await pipe.execute()
 
 
 async def revoke_sessions(

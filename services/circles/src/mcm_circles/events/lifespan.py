@@ -15,6 +15,7 @@ from mcm_shared.events import EventConsumer
 from mcm_circles.bus import EVENTS
 from mcm_circles.events.clock import SystemClock
 from mcm_circles.events.config import EventsSettings
+from mcm_circles.events.gate import EventGates
 from mcm_circles.events.holds import EventsSweeper
 from mcm_circles.events.payments import handlers
 
@@ -24,6 +25,7 @@ def events_hook():
         settings = getattr(app.state, "events_settings", None) or EventsSettings()
         clock = getattr(app.state, "events_clock", None) or SystemClock()
         app.state.events_settings, app.state.events_clock = settings, clock
+        app.state.events_gates = EventGates()
         sessionmaker = app.state.db.sessionmaker
         sweeper = EventsSweeper(sessionmaker, clock, settings)
         app.state.events_sweeper = sweeper

@@ -49,6 +49,7 @@ class Event(Entity, Base):
         CheckConstraint(f"visibility IN ({sql_in(Visibility)})", name="visibility"),
         CheckConstraint(f"status IN ({sql_in(EventStatus)})", name="status"),
         Index("ix_events_starts_at_id", "starts_at", "id"),
+        Index("ix_events_status", "status"),
     )
 
     type: Mapped[str] = mapped_column(String(40), ForeignKey("event_types.code"))
@@ -67,7 +68,7 @@ class Event(Entity, Base):
     registration_opens_at: Mapped[datetime | None]
     registration_closes_at: Mapped[datetime | None]
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC.value)
-    status: Mapped[str] = mapped_column(String(16), default=EventStatus.DRAFT.value, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.DRAFT.value)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
     confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
     waitlist_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -98,14 +99,16 @@ class EventCircle(Base):
     whose facilitators may manage it."""
 
     __tablename__ = "event_circles"
+    __table_args__ = (Index("ix_event_circles_circle_id", "circle_id"),)
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    circle_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    circle_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
 
 
 class EventInvitation(Base):
     __tablename__ = "event_invitations"
+    __table_args__ = (Index("ix_event_invitations_user_id", "user_id"),)
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
 
 
 class EventRequirement(Base):
@@ -185,8 +188,11 @@ class EventStaff(TimestampedMixin, Base):
 
     __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
     __tablename__ = "event_staff"
-    __table_args__ = (CheckConstraint(f"role IN ({sql_in(StaffRole)})", name="role"),)
+    __table_args__ = (
+        CheckConstraint(f"role IN ({sql_in(StaffRole)})", name="role"),
+        Index("ix_event_staff_user_id", "user_id"),
+    )
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
     added_by: Mapped[uuid.UUID]

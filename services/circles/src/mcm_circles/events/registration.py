@@ -18,6 +18,7 @@ from mcm_shared.tokens import Principal
 from mcm_circles.events import messages, seats
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.directory import MemberDirectory
+from mcm_circles.events.gate import EventGates
 from mcm_circles.events.enums import CancelReason, EventStatus, Refund, RegistrationStatus
 from mcm_circles.events.errors import (
     AlreadyRegistered, InvalidEventState, RegistrationClosed, RegistrationNotFound, RequirementsNotMet, field_error,
@@ -41,7 +42,8 @@ def check_open(event: Event, now: datetime) -> None:
 
 
 async def register(session: AsyncSession, principal: Principal, event_id: UUID, *, data: RegistrationCreate,
-                   now: datetime, settings: EventsSettings, idempotency_key: str | None = None) -> tuple[Registration, bool]:
+                   now: datetime, settings: EventsSettings, gates: EventGates,
+                   idempotency_key: str | None = None) -> tuple[Registration, bool]:
     """Register the caller; returns (registration, created). A retry with the same
     Idempotency-Key returns the registration it created instead of a 409."""
     access = await visible_event(session, principal, event_id, now=now, settings=settings)
@@ -66,8 +68,17 @@ async def register(session: AsyncSession, principal: Principal, event_id: UUID, 
         raise AlreadyRegistered(existing.id)
     await session.commit()  # end the read transaction; the decision below starts a fresh one
 
-    # Under the lock: as few round trips as possible, since they serialise per event. A duplicate
-    # that raced past the check above is stopped by the partial unique index.
+    async with gates.enter(event_id):
+        return await _decide(session, event_id, user_id, data=data, answers=answers, now=now, settings=settings,
+                             idempotency_key=idempotency_key)
+
+
+async def _decide(session: AsyncSession, event_id: UUID, user_id: UUID, *, data: RegistrationCreate,
+                  answers: dict, now: datetime, settings: EventsSettings,
+                  idempotency_key: str | None) -> tuple[Registration, bool]:
+    """Seat or waitlist, under the event's row lock, in as few round trips as possible (they
+    serialise per event). A duplicate that raced past the earlier check is stopped by the
+    partial unique index."""
     event = await seats.lock_event(session, event_id, now=now, settings=settings, details=False)
     check_open(event, now)
     registration = Registration(

@@ -1,5 +1,8 @@
 """HTTP for events, event types and requirement templates (registrations and staff routes are in
-`router_registrations.py`, included here so main.py registers one router)."""
+`router_registrations.py`, included here so main.py registers one router).
+
+Everything lives under /api/v1/events (the gateway routes that prefix to this service); the
+literal paths (`types`, `requirement-templates`) are declared before `/{event_id}`."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,11 +41,37 @@ _SEEN = problem_responses(Unauthenticated, EventNotFound)
 _MANAGED = problem_responses(Unauthenticated, NotEventManager, EventNotFound, InvalidEventState)
 
 
-@router.get("/api/v1/event-types", response_model=list[EventType], responses=problem_responses(Unauthenticated))
+@router.get("/api/v1/events/types", response_model=list[EventType], responses=problem_responses(Unauthenticated))
 async def list_event_types(principal: CurrentPrincipal, session: SessionDep) -> list[EventType]:
     return [EventType(code=row.code, label=row.label) for row in await service.event_types(session)]
 
 
+# -- requirement templates (literal paths, declared before /api/v1/events/{event_id}) -----------
+@router.get("/api/v1/events/requirement-templates", response_model=Page[RequirementTemplate],
+            responses=problem_responses(Unauthenticated, NotEventManager))
+async def list_templates(principal: CurrentPrincipal, session: SessionDep, limit: Limit = 20,
+                         cursor: Cursor = None) -> Page[RequirementTemplate]:
+    after = read_cursor(cursor, "name", parse_str)
+    rows = await templates.list_templates(session, principal, limit=limit, after=after)
+    next_cursor = make_cursor("name", rows[limit - 1].name, rows[limit - 1].id) if len(rows) > limit else None
+    return Page[RequirementTemplate](items=[views.template(row) for row in rows[:limit]], next_cursor=next_cursor)
+
+
+@router.post("/api/v1/events/requirement-templates", status_code=201, response_model=RequirementTemplate,
+             responses=problem_responses(Unauthenticated, NotEventManager, DuplicateTemplateName))
+async def create_template(principal: CurrentPrincipal, session: SessionDep,
+                          data: RequirementTemplateCreate) -> RequirementTemplate:
+    return views.template(await templates.create_template(session, principal, data=data))
+
+
+@router.get("/api/v1/events/requirement-templates/{template_id}", response_model=RequirementTemplate,
+            responses=problem_responses(Unauthenticated, NotEventManager, TemplateNotFound))
+async def get_template(template_id: TemplateID, principal: CurrentPrincipal, session: SessionDep) -> RequirementTemplate:
+    return views.template(await templates.get_template(session, principal, template_id))
+
+
+
+# -- events ---------------------------------------------------------------------------------------
 @router.get("/api/v1/events", response_model=Page[Event], responses=problem_responses(Unauthenticated))
 async def list_events(
     principal: CurrentPrincipal,
@@ -109,30 +138,6 @@ async def complete_event(event_id: EventID, principal: CurrentPrincipal, session
                          settings: EventsSettingsDep) -> Event:
     event = await service.complete_event(session, principal, event_id, now=clock.now(), settings=settings)
     return views.event(event, manager=True)
-
-
-# -- requirement templates ------------------------------------------------------------------------
-@router.get("/api/v1/event-requirement-templates", response_model=Page[RequirementTemplate],
-            responses=problem_responses(Unauthenticated, NotEventManager))
-async def list_templates(principal: CurrentPrincipal, session: SessionDep, limit: Limit = 20,
-                         cursor: Cursor = None) -> Page[RequirementTemplate]:
-    after = read_cursor(cursor, "name", parse_str)
-    rows = await templates.list_templates(session, principal, limit=limit, after=after)
-    next_cursor = make_cursor("name", rows[limit - 1].name, rows[limit - 1].id) if len(rows) > limit else None
-    return Page[RequirementTemplate](items=[views.template(row) for row in rows[:limit]], next_cursor=next_cursor)
-
-
-@router.post("/api/v1/event-requirement-templates", status_code=201, response_model=RequirementTemplate,
-             responses=problem_responses(Unauthenticated, NotEventManager, DuplicateTemplateName))
-async def create_template(principal: CurrentPrincipal, session: SessionDep,
-                          data: RequirementTemplateCreate) -> RequirementTemplate:
-    return views.template(await templates.create_template(session, principal, data=data))
-
-
-@router.get("/api/v1/event-requirement-templates/{template_id}", response_model=RequirementTemplate,
-            responses=problem_responses(Unauthenticated, NotEventManager, TemplateNotFound))
-async def get_template(template_id: TemplateID, principal: CurrentPrincipal, session: SessionDep) -> RequirementTemplate:
-    return views.template(await templates.get_template(session, principal, template_id))
 
 
 router.include_router(registrations_router)

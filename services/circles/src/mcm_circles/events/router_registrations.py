@@ -1,7 +1,6 @@
 """HTTP for registrations, the waitlist, check-in and event staff."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from mcm_circles.deps import Cursor, Limit
 from mcm_circles.events import checkin, registration, staff, views, waitlist
 from mcm_circles.events.clock import ClockDep
 from mcm_circles.events.config import EventsSettingsDep
+from mcm_circles.events.gate import GatesDep
 from mcm_circles.events.enums import RegistrationStatus, StaffRole
 from mcm_circles.events.errors import (
     AlreadyRegistered, DuplicateStaff, EventFull, EventNotFound, InvalidEventState, InvalidRegistrationState,
@@ -38,12 +38,14 @@ _MANAGE = problem_responses(Unauthenticated, NotEventManager, EventNotFound, Reg
 @router.post("/registrations", status_code=201, response_model=Registration, responses=problem_responses(
     Unauthenticated, EventNotFound, AlreadyRegistered, RegistrationClosed, RequirementsNotMet))
 async def register(event_id: EventID, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep,
-                   settings: EventsSettingsDep, response: Response, idempotency_key: IdempotencyKey = None,
+                   settings: EventsSettingsDep, gates: GatesDep, response: Response,
+                   idempotency_key: IdempotencyKey = None,
                    data: RegistrationCreate | None = None) -> Registration:
     """Confirmed (free), pending_payment with a seat hold (paid) or waitlisted (full). A retry
     with the same `Idempotency-Key` returns the registration already made (200)."""
     row, created = await registration.register(session, principal, event_id, data=data or RegistrationCreate(),
-                                               now=clock.now(), settings=settings, idempotency_key=idempotency_key)
+                                               now=clock.now(), settings=settings, gates=gates,
+                                               idempotency_key=idempotency_key)
     if not created:
         response.status_code = 200
     return views.registration(row)

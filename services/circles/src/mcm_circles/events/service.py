@@ -79,7 +79,7 @@ async def create_event(session: AsyncSession, principal: Principal, *, data: Eve
     check_can_create(viewer, data.circle_ids)
     repository = EventRepository(session)
     if not await repository.type_exists(data.type):
-        raise field_error(["body", "type"], f"unknown event type {data.type!r}; see GET /api/v1/event-types")
+        raise field_error(["body", "type"], f"unknown event type {data.type!r}; see GET /api/v1/events/types")
     await _check_circles(session, data.circle_ids)
     specs = await _merged_requirements(session, data.requirements, data.requirement_template_ids)
     event = Event(

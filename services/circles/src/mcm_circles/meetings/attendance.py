@@ -64,7 +64,7 @@ async def record(
     strangers = [i for i, e in enumerate(data.records) if e.user_id not in memberships]
     if strangers:
         raise NotInCircle(
-            "Attendance is recorded only for members of the circle at the time of the meeting.",
+            "Attendance is recorded only for members of the circle (current, or at the time of the meeting).",
             errors=[{"loc": ["body", "records", i, "user_id"], "msg": "not a member of this circle", "type": "membership"}
                     for i in strangers],
         )

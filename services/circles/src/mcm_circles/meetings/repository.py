@@ -78,13 +78,15 @@ class MeetingRepository:
         return bool((await self.session.execute(stmt)).scalar_one())
 
     async def memberships_during(self, meeting: Meeting, ends_at: datetime, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Membership]:
-        """Memberships of these users that were active at some point of the meeting."""
+        """Active memberships of these users, or ended ones that overlapped the meeting (a
+        sheet may be completed after someone left)."""
+        overlapped = and_(
+            Membership.status == "ended", Membership.joined_at <= ends_at, Membership.ended_at >= meeting.starts_at
+        )
         stmt = select(Membership).where(
             Membership.circle_id == meeting.circle_id,
             Membership.user_id.in_(user_ids),
-            Membership.status.in_(("active", "ended")),
-            Membership.joined_at <= ends_at,
-            or_(Membership.ended_at.is_(None), Membership.ended_at >= meeting.starts_at),
+            or_(Membership.status == "active", overlapped),
         ).order_by(Membership.joined_at)
         return {m.user_id: m for m in (await self.session.execute(stmt)).scalars()}
 

@@ -58,7 +58,8 @@ async def _membership_of(session: AsyncSession, payload: dict[str, Any]) -> Memb
 async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None:
     """Consumer of payments' obligation.* events (payload contract in docs/circles.md)."""
     status = STATUS_OF_EVENT[envelope.type]
-    membership = await _membership_of(session, envelope.payload)
+    kind = envelope.payload.get("kind")
+    membership = await _membership_of(session, envelope.payload) if kind in (None, "membership") else None
     if membership is None:
         # Obligations for event registrations, or for memberships we never had: not ours.
         logger.info("payment event without a membership of ours", extra={"event_id": str(envelope.id), "type": envelope.type})

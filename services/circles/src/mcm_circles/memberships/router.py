@@ -15,7 +15,8 @@ from mcm_circles.memberships import payments, service
 from mcm_circles.memberships.schemas import Decision, FlaggedMembership, MemberAdd, Membership, MembershipEnd, MyMembership, RoleChange
 
 router = APIRouter(prefix="/api/v1/circles/{circle_id}", tags=["memberships"])
-mine_router = APIRouter(prefix="/api/v1/memberships", tags=["memberships"])
+# Under /api/v1/members: the gateway routes that prefix to this service.
+mine_router = APIRouter(prefix="/api/v1/members", tags=["memberships"])
 
 READ = problem_responses(Unauthenticated, Forbidden, NotFound, InvalidInput)
 WRITE = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, InvalidInput)
@@ -100,7 +101,7 @@ async def flagged_everywhere(
     return await payments.flagged_everywhere(session, principal, limit=limit, cursor=cursor)
 
 
-@mine_router.get("/me", response_model=list[MyMembership], responses=problem_responses(Unauthenticated, Forbidden))
+@mine_router.get("/me/memberships", response_model=list[MyMembership], responses=problem_responses(Unauthenticated, Forbidden))
 async def my_memberships(
     session: SessionDep, principal: CurrentPrincipal, include_ended: bool = False
 ) -> list[MyMembership]:

@@ -10,7 +10,8 @@ from mcm_shared.wiring import SessionDep
 from mcm_circles.profiles import service
 from mcm_circles.profiles.schemas import Profile
 
-router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+# Under /api/v1/members: the gateway routes that prefix to this service.
+router = APIRouter(prefix="/api/v1/members", tags=["profiles"])
 
 
 @router.get("/me", response_model=Profile, responses=problem_responses(Unauthenticated, Forbidden))

@@ -7,12 +7,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
-from mcm_payments.db import Base
+from mcm_payments.db import Base, Record
 
 
-class CheckoutSession(Entity, Base):
+class CheckoutSession(Record, Base):
     __tablename__ = "checkout_sessions"
     __table_args__ = (
         CheckConstraint("mode IN ('payment', 'subscription')", name="mode"),

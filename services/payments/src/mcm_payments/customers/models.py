@@ -6,12 +6,10 @@ import uuid
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
-from mcm_payments.db import Base
+from mcm_payments.db import Base, Record
 
 
-class Customer(Entity, Base):
+class Customer(Record, Base):
     __tablename__ = "customers"
 
     user_id: Mapped[uuid.UUID] = mapped_column(unique=True)

@@ -8,14 +8,12 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
-from mcm_payments.db import Base
+from mcm_payments.db import Base, Record
 
 OFFLINE_METHODS = ("cash", "cheque", "bank_transfer")
 
 
-class Payment(Entity, Base):
+class Payment(Record, Base):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -46,7 +44,7 @@ class Payment(Entity, Base):
     paid_at: Mapped[datetime]
 
 
-class Subscription(Entity, Base):
+class Subscription(Record, Base):
     __tablename__ = "subscriptions"
     __table_args__ = (Index("ix_subscriptions_obligation", "obligation_id"),)
 
@@ -59,7 +57,7 @@ class Subscription(Entity, Base):
     paused: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
 
-class Invoice(Entity, Base):
+class Invoice(Record, Base):
     __tablename__ = "invoices"
     __table_args__ = (
         CheckConstraint("status IN ('open', 'paid', 'void', 'uncollectible')", name="status"),

@@ -9,9 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
-from mcm_payments.db import Base
+from mcm_payments.db import Base, Record
 
 KINDS = ("membership", "registration")
 STATUSES = ("pending", "settled", "overdue", "paused", "waived", "cancelled")
@@ -22,7 +20,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Obligation(Entity, Base):
+class Obligation(Record, Base):
     __tablename__ = "obligations"
     __table_args__ = (
         UniqueConstraint("kind", "source_id", name="uq_obligations_kind_source"),

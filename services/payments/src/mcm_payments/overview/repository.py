@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.ledger.models import Payment
@@ -13,7 +13,8 @@ from mcm_payments.refunds.models import Refund
 
 
 def _month(column: Any) -> Any:
-    return func.date_trunc("month", column, literal("UTC"))
+    # Constants inline (not bound parameters) so GROUP BY repeats the very same expression.
+    return func.date_trunc(literal_column("'month'"), column, literal_column("'UTC'"))
 
 
 class OverviewRepository:
@@ -39,7 +40,7 @@ class OverviewRepository:
         currency = func.coalesce(collected.c.currency, refunded.c.currency)
         query = (
             select(
-                func.to_char(func.timezone("UTC", month), "YYYY-MM").label("month"),
+                func.to_char(func.timezone(literal_column("'UTC'"), month), literal_column("'YYYY-MM'")).label("month"),
                 currency.label("currency"),
                 func.coalesce(collected.c.amount, 0).label("collected"),
                 func.coalesce(collected.c.n, 0).label("payments"),

@@ -7,9 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
-from mcm_payments.db import Base
+from mcm_payments.db import Base, Record
 
 # requested: reserved here, not yet accepted by Stripe · pending: accepted, not final ·
 # succeeded / failed / canceled: final. Status only ever moves forward in this order.
@@ -17,7 +15,7 @@ STATUSES = ("requested", "pending", "succeeded", "failed", "canceled")
 RANK = {"requested": 0, "pending": 1, "succeeded": 2, "failed": 2, "canceled": 2}
 
 
-class Refund(Entity, Base):
+class Refund(Record, Base):
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),

@@ -48,7 +48,7 @@ def _checkout_form(s: StandIn, session: dict[str, Any], notice: str = "") -> str
         f"{' per ' + escape(line['price']['recurring']['interval']) if line['price']['recurring'] else ''}</li>"
         for line in s.session_lines[session["id"]]
     )
-    cancel = f"<button name='action' value='cancel' type='submit'>Cancel</button>" if session.get("cancel_url") else ""
+    cancel = "<button name='action' value='cancel' type='submit'>Cancel</button>" if session.get("cancel_url") else ""
     return (
         f"{notice}<ul>{lines}</ul><p>Total today: <strong>{_money(session['amount_total'], session['currency'])}</strong></p>"
         f"<form method='post' action='/c/pay/{escape(session['id'])}'>{_card_choices()}"

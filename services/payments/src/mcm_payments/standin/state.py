@@ -63,7 +63,7 @@ class Store:
     def get(self, object_id: str, kind: str, label: str | None = None) -> dict[str, Any]:
         obj = self.objects.get(object_id)
         if obj is None or obj.get("object") != kind:
-            raise missing(label or kind.replace("checkout.session", "checkout.session"), object_id)
+            raise missing(label or kind, object_id)
         return obj
 
     def find(self, kind: str, **where: Any) -> list[dict[str, Any]]:

@@ -87,7 +87,7 @@ async def _rejected(session: AsyncSession, runtime: Runtime, task: StripeTask, e
             current = await runtime.stripe.retrieve_subscription(task.target)
         except (StripeRejected, StripeUnavailable):
             current = {}
-        if current.get("status") == "canceled" and task.kind != "resume_collection":
+        if current.get("status") == "canceled":
             await repository.finish(task.id, "done", f"already canceled ({exc.code})")
             if task.obligation_id:
                 await sync_subscription(session, task.obligation_id, current)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,16 @@ class WebhookRepository:
             select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None), WebhookEvent.next_attempt_at <= func.now())
             .order_by(WebhookEvent.event_created, WebhookEvent.received_at).limit(limit)
         )).all()
+
+    async def flagged(self, limit: int, after: tuple[datetime, uuid.UUID] | None) -> Sequence[WebhookEvent]:
+        """Flagged rows and rows still failing, newest first."""
+        query = select(WebhookEvent).where(WebhookEvent.flagged | WebhookEvent.last_error.is_not(None))
+        if after:
+            query = query.where(tuple_(WebhookEvent.received_at, WebhookEvent.id) < after)
+        return (await self.session.scalars(query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit + 1))).all()
+
+    async def attempts(self, row_id: uuid.UUID) -> int:
+        return await self.session.scalar(select(WebhookEvent.attempts).where(WebhookEvent.id == row_id)) or 0
 
     async def failed(self, row_id: uuid.UUID, error: str, delay: timedelta, *, give_up: bool) -> None:
         values: dict[str, Any] = {"attempts": WebhookEvent.attempts + 1, "last_error": error[:2000], "next_attempt_at": func.now() + delay}

@@ -1,18 +1,37 @@
-"""HTTP for Stripe's webhooks: public (no JWT), authenticated by the Stripe signature."""
+"""HTTP for Stripe's webhooks: public (no JWT), authenticated by the Stripe signature; and the
+list of stored events that were flagged or failed, for support and admin."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from mcm_shared.errors import problem_responses
+from fastapi import APIRouter, Depends, Request
 
+from mcm_shared.errors import Forbidden, problem_responses
+from mcm_shared.pagination import PageParams, page_params
+from mcm_shared.wiring import SessionDep
+
+from mcm_payments.roles import InterventionStaff
 from mcm_payments.runtime import RuntimeDep
 from mcm_payments.webhooks import service
 from mcm_payments.webhooks.errors import InvalidSignature, WebhookStorageFailed, WebhookTooLarge
-from mcm_payments.webhooks.schemas import WebhookAck
+from mcm_payments.webhooks.schemas import FlaggedPage, WebhookAck, WebhookRecord
 
 router = APIRouter(prefix="/api/v1/payments/webhooks", tags=["webhooks"])
 
 MAX_BODY = 512 * 1024  # Stripe events are a few kB; anything huge is not from Stripe
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The exact bytes Stripe signed (never re-serialised), read with a size cap."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise WebhookTooLarge("The body is larger than any Stripe event.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise WebhookTooLarge("The body is larger than any Stripe event.")
+    return bytes(body)
 
 
 @router.post(
@@ -21,12 +40,7 @@ MAX_BODY = 512 * 1024  # Stripe events are a few kB; anything huge is not from S
     responses=problem_responses(InvalidSignature, WebhookTooLarge, WebhookStorageFailed),
 )
 async def stripe_webhook(request: Request, runtime: RuntimeDep) -> WebhookAck:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise WebhookTooLarge("The body is larger than any Stripe event.")
-    raw = await request.body()  # the exact bytes Stripe signed: never re-serialised
-    if len(raw) > MAX_BODY:
-        raise WebhookTooLarge("The body is larger than any Stripe event.")
+    raw = await _raw_body(request)
     settings = runtime.settings
     event = service.verify(raw, request.headers.get("stripe-signature"), settings.stripe_webhook_secret.get_secret_value(),
                            settings.stripe_webhook_tolerance_seconds)
@@ -34,3 +48,9 @@ async def stripe_webhook(request: Request, runtime: RuntimeDep) -> WebhookAck:
     await service.process(runtime, stored.row_id)
     return WebhookAck(duplicate=not stored.inserted)
 
+
+@router.get("/flagged", summary="Stored Stripe events that were flagged or could not be processed (support, admin)",
+            responses=problem_responses(Forbidden))
+async def flagged_events(principal: InterventionStaff, session: SessionDep, paging: Annotated[PageParams, Depends(page_params)]) -> FlaggedPage:
+    rows, cursor = await service.flagged(session, limit=paging.limit, cursor=paging.cursor)
+    return FlaggedPage(items=[WebhookRecord.model_validate(row) for row in rows], next_cursor=cursor)

@@ -18,13 +18,16 @@ from typing import Any
 
 import stripe
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_shared.events.worker import is_transient
 
+from mcm_payments import cursors
 from mcm_payments.runtime import Runtime
 from mcm_payments.stripe_api import StripeUnavailable
 from mcm_payments.webhooks import handlers
 from mcm_payments.webhooks.errors import InvalidSignature, InvalidWebhook, WebhookStorageFailed
+from mcm_payments.webhooks.models import WebhookEvent
 from mcm_payments.webhooks.repository import WebhookRepository
 
 logger = logging.getLogger("mcm.payments.webhooks")
@@ -98,7 +101,7 @@ async def process(runtime: Runtime, row_id: uuid.UUID) -> str | None:
         try:
             async with runtime.sessionmaker() as session, session.begin():
                 repository = WebhookRepository(session)
-                attempts = await _attempts(session, row_id)
+                attempts = await repository.attempts(row_id)
                 give_up = not transient and attempts + 1 >= runtime.settings.webhook_max_attempts
                 await repository.failed(row_id, f"{type(exc).__name__}: {exc}", _backoff(attempts), give_up=give_up)
         except Exception:  # the database itself is down: the worker will find the row later
@@ -106,11 +109,9 @@ async def process(runtime: Runtime, row_id: uuid.UUID) -> str | None:
         return "failed"
 
 
-async def _attempts(session, row_id: uuid.UUID) -> int:
-    from mcm_payments.webhooks.models import WebhookEvent
-
-    row = await session.get(WebhookEvent, row_id)
-    return row.attempts if row else 0
+async def flagged(session: AsyncSession, *, limit: int, cursor: str | None) -> tuple[list[WebhookEvent], str | None]:
+    rows = await WebhookRepository(session).flagged(limit, cursors.after(cursor))
+    return cursors.page(rows, limit, lambda row: (row.received_at, row.id))
 
 
 async def process_due(runtime: Runtime, limit: int = 20) -> int:

@@ -1,0 +1,102 @@
+"""The user's own data: profile change, export, and erasure. Each use case commits once.
+
+Erasure keeps the row (other services know the user id, and audit entries point at it) but
+removes everything that identifies or reaches the person: email, phone, password, Google link,
+codes, reset tokens, preferences and any message not yet sent. Other services learn of it from
+`user.erased` and drop the display name they hold.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_auth.accounts.models import User
+from mcm_auth.accounts.repository import UserRepository
+from mcm_auth.admin.errors import LastAdmin
+from mcm_auth.admin.repository import AdminRepository
+from mcm_auth.context import AuthContext
+from mcm_auth.notifications.models import NotificationPreference, OutboundMessage
+from mcm_auth.notifications.service import get_preferences
+from mcm_auth.passwords.errors import WrongCurrentPassword
+from mcm_auth.passwords.models import PasswordReset
+from mcm_auth.roles.models import AuditEntry
+from mcm_auth.roles.permissions import Role
+from mcm_auth.sessions.models import Session
+from mcm_auth.sessions.revocation import revoke_sessions
+from mcm_auth.verification.models import VerificationCode
+
+ERASED_NAME = "Deleted member"
+
+
+async def rename(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, display_name: str) -> User:
+    user = await UserRepository(session).get_for_update(user_id)
+    assert user is not None
+    if user.display_name != display_name:
+        user.display_name = display_name
+        await ctx.events.publish(
+            session, "user.updated",
+            {"user_id": user.id, "display_name": display_name, "roles": user.roles, "active": user.active}, key=str(user.id),
+        )
+        await session.commit()
+    return user
+
+
+async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
+    sessions = await session.scalars(select(Session).where(Session.user_id == user.id).order_by(Session.created_at))
+    audit = await session.scalars(select(AuditEntry).where(AuditEntry.subject_id == user.id).order_by(AuditEntry.created_at))
+    addresses = [value for value in (user.email, user.phone) if value]
+    messages = await session.scalars(
+        select(OutboundMessage).where(OutboundMessage.recipient.in_(addresses)).order_by(OutboundMessage.created_at)
+    ) if addresses else []
+    return {
+        "exported_at": datetime.now(UTC),
+        "account": {
+            "id": user.id, "email": user.email, "email_verified_at": user.email_verified_at, "phone": user.phone,
+            "phone_verified_at": user.phone_verified_at, "display_name": user.display_name, "roles": user.roles,
+            "google_linked": user.google_subject is not None, "password_set": user.password_hash is not None,
+            "password_changed_at": user.password_changed_at, "created_at": user.created_at,
+        },
+        "sessions": [
+            {"id": s.id, "user_agent": s.user_agent, "ip_address": s.ip_address, "created_at": s.created_at,
+             "last_used_at": s.last_used_at, "revoked_at": s.revoked_at, "revoked_reason": s.revoked_reason}
+            for s in sessions
+        ],
+        "notification_preferences": (await get_preferences(session, user_id=user.id)).model_dump()["topics"],
+        "messages": [
+            {"channel": m.channel, "template": m.template, "subject": m.subject, "created_at": m.created_at, "sent_at": m.sent_at}
+            for m in messages
+        ],
+        "role_audit": [
+            {"action": a.action, "details": a.details, "reason": a.reason, "actor_id": a.actor_id, "created_at": a.created_at}
+            for a in audit
+        ],
+    }
+
+
+async def erase(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, password: str | None) -> None:
+    repo = AdminRepository(session)
+    await repo.lock_admins()
+    user = await UserRepository(session).get_for_update(user_id)
+    assert user is not None
+    if user.password_hash is not None and not await ctx.hasher.verify(password or "", user.password_hash):
+        raise WrongCurrentPassword("Confirm with your current password to delete the account.")
+    if Role.ADMIN.value in user.roles and await repo.count_active_admins() <= 1:
+        raise LastAdmin("The last active administrator cannot delete the account.")
+    now = datetime.now(UTC)
+    addresses = [value for value in (user.email, user.phone) if value]
+    if addresses:
+        await session.execute(delete(OutboundMessage).where(OutboundMessage.recipient.in_(addresses), OutboundMessage.sent_at.is_(None)))
+        await session.execute(update(OutboundMessage).where(OutboundMessage.recipient.in_(addresses)).values(recipient="erased", body=None, subject=None))
+    for model in (VerificationCode, PasswordReset, NotificationPreference):
+        await session.execute(delete(model).where(model.user_id == user.id))
+    await session.execute(update(Session).where(Session.user_id == user.id).values(user_agent=None, ip_address=None))
+    user.email = user.phone = user.password_hash = user.google_subject = None
+    user.email_verified_at = user.phone_verified_at = None
+    user.display_name, user.roles, user.erased_at = ERASED_NAME, [Role.MEMBER.value], now
+    await revoke_sessions(session, ctx.redis, user.id, "erased")
+    await ctx.events.publish(session, "user.erased", {"user_id": user.id, "erased_at": now}, key=str(user.id))
+    await session.commit()

@@ -1,0 +1,1 @@
+"""Service clients: OAuth2 client-credentials tokens for service-to-service calls."""

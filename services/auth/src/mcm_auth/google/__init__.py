@@ -1,0 +1,1 @@
+"""Google sign-in: OpenID Connect authorization-code flow with PKCE, state and nonce."""

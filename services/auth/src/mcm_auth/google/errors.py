@@ -1,0 +1,20 @@
+"""Errors of Google sign-in."""
+from __future__ import annotations
+
+from mcm_shared.errors import DependencyUnavailable, InvalidInput, NotFound, Unauthenticated
+
+
+class GoogleDisabled(NotFound):
+    type_slug, title = "google-disabled", "Google sign-in is not enabled"
+
+
+class InvalidState(InvalidInput):
+    status, type_slug, title = 400, "invalid-state", "The sign-in attempt is unknown, used or expired; start again"
+
+
+class GoogleRejected(Unauthenticated):
+    type_slug, title = "google-sign-in-failed", "Google sign-in failed"
+
+
+class GoogleUnavailable(DependencyUnavailable):
+    type_slug, title = "google-unavailable", "Google cannot be reached right now"

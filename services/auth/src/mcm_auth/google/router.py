@@ -1,0 +1,34 @@
+"""HTTP for Google sign-in."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from mcm_shared.errors import InvalidInput, problem_responses
+from mcm_shared.wiring import SessionDep
+
+from mcm_auth.deps import Client, Ctx
+from mcm_auth.google import service
+from mcm_auth.google.errors import GoogleDisabled, GoogleRejected, GoogleUnavailable, InvalidState
+from mcm_auth.google.schemas import AuthorizationResult, AuthorizationStart
+from mcm_auth.sessions.errors import AccountDisabled
+from mcm_auth.sessions.schemas import TokenPair
+
+router = APIRouter(prefix="/api/v1/auth/google", tags=["google sign-in"])
+
+
+@router.get("/start", response_model=AuthorizationStart, responses=problem_responses(GoogleDisabled))
+async def start(ctx: Ctx, response: Response) -> AuthorizationStart:
+    """Where to send the user to sign in with Google. Keep `state` and check it comes back."""
+    response.headers["Cache-Control"] = "no-store"
+    return await service.start(ctx)
+
+
+@router.post(
+    "/callback",
+    response_model=TokenPair,
+    responses=problem_responses(GoogleDisabled, InvalidState, InvalidInput, GoogleRejected, AccountDisabled, GoogleUnavailable),
+)
+async def callback(body: AuthorizationResult, request: Request, db: SessionDep, ctx: Ctx, client: Client, response: Response) -> TokenPair:
+    """Finish the sign-in with the `code` and `state` Google sent back: a token pair, as from login."""
+    response.headers["Cache-Control"] = "no-store"
+    return await service.finish(db, ctx, request.app.state.oidc, code=body.code, state=body.state, client=client)

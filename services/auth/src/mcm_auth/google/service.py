@@ -1,0 +1,105 @@
+"""Google sign-in use cases. Each use case commits once.
+
+The frontend asks `start` for the provider URL, sends the user there, and posts the returned
+`code` and `state` back. The state lives in Redis for ten minutes and is consumed on first use
+(GETDEL), and it carries the PKCE verifier and the nonce, so a code is only redeemable by the
+sign-in that asked for it. An account is matched by Google subject, then by a Google-verified
+email address (linking the existing account), else created.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcm_auth.accounts.models import User
+from mcm_auth.accounts.repository import UserRepository
+from mcm_auth.accounts.rules import clean_display_name, normalise_email
+from mcm_auth.context import AuthContext
+from mcm_auth.google.errors import GoogleDisabled, GoogleRejected, InvalidState
+from mcm_auth.google.oidc import GoogleIdentity, OidcClient, new_pkce
+from mcm_auth.google.schemas import AuthorizationStart
+from mcm_auth.roles.permissions import Role
+from mcm_auth.sessions.errors import AccountDisabled
+from mcm_auth.sessions.schemas import TokenPair
+from mcm_auth.sessions.service import ClientInfo, start_session
+
+STATE_TTL_SECONDS = 600
+
+
+def _state_key(state: str) -> str:
+    return f"auth:oidc:state:{state}"
+
+
+async def start(ctx: AuthContext) -> AuthorizationStart:
+    settings = ctx.settings
+    if not settings.google_client_id:
+        raise GoogleDisabled("Google sign-in is not enabled.")
+    state, nonce, pkce = secrets.token_urlsafe(32), secrets.token_urlsafe(32), new_pkce()
+    await ctx.redis.set(_state_key(state), json.dumps({"verifier": pkce.verifier, "nonce": nonce}), ex=STATE_TTL_SECONDS)
+    query = urlencode({
+        "response_type": "code",
+        "client_id": settings.google_client_id,
+        "redirect_uri": settings.google_redirect_uri,
+        "scope": "openid email profile",
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+        "prompt": "select_account",
+    })
+    return AuthorizationStart(authorization_url=f"{settings.google_authorization_endpoint}?{query}", state=state)
+
+
+async def finish(session: AsyncSession, ctx: AuthContext, oidc: OidcClient, *, code: str, state: str, client: ClientInfo) -> TokenPair:
+    if not ctx.settings.google_client_id:
+        raise GoogleDisabled("Google sign-in is not enabled.")
+    stored = await ctx.redis.getdel(_state_key(state))
+    if stored is None:
+        raise InvalidState("The sign-in attempt is unknown, used or expired; start again.")
+    attempt = json.loads(stored)
+    identity = await oidc.verify(await oidc.exchange(code, attempt["verifier"]), attempt["nonce"])
+    user = await _account_for(session, ctx, identity)
+    if not user.active:
+        raise AccountDisabled("This account is disabled.")
+    pair = await start_session(session, ctx, user, client)
+    await session.commit()
+    return pair
+
+
+async def _account_for(session: AsyncSession, ctx: AuthContext, identity: GoogleIdentity) -> User:
+    repo = UserRepository(session)
+    user = await repo.by_google_subject(identity.subject)
+    if user is not None:
+        return user
+    if not identity.email_verified:
+        # An unproved address could be someone else's: never link or create on it.
+        raise GoogleRejected("Google has not verified this email address.")
+    try:
+        email = normalise_email(identity.email)
+    except ValueError:
+        raise GoogleRejected("Google shared an email address we cannot use.") from None
+    now = datetime.now(UTC)
+    user = await repo.by_email(email)
+    if user is not None:
+        user.google_subject = identity.subject
+        user.email_verified_at = user.email_verified_at or now
+        return user
+    try:
+        name = clean_display_name(identity.name or email.split("@")[0])
+    except ValueError:
+        name = email.split("@")[0][:64]
+    user = User(id=uuid.uuid4(), email=email, display_name=name, password_hash=None, roles=[Role.MEMBER.value],
+                email_verified_at=now, google_subject=identity.subject)
+    try:
+        await repo.add(user)
+    except IntegrityError:
+        await session.rollback()
+        raise GoogleRejected("This Google account was just linked by another sign-in; try again.") from None
+    await ctx.events.publish(session, "user.registered", {"user_id": user.id, "display_name": user.display_name}, key=str(user.id))
+    return user

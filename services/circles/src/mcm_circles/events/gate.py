@@ -1,0 +1,48 @@
+"""An in-process queue per event in front of the event's row lock.
+
+The row lock (plus the CHECK on seats) is what makes capacity safe, across any number of
+processes. But when hundreds of requests for one event reach one process together, letting
+them all wait inside PostgreSQL ties up pool connections and lets lock waits run into the
+statement timeout, while the lock holder itself waits for its turn on the busy event loop.
+Queuing them here first keeps at most one transaction per process on the lock; the others
+wait without holding a connection. Safety never depends on this gate, only throughput does.
+One `EventGates` per app (`app.state.events_gates`), i.e. per process.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Request
+
+
+class EventGates:
+    def __init__(self) -> None:
+        self._gates: dict[UUID, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def enter(self, event_id: UUID) -> AsyncIterator[None]:
+        lock, users = self._gates.get(event_id, (asyncio.Lock(), 0))
+        self._gates[event_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._gates[event_id]
+            if users <= 1:
+                del self._gates[event_id]  # no idle locks pile up
+            else:
+                self._gates[event_id] = (lock, users - 1)
+
+
+def get_gates(request: Request) -> EventGates:
+    gates = getattr(request.app.state, "events_gates", None)
+    if gates is None:
+        gates = request.app.state.events_gates = EventGates()
+    return gates
+
+
+GatesDep = Annotated[EventGates, Depends(get_gates)]

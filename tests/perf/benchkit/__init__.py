@@ -1,0 +1,1 @@
+"""The platform benchmark (`make bench`): helpers and scenarios behind tests/perf/bench.py."""

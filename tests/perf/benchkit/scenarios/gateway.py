@@ -1,0 +1,130 @@
+"""(a) Gateway vs direct for an authenticated GET, with nginx as the reference proxy.
+
+Reuses the gateway engineer's benchmark (tests/perf/gateway_bench.py): its `run_wrk` for every
+wrk run here, and its `bench_one` + `summarise` for the isolated comparison against a synthetic
+upstream (its own targets). This module adds the same comparison on the real platform: the
+seeded circles service, the real gateway with Redis (revocation, rate limits), and nginx.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+
+import httpx
+
+from benchkit import nginx
+from benchkit.context import BenchContext
+from benchkit.load import wrk_available
+from benchkit.report import ABSOLUTE, COUNT, RATIO, NotAvailable, ScenarioResult, Target
+
+TITLE = "(a) Gateway vs direct: authenticated GET"
+CONNECTIONS = 32
+
+
+def _gateway_bench():
+    try:
+        import gateway_bench  # tests/perf/gateway_bench.py, the gateway engineer's benchmark
+    except ImportError as exc:
+        raise NotAvailable(f"tests/perf/gateway_bench.py cannot be imported: {exc}") from None
+    for name in ("run_wrk", "bench_one", "summarise", "make_token"):
+        if not hasattr(gateway_bench, name):
+            raise NotAvailable(f"tests/perf/gateway_bench.py has no {name}() any more; adapt benchkit/scenarios/gateway.py")
+    return gateway_bench
+
+
+def _wrk(gb, url: str, token: str, duration: int, connections: int = CONNECTIONS, threads: int = 2) -> dict:
+    try:
+        return gb.run_wrk(url, token, connections=connections, threads=threads, duration=duration)
+    except (subprocess.CalledProcessError, AttributeError) as exc:
+        raise RuntimeError(f"wrk against {url} failed: {exc}") from exc
+
+
+def run(ctx: BenchContext, result: ScenarioResult) -> None:
+    if not wrk_available():
+        raise NotAvailable("wrk is not installed (apt-get install -y wrk)")
+    gb = _gateway_bench()
+    ctx.require_ready("gateway", "circles")
+    token = ctx.require_member_tokens()[0]
+    listing = httpx.get(f"{ctx.gateway}/api/v1/circles?limit=1", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    if listing.status_code != 200 or not listing.json().get("items"):
+        raise NotAvailable(f"GET /api/v1/circles through the gateway answered {listing.status_code}: {listing.text[:200]}")
+    path = f"/api/v1/circles/{listing.json()['items'][0]['id']}"
+    duration = int(ctx.scale(8, 3))
+    rounds = int(ctx.scale(2, 1))
+    result.load_generator = (
+        f"wrk -t2 -c{CONNECTIONS}, {rounds}×{duration} s per target in alternating order after a 2 s warm-up, "
+        "median of rounds (gateway_bench.run_wrk)"
+    )
+    result.method = (
+        f"`GET {path.rsplit('/', 1)[0]}/{{id}}` with a member's bearer token (a real circle of the seeded data): straight to "
+        "the circles service, through the gateway (which verifies the token first), and through nginx (plain reverse proxy "
+        "with upstream keep-alive) in front of the same circles service. Then the gateway engineer's isolated comparison "
+        "(gateway_bench.bench_one: a tiny FastAPI JSON upstream, the real gateway in front of it)."
+    )
+    circles_port = int(ctx.url("circles").rsplit(":", 1)[1])
+    proxy = nginx.Nginx(ctx.work_dir, circles_port) if nginx.available() else None
+    targets = {"direct": ctx.url("circles") + path, "gateway": ctx.gateway + path}
+    runs: dict[str, list[dict]] = {}
+    try:
+        if proxy is not None:
+            proxy.__enter__()
+            targets["nginx"] = proxy.url + path
+        for url in targets.values():
+            _wrk(gb, url, token, duration=2)
+        names = list(targets)
+        for index in range(rounds):
+            for name in names if index % 2 == 0 else list(reversed(names)):
+                runs.setdefault(name, []).append(_wrk(gb, targets[name], token, duration=duration))
+    finally:
+        if proxy is not None:
+            proxy.__exit__()
+    result.details["platform_runs"] = runs
+
+    def med(name: str, field: str) -> float:
+        return statistics.median(run[field] for run in runs[name])
+
+    bad = sum(run["non_2xx"] + run["socket_errors"] for name in runs for run in runs[name])
+    result.details["bad_answers"] = bad
+    direct, gateway = med("direct", "rps"), med("gateway", "rps")
+    result.add("platform.direct_rps", "Real platform: straight to circles, throughput", round(direct), "req/s", ABSOLUTE)
+    result.add("platform.gateway_rps", "Real platform: through the gateway, throughput", round(gateway), "req/s", ABSOLUTE)
+    result.add("platform.ratio", "Real platform: gateway / direct throughput", round(gateway / direct, 3), "×", RATIO)
+    for name in runs:
+        result.add(f"platform.{name}_p50", f"Real platform: {name} p50", med(name, "p50_ms"), "ms", ABSOLUTE)
+        result.add(f"platform.{name}_p99", f"Real platform: {name} p99", med(name, "p99_ms"), "ms", ABSOLUTE)
+    if "nginx" in runs:
+        result.add("platform.nginx_ratio", "Real platform: nginx / direct throughput", round(med("nginx", "rps") / direct, 3), "×", RATIO)
+        result.add("platform.gateway_vs_nginx", "Real platform: gateway / nginx throughput", round(gateway / med("nginx", "rps"), 3), "×",
+                   RATIO)
+    else:
+        result.add("platform.nginx_ratio", "Real platform: nginx / direct throughput", None, "×", RATIO,
+                   note="not available: nginx is not installed (apt-get install -y nginx)")
+    result.add("platform.bad_answers", "Real platform: non-2xx answers and socket errors", bad, "", COUNT, target=Target("==", 0))
+
+    # The gateway engineer's own isolated comparison, with the targets of the gateway issue.
+    token_s, jwks = gb.make_token()
+    args = argparse.Namespace(rounds=rounds, duration=duration, connections=CONNECTIONS, threads=2, gateway_workers=1)
+    try:
+        isolated = gb.bench_one("fastapi", args, token_s, jwks, None)
+        summary = gb.summarise("fastapi", isolated)
+    except Exception as exc:  # noqa: BLE001 - the real-platform figures above still stand
+        result.details["isolated"] = f"error: {type(exc).__name__}: {exc}"
+        result.add("isolated.ratio", "Synthetic upstream (gateway_bench): gateway / direct throughput", None, "×", RATIO,
+                   note=f"gateway_bench failed: {type(exc).__name__}: {str(exc)[:200]}")
+        return
+    result.details["isolated"] = {"summary": summary, "raw": isolated}
+    ratio_target = Target(">=", getattr(gb, "TARGET_RATIO", 0.5))
+    delta_target = Target("<=", getattr(gb, "TARGET_P50_DELTA_MS", 1.0))
+    result.add("isolated.direct_rps", "Synthetic upstream (gateway_bench): direct throughput", summary["direct_rps"], "req/s", ABSOLUTE)
+    result.add("isolated.gateway_rps", "Synthetic upstream (gateway_bench): gateway throughput", summary["gateway_rps"], "req/s", ABSOLUTE)
+    result.add("isolated.ratio", "Synthetic upstream (gateway_bench): gateway / direct throughput", summary["ratio"], "×", RATIO,
+               target=ratio_target)
+    result.add("isolated.p50", "Synthetic upstream: p50 direct → gateway",
+               summary["gateway_p50_ms"], "ms", ABSOLUTE, note=f"direct {summary['direct_p50_ms']} ms")
+    result.add("isolated.p99", "Synthetic upstream: p99 direct → gateway",
+               summary["gateway_p99_ms"], "ms", ABSOLUTE, note=f"direct {summary['direct_p99_ms']} ms")
+    result.add("isolated.light_p50_delta", "Synthetic upstream: latency the gateway adds at 1 connection (p50)",
+               summary["light_p50_delta_ms"], "ms", ABSOLUTE, target=delta_target)
+    result.add("isolated.bad_answers", "Synthetic upstream: non-2xx answers and socket errors", summary["bad_answers"], "", COUNT,
+               target=Target("==", 0))
