@@ -102,3 +102,20 @@ async def test_staff_check_in_confirmed_participants(world: World):
     await world.post(path, bob, expect=403)
     undone = await world.client.delete(path, headers=helper.headers)
     assert undone.status_code == 200 and undone.json()["checked_in_at"] is None
+
+
+async def test_removing_a_care_team_member_clears_his_assignments(world: World):
+    ptm, event, care, _, _, alice, _, _ = await _setup(world)
+    await world.post(f"/api/v1/events/{event['id']}/staff", ptm, expect=201,
+                     json={"user_id": str(care.user_id), "role": "care_team"})
+    registration = await world.register(alice, event["id"])
+    await world.client.put(f"/api/v1/events/{event['id']}/registrations/{registration['id']}/care-team",
+                           json={"user_id": str(care.user_id)}, headers=ptm.headers)
+    path = f"/api/v1/events/{event['id']}/staff/{care.user_id}?role=care_team"
+    assert (await world.client.delete(path, headers=alice.headers)).status_code == 403
+    assert (await world.client.delete(path, headers=ptm.headers)).status_code == 204
+    assert (await world.client.delete(path, headers=ptm.headers)).status_code == 404
+    rows = (await world.get(f"/api/v1/events/{event['id']}/registrations", ptm))["items"]
+    assert rows[0]["care_team_display_name"] is None
+    # No longer staff: the list is closed to him again.
+    await world.get(f"/api/v1/events/{event['id']}/registrations", care, expect=403)

@@ -27,6 +27,10 @@ class TemplateNotFound(NotFound):
         super().__init__("No such requirement template.")
 
 
+class StaffMemberNotFound(NotFound):
+    type_slug, title = "staff-member-not-found", "Not on the event's staff in that role"
+
+
 class NotEventManager(Forbidden):
     type_slug, title = "not-event-manager", "Not allowed to manage this event"
 

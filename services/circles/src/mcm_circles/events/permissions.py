@@ -46,6 +46,9 @@ class Viewer:
         """Circles whose events this person manages: the ones he facilitates."""
         return self.facilitated_circles
 
+    def manages(self, event: Event) -> bool:
+        return self.manages_all or not self.manageable_circles.isdisjoint(event.circle_ids)
+
 
 @dataclass(frozen=True)
 class EventAccess:
@@ -59,7 +62,7 @@ class EventAccess:
 
     @property
     def can_manage(self) -> bool:
-        return self.viewer.manages_all or not self.viewer.manageable_circles.isdisjoint(self.event.circle_ids)
+        return self.viewer.manages(self.event)
 
     @property
     def is_staff(self) -> bool:

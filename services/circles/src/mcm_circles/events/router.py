@@ -92,7 +92,7 @@ async def list_events(
                            city=city, online=online, registered=registered, descending=SORTS[sort])
     after = read_cursor(cursor, sort, parse_datetime)
     rows, viewer = await service.list_events(session, principal, filters, limit=limit, after=after)
-    items = [views.event(row, manager=service.manages(viewer, row)) for row in rows[:limit]]
+    items = [views.event(row, manager=viewer.manages(row)) for row in rows[:limit]]
     next_cursor = make_cursor(sort, rows[limit - 1].starts_at, rows[limit - 1].id) if len(rows) > limit else None
     return Page[Event](items=items, next_cursor=next_cursor)
 

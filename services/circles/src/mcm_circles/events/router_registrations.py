@@ -19,7 +19,7 @@ from mcm_circles.events.gate import GatesDep
 from mcm_circles.events.enums import RegistrationStatus, StaffRole
 from mcm_circles.events.errors import (
     AlreadyRegistered, DuplicateStaff, EventFull, EventNotFound, InvalidEventState, InvalidRegistrationState,
-    NotEventManager, NotEventStaff, RegistrationClosed, RegistrationNotFound, RequirementsNotMet,
+    NotEventManager, NotEventStaff, RegistrationClosed, RegistrationNotFound, RequirementsNotMet, StaffMemberNotFound,
 )
 from mcm_circles.events.schemas_registration import (
     CareAssignment, Participant, Promote, Registration, RegistrationCreate, StaffCreate, StaffMember, WaitlistMove,
@@ -158,7 +158,7 @@ async def add_staff(event_id: EventID, data: StaffCreate, principal: CurrentPrin
     return views.staff_member(member, names, {})
 
 
-@router.delete("/staff/{user_id}", status_code=204, responses=_MANAGE)
+@router.delete("/staff/{user_id}", status_code=204, responses={**_MANAGE, **problem_responses(StaffMemberNotFound)})
 async def remove_staff(event_id: EventID, user_id: Annotated[UUID, Path()], role: StaffRole, principal: CurrentPrincipal,
                        session: SessionDep, clock: ClockDep, settings: EventsSettingsDep) -> Response:
     await staff.remove_staff(session, principal, event_id, user_id=user_id, role=role, now=clock.now(), settings=settings)

@@ -186,10 +186,6 @@ async def event_types(session: AsyncSession) -> list[EventType]:
     return list(await EventRepository(session).types())
 
 
-def manages(viewer: Viewer, event: Event) -> bool:
-    return viewer.manages_all or not viewer.manageable_circles.isdisjoint(event.circle_ids)
-
-
 # -- helpers ------------------------------------------------------------------------------------
 def _apply(event: Event, values: dict[str, Any]) -> None:
     for name, value in values.items():

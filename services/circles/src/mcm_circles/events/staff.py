@@ -19,7 +19,8 @@ from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, StaffRole
 from mcm_circles.events.errors import (
-    DuplicateStaff, InvalidEventState, InvalidRegistrationState, RegistrationNotFound, field_error,
+    DuplicateStaff, InvalidEventState, InvalidRegistrationState, RegistrationNotFound, StaffMemberNotFound,
+    field_error,
 )
 from mcm_circles.events.models import EventStaff, Registration
 from mcm_circles.events.permissions import EventAccess, ensure_staff
@@ -47,7 +48,7 @@ async def remove_staff(session: AsyncSession, principal: Principal, event_id: UU
     await managed_event(session, principal, event_id, now=now, settings=settings)
     member = await EventRepository(session).staff_member(event_id, user_id, role)
     if member is None:
-        raise field_error(["path", "user_id"], f"that person is not {role} on this event", "not_found")
+        raise StaffMemberNotFound(f"That person is not {role} on this event.")
     await session.delete(member)
     if role == StaffRole.CARE_TEAM:
         for registration in await RegistrationRepository(session).cared_for_by(event_id, user_id):
