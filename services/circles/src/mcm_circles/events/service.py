@@ -43,10 +43,6 @@ async def access_to(session: AsyncSession, viewer: Viewer, event: Event) -> Even
     return EventAccess(viewer=viewer, event=event, staff_roles=staff_roles, invited=invited, registered=registered)
 
 
-async def access_for(session: AsyncSession, principal: Principal, event: Event) -> EventAccess:
-    return await access_to(session, await viewer_for(session, principal), event)
-
-
 async def visible_event(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
                         settings: EventsSettings) -> EventAccess:
     """The event if the caller may see it (404 otherwise), with overdue seat holds applied."""
