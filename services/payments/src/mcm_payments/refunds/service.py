@@ -67,8 +67,8 @@ async def request(session: AsyncSession, runtime: Runtime, principal: Principal,
 
 
 async def _current(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
-    session.expunge_all()
-    refund = await RefundRepository(session).get(refund_id)
+    """The refund as stored now (the task runner may have moved it on in its own session)."""
+    refund = await session.get(Refund, refund_id, populate_existing=True)
     assert refund is not None
     return refund
 
