@@ -21,9 +21,9 @@ import jwt
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
-
 from mcm_gateway.config import Settings
 from mcm_gateway.main import GatewayApp, create_app
+from mcm_gateway.server import serve
 from mcm_shared.devstack.engines import free_port
 
 ISSUER = "mcm-auth-test"
@@ -179,16 +179,44 @@ def gateway_settings(upstreams: dict[str, RunningServer], **overrides: Any) -> S
     values: dict[str, Any] = {
         "environment": "test", "jwt_issuer": ISSUER, "jwt_audience": AUDIENCE, "redis_url": None,
         "auth_url": upstreams["auth"].url, "circles_url": upstreams["circles"].url, "payments_url": upstreams["payments"].url,
-        "log_level": "WARNING",
+        "log_level": "WARNING", "max_body_bytes": 64 * 1024 * 1024,
     }
     values.update(overrides)
     return Settings(**values)
 
 
+class NativeServer:
+    """The gateway on its own HTTP server (`mcm_gateway.server`), as production runs it."""
+
+    def __init__(self, app: GatewayApp) -> None:
+        self.app = app
+        self.port = free_port()
+        self._stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> NativeServer:
+        ready = asyncio.Event()
+        self.task = asyncio.create_task(serve(self.app, "127.0.0.1", self.port, ready=ready, stop=self._stop, handle_signals=False))
+        waiter = asyncio.create_task(ready.wait())
+        await asyncio.wait({self.task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if self.task.done():
+            self.task.result()
+        return self
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 30)
+
+
 @dataclass
 class RunningGateway:
     app: GatewayApp
-    server: RunningServer
+    server: Any
     client: httpx.AsyncClient
 
     @property
@@ -198,14 +226,16 @@ class RunningGateway:
 
 @pytest.fixture
 async def start_gateway(upstreams: dict[str, RunningServer]) -> AsyncIterator[Callable[..., Any]]:
-    """Start a gateway with settings overrides; stopped after the test."""
+    """Start a gateway with settings overrides; stopped after the test. `server="uvicorn"`
+    runs the ASGI app (`create_app()`) under uvicorn instead of the gateway's own server."""
     running: list[RunningGateway] = []
 
-    async def start(**overrides: Any) -> RunningGateway:
+    async def start(server: str = "native", **overrides: Any) -> RunningGateway:
         app = create_app(gateway_settings(upstreams, **overrides))
-        server = await RunningServer(app, lifespan="on").start()
-        client = httpx.AsyncClient(base_url=server.url, timeout=10, trust_env=False)
-        gateway = RunningGateway(app, server, client)
+        runner = NativeServer(app) if server == "native" else RunningServer(app, lifespan="on")
+        await runner.start()
+        client = httpx.AsyncClient(base_url=runner.url, timeout=10, trust_env=False)
+        gateway = RunningGateway(app, runner, client)
         running.append(gateway)
         return gateway
 
@@ -248,8 +278,8 @@ async def start_upstream() -> AsyncIterator[Callable[..., Any]]:
     """Start an extra echo upstream (e.g. on a port a gateway already points at)."""
     running: list[RunningServer] = []
 
-    async def start(name: str, port: int | None = None) -> RunningServer:
-        server = await RunningServer(EchoApp(name), port=port).start()
+    async def start(name: str, port: int | None = None, app: Any = None) -> RunningServer:
+        server = await RunningServer(app or EchoApp(name), port=port).start()
         running.append(server)
         return server
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-
 FORGED = {
     "X-User-Id": "00000000-0000-0000-0000-000000000001",
     "X-User-Roles": "admin",

@@ -5,10 +5,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
-
 from mcm_shared.devstack.engines import free_port, wait_for_port
 
 
@@ -57,3 +55,15 @@ def test_serve_runs_uvicorn_and_drains_on_sigterm(tmp_path):
             process.wait()
     output = process.stdout.read().decode()
     assert '"msg": "stopping"' in output  # the lifespan shutdown ran: pools closed, not killed
+
+
+def test_production_refuses_to_start_without_redis_or_upstreams():
+    import pytest
+    from mcm_gateway.config import Settings
+    from mcm_shared.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="REDIS_URL"):
+        Settings(environment="production", redis_url=None).check_production_ready()
+    with pytest.raises(ConfigurationError, match="PAYMENTS_URL"):
+        Settings(environment="production", redis_url="redis://r:6379/0", payments_url="").check_production_ready()
+    Settings(environment="production", redis_url="redis://r:6379/0").check_production_ready()  # no client secret needed

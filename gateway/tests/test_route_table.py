@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mcm_gateway.routes import Access, RouteTable
 
 table = RouteTable()

@@ -1,6 +1,7 @@
 """Large bodies stream through the gateway in both directions, framed correctly."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 BIG = 24 * 1024 * 1024
@@ -44,3 +45,14 @@ async def test_connections_are_reused_across_requests(gateway, bearer):
     for _ in range(20):
         assert (await gateway.client.get("/api/v1/circles", headers=bearer)).status_code == 200
     assert pool.open_connections == 1
+
+
+async def test_a_connection_that_buffered_a_large_response_is_reusable(gateway, bearer):
+    # A client that reads slowly makes the gateway stop reading from the upstream; once that
+    # response is complete the same upstream connection must serve the next request normally.
+    async with gateway.client.stream("GET", f"/api/v1/circles/big?bytes={4 * 1024 * 1024}", headers=bearer) as response:
+        await asyncio.sleep(0.3)  # let the gateway's buffer fill up while we do not read
+        total = sum([len(chunk) async for chunk in response.aiter_bytes()])
+    assert total == 4 * 1024 * 1024
+    for _ in range(3):
+        assert (await gateway.client.get("/api/v1/circles", headers=bearer)).status_code == 200

@@ -5,7 +5,6 @@ import asyncio
 import time
 
 import pytest
-
 from mcm_shared.devstack.engines import free_port
 
 
@@ -60,7 +59,7 @@ class FlakyUpstream:
         self.server: asyncio.base_events.Server | None = None
         self.port = free_port()
 
-    async def start(self) -> "FlakyUpstream":
+    async def start(self) -> FlakyUpstream:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         return self
 
@@ -117,3 +116,15 @@ async def test_upstream_status_codes_and_problem_bodies_pass_through(gateway, be
     response = await gateway.client.get("/api/v1/circles/status/409", headers=bearer)
     assert response.status_code == 409
     assert response.json()["upstream"] == "circles"
+
+
+async def test_a_down_upstream_is_found_by_the_health_watch_before_any_client_request(start_gateway, bearer):
+    gateway = await start_gateway(
+        payments_url=f"http://127.0.0.1:{free_port()}", upstream_health_interval_seconds=0.05,
+        breaker_failure_threshold=2, breaker_open_seconds=30,
+    )
+    await asyncio.sleep(0.5)  # several probes, each a refused connect
+    started = time.monotonic()
+    response = await gateway.client.get("/api/v1/payments/history", headers=bearer)
+    assert response.status_code == 503  # known down: not even a connect attempt
+    assert time.monotonic() - started < 0.5

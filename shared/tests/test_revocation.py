@@ -7,9 +7,12 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-
 from mcm_shared.redis import make_redis
-from mcm_shared.revocation import REVOKED_SESSIONS_KEY, RevocationListener, publish_revocation
+from mcm_shared.revocation import (
+    REVOKED_SESSIONS_KEY,
+    RevocationListener,
+    publish_revocation,
+)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from mcm_shared.devstack.platform import SERVICES, Platform
+from mcm_shared.events.envelope import Envelope
 
 ADMIN_EMAIL = "admin@fault.example"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -49,7 +50,9 @@ def make_fault_platform(tmp: Path) -> Platform:
             # loops measure faults, not throttling.
             "REGISTER_MAX_PER_IP": "1000000",
             "LOGIN_MAX_ATTEMPTS_PER_IP": "1000000",
-            "RATE_LIMIT_ENABLED": "false",
+            "RATE_LIMIT_CREDENTIAL_PER_MINUTE": "1000000",
+            "RATE_LIMIT_USER_PER_MINUTE": "1000000",
+            "RATE_LIMIT_ANONYMOUS_PER_MINUTE": "1000000",
         }
     )
     return Platform(data_dir=tmp, env=env, free_ports=True, log_dir=tmp / "logs")
@@ -75,7 +78,11 @@ class Outcome:
 
     @property
     def refused(self) -> bool:
-        return self.error is not None and self.error.startswith("ConnectError")
+        """No HTTP answer at all: the connection was refused, or reset from the listen queue
+        of a server that stopped accepting (a closing listener resets what it never accepted)."""
+        return self.status is None and self.error is not None and self.error.startswith(
+            ("ConnectError", "ReadError", "RemoteProtocolError", "WriteError")
+        )
 
     def json(self) -> dict:
         return json.loads(self.body)
@@ -114,12 +121,14 @@ def ready_status(platform: Platform, name: str, timeout: float = 5.0) -> int | N
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    """True as soon as `predicate()` holds; False if no check started within `timeout` held."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         if predicate():
             return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(interval)
-    return predicate()
 
 
 def wait_ready(platform: Platform, names: Iterable[str], timeout: float = 90.0) -> None:
@@ -157,13 +166,35 @@ def restore(platform: Platform) -> None:
         platform.postgres.start()
     if platform.redis and (platform.redis.process is None or platform.redis.process.poll() is not None):
         platform.redis.start()
-    restarted = []
     for name in SERVICE_NAMES:
         process = platform.processes.get(name)
         if process is None or process.poll() is not None:
             platform.start_service(name)
-            restarted.append(name)
     wait_ready(platform, SERVICE_NAMES)
+    wait_routed(platform, BACKENDS)
+
+
+ROUTED_PROBES = {"auth": "/.well-known/jwks.json", "circles": "/api/v1/circles", "payments": "/api/v1/payments/obligations"}
+
+
+def wait_routed(platform: Platform, names: Iterable[str], timeout: float = 15.0) -> None:
+    """Wait until the gateway routes to these services again: after a restart its circuit
+    breaker may still hold an upstream "down" for a moment (breaker_open_seconds)."""
+    gateway = platform.url("gateway")
+    headers: dict[str, str] = {}
+
+    def routed(name: str) -> bool:
+        if name != "auth" and not headers:
+            headers["Authorization"] = f"Bearer {admin_token(platform)}"
+        try:
+            status = httpx.get(gateway + ROUTED_PROBES[name], headers=headers if name != "auth" else {}, timeout=5).status_code
+        except httpx.HTTPError:
+            return False
+        return status not in (502, 503, 504)
+
+    for name in sorted(names, key=lambda n: n != "auth"):  # auth first: the others need a token
+        if not wait_until(lambda: routed(name), timeout=timeout, interval=0.2):
+            raise TimeoutError(f"the gateway does not route to {name} after {timeout}s\n{log_tails(platform)}")
 
 
 def admin_token(platform: Platform) -> str:
@@ -300,8 +331,6 @@ def describe(outcomes: Iterable[Outcome], limit: int = 15) -> str:
 # -- events ------------------------------------------------------------------------------------
 def user_registered_fields(user_id: uuid.UUID, display_name: str) -> dict[str, str]:
     """The stream entry auth's outbox relay writes for `user.registered` (shared envelope)."""
-    from mcm_shared.events.envelope import Envelope
-
     envelope = Envelope(
         id=uuid.uuid4(),
         type="user.registered",

@@ -60,6 +60,12 @@ class Writes:
         return [self.read_circles, self.register, self.read_me, self.create_circle]
 
 
+def assert_alive(platform: Platform) -> None:
+    for name in SERVICE_NAMES:
+        live = httpx.get(f"{platform.url(name)}/api/v1/health/live", timeout=3)
+        assert live.status_code == 200, (name, live.status_code)
+
+
 @pytest.mark.timeout(150)
 def test_postgres_down_gives_fast_503s_and_recovers_without_losing_writes(platform: Platform, token: str) -> None:
     postgres = platform.postgres
@@ -76,12 +82,11 @@ def test_postgres_down_gives_fast_503s_and_recovers_without_losing_writes(platfo
         assert wait_until(lambda: all(ready_status(platform, n) == 503 for n in BACKENDS), timeout=5.0), {
             n: ready_status(platform, n) for n in BACKENDS
         }
-        assert time.monotonic() - stopped < 5.0 + 2.0
-        for name in SERVICE_NAMES:
-            assert httpx.get(f"{platform.url(name)}/api/v1/health/live", timeout=3).status_code == 200, name
+        assert_alive(platform)
         assert ready_status(platform, "gateway") == 200
 
         time.sleep(2.0)
+        assert_alive(platform)
         postgres.start()  # same data directory, same port
         restarted = time.monotonic()
         assert wait_until(lambda: all(ready_status(platform, n) == 200 for n in BACKENDS), timeout=20.0), {

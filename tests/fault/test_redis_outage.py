@@ -67,7 +67,8 @@ def check_degraded(platform: Platform, traffic: Traffic, steps: Steps, start: fl
         f"{phase}: credential endpoints answer a 503 problem without Redis:\n" + describe(o for o in credentials if not is_problem_503(o))
     )
     for name in SERVICE_NAMES:
-        assert httpx.get(f"{platform.url(name)}/api/v1/health/live", timeout=3).status_code == 200, (phase, name)
+        live = httpx.get(f"{platform.url(name)}/api/v1/health/live", timeout=3)
+        assert live.status_code == 200, (phase, name, live.status_code)
 
 
 @pytest.mark.timeout(150)

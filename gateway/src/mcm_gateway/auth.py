@@ -12,7 +12,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from mcm_shared.errors import Unauthenticated
-from mcm_shared.tokens import INVALID_TOKEN_DETAIL, KeyNotCached, Principal, TokenVerifier
+from mcm_shared.tokens import (
+    INVALID_TOKEN_DETAIL,
+    KeyNotCached,
+    Principal,
+    TokenVerifier,
+)
 
 _MISSING_HEADERS = {"WWW-Authenticate": "Bearer"}
 _INVALID_HEADERS = {"WWW-Authenticate": 'Bearer error="invalid_token"'}

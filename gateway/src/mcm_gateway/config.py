@@ -8,10 +8,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import NoDecode
-
 from mcm_shared.settings import BaseServiceSettings
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -35,6 +34,9 @@ class Settings(BaseServiceSettings):
     # Below uvicorn's 5 s keep-alive, so we rarely send on a connection the upstream is closing.
     upstream_idle_seconds: float = Field(default=4.0, gt=0)
     health_check_timeout_seconds: float = Field(default=1.0, gt=0)
+    # How often each upstream's readiness is probed in the background (0: never). A failed
+    # connect opens its circuit, so clients get a fast 503 before they have to find out.
+    upstream_health_interval_seconds: float = Field(default=5.0, ge=0)
 
     # Consecutive connect failures that open the circuit, and how long it then stays open.
     breaker_failure_threshold: int = Field(default=3, ge=1)
@@ -44,6 +46,21 @@ class Settings(BaseServiceSettings):
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = Field(default_factory=list)
 
     token_cache_size: int = Field(default=10_000, ge=0)
+
+    rate_limits_enabled: bool = True
+    rate_limit_user_per_minute: int = Field(default=600, ge=1)
+    rate_limit_anonymous_per_minute: int = Field(default=120, ge=1)
+    # Per endpoint, per user when signed in, else per client IP: login, register, codes, ...
+    rate_limit_credential_per_minute: int = Field(default=10, ge=1)
+    # Short on purpose: a credential endpoint answers 503 rather than wait on a sick Redis.
+    rate_limit_redis_timeout_seconds: float = Field(default=0.25, gt=0)
+
+    # A JSON API needs little: 1 MiB, like nginx's default client_max_body_size.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_url_bytes: int = Field(default=8 * 1024, ge=256)
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -67,6 +84,14 @@ class Settings(BaseServiceSettings):
             "circles": self.circles_timeout_seconds,
             "payments": self.payments_timeout_seconds,
         }
+
+    # After SIGTERM: keep serving (readiness already 503) this long before closing the listener,
+    # so the load balancer stops sending first. 0 when a preStop hook does the waiting instead.
+    shutdown_delay_seconds: float = Field(default=0.0, ge=0, le=60)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+
+    def secrets(self) -> dict[str, SecretStr | None]:
+        return {}  # the gateway asks auth for nothing, so it holds no client secret
 
     def required_urls(self) -> dict[str, str | None]:
         return {**super().required_urls(), "AUTH_URL": self.auth_url, "CIRCLES_URL": self.circles_url, "PAYMENTS_URL": self.payments_url}

@@ -1,45 +1,57 @@
 """The gateway application.
 
-Two halves behind one ASGI callable: routed paths (the route table) go to the proxy, a plain
-ASGI handler written for speed; everything else — health, `GET /`, metrics, docs, the merged
-OpenAPI document and the 404 for unknown paths — is a small FastAPI app built from the shared
-pieces. A FastAPI catch-all route on the proxy path measured ~4% of direct throughput (FACTS.md).
+Two halves: routed paths (the route table) go to the proxy core (proxy.py), which no framework
+touches; everything else — health, `GET /`, metrics, docs, the merged OpenAPI document and the
+404 for unknown paths — is a small FastAPI app built from the shared pieces. (A FastAPI
+catch-all route on the proxy path measured ~4% of direct throughput, FACTS.md.)
+
+`create_app()` returns both behind one ASGI callable, so any ASGI server can run it; production
+runs it on the gateway's own HTTP server (`mcm_gateway.server`), which calls the proxy core
+directly and uses the FastAPI half only for the gateway's own endpoints.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from mcm_gateway.config import Settings
-from mcm_gateway.health import health_router
-from mcm_gateway.metrics import ProxyMetrics
-from mcm_gateway.asgi import AsgiClient, incoming_from_scope
-from mcm_gateway.problems import problem_bytes
-from mcm_gateway.proxy import Proxy
-from mcm_gateway.routes import RouteTable
-from mcm_gateway.runtime import GatewayRuntime
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from mcm_shared.app import install_drain_on_sigterm
 from mcm_shared.errors import install_problem_handlers
 from mcm_shared.health import HealthState
 from mcm_shared.logging import RequestContextMiddleware, configure_logging
 from mcm_shared.metrics import Metrics, MetricsMiddleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcm_gateway.asgi import AsgiClient, incoming_from_scope
+from mcm_gateway.config import Settings
+from mcm_gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, CorsPolicy
+from mcm_gateway.health import health_router
+from mcm_gateway.metrics import ProxyMetrics
+from mcm_gateway.openapi import MergedOpenAPI
+from mcm_gateway.problems import problem_bytes
+from mcm_gateway.proxy import Proxy
+from mcm_gateway.routes import RouteTable
+from mcm_gateway.runtime import GatewayRuntime
 
 logger = logging.getLogger("mcm.gateway")
 
 
 class GatewayApp:
-    """The ASGI entry point: CORS, then proxy or own endpoints by path."""
+    """The ASGI entry point: CORS, then proxy or own endpoints by path. Under the gateway's own
+    server only `own_app`, `proxy`, `routes`, `cors` and `runtime` are used."""
 
     def __init__(self, settings: Settings, runtime: GatewayRuntime, own_app: ASGIApp) -> None:
         self.settings = settings
         self.runtime = runtime
         self.own_app = own_app
         self.fastapi: FastAPI | None = None  # the own-endpoints app, for its lifespan
+        self.server: Any = None  # the FrontServer, when running under `mcm_gateway.server`
+        self.cors = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
         self.proxy = Proxy(runtime)
         self.routes = RouteTable()
         entry: ASGIApp = self._dispatch
@@ -47,9 +59,9 @@ class GatewayApp:
             entry = CORSMiddleware(
                 entry,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "Stripe-Signature"],
-                expose_headers=["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"],
+                allow_methods=list(ALLOW_METHODS),
+                allow_headers=list(ALLOW_HEADERS),
+                expose_headers=list(EXPOSE_HEADERS),
                 max_age=600,
             )
         self._entry = entry
@@ -87,6 +99,10 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_drain_on_sigterm(health)
         await runtime.start()
+        runtime.openapi = MergedOpenAPI(
+            runtime.pools, RouteTable(), own.openapi(), title="Men's Circle Management Platform API", version=settings.version,
+            timeout=settings.health_check_timeout_seconds * 2,
+        )
         logger.info("started", extra={"version": settings.version, "upstreams": ",".join(f"{n}={u or '-'}" for n, u in settings.upstream_urls().items())})
         try:
             yield
@@ -100,9 +116,9 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
         title="Men's Circle Management Platform — gateway",
         version=settings.version,
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None,  # /openapi.json is the merged document, below
     )
     own.state.settings = settings
     own.state.health = health
@@ -116,6 +132,15 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
         return {"name": settings.service_name, "version": settings.version}
 
     own.add_route("/metrics", metrics.endpoint, include_in_schema=False)
+
+    @own.get("/openapi.json", include_in_schema=False)
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(await runtime.openapi.document())
+
+    if docs:
+        @own.get("/docs", include_in_schema=False)
+        async def swagger_ui() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="Men's Circle Management Platform API")
     wrapped = RequestContextMiddleware(MetricsMiddleware(own, metrics))
     gateway = GatewayApp(settings, runtime, wrapped)
     gateway.fastapi = own

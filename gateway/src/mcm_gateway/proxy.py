@@ -13,13 +13,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from mcm_shared.errors import ProblemError, Unauthenticated
+from mcm_shared.logging import well_formed_request_id
+
 from mcm_gateway.auth import missing_token
+from mcm_gateway.deadlines import fast_request_id
 from mcm_gateway.headers import RESPONSE_DROPPED, RequestHeaders, split_request_headers
 from mcm_gateway.problems import encode_headers, problem_bytes
 from mcm_gateway.routes import Access, Route
 from mcm_gateway.upstream import Exchange, UpstreamError, UpstreamPool
-from mcm_shared.errors import ProblemError
-from mcm_shared.logging import new_request_id, well_formed_request_id
 
 if TYPE_CHECKING:
     from mcm_gateway.runtime import GatewayRuntime
@@ -80,7 +82,7 @@ class Proxy:
         found = split_request_headers(request.headers)
         incoming_id = found.request_id
         rid = well_formed_request_id(incoming_id.decode("latin-1")) if incoming_id else None
-        request_id = (rid or new_request_id()).encode()
+        request_id = (rid or fast_request_id()).encode()
         status = 500
         try:
             status = await self._handle(request, route, client, found, request_id)
@@ -98,15 +100,19 @@ class Proxy:
         limits = runtime.limits
         if limits is not None:
             limits.check_request(request, found)
+        client_ip, forwarded_for, via_proxy = runtime.addresses.resolve(request.peer, found.xff)
+        limiter = runtime.rate_limiter
         principal = None
         if route.access is Access.AUTHENTICATED:
-            if found.authorization is None:
-                raise missing_token()
-            principal = await runtime.authenticator.authenticate(found.authorization)
-        client_ip, forwarded_for, via_proxy = runtime.addresses.resolve(request.peer, found.xff)
-        rate_headers = None
-        if runtime.rate_limiter is not None:
-            rate_headers = await runtime.rate_limiter.check(route, request.path, client_ip, principal)
+            try:
+                if found.authorization is None:
+                    raise missing_token()
+                principal = await runtime.authenticator.authenticate(found.authorization)
+            except Unauthenticated:
+                if limiter is not None:
+                    limiter.count_anonymous(client_ip)  # token guessing is throttled like anonymous traffic
+                raise
+        rate_headers = await limiter.check(route, request.path, client_ip, principal) if limiter is not None else None
         pool = runtime.pools[route.upstream]
         head = _request_head(request, found, pool, request_id, client_ip, forwarded_for, via_proxy)
         has_body = found.chunked or (found.content_length is not None and found.content_length != b"0")

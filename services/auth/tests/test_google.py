@@ -24,15 +24,15 @@ async def google(app_client, provider):
 
 
 async def sign_in(client, provider, **identity):
-    started = await client.get("/api/v1/auth/google/start")
+    started = await client.get("/api/v1/auth/oidc/google/start")
     assert started.status_code == 200
     code, state = provider.consent(started.json()["authorization_url"], **identity)
     assert state == started.json()["state"]
-    return await client.post("/api/v1/auth/google/callback", json={"code": code, "state": state})
+    return await client.post("/api/v1/auth/oidc/google/callback", json={"code": code, "state": state})
 
 
 async def test_the_authorization_url_uses_pkce_state_and_nonce(google):
-    body = (await google.get("/api/v1/auth/google/start")).json()
+    body = (await google.get("/api/v1/auth/oidc/google/start")).json()
     url = body["authorization_url"]
     for part in ("code_challenge_method=S256", "code_challenge=", "nonce=", f"state={body['state']}", f"client_id={CLIENT_ID}", "scope=openid+email+profile"):
         assert part in url
@@ -72,21 +72,21 @@ async def test_an_unverified_google_email_is_refused(google, provider):
 
 
 async def test_state_is_single_use_and_must_be_known(google, provider):
-    started = (await google.get("/api/v1/auth/google/start")).json()
+    started = (await google.get("/api/v1/auth/oidc/google/start")).json()
     code, state = provider.consent(started["authorization_url"], sub=uuid.uuid4().hex, email=new_email())
-    assert (await google.post("/api/v1/auth/google/callback", json={"code": code, "state": state})).status_code == 200
-    replay = await google.post("/api/v1/auth/google/callback", json={"code": code, "state": state})
+    assert (await google.post("/api/v1/auth/oidc/google/callback", json={"code": code, "state": state})).status_code == 200
+    replay = await google.post("/api/v1/auth/oidc/google/callback", json={"code": code, "state": state})
     assert replay.status_code == 400
-    forged = await google.post("/api/v1/auth/google/callback", json={"code": "x", "state": "a" * 43})
+    forged = await google.post("/api/v1/auth/oidc/google/callback", json={"code": "x", "state": "a" * 43})
     assert forged.status_code == 400
 
 
 async def test_a_code_from_another_sign_in_attempt_is_refused(google, provider):
-    mine = (await google.get("/api/v1/auth/google/start")).json()
-    theirs = (await google.get("/api/v1/auth/google/start")).json()
+    mine = (await google.get("/api/v1/auth/oidc/google/start")).json()
+    theirs = (await google.get("/api/v1/auth/oidc/google/start")).json()
     code, _ = provider.consent(theirs["authorization_url"], sub=uuid.uuid4().hex, email=new_email())
     # Our PKCE verifier does not match the challenge their code was issued for.
-    response = await google.post("/api/v1/auth/google/callback", json={"code": code, "state": mine["state"]})
+    response = await google.post("/api/v1/auth/oidc/google/callback", json={"code": code, "state": mine["state"]})
     assert response.status_code == 401
 
 
@@ -97,4 +97,11 @@ async def test_a_wrong_nonce_is_refused(google, provider):
 
 
 async def test_google_sign_in_is_404_when_not_configured(client):
-    assert (await client.get("/api/v1/auth/google/start")).status_code == 404
+    assert (await client.get("/api/v1/auth/oidc/google/start")).status_code == 404
+
+
+async def test_the_redirect_can_land_directly_on_the_api(google, provider):
+    started = (await google.get("/api/v1/auth/oidc/google/start")).json()
+    code, state = provider.consent(started["authorization_url"], sub=uuid.uuid4().hex, email=new_email())
+    response = await google.get("/api/v1/auth/oidc/google/callback", params={"code": code, "state": state})
+    assert response.status_code == 200 and response.json()["token_type"] == "bearer"

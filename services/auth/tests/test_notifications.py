@@ -127,3 +127,15 @@ async def test_email_queued_while_smtp_is_down_is_sent_later(app_client, mail):
         assert attempts >= 1
     async with app_client() as client:  # SMTP back: the queued message goes out
         await mail.wait_for_text(email, "verification code is", timeout=20)
+
+
+async def test_development_without_smtp_logs_messages_instead_of_queueing_forever(app_client):
+    async with app_client(environment="development", smtp_host=None) as client:
+        email, _ = await signed_up(client)
+        for _ in range(100):
+            async with client.app.state.db.session() as session:
+                sent = await session.scalar(text("SELECT sent_at FROM auth.outbound_messages WHERE recipient = :e"), {"e": email})
+            if sent is not None:
+                break
+            await asyncio.sleep(0.05)
+    assert sent is not None  # written to the service log (see delivery.py), not stuck in the queue

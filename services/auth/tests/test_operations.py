@@ -59,3 +59,27 @@ async def test_openapi_lists_the_auth_surface(client):
         "/api/v1/users/{user_id}/audit", "/api/v1/users/{user_id}/disable", "/api/v1/users/{user_id}/enable",
     ]:
         assert path in paths, path
+
+
+async def test_housekeeping_removes_only_what_has_served_its_purpose(client, mail):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from mcm_auth.housekeeping import purge
+
+    from .conftest import bearer, signed_up
+
+    _, old = await signed_up(client)
+    _, current = await signed_up(client)
+    await client.post("/api/v1/auth/logout", headers=bearer(old))
+    old_sid = __import__("jwt").decode(old["access_token"], options={"verify_signature": False})["sid"]
+    db = client.app.state.db
+    async with db.session() as session:
+        await session.execute(text("UPDATE auth.sessions SET revoked_at = now() - interval '31 days' WHERE id = :s"), {"s": old_sid})
+        await session.commit()
+    await purge(db, absolute_session_ttl=timedelta(days=60), now=datetime.now(UTC))
+    async with db.session() as session:
+        assert await session.scalar(text("SELECT count(*) FROM auth.sessions WHERE id = :s"), {"s": old_sid}) == 0
+        assert await session.scalar(text("SELECT count(*) FROM auth.refresh_tokens WHERE session_id = :s"), {"s": old_sid}) == 0
+    assert (await client.get("/api/v1/auth/me", headers=bearer(current))).status_code == 200

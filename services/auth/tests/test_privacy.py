@@ -32,8 +32,18 @@ async def test_registration_publishes_user_registered_without_contact_details(cl
     email, tokens = await signed_up(client, name="Jon")
     user_id = await user_id_of(client, tokens)
     [event] = await events_of(client, "user.registered", user_id)
-    assert event["payload"] == {"user_id": user_id, "display_name": "Jon"}
+    assert event["payload"] == {
+        "user_id": user_id, "display_name": "Jon", "email_verified": False, "phone_verified": False, "roles": ["member"], "active": True,
+    }
     assert email not in json.dumps(event)
+
+
+async def test_verifying_the_email_publishes_user_updated(client, mail):
+    email, tokens = await verified_user(client, mail)
+    user_id = await user_id_of(client, tokens)
+    events = await events_of(client, "user.updated", user_id)
+    assert events and events[-1]["payload"]["email_verified"] is True
+    assert email not in json.dumps(events)
 
 
 async def test_renaming_publishes_user_updated(client):

@@ -130,7 +130,7 @@ async def test_a_phone_number_is_normalised_sent_a_code_and_verified(client, sms
 
 async def test_invalid_phone_numbers_are_refused(client):
     _, tokens = await signed_up(client)
-    for bad in ["12345", "+1 555", "not a number", "+99912345678"]:
+    for bad in ["12345", "+1 555", "not a number", "+99912345678", "+49 1", "+1 201 555 0123 4567 89"]:
         response = await client.post("/api/v1/auth/phone", json={"phone": bad}, headers=bearer(tokens))
         assert response.status_code == 422, bad
 

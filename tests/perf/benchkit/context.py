@@ -48,6 +48,9 @@ class BenchContext:
     async def main_db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.main_dsn)
 
+    def cpu_meter(self) -> "CpuMeter":
+        return CpuMeter(self.stack)
+
     def scale(self, full: float, quick: float) -> float:
         return quick if self.quick else full
 
@@ -87,3 +90,51 @@ class BenchContext:
         operations = document.get("paths", {}).get(path, {})
         if method.lower() not in operations:
             raise NotAvailable(f"{service} has no {method.upper()} {path} yet")
+
+
+class CpuMeter:
+    """CPU time each process of the platform spent between `start()` and `stop()`, per request.
+
+    On a shared machine, CPU time per request is disturbed far less by other work than
+    requests per second are (a lesson from gateway_bench.py), so scenarios report both."""
+
+    SHOWN = ("gateway", "auth", "circles", "payments", "postgresql", "redis")
+
+    def __init__(self, stack: BenchStack) -> None:
+        self.stack = stack
+        self.before: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def start(self) -> CpuMeter:
+        self.before = self.stack.cpu_seconds()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        after = self.stack.cpu_seconds()
+        self.used = {name: max(0.0, after[name] - self.before.get(name, 0.0)) for name in after}
+        return self.used
+
+    def record(self, result: Any, requests: int, *, label: str = "request") -> None:
+        """Figures: platform CPU ms per request, by process and in total (load generator apart)."""
+        from benchkit.report import ABSOLUTE
+
+        if requests <= 0 or not self.used:
+            return
+        per = {name: 1000 * seconds / requests for name, seconds in self.used.items()}
+        result.details["cpu_ms_per_request"] = {name: round(value, 3) for name, value in per.items()}
+        platform_total = sum(value for name, value in per.items() if name != "load generator")
+        parts = ", ".join(f"{name} {per[name]:.2f}" for name in self.SHOWN if per.get(name, 0) >= 0.005)
+        result.add("cpu_per_request", f"Platform CPU time per {label} (all processes)", round(platform_total, 2), "ms", ABSOLUTE,
+                   note=f"{parts}; load generator {per.get('load generator', 0):.2f} ms")
+        # The rate these CPU costs allow at most: the cores shared by everything, and one core for
+        # each single-process service (PostgreSQL is many processes). An estimate, not a measurement.
+        from benchkit.machine import usable_cores
+
+        limits = {"all cores": usable_cores() * 1000 / platform_total} if platform_total > 0 else {}
+        for name in ("gateway", "auth", "circles", "payments", "redis"):
+            if per.get(name, 0) > 0.01:
+                limits[name] = 1000 / per[name]
+        if limits:
+            bottleneck = min(limits, key=limits.get)
+            result.add("cpu_ceiling", "CPU-bound ceiling at that CPU cost (estimate)", round(limits[bottleneck]), "/s", ABSOLUTE,
+                       note=f"{label}s per second an otherwise idle machine could reach at most; limited by {bottleneck}")

@@ -163,3 +163,14 @@ def cpu_shares(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     ours = max(0, after.ours - before.ours)
     others = max(0, (after.busy - before.busy) - ours)
     return {"ours_pct": round(100 * ours / total, 1), "others_pct": round(100 * others / total, 1)}
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used by a process and everything below it (reaped children included)."""
+    ticks = _process_ticks(pid) + sum(_process_ticks(child) for child in descendants(pid))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds(pid: int) -> float:
+    """CPU seconds of one process and the children it has reaped (not live children)."""
+    return _process_ticks(pid) / os.sysconf("SC_CLK_TCK")

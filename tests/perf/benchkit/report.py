@@ -228,6 +228,7 @@ def render_markdown(report: Report) -> str:
         ("wrk", "wrk"),
         ("nginx", "nginx"),
         ("Load average before the run", "load_average"),
+        ("Other work on the machine", "others_cpu_before"),
     ):
         if key in m:
             out.append(f"| {label} | {_cell(m[key])} |")

@@ -374,22 +374,30 @@ async def seed(main_dsn: str, creds_dsn: str, *, pepper: str, registration_users
     try:
         # Accounts (credentials DB): who may sign in. Cost-4 hashes keep the set-up quick; the
         # login scenario's accounts get production cost 12 below.
-        user_rows = [
-            (p.id, p.email, p.name, fast_hash, ["member", "facilitator"] if p.facilitator else ["member"], p.created_at, p.created_at,
-             p.created_at)
-            for p in people
-        ]
-        result.counts["auth.users"] = await copy_rows(
-            creds, "auth", "users",
-            ["id", "email", "display_name", "password_hash", "roles", "email_verified_at", "created_at", "updated_at"], user_rows,
-        )
-        profile_rows = [(p.id, p.name, True, False, gen.now, p.created_at, p.created_at) for p in people]
-        result.counts["circles.profiles"] = await copy_rows(
-            main, "circles", "profiles",
-            ["user_id", "display_name", "verified_email", "verified_phone", "synced_at", "created_at", "updated_at"], profile_rows,
-        )
-        result.counts["circles.circles"] = await copy_rows(main, "circles", "circles", CIRCLE_COLUMNS, circle_rows)
-        result.counts["circles.memberships"] = await copy_rows(main, "circles", "memberships", MEMBERSHIP_COLUMNS, membership_rows)
+        try:
+            async with creds.transaction():
+                user_rows = [
+                    (p.id, p.email, p.name, fast_hash, ["member", "facilitator"] if p.facilitator else ["member"], p.created_at,
+                     p.created_at, p.created_at)
+                    for p in people
+                ]
+                result.counts["auth.users"] = await copy_rows(
+                    creds, "auth", "users",
+                    ["id", "email", "display_name", "password_hash", "roles", "email_verified_at", "created_at", "updated_at"],
+                    user_rows,
+                )
+            async with main.transaction():
+                profile_rows = [(p.id, p.name, True, False, gen.now, p.created_at, p.created_at) for p in people]
+                result.counts["circles.profiles"] = await copy_rows(
+                    main, "circles", "profiles",
+                    ["user_id", "display_name", "verified_email", "verified_phone", "synced_at", "created_at", "updated_at"],
+                    profile_rows,
+                )
+                result.counts["circles.circles"] = await copy_rows(main, "circles", "circles", CIRCLE_COLUMNS, circle_rows)
+                result.counts["circles.memberships"] = await copy_rows(main, "circles", "memberships", MEMBERSHIP_COLUMNS,
+                                                                       membership_rows)
+        except asyncpg.PostgresError as exc:
+            raise NotAvailable(f"the seed no longer fits the schema: {type(exc).__name__}: {exc}") from None
 
         seated_people = [p for p in people if p.circles and not p.facilitator]
         gen.rng.shuffle(seated_people)
@@ -416,17 +424,22 @@ async def seed(main_dsn: str, creds_dsn: str, *, pepper: str, registration_users
                     gen.now - timedelta(days=2),
                 ))
                 bench_events.append({"id": str(event_id), "capacity": CONTENTION_CAPACITY, "price": price})
-            result.counts["circles.events"] = await copy_rows(main, "circles", "events", EVENT_COLUMNS, events)
-            result.counts["circles.event_circles"] = await copy_rows(main, "circles", "event_circles", ["event_id", "circle_id"], links)
-            result.counts["circles.event_invitations"] = await copy_rows(
-                main, "circles", "event_invitations", ["event_id", "user_id"], invitations
-            )
-            result.counts["circles.event_registrations"] = await copy_rows(
-                main, "circles", "event_registrations", REGISTRATION_COLUMNS, registrations
-            )
+            counts: dict[str, int] = {}
+            async with main.transaction():  # all events data or none: counters never point at missing rows
+                counts["circles.events"] = await copy_rows(main, "circles", "events", EVENT_COLUMNS, events)
+                counts["circles.event_circles"] = await copy_rows(main, "circles", "event_circles", ["event_id", "circle_id"], links)
+                counts["circles.event_invitations"] = await copy_rows(
+                    main, "circles", "event_invitations", ["event_id", "user_id"], invitations
+                )
+                counts["circles.event_registrations"] = await copy_rows(
+                    main, "circles", "event_registrations", REGISTRATION_COLUMNS, registrations
+                )
+            result.counts.update(counts)
             result.contention_events = bench_events
         except NotAvailable as exc:
             result.notes.append(f"events not seeded: {exc}")
+        except asyncpg.PostgresError as exc:
+            result.notes.append(f"events not seeded: the seed no longer fits the schema: {type(exc).__name__}: {exc}")
         await main.execute("ANALYZE")
         await creds.execute("ANALYZE")
         result.consistency = await check_consistency(main, events_seeded=bool(result.contention_events))

@@ -22,7 +22,7 @@ import httpx
 from mcm_shared.devstack.engines import EmbeddedPostgres
 from mcm_shared.devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE, SERVICES, Platform
 
-from benchkit.machine import descendants, pss_kib, postmaster_pid, rss_kib
+from benchkit.machine import descendants, own_cpu_seconds, postmaster_pid, pss_kib, rss_kib, tree_cpu_seconds
 
 ADMIN_EMAIL = "admin@bench.example"
 ADMIN_PASSWORD = "bench admin password, long enough"
@@ -201,6 +201,18 @@ class BenchStack:
                     "rss_mib": _mib(rss_kib(pid) or 0),
                     "pss_total_mib": _mib(sum(pss_kib(p) or 0 for p in pids)),
                 }
+        return out
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by each part of the platform, and by this process (the load
+        generator, with the wrk runs it has finished)."""
+        assert self.platform is not None
+        out = {name: tree_cpu_seconds(p.pid) for name, p in self.platform.processes.items() if p.poll() is None}
+        if self.platform.redis and self.platform.redis.process:
+            out["redis"] = tree_cpu_seconds(self.platform.redis.process.pid)
+        if self.postgres and (pid := postmaster_pid(self.postgres.data_dir)):
+            out["postgresql"] = tree_cpu_seconds(pid)
+        out["load generator"] = own_cpu_seconds(os.getpid())
         return out
 
     def cpu_roots(self) -> list[int]:

@@ -1,7 +1,13 @@
 """The gateway's own upstream HTTP/1.1 client: keep-alive pools, timeouts, circuit breaker."""
 from mcm_gateway.upstream.breaker import CircuitBreaker
 from mcm_gateway.upstream.connection import Exchange, UpstreamConnection
-from mcm_gateway.upstream.errors import ConnectFailed, UpstreamBroken, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from mcm_gateway.upstream.errors import (
+    ConnectFailed,
+    UpstreamBroken,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from mcm_gateway.upstream.pool import UpstreamPool
 
 __all__ = [

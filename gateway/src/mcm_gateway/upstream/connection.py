@@ -30,6 +30,7 @@ class Exchange:
     __slots__ = (
         "conn", "status", "headers", "complete", "error", "keep_alive", "request_done",
         "head_only", "framed", "_chunks", "_buffered", "_waiter", "_timer", "_interim", "_received",
+        "deadline", "_why",
     )
 
     def __init__(self, conn: UpstreamConnection, head_only: bool) -> None:
@@ -48,6 +49,8 @@ class Exchange:
         self._timer: asyncio.TimerHandle | None = None
         self._interim = False
         self._received = False
+        self.deadline = 0.0
+        self._why = ""
 
     # -- the proxy's side ------------------------------------------------------------------
     def write(self, data: bytes) -> None:
@@ -99,12 +102,25 @@ class Exchange:
     async def _wait(self, timeout: float, why: str) -> None:
         loop = self.conn.loop
         self._waiter = loop.create_future()
-        self._timer = loop.call_later(timeout, self._time_out, why)
+        sweeper = self.conn.pool.sweeper
+        if sweeper is None:
+            self._timer = loop.call_later(timeout, self._time_out, why)
+        else:
+            self.deadline = loop.time() + timeout
+            self._why = why
+            sweeper.watched.add(self)
         try:
             await self._waiter
         finally:
             self._waiter = None
-            self._timer.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            elif sweeper is not None:
+                sweeper.watched.discard(self)
+
+    def expire(self) -> None:
+        self._time_out(self._why)
 
     def _time_out(self, why: str) -> None:
         self._fail(UpstreamTimeout(why))
@@ -207,6 +223,9 @@ class UpstreamConnection(asyncio.Protocol):
         self.exchange = None
         self.parser = None
         if exchange.keep_alive and not self.closed:
+            # The whole response is in (buffered in the exchange), so reading may go on; a
+            # connection must never return to the pool paused, or its next answer would stall.
+            self.resume_reading()
             self.pool.release(self)
         else:
             self.close()

@@ -9,9 +9,14 @@ import ssl
 from collections import deque
 from urllib.parse import urlsplit
 
+from mcm_gateway.deadlines import Sweeper
 from mcm_gateway.upstream.breaker import CircuitBreaker
 from mcm_gateway.upstream.connection import UpstreamConnection
-from mcm_gateway.upstream.errors import ConnectFailed, UpstreamUnavailable, UpstreamTimeout
+from mcm_gateway.upstream.errors import (
+    ConnectFailed,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 
 class UpstreamPool:
@@ -25,6 +30,7 @@ class UpstreamPool:
         max_connections: int = 256,
         idle_seconds: float = 4.0,
         breaker: CircuitBreaker | None = None,
+        sweeper: Sweeper | None = None,
     ) -> None:
         self.name = name
         self.url = url.rstrip("/")
@@ -41,6 +47,7 @@ class UpstreamPool:
         self.max_connections = max_connections
         self.idle_seconds = idle_seconds
         self.breaker = breaker or CircuitBreaker()
+        self.sweeper = sweeper  # coarse response timeouts; None → one timer per wait
         # Pools are built inside the running loop (the app's lifespan).
         self.loop = asyncio.get_running_loop()
         self._ssl = ssl.create_default_context() if self.tls else None

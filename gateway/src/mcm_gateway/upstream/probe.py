@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mcm_gateway.upstream.errors import UpstreamError
+from mcm_gateway.upstream.errors import UpstreamBroken, UpstreamError
 from mcm_gateway.upstream.pool import UpstreamPool
 
 READY_PATH = b"/api/v1/health/ready"
@@ -29,26 +29,40 @@ class ProbeResult:
         return body
 
 
+async def get(pool: UpstreamPool, path: bytes, timeout: float, max_bytes: int = 4 * 1024 * 1024) -> tuple[int, bytes]:
+    """A small GET to an upstream over the pooled connections: (status, body).
+
+    Raises TimeoutError or `UpstreamError`.
+    """
+    async with asyncio.timeout(timeout):
+        conn = await pool.acquire()
+        head = b"GET " + path + b" HTTP/1.1\r\nhost: " + pool.host_header + b"\r\naccept: application/json\r\n\r\n"
+        exchange = conn.begin(head)
+        exchange.finish_request()
+        body: list[bytes] = []
+        size = 0
+        try:
+            await exchange.wait_head(timeout)
+            more = True
+            while more:  # read it all, so the connection can go back to the pool
+                data, more = exchange.take_body()
+                size += len(data)
+                if size > max_bytes:
+                    raise UpstreamBroken(f"the {pool.name} service answered more than {max_bytes} bytes")
+                body.append(data)
+                if more:
+                    await exchange.wait_body(timeout)
+        except BaseException:
+            exchange.abort()
+            raise
+        return exchange.status, b"".join(body)
+
+
 async def probe_ready(pool: UpstreamPool, timeout: float) -> ProbeResult:
     started = time.perf_counter()
     status = None
     try:
-        async with asyncio.timeout(timeout):
-            conn = await pool.acquire()
-            head = b"GET " + READY_PATH + b" HTTP/1.1\r\nhost: " + pool.host_header + b"\r\naccept: application/json\r\n\r\n"
-            exchange = conn.begin(head)
-            exchange.finish_request()
-            try:
-                await exchange.wait_head(timeout)
-                more = True
-                while more:  # read it all so the connection can go back to the pool
-                    _, more = exchange.take_body()
-                    if more:
-                        await exchange.wait_body(timeout)
-            except BaseException:
-                exchange.abort()
-                raise
-            status = exchange.status
+        status, _ = await get(pool, READY_PATH, timeout)
     except TimeoutError:
         return ProbeResult(pool.name, False, _ms(started), error=f"timed out after {timeout}s")
     except UpstreamError as exc:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from mcm_shared.db import Database
 from mcm_shared.events.writer import EventWriter
 
+from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.accounts.rules import check_password, clean_display_name, normalise_email
@@ -25,6 +26,9 @@ from mcm_auth.models import EVENTS
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.roles.permissions import Role, canonical_roles
 from mcm_auth.security.passwords import PasswordHasher
+
+
+DEV_ADMIN_EMAIL = "admin@mcm.example"
 
 
 async def ensure_admin(settings: Settings, *, email: str, password: str | None, display_name: str) -> str:
@@ -64,7 +68,7 @@ async def ensure_admin_in(database: Database, settings: Settings, *, email: str,
         try:
             await repo.add(user)
             writer = EventWriter(EVENTS, producer="auth")
-            await writer.publish(session, "user.registered", {"user_id": user.id, "display_name": display_name}, key=str(user.id))
+            await announce(session, writer, "user.registered", user)
             session.add(AuditEntry(actor_id=None, subject_id=user.id, action="created_admin", details={"roles": user.roles}, reason="create-admin command"))
             await session.commit()
         except IntegrityError:  # another replica created it at the same moment
@@ -80,6 +84,10 @@ def create_admin(argv: list[str]) -> int:
     parser.add_argument("--password", default=os.environ.get("ADMIN_PASSWORD"))
     parser.add_argument("--display-name", default="Administrator")
     args = parser.parse_args(argv)
+    settings = Settings()
+    if not args.email and not settings.is_production:
+        # `make run` on a fresh machine must end with an admin it can print.
+        args.email = DEV_ADMIN_EMAIL
     if not args.email:
         print("create-admin: give --email or set ADMIN_EMAIL", file=sys.stderr)
         return 2
@@ -90,7 +98,6 @@ def create_admin(argv: list[str]) -> int:
     except (ValueError, ValidationError) as exc:
         print(f"create-admin: {exc}", file=sys.stderr)
         return 2
-    settings = Settings()
     if not settings.creds_database_url:
         print("create-admin: CREDS_DATABASE_URL is not set", file=sys.stderr)
         return 2

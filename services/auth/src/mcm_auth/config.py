@@ -84,7 +84,8 @@ class Settings(BaseServiceSettings):
     google_token_endpoint: str = "https://oauth2.googleapis.com/token"
     google_jwks_uri: str = "https://www.googleapis.com/oauth2/v3/certs"
     google_issuer: str = "https://accounts.google.com"
-    google_redirect_uri: str = "http://127.0.0.1:8000/api/v1/auth/google/callback"
+    # The frontend page Google returns to (it posts code + state on), or this API's GET callback.
+    google_redirect_uri: str = "http://127.0.0.1:8000/api/v1/auth/oidc/google/callback"
 
     @field_validator("forwarded_allow_ips", "notification_sources", mode="before")
     @classmethod
@@ -114,7 +115,14 @@ class Settings(BaseServiceSettings):
             raise ConfigurationError("auth refuses to start in production: SMS_AUTH_TOKEN still has its development default")
 
     def service_client_secrets(self) -> dict[str, str]:
-        """Parse SERVICE_CLIENTS into {name: secret}; malformed entries are ignored."""
+        """Parse SERVICE_CLIENTS into {name: secret}; malformed entries are ignored.
+
+        Outside production an empty SERVICE_CLIENTS accepts the platform's own services with the
+        development default secret (what their SERVICE_CLIENT_SECRET defaults to), so a fresh
+        `make run` works; production refuses that default at start-up.
+        """
+        if not self.service_clients.get_secret_value().strip() and not self.is_production:
+            return {name: DEV_DEFAULT_SECRET for name in ("gateway", "circles", "payments")}
         clients: dict[str, str] = {}
         for entry in self.service_clients.get_secret_value().split(","):
             name, sep, secret = entry.strip().partition(":")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -60,6 +61,9 @@ async def signed_in(
     _openapi: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> SignedIn:
     await ctx.keyring.reload_if_stale(ctx.db)
+    kid = _unverified_kid(request)
+    if kid is not None:
+        await ctx.keyring.learn_kid(ctx.db, kid)
     principal = await current_principal(request)
     if principal.user_id is None or principal.session_id is None:
         raise AccountUnavailable("This endpoint needs a user's access token.")
@@ -71,6 +75,18 @@ async def signed_in(
 
 
 CurrentAccount = Annotated[SignedIn, Depends(signed_in)]
+
+
+def _unverified_kid(request: Request) -> str | None:
+    """The `kid` a bearer token claims, read without trusting anything else in it."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or len(token) > 8192:
+        return None
+    try:
+        kid = jwt.get_unverified_header(token.strip()).get("kid")
+    except jwt.PyJWTError:
+        return None
+    return kid if isinstance(kid, str) and 0 < len(kid) <= 64 else None
 
 
 def require_permission(permission: str):

@@ -3,23 +3,26 @@ from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
 
 from mcm_shared.app import create_service_app
 from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay, stream_for
+from mcm_shared.settings import Environment
 from mcm_shared.tokens import TokenVerifier
 from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook
 
 from mcm_auth.accounts.router import router as accounts_router
 from mcm_auth.admin.router import router as admin_router
 from mcm_auth.clients.router import router as clients_router
-from mcm_auth.google.oidc import OidcClient
-from mcm_auth.google.router import router as google_router
 from mcm_auth.config import Settings
 from mcm_auth.context import AuthContext
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_auth.google.oidc import OidcClient
+from mcm_auth.google.router import router as google_router
+from mcm_auth.housekeeping import Housekeeping
 from mcm_auth.keys.material import load_signing_key
 from mcm_auth.keys.router import router as keys_router
 from mcm_auth.keys.service import KeyRing
@@ -29,14 +32,17 @@ from mcm_auth.notifications.outbound import Outbound
 from mcm_auth.notifications.router import router as notifications_router
 from mcm_auth.notifications.service import request_handler
 from mcm_auth.notifications.transports import SmsTransport, SmtpTransport
-from mcm_auth.security.passwords import PasswordHasher
 from mcm_auth.passwords.router import router as passwords_router
+from mcm_auth.security.passwords import PasswordHasher
 from mcm_auth.sessions.router import router as sessions_router
 from mcm_auth.verification.router import router as verification_router
 
 logger = logging.getLogger("mcm.auth")
 
-ROUTERS = [keys_router, accounts_router, sessions_router, passwords_router, verification_router, notifications_router, admin_router, clients_router, google_router]
+ROUTERS = [
+    keys_router, accounts_router, sessions_router, passwords_router, verification_router,
+    notifications_router, admin_router, clients_router, google_router,
+]
 
 
 def auth_hook(settings: Settings):
@@ -71,24 +77,31 @@ def auth_hook(settings: Settings):
             outbound=outbound,
         )
         await _bootstrap_admin(app, settings)
-        delivery = DeliveryWorker(app.state.db, outbound, SmtpTransport(settings), SmsTransport(settings, http))
-        delivery.start()
-        stack.push_async_callback(delivery.stop)
-        relay = OutboxRelay(app.state.db.sessionmaker, app.state.redis, EVENTS)
-        consumer = EventConsumer(
-            app.state.db.sessionmaker,
-            app.state.redis,
-            EVENTS,
+        for worker in _workers(app, settings, outbound, http):
+            worker.start()
+            stack.push_async_callback(worker.stop)
+
+    return hook
+
+
+def _workers(app: FastAPI, settings: Settings, outbound: Outbound, http: httpx.AsyncClient) -> list:
+    """Background work of every replica: sending messages, relaying events, consuming
+    `notification.requested`, and clean-up. Each stops gracefully with the app."""
+    database, redis = app.state.db, app.state.redis
+    return [
+        DeliveryWorker(
+            database, outbound, SmtpTransport(settings), SmsTransport(settings, http),
+            log_when_unconfigured=settings.environment is Environment.DEVELOPMENT,
+        ),
+        OutboxRelay(database.sessionmaker, redis, EVENTS),
+        EventConsumer(
+            database.sessionmaker, redis, EVENTS,
             group="auth",
             streams=[stream_for(name) for name in settings.notification_sources],
             handlers={"notification.requested": request_handler(outbound)},
-        )
-        relay.start()
-        consumer.start()
-        stack.push_async_callback(relay.stop)
-        stack.push_async_callback(consumer.stop)
-
-    return hook
+        ),
+        Housekeeping(database, absolute_session_ttl=timedelta(seconds=settings.refresh_absolute_ttl_seconds)),
+    ]
 
 
 async def _bootstrap_admin(app: FastAPI, settings: Settings) -> None:

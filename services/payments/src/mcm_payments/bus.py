@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_shared.events import Envelope, Handler, stream_for
@@ -35,6 +36,8 @@ CONSUMED: dict[str, ServiceHandler] = {
     "membership.payment_required": obligations.on_membership_payment_required,
     "registration.payment_required": obligations.on_registration_payment_required,
     "membership.ended": obligations.on_membership_ended,
+    "registration.expired": obligations.on_registration_expired,
+    "registration.cancelled": refunds.on_registration_cancelled,
     "event.cancelled": refunds.on_event_cancelled,
 }
 
@@ -42,6 +45,9 @@ CONSUMED: dict[str, ServiceHandler] = {
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     def bind(handler: ServiceHandler) -> Handler:
         async def handle(session: AsyncSession, envelope: Envelope) -> None:
+            # Stripe tasks a handler enqueues (refunds, cancels, expiries) run once the consumer
+            # has committed them with the inbox row: wake the worker then, not a poll later.
+            orm_event.listen(session.sync_session, "after_commit", lambda _: runtime.kick(), once=True)
             await handler(session, runtime, envelope)
 
         return handle

@@ -2,7 +2,9 @@
 
 Runs the whole platform on this machine: embedded PostgreSQL and Redis (data kept under
 `.data/`, so a second run keeps it) unless DATABASE_URL/CREDS_DATABASE_URL/REDIS_URL are set,
-migrations, the first admin, the four services; Ctrl-C or SIGTERM stops everything it started.
+a mail sink, an SMS sink and the Stripe stand-in unless SMTP_HOST/SMS_API_BASE/STRIPE_SECRET_KEY
+are set, migrations, the first admin, the four services; Ctrl-C or SIGTERM stops everything it
+started.
 """
 from __future__ import annotations
 
@@ -16,6 +18,39 @@ from pathlib import Path
 from mcm_shared.devstack.platform import Platform
 
 
+def _where(path: Path | None) -> str:
+    if path is None:
+        return "this terminal"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _outside_lines(platform: Platform) -> list[str]:
+    """What stands in for email, SMS and Stripe: our sidecars, or what the environment names."""
+    env, sidecars = platform.env, platform.sidecars
+    lines = []
+    if mail := sidecars.get("mailsink"):
+        lines += [f"  mail sink    {mail.url} — every email printed to {_where(mail.log)},",
+                  f"               the last ones kept in {_where(mail.store)}"]
+    else:
+        lines.append(f"  email        SMTP {env.get('SMTP_HOST')}:{env.get('SMTP_PORT', '25')} (from SMTP_HOST)")
+    if sms := sidecars.get("smssink"):
+        lines += [f"  SMS sink     {sms.url} — every SMS printed to {_where(sms.log)},",
+                  f"               the last ones kept in {_where(sms.store)}"]
+    else:
+        lines.append(f"  SMS          {env.get('SMS_API_BASE')} (from SMS_API_BASE)")
+    if stripe := sidecars.get("stripe-standin"):
+        lines += [f"  Stripe       stand-in {stripe.url} (hosted checkout pages; log {_where(stripe.log)})",
+                  f"               webhooks → {platform.url('gateway')}/api/v1/payments/webhooks/stripe",
+                  "               test cards 4242 4242 4242 4242 pays · 4000 0000 0000 0341 fails on renewal"
+                  " · 4000 0000 0000 0002 declined"]
+    else:
+        lines.append(f"  Stripe       {env.get('STRIPE_API_BASE', 'https://api.stripe.com')} (STRIPE_SECRET_KEY / STRIPE_API_BASE set)")
+    return lines
+
+
 def _print_banner(platform: Platform, admin: str, started: float) -> None:
     gateway = platform.url("gateway")
     lines = [
@@ -25,6 +60,7 @@ def _print_banner(platform: Platform, admin: str, started: float) -> None:
         f"  API docs     {gateway}/docs",
         f"  health       {gateway}/api/v1/health",
         *(f"  {name:<12} {platform.url(name)} (internal)" for name in ("auth", "circles", "payments")),
+        *_outside_lines(platform),
         f"  data         {platform.data_dir}",
         f"  logs         {platform.log_dir}",
         f"  {admin}",
@@ -50,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         admin = platform.start(admin_email=os.environ.get("ADMIN_EMAIL"), admin_password=os.environ.get("ADMIN_PASSWORD"))
         _print_banner(platform, admin, started)
         while not stop_requested:
-            for name, process in platform.processes.items():
+            running = {**platform.processes, **{name: sidecar.process for name, sidecar in platform.sidecars.items() if sidecar.process}}
+            for name, process in running.items():
                 if process.poll() is not None:
                     print(f"{name} exited with {process.returncode}; see {platform.log_dir}/{name}.log", file=sys.stderr)
                     return 1

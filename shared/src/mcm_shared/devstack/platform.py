@@ -1,4 +1,5 @@
 """Start the whole platform as real processes: embedded engines (unless URLs are given),
+local stand-ins for email, SMS and Stripe (unless real ones are configured; see sidecars.py),
 migrations, the first admin, auth, circles, payments and the gateway.
 
 `make run` and the end-to-end tests both use `Platform`, so what the tests drive is what a
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import httpx
 
+from mcm_shared.devstack import sidecars
 from mcm_shared.devstack.engines import EmbeddedPostgres, EmbeddedRedis, free_port
+from mcm_shared.devstack.sidecars import Sidecar
 
 MAIN_DATABASE = "mcm_main"
 CREDENTIALS_DATABASE = "mcm_credentials"
@@ -47,8 +50,9 @@ class Platform:
     log_dir: Path | None = None
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # the four services
     ports: dict[str, int] = field(default_factory=dict)
+    sidecars: dict[str, Sidecar] = field(default_factory=dict)  # mail sink, SMS sink, Stripe stand-in
 
     # -- engines ----------------------------------------------------------------------------
     def start_engines(self) -> None:
@@ -67,7 +71,7 @@ class Platform:
     def configure(self) -> None:
         self.env.setdefault("ENVIRONMENT", "development")
         self.env.setdefault("XDG_RUNTIME_DIR", "/tmp")
-        self.env.setdefault("JWT_KEYS_DIR", str(self.data_dir / "keys"))
+        self.env.setdefault("JWT_KEY_DIR", str(self.data_dir / "keys"))
         for spec in SERVICES:
             if self.free_ports:
                 port = free_port()
@@ -81,6 +85,16 @@ class Platform:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    # -- sidecars ---------------------------------------------------------------------------
+    def _port_for(self, variable: str, default: int) -> int:
+        return free_port() if self.free_ports else int(self.env.get(variable, default))
+
+    def start_sidecars(self) -> None:
+        """Start the local mail sink, SMS sink and Stripe stand-in that the environment does not
+        replace with real ones, and point the services' settings at them (call after configure)."""
+        self.sidecars = sidecars.plan(self.env, data_dir=self.data_dir, gateway_url=self.url("gateway"), port_for=self._port_for)
+        sidecars.start_all(self.sidecars, self.env, self.log_dir)
 
     # -- commands ---------------------------------------------------------------------------
     def _command(self, module: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -154,8 +168,10 @@ class Platform:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.start_engines()
         self.configure()
+        self.start_sidecars()  # they start while the migrations run
         self.migrate()
         admin = self.create_admin(admin_email, admin_password)
+        sidecars.wait_all(self.sidecars)
         self.start_services()
         self.wait_ready()
         return admin
@@ -177,6 +193,7 @@ class Platform:
                 self.processes[name].send_signal(signal.SIGTERM)
         for name in list(self.processes):
             self.stop_service(name)
+        sidecars.stop_all(self.sidecars)
         if self.redis:
             self.redis.stop()
         if self.postgres:

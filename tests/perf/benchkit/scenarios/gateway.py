@@ -8,6 +8,7 @@ seeded circles service, the real gateway with Redis (revocation, rate limits), a
 from __future__ import annotations
 
 import argparse
+import inspect
 import statistics
 import subprocess
 
@@ -33,9 +34,10 @@ def _gateway_bench():
     return gateway_bench
 
 
-def _wrk(gb, url: str, token: str, duration: int, connections: int = CONNECTIONS, threads: int = 2) -> dict:
+def _wrk(gb, url: str, token: str, duration: int, watch: dict[str, int] | None = None) -> dict:
+    kwargs = {"watch": watch} if watch and "watch" in inspect.signature(gb.run_wrk).parameters else {}
     try:
-        return gb.run_wrk(url, token, connections=connections, threads=threads, duration=duration)
+        return gb.run_wrk(url, token, connections=CONNECTIONS, threads=2, duration=duration, **kwargs)
     except (subprocess.CalledProcessError, AttributeError) as exc:
         raise RuntimeError(f"wrk against {url} failed: {exc}") from exc
 
@@ -60,7 +62,8 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         f"`GET {path.rsplit('/', 1)[0]}/{{id}}` with a member's bearer token (a real circle of the seeded data): straight to "
         "the circles service, through the gateway (which verifies the token first), and through nginx (plain reverse proxy "
         "with upstream keep-alive) in front of the same circles service. Then the gateway engineer's isolated comparison "
-        "(gateway_bench.bench_one: a tiny FastAPI JSON upstream, the real gateway in front of it)."
+        "(gateway_bench.bench_one with Redis: a tiny FastAPI JSON upstream, the real gateway in front of it). CPU time per "
+        "request comes from /proc/<pid>/stat around each wrk run (gateway_bench's `watch`)."
     )
     circles_port = int(ctx.url("circles").rsplit(":", 1)[1])
     proxy = nginx.Nginx(ctx.work_dir, circles_port) if nginx.available() else None
@@ -73,9 +76,11 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         for url in targets.values():
             _wrk(gb, url, token, duration=2)
         names = list(targets)
+        processes = ctx.stack.platform.processes if ctx.stack.platform else {}
+        watch = {name: processes[name].pid for name in ("circles", "gateway") if name in processes}
         for index in range(rounds):
             for name in names if index % 2 == 0 else list(reversed(names)):
-                runs.setdefault(name, []).append(_wrk(gb, targets[name], token, duration=duration))
+                runs.setdefault(name, []).append(_wrk(gb, targets[name], token, duration=duration, watch=watch))
     finally:
         if proxy is not None:
             proxy.__exit__()
@@ -93,6 +98,14 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     for name in runs:
         result.add(f"platform.{name}_p50", f"Real platform: {name} p50", med(name, "p50_ms"), "ms", ABSOLUTE)
         result.add(f"platform.{name}_p99", f"Real platform: {name} p99", med(name, "p99_ms"), "ms", ABSOLUTE)
+    if "circles_cpu_us_per_request" in runs["direct"][0]:
+        direct_cpu = med("direct", "circles_cpu_us_per_request")
+        via_cpu = med("gateway", "gateway_cpu_us_per_request")
+        result.add("platform.circles_cpu", "Real platform: circles CPU per request (direct)", direct_cpu, "µs", ABSOLUTE)
+        result.add("platform.gateway_cpu", "Real platform: gateway CPU per proxied request", via_cpu, "µs", ABSOLUTE,
+                   note=f"circles behind it {med('gateway', 'circles_cpu_us_per_request')} µs; CPU time is barely disturbed by other load")
+        result.add("platform.gateway_cpu_share", "Real platform: gateway CPU / circles CPU per request", round(via_cpu / direct_cpu, 3), "×",
+                   RATIO)
     if "nginx" in runs:
         result.add("platform.nginx_ratio", "Real platform: nginx / direct throughput", round(med("nginx", "rps") / direct, 3), "×", RATIO)
         result.add("platform.gateway_vs_nginx", "Real platform: gateway / nginx throughput", round(gateway / med("nginx", "rps"), 3), "×",
@@ -105,8 +118,13 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     # The gateway engineer's own isolated comparison, with the targets of the gateway issue.
     token_s, jwks = gb.make_token()
     args = argparse.Namespace(rounds=rounds, duration=duration, connections=CONNECTIONS, threads=2, gateway_workers=1)
+    # With Redis (a database of its own on the platform's server): revocation listener and rate
+    # limits on, limits raised above the load, as gateway_bench.py --with-redis does.
+    redis_url = ctx.stack.platform.env.get("REDIS_URL") if ctx.stack.platform else None
+    if redis_url:
+        redis_url = redis_url.rsplit("/", 1)[0] + "/15"
     try:
-        isolated = gb.bench_one("fastapi", args, token_s, jwks, None)
+        isolated = gb.bench_one("fastapi", args, token_s, jwks, redis_url)
         summary = gb.summarise("fastapi", isolated)
     except Exception as exc:  # noqa: BLE001 - the real-platform figures above still stand
         result.details["isolated"] = f"error: {type(exc).__name__}: {exc}"
@@ -124,6 +142,9 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
                summary["gateway_p50_ms"], "ms", ABSOLUTE, note=f"direct {summary['direct_p50_ms']} ms")
     result.add("isolated.p99", "Synthetic upstream: p99 direct → gateway",
                summary["gateway_p99_ms"], "ms", ABSOLUTE, note=f"direct {summary['direct_p99_ms']} ms")
+    if "gateway_cpu_us_per_request" in summary:
+        result.add("isolated.gateway_cpu", "Synthetic upstream: gateway CPU per proxied request", summary["gateway_cpu_us_per_request"],
+                   "µs", ABSOLUTE, note=f"upstream {summary.get('upstream_cpu_us_per_request_direct')} µs per request")
     result.add("isolated.light_p50_delta", "Synthetic upstream: latency the gateway adds at 1 connection (p50)",
                summary["light_p50_delta_ms"], "ms", ABSOLUTE, target=delta_target)
     result.add("isolated.bad_answers", "Synthetic upstream: non-2xx answers and socket errors", summary["bad_answers"], "", COUNT,

@@ -148,18 +148,21 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         "circles.circles/memberships/profiles (the listing's tables, untouched by background jobs); the total of all the "
         "role's statements, minus its background rate over 2 idle seconds, is in the notes."
     )
+    meter = ctx.cpu_meter().start()
     if wrk_available():
         result.load_generator = f"wrk -t2 -c{CONNECTIONS} with a Lua script cycling pre-formatted requests (per-member tokens)"
         load = run_wrk(ctx.gateway, specs, connections=CONNECTIONS, duration=duration, work_dir=ctx.work_dir, name="listing")
     else:
         result.load_generator = f"aiohttp closed loop, {CONNECTIONS} concurrent (wrk not installed)"
         load = asyncio.run(_aiohttp_listing(ctx.gateway, specs, duration))
+    meter.stop()
     result.details["load"] = load.summary()
     result.add("throughput", "Listing throughput through the gateway", round(load.rate), "req/s", ABSOLUTE)
     result.add("p50", "Listing p50", load.p50_ms, "ms", ABSOLUTE)
     result.add("p95", f"Listing p95 at {CONNECTIONS} concurrent clients", load.p95_ms, "ms", ABSOLUTE, target=Target("<=", P95_TARGET_MS))
     result.add("p99", "Listing p99", load.p99_ms, "ms", ABSOLUTE)
     result.add("bad_answers", "Listing: non-2xx answers and socket errors", load.bad(), "", COUNT, target=Target("==", 0))
+    meter.record(result, load.requests, label="list request")
 
     try:
         counts = asyncio.run(_statement_counts(ctx, tokens[0]))

@@ -9,7 +9,7 @@ import time
 
 import bcrypt
 
-from benchkit.context import BenchContext
+from benchkit.context import BenchContext, CpuMeter
 from benchkit.load import Request, closed_loop, fixed_rate_probe
 from benchkit.machine import usable_cores
 from benchkit.report import ABSOLUTE, COUNT, RATIO, NotAvailable, ScenarioResult, Target
@@ -31,7 +31,7 @@ def _bcrypt_seconds(rounds: int = 12, samples: int = 3) -> float:
     return min(timings)
 
 
-async def _run(ctx: BenchContext, emails: list[str], duration: float) -> tuple:
+async def _run(ctx: BenchContext, emails: list[str], duration: float, meter: CpuMeter) -> tuple:
     live = f"{ctx.url('auth')}/api/v1/health/live"
     # Baseline: the probe alone, same schedule, same run.
     stop = asyncio.Event()
@@ -58,9 +58,11 @@ async def _run(ctx: BenchContext, emails: list[str], duration: float) -> tuple:
         elif status != 200 and len(failures) < 5:
             failures.append(f"{status} {body[:200]!r}")
 
+    meter.start()
     try:
         logins = await closed_loop(forever(), concurrency=CONCURRENCY, duration=duration, on_response=on_response, timeout=60)
     finally:
+        meter.stop()
         stop.set()
         under_load = await probe_task
     return baseline, logins, under_load, failures, in_window[0]
@@ -86,7 +88,8 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         "probe ran alone for 3 s just before as the baseline. One cost-12 bcrypt hash was timed in the benchmark process "
         f"({hash_seconds * 1000:.0f} ms) to give the machine's ceiling: {cores} cores / hash time."
     )
-    baseline, logins, live, failures, completed = asyncio.run(_run(ctx, seed.login_emails, duration))
+    meter = ctx.cpu_meter()
+    baseline, logins, live, failures, completed = asyncio.run(_run(ctx, seed.login_emails, duration, meter))
     ceiling = cores / hash_seconds
     rate = completed / duration  # sign-ins completed within the window (the drain after it is not counted)
     result.details.update(
@@ -96,6 +99,7 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     result.add("rate", "Successful logins per second (bcrypt cost 12)", round(rate, 1), "logins/s", ABSOLUTE)
     result.add("efficiency", "Login rate / bcrypt ceiling of this machine (cores ÷ one hash)", round(rate / ceiling, 3), "×", RATIO,
                note=f"ceiling {ceiling:.1f}/s")
+    meter.record(result, logins.ok((200,)), label="successful sign-in")
     result.add("login_p50", "Login p50 at 50 concurrent", logins.p50_ms, "ms", ABSOLUTE)
     result.add("login_p99", "Login p99 at 50 concurrent", logins.p99_ms, "ms", ABSOLUTE)
     result.add("login_failures", "Logins not answered 200 (incl. transport errors)", logins.bad((200,)), "", COUNT,

@@ -101,7 +101,9 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         f"POST {PATH} through the gateway, {CONCURRENCY} at a time. Then SQL counts this run's rows in "
         f"{schema}.{table}: every acknowledged event is there, once (at most {MAX_SECONDS} s of sending)."
     )
+    meter = ctx.cpu_meter().start()
     load = asyncio.run(closed_loop(requests(), concurrency=CONCURRENCY, on_response=on_response, duration=MAX_SECONDS))
+    meter.stop()
     stored = asyncio.run(_stored(ctx.main_dsn, qualified, prefix))
     stored_ids = set(stored)
     lost = len(acknowledged - stored_ids)
@@ -111,6 +113,7 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
                                  "planned_deliveries": len(order), "unexpected_ids": len(stored_ids - attempted)})
     result.add("rate", "Webhooks acknowledged per second (through the gateway)", round(load.ok() / load.seconds, 1) if load.seconds else None,
                "req/s", ABSOLUTE, target=Target(">=", TARGET_RATE))
+    meter.record(result, load.requests, label="webhook")
     result.add("p50", "Webhook p50", load.p50_ms, "ms", ABSOLUTE)
     result.add("p99", "Webhook p99", load.p99_ms, "ms", ABSOLUTE)
     result.add("not_acknowledged", "Webhooks not acknowledged with 2xx (incl. transport errors)", load.bad(), "", COUNT,

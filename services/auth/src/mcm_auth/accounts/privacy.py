@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.admin.errors import LastAdmin
@@ -37,10 +38,7 @@ async def rename(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID,
     assert user is not None
     if user.display_name != display_name:
         user.display_name = display_name
-        await ctx.events.publish(
-            session, "user.updated",
-            {"user_id": user.id, "display_name": display_name, "roles": user.roles, "active": user.active}, key=str(user.id),
-        )
+        await announce(session, ctx.events, "user.updated", user)
         await session.commit()
     return user
 

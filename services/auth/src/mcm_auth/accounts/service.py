@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.accounts.schemas import Me, Registration
@@ -57,9 +58,7 @@ async def register(session: AsyncSession, ctx: AuthContext, data: Registration, 
 
 async def after_registration(session: AsyncSession, ctx: AuthContext, user: User) -> None:
     """What every new account gets, inside its creating transaction."""
-    await ctx.events.publish(
-        session, "user.registered", {"user_id": user.id, "display_name": user.display_name}, key=str(user.id)
-    )
+    await announce(session, ctx.events, "user.registered", user)
     from mcm_auth.verification.service import queue_email_code  # verification builds on accounts
 
     await queue_email_code(session, ctx, user)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_shared.pagination import Page, decode_cursor, encode_cursor
 
 from mcm_auth.accounts.errors import AccountNotFound
+from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.admin.errors import LastAdmin, NotOnYourself
@@ -117,8 +118,4 @@ async def set_disabled(session: AsyncSession, ctx: AuthContext, *, actor_id: uui
 
 
 async def _announce(session: AsyncSession, ctx: AuthContext, user: User) -> None:
-    await ctx.events.publish(
-        session, "user.updated",
-        {"user_id": user.id, "display_name": user.display_name, "roles": user.roles, "active": user.active},
-        key=str(user.id),
-    )
+    await announce(session, ctx.events, "user.updated", user)

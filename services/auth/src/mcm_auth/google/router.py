@@ -1,7 +1,9 @@
 """HTTP for Google sign-in."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from mcm_shared.errors import InvalidInput, problem_responses
 from mcm_shared.wiring import SessionDep
@@ -13,7 +15,7 @@ from mcm_auth.google.schemas import AuthorizationResult, AuthorizationStart
 from mcm_auth.sessions.errors import AccountDisabled
 from mcm_auth.sessions.schemas import TokenPair
 
-router = APIRouter(prefix="/api/v1/auth/google", tags=["google sign-in"])
+router = APIRouter(prefix="/api/v1/auth/oidc/google", tags=["google sign-in"])
 
 
 @router.get("/start", response_model=AuthorizationStart, responses=problem_responses(GoogleDisabled))
@@ -32,3 +34,17 @@ async def callback(body: AuthorizationResult, request: Request, db: SessionDep, 
     """Finish the sign-in with the `code` and `state` Google sent back: a token pair, as from login."""
     response.headers["Cache-Control"] = "no-store"
     return await service.finish(db, ctx, request.app.state.oidc, code=body.code, state=body.state, client=client)
+
+
+@router.get(
+    "/callback",
+    response_model=TokenPair,
+    responses=problem_responses(GoogleDisabled, InvalidState, InvalidInput, GoogleRejected, AccountDisabled, GoogleUnavailable),
+)
+async def callback_redirect(
+    request: Request, db: SessionDep, ctx: Ctx, client: Client, response: Response,
+    code: Annotated[str, Query(min_length=1, max_length=2048)], state: Annotated[str, Query(min_length=16, max_length=128)],
+) -> TokenPair:
+    """The same, when `GOOGLE_REDIRECT_URI` points straight at this API (no frontend page in between)."""
+    response.headers["Cache-Control"] = "no-store"
+    return await service.finish(db, ctx, request.app.state.oidc, code=code, state=state, client=client)

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.accounts.rules import clean_display_name, normalise_email
@@ -88,7 +89,9 @@ async def _account_for(session: AsyncSession, ctx: AuthContext, identity: Google
     user = await repo.by_email(email)
     if user is not None:
         user.google_subject = identity.subject
-        user.email_verified_at = user.email_verified_at or now
+        if user.email_verified_at is None:
+            user.email_verified_at = now
+            await announce(session, ctx.events, "user.updated", user)
         return user
     try:
         name = clean_display_name(identity.name or email.split("@")[0])
@@ -101,5 +104,5 @@ async def _account_for(session: AsyncSession, ctx: AuthContext, identity: Google
     except IntegrityError:
         await session.rollback()
         raise GoogleRejected("This Google account was just linked by another sign-in; try again.") from None
-    await ctx.events.publish(session, "user.registered", {"user_id": user.id, "display_name": user.display_name}, key=str(user.id))
+    await announce(session, ctx.events, "user.registered", user)
     return user

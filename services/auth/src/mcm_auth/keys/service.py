@@ -21,6 +21,8 @@ logger = logging.getLogger("mcm.auth.keys")
 
 # How often a replica re-reads the published set (another replica may have rotated).
 REFRESH_SECONDS = 30.0
+# Random kids in forged tokens must not turn into a database query each.
+UNKNOWN_KID_COOLDOWN = 5.0
 
 
 class KeyRing:
@@ -30,6 +32,7 @@ class KeyRing:
         self._jwks: dict[str, Any] = {"keys": [signing.public_jwk]}
         self._loaded_at = -1e18
         self._registered = False
+        self._last_unknown_reload = -1e18
         # Auth verifies its own tokens from this same set instead of fetching its own URL; the
         # long cache and cooldown keep the cache from ever trying HTTP.
         self.verifier_keys = JWKSCache("http://127.0.0.1/unused", cache_seconds=1e9, refetch_cooldown=1e9)
@@ -70,6 +73,21 @@ class KeyRing:
         self._jwks = {"keys": keys}
         self.verifier_keys.load(self._jwks)
         self._loaded_at = time.monotonic()
+
+    async def learn_kid(self, database: Database, kid: str) -> bool:
+        """A token names a kid we do not know: another replica may have just rotated. Re-read
+        the published set, at most once per UNKNOWN_KID_COOLDOWN, and say if the kid is known now."""
+        if kid in self.verifier_keys.kids:
+            return True
+        now = time.monotonic()
+        if now - self._last_unknown_reload < UNKNOWN_KID_COOLDOWN:
+            return False
+        self._last_unknown_reload = now
+        try:
+            await self.reload(database)
+        except Exception:  # noqa: BLE001 - the caller answers 401 with the keys it has
+            logger.warning("could not re-read published keys for an unknown kid", exc_info=True)
+        return kid in self.verifier_keys.kids
 
     async def reload_if_stale(self, database: Database) -> None:
         if time.monotonic() - self._loaded_at < REFRESH_SECONDS:

@@ -27,13 +27,19 @@ BATCH = 20
 class DeliveryWorker(BackgroundWorker):
     kind = "delivery"
 
-    def __init__(self, database: Database, outbound: Outbound, smtp: SmtpTransport, sms: SmsTransport, *, poll_seconds: float = 2.0) -> None:
+    def __init__(
+        self, database: Database, outbound: Outbound, smtp: SmtpTransport, sms: SmsTransport,
+        *, poll_seconds: float = 2.0, log_when_unconfigured: bool = False,
+    ) -> None:
         super().__init__(backoff_initial=0.5, backoff_max=30.0)
         self.database = database
         self.outbound = outbound
         self.smtp = smtp
         self.sms = sms
         self.poll_seconds = poll_seconds
+        # Development without SMTP_HOST / SMS_API_BASE: write messages to the log instead, so
+        # codes and links can still be read on a laptop. Production keeps them queued.
+        self.log_when_unconfigured = log_when_unconfigured
 
     async def _cycle(self) -> None:
         sent = await self.deliver_due()
@@ -68,13 +74,15 @@ class DeliveryWorker(BackgroundWorker):
         now = datetime.now(UTC)
         message.attempts += 1
         try:
-            if message.channel == "email":
-                if not self.smtp.configured:
-                    raise RuntimeError("SMTP_HOST is not configured")
+            transport = self.smtp if message.channel == "email" else self.sms
+            if not transport.configured:
+                if not self.log_when_unconfigured:
+                    raise RuntimeError(f"no {message.channel} transport is configured")
+                logger.info("development message (no transport configured)", extra={
+                    "channel": message.channel, "to": message.recipient, "subject": message.subject, "body": message.body})
+            elif message.channel == "email":
                 await self.smtp.send(message.recipient, message.subject or "", message.body or "")
             else:
-                if not self.sms.configured:
-                    raise RuntimeError("SMS_API_BASE is not configured")
                 await self.sms.send(message.recipient, message.body or "")
         except PermanentFailure as exc:
             message.failed_at, message.body, message.last_error = now, None, str(exc)[:500]

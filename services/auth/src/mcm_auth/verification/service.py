@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.context import AuthContext
@@ -95,6 +96,8 @@ async def verify(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID,
             user.email_verified_at = now
     else:
         user.phone, user.phone_verified_at = row.target, now
+    # Other services gate some things on proved contact (e.g. events that need a verified email).
+    await announce(session, ctx.events, "user.updated", user)
     await session.commit()
 
 

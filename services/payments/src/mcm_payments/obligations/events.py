@@ -2,7 +2,8 @@
 
 Published (stream `events:payments`): obligation.settled, obligation.overdue, obligation.paused,
 obligation.waived, notification.requested. Consumed (stream `events:circles`):
-membership.payment_required, registration.payment_required, membership.ended.
+membership.payment_required, registration.payment_required, membership.ended,
+registration.expired (registration.cancelled and event.cancelled: see refunds/events.py).
 """
 from __future__ import annotations
 
@@ -96,6 +97,12 @@ class MembershipEnded(_Payload):
     circle_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
     reason: str | None = None
+
+
+class RegistrationExpired(_Payload):
+    registration_id: uuid.UUID
+    event_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
 
 
 def parse(model: type[_Payload], envelope: Envelope) -> Any:

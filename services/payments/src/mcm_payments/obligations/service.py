@@ -1,6 +1,6 @@
 """Obligations: created from circles' events, read by their owner (and staff), closed when the
-membership ends. Each use case commits once; consumer handlers never commit (the consumer
-commits their work together with the inbox row)."""
+membership ends or an unpaid registration's seat hold expires. Each use case commits once;
+consumer handlers never commit (the consumer commits their work together with the inbox row)."""
 from __future__ import annotations
 
 import uuid
@@ -80,6 +80,33 @@ async def on_membership_ended(session: AsyncSession, runtime: Runtime, envelope:
     before = await close(session, obligation, reason="membership_ended", at_period_end=True)
     repository.audit(obligation, actor=f"svc:{envelope.producer}", action="membership_ended", reason=data.reason,
                      status_before=before, data={"event_id": str(envelope.id)})
+
+
+async def on_registration_expired(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+    """An unpaid seat hold ran out: the fee can no longer be paid.
+
+    Only an obligation nothing was paid on is cancelled (its open checkout expired at Stripe, any
+    subscription cancelled now). When money already arrived, circles got `obligation.settled`
+    and decides (a free seat confirms the registration, otherwise `registration.cancelled` with
+    `refund: full` follows), so the obligation is left as it is. A payment that lands after the
+    cancellation is refunded automatically (webhooks/payments.py). Repeats change nothing.
+    """
+    data = events.parse(events.RegistrationExpired, envelope)
+    repository = ObligationRepository(session)
+    obligation = await repository.lock_by_source("registration", data.registration_id)
+    if obligation is None or obligation.status in TERMINAL:
+        return  # never owed anything here, or already closed (a repeat, the event was cancelled, …)
+    actor = f"svc:{envelope.producer}"
+    paid = (await LedgerRepository(session).totals(obligation.id)).paid
+    if paid > 0:
+        if obligation.status != "settled":
+            obligation.attention = (f"The seat hold expired after {paid} {obligation.currency} of {obligation.amount} was paid; "
+                                    "settle the rest or refund it.")
+        repository.audit(obligation, actor=actor, action="registration_expired", reason="paid before the hold expired: kept",
+                         status_before=obligation.status, data={"event_id": str(envelope.id), "amount_paid": paid})
+        return
+    before = await close(session, obligation, reason="registration_expired", at_period_end=False)
+    repository.audit(obligation, actor=actor, action="registration_expired", status_before=before, data={"event_id": str(envelope.id)})
 
 
 async def close(session: AsyncSession, obligation: Obligation, *, reason: str, at_period_end: bool, status: str = "cancelled") -> str:

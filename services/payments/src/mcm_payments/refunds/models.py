@@ -1,4 +1,4 @@
-"""Refunds of payments: requested here (staff, event cancellation) or seen at Stripe."""
+"""Refunds of payments: requested here (staff, event or registration cancellation) or seen at Stripe."""
 from __future__ import annotations
 
 import uuid
@@ -12,6 +12,9 @@ from mcm_payments.db import Base, Record
 # requested: reserved here, not yet accepted by Stripe · pending: accepted, not final ·
 # succeeded / failed / canceled: final. Status only ever moves forward in this order.
 STATUSES = ("requested", "pending", "succeeded", "failed", "canceled")
+# staff: by hand · event_cancelled / registration_cancelled: circles said so · stripe: made in the
+# Stripe dashboard · cancelled_obligation: money that arrived after the obligation was closed.
+ORIGINS = ("staff", "event_cancelled", "registration_cancelled", "stripe", "cancelled_obligation")
 RANK = {"requested": 0, "pending": 1, "succeeded": 2, "failed": 2, "canceled": 2}
 
 
@@ -20,7 +23,7 @@ class Refund(Record, Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("status IN ('requested', 'pending', 'succeeded', 'failed', 'canceled')", name="status"),
-        CheckConstraint("origin IN ('staff', 'event_cancelled', 'stripe', 'cancelled_obligation')", name="origin"),
+        CheckConstraint(f"origin IN ({', '.join(repr(o) for o in ORIGINS)})", name="origin"),
         Index("ix_refunds_payment", "payment_id"),
         Index("ix_refunds_created", "created_at"),
     )

@@ -1,5 +1,6 @@
 """Refunds: staff refunds (with Idempotency-Key), automatic full refunds when an event is
-cancelled, and refund status as Stripe reports it.
+cancelled or a registration is cancelled with `refund: full`, and refund status as Stripe
+reports it.
 
 The amount is reserved on the payment first (`amount_refunded`, a conditional UPDATE under a
 CHECK constraint), so concurrent requests can never refund more than was paid; a refund that
@@ -107,7 +108,12 @@ async def refund_in_full(session: AsyncSession, runtime: Runtime, obligation: Ob
     if left <= 0:
         return None
     if payment.source == "offline":
-        obligation.attention = f"Hand back the {payment.method} payment of {payment.amount} {payment.currency} ({reason})."
+        note = f"Hand back the {payment.method} payment of {left} {payment.currency} ({reason})."
+        # Several offline payments: one line each (and the same line only once).
+        if not obligation.attention:
+            obligation.attention = note
+        elif note not in obligation.attention:
+            obligation.attention = f"{obligation.attention} {note}"
         return None
     refund, _ = await _create(session, runtime, obligation, payment, amount=left, origin=origin, reason=reason, requested_by=requested_by)
     return refund
@@ -125,6 +131,35 @@ async def on_event_cancelled(session: AsyncSession, runtime: Runtime, envelope: 
             if refund is not None:
                 refunds.append(str(refund.id))
         repository.audit(obligation, actor=actor, action="event_cancelled", status_before=before, data={"event_id": str(data.event_id), "refunds": refunds})
+
+
+async def on_registration_cancelled(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+    """A registration was cancelled (by the participant, or no seat was left for a late payment).
+
+    The obligation is cancelled (nothing more is collected: an instalment subscription is
+    cancelled now, so no further instalment is charged and Stripe stops retrying a failed one;
+    an open checkout is expired). `refund: full` also refunds whatever is left of every card
+    payment and flags offline money for staff to hand back; `none` refunds nothing. Idempotent:
+    refunds take what is left of each payment (reserved on the payment row under a CHECK
+    constraint), so a repeat, or a late-payment refund that already ran, refunds nothing more.
+    """
+    data = events.RegistrationCancelled.model_validate(envelope.payload)
+    actor = f"svc:{envelope.producer}"
+    repository = ObligationRepository(session)
+    obligation = await repository.lock_by_source("registration", data.registration_id)
+    if obligation is None:
+        return  # a free registration: nothing was ever owed
+    before = await obligations.close(session, obligation, reason="registration_cancelled", at_period_end=False)
+    refunds = []
+    if data.refund == "full":
+        for payment in await LedgerRepository(session).payments_of(obligation.id):
+            refund = await refund_in_full(session, runtime, obligation, payment, origin="registration_cancelled",
+                                          reason="Registration cancelled", requested_by=actor)
+            if refund is not None:
+                refunds.append(str(refund.id))
+    repository.audit(obligation, actor=actor, action="registration_cancelled", reason=data.reason, status_before=before, data={
+        "event_id": str(envelope.id), "refund": data.refund, "refunds": refunds, "price": data.amount, "currency": data.currency,
+    })
 
 
 async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict[str, Any]) -> str:

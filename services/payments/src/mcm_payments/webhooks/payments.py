@@ -93,9 +93,19 @@ async def record_card_payment(ctx: Context, obligation: Obligation, *, intent_id
     return payment
 
 
+# Registration obligations closed for these reasons are refunded when money still arrives (the
+# member paid on a checkout page that was open when it closed); anything else is left to staff.
+REFUND_LATE_PAYMENT = {
+    "event_cancelled": "Paid after the event was cancelled",
+
+
+}
+
+
 async def _paid_after_closing(ctx: Context, obligation: Obligation, payment: Payment) -> None:
-    if obligation.cancel_reason == "event_cancelled":
+    reason = REFUND_LATE_PAYMENT.get(obligation.cancel_reason or "") if obligation.status == "cancelled" else None
+    if reason is not None:
         await refunds.refund_in_full(ctx.session, ctx.runtime, obligation, payment, origin="cancelled_obligation",
-                                     reason="Paid after the event was cancelled", requested_by="system")
+                                     reason=reason, requested_by="system")
     else:
         obligation.attention = f"A payment of {payment.amount} {payment.currency} arrived after the obligation was {obligation.status}."
