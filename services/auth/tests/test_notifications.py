@@ -139,3 +139,24 @@ async def test_development_without_smtp_logs_messages_instead_of_queueing_foreve
                 break
             await asyncio.sleep(0.05)
     assert sent is not None  # written to the service log (see delivery.py), not stuck in the queue
+
+
+async def test_unusable_requests_are_skipped_and_the_consumer_keeps_going(client, mail):
+    from mcm_auth.notifications.schemas import NotificationRequested
+    from mcm_auth.notifications.service import deliver
+
+    email, tokens = await verified_user(client, mail)
+    redis = client.app.state.redis
+    broken = Envelope(id=uuid.uuid4(), type="notification.requested", occurred_at=datetime.now(UTC), producer="circles",
+                      payload={"recipient_user_ids": "not-a-list", "template": ""})
+    await redis.xadd(stream_for("circles"), broken.to_fields())
+    await redis.xadd(stream_for("circles"), {"type": "notification.requested", "envelope": "{not json"})
+    await request_notification(client, [await user_id_of(client, tokens)], data={"circle_name": "Still Working"})
+    await mail.wait_for_text(email, "Still Working", timeout=20)
+    # A disabled recipient gets nothing.
+    user_id = await user_id_of(client, tokens)
+    async with client.app.state.db.session() as session:
+        await session.execute(text("UPDATE auth.users SET disabled_at = now() WHERE id = :i"), {"i": user_id})
+        queued = await deliver(session, client.app.state.ctx.outbound, NotificationRequested(recipient_user_ids=[user_id], template="generic", data={}))
+        await session.rollback()
+    assert queued == 0
