@@ -97,8 +97,8 @@ async def record_card_payment(ctx: Context, obligation: Obligation, *, intent_id
 # member paid on a checkout page that was open when it closed); anything else is left to staff.
 REFUND_LATE_PAYMENT = {
     "event_cancelled": "Paid after the event was cancelled",
-
-
+    "registration_expired": "Paid after the seat hold expired",
+    "registration_cancelled": "Paid after the registration was cancelled",
 }
 
 
