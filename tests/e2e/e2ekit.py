@@ -145,11 +145,11 @@ class StripeStandIn:
     def close(self) -> None:
         self.client.close()
 
-    def pay(self, checkout_url: str, card: str = CARD_PAYS) -> httpx.Response:
-        """Open the hosted checkout page, choose `card` and press Pay; returns the answer (a 303
-        to the success URL when paid), without following it."""
-        assert checkout_url.startswith(self.url), f"checkout is not on the stand-in: {checkout_url}"
-        page = httpx.get(checkout_url, timeout=10)
+    def pay(self, page_url: str, card: str = CARD_PAYS) -> httpx.Response:
+        """Open a hosted page (checkout, or an unpaid invoice), choose `card` and press Pay;
+        returns the answer without following it (checkout: a 303 to the success URL when paid)."""
+        assert page_url.startswith(self.url), f"the page is not on the stand-in: {page_url}"
+        page = httpx.get(page_url, timeout=10)
         assert page.status_code == 200, page.text
         reader = _Forms()
         reader.feed(page.text)
@@ -159,7 +159,7 @@ class StripeStandIn:
         assert card in cards, f"card {card} is not offered: {cards}"
         pay = next(c for c in form["controls"] if c.get("name") == "action" and c.get("value") == "pay")
         assert form["method"] == "post"
-        return httpx.post(urljoin(checkout_url, form["action"]), data={"card": card, pay["name"]: pay["value"]}, timeout=10)
+        return httpx.post(urljoin(page_url, form["action"]), data={"card": card, pay["name"]: pay["value"]}, timeout=10)
 
     def get(self, path: str) -> dict[str, Any]:
         response = self.client.get(path)

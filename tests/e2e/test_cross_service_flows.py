@@ -1,7 +1,9 @@
 """Flows that cross services, driven through the gateway on the real processes, with the same
 mail sink, SMS sink and Stripe stand-in `make run` starts: dues paid by card, a failed renewal
-handled by staff, a cancelled event refunded, emails and SMS that arrive and work, revocation
-that the gateway enforces at once, and auth's sign-ups reaching circles."""
+settled by staff or by the member himself, a cancelled event refunded, emails and SMS that
+arrive and work, revocation the gateway enforces at once, and auth's accounts reaching circles.
+
+Waits are bounded polls (`eventually`), never fixed sleeps: each hop takes well under a second."""
 from __future__ import annotations
 
 import time
@@ -128,12 +130,16 @@ def test_member_pays_circle_dues_by_card_and_circles_shows_him_current(
     assert my_membership(api, member, circle["id"], "current")["status"] == "active"
     roster = ok(api.get(f"/api/v1/circles/{circle['id']}/members", headers=admin.auth))["items"]
     assert {(m["user_id"], m["payment_status"]) for m in roster if m["role"] == "member"} == {(member.id, "current")}
-    assert published(platform, "payments", "obligation.settled")
+    announced = [e.payload for e in published(platform, "payments", "obligation.settled")]
+    assert any(p["obligation_id"] == obligation["id"] and p["membership_id"] == joined["id"] for p in announced), announced
 
+    # Every event went through the gateway, like Stripe's, and payments accepted it.
     webhook_url = stripe.get("/_standin/config")["webhook_url"]
     assert webhook_url == platform.url("gateway") + "/api/v1/payments/webhooks/stripe"
-    deliveries = [event["delivery"] for event in stripe.events()]
-    assert deliveries and all(d["delivered"] and d["last_status"] == 200 for d in deliveries), deliveries
+    events = eventually(stripe.events, lambda evs: bool(evs) and all(e["delivery"]["delivered"] for e in evs),
+                        what="every stand-in webhook delivered")
+    assert {"checkout.session.completed", "invoice.paid"} <= {e["type"] for e in events}
+    assert {e["delivery"]["last_status"] for e in events} == {200}, events
 
 
 def test_failed_renewal_flags_the_member_until_staff_record_an_offline_payment(
@@ -173,6 +179,29 @@ def test_failed_renewal_flags_the_member_until_staff_record_an_offline_payment(
     invoice = eventually(lambda: stripe.get(f"/v1/invoices/{renewal['invoice']['id']}"), lambda i: i["status"] == "paid",
                          what="failed invoice marked paid at Stripe")
     assert invoice["paid_out_of_band"] is True
+
+
+def test_member_pays_his_failed_renewal_himself_on_the_hosted_invoice_page(
+    api: httpx.Client, admin: Person, stripe: StripeStandIn
+):
+    member = sign_up(api, "Kai")
+    circle, obligation, checkout = pay_dues(api, stripe, admin, member, CARD_FAILS_ON_RENEWAL)
+    subscription = stripe.get(f"/v1/checkout/sessions/{checkout['session_id']}")["subscription"]
+    invoice = stripe.control(f"subscriptions/{subscription}/renew")["invoice"]
+    obligation_status(api, member, obligation["id"], "overdue")
+    my_membership(api, member, circle["id"], "overdue")
+
+    # Paying again sends him to the failed invoice's hosted page, where he uses another card.
+    again = start_checkout(api, member, obligation["id"])
+    assert again["mode"] == "invoice" and invoice["id"] in again["url"]
+    paid = stripe.pay(again["url"])
+    assert paid.status_code == 200 and "Invoice paid" in paid.text, paid.text
+
+    settled = obligation_status(api, member, obligation["id"], "settled")
+    assert settled["amount_paid"]["amount"] == 5000 and settled["amount_due"]["amount"] == 0
+    assert my_membership(api, member, circle["id"], "current")["status"] == "active"
+    eventually(lambda: ok(api.get(f"/api/v1/circles/{circle['id']}/flagged-members", headers=admin.auth))["items"],
+               lambda items: items == [], what="flag cleared")
 
 
 def test_cancelling_an_event_refunds_a_paid_registration(

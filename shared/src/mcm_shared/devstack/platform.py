@@ -92,8 +92,10 @@ class Platform:
 
     def start_sidecars(self) -> None:
         """Start the local mail sink, SMS sink and Stripe stand-in that the environment does not
-        replace with real ones, and point the services' settings at them (call after configure)."""
-        self.sidecars = sidecars.plan(self.env, data_dir=self.data_dir, gateway_url=self.url("gateway"), port_for=self._port_for)
+        replace with real ones, and point the services' settings at them (call after configure).
+        Called again, it restarts whichever of them has stopped, on the same port."""
+        if not self.sidecars:
+            self.sidecars = sidecars.plan(self.env, data_dir=self.data_dir, gateway_url=self.url("gateway"), port_for=self._port_for)
         sidecars.start_all(self.sidecars, self.env, self.log_dir)
 
     # -- commands ---------------------------------------------------------------------------
@@ -145,7 +147,8 @@ class Platform:
         if log:
             log.close()  # the child holds its own copy of the descriptor
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        # Generous: four services importing at once on a small, busy CI machine take a while.
         deadline = time.monotonic() + timeout
         pending = set(self.processes)
         with httpx.Client(timeout=1.0) as client:

@@ -108,12 +108,12 @@ def plan(env: dict[str, str], *, data_dir: Path, gateway_url: str, port_for: Cal
     if not env.get("SMS_API_BASE"):
         port = port_for("SMSSINK_PORT", 8025)
         store = sinks / "sms.json"
-        # The sink checks the token auth sends, so a wrong SMS_AUTH_TOKEN shows up here too.
-        token = env.get("SMS_AUTH_TOKEN") or DEV_DEFAULT_SECRET
         sidecars["smssink"] = Sidecar(
-            "smssink",
-            ["-m", "mcm_shared.devstack.smssink", "--host", HOST, "--port", str(port), "--store", str(store), "--auth-token", token],
+            "smssink", ["-m", "mcm_shared.devstack.smssink", "--host", HOST, "--port", str(port), "--store", str(store)],
             port, f"http://{HOST}:{port}", store=store,
+            # The sink checks the token auth sends (auth's default unless SMS_AUTH_TOKEN is set),
+            # as the provider would; passed in the environment, not on a visible command line.
+            env={"SMSSINK_AUTH_TOKEN": env.get("SMS_AUTH_TOKEN") or DEV_DEFAULT_SECRET},
         )
         env["SMS_API_BASE"] = sidecars["smssink"].url
     if not (env.get("STRIPE_SECRET_KEY") or env.get("STRIPE_API_BASE")):
@@ -135,8 +135,10 @@ def plan(env: dict[str, str], *, data_dir: Path, gateway_url: str, port_for: Cal
 
 
 def start_all(sidecars: dict[str, Sidecar], env: dict[str, str], log_dir: Path | None) -> None:
+    """Start every sidecar that is not running (all of them, the first time)."""
     for sidecar in sidecars.values():
-        sidecar.start(env, log_dir)
+        if sidecar.process is None or sidecar.process.poll() is not None:
+            sidecar.start(env, log_dir)
 
 
 def wait_all(sidecars: dict[str, Sidecar], timeout: float = 60.0) -> None:

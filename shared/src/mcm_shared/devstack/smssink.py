@@ -4,7 +4,8 @@ Speaks the part of Twilio's REST API that auth's SMS client uses — `POST
 /2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP Basic auth (account SID, auth token),
 form fields `To`, `From`, `Body`, a 201 Message resource or a Twilio-shaped error — plus the
 list (`GET` on the same path). Nothing is sent anywhere: each message is printed to the log and
-the last N are kept in a JSON file.
+the last N are kept in a JSON file. With `SMSSINK_AUTH_TOKEN` set, only that auth token is
+accepted (as the provider would check it); otherwise any.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import base64
 import binascii
 import hmac
 import json
+import os
 import re
 import secrets
 import signal
@@ -122,9 +124,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--store", type=Path, required=True, help="JSON file with the last messages")
     parser.add_argument("--keep", type=int, default=DEFAULT_KEEP, help="how many messages the JSON file keeps")
-    parser.add_argument("--auth-token", default=None, help="accept only this auth token (default: any)")
     args = parser.parse_args()
-    sink = SmsSink((args.host, args.port), MessageLog(args.store, args.keep), args.auth_token)
+    sink = SmsSink((args.host, args.port), MessageLog(args.store, args.keep), os.environ.get("SMSSINK_AUTH_TOKEN") or None)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
