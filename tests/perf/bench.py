@@ -199,6 +199,9 @@ def main() -> int:
     env = platform_env(pepper, webhook_secret)
     report.configuration = describe_configuration(env)
     work_dir = Path(tempfile.mkdtemp(prefix="mcm-bench-"))
+    runtime_dir = work_dir / "xdg-runtime"  # a private 0700 runtime dir keeps platformdirs quiet
+    runtime_dir.mkdir(mode=0o700)
+    os.environ["XDG_RUNTIME_DIR"] = env["XDG_RUNTIME_DIR"] = str(runtime_dir)
     stack = BenchStack(work_dir / "platform", env)
     ctx = BenchContext(stack=stack, work_dir=work_dir, quick=args.quick, pepper=pepper, webhook_secret=webhook_secret)
     print(f"benchmark working directory: {work_dir}", flush=True)
