@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -75,6 +76,20 @@ def to_sync_url(url: str) -> str:
     return to_async_url(url)
 
 
+class ResilientSession(AsyncSession):
+    """An AsyncSession whose close() does not fail when the database already dropped the
+    connection (restart, failover): the transaction went with it and SQLAlchemy has discarded
+    the connection. Raising there would come after a request's response was sent (the session
+    closes when its dependency exits) and make the server cut the client's keep-alive connection."""
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+
+
 class Database:
     """Owns one async engine and session factory, created on first use."""
 
@@ -85,6 +100,7 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 10,
         connect_timeout: float = 3.0,
+        pool_timeout: float = 10.0,
         statement_timeout_ms: int | None = 15_000,
         echo: bool = False,
     ) -> None:
@@ -92,6 +108,9 @@ class Database:
         self._pool_size = pool_size
         self._max_overflow = max_overflow
         self._connect_timeout = connect_timeout
+        # Waiting for a free pooled connection is queueing under load, not an outage: it gets
+        # longer than a connect attempt, which fails fast when the database is down.
+        self._pool_timeout = pool_timeout
         self._statement_timeout_ms = statement_timeout_ms
         self._echo = echo
         self._engine: AsyncEngine | None = None
@@ -108,7 +127,7 @@ class Database:
                 pool_size=self._pool_size,
                 max_overflow=self._max_overflow,
                 pool_pre_ping=True,
-                pool_timeout=self._connect_timeout,
+                pool_timeout=self._pool_timeout,
                 echo=self._echo,
                 connect_args={"timeout": self._connect_timeout, "server_settings": server_settings},
             )
@@ -117,7 +136,7 @@ class Database:
     @property
     def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
         if self._sessionmaker is None:
-            self._sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+            self._sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, class_=ResilientSession)
         return self._sessionmaker
 
     @asynccontextmanager

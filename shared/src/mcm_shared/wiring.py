@@ -27,12 +27,19 @@ def database_hook(
     version_table: str,
     pool_size: int = 10,
     max_overflow: int = 10,
+    pool_timeout: float = 10.0,
 ) -> Hook:
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         settings: BaseServiceSettings = app.state.settings
         if not url:
             raise RuntimeError(f"{settings.service_name}: no database URL configured (use `make run` or set it)")
-        database = Database(url, pool_size=pool_size, max_overflow=max_overflow, connect_timeout=settings.dependency_timeout_seconds)
+        database = Database(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            connect_timeout=settings.dependency_timeout_seconds,
+            pool_timeout=pool_timeout,
+        )
         app.state.db = database
         app.state.health.add("database", database.ping, settings.dependency_timeout_seconds)
         check = MigrationCheck(lambda: database.engine, migrations_dir, version_table=version_table, schema=schema)

@@ -19,6 +19,7 @@ class Settings(BaseServiceSettings):
     creds_database_url: str | None = None
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     # Signing keys. Production passes the PEM; development generates one file once.
     jwt_private_key: SecretStr | None = None

@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 version_table=VERSION_TABLE,
                 pool_size=settings.database_pool_size,
                 max_overflow=settings.database_max_overflow,
+                pool_timeout=settings.database_pool_timeout_seconds,
             ),
             redis_hook(settings.redis_url),
             auth_hook(settings),
