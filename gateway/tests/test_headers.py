@@ -29,6 +29,15 @@ async def test_forged_identity_and_internal_headers_never_reach_a_service(gatewa
     assert seen["x-custom"] == ["kept"]
 
 
+async def test_look_alike_identity_headers_are_dropped_too(gateway, bearer, forwarded):
+    lookalikes = {"X-User": "admin", "X-User_Id": "1", "X-User_Roles": "admin", "X-Internal_Token": "t", "X-Username": "a",
+                  "X-Real_IP": "1.2.3.4", "X-Forwarded_For": "1.2.3.4"}
+    response = await gateway.client.get("/api/v1/circles", headers={**bearer, **lookalikes})
+    seen = forwarded(response)
+    assert not {name.lower() for name in lookalikes} & set(seen)
+    assert seen["x-forwarded-for"] == ["127.0.0.1"]
+
+
 async def test_headers_named_in_connection_are_hop_by_hop(gateway, bearer, forwarded):
     response = await gateway.client.get("/api/v1/circles", headers={**bearer, "Connection": "keep-alive, X-Secret", "X-Secret": "1"})
     assert "x-secret" not in forwarded(response)

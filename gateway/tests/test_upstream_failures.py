@@ -128,3 +128,39 @@ async def test_a_down_upstream_is_found_by_the_health_watch_before_any_client_re
     response = await gateway.client.get("/api/v1/payments/history", headers=bearer)
     assert response.status_code == 503  # known down: not even a connect attempt
     assert time.monotonic() - started < 0.5
+
+
+@pytest.fixture
+def black_hole():
+    """A port where connects hang: a listener that never accepts, its queue already full."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):  # fill the accept queue; later SYNs are dropped
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    yield port
+    for sock in (*fillers, listener):
+        sock.close()
+
+
+async def test_connects_that_time_out_open_the_circuit_and_then_fail_fast(start_gateway, bearer, black_hole):
+    gateway = await start_gateway(
+        payments_url=f"http://127.0.0.1:{black_hole}", upstream_connect_timeout_seconds=0.3,
+        breaker_failure_threshold=2, breaker_open_seconds=30, upstream_health_interval_seconds=0,
+    )
+    for _ in range(2):
+        assert (await gateway.client.get("/api/v1/payments/history", headers=bearer)).status_code == 504
+    started = time.monotonic()
+    response = await gateway.client.get("/api/v1/payments/history", headers=bearer)
+    assert response.status_code == 503
+    assert time.monotonic() - started < 0.2  # no connect attempt while the circuit is open

@@ -1,8 +1,8 @@
 """What headers cross the gateway, in each direction.
 
 Towards a service: identity and internal headers a client could forge are dropped
-(`X-User-*`, `X-Internal-*`, `X-Real-IP`, `Forwarded`, and `X-Forwarded-*` unless the peer is a
-trusted proxy), hop-by-hop headers are dropped, and the gateway adds its own `X-Request-ID`,
+(`X-User*`, `X-Internal*`, any name with `_`, `X-Real-IP`, `Forwarded`, and `X-Forwarded-*`
+unless the peer is a trusted proxy), hop-by-hop headers are dropped, and the gateway adds its own `X-Request-ID`,
 `X-Forwarded-For/-Proto/-Host` and `X-Real-IP`. `Authorization` passes unchanged: every service
 verifies the token itself. Back to the client: hop-by-hop headers and the upstream's own
 `Date`/`Server`/`X-Request-ID` are dropped (the gateway's server sets them once).
@@ -35,7 +35,9 @@ _SPECIAL = {
     b"forwarded": "drop",
     b"x-real-ip": "drop",
 }
-_DROPPED_PREFIXES = (b"x-user-", b"x-internal-", b"x-forwarded-")
+# Prefixes without the dash, so `X-User`, `X-Username`, `X-Internal` go too: identity-looking
+# names have no business coming from a client.
+_DROPPED_PREFIXES = (b"x-user", b"x-internal", b"x-forwarded-")
 
 RESPONSE_DROPPED = frozenset(
     {
@@ -71,7 +73,9 @@ def split_request_headers(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead
         size += len(name) + len(value)
         kind = special.get(name)
         if kind is None:
-            if not name.startswith(_DROPPED_PREFIXES):
+            # Names with "_" are dropped like nginx does by default: stacks that map "_" to "-"
+            # (CGI/WSGI) would read `X-User_Id` as `X-User-Id`.
+            if b"_" not in name and not name.startswith(_DROPPED_PREFIXES):
                 forward += (name, b": ", value, b"\r\n")
         elif kind == "authorization":
             found.authorization = value

@@ -1,6 +1,11 @@
-"""A small circuit breaker: after repeated connect failures (or a failed health check) an
-upstream is "known down" for a short while, and requests get a fast 503 instead of each one
-paying for a connect attempt. After the pause one request is let through as a probe.
+"""A small circuit breaker: after repeated connect failures an upstream is "known down".
+
+What that means depends on how it failed. When connects *time out* (an unreachable host), each
+attempt would cost a client the whole connect timeout, so the circuit opens: requests get a
+fast 503 without trying, and after `open_seconds` one request is let through as a trial. When
+connects are *refused* (nothing listens: the service is restarting), a retry costs ~0.1 ms, so
+every request still tries — the first one after the service is back gets through — and a
+refusal while known down is answered 503 instead of 502.
 """
 from __future__ import annotations
 
@@ -14,14 +19,15 @@ class CircuitBreaker:
         self._failures = 0
         self._open_until = 0.0
         self._probing = False
+        self._timed_out = False  # the failures that opened it were timeouts, not refusals
 
     @property
-    def is_open(self) -> bool:
-        return self._open_until > 0.0
+    def known_down(self) -> bool:
+        return self._failures >= self.failure_threshold
 
     def allow(self) -> bool:
-        """May a new connection be attempted now? Claims the probe slot when half-open."""
-        if self._open_until == 0.0:
+        """May a new connection be attempted now? Claims the trial slot when half-open."""
+        if not self.known_down or not self._timed_out:
             return True
         if time.monotonic() < self._open_until or self._probing:
             return False
@@ -35,15 +41,11 @@ class CircuitBreaker:
         self._failures = 0
         self._open_until = 0.0
         self._probing = False
+        self._timed_out = False
 
-    def record_failure(self) -> None:
+    def record_failure(self, *, timed_out: bool = False) -> None:
         self._failures += 1
         self._probing = False
-        if self._failures >= self.failure_threshold or self._open_until:
+        self._timed_out = timed_out
+        if self.known_down:
             self._open_until = time.monotonic() + self.open_seconds
-
-    def mark_down(self) -> None:
-        """A health check found the upstream down: open at once."""
-        self._failures = max(self._failures, self.failure_threshold)
-        self._probing = False
-        self._open_until = time.monotonic() + self.open_seconds

@@ -87,11 +87,14 @@ class UpstreamPool:
                 )
         except TimeoutError:
             self._open -= 1
-            self.breaker.record_failure()
+            self.breaker.record_failure(timed_out=True)
             raise UpstreamTimeout(f"could not connect to the {self.name} service in time") from None
         except OSError as exc:
             self._open -= 1
+            was_down = self.breaker.known_down
             self.breaker.record_failure()
+            if was_down:
+                raise UpstreamUnavailable(f"the {self.name} service is down") from exc
             raise ConnectFailed(f"could not connect to the {self.name} service") from exc
         except BaseException:
             self._open -= 1
