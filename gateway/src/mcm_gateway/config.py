@@ -59,7 +59,9 @@ class Settings(BaseServiceSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=0)
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     max_url_bytes: int = Field(default=8 * 1024, ge=256)
-    keep_alive_seconds: float = Field(default=5.0, gt=0)
+    # Longer than a fronting load balancer's idle timeout (ingress-nginx keeps upstream
+    # connections 60 s), so the proxy in front never reuses a connection we just closed.
+    keep_alive_seconds: float = Field(default=75.0, gt=0)
     header_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("trusted_proxies", mode="before")

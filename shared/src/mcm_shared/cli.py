@@ -30,7 +30,7 @@ def serve(app_path: str, *, port_env: str, default_port: int, graceful_seconds: 
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=graceful_seconds,
-        timeout_keep_alive=int(os.environ.get("KEEP_ALIVE_SECONDS", "75")),
+        timeout_keep_alive=max(1, round(float(os.environ.get("KEEP_ALIVE_SECONDS", "75")))),
     )
 
 
