@@ -230,6 +230,17 @@ class Harness:
         header = signature if signature is not None else sign(raw, secret or self.secret, timestamp)
         return await self.http.post(WEBHOOK_PATH, content=raw, headers={"Stripe-Signature": header, "Content-Type": "application/json"})
 
+    async def restart_standin(self) -> None:
+        """Stop the stand-in and start a fresh one on the same port: everything Stripe knew is
+        forgotten, as after restarting `make run`."""
+        await self.settle_webhooks()
+        old = self.standin
+        config = old.app.state.standin.config
+        await old.stop()
+        fresh = StandInConfig(port=old.port, webhook_url=config.webhook_url, refund_settle_seconds=config.refund_settle_seconds,
+                              webhook_secret=config.webhook_secret)
+        self.standin = await Served(create_standin_app(fresh), port=old.port).start()
+
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.stripe.aclose()
@@ -305,6 +316,6 @@ async def harness(database_url, redis_url) -> AsyncIterator[Harness]:
     finally:
         await pay.aclose()
         await payments.stop()
-        await standin.stop()
+        await pay.standin.stop()  # the one running now (tests may restart it)
         await redis.delete(*streams.consume, streams.publish)
         await redis.aclose()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from mcm_payments.stripe_api import StripeRejected
+
 
 async def stripe_session(harness, session_id: str, *expand: str) -> dict:
     params = [("expand[]", name) for name in expand]
@@ -122,4 +124,77 @@ async def test_stripe_down_is_a_fast_503_and_nothing_is_recorded(harness):
     await harness.standin.stop()
     response = await harness.checkout(user, obligation["id"])
     assert response.status_code == 503 and response.headers["retry-after"]
+    assert await harness.sql("SELECT * FROM payments.checkout_sessions") == []
+
+
+async def test_a_customer_deleted_at_stripe_is_replaced_and_its_late_events_still_count(harness):
+    """A stored customer Stripe no longer knows (deleted in the dashboard) made checkout a 502
+    "No such customer"; now a new customer is linked and the session created with it."""
+    user = uuid.uuid4()
+    fee = await harness.registration(user, amount=4000)
+    first = (await harness.checkout(user, fee["id"])).json()
+    [old] = await harness.sql("SELECT stripe_customer_id FROM payments.customers")
+    old_id = old["stripe_customer_id"]
+    deleted = await harness.stripe.delete(f"/v1/customers/{old_id}", headers={"Authorization": "Bearer sk_test_x"})
+    assert deleted.status_code == 200 and deleted.json() == {"id": old_id, "object": "customer", "deleted": True}
+
+    # Two obligations paid at once: one replacement, the same new customer for both.
+    dues, other = await harness.dues(user), await harness.registration(user)
+    responses = await asyncio.gather(harness.checkout(user, dues["id"]), harness.checkout(user, other["id"]))
+    assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
+    sessions = [await stripe_session(harness, r.json()["session_id"]) for r in responses]
+    [new_id] = {s["customer"] for s in sessions}
+    assert new_id != old_id
+    assert (await harness.stripe_object(new_id))["metadata"] == {"user_id": str(user)}
+    links = await harness.sql("SELECT stripe_customer_id, replaced_at FROM payments.customers WHERE user_id = $1 ORDER BY created_at", user)
+    assert [(row["stripe_customer_id"], row["replaced_at"] is not None) for row in links] == [(old_id, True), (new_id, False)]
+    listed = (await harness.stripe.get("/v1/checkout/sessions", headers={"Authorization": "Bearer sk_test_x"})).json()["data"]
+    assert len(listed) == 3  # no second replacement, no session with a missing customer
+
+    # The member still had the first page open and pays there: its events name the old customer,
+    # which is still known, so the payment counts.
+    await harness.pay_hosted_page(first["url"])
+    await harness.settle_webhooks()
+    await harness.wait_status(fee["id"], "settled")
+    flagged = await harness.sql("SELECT type FROM payments.webhook_events WHERE outcome = 'unknown_customer'")
+    assert flagged == []
+
+
+async def test_checkout_works_after_the_standin_restarts(harness):
+    """The stand-in keeps its state in memory: after `make run` restarts, every stored customer
+    is unknown to it."""
+    user = uuid.uuid4()
+    first = await harness.dues(user)
+    assert (await harness.checkout(user, first["id"])).status_code == 201
+    [old] = await harness.sql("SELECT stripe_customer_id FROM payments.customers")
+    await harness.restart_standin()
+    fee = await harness.registration(user, amount=3000)
+    response = await harness.checkout(user, fee["id"])
+    assert response.status_code == 201, response.text
+    session = await stripe_session(harness, response.json()["session_id"])
+    assert session["customer"] != old["stripe_customer_id"]
+    [current] = await harness.sql("SELECT stripe_customer_id FROM payments.customers WHERE replaced_at IS NULL")
+    assert current["stripe_customer_id"] == session["customer"]
+    # And it can be paid.
+    await harness.pay_hosted_page(response.json()["url"])
+    await harness.settle_webhooks()
+    await harness.wait_status(fee["id"], "settled")
+
+
+async def test_the_retry_is_made_once(harness, monkeypatch):
+    """When Stripe refuses the new customer too, the member gets the 502 (no loop)."""
+    user = uuid.uuid4()
+    obligation = await harness.dues(user)
+    stripe = harness.app.state.runtime.stripe
+    calls: list[tuple[str, str]] = []
+
+    async def customer_always_missing(params, key):
+        calls.append((params["customer"], key))
+        raise StripeRejected(f"No such customer: '{params['customer']}'", code="resource_missing", param="customer")
+
+    monkeypatch.setattr(stripe, "create_checkout_session", customer_always_missing)
+    response = await harness.checkout(user, obligation["id"], **{"Idempotency-Key": "k-retry"})
+    assert response.status_code == 502 and "No such customer" in response.json()["detail"]
+    # The second attempt names the new customer, under another Stripe idempotency key.
+    assert len(calls) == 2 and calls[0][0] != calls[1][0] and calls[0][1] != calls[1][1]
     assert await harness.sql("SELECT * FROM payments.checkout_sessions") == []

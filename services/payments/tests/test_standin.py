@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from mcm_shared.devstack.engines import free_port
 
+from mcm_payments.config import DEV_STRIPE_API_BASE, Settings
 from mcm_payments.standin import StandInConfig, create_standin_app
 from mcm_payments.standin.forms import parse_body
 
@@ -130,6 +131,61 @@ async def test_declined_card_keeps_the_session_open(standin):
     await flush(served)
     failed = [e for e in receiver.events() if e["type"] == "payment_intent.payment_failed"]
     assert failed and failed[0]["data"]["object"]["metadata"] == {"obligation_id": "o2"}
+
+
+async def test_a_deleted_customer_is_gone_as_at_stripe(standin):
+    served, client, receiver = standin
+    customer = await client.v1.customers.create_async(params={"metadata": {"user_id": "u1"}})
+    session = await client.v1.checkout.sessions.create_async(params={
+        "mode": "subscription", "customer": customer.id, "success_url": "http://app/ok",
+        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 2500, "recurring": {"interval": "month"}, "product_data": {"name": "Dues"}}}],
+    })
+    async with httpx.AsyncClient() as browser:
+        await browser.post(session.url, data={"action": "pay", "card": "4242424242424242"})
+    subscription = (await client.v1.checkout.sessions.retrieve_async(session.id)).subscription
+    deleted = await client.v1.customers.delete_async(customer.id)
+    assert deleted.id == customer.id and deleted.deleted is True
+    assert (await client.v1.customers.retrieve_async(customer.id)).deleted is True
+    # Its subscriptions end at once, and naming it in a new request is resource_missing on `customer`.
+    assert (await client.v1.subscriptions.retrieve_async(subscription)).status == "canceled"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        await client.v1.checkout.sessions.create_async(params={
+            "mode": "payment", "customer": customer.id, "success_url": "http://app/ok",
+            "line_items": [{"price_data": {"currency": "eur", "unit_amount": 900, "product_data": {"name": "Fee"}}}],
+        })
+    assert refused.value.http_status == 404 and refused.value.code == "resource_missing" and refused.value.param == "customer"
+    assert f"No such customer: '{customer.id}'" in refused.value.user_message
+    await flush(served)
+    assert "customer.subscription.deleted" in [event["type"] for event in receiver.events()]
+
+
+async def test_development_return_urls_are_pages_of_the_standin(standin):
+    """Checkout's development defaults return to the stand-in, which serves both pages (the web
+    app has none: they used to point at a 404)."""
+    served, client, receiver = standin
+    assert Settings().checkout_success_url == DEV_STRIPE_API_BASE + "/_standin/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+    assert Settings().checkout_cancel_url == DEV_STRIPE_API_BASE + "/_standin/checkout/cancelled"
+    # Left at their defaults, they follow STRIPE_API_BASE (a stand-in on another port).
+    settings = Settings(stripe_api_base=served.url)
+    assert settings.checkout_success_url == served.url + "/_standin/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+    assert settings.checkout_cancel_url == served.url + "/_standin/checkout/cancelled"
+    assert Settings(stripe_api_base="https://api.stripe.com").checkout_success_url.startswith(DEV_STRIPE_API_BASE)
+    params = {
+        "mode": "payment", "success_url": settings.checkout_success_url, "cancel_url": settings.checkout_cancel_url,
+        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 4500, "product_data": {"name": "Retreat"}}}],
+    }
+    paid = await client.v1.checkout.sessions.create_async(params=params)
+    abandoned = await client.v1.checkout.sessions.create_async(params=params)
+    async with httpx.AsyncClient(follow_redirects=True) as browser:
+        done = await browser.post(paid.url, data={"action": "pay", "card": "4242424242424242"})
+        cancelled = await browser.post(abandoned.url, data={"action": "cancel"})
+        unknown = await browser.get(served.url + "/_standin/checkout/success?session_id=cs_test_forgotten")
+    assert done.status_code == 200 and str(done.url) == f"{served.url}/_standin/checkout/success?session_id={paid.id}"
+    assert done.headers["content-type"].startswith("text/html")
+    assert "Payment received — you can close this page" in done.text and "45.00 EUR" in done.text
+    assert cancelled.status_code == 200 and "Payment cancelled" in cancelled.text
+    # The session may be gone (a restarted stand-in): the page still says the same.
+    assert unknown.status_code == 200 and "Payment received" in unknown.text and "cs_test_forgotten" not in unknown.text
 
 
 async def test_webhooks_are_signed_like_stripe_and_retried_until_accepted(standin):

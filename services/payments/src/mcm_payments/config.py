@@ -1,22 +1,27 @@
 """Configuration of the payments service (names from ARCHITECTURE.md §12).
 
 Development defaults point at the local Stripe stand-in (`python -m mcm_payments.standin`),
-which reads the same defaults, so `make run` works without any Stripe account. Production
-refuses to start with them: it needs real keys, an https Stripe API and real return URLs.
+which reads the same defaults, so `make run` works without any Stripe account; checkout returns
+to small pages the stand-in serves (`/_standin/checkout/success|cancelled`), on whatever stand-in
+`STRIPE_API_BASE` names. Production refuses to start with them: it needs real keys, an https
+Stripe API and real (https) return URLs.
 """
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from mcm_shared.settings import DEV_DEFAULT_SECRET, BaseServiceSettings, ConfigurationError, DatabaseSettingsMixin
 
 DEV_STRIPE_SECRET_KEY = f"sk_test_{DEV_DEFAULT_SECRET}"
 DEV_STRIPE_WEBHOOK_SECRET = f"whsec_{DEV_DEFAULT_SECRET}"
 DEV_STRIPE_API_BASE = "http://127.0.0.1:12111"
-DEV_SUCCESS_URL = "http://127.0.0.1:8000/payments/checkout/success?session_id={CHECKOUT_SESSION_ID}"
-DEV_CANCEL_URL = "http://127.0.0.1:8000/payments/checkout/cancelled"
+# Return pages served by the stand-in (the web app has none in development).
+STANDIN_SUCCESS_PATH = "/_standin/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+STANDIN_CANCEL_PATH = "/_standin/checkout/cancelled"
+DEV_SUCCESS_URL = DEV_STRIPE_API_BASE + STANDIN_SUCCESS_PATH
+DEV_CANCEL_URL = DEV_STRIPE_API_BASE + STANDIN_CANCEL_PATH
 
 
 class Settings(DatabaseSettingsMixin, BaseServiceSettings):
@@ -38,6 +43,18 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
     stripe_task_max_attempts: int = Field(default=20, ge=1, le=100)
     # One reminder per obligation within this window (staff cannot spam a member by accident).
     reminder_cooldown_seconds: int = Field(default=3600, ge=0)
+
+    @model_validator(mode="after")
+    def _return_pages_follow_the_standin(self) -> Settings:
+        """Left at their defaults, the return URLs name the stand-in `STRIPE_API_BASE` points at
+        (`make run` may put it on another port). Not for an https API: that is Stripe itself."""
+        base = self.stripe_api_base.rstrip("/")
+        if urlsplit(base).scheme == "http" and base != DEV_STRIPE_API_BASE:
+            if self.checkout_success_url == DEV_SUCCESS_URL:
+                self.checkout_success_url = base + STANDIN_SUCCESS_PATH
+            if self.checkout_cancel_url == DEV_CANCEL_URL:
+                self.checkout_cancel_url = base + STANDIN_CANCEL_PATH
+        return self
 
     def required_urls(self) -> dict[str, str | None]:
         return {**super().required_urls(), "DATABASE_URL": self.database_url}

@@ -25,9 +25,14 @@ class StripeUnavailable(DependencyUnavailable):
 class StripeRejected(ProblemError):
     status, type_slug, title = 502, "payment-provider-rejected", "Payment provider refused the request"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, code: str | None = None, param: str | None = None) -> None:
         super().__init__(detail)
         self.code = code
+        self.param = param
+
+    def is_missing(self, param: str) -> bool:
+        """Stripe does not know the object named by `param` (`resource_missing`), e.g. a deleted customer."""
+        return self.code == "resource_missing" and self.param == param
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -57,21 +62,24 @@ class StripeApi:
             logger.error("stripe %s: credentials refused", what)
             raise StripeUnavailable("The payment provider is not reachable with our credentials.") from exc
         except stripe.StripeError as exc:
-            code = getattr(exc, "code", None)
+            code, param = getattr(exc, "code", None), getattr(exc, "param", None)
             if exc.http_status and exc.http_status >= 500:
                 raise StripeUnavailable("The payment provider is unavailable; try again shortly.") from exc
-            logger.warning("stripe %s rejected: %s %s", what, code, exc.user_message)
-            raise StripeRejected(exc.user_message or "The payment provider refused the request.", code=code) from exc
+            logger.warning("stripe %s rejected: %s %s %s", what, code, param, exc.user_message)
+            raise StripeRejected(exc.user_message or "The payment provider refused the request.", code=code, param=param) from exc
 
     @staticmethod
     def _options(idempotency_key: str | None) -> dict[str, Any]:
         return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
-    async def create_customer(self, user_id: str) -> dict[str, Any]:
-        # No contact details: Stripe knows the customer only by our user id.
+    async def create_customer(self, user_id: str, *, replaces: str | None = None) -> dict[str, Any]:
+        """No contact details: Stripe knows the customer only by our user id. `replaces`: the
+        customer Stripe no longer knows; it makes the key differ from the first one, which would
+        replay that lost customer."""
+        key = f"customer:{user_id}" + (f":replaces:{replaces}" if replaces else "")
         return await self._call(
             "customer.create",
-            self._client.v1.customers.create_async(params={"metadata": {"user_id": user_id}}, options=self._options(f"customer:{user_id}")),
+            self._client.v1.customers.create_async(params={"metadata": {"user_id": user_id}}, options=self._options(key)),
         )
 
     async def create_checkout_session(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

@@ -4,9 +4,14 @@ Subscription mode for dues and instalment plans (monthly price; an uneven remain
 one-time line on the first invoice), payment mode for one-time fees. At most one open session
 per obligation (reused while it is valid, and a partial unique index in the database), and
 `Idempotency-Key` replays the first answer.
+
+A stored customer Stripe no longer knows (deleted in the dashboard; the stand-in restarted) makes
+Stripe refuse the session with `resource_missing` on `customer`: the customer is replaced
+(`customers.service.replace_missing`) and the session created once more.
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +25,7 @@ from mcm_payments.checkout.errors import CollectionPaused, PaymentInProgress
 from mcm_payments.checkout.models import CheckoutSession
 from mcm_payments.checkout.repository import CheckoutRepository
 from mcm_payments.checkout.schemas import Checkout
-from mcm_payments.customers.service import ensure_customer
+from mcm_payments.customers.service import ensure_customer, replace_missing
 from mcm_payments.ledger.repository import LedgerRepository
 from mcm_payments.ledger.service import ts
 from mcm_payments.obligations.errors import NothingDue, ObligationClosed, ObligationNotFound
@@ -28,6 +33,7 @@ from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.obligations.standing import instalment_amount
 from mcm_payments.runtime import Runtime
+from mcm_payments.stripe_api import StripeRejected
 
 SCOPE = "checkout"
 # A session about to expire is not handed out again.
@@ -46,7 +52,21 @@ async def start(session: AsyncSession, runtime: Runtime, principal: Principal, *
         raise ObligationNotFound("No such obligation.")
     _check_payable(obligation)  # before creating a Stripe customer for nothing
     customer_id = await ensure_customer(session, runtime, principal.user_id)
-    obligation = await obligations.lock(obligation_id)
+    try:
+        return await _start_locked(session, runtime, principal, obligation_id, customer_id, key, digest)
+    except StripeRejected as exc:
+        if not exc.is_missing("customer"):
+            raise
+    # Stripe no longer knows the customer: drop what this attempt did (and the obligation's lock),
+    # link a new customer, and try once more.
+    await session.rollback()
+    customer_id = await replace_missing(session, runtime, principal.user_id, customer_id)
+    return await _start_locked(session, runtime, principal, obligation_id, customer_id, key, digest)
+
+
+async def _start_locked(session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID,
+                        customer_id: str, key: str | None, digest: str) -> Checkout:
+    obligation = await ObligationRepository(session).lock(obligation_id)
     assert obligation is not None
     # A request with the same key may have finished while we waited for the lock.
     if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
@@ -84,14 +104,23 @@ async def _checkout_for(session: AsyncSession, runtime: Runtime, obligation: Obl
         existing.status = "expired"  # about to lapse: let it, and open a fresh one
     await session.flush()
     params = _params(runtime, obligation, customer_id)
-    stripe_key = f"checkout:{obligation.id}:{key or uuid.uuid4()}"
-    created = await runtime.stripe.create_checkout_session(params, stripe_key)
+    created = await runtime.stripe.create_checkout_session(params, _stripe_key(obligation, customer_id, key))
     row = CheckoutSession(
         id=uuid.uuid4(), obligation_id=obligation.id, user_id=obligation.user_id, stripe_session_id=created["id"],
         url=created["url"], mode=params["mode"], status="open", expires_at=ts(created["expires_at"]) or now + timedelta(hours=24),
     )
     sessions.add(row)
     return Checkout(url=row.url, mode=row.mode, session_id=row.stripe_session_id, expires_at=row.expires_at, obligation_id=obligation.id)
+
+
+def _stripe_key(obligation: Obligation, customer_id: str, key: str | None) -> str:
+    """Stripe's idempotency key for the session: the same client key gives the same session, and a
+    new customer (after Stripe lost the old one) a new request. At most 255 characters, as Stripe wants."""
+    part = key or str(uuid.uuid4())
+    stripe_key = f"checkout:{obligation.id}:{customer_id}:{part}"
+    if len(stripe_key) > 255:
+        stripe_key = f"checkout:{obligation.id}:{customer_id}:sha256:{hashlib.sha256(part.encode()).hexdigest()}"
+    return stripe_key
 
 
 def _price(obligation: Obligation, amount: int, *, recurring: bool, name: str) -> dict[str, Any]:

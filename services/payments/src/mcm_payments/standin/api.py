@@ -63,6 +63,7 @@ def _get(kind: str, label: str | None = None) -> Handler:
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", r"/v1/customers", lambda s, p, i: checkout.create_customer(s, p)),
     ("GET", r"/v1/customers/(?P<id>[^/]+)", _get("customer")),
+    ("DELETE", r"/v1/customers/(?P<id>[^/]+)", lambda s, p, i: checkout.delete_customer(s, i["id"])),
     ("POST", r"/v1/prices", lambda s, p, i: checkout.create_price(s, p)),
     ("GET", r"/v1/prices/(?P<id>[^/]+)", _get("price")),
     ("GET", r"/v1/products/(?P<id>[^/]+)", _get("product")),

@@ -26,6 +26,16 @@ def create_customer(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:
     return s.store.add(objects.customer(params))
 
 
+def delete_customer(s: StandIn, customer_id: str) -> dict[str, Any]:
+    """As Stripe: the customer is gone for good and its subscriptions are cancelled at once; the id
+    then reads `{id, object, deleted: true}`, and naming it in a new request is `resource_missing`."""
+    s.customer(customer_id)
+    for sub in s.store.find("subscription", customer=customer_id):
+        if sub["status"] != "canceled":
+            billing.cancel(s, sub["id"])
+    return s.store.add({"id": customer_id, "object": "customer", "deleted": True})
+
+
 def create_price(s: StandIn, params: dict[str, Any], param: str = "") -> dict[str, Any]:
     try:
         currency = str(params["currency"]).lower()
@@ -87,7 +97,7 @@ def create_session(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:
         raise StripeError(400, "Missing required param: success_url.", param="success_url")
     customer_id = params.get("customer") or None
     if customer_id:
-        s.customer(customer_id)
+        s.customer(customer_id, param="customer")
     lines = _line_items(s, params, mode)
     try:
         expires_at = to_int(params["expires_at"], "expires_at") if params.get("expires_at") else now() + SESSION_LIFETIME

@@ -9,7 +9,7 @@ from typing import Any
 from mcm_payments.standin import objects
 from mcm_payments.standin.config import StandInConfig
 from mcm_payments.standin.objects import CARDS, TestCard
-from mcm_payments.standin.state import StripeError, Store, now
+from mcm_payments.standin.state import StripeError, Store, missing, now
 from mcm_payments.standin.webhooks import WebhookSender
 
 
@@ -99,8 +99,12 @@ class StandIn:
             return False
         return card.pays_first if first else card.pays_later
 
-    def customer(self, customer_id: str) -> dict[str, Any]:
-        return self.store.get(customer_id, "customer")
+    def customer(self, customer_id: str, param: str = "id") -> dict[str, Any]:
+        """A live customer; unknown or deleted → `resource_missing` on `param`, as Stripe answers."""
+        obj = self.store.objects.get(customer_id)
+        if obj is None or obj.get("object") != "customer" or obj.get("deleted"):
+            raise missing("customer", customer_id, param)
+        return obj
 
     def timestamp(self) -> int:
         return now()

@@ -1,5 +1,9 @@
 """The hosted pages a customer's browser sees: checkout (`session.url`), the invoice page
-(`invoice.hosted_invoice_url`) and receipts. Plain HTML forms, so a test drives them over HTTP."""
+(`invoice.hosted_invoice_url`) and receipts. Plain HTML forms, so a test drives them over HTTP.
+
+Also the pages checkout returns to in development (not Stripe's: they stand in for the web app's),
+`/_standin/checkout/success?session_id=…` and `/_standin/checkout/cancelled`, the default
+`CHECKOUT_SUCCESS_URL` / `CHECKOUT_CANCEL_URL`."""
 from __future__ import annotations
 
 from html import escape
@@ -112,9 +116,24 @@ async def receipt_page(request: Request) -> Response:
     return _page("Receipt", f"<p>Paid {_money(charge['amount'], charge['currency'])} with {escape(charge['payment_method_details']['card']['brand'])} •••• {escape(charge['payment_method_details']['card']['last4'])}.</p>{refunded}")
 
 
+async def return_success_page(request: Request) -> Response:
+    s: StandIn = request.app.state.standin
+    session = s.store.objects.get(request.query_params.get("session_id", ""))
+    paid = ""
+    if session and session.get("object") == "checkout.session" and session["status"] == "complete":
+        paid = f"<p>{_money(session['amount_total'], session['currency'])} paid (checkout {escape(session['id'])}).</p>"
+    return _page("Payment received", f"<p>Payment received — you can close this page.</p>{paid}")
+
+
+async def return_cancelled_page(request: Request) -> Response:
+    return _page("Payment cancelled", "<p>Payment cancelled — nothing was charged. You can close this page.</p>")
+
+
 def routes() -> list[Route]:
     return [
         Route("/c/pay/{session_id}", checkout_page, methods=["GET", "POST"]),
         Route("/i/{invoice_id}", invoice_page, methods=["GET", "POST"]),
         Route("/receipts/{charge_id}", receipt_page, methods=["GET"]),
+        Route("/_standin/checkout/success", return_success_page, methods=["GET"]),
+        Route("/_standin/checkout/cancelled", return_cancelled_page, methods=["GET"]),
     ]
