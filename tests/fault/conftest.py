@@ -11,9 +11,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from faultkit import ADMIN_EMAIL, ADMIN_PASSWORD, admin_token, log_tails, make_fault_platform, restore  # noqa: E402
+from faultkit import ADMIN_EMAIL, ADMIN_PASSWORD, admin_token, log_tails, make_fault_platform, restore, resume  # noqa: E402
 
 from mcm_shared.devstack.platform import Platform  # noqa: E402
+
+
+HERE = Path(__file__).parent
+_started: list[Platform] = []
+
+
+def _stop(platform: Platform) -> None:
+    resume(platform)  # a frozen process would not act on the SIGTERM of stop()
+    platform.stop()
 
 
 @pytest.fixture(scope="session")
@@ -25,15 +34,17 @@ def fault_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platfor
         print(log_tails(running))
         running.stop()
         raise
+    _started.append(running)
     yield running
-    restore_quietly(running)
-    running.stop()
+    _stop(running)
 
 
-def restore_quietly(platform: Platform) -> None:
-    from faultkit import resume
-
-    resume(platform)  # a frozen process would ignore the SIGTERM of stop()
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the fault platform after the last fault test rather than at the end of the whole
+    session, so the tests that follow do not share the machine with it."""
+    if _started and (nextitem is None or HERE not in Path(nextitem.path).parents):
+        _stop(_started.pop())
 
 
 @pytest.fixture
@@ -42,7 +53,7 @@ def platform(fault_platform: Platform, request: pytest.FixtureRequest) -> Iterat
     yield fault_platform
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         print(log_tails(fault_platform))
-    restore_quietly(fault_platform)
+    resume(fault_platform)
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ import hmac
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -59,8 +61,13 @@ def make_fault_platform(tmp: Path) -> Platform:
 
 
 def log_tails(platform: Platform, chars: int = 3000) -> str:
-    parts = []
-    for log in sorted((platform.log_dir or platform.data_dir).glob("*.log")):
+    """The end of every process log, and a copy of the whole logs that outlives pytest's
+    rotation of temporary folders (other test runs on the machine delete old ones)."""
+    logs = platform.log_dir or platform.data_dir
+    keep = Path(tempfile.gettempdir()) / "mcm-fault-logs" / time.strftime("%Y%m%d-%H%M%S")
+    shutil.copytree(logs, keep, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.pid"))
+    parts = [f"full logs: {keep}"]
+    for log in sorted(logs.glob("*.log")):
         parts.append(f"--- {log.name}\n{log.read_text(errors='replace')[-chars:]}")
     return "\n".join(parts)
 

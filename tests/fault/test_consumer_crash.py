@@ -1,10 +1,11 @@
 """An event consumer killed in the middle of an event applies it exactly once after a restart.
 
-`user.registered` on auth's stream becomes a member profile in circles. A test connection locks
-the profiles table, so circles' consumer is caught inside its transaction (inbox row written,
-profile insert waiting) when the process gets SIGKILL. After the restart the entry is reclaimed
-from the dead consumer and applied: one profile, one inbox row, nothing pending — and a second
-delivery of the same event changes nothing.
+A sign-up through the gateway makes auth publish `user.registered` (outbox → relay → stream
+`events:auth`), which circles' consumer turns into a member profile. A test connection locks the
+profiles table, so the consumer is caught inside its transaction (inbox row written, profile
+insert waiting) when circles gets SIGKILL. After the restart the entry is reclaimed from the dead
+consumer and applied: one profile, one inbox row, nothing pending — and a second delivery of the
+same event changes nothing.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import signal
 import uuid
 
 import asyncpg
+import httpx
 import pytest
 import redis
 
-from faultkit import user_registered_fields, wait_ready, wait_until
+from faultkit import USER_PASSWORD, new_email, wait_ready, wait_until
 from mcm_shared.devstack.platform import Platform
 
 STREAM = "events:auth"
@@ -47,21 +49,38 @@ def pending_entry(client: redis.Redis, message_id: bytes) -> dict | None:
     return entries[0] if entries else None
 
 
+def registered_event(client: redis.Redis, after: bytes, display_name: str) -> tuple[bytes, dict[bytes, bytes]] | None:
+    """The `user.registered` entry auth published for `display_name` after stream id `after`."""
+    for message_id, fields in client.xrange(STREAM, min=b"(" + after, max="+"):
+        envelope = json.loads(fields[b"envelope"])
+        if envelope["type"] == "user.registered" and envelope["payload"].get("display_name") == display_name:
+            return message_id, fields
+    return None
+
+
 @pytest.mark.timeout(150)
 def test_consumer_killed_mid_event_applies_it_exactly_once_after_restart(platform: Platform) -> None:
     client = redis.Redis.from_url(platform.env["REDIS_URL"])
     observer = Database(platform.env["DATABASE_URL"])
     locker = Database(platform.env["DATABASE_URL"])
-    user_id = uuid.uuid4()
-    name = f"Crash {user_id.hex[:6]}"
-    fields = user_registered_fields(user_id, name)
-    event_id = uuid.UUID(json.loads(fields["envelope"])["id"])
+    name = f"Crash {uuid.uuid4().hex[:6]}"
     profiles = "SELECT count(*) FROM circles.profiles WHERE user_id = $1"
     inbox = "SELECT count(*) FROM circles.inbox WHERE consumer = $1 AND event_id = $2"
     try:
         locker.run("BEGIN")
         locker.run("LOCK TABLE circles.profiles IN SHARE ROW EXCLUSIVE MODE")  # inserts wait, reads do not
-        message_id = client.xadd(STREAM, fields)
+        last = client.xrevrange(STREAM, count=1)
+        after = last[0][0] if last else b"0-0"
+        signed_up = httpx.post(
+            f"{platform.url('gateway')}/api/v1/auth/register",
+            json={"email": new_email("crash"), "password": USER_PASSWORD, "display_name": name},
+            timeout=10,
+        )
+        assert signed_up.status_code == 201, signed_up.text
+        assert wait_until(lambda: registered_event(client, after, name) is not None, timeout=10), "auth never published user.registered"
+        message_id, fields = registered_event(client, after, name)  # type: ignore[misc]
+        envelope = json.loads(fields[b"envelope"])
+        user_id, event_id = uuid.UUID(envelope["payload"]["user_id"]), uuid.UUID(envelope["id"])
 
         # The consumer took the entry and is stuck inside its transaction on the profile insert.
         assert wait_until(lambda: pending_entry(client, message_id) is not None, timeout=10), "circles never read the event"

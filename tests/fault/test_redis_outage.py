@@ -1,6 +1,7 @@
-"""Redis stopped, then hung: reads keep working, credential endpoints answer a fast 503 (auth's
-sign-in limits live in Redis, so it refuses rather than sign people in unthrottled), nothing
-waits past the socket timeout, readiness says 503 everywhere, and everything recovers by itself.
+"""Redis stopped, then hung: reads keep working, credential endpoints (login, register, refresh)
+answer a fast 503 (the gateway's credential limits and auth's sign-in limits live in Redis, and
+both refuse rather than let attempts through unthrottled), nothing waits past the socket timeout,
+readiness says 503 everywhere, and everything recovers by itself.
 """
 from __future__ import annotations
 
@@ -90,11 +91,11 @@ def test_redis_down_or_hung_degrades_gracefully_and_recovers(platform: Platform,
         assert wait_until(lambda: all(ready_status(platform, n) == 503 for n in SERVICE_NAMES), timeout=5.0), {
             n: ready_status(platform, n) for n in SERVICE_NAMES
         }
-        # Refresh needs Redis only when a reused token revokes its session: 200 or a 503 problem.
+        # Refresh is a credential endpoint too: the gateway's exact limits for those live in Redis
+        # and refuse with 503 rather than let them through unchecked (mcm_gateway/ratelimit).
         with httpx.Client(timeout=10) as client:
             refreshed = call(client, "POST", f"{platform.url('gateway')}/api/v1/auth/refresh", "refresh", json={"refresh_token": refresh_token})
-        assert refreshed.status == 200 or is_problem_503(refreshed), str(refreshed)
-        assert refreshed.elapsed < ANSWER_WITHIN, str(refreshed)
+        assert is_problem_503(refreshed) and refreshed.elapsed < ANSWER_WITHIN, str(refreshed)
         time.sleep(2.0)
         check_degraded(platform, traffic, steps, stopped + 0.5, time.monotonic(), "stopped")
 
@@ -103,9 +104,9 @@ def test_redis_down_or_hung_degrades_gracefully_and_recovers(platform: Platform,
             n: ready_status(platform, n) for n in SERVICE_NAMES
         }
         back = time.monotonic()
-        assert wait_until(lambda: steps.login(httpx.Client(timeout=10)).status == 200, timeout=10.0), "login after Redis came back"
-        time.sleep(1.0)
-        recovered = traffic.between(back + 1.0, time.monotonic())
+        time.sleep(2.0)
+        # Ready again means working again: every request sent since then succeeds.
+        recovered = traffic.between(back, time.monotonic())
         assert recovered and all(o.status in (200, 201) for o in recovered), "after recovery:\n" + describe(
             o for o in recovered if o.status not in (200, 201)
         )

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from seckit import Accounts, client, start_platform  # noqa: E402
+from seckit import Accounts, start_platform  # noqa: E402
 
 from mcm_shared.devstack.platform import Platform  # noqa: E402
 
@@ -20,15 +20,7 @@ SECURITY_REDIS_DB = 15
 
 
 @pytest.fixture(scope="session")
-def security_platform(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    import os, json  # TEMP-DEV-HOOK
-    if os.environ.get("SEC_REUSE"):  # TEMP-DEV-HOOK
-        state = json.load(open(os.environ["SEC_REUSE"]))  # TEMP-DEV-HOOK
-        p = Platform(data_dir=Path(state["data_dir"]), env=state["env"], free_ports=True, log_dir=Path(state["data_dir"]) / "logs")  # TEMP-DEV-HOOK
-        p.ports = state["ports"]  # TEMP-DEV-HOOK
-        yield p  # TEMP-DEV-HOOK
-        return  # TEMP-DEV-HOOK
-    engines = request.getfixturevalue("engines")  # TEMP-DEV-HOOK
+def security_platform(engines, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     running = start_platform(engines, tmp_path_factory.mktemp("security"), redis_db=SECURITY_REDIS_DB)
     yield running
     running.stop()
@@ -36,7 +28,7 @@ def security_platform(request, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="module")
 def platform(security_platform: Platform) -> Platform:
-    for name, process in security_platform.processes.items():  # TEMP-DEV-HOOK (processes empty when reused)
+    for name, process in security_platform.processes.items():
         assert process.poll() is None, f"{name} is not running (exit code {process.returncode})"
     return security_platform
 
@@ -46,7 +38,10 @@ def accounts(platform: Platform) -> Accounts:
     return Accounts(platform)
 
 
-@pytest.fixture
-def gateway(platform: Platform):
-    with client(platform.url("gateway")) as http:
-        yield http
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The first test of the suite also starts the platform, and the authorisation matrix builds
+    its objects in a fixture: allow more than the project's 120 s per test for that."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.timeout(600))

@@ -96,17 +96,6 @@ def log_tails(platform: Platform, chars: int = 4000) -> str:
     return "\n".join(parts)
 
 
-def server_errors_in_logs(platform: Platform, since: dict[str, int] | None = None) -> dict[str, list[str]]:
-    """Lines logged at error level per process (after the byte offsets in `since`)."""
-    found: dict[str, list[str]] = {}
-    for log in sorted((platform.log_dir or platform.data_dir).glob("*.log")):
-        text = log.read_text(errors="replace")[(since or {}).get(log.stem, 0):]
-        lines = [line for line in text.splitlines() if '"level": "error"' in line or "Traceback" in line]
-        if lines:
-            found[log.stem] = lines
-    return found
-
-
 # -- clients ------------------------------------------------------------------------------------
 _addresses = itertools.count(1)
 
@@ -120,7 +109,9 @@ def fresh_source_ip() -> str:
 def client(base_url: str, *, source_ip: str | None = None, timeout: float = 30.0) -> httpx.Client:
     """A client from its own loopback address (a fresh one unless given), so per-address limits
     of one test never throttle another."""
-    transport = httpx.HTTPTransport(local_address=source_ip or fresh_source_ip())
+    # Idle connections are dropped well before the gateway's 5 s keep-alive ends, so a request is
+    # never written to a connection the server is closing at that moment.
+    transport = httpx.HTTPTransport(local_address=source_ip or fresh_source_ip(), limits=httpx.Limits(keepalive_expiry=1.0))
     return httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
 
@@ -376,3 +367,63 @@ def success_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str, 
             schema = response.get("content", {}).get("application/json", {}).get("schema")
             return resolve_schema(doc, schema)
     return {}
+
+
+# -- sample objects ---------------------------------------------------------------------------------
+def in_days(days: int, minutes: int = 0) -> str:
+    import datetime as dt
+
+    return (dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=days, minutes=minutes)).isoformat()
+
+
+def sample_circle(**changes: Any) -> dict[str, Any]:
+    return {
+        "name": f"Sample {uuid.uuid4().hex[:6]}", "description": "d", "capacity_max": 8, "capacity_min": 2,
+        "schedule": {"weekday": "friday", "time": "18:00", "timezone": "Europe/Berlin"}, "location": {"city": "Bonn"},
+        "dues": {"amount": 900, "currency": "EUR"}, **changes,
+    }
+
+
+def sample_event(**changes: Any) -> dict[str, Any]:
+    return {
+        "type": "meetup", "title": "Sample", "description": "d", "starts_at": in_days(40), "ends_at": in_days(40, 120),
+        "timezone": "Europe/Berlin", "location": {"city": "Bonn"}, "capacity": 10, "price": {"amount": 0, "currency": "EUR"},
+        **changes,
+    }
+
+
+def sample_objects(platform: Platform, admin: User, member: User) -> dict[str, str]:
+    """Real objects to stand behind path parameters: a public circle with dues (admin facilitates,
+    `member` belongs and owes), a meeting, a goal, a draft and a published event (member
+    registered), the member's obligation and a payment on it, a requirement template."""
+    import datetime as dt
+
+    ids: dict[str, str] = {"user": member.id}
+    with client(platform.url("gateway")) as http:
+        def ok(response: httpx.Response) -> Any:
+            assert response.status_code in (200, 201), describe(response)
+            return response.json()
+
+        ok(http.get("/api/v1/members/me", headers=member.headers))
+        ids["circle"] = ok(http.post("/api/v1/circles", json=sample_circle(visibility="public"), headers=admin.headers))["id"]
+        ok(http.post(f"/api/v1/circles/{ids['circle']}/members", json={"user_id": member.id}, headers=admin.headers))
+        ids["meeting"] = ok(http.post(f"/api/v1/circles/{ids['circle']}/meetings", json={"starts_at": in_days(5), "duration_minutes": 60},
+                                      headers=admin.headers))["items"][0]["id"]
+        goal = {"title": "Goal", "period_start": dt.date.today().isoformat(), "period_end": (dt.date.today() + dt.timedelta(days=7)).isoformat()}
+        ids["goal"] = ok(http.post(f"/api/v1/circles/{ids['circle']}/goals", json=goal, headers=admin.headers))["id"]
+        ids["event"] = ok(http.post("/api/v1/events", json=sample_event(circle_ids=[ids["circle"]]), headers=admin.headers))["id"]
+        ids["published"] = ok(http.post("/api/v1/events", json=sample_event(circle_ids=[ids["circle"]]), headers=admin.headers))["id"]
+        ok(http.post(f"/api/v1/events/{ids['published']}/publish", headers=admin.headers))
+        ids["registration"] = ok(http.post(f"/api/v1/events/{ids['published']}/registrations", json={}, headers=member.headers))["id"]
+        ids["template"] = ok(http.post("/api/v1/events/requirement-templates", json={"name": f"Sample {uuid.uuid4().hex[:6]}",
+                                       "requirements": [{"kind": "verified_email"}]}, headers=admin.headers))["id"]
+
+        def obligation() -> str | None:
+            items = ok(http.get("/api/v1/payments/obligations", headers=member.headers))["items"]
+            return next((item["id"] for item in items if item.get("circle_id") == ids["circle"]), None)
+
+        ids["obligation"] = wait_for(obligation, timeout=60, what="the sample member's dues obligation")
+        paid = ok(http.post(f"/api/v1/payments/obligations/{ids['obligation']}/offline-payment", json={"amount": 100, "method": "cash"},
+                            headers={**admin.headers, "Idempotency-Key": uuid.uuid4().hex}))
+        ids["payment"] = paid["payment"]["id"]
+    return ids

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -487,13 +488,19 @@ class Fixture:
     outsiders: dict[str, User]
     worlds: dict[tuple[str, str], World]
     shared: dict[str, str]
+    connection: httpx.Client | None = None
 
     @property
     def gateway(self) -> str:
         return self.platform.url("gateway")
 
-    def http(self) -> httpx.Client:
-        return client(self.gateway)
+    @contextmanager
+    def http(self) -> Iterator[httpx.Client]:
+        """One keep-alive client for the whole matrix (the gateway's general per-address budget
+        is lifted for this suite; credential endpoints count per signed-in user)."""
+        if self.connection is None:
+            self.connection = client(self.gateway)
+        yield self.connection
 
 
 @dataclass
@@ -607,7 +614,7 @@ def build_world(fx: Fixture, http: httpx.Client, role: str, rel: str) -> World:
 
 
 @pytest.fixture(scope="module")
-def matrix(platform, accounts: Accounts) -> Fixture:
+def matrix(platform, accounts: Accounts) -> Iterator[Fixture]:
     host = accounts.create("facilitator", "ptm", prefix="host", name="Host")
     people = {name: accounts.create(prefix=name, name=name.title()) for name in ("peer", "applicant", "spare", "staffer", "subject", "payer")}
     owners = {role: accounts.create(role, prefix=f"owner-{role}", name=f"Owner {role}") for role in ROLES}
@@ -636,7 +643,9 @@ def matrix(platform, accounts: Accounts) -> Fixture:
         )
         shared["payment"] = paid["payment"]["id"]
         shared["foreign_session"] = _own_session_id(http, host.token)
-    return fx
+    yield fx
+    if fx.connection is not None:
+        fx.connection.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -718,7 +727,11 @@ def run_cell(fx: Fixture, method: str, path: str, rule: Rule, caller: Caller) ->
         elif method in ("POST", "PUT", "PATCH") and rule is GENERIC:
             kwargs["json"] = {}
         with fx.http() as http:
-            return http.request(method, path.format(**path_values), **kwargs)
+            try:
+                return http.request(method, path.format(**path_values), **kwargs)
+            except httpx.RemoteProtocolError:
+                # A keep-alive connection closed under us before the request was read: send once more.
+                return http.request(method, path.format(**path_values), **kwargs)
 
     outcome = Outcome(caller, want, send(values))
     if want == HIDDEN and names and outcome.response.status_code == 404:
@@ -832,3 +845,30 @@ def test_authorisation(matrix: Fixture, method: str, path: str, rule: Rule):
         if verdict:
             problems.append(f"  {caller.label:<24} expected {outcome.expected}: {verdict}")
     assert not problems, f"{method} {path} [{rule.variant or 'default'}]\n" + "\n".join(problems)
+
+
+# A child object addressed under a parent it does not belong to is not found, even by someone who
+# manages that parent (ids from another world are swapped in one at a time).
+CROSS_PARENT = [
+    ("PATCH", "/api/v1/circles/{priv}/meetings/{meeting}", {"note": "x"}, "meeting"),
+    ("PUT", "/api/v1/circles/{priv}/meetings/{meeting}/attendance", {"records": []}, "meeting"),
+    ("GET", "/api/v1/circles/{priv}/meetings/{meeting}/attendance", None, "meeting"),
+    ("POST", "/api/v1/events/{live}/registrations/{registration}/check-in", None, "registration"),
+    ("PUT", "/api/v1/events/{live}/registrations/{registration}/care-team", {"user_id": None}, "registration"),
+    ("POST", "/api/v1/events/{live}/registrations/{registration}/promote", None, "registration"),
+    ("POST", "/api/v1/events/{live}/waitlist/{registration}/move", {"position": 1}, "registration"),
+    ("PUT", "/api/v1/circles/{priv}/members/{member_user}/role", {"role": "member"}, "member_user"),
+    ("DELETE", "/api/v1/circles/{priv}/members/{member_user}", {"reason": "cross-parent"}, "member_user"),
+]
+
+
+@pytest.mark.parametrize(("method", "template", "body", "foreign"), CROSS_PARENT, ids=[f"{m} {t}" for m, t, _, _ in CROSS_PARENT])
+def test_children_of_another_parent_are_not_found(matrix: Fixture, method: str, template: str, body: Any, foreign: str):
+    manager = matrix.owners["facilitator"]  # facilitates his facilitator world's circles and events
+    own = matrix.worlds[("facilitator", FACILITATOR)].ids
+    other = matrix.worlds[("member", MEMBER)].ids  # a world he has nothing to do with
+    values = {key: (other if key == foreign else own)[key] for key in ("priv", "live", "meeting", "registration", "member_user")}
+    path = template.format(**values)
+    with matrix.http() as http:
+        response = http.request(method, path, json=body, headers=manager.headers)
+    assert response.status_code == 404, describe(response)

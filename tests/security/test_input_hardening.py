@@ -28,9 +28,9 @@ from seckit import (
     json_body_schema,
     resolve_schema,
     routed_operations,
+    sample_objects,
     service_documents,
     unique_email,
-    wait_for,
 )
 
 try:
@@ -108,36 +108,8 @@ class World:
 @pytest.fixture(scope="module")
 def world(platform, accounts: Accounts) -> World:
     w = World()
-    admin = accounts.admin
-    w.admin = admin
-    payer = accounts.create(prefix="hard-payer")
-    with client(platform.url("gateway")) as http:
-        def ok(response: httpx.Response) -> dict[str, Any]:
-            assert response.status_code in (200, 201), describe(response)
-            return response.json()
-
-        w.ids["circle"] = ok(http.post("/api/v1/circles", json={**_circle(w), "visibility": "public"}, headers=admin.headers))["id"]
-        ok(http.get("/api/v1/members/me", headers=payer.headers))
-        ok(http.post(f"/api/v1/circles/{w.ids['circle']}/members", json={"user_id": payer.id}, headers=admin.headers))
-        w.ids["meeting"] = ok(http.post(f"/api/v1/circles/{w.ids['circle']}/meetings", json={"starts_at": _in(5), "duration_minutes": 60},
-                                        headers=admin.headers))["items"][0]["id"]
-        w.ids["goal"] = ok(http.post(f"/api/v1/circles/{w.ids['circle']}/goals", json=BASE_BODIES[("POST", "/api/v1/circles/{circle_id}/goals")](w),
-                                     headers=admin.headers))["id"]
-        w.ids["event"] = ok(http.post("/api/v1/events", json=_event(w), headers=admin.headers))["id"]
-        published = ok(http.post("/api/v1/events", json=_event(w), headers=admin.headers))["id"]
-        ok(http.post(f"/api/v1/events/{published}/publish", headers=admin.headers))
-        w.ids["registration"] = ok(http.post(f"/api/v1/events/{published}/registrations", json={}, headers=payer.headers))["id"]
-        w.ids["published"] = published
-
-        def obligation() -> str | None:
-            items = ok(http.get("/api/v1/payments/obligations", headers=payer.headers))["items"]
-            return next((item["id"] for item in items if item.get("circle_id") == w.ids["circle"]), None)
-
-        w.ids["obligation"] = wait_for(obligation, timeout=60, what="the payer's dues obligation")
-        paid = ok(http.post(f"/api/v1/payments/obligations/{w.ids['obligation']}/offline-payment", json={"amount": 900, "method": "cash"},
-                            headers={**admin.headers, "Idempotency-Key": uuid.uuid4().hex}))
-        w.ids["payment"] = paid["payment"]["id"]
-        w.ids["user"] = payer.id
+    w.admin = accounts.admin
+    w.ids = sample_objects(platform, accounts.admin, accounts.create(prefix="hard-payer"))
     return w
 
 

@@ -20,6 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from mcm_shared.testing.issuer import TestIssuer
+
 from seckit import (
     WHO_AM_I,
     Accounts,
@@ -78,8 +80,8 @@ def _other_key_same_kid(f: Forge) -> str:
 
 
 def _other_key_unknown_kid(f: Forge) -> str:
-    other = ec.generate_private_key(ec.SECP256R1())
-    return compact({"alg": "ES256", "typ": "JWT", "kid": uuid.uuid4().hex}, f.claims(), lambda data: es256_sign(data, other))
+    # The shared test issuer: a well-formed token for this very user and session, by a stranger's key.
+    return TestIssuer().token(f.base["sub"], roles=f.base["roles"], session_id=uuid.UUID(f.base["sid"]))
 
 
 def _tampered_roles(f: Forge) -> str:

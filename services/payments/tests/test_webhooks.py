@@ -211,7 +211,7 @@ async def test_a_processing_failure_is_acknowledged_and_retried_by_the_worker(ha
     response = await harness.send_webhook(completed)
     assert response.status_code == 200  # stored: Stripe must not resend, we retry ourselves
     [row] = await stored(harness, completed["id"])
-    assert row["processed_at"] is None and "constraint bug" in row["last_error"] and row["attempts"] == 1
+    assert row["processed_at"] is None and "constraint bug" in row["last_error"] and row["attempts"] >= 1  # the worker may already have retried (and failed again) on a slow machine
     await harness.sql("DROP TRIGGER refuse ON payments.payments")
     await harness.wait_status(obligation["id"], "settled", timeout=15)
     [row] = await stored(harness, completed["id"])

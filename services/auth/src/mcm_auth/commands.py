@@ -40,7 +40,15 @@ async def ensure_admin(settings: Settings, *, email: str, password: str | None, 
         await database.dispose()
 
 
-async def ensure_admin_in(database: Database, settings: Settings, *, email: str, password: str | None, display_name: str) -> str:
+async def ensure_admin_in(
+    database: Database,
+    settings: Settings,
+    *,
+    email: str,
+    password: str | None,
+    display_name: str,
+    hasher: PasswordHasher | None = None,
+) -> str:
     """Idempotent: an existing admin is left alone; an existing account gains the admin role."""
     async with database.session() as session:
         repo = UserRepository(session)
@@ -54,14 +62,22 @@ async def ensure_admin_in(database: Database, settings: Settings, *, email: str,
                                    details={"before": before, "after": user.roles}, reason="create-admin command"))
             await session.commit()
             return f"account {email} already existed; admin role added (password unchanged)"
+        # No transaction while bcrypt runs; a concurrent creation is caught by the unique email.
+        await session.commit()
         generated = password is None
         password = password or secrets.token_urlsafe(18)
-        hasher = PasswordHasher(settings.password_pepper.get_secret_value(), settings.bcrypt_rounds)
+        own_hasher = hasher is None
+        hasher = hasher or PasswordHasher(settings.password_pepper.get_secret_value(), settings.bcrypt_rounds, concurrency=1)
+        try:
+            password_hash = await hasher.hash(password)
+        finally:
+            if own_hasher:
+                hasher.close()
         user = User(
             id=uuid.uuid4(),
             email=email,
             display_name=display_name,
-            password_hash=await hasher.hash(password),
+            password_hash=password_hash,
             roles=canonical_roles([Role.ADMIN.value]),
             email_verified_at=datetime.now(UTC),
         )

@@ -31,6 +31,12 @@ class Settings(BaseServiceSettings):
     # Passwords: the pepper keys the pre-hash (HMAC-SHA256) so >72-byte passwords stay whole.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_pepper: SecretStr = SecretStr(DEV_DEFAULT_SECRET)
+    # Hashing is bounded: at most this many bcrypt hashes at once, on threads of their own
+    # (unset: usable cores - 1, at least 1, so the event loop keeps a core for everything else);
+    # a request that waits longer than the timeout for a slot is answered 503 with Retry-After.
+    # Keep the timeout plus one hash below the gateway's AUTH_TIMEOUT_SECONDS.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=64)
+    password_hash_queue_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     # Refresh sessions.
     refresh_idle_ttl_seconds: int = Field(default=14 * 86_400, ge=60)

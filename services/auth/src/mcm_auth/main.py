@@ -67,12 +67,19 @@ def auth_hook(settings: Settings):
         http = httpx.AsyncClient(timeout=settings.dependency_timeout_seconds * 2, trust_env=False)
         stack.push_async_callback(http.aclose)
         app.state.oidc = OidcClient(settings, http)
+        hasher = PasswordHasher(
+            settings.password_pepper.get_secret_value(),
+            settings.bcrypt_rounds,
+            concurrency=settings.password_hash_concurrency,
+            queue_timeout=settings.password_hash_queue_timeout_seconds,
+        )
+        stack.callback(hasher.close)
         app.state.ctx = AuthContext(
             settings=settings,
             db=app.state.db,
             redis=app.state.redis,
             keyring=keyring,
-            hasher=PasswordHasher(settings.password_pepper.get_secret_value(), settings.bcrypt_rounds),
+            hasher=hasher,
             events=EventWriter(EVENTS, producer="auth"),
             outbound=outbound,
         )
@@ -118,6 +125,7 @@ async def _bootstrap_admin(app: FastAPI, settings: Settings) -> None:
             email=normalise_email(settings.admin_email),
             password=settings.admin_password.get_secret_value(),
             display_name="Administrator",
+            hasher=app.state.ctx.hasher,
         )
         logger.info(report.split(" with generated password")[0])
     except Exception:  # noqa: BLE001 - a missing admin must not keep the service down

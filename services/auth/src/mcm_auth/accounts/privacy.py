@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
@@ -76,11 +77,23 @@ async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
 
 
 async def erase(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, password: str | None) -> None:
+    users = UserRepository(session)
+    user = await users.get(user_id)
+    assert user is not None  # the caller's dependency loaded it a moment ago
+    checked_hash = user.password_hash
+    # The password is checked with no transaction open (no connection, no admin lock held
+    # through bcrypt); the erasure then goes on only if the locked row still holds that hash.
+    await session.commit()
+    if checked_hash is not None and not await ctx.hasher.verify(password or "", checked_hash):
+        raise WrongCurrentPassword("Confirm with your current password to delete the account.")
     repo = AdminRepository(session)
     await repo.lock_admins()
-    user = await UserRepository(session).get_for_update(user_id)
-    assert user is not None
-    if user.password_hash is not None and not await ctx.hasher.verify(password or "", user.password_hash):
+    user = await users.get_for_update(user_id)
+    if user is None or not user.active:
+        await session.rollback()
+        raise AccountUnavailable("The session has ended; sign in again.")
+    if user.password_hash != checked_hash:
+        await session.rollback()
         raise WrongCurrentPassword("Confirm with your current password to delete the account.")
     if Role.ADMIN.value in user.roles and await repo.count_active_admins() <= 1:
         raise LastAdmin("The last active administrator cannot delete the account.")

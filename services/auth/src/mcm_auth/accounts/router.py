@@ -13,6 +13,7 @@ from mcm_auth.accounts.schemas import Erasure, Me, ProfileUpdate, Registration, 
 from mcm_auth.admin.errors import LastAdmin
 from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.deps import Client, CurrentAccount, Ctx
+from mcm_auth.security.passwords import HashingBusy
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=RegistrationAccepted,
-    responses=problem_responses(InvalidInput, RateLimited),
+    responses=problem_responses(InvalidInput, RateLimited, HashingBusy),
 )
 async def register(body: Registration, db: SessionDep, ctx: Ctx, client: Client) -> RegistrationAccepted:
     """Create an account. An address that already has one gets the same answer, and its owner
@@ -51,7 +52,7 @@ async def export_my_data(account: CurrentAccount, db: SessionDep) -> JSONRespons
     )
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, WrongCurrentPassword, LastAdmin))
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, WrongCurrentPassword, LastAdmin, HashingBusy))
 async def delete_my_account(body: Erasure, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
     """Erase credentials and contact details, end every session and tell other services."""
     await privacy.erase(db, ctx, user_id=account.user.id, password=body.password)

@@ -31,6 +31,7 @@ async def register(session: AsyncSession, ctx: AuthContext, data: Registration, 
         window_seconds=ctx.settings.register_ip_window_seconds,
         detail="Too many sign-ups from this address; try again later.",
     )
+    # Hashed before the first query, so no transaction (no pooled connection) waits on bcrypt.
     password_hash = await ctx.hasher.hash(data.password)
     repo = UserRepository(session)
     existing = await repo.by_email(data.email)

@@ -10,6 +10,7 @@ from mcm_auth.deps import Client, CurrentAccount, Ctx
 from mcm_auth.passwords import service
 from mcm_auth.passwords.errors import InvalidResetToken, WrongCurrentPassword
 from mcm_auth.passwords.schemas import Accepted, PasswordChange, ResetConfirm, ResetRequest
+from mcm_auth.security.passwords import HashingBusy
 
 router = APIRouter(prefix="/api/v1/auth", tags=["passwords"])
 
@@ -21,13 +22,13 @@ async def request_reset(body: ResetRequest, db: SessionDep, ctx: Ctx, client: Cl
     return Accepted()
 
 
-@router.post("/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(InvalidResetToken))
+@router.post("/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(InvalidResetToken, HashingBusy))
 async def confirm_reset(body: ResetConfirm, db: SessionDep, ctx: Ctx) -> None:
     """Set a new password with a reset token; every session of the account is signed out."""
     await service.confirm_reset(db, ctx, token=body.token, new_password=body.new_password)
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, WrongCurrentPassword, InvalidInput, RateLimited))
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, WrongCurrentPassword, InvalidInput, RateLimited, HashingBusy))
 async def change_password(body: PasswordChange, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
     """Change the password (the current one is required); other sessions are signed out."""
     await service.change_password(

@@ -2,6 +2,11 @@
 
 A reset request always answers the same (202), whether or not the address has an account.
 Setting a new password, by reset or by change, revokes sessions and tells the owner by email.
+
+bcrypt never runs inside a transaction (see sessions/service.py): a reset hashes the new password
+before it touches the database; a change reads the account, ends that transaction, checks the
+current password and hashes the new one, then writes only if the row (locked) still holds the
+hash that was checked.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_shared.errors import RateLimited
 
+from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.context import AuthContext
@@ -21,6 +27,7 @@ from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.passwords.repository import ResetRepository
 from mcm_auth.ratelimit import hit
 from mcm_auth.security.secrets import new_token, token_hash
+from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.throttle import LoginThrottle
 
@@ -49,7 +56,7 @@ async def request_reset(session: AsyncSession, ctx: AuthContext, *, email: str, 
 
 
 async def confirm_reset(session: AsyncSession, ctx: AuthContext, *, token: str, new_password: str) -> None:
-    password_hash = await ctx.hasher.hash(new_password)
+    password_hash = await ctx.hasher.hash(new_password)  # first: no transaction is open yet
     reset = await ResetRepository(session).claim(token_hash(token), datetime.now(UTC))
     user = await UserRepository(session).get_for_update(reset.user_id) if reset else None
     if reset is None or user is None or not user.active:
@@ -63,15 +70,28 @@ async def confirm_reset(session: AsyncSession, ctx: AuthContext, *, token: str, 
 async def change_password(
     session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, session_id: uuid.UUID, current: str, new_password: str
 ) -> None:
-    user = await UserRepository(session).get_for_update(user_id)
+    users = UserRepository(session)
+    user = await users.get(user_id)
     assert user is not None  # the caller's dependency loaded it a moment ago
+    checked_hash, throttle_key = user.password_hash, user.email or str(user.id)
+    await session.commit()  # read-only (the caller's checks too): no connection held through bcrypt
     throttle = LoginThrottle(ctx.redis, ctx.settings)
-    await throttle.ensure_not_locked(user.email or str(user.id))
-    if not await ctx.hasher.verify(current, user.password_hash):
+    await throttle.ensure_not_locked(throttle_key)
+    if not await ctx.hasher.verify(current, checked_hash):
         # Counts like a failed sign-in, so a stolen session cannot guess the password freely.
-        await throttle.record_failure(user.email or str(user.id))
+        await throttle.record_failure(throttle_key)
         raise WrongCurrentPassword("The current password is not correct.")
-    await _set_password(session, ctx, user, await ctx.hasher.hash(new_password), keep_session=session_id)
+    password_hash = await ctx.hasher.hash(new_password)
+    user = await users.get_for_update(user_id)
+    record = await session.get(Session, session_id, populate_existing=True)
+    if user is None or not user.active or record is None or record.revoked_at is not None:
+        await session.rollback()
+        raise AccountUnavailable("The session has ended; sign in again.")
+    if user.password_hash != checked_hash:
+        # Changed or reset meanwhile: what was proved is no longer the current password.
+        await session.rollback()
+        raise WrongCurrentPassword("The current password is not correct.")
+    await _set_password(session, ctx, user, password_hash, keep_session=session_id)
     await session.commit()
 
 

@@ -10,6 +10,7 @@ from mcm_shared.errors import InvalidInput, RateLimited, Unauthenticated, proble
 from mcm_shared.wiring import SessionDep
 
 from mcm_auth.deps import Client, CurrentAccount, Ctx
+from mcm_auth.security.passwords import HashingBusy
 from mcm_auth.sessions import manage, service
 from mcm_auth.sessions.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken, SessionNotFound
 from mcm_auth.sessions.schemas import Login, Refresh, SessionInfo, TokenPair
@@ -21,7 +22,7 @@ SessionID = Annotated[uuid.UUID, Path(description="A session id from GET /api/v1
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-@router.post("/login", response_model=TokenPair, responses=problem_responses(InvalidCredentials, AccountDisabled, InvalidInput, RateLimited))
+@router.post("/login", response_model=TokenPair, responses=problem_responses(InvalidCredentials, AccountDisabled, InvalidInput, RateLimited, HashingBusy))
 async def login(body: Login, db: SessionDep, ctx: Ctx, client: Client, response: Response) -> TokenPair:
     response.headers.update(_NO_STORE)
     return await service.login(db, ctx, email=body.email, password=body.password, client=client)

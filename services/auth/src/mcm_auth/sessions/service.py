@@ -1,5 +1,11 @@
 """Sign-in and refresh-token rotation. Each use case commits once.
 
+Sign-in rule: bcrypt never runs inside a transaction. Login reads the account, ends that
+read-only transaction (handing the pooled connection back), checks the password, then writes the
+session in a second short transaction that re-reads the row share-locked and goes on only if it
+still holds the very hash that was checked and the account is still active, so a password
+changed, an account disabled or erased meanwhile cannot be signed in with what was read before.
+
 Refresh rule: a refresh token is claimed by one conditional UPDATE, so of two concurrent uses
 exactly one wins. Presenting a token that was already rotated is treated as theft: the whole
 session (its family of tokens) is revoked, whoever presents it.
@@ -69,13 +75,22 @@ async def login(session: AsyncSession, ctx: AuthContext, *, email: str, password
     throttle = LoginThrottle(ctx.redis, ctx.settings)
     await throttle.count_ip(client.ip_address or "unknown")
     await throttle.ensure_not_locked(email)
-    user = await UserRepository(session).by_email(email)
+    users = UserRepository(session)
+    user = await users.by_email(email)
+    checked_hash = user.password_hash if user else None
+    await session.commit()  # read-only: gives the connection back before bcrypt (module docstring)
     # An unknown email still pays for one bcrypt check, so timing does not tell them apart.
-    ok = await ctx.hasher.verify(password, user.password_hash if user else None)
+    ok = await ctx.hasher.verify(password, checked_hash)
     if not ok or user is None:
         await throttle.record_failure(email)
         raise InvalidCredentials("Invalid email or password.")
+    user = await users.get_for_share(user.id)
+    if user is None or user.password_hash != checked_hash:
+        # The password was changed (or the account erased) while the old one was being checked.
+        await session.rollback()
+        raise InvalidCredentials("Invalid email or password.")
     if not user.active:
+        await session.rollback()
         raise AccountDisabled("This account is disabled.")
     await throttle.reset(email)
     pair = await start_session(session, ctx, user, client)
