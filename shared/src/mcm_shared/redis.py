@@ -4,7 +4,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.retry import Retry
+from redis.asyncio.retry import Retry  # the asyncio client needs the asyncio Retry (awaits each try)
 
 # One immediate retry on a connection error: after Redis restarts, pooled connections are dead
 # and the first command on each would fail. Timeouts are not retried, so a hung Redis still

@@ -23,9 +23,12 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 logger = logging.getLogger("mcm.revocation")
+_NO_RETRY = Retry(NoBackoff(), 0)
 
 REVOKED_SESSIONS_KEY = "auth:revoked_sessions"
 REVOCATIONS_CHANNEL = "auth:revocations"
@@ -123,8 +126,12 @@ class RevocationListener:
         delay = self.reconnect_delays[0]
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            pooled_retry = None
             try:
                 await pubsub.subscribe(REVOCATIONS_CHANNEL)
+                # The client retries a dropped connection once (mcm_shared.redis); here a silent
+                # reconnect would skip what was announced meanwhile, so a drop must reach this loop.
+                pooled_retry, pubsub.connection.retry = pubsub.connection.retry, _NO_RETRY
                 await self._reload()
                 if not self._connected:
                     logger.info("revocation listener connected", extra={"revoked_sessions": len(self._revoked)})
@@ -145,6 +152,8 @@ class RevocationListener:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.reconnect_delays[1])
             finally:
+                if pooled_retry is not None and pubsub.connection is not None:
+                    pubsub.connection.retry = pooled_retry  # it goes back to the pool
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 

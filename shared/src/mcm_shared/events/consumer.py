@@ -136,8 +136,13 @@ class EventConsumer(BackgroundWorker):
         self._groups_ready = True
 
     async def poll(self) -> int:
-        """Read new entries (blocking up to `block` seconds) and handle them; return the count."""
-        self._interruptible = True  # waiting for work: stop() may cancel here
+        """Read new entries (blocking up to `block` seconds) and handle them; return the count.
+
+        The blocking read is not cancelled by stop(): a reply that arrives while stopping would
+        otherwise leave entries delivered to us but never handled. `block` is short (≤ 1 s), and
+        the batch in hand (at most `read_count` entries) is finished before stopping, so a
+        stopped consumer leaves nothing pending behind it.
+        """
         try:
             response = await self.redis.xreadgroup(
                 self.group, self.name, {stream: ">" for stream in self.streams},
@@ -145,14 +150,10 @@ class EventConsumer(BackgroundWorker):
             )
         except ResponseError as exc:
             return self._lost_group(exc)
-        finally:
-            self._interruptible = False
         handled = 0
         batches = response.items() if isinstance(response, dict) else (response or [])
         for stream, entries in batches:
             for message_id, fields in entries:
-                if self.stopping:
-                    return handled  # unhandled entries stay pending and will be reclaimed
                 await self._handle(text_of(stream), message_id, fields, deliveries=1)
                 handled += 1
         return handled
@@ -174,9 +175,7 @@ class EventConsumer(BackgroundWorker):
                 if len(live) < len(entries):  # Redis 6.2 marks trimmed entries as nil
                     await ack_vanished(self.redis, stream, self.group, self.name, cursor, next_cursor, [m for m, _ in live])
                 counts = await delivery_counts(self.redis, stream, self.group, [mid for mid, _ in live])
-                for message_id, fields in live:
-                    if self.stopping:
-                        return handled
+                for message_id, fields in live:  # claimed to us: finish them even when stopping
                     await self._handle(stream, message_id, fields, deliveries=counts.get(message_id, 1))
                     handled += 1
                 if text_of(next_cursor) == "0-0":
