@@ -194,7 +194,15 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = f"Method {request.method} is not allowed here."
         return problem_response(exc.status_code, headers=getattr(exc, "headers", None), detail=detail, instance=request.url.path)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # A date or number too large to compute with comes from the client's input.
+        logger.warning("input overflow", extra={"path": request.url.path, "error": str(exc)})
+        return problem_response(
+            422, type_slug="validation-error", title="Invalid input", detail="A value in the request is out of range.", instance=request.url.path
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(500, type_slug="internal-error", title="Internal error", detail="Something went wrong on our side.")
+        return problem_response(500, headers={"Connection": "close"}, type_slug="internal-error", title="Internal error", detail="Something went wrong on our side.")

@@ -108,8 +108,28 @@ def database_errors_as_503(app: FastAPI) -> None:
         # connection due to administrator command" reach us as a plain DBAPIError.
         if is_transient(exc):
             return await unavailable(request, exc)
+        if _rejected_input(exc):
+            # A value the schema let through but PostgreSQL refuses (a NUL in text, a number
+            # out of range, a CHECK the service did not translate): the client's input, not our fault.
+            return problem_response(
+                422,
+                type_slug="validation-error",
+                title="Invalid input",
+                detail="A value in the request cannot be stored (for example a NUL character or a number out of range).",
+            )
         raise exc
 
     for exc_type in (OperationalError, InterfaceError, PoolTimeout, OSError, asyncio.TimeoutError, RedisConnectionError, RedisTimeout):
         app.add_exception_handler(exc_type, unavailable)
     app.add_exception_handler(DBAPIError, driver_error)
+
+
+# SQLSTATE class 22 (data exception: untranslatable character, numeric out of range, invalid
+# text representation...) and 23514 (check violation).
+def _rejected_input(exc: Exception) -> bool:
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str) and (code.startswith("22") or code == "23514"):
+            return True
+    return False

@@ -123,7 +123,13 @@ async def update_circle(session: AsyncSession, principal: Principal, circle_id: 
     access = (await load_access(session, principal, circle_id, lock=True)).ensure_manage()
     circle = access.circle
     lifecycle.ensure_open(circle)
-    columns = _columns(data.model_dump(exclude_unset=True))
+    values = data.model_dump(exclude_unset=True)
+    # exclude_unset also drops defaults *inside* a nested object that was sent, so a sent
+    # schedule/location/dues is taken whole.
+    for nested in ("schedule", "location", "dues"):
+        if nested in values and getattr(data, nested) is not None:
+            values[nested] = getattr(data, nested).model_dump()
+    columns = _columns(values)
     capacity_max = columns.get("capacity_max", circle.capacity_max)
     capacity_min = columns.get("capacity_min", circle.capacity_min)
     if capacity_min > capacity_max:

@@ -6,7 +6,7 @@ IANA `timezone` says how to show them.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -108,10 +108,15 @@ class EventUpdate(_In):
     requirement_template_ids: list[UUID] | None = Field(default=None, max_length=10)
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """Stored values come back aware; a naive one (never from a client) is read as UTC."""
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
 def schedule_problem(values: dict[str, Any]) -> str | None:
     """Cross-field rules shared by create and (merged) update; None when consistent."""
-    starts, ends = values["starts_at"], values["ends_at"]
-    opens, closes = values.get("registration_opens_at"), values.get("registration_closes_at")
+    starts, ends = _aware(values["starts_at"]), _aware(values["ends_at"])
+    opens, closes = _aware(values.get("registration_opens_at")), _aware(values.get("registration_closes_at"))
     price, plan = values.get("price") or {}, values.get("payment_plan")
     if ends <= starts:
         return "ends_at must be after starts_at"

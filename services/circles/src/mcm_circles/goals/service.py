@@ -14,6 +14,7 @@ from mcm_circles.clock import utcnow
 from mcm_circles.goals.errors import GoalNotFound
 from mcm_circles.goals.models import Goal
 from mcm_circles.goals.repository import GoalRepository
+from mcm_shared.errors import InvalidInput
 from mcm_circles.goals.schemas import Goal as GoalOut
 from mcm_circles.goals.schemas import GoalCreate, GoalSummary, GoalUpdate, MemberGoals, check_period
 from mcm_circles.permissions import actor_id, load_access
@@ -61,7 +62,10 @@ async def update(session: AsyncSession, principal: Principal, circle_id: uuid.UU
     goal = await _own(session, principal, circle_id, goal_id)
     changes = data.model_dump(exclude_unset=True)
     done = changes.pop("done", None)
-    check_period(changes.get("period_start", goal.period_start), changes.get("period_end", goal.period_end))
+    try:
+        check_period(changes.get("period_start", goal.period_start), changes.get("period_end", goal.period_end))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), errors=[{"loc": ["body", "period_end"], "msg": str(exc), "type": "value_error"}]) from None
     for name, value in changes.items():
         setattr(goal, name, value)
     if done is True and goal.done_at is None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
 from mcm_circles.schemas_common import Input, Output, text
 
@@ -16,10 +16,20 @@ Duration = Field(120, ge=15, le=720, description="Minutes")
 AttendanceStatus = Literal["present", "late", "excused", "absent"]
 
 
+def _plausible(value: AwareDatetime | None) -> AwareDatetime | None:
+    # Far-off years overflow when converted to the circle's zone (year 1, year 9999).
+    if value is not None and not 1970 <= value.year <= 2200:
+        raise ValueError("a meeting must start between 1970 and 2200")
+    return value
+
+
+MeetingStart = Annotated[AwareDatetime | None, AfterValidator(_plausible)]
+
+
 class MeetingCreate(Input):
     """Either one meeting at `starts_at`, or the next `count` meetings from the circle's schedule."""
 
-    starts_at: AwareDatetime | None = None
+    starts_at: MeetingStart = None
     count: int | None = Field(None, ge=1, le=26)
     duration_minutes: int = Duration
     note: Note = ""
@@ -34,7 +44,7 @@ class MeetingCreate(Input):
 class MeetingUpdate(Input):
     """Reschedule: a new start and/or duration, or a new note."""
 
-    starts_at: AwareDatetime | None = None
+    starts_at: MeetingStart = None
     duration_minutes: int | None = Field(None, ge=15, le=720)
     note: Note | None = None
 
