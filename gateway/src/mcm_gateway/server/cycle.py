@@ -112,6 +112,11 @@ class RequestCycle:
                     parts.append(b"transfer-encoding: chunked\r\n")
             elif not self.head_only:
                 parts += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+        if not self._body_done:
+            # Answering before the request body is in (a 413, a 401 on an upload): the rest is
+            # drained briefly and the connection dropped, so say so — the client must not send
+            # its next request on it.
+            self.keep_alive = False
         if not self.keep_alive or self.conn.closing:
             self.keep_alive = False
             parts.append(b"connection: close\r\n")

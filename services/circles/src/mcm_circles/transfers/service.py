@@ -155,8 +155,11 @@ async def cancel(session: AsyncSession, principal: Principal, request_id: uuid.U
     """The requester withdraws his pending request."""
     repo = TransferRepository(session)
     request = await repo.get(request_id, lock=True)
-    if request is None or request.user_id != principal.user_id:
+    if request is None or not (await _accesses(session, principal, request))[0]:
         raise TransferNotFound()
+    if request.user_id != principal.user_id:
+        # Those who may see it (facilitators, staff) learn it exists, but only its requester withdraws it.
+        raise Forbidden("Only the member who asked can withdraw a transfer request.")
     if request.status != "pending":
         raise TransferNotPending()
     request.status, request.decided_by, request.decided_at = "cancelled", principal.user_id, utcnow()
