@@ -243,8 +243,10 @@ def test_cancelling_an_event_refunds_a_paid_registration(
     assert [(r["amount"], r["origin"]) for r in refunds] == [(4000, "event_cancelled")]
     history = ok(api.get("/api/v1/payments/history", headers=member.auth))["items"][0]
     assert history["amount_refunded"]["amount"] == 4000 and history["refunds"][0]["status"] == "succeeded"
-    announced = [e.payload for e in published(platform, "payments", "refund.succeeded")]
-    assert any(p["registration_id"] == registration["id"] and p["amount"] == 4000 for p in announced), announced
+    # The outbox relay publishes shortly after the commit that recorded the refund.
+    eventually(lambda: [e.payload for e in published(platform, "payments", "refund.succeeded")],
+               lambda announced: any(p["registration_id"] == registration["id"] and p["amount"] == 4000 for p in announced),
+               what="refund.succeeded published")
     # circles → notification.requested → auth → email.
     mail_to(platform, member.email, f"Cancelled: {title}")
 
