@@ -32,7 +32,7 @@ def _import_create_app(service: Service):
         module = importlib.import_module(f"{service.package}.main")
     except ModuleNotFoundError as exc:
         if exc.name in (service.package, f"{service.package}.main"):
-            pytest.skip(f"{service.package}.main does not exist yet")
+            pytest.fail(f"{service.package}.main is missing: every service must ship it")
         raise
     return module.create_app
 
@@ -78,7 +78,7 @@ def test_probe_port_is_the_port_the_process_listens_on(service: Service) -> None
     """`serve` reads <NAME>_PORT; the Settings class must agree with the manifests' port."""
     config = importlib.import_module(f"{service.package}.config") if _has(service, "config") else None
     if config is None:
-        pytest.skip(f"{service.package}.config does not exist yet")
+        pytest.fail(f"{service.package}.config is missing: every service must ship it")
     field = service.port_env.lower()
     assert config.Settings.model_fields[field].default == service.port
     main_source = (ROOT / service.directory / "src" / service.package / "__main__.py").read_text()
@@ -93,7 +93,7 @@ def cli_commands(service: Service) -> frozenset[str]:
     """The commands `python -m mcm_<name>` accepts, read from its own --help (run in-process,
     as `python -m` would, with stdout and stderr captured)."""
     if not _has(service, "__main__"):
-        pytest.skip(f"{service.package} has no __main__ yet")
+        pytest.fail(f"{service.package} is missing: every service must ship it")
     out, err = io.StringIO(), io.StringIO()
     argv = sys.argv
     sys.argv = [f"python -m {service.package}", "--help"]

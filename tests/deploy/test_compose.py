@@ -31,7 +31,7 @@ MIGRATORS = [s for s in APPS if s.migrates]
 def _settings(service: Service) -> type:
     cls = settings_class(service)
     if cls is None:
-        pytest.skip(f"{service.package}.config does not exist yet")
+        pytest.fail(f"{service.package}.config is missing: every service must ship it")
     return cls
 
 

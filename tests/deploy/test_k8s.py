@@ -301,7 +301,7 @@ def test_ingress_reaches_only_the_gateway_and_not_its_metrics() -> None:
 def _settings(service: Service) -> type:
     cls = settings_class(service)
     if cls is None:
-        pytest.skip(f"{service.package}.config does not exist yet")
+        pytest.fail(f"{service.package}.config is missing: every service must ship it")
     return cls
 
 
