@@ -16,6 +16,10 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
     members_consumer_group: str = "circles-members"
     auth_events_stream: str = "events:auth"
     payments_events_stream: str = "events:payments"
+    # Rendered listing pages kept per query and viewer scope (0 turns the cache off); cleared
+    # on every change of circles, memberships or names, so the TTL is only a backstop.
+    circles_list_cache_entries: int = Field(default=4096, ge=0, le=1_000_000)
+    circles_list_cache_ttl_seconds: float = Field(default=300.0, gt=0, le=86_400)
 
     def required_urls(self) -> dict[str, str | None]:
         return {**super().required_urls(), "DATABASE_URL": self.database_url}

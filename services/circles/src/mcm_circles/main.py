@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from mcm_shared.app import create_service_app
 from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook, verifier_hook
 
+from mcm_circles.circles.listing_cache import listing_cache_hook
 from mcm_circles.circles.router import router as circles_router
 from mcm_circles.config import Settings
 from mcm_circles.consumers import bus_hook
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             redis_hook(settings.redis_url),
             verifier_hook(),
+            listing_cache_hook(
+                max_entries=settings.circles_list_cache_entries, ttl_seconds=settings.circles_list_cache_ttl_seconds
+            ),
             bus_hook(),
             events_hook(),
         ],

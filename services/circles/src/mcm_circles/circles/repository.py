@@ -125,6 +125,16 @@ class CircleRepository:
         stmt = stmt.order_by(*order).limit(limit + 1)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def private_circles_of(self, user_id: uuid.UUID) -> tuple[uuid.UUID, ...]:
+        """Private circles the user currently belongs to (pending or active), in id order."""
+        rows = await self.session.execute(
+            select(Circle.id)
+            .join(Membership, Membership.circle_id == Circle.id)
+            .where(Membership.user_id == user_id, Membership.status.in_(CURRENT), Circle.visibility == "private")
+            .order_by(Circle.id)
+        )
+        return tuple(rows.scalars())
+
     async def facilitators(self, circle_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
         """Active facilitators of many circles in one statement (no query per circle)."""
         ids = list(set(circle_ids))

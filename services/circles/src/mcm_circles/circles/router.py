@@ -11,6 +11,7 @@ from mcm_shared.tokens import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 
 from mcm_circles.circles import archive, service
+from mcm_circles.circles.listing_cache import ListingCacheDep
 from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, CircleUpdate
 from mcm_circles.deps import CircleID
 
@@ -19,10 +20,11 @@ router = APIRouter(prefix="/api/v1/circles", tags=["circles"])
 
 @router.get("", response_model=Page[Circle], responses=problem_responses(Unauthenticated, InvalidInput))
 async def list_circles(
-    session: SessionDep, principal: CurrentPrincipal, query: Annotated[CircleQuery, Query()]
-) -> Page[Circle]:
+    session: SessionDep, principal: CurrentPrincipal, query: Annotated[CircleQuery, Query()], cache: ListingCacheDep
+) -> Response:
     """Circles the caller may see: public ones, private ones he belongs to, all of them for staff."""
-    return await service.list_circles(session, principal, query)
+    # Already JSON (often straight from the listing cache), so FastAPI need not validate it again.
+    return Response(await service.list_circles(session, principal, query, cache), media_type="application/json")
 
 
 @router.post(

@@ -1,7 +1,8 @@
 """Circle use cases: create, read, list, update, archive. Each commits once.
 
 A list request costs two statements whatever the page size: the filtered page, then the
-facilitators of every circle on it.
+facilitators of every circle on it (plus, once per viewer while the listing cache keeps it, the
+viewer's private circles). Pages already rendered come from the listing cache.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mcm_shared.pagination import Page
 from mcm_shared.tokens import Principal
 
 from mcm_circles.circles.errors import CapacityBelowMembers, InvalidCapacity
+from mcm_circles.circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.circles.models import Circle
 from mcm_circles.circles.repository import CircleRepository
@@ -96,7 +98,36 @@ async def get_circle(session: AsyncSession, principal: Principal, circle_id: uui
     return await _out(session, access.circle)
 
 
-async def list_circles(session: AsyncSession, principal: Principal, query: CircleQuery) -> Page[CircleOut]:
+async def list_circles(session: AsyncSession, principal: Principal, query: CircleQuery, cache: ListingCache) -> bytes:
+    """The page as JSON bytes, from the listing cache when it has it (see listing_cache.py)."""
+    generation = cache.generation  # before any read: a change heard after this voids the result
+    scope = await _viewer_scope(session, principal, cache, generation)
+    key = (tuple(getattr(query, name) for name in LIST_QUERY_FIELDS), scope)
+    body = cache.page(key)
+    if body is None:
+        page = await _list_page(session, principal, query)
+        body = page.model_dump_json().encode()
+        cache.store_page(key, body, generation)
+    return body
+
+
+LIST_QUERY_FIELDS = tuple(CircleQuery.model_fields)
+
+
+async def _viewer_scope(session: AsyncSession, principal: Principal, cache: ListingCache, generation: int) -> Scope:
+    """What decides which circles the caller may see: everything (staff), or his private circles."""
+    if is_staff(principal):
+        return STAFF_SCOPE
+    if principal.user_id is None or not cache.active:
+        return ()  # uncached requests need no scope: the list query applies visibility itself
+    scope = cache.scope(principal.user_id)
+    if scope is None:
+        scope = await CircleRepository(session).private_circles_of(principal.user_id)
+        cache.store_scope(principal.user_id, scope, generation)
+    return scope
+
+
+async def _list_page(session: AsyncSession, principal: Principal, query: CircleQuery) -> Page[CircleOut]:
     sort_field = query.sort.lstrip("-")
     after = read_cursor(query.cursor, query.sort, CURSOR_PARSERS[sort_field])
     repo = CircleRepository(session)

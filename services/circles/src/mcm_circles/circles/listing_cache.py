@@ -1,0 +1,162 @@
+"""Rendered pages of GET /api/v1/circles, kept in memory until anything they show changes.
+
+Browsing members ask the same few questions (the first page, a city, open seats…) over and
+over, while circles and memberships change rarely. A page is kept per (query, viewer scope):
+the scope is "staff" (sees every circle) or the private circles the viewer belongs to (usually
+none), so members with the same scope share entries and nobody sees another's private circle.
+
+Forgetting is what makes this safe:
+- any transaction of *this process* that wrote circles, memberships or profiles clears the
+  cache when it commits (read-your-writes, before the response goes out);
+- any other process's change arrives as a PostgreSQL NOTIFY (migration 0004 triggers) and
+  clears it on every replica;
+- while the NOTIFY connection is down the cache is off (neither served nor filled);
+- a page computed while a change arrived is not stored (generation check), and entries also
+  expire after a TTL and are bounded in number (LRU).
+"""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from contextlib import AsyncExitStack
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from prometheus_client import Counter
+from sqlalchemy import event
+
+from mcm_shared.pg_notify import NotificationListener
+
+CHANNEL = "circles_listing"  # see migrations/versions/0004_listing_notify.py
+STAFF_SCOPE = "staff"
+# Writes that can change a listed page; matched on the SQL text so ORM, Core and text() all count.
+_LISTED_WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+circles\.(?:circles|memberships|profiles)\b", re.I)
+_DIRTY = "circles_listing_dirty"
+_COMMITTED = "circles_listing_committed"
+
+Scope = str | tuple[uuid.UUID, ...]
+
+
+class ListingCache:
+    def __init__(self, *, max_entries: int, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._pages: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
+        self._scopes: OrderedDict[uuid.UUID, tuple[float, tuple[uuid.UUID, ...]]] = OrderedDict()
+        self.generation = 0
+        self.listening = False  # set by the NOTIFY listener; off means "cannot hear changes"
+        self.outcomes: Counter | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.listening and self.max_entries > 0
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self._pages.clear()
+        self._scopes.clear()
+
+    def set_listening(self, listening: bool) -> None:
+        self.listening = listening
+        self.invalidate()
+
+    def page(self, key: Hashable) -> bytes | None:
+        found = self._get(self._pages, key) if self.active else None
+        if self.outcomes is not None:
+            self.outcomes.labels("hit" if found is not None else "miss").inc()
+        return found
+
+    def store_page(self, key: Hashable, body: bytes, generation: int) -> None:
+        self._put(self._pages, key, body, generation)
+
+    def scope(self, user_id: uuid.UUID) -> tuple[uuid.UUID, ...] | None:
+        return self._get(self._scopes, user_id) if self.active else None
+
+    def store_scope(self, user_id: uuid.UUID, private_circles: tuple[uuid.UUID, ...], generation: int) -> None:
+        self._put(self._scopes, user_id, private_circles, generation)
+
+    def _get(self, entries: OrderedDict, key: Hashable) -> Any:
+        entry = entries.get(key)
+        if entry is None:
+            return None
+        stored_at, value = entry
+        if self._clock() - stored_at > self.ttl_seconds:
+            del entries[key]
+            return None
+        entries.move_to_end(key)
+        return value
+
+    def _put(self, entries: OrderedDict, key: Hashable, value: Any, generation: int) -> None:
+        # A change heard since the caller started reading may not be in `value`: drop it.
+        if not self.active or generation != self.generation:
+            return
+        entries[key] = (self._clock(), value)
+        entries.move_to_end(key)
+        while len(entries) > self.max_entries:
+            entries.popitem(last=False)
+
+
+def watch_local_writes(sync_engine: Any, cache: ListingCache) -> None:
+    """Clear the cache when a transaction of this engine that wrote listed tables commits."""
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _note_write(connection, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if _LISTED_WRITE.match(statement):
+            connection.info[_DIRTY] = True
+
+    @event.listens_for(sync_engine, "commit")
+    def _on_commit(connection) -> None:  # noqa: ANN001
+        if connection.info.pop(_DIRTY, False):
+            cache.invalidate()
+            connection.info[_COMMITTED] = True
+
+    @event.listens_for(sync_engine, "rollback")
+    def _on_rollback(connection) -> None:  # noqa: ANN001
+        connection.info.pop(_DIRTY, None)
+
+    # "commit" fires just before COMMIT is sent; a page read in between would still show the
+    # old rows, so clear again once the connection comes back to the pool, after the commit.
+    @event.listens_for(sync_engine, "checkin")
+    def _after_commit(dbapi_connection, record) -> None:  # noqa: ANN001
+        if record.info.pop(_COMMITTED, False):
+            cache.invalidate()
+
+
+def listing_cache_hook(*, max_entries: int, ttl_seconds: float):
+    """Lifespan hook (after the database hook): the cache, its local and NOTIFY invalidation."""
+
+    async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
+        cache = ListingCache(max_entries=max_entries, ttl_seconds=ttl_seconds)
+        cache.outcomes = Counter(
+            "circles_listing_cache_total", "GET /api/v1/circles answered from the listing cache or not",
+            ["outcome"], registry=app.state.metrics.registry,
+        )
+        app.state.listing_cache = cache
+        if max_entries <= 0:
+            return
+        watch_local_writes(app.state.db.engine.sync_engine, cache)
+        listener = NotificationListener(
+            app.state.db.url, CHANNEL,
+            on_notify=lambda _payload: cache.invalidate(),
+            on_reset=lambda: cache.set_listening(listener.listening),
+            connect_timeout=app.state.settings.dependency_timeout_seconds,
+        )
+        app.state.listing_listener = listener
+        listener.start()
+        stack.push_async_callback(listener.stop)
+
+    return hook
+
+
+_OFF = ListingCache(max_entries=0, ttl_seconds=0)
+
+
+async def get_listing_cache(request: Request) -> ListingCache:
+    return getattr(request.app.state, "listing_cache", _OFF)
+
+
+ListingCacheDep = Annotated[ListingCache, Depends(get_listing_cache)]
