@@ -509,6 +509,53 @@ async def test_rotated_key_is_picked_up_and_retired_key_stops_verifying(
     assert verifier.verify_with_known_keys(newer.token()).roles == {"member"}
 
 
+async def test_a_token_already_verified_is_not_signature_checked_again(
+    verifier: TokenVerifier, signer: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks = []
+    original = ECAlgorithm.verify
+    monkeypatch.setattr(ECAlgorithm, "verify", lambda self, *args: checks.append(1) or original(self, *args))
+    token = signer.token()
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first
+    assert verifier.verify_with_known_keys(token) == first
+    assert len(checks) == 1
+
+
+async def test_a_remembered_token_is_refused_once_its_session_is_revoked(keys: JWKSCache, signer: Signer) -> None:
+    revoked: set[uuid.UUID] = set()
+    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, is_revoked=lambda p: p.session_id in revoked)
+    token = signer.token()
+    principal = await verifier.verify(token)
+    revoked.add(principal.session_id)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            await verifier.verify(token)
+
+
+async def test_a_remembered_token_still_expires(verifier: TokenVerifier, signer: Signer, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = time.time()
+    token = signer.token(exp=int(now) + 5)
+    await verifier.verify(token)
+    monkeypatch.setattr("mcm_shared.security.verifier.time.time", lambda: now + 5 + verifier.leeway + 1)
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_stops_working_when_its_key_is_retired(
+    verifier: TokenVerifier, keys: JWKSCache, server: JwksServer, signer: Signer, clock: FakeClock
+) -> None:
+    token = signer.token()
+    await verifier.verify(token)
+    newer = Signer()
+    server.publish(newer)
+    clock.advance(301)
+    verifier.verify_with_known_keys(token)  # stale set: a refresh starts, the token is still good
+    await wait_for(lambda: keys.kids == {newer.kid})
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(token)
+
+
 async def test_load_keeps_only_es256_public_signing_keys(keys: JWKSCache, signer: Signer) -> None:
     rsa_jwk = {**RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key(), as_dict=True), "kid": "rsa"}
     p384_jwk = {**ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP384R1()).public_key(), as_dict=True), "kid": "p384"}

@@ -4,7 +4,7 @@ readiness), Redis and the token verifier. Each hook registers its health checks 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -82,6 +82,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+OpenSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+async def get_session_opener(request: Request) -> OpenSession:
+    """For routes that often need no database at all (answers from a cache): the use case
+    opens a session only when it has to, instead of one being set up for every request."""
+    return request.app.state.db.session
+
+
+SessionOpenerDep = Annotated[OpenSession, Depends(get_session_opener)]
 
 
 def database_errors_as_503(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -112,6 +113,7 @@ class TokenVerifier:
         leeway: float = 10,
         token_type: str = "access",
         is_revoked: Callable[[Principal], bool] | None = None,
+        cache_size: int = 10_000,
     ) -> None:
         audiences = frozenset([audience] if isinstance(audience, str) else audience)
         if not issuer or not audiences or not all(isinstance(a, str) and a for a in audiences):
@@ -123,6 +125,12 @@ class TokenVerifier:
         self.token_type = token_type
         # Synchronous and cheap by contract (e.g. a set of revoked session ids kept in memory).
         self.is_revoked = is_revoked
+        # A client sends the same token on every request for its lifetime, and the signature
+        # check is most of the cost of verifying it: tokens already verified are remembered
+        # (bounded LRU) until they expire, while the key that signed them is still published;
+        # revocation is still consulted on every use.
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, tuple[Principal, str, jwt.PyJWK]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; `Unauthenticated` otherwise.
@@ -130,6 +138,9 @@ class TokenVerifier:
         Raises `DependencyUnavailable` (503) instead when the token's key is unknown and auth's
         key set cannot be fetched right now: the token may well be good.
         """
+        remembered = self._remembered(token)
+        if remembered is not None:
+            return remembered
         parsed = self._parse(token)
         key = self.keys.cached_key(parsed.kid)
         if key is None:
@@ -139,15 +150,40 @@ class TokenVerifier:
                     logger.warning("token key unknown and the key set cannot be fetched", extra={"kid": parsed.kid[:64]})
                     raise DependencyUnavailable("Sign-in cannot be checked right now; please retry shortly.")
                 raise _invalid("unknown kid")
-        return self._check(parsed, key)
+        return self._remember(token, parsed.kid, key, self._check(parsed, key))
 
     def verify_with_known_keys(self, token: str) -> Principal:
         """Like `verify` but only with keys already cached; `KeyNotCached` when the kid is new."""
+        remembered = self._remembered(token)
+        if remembered is not None:
+            return remembered
         parsed = self._parse(token)
         key = self.keys.cached_key(parsed.kid)
         if key is None:
             raise KeyNotCached(parsed.kid)
-        return self._check(parsed, key)
+        return self._remember(token, parsed.kid, key, self._check(parsed, key))
+
+    def _remembered(self, token: str) -> Principal | None:
+        entry = self._verified.get(token) if type(token) is str else None
+        if entry is None:
+            return None
+        principal, kid, key = entry
+        # The same expiry rule as for an unseen token; a retired or replaced key ends it too.
+        if principal.expires_at + self.leeway <= time.time() or self.keys.cached_key(kid) is not key:
+            del self._verified[token]
+            return None
+        if self.is_revoked is not None and self.is_revoked(principal):
+            del self._verified[token]
+            raise _invalid("revoked")
+        self._verified.move_to_end(token)
+        return principal
+
+    def _remember(self, token: str, kid: str, key: jwt.PyJWK, principal: Principal) -> Principal:
+        if self.cache_size > 0:
+            self._verified[token] = (principal, kid, key)
+            if len(self._verified) > self.cache_size:
+                self._verified.popitem(last=False)
+        return principal
 
     async def aclose(self) -> None:
         await self.keys.aclose()

@@ -22,6 +22,7 @@ PAGE_SIZES = (1, 10, 50, 100)
 STATEMENT_SAMPLES = 30
 # Statements reading the listing's tables; background work (outbox relay, event consumers, seat
 # hold sweep) touches other tables, so this count is free of it.
+CACHE_CHANNEL = "circles_listing"  # services/circles/migrations/versions/0004_listing_notify.py
 DOMAIN = re.compile(r"\bcircles\.(circles|memberships|profiles)\b", re.I)
 
 
@@ -60,9 +61,29 @@ def _query_mix(ctx: BenchContext, token: str) -> list[str]:
     return usable
 
 
+async def _clear_listing_cache(conn: asyncpg.Connection) -> None:
+    """What any change of a circle does: the circles service hears the NOTIFY and forgets every
+    cached page, so the next list request runs its SQL (the statements counted here)."""
+    await conn.execute(f"NOTIFY {CACHE_CHANNEL}")
+    await asyncio.sleep(0.02)
+
+
+def _cache_outcomes(ctx: BenchContext) -> dict[str, float]:
+    """circles_listing_cache_total by outcome, read from the circles service's /metrics."""
+    try:
+        text = httpx.get(f"{ctx.url('circles')}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return {}
+    found = {}
+    for match in re.finditer(r'^circles_listing_cache_total\{outcome="(\w+)"\} ([0-9.e+]+)$', text, re.M):
+        found[match.group(1)] = float(match.group(2))
+    return found
+
+
 async def _statement_counts(ctx: BenchContext, token: str) -> dict:
     role = SERVICE_ROLES["circles"]
     conn = await asyncpg.connect(ctx.stack.pg_url("postgres"))
+    main = await asyncpg.connect(ctx.main_dsn)  # NOTIFY reaches listeners of the same database only
     try:
         try:
             await conn.fetchval("SELECT count(*) FROM pg_stat_statements")
@@ -96,6 +117,7 @@ async def _statement_counts(ctx: BenchContext, token: str) -> dict:
                 started = time.perf_counter()
                 items = set()
                 for _ in range(STATEMENT_SAMPLES):
+                    await _clear_listing_cache(main)
                     response = await client.get("/api/v1/circles", params={"limit": limit})
                     if response.status_code != 200:
                         raise NotAvailable(f"GET /api/v1/circles?limit={limit} answered {response.status_code}")
@@ -126,6 +148,7 @@ async def _statement_counts(ctx: BenchContext, token: str) -> dict:
         return out
     finally:
         await conn.close()
+        await main.close()
 
 
 def run(ctx: BenchContext, result: ScenarioResult) -> None:
@@ -144,10 +167,11 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         f"seeded circles through the gateway: {len(paths)} query shapes (default page, sorts, city/weekday/online/open-seat "
         f"filters, text search, pages 2–3 by cursor), every member × shape cycled, {CONNECTIONS} connections for "
         f"{duration:.0f} s. Statement count: `pg_stat_statements` calls by the circles service's own database role, "
-        f"{STATEMENT_SAMPLES} sequential requests per page size {PAGE_SIZES}; the figure counts statements naming "
+        f"{STATEMENT_SAMPLES} sequential requests per page size {PAGE_SIZES}, each after a NOTIFY that clears the listing cache (so each one runs its SQL); the figure counts statements naming "
         "circles.circles/memberships/profiles (the listing's tables, untouched by background jobs); the total of all the "
         "role's statements, minus its background rate over 2 idle seconds, is in the notes."
     )
+    outcomes_before = _cache_outcomes(ctx)
     meter = ctx.cpu_meter().start()
     if wrk_available():
         result.load_generator = f"wrk -t2 -c{CONNECTIONS} with a Lua script cycling pre-formatted requests (per-member tokens)"
@@ -156,6 +180,7 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         result.load_generator = f"aiohttp closed loop, {CONNECTIONS} concurrent (wrk not installed)"
         load = asyncio.run(_aiohttp_listing(ctx.gateway, specs, duration))
     meter.stop()
+    outcomes_after = _cache_outcomes(ctx)
     result.details["load"] = load.summary()
     result.add("throughput", "Listing throughput through the gateway", round(load.rate), "req/s", ABSOLUTE)
     result.add("p50", "Listing p50", load.p50_ms, "ms", ABSOLUTE)
@@ -163,6 +188,12 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     result.add("p99", "Listing p99", load.p99_ms, "ms", ABSOLUTE)
     result.add("bad_answers", "Listing: non-2xx answers and socket errors", load.bad(), "", COUNT, target=Target("==", 0))
     meter.record(result, load.requests, label="list request")
+    hits = outcomes_after.get("hit", 0) - outcomes_before.get("hit", 0)
+    misses = outcomes_after.get("miss", 0) - outcomes_before.get("miss", 0)
+    if hits + misses:
+        result.add("cache_hits", "Share of list requests answered from the circles listing cache", round(hits / (hits + misses), 3), "",
+                   COUNT, note=f"{int(misses)} misses (SQL run) of {int(hits + misses)}; the cache is cleared by any change of "
+                               "circles, memberships or names; the statement counts below are taken on misses")
 
     try:
         counts = asyncio.run(_statement_counts(ctx, tokens[0]))

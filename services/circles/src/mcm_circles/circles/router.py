@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
 from mcm_shared.tokens import CurrentPrincipal
-from mcm_shared.wiring import SessionDep
+from mcm_shared.wiring import SessionDep, SessionOpenerDep
 
 from mcm_circles.circles import archive, service
 from mcm_circles.circles.listing_cache import ListingCacheDep
@@ -20,11 +20,11 @@ router = APIRouter(prefix="/api/v1/circles", tags=["circles"])
 
 @router.get("", response_model=Page[Circle], responses=problem_responses(Unauthenticated, InvalidInput))
 async def list_circles(
-    session: SessionDep, principal: CurrentPrincipal, query: Annotated[CircleQuery, Query()], cache: ListingCacheDep
+    open_session: SessionOpenerDep, principal: CurrentPrincipal, query: Annotated[CircleQuery, Query()], cache: ListingCacheDep
 ) -> Response:
     """Circles the caller may see: public ones, private ones he belongs to, all of them for staff."""
     # Already JSON (often straight from the listing cache), so FastAPI need not validate it again.
-    return Response(await service.list_circles(session, principal, query, cache), media_type="application/json")
+    return Response(await service.list_circles(open_session, principal, query, cache), media_type="application/json")
 
 
 @router.post(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_shared.pagination import Page
 from mcm_shared.tokens import Principal
+from mcm_shared.wiring import OpenSession
 
 from mcm_circles.circles.errors import CapacityBelowMembers, InvalidCapacity
 from mcm_circles.circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
@@ -98,33 +99,35 @@ async def get_circle(session: AsyncSession, principal: Principal, circle_id: uui
     return await _out(session, access.circle)
 
 
-async def list_circles(session: AsyncSession, principal: Principal, query: CircleQuery, cache: ListingCache) -> bytes:
-    """The page as JSON bytes, from the listing cache when it has it (see listing_cache.py)."""
+async def list_circles(open_session: OpenSession, principal: Principal, query: CircleQuery, cache: ListingCache) -> bytes:
+    """The page as JSON bytes, from the listing cache when it has it (see listing_cache.py);
+    a database session is opened only for what the cache does not know."""
     generation = cache.generation  # before any read: a change heard after this voids the result
-    scope = await _viewer_scope(session, principal, cache, generation)
-    key = (tuple(getattr(query, name) for name in LIST_QUERY_FIELDS), scope)
-    body = cache.page(key)
-    if body is None:
+    query_key = tuple(getattr(query, name) for name in LIST_QUERY_FIELDS)
+    scope = _known_scope(principal, cache)
+    if scope is not None and (body := cache.page((query_key, scope))) is not None:
+        return body
+    async with open_session() as session:
+        if scope is None:
+            scope = await CircleRepository(session).private_circles_of(principal.user_id)
+            cache.store_scope(principal.user_id, scope, generation)
         page = await _list_page(session, principal, query)
-        body = page.model_dump_json().encode()
-        cache.store_page(key, body, generation)
+    body = page.model_dump_json().encode()
+    cache.store_page((query_key, scope), body, generation)
     return body
 
 
 LIST_QUERY_FIELDS = tuple(CircleQuery.model_fields)
 
 
-async def _viewer_scope(session: AsyncSession, principal: Principal, cache: ListingCache, generation: int) -> Scope:
-    """What decides which circles the caller may see: everything (staff), or his private circles."""
+def _known_scope(principal: Principal, cache: ListingCache) -> Scope | None:
+    """What decides which circles the caller may see — everything (staff), or the private
+    circles he belongs to — when it is known without asking the database."""
     if is_staff(principal):
         return STAFF_SCOPE
     if principal.user_id is None or not cache.active:
-        return ()  # uncached requests need no scope: the list query applies visibility itself
-    scope = cache.scope(principal.user_id)
-    if scope is None:
-        scope = await CircleRepository(session).private_circles_of(principal.user_id)
-        cache.store_scope(principal.user_id, scope, generation)
-    return scope
+        return ()  # nothing will be cached; the list query applies visibility itself
+    return cache.scope(principal.user_id)
 
 
 async def _list_page(session: AsyncSession, principal: Principal, query: CircleQuery) -> Page[CircleOut]:
