@@ -40,7 +40,8 @@ class ManualClock:
         self._now = moment
 
 
-def get_clock(request: Request) -> Clock:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a hop on every request.
+async def get_clock(request: Request) -> Clock:
     return getattr(request.app.state, "events_clock", None) or SystemClock()
 
 

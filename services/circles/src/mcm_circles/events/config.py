@@ -24,7 +24,8 @@ class EventsSettings(BaseSettings):
     consumer_group: str = "circles-events"
 
 
-def get_events_settings(request: Request) -> EventsSettings:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a hop on every request.
+async def get_events_settings(request: Request) -> EventsSettings:
     settings = getattr(request.app.state, "events_settings", None)
     if settings is None:
         settings = request.app.state.events_settings = EventsSettings()

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.circles.models import Circle
@@ -60,6 +60,17 @@ class MemberDirectory:
             member_of.add(circle_id)
             if role == "facilitator":
                 facilitating.add(circle_id)
+        return member_of, facilitating
+
+    @staticmethod
+    def circle_roles_columns(user_id: UUID | BindParameter) -> tuple[ScalarSelect, ScalarSelect]:
+        """`circle_roles` as two array subqueries (member of, facilitating), for a caller that
+        reads them in the same statement as other facts (the registration hot path)."""
+        active = (Membership.user_id == user_id, Membership.status == "active")
+        member_of = select(func.array_agg(Membership.circle_id)).where(*active).scalar_subquery()
+        facilitating = (
+            select(func.array_agg(Membership.circle_id)).where(*active, Membership.role == "facilitator").scalar_subquery()
+        )
         return member_of, facilitating
 
     async def member_circle_ids(self, user_id: UUID) -> set[UUID]:

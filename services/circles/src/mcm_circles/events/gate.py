@@ -38,7 +38,8 @@ class EventGates:
                 self._gates[event_id] = (lock, users - 1)
 
 
-def get_gates(request: Request) -> EventGates:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a hop on every request.
+async def get_gates(request: Request) -> EventGates:
     gates = getattr(request.app.state, "events_gates", None)
     if gates is None:
         gates = request.app.state.events_gates = EventGates()

@@ -1,15 +1,19 @@
 """Registering for an event, reading and cancelling one's own registration.
 
-Registration checks visibility, the registration window and every requirement *before* taking
-the event's row lock (those reads need no lock), then, under the lock, decides seat or waitlist
-and updates the counters in the same transaction. Under any number of concurrent requests the
-lock serialises the decisions per event, so capacity can never be exceeded.
+Registration is one transaction that starts by locking the event row, reading in the same
+statement everything the checks need (visibility, window, requirements, an existing registration,
+overdue holds); then it decides seat or waitlist and updates the counters. Under any number of
+concurrent requests the lock serialises the decisions per event, so capacity can never be exceeded.
+The hot path uses Core statements (one to lock and read, one to insert and count); whenever the
+event needs bringing up to date first (overdue holds, people waiting beside a free seat) it takes
+the ORM path through `seats`, which gives the newcomer the same answer.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,17 +25,20 @@ from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.gate import EventGates
 from mcm_circles.events.enums import CancelReason, EventStatus, Refund, RegistrationStatus
 from mcm_circles.events.errors import (
-    AlreadyRegistered, InvalidEventState, RegistrationClosed, RegistrationNotFound, RequirementsNotMet, field_error,
+    AlreadyRegistered, EventNotFound, InvalidEventState, RegistrationClosed, RegistrationNotFound, RequirementsNotMet,
+    field_error,
 )
 from mcm_circles.events.models import Event, Registration
-from mcm_circles.events.repository import RegistrationRepository
+from mcm_circles.events.permissions import EventAccess, Viewer, ensure_visible
+from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationRepository
 from mcm_circles.events.requirements import evaluate, parse_spec
 from mcm_circles.events.schemas_registration import RegistrationCreate
 from mcm_circles.events.service import visible_event
 from mcm_circles.integrity import violated_constraint
+from mcm_circles.permissions import actor_id
 
 
-def check_open(event: Event, now: datetime) -> None:
+def check_open(event: Event | LockedEvent, now: datetime) -> None:
     if event.status != EventStatus.PUBLISHED:
         raise RegistrationClosed(f"This event is {event.status}; registration is not open.")
     if event.registration_opens_at is not None and now < event.registration_opens_at:
@@ -43,56 +50,65 @@ def check_open(event: Event, now: datetime) -> None:
 
 async def register(session: AsyncSession, principal: Principal, event_id: UUID, *, data: RegistrationCreate,
                    now: datetime, settings: EventsSettings, gates: EventGates,
-                   idempotency_key: str | None = None) -> tuple[Registration, bool]:
+                   idempotency_key: str | None = None) -> tuple[Registration | Row, bool]:
     """Register the caller; returns (registration, created). A retry with the same
     Idempotency-Key returns the registration it created instead of a 409."""
-    access = await visible_event(session, principal, event_id, now=now, settings=settings)
-    event, user_id = access.event, access.viewer.user_id
+    user_id = actor_id(principal)
+    async with gates.enter(event_id):
+        try:
+            return await _register(session, principal, user_id, event_id, data=data, now=now, settings=settings,
+                                   idempotency_key=idempotency_key)
+        except Exception:
+            await session.rollback()  # release the row lock before the next in the gate needs it
+            raise
+
+
+async def _register(session: AsyncSession, principal: Principal, user_id: UUID, event_id: UUID, *,
+                    data: RegistrationCreate, now: datetime, settings: EventsSettings,
+                    idempotency_key: str | None) -> tuple[Registration | Row, bool]:
+    """One transaction, the event row locked from its first statement: the checks, then seat or
+    waitlist. In the usual case that is three round trips (lock and read, insert and count, commit)."""
+    facts = await EventRepository(session).lock_for_registration(event_id, user_id, now)
+    if facts is None:
+        raise EventNotFound()
+    event = facts.event
+    viewer = Viewer(principal, user_id, facts.member_circles, facts.facilitated_circles)
+    ensure_visible(EventAccess(viewer=viewer, event=event, staff_roles=facts.staff_roles,  # type: ignore[arg-type]
+                               invited=facts.invited, registered=facts.registered))
     check_open(event, now)
     if data.sponsor_user_id is not None:
         if data.sponsor_user_id == user_id:
             raise field_error(["body", "sponsor_user_id"], "you cannot be your own sponsor")
         if not await MemberDirectory(session).exists(data.sponsor_user_id):
             raise field_error(["body", "sponsor_user_id"], "no member with that id")
-    failures, answers = await evaluate(
-        [parse_spec(row.kind, row.params) for row in event.requirements],
-        principal=principal, directory=MemberDirectory(session), answers=data.answers,
-        birth_date=data.date_of_birth, event_day=event.starts_at.date(),
-    )
-    if failures:
-        raise RequirementsNotMet(failures)
-    existing = await RegistrationRepository(session).active(event.id, user_id)
-    if existing is not None:
-        if idempotency_key and existing.idempotency_key == idempotency_key:
-            return existing, False
-        raise AlreadyRegistered(existing.id)
-    await session.commit()  # end the read transaction; the decision below starts a fresh one
-
-    async with gates.enter(event_id):
-        return await _decide(session, event_id, user_id, data=data, answers=answers, now=now, settings=settings,
-                             idempotency_key=idempotency_key)
-
-
-async def _decide(session: AsyncSession, event_id: UUID, user_id: UUID, *, data: RegistrationCreate,
-                  answers: dict, now: datetime, settings: EventsSettings,
-                  idempotency_key: str | None) -> tuple[Registration, bool]:
-    """Seat or waitlist, under the event's row lock, in as few round trips as possible (they
-    serialise per event). A duplicate that raced past the earlier check is stopped by the
-    partial unique index."""
-    event = await seats.lock_event(session, event_id, now=now, settings=settings, details=False)
-    check_open(event, now)
-    registration = Registration(
-        event_id=event.id, user_id=user_id, amount=event.price_amount, currency=event.price_currency,
-        instalments=event.instalments or 1, answers=answers, declared_birth_date=data.date_of_birth,
-        sponsor_user_id=data.sponsor_user_id, idempotency_key=idempotency_key,
-    )
-    session.add(registration)
-    await seats.fill_free_seats(session, event, now=now, settings=settings)  # nobody waits beside a free seat
-    if seats.free_seats(event) > 0 and event.waitlist_count == 0:
-        await seats.take_seat(session, event, registration, now=now, settings=settings)
-    else:
-        seats.append_to_waitlist(event, registration)
+    answers: dict = {}
+    if event.requirements or data.answers:
+        failures, answers = await evaluate(
+            [parse_spec(kind, params) for kind, params in event.requirements],
+            principal=principal, directory=MemberDirectory(session), answers=data.answers,
+            birth_date=data.date_of_birth, event_day=event.starts_at.date(),
+        )
+        if failures:
+            raise RequirementsNotMet(failures)
+    if facts.active_id is not None:
+        if idempotency_key and facts.active_key == idempotency_key:
+            existing = await RegistrationRepository(session).active(event_id, user_id)
+            await session.commit()  # nothing written; ends the lock (a rollback would expire `existing`)
+            if existing is not None:
+                return existing, False
+        raise AlreadyRegistered(facts.active_id)
+    values = {
+        "id": uuid4(), "event_id": event.id, "user_id": user_id, "amount": event.price_amount,
+        "currency": event.price_currency, "instalments": event.instalments or 1, "answers": answers,
+        "declared_birth_date": data.date_of_birth, "sponsor_user_id": data.sponsor_user_id,
+        "idempotency_key": idempotency_key,
+    }
     try:
+        status = seats.quick_decision(event, overdue_holds=facts.expired_holds)
+        if status is not None:
+            row: Registration | Row = await seats.admit(session, event, status, values, now=now, settings=settings)
+        else:
+            row = await _decide(session, event_id, values, now=now, settings=settings)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -102,7 +118,24 @@ async def _decide(session: AsyncSession, event_id: UUID, user_id: UUID, *, data:
         if existing is not None and idempotency_key and existing.idempotency_key == idempotency_key:
             return existing, False
         raise AlreadyRegistered(existing.id if existing else None) from None
-    return registration, True
+    return row, True
+
+
+async def _decide(session: AsyncSession, event_id: UUID, values: dict, *, now: datetime,
+                  settings: EventsSettings) -> Registration:
+    """The slow path, when the event needs bringing up to date first: overdue holds released,
+    waiting people moved into free seats, then seat or waitlist for the newcomer."""
+    event = await seats.lock_event(session, event_id, now=now, settings=settings, details=False)
+    check_open(event, now)
+    await seats.fill_free_seats(session, event, now=now, settings=settings)  # nobody waits beside a free seat
+    registration = Registration(**values)
+    session.add(registration)  # after the promotions: it has no status to flush before the decision
+    if seats.free_seats(event) > 0 and event.waitlist_count == 0:
+        await seats.take_seat(session, event, registration, now=now, settings=settings)
+    else:
+        seats.append_to_waitlist(event, registration)
+    await session.flush()
+    return registration
 
 
 async def my_registration(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,

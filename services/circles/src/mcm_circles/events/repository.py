@@ -6,17 +6,121 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, Visibility
 from mcm_circles.events.models import (
-    Event, EventCircle, EventInvitation, EventStaff, EventType, Registration, RequirementTemplate,
+    Event, EventCircle, EventInvitation, EventRequirement, EventStaff, EventType, Registration, RequirementTemplate,
 )
 from mcm_circles.events.permissions import Viewer
 
 _DETAILS = (selectinload(Event.circle_links), selectinload(Event.invitations), selectinload(Event.requirements))
+
+
+@dataclass(frozen=True, slots=True)
+class LockedEvent:
+    """The columns of a locked event row that registering needs, plus its attached circles and
+    requirements (`kind, params` in order). Quacks like `Event` for permissions and `seats`."""
+
+    id: UUID
+    title: str
+    status: str
+    visibility: str
+    starts_at: datetime
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    capacity: int
+    seats_taken: int
+    confirmed_count: int
+    waitlist_count: int
+    price_amount: int
+    price_currency: str
+    instalments: int | None
+    circle_ids: list[UUID]
+    requirements: list[tuple[str, dict]]
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_amount == 0
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationFacts:
+    """Everything a registration decision reads, from one locking statement."""
+
+    event: LockedEvent
+    member_circles: frozenset[UUID]
+    facilitated_circles: frozenset[UUID]
+    staff_roles: frozenset[str]
+    invited: bool
+    registered: bool
+    active_id: UUID | None  # the caller's active registration for the event, if any
+    active_key: str | None  # and the Idempotency-Key it was made with
+    expired_holds: bool  # seat holds of the event that ran out and were not released yet
+
+
+_LOCKED_EVENT_COLUMNS = (
+    Event.id, Event.title, Event.status, Event.visibility, Event.starts_at, Event.registration_opens_at,
+    Event.registration_closes_at, Event.capacity, Event.seats_taken, Event.confirmed_count, Event.waitlist_count,
+    Event.price_amount, Event.price_currency, Event.instalments,
+)
+
+
+def _registration_facts_statement():
+    event_id, user_id = bindparam("event_id", type_=Event.id.type), bindparam("user_id", type_=Registration.user_id.type)
+    active = (Registration.event_id == Event.id, Registration.user_id == user_id, Registration.status.in_(ACTIVE_STATUSES))
+    member_of, facilitating = MemberDirectory.circle_roles_columns(user_id)
+    return (
+        select(
+            *_LOCKED_EVENT_COLUMNS,
+            select(func.array_agg(aggregate_order_by(EventCircle.circle_id, EventCircle.circle_id)))
+            .where(EventCircle.event_id == Event.id).scalar_subquery(),
+            select(func.jsonb_agg(aggregate_order_by(
+                func.jsonb_build_array(EventRequirement.kind, EventRequirement.params), EventRequirement.position
+            ), type_=JSONB)).where(EventRequirement.event_id == Event.id).scalar_subquery(),
+            member_of,
+            facilitating,
+            select(func.array_agg(EventStaff.role))
+            .where(EventStaff.event_id == Event.id, EventStaff.user_id == user_id).scalar_subquery(),
+            exists().where(EventInvitation.event_id == Event.id, EventInvitation.user_id == user_id),
+            exists().where(Registration.event_id == Event.id, Registration.user_id == user_id),
+            select(Registration.id).where(*active).limit(1).scalar_subquery(),
+            select(Registration.idempotency_key).where(*active).limit(1).scalar_subquery(),
+            exists().where(Registration.event_id == Event.id, Registration.status == RegistrationStatus.PENDING_PAYMENT,
+                           Registration.hold_expires_at <= bindparam("now", type_=Registration.hold_expires_at.type)),
+        )
+        .where(Event.id == event_id)
+        .with_for_update(of=Event)
+    )
+
+
+# What a new registration is inserted with (parameters `new_<column>`); the rest is NULL or server-set.
+_INSERTED = ("id", "event_id", "user_id", "status", "waitlist_position", "hold_expires_at", "amount", "currency",
+             "instalments", "sponsor_user_id", "answers", "declared_birth_date", "idempotency_key", "confirmed_at")
+
+
+def _add_registration_statement():
+    events, registrations = Event.__table__, Registration.__table__
+    counters = (
+        update(events)
+        .where(events.c.id == bindparam("counted_event", type_=events.c.id.type))
+        .values(seats_taken=events.c.seats_taken + bindparam("add_seats", type_=Integer()),
+                confirmed_count=events.c.confirmed_count + bindparam("add_confirmed", type_=Integer()),
+                waitlist_count=events.c.waitlist_count + bindparam("add_waitlisted", type_=Integer()),
+                updated_at=func.now())
+        .cte("counters")
+    )
+    values = {name: bindparam(f"new_{name}", type_=registrations.c[name].type) for name in _INSERTED}
+    return insert(registrations).values(values).returning(*registrations.c).add_cte(counters)
+
+
+# Built once: the hot path pays neither for building them nor for their cache keys.
+_REGISTRATION_FACTS = _registration_facts_statement()
+_ADD_REGISTRATION = _add_registration_statement()
 
 
 @dataclass(frozen=True)
@@ -48,6 +152,39 @@ class EventRepository:
 
     async def lock(self, event_id: UUID, *, details: bool = True) -> Event | None:
         return await self.get(event_id, lock=True, details=details)
+
+    async def lock_for_registration(self, event_id: UUID, user_id: UUID, now: datetime) -> RegistrationFacts | None:
+        """Lock the event row and read, in the same round trip, what registering `user_id` needs.
+
+        Under READ COMMITTED a `FOR UPDATE` that waited returns the *latest* version of the event
+        row (counters included), while the subqueries see the statement's snapshot. They are only
+        used where a stale answer is safe: visibility, an early duplicate check (the partial unique
+        index is the backstop) and "are there overdue holds" (a stale yes only takes the slow path,
+        which reads again; a hold cannot become overdue through another transaction)."""
+        # Core execution on the session's connection: no ORM identity map or loading involved.
+        connection = await self.session.connection()
+        result = await connection.execute(_REGISTRATION_FACTS, {"event_id": event_id, "user_id": user_id, "now": now})
+        row = result.one_or_none()
+        if row is None:
+            return None
+        n = len(_LOCKED_EVENT_COLUMNS)
+        circles, requirements, member_of, facilitating, roles, invited, registered, active_id, active_key, expired = row[n:]
+        event = LockedEvent(*row[:n], circle_ids=list(circles or ()),
+                            requirements=[(kind, params) for kind, params in requirements or ()])
+        return RegistrationFacts(
+            event=event, member_circles=frozenset(member_of or ()), facilitated_circles=frozenset(facilitating or ()),
+            staff_roles=frozenset(roles or ()), invited=bool(invited), registered=bool(registered),
+            active_id=active_id, active_key=active_key, expired_holds=bool(expired),
+        )
+
+    async def add_registration(self, values: dict, *, seats: int, confirmed: int, waitlisted: int) -> Row:
+        """Insert one registration (`values`: its columns) and move the locked event's counters,
+        in one statement; returns the new row with its server-set columns."""
+        connection = await self.session.connection()
+        parameters = {f"new_{name}": values[name] for name in _INSERTED}
+        parameters.update(counted_event=values["event_id"], add_seats=seats, add_confirmed=confirmed,
+                          add_waitlisted=waitlisted)
+        return (await connection.execute(_ADD_REGISTRATION, parameters)).one()
 
     async def type_exists(self, code: str) -> bool:
         return await self.session.get(EventType, code) is not None

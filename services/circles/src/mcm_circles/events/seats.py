@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.events import messages
@@ -18,7 +19,7 @@ from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.enums import EventStatus, RegistrationStatus
 from mcm_circles.events.errors import EventNotFound
 from mcm_circles.events.models import Event, Registration
-from mcm_circles.events.repository import EventRepository, RegistrationRepository
+from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationRepository
 
 
 async def lock_event(session: AsyncSession, event_id: UUID, *, now: datetime, settings: EventsSettings,
@@ -63,6 +64,39 @@ async def take_seat(session: AsyncSession, event: Event, registration: Registrat
     registration.hold_expires_at = now + timedelta(minutes=settings.hold_minutes)
     await session.flush()
     await messages.payment_required(session, event, registration)
+
+
+def quick_decision(event: LockedEvent, *, overdue_holds: bool) -> RegistrationStatus | None:
+    """What a new registration gets, decided from the locked counters alone; None when the event
+    must first be brought up to date (overdue holds to release, or people waiting beside a free
+    seat) by `lock_event` and `fill_free_seats`. Both ways give the newcomer the same answer."""
+    if overdue_holds:
+        return None
+    if free_seats(event) > 0:
+        if event.waitlist_count > 0:
+            return None
+        return RegistrationStatus.CONFIRMED if event.is_free else RegistrationStatus.PENDING_PAYMENT
+    return RegistrationStatus.WAITLISTED
+
+
+async def admit(session: AsyncSession, event: LockedEvent, status: RegistrationStatus, values: dict, *,
+                now: datetime, settings: EventsSettings) -> Row:
+    """Insert a new registration with the `quick_decision` status and count it, in one statement
+    (the same outcome as `take_seat` / `append_to_waitlist` on an ORM registration)."""
+    seat = status != RegistrationStatus.WAITLISTED
+    values = {
+        **values, "status": status,
+        "waitlist_position": None if seat else event.waitlist_count + 1,
+        "hold_expires_at": now + timedelta(minutes=settings.hold_minutes)
+        if status == RegistrationStatus.PENDING_PAYMENT else None,
+        "confirmed_at": now if status == RegistrationStatus.CONFIRMED else None,
+    }
+    row = await EventRepository(session).add_registration(
+        values, seats=int(seat), confirmed=int(status == RegistrationStatus.CONFIRMED), waitlisted=int(not seat),
+    )
+    if status == RegistrationStatus.PENDING_PAYMENT:
+        await messages.payment_required(session, event, row)
+    return row
 
 
 def confirm_held(event: Event, registration: Registration, *, now: datetime) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from sqlalchemy import Row
+
 from mcm_circles.events import schemas, schemas_registration as rs
 from mcm_circles.events.models import Event, EventStaff, Registration, RequirementTemplate
 from mcm_circles.events.requirements import parse_spec
@@ -38,7 +40,8 @@ def event(model: Event, *, manager: bool) -> schemas.Event:
     )
 
 
-def registration(model: Registration) -> rs.Registration:
+def registration(model: Registration | Row) -> rs.Registration:
+    """From the ORM model or a `RETURNING` row of `event_registrations` (same attribute names)."""
     return rs.Registration(
         id=model.id,
         event_id=model.event_id,

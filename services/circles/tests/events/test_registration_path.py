@@ -1,0 +1,108 @@
+"""The registration hot path: one locking statement reads every fact the checks need, so it must
+apply the same visibility rules as everywhere else; it runs in few statements and no dependency
+of the route goes through the thread pool; an event with overdue holds takes the slow path and
+gives the newcomer the seat those holds free."""
+from __future__ import annotations
+
+import inspect
+from datetime import timedelta
+
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from sqlalchemy import event as sa_event
+
+from mcm_circles.events.router_registrations import router as registrations_router
+
+from .support import START, World
+
+ROUTE = "/api/v1/events/{event_id}/registrations"
+PAID = {"price": {"amount": 4000, "currency": "EUR"}}
+
+
+async def test_only_people_who_may_see_the_event_can_register(world: World):
+    ptm, facilitator, member, outsider, guest = (await world.person("ptm"), await world.person(),
+                                                 await world.person(), await world.person(), await world.person())
+    circle = await world.circle(facilitator, member)
+    for_circle = await world.published_event(ptm, visibility="circles", circle_ids=[str(circle)])
+    invite_only = await world.published_event(ptm, visibility="invited", invited_user_ids=[str(guest.user_id)])
+    draft = await world.create_event(ptm)
+
+    for person, event in ((outsider, for_circle), (outsider, invite_only), (member, invite_only), (member, draft)):
+        refused = await world.client.post(f"/api/v1/events/{event['id']}/registrations", json={}, headers=person.headers)
+        assert refused.status_code == 404, (person.name, event["visibility"])
+    assert (await world.register(member, for_circle["id"]))["status"] == "confirmed"
+    assert (await world.register(facilitator, for_circle["id"]))["status"] == "confirmed"
+    assert (await world.register(guest, invite_only["id"]))["status"] == "confirmed"
+    # A manager sees a draft but may not register for it: registration is not open.
+    closed = await world.client.post(f"/api/v1/events/{draft['id']}/registrations", json={}, headers=ptm.headers)
+    assert closed.status_code == 409 and closed.json()["type"].endswith("/registration-closed")
+
+
+async def test_a_registration_takes_three_statements_on_the_hot_path(world: World):
+    ptm = await world.person("ptm")
+    free = await world.published_event(ptm, capacity=1)
+    paid = await world.published_event(ptm, capacity=5, **PAID)
+    first, second, third = await world.person(), await world.person(), await world.person()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        statements.append(statement.split(None, 1)[0].upper())
+
+    engine = world.app.state.db.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        for person, event, status in ((first, free, "confirmed"), (second, free, "waitlisted"),
+                                      (third, paid, "pending_payment")):
+            statements.clear()
+            assert (await world.register(person, event["id"]))["status"] == status
+            # Lock and read; insert and count (one statement); the outbox row when payment is due.
+            assert statements == (["SELECT", "WITH", "INSERT"] if status == "pending_payment" else ["SELECT", "WITH"])
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_no_dependency_of_the_registration_route_runs_in_the_thread_pool(world: World):
+    [route] = [r for r in registrations_router.routes
+               if isinstance(r, APIRoute) and r.path == ROUTE and "POST" in r.methods]
+
+    def sync_calls(dependant: Dependant) -> list[str]:
+        found = []
+        for sub in dependant.dependencies:
+            call = sub.call
+            if call is not None and not any(check(call) or check(getattr(call, "__call__", None))  # noqa: B004
+                                            for check in (inspect.iscoroutinefunction, inspect.isasyncgenfunction)):
+                found.append(getattr(call, "__qualname__", repr(call)))
+            found += sync_calls(sub)
+        return found
+
+    assert sync_calls(route.dependant) == []
+
+
+async def test_the_openapi_document_lists_both_success_answers_of_registration(world: World):
+    responses = world.app.openapi()["paths"][ROUTE]["post"]["responses"]
+    for status in ("200", "201"):
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/Registration"), status
+
+
+async def test_registering_beside_overdue_holds_releases_them_and_the_line_moves_first(world: World):
+    ptm = await world.person("ptm")
+    event = await world.published_event(ptm, capacity=2, **PAID)
+    holder, other_holder, waiting, latecomer = (await world.person(), await world.person(), await world.person(),
+                                                await world.person())
+    held = await world.register(holder, event["id"])
+    await world.register(other_holder, event["id"])  # the second seat, held too
+    assert (await world.register(waiting, event["id"]))["waitlist_position"] == 1
+    world.clock.advance(minutes=31)  # both holds are overdue; nobody ran the sweep
+
+    # Two seats free up: the waiting person is promoted first, the next one takes the other seat.
+    again = await world.register(latecomer, event["id"])
+    assert (again["status"], again["waitlist_position"]) == ("pending_payment", None)
+    assert again["hold_expires_at"] == (START + timedelta(minutes=61)).isoformat().replace("+00:00", "Z")
+    promoted = await world.get(f"/api/v1/events/{event['id']}/registrations/me", waiting)
+    assert promoted["status"] == "pending_payment"
+    assert (await world.get(f"/api/v1/events/{event['id']}/registrations/me", holder))["status"] == "expired"
+    assert await world.outbox("registration.expired", registration_id=held["id"])
+    assert await world.outbox("registration.payment_required", registration_id=again["id"])
+    seen = await world.get(f"/api/v1/events/{event['id']}", ptm)
+    assert (seen["seats_available"], seen["waitlist_count"], seen["confirmed_count"]) == (0, 0, 0)
