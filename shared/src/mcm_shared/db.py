@@ -126,7 +126,12 @@ class Database:
                 self.url,
                 pool_size=self._pool_size,
                 max_overflow=self._max_overflow,
-                pool_pre_ping=True,
+                # No pre-ping: it costs a round trip on every checkout (~12 % of a busy service's
+                # CPU). A connection the server dropped fails its first statement instead; that
+                # marks the whole pool stale, the request answers 503 (database_errors_as_503) and
+                # the next checkout connects afresh. Readiness probes find a restart the same way.
+                pool_pre_ping=False,
+                pool_recycle=1800,
                 pool_timeout=self._pool_timeout,
                 echo=self._echo,
                 connect_args={"timeout": self._connect_timeout, "server_settings": server_settings},
