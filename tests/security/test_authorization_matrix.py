@@ -173,9 +173,9 @@ SEE_LIVE = STAFF | IN_CIRCLE  # published, visibility "circles", attached to the
 MANAGE_CIRCLE = FAC | ADMIN
 MANAGE_EVENT = EVENTS_ALL | FAC
 SEE_TRANSFER = FAC | OWNER | STAFF
-# Leadership reads individual obligations too (payments roles.py counts it as staff); auth's role
-# table only grants it the aggregate overview, so this is a policy question, not asserted as a bug.
-SEE_OBLIGATION = OWNER | PAYMENT_STAFF | OVERVIEW
+# Only the member who owes it and payment staff read an individual obligation; leadership sees
+# money in aggregate (payments:overview), as auth's role table grants it.
+SEE_OBLIGATION = OWNER | PAYMENT_STAFF
 WRITE = (409,)
 
 POLICY: dict[str, tuple[Rule, ...]] = {
@@ -383,7 +383,7 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     ),
     # -- payments ----------------------------------------------------------------------------
     f"GET {PAY}/obligations": (R(relations=(STRANGER, MEMBER)),),
-    # An obligation is seen by the member who owes it, payment staff and leadership (see SEE_OBLIGATION).
+    # An obligation is seen by the member who owes it and payment staff (see SEE_OBLIGATION).
     f"GET {PAY}/obligations/{{obligation_id}}": (R(see=SEE_OBLIGATION, params={"obligation_id": "obligation"}),),
     f"GET {PAY}/obligations/{{obligation_id}}/audit": (
         R(do=PAYMENT_STAFF, gate_first=True, params={"obligation_id": "obligation"}),

@@ -50,6 +50,14 @@ async def test_members_see_only_their_own_obligations_and_staff_see_any(harness)
     assert (await harness.http.get("/api/v1/payments/obligations")).status_code == 401
 
 
+async def test_leadership_sees_money_only_in_aggregate_not_one_members_obligation(harness):
+    mine = await harness.dues(uuid.uuid4())
+    for role in ("leadership", "facilitator", "ptm"):
+        response = await harness.http.get(f"/api/v1/payments/obligations/{mine['id']}", headers=harness.headers(uuid.uuid4(), role))
+        assert response.status_code == 404, role
+    assert (await harness.http.get(f"/api/v1/payments/obligations/{mine['id']}", headers=harness.headers(uuid.uuid4(), "admin"))).status_code == 200
+
+
 async def test_lists_page_with_an_opaque_cursor(harness):
     user = uuid.uuid4()
     for _ in range(3):

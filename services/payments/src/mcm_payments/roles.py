@@ -20,5 +20,6 @@ def actor_of(principal: Principal) -> str:
     return f"user:{principal.user_id}" if principal.user_id else principal.subject
 
 
-def is_staff(principal: Principal) -> bool:
-    return principal.has_role(*INTERVENTION_ROLES, *REFUND_ROLES, *OVERVIEW_ROLES)
+def can_read_any_obligation(principal: Principal) -> bool:
+    """Payment staff. Leadership sees money only in aggregate (the overview), never one member's."""
+    return principal.has_role(*INTERVENTION_ROLES, *REFUND_ROLES)

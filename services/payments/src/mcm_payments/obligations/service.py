@@ -19,7 +19,7 @@ from mcm_payments.obligations.errors import ObligationNotFound
 from mcm_payments.obligations.models import TERMINAL, Obligation, ObligationAudit
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.obligations.standing import first_charge
-from mcm_payments.roles import is_staff
+from mcm_payments.roles import can_read_any_obligation
 from mcm_payments.runtime import Runtime
 from mcm_payments.tasks.repository import TaskRepository
 
@@ -32,9 +32,9 @@ async def list_mine(session: AsyncSession, principal: Principal, *, limit: int, 
 
 
 async def get_visible(session: AsyncSession, principal: Principal, obligation_id: uuid.UUID) -> Obligation:
-    """The obligation if the caller owns it or is staff; 404 otherwise (never 403: no probing)."""
+    """The obligation if the caller owns it or is payment staff; 404 otherwise (never 403: no probing)."""
     obligation = await ObligationRepository(session).get(obligation_id)
-    if obligation is None or (obligation.user_id != principal.user_id and not is_staff(principal)):
+    if obligation is None or (obligation.user_id != principal.user_id and not can_read_any_obligation(principal)):
         raise ObligationNotFound("No such obligation.")
     return obligation
 
