@@ -104,7 +104,7 @@ ADMIN = ROLE("admin")
 CIRCLE_CREATORS = ROLE("facilitator", "admin")
 FOLLOW_UP = ROLE("support", "leadership", "admin")  # members flagged for overdue dues
 EVENTS_ALL = ROLE("ptm", "admin")  # manage every event
-TEMPLATE_USERS = ROLE("ptm", "admin", "facilitator")
+TEMPLATE_USERS = EVENTS_ALL | FACILITATES_SOMEWHERE  # whoever may create events; the token role alone is not enough
 PAYMENT_STAFF = ROLE("support", "admin")  # payments:interventions — interventions, refunds, audit
 OVERVIEW = ROLE("leadership", "admin")  # payments:overview
 USERS_READ = ROLE("support", "leadership", "admin")  # users:read, users:audit:read
@@ -313,13 +313,13 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     f"DELETE {C}/{{circle_id}}/goals/{{goal_id}}": (R(see=OWNER, params={**PRIV, "goal_id": "goal"}, phase=4),),
     # -- events ------------------------------------------------------------------------------
     f"GET {E}/types": (R(relations=(STRANGER,)),),
-    f"GET {E}/requirement-templates": (R(do=TEMPLATE_USERS, gate_first=True, relations=(STRANGER,)),),
+    f"GET {E}/requirement-templates": (R(do=TEMPLATE_USERS, gate_first=True, relations=(STRANGER, FACILITATOR)),),
     f"POST {E}/requirement-templates": (
-        R(do=TEMPLATE_USERS, gate_first=True, phase=1, relations=(STRANGER,),
+        R(do=TEMPLATE_USERS, gate_first=True, phase=1, relations=(STRANGER, FACILITATOR),
           body=lambda ctx: {"name": f"Matrix {uuid.uuid4().hex[:8]}", "requirements": [{"kind": "verified_email"}]}),
     ),
     f"GET {E}/requirement-templates/{{template_id}}": (
-        R(do=TEMPLATE_USERS, gate_first=True, params={"template_id": "template"}, relations=(STRANGER,)),
+        R(do=TEMPLATE_USERS, gate_first=True, params={"template_id": "template"}, relations=(STRANGER, FACILITATOR)),
     ),
     f"GET {E}": (R(lists="events"),),
     f"POST {E}": (R(do=MANAGE_EVENT, phase=1, body=event_body),),

@@ -129,3 +129,15 @@ async def test_templates_are_reusable_and_copied_onto_events(world: World):
     assert unknown.status_code == 422
     cleared = await world.client.patch(f"/api/v1/events/{event['id']}", headers=ptm.headers, json={"requirements": []})
     assert cleared.json()["requirements"] == []
+
+
+async def test_templates_are_for_circle_facilitators_not_for_the_token_role_alone(world: World):
+    """The same rule as creating an event: facilitating a circle counts, the role claim does not."""
+    body = {"name": "Adults", "requirements": [{"kind": "min_age", "years": 18}]}
+    role_only = await world.person("member", "facilitator")
+    await world.post("/api/v1/events/requirement-templates", role_only, expect=403, json=body)
+    await world.get("/api/v1/events/requirement-templates", role_only, expect=403)
+    facilitating = await world.person("member", "facilitator")
+    await world.circle(facilitating)
+    await world.post("/api/v1/events/requirement-templates", facilitating, expect=201, json=body)
+    assert [t["name"] for t in (await world.get("/api/v1/events/requirement-templates", facilitating))["items"]] == ["Adults"]

@@ -1,7 +1,9 @@
 """Reusable requirement templates: named lists of requirements an event copies when it is
 created or edited (later edits of a template never change existing events).
 
-Managed by whoever may create events (ptm, admin, facilitators); readable by the same people.
+Managed by whoever may create events — ptm, admin, and whoever facilitates a circle (an active
+facilitator membership, as for creating an event; the `facilitator` token role alone is not
+enough) — and readable by the same people.
 """
 from __future__ import annotations
 
@@ -12,20 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_shared.tokens import Principal
 
+from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.errors import DuplicateTemplateName, NotEventManager, TemplateNotFound, field_error
 from mcm_circles.events.models import RequirementTemplate
+from mcm_circles.events.permissions import MANAGE_ALL
 from mcm_circles.events.repository import EventRepository
 from mcm_circles.events.requirements import RequirementSpec, parse_spec
 from mcm_circles.events.schemas import RequirementTemplateCreate
 from mcm_circles.permissions import actor_id
 
-TEMPLATE_ROLES = ("ptm", "admin", "facilitator")
-
-
-def _check_role(principal: Principal) -> None:
-    actor_id(principal)
-    if not principal.has_role(*TEMPLATE_ROLES):
-        raise NotEventManager("Only ptm, admin and facilitators use requirement templates.")
+async def _ensure_event_creator(session: AsyncSession, principal: Principal) -> None:
+    user_id = actor_id(principal)
+    if principal.has_role(*MANAGE_ALL):
+        return
+    _member_of, facilitating = await MemberDirectory(session).circle_roles(user_id)
+    if not facilitating:
+        raise NotEventManager("Only ptm, admin and circle facilitators use requirement templates.")
 
 
 def stored_specs(template: RequirementTemplate) -> list[RequirementSpec]:
@@ -42,7 +46,7 @@ async def expand_templates(session: AsyncSession, template_ids: list[UUID]) -> l
 
 
 async def create_template(session: AsyncSession, principal: Principal, *, data: RequirementTemplateCreate) -> RequirementTemplate:
-    _check_role(principal)
+    await _ensure_event_creator(session, principal)
     template = RequirementTemplate(
         name=data.name,
         description=data.description,
@@ -59,7 +63,7 @@ async def create_template(session: AsyncSession, principal: Principal, *, data: 
 
 
 async def get_template(session: AsyncSession, principal: Principal, template_id: UUID) -> RequirementTemplate:
-    _check_role(principal)
+    await _ensure_event_creator(session, principal)
     template = await EventRepository(session).template(template_id)
     if template is None:
         raise TemplateNotFound()
@@ -68,5 +72,5 @@ async def get_template(session: AsyncSession, principal: Principal, template_id:
 
 async def list_templates(session: AsyncSession, principal: Principal, *, limit: int,
                          after: tuple[str, UUID] | None) -> list[RequirementTemplate]:
-    _check_role(principal)
+    await _ensure_event_creator(session, principal)
     return await EventRepository(session).template_page(limit=limit, after=after)
