@@ -17,6 +17,7 @@ from mcm_shared.errors import install_problem_handlers
 from mcm_shared.health import HealthState, health_router
 from mcm_shared.logging import RequestContextMiddleware, configure_logging
 from mcm_shared.metrics import Metrics, MetricsMiddleware
+from mcm_shared.openapi import install_openapi
 from mcm_shared.settings import BaseServiceSettings
 
 logger = logging.getLogger("mcm.app")
@@ -86,6 +87,7 @@ def create_service_app(
     app.state.metrics = metrics
 
     install_problem_handlers(app)
+    install_openapi(app)
     app.include_router(health_router(lambda request: request.app.state.health))
     for router in routers:
         app.include_router(router)

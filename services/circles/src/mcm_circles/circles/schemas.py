@@ -5,10 +5,15 @@ import uuid
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 
 from mcm_circles.schemas_common import Input, Name, Output, TimeZoneName, text
 
+# JSON Schema's "time" format is RFC 3339 full-time, which requires an offset; this is a wall-clock
+# time whose zone is given separately, so it is documented as what it is.
+LocalTime = Annotated[dt.time, WithJsonSchema(
+    {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$", "examples": ["19:30"]}
+)]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 Frequency = Literal["weekly", "biweekly", "monthly"]
 Visibility = Literal["public", "private"]
@@ -24,7 +29,7 @@ MAX_DUES = 1_000_000  # minor units: 10 000.00 a month is already far beyond any
 
 class Schedule(Input):
     weekday: Weekday
-    time: dt.time = Field(description="Local start time in `timezone`, e.g. 19:30")
+    time: LocalTime = Field(description="Local start time in `timezone`, e.g. 19:30")
     timezone: TimeZoneName
     frequency: Frequency = "weekly"
 
