@@ -14,6 +14,7 @@ from mcm_shared.app import create_service_app
 from mcm_shared.errors import Conflict, PROBLEM_JSON
 from mcm_shared.logging import JsonFormatter, request_id_var
 from mcm_shared.settings import BaseServiceSettings, ConfigurationError, Environment
+from mcm_shared.tokens import CurrentPrincipal
 
 
 class Thing(BaseModel):
@@ -30,6 +31,11 @@ async def create_thing(thing: Thing) -> Thing:
     if thing.name == "taken":
         raise Conflict("That name is taken.")
     return thing
+
+
+@router.get("/mine")
+async def mine(principal: CurrentPrincipal) -> dict[str, str]:
+    return {"subject": principal.subject}
 
 
 @router.get("/boom")
@@ -155,3 +161,19 @@ def test_log_lines_are_json_with_service_and_request_id():
 def test_cors_origins_accept_a_comma_separated_list(monkeypatch):
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
     assert BaseServiceSettings().cors_origins == ["https://a.example", "https://b.example"]
+
+
+async def test_openapi_documents_every_error_as_a_problem_with_the_answers_given_before_the_route(client):
+    document = (await client.get("/openapi.json")).json()
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    create = document["paths"]["/things"]["post"]["responses"]
+    assert create["422"]["content"] == problem and create["400"]["content"] == problem
+    assert "401" not in create  # no token needed there
+    protected = document["paths"]["/mine"]["get"]["responses"]
+    assert protected["401"]["content"] == problem and "400" not in protected
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    # ...and what is documented is what comes back.
+    malformed = await client.post("/things", content=b"{", headers={"content-type": "application/json"})
+    unauthenticated = await client.get("/mine")
+    assert (malformed.status_code, unauthenticated.status_code) == (400, 401)
+    assert {malformed.headers["content-type"], unauthenticated.headers["content-type"]} == {PROBLEM_JSON}
