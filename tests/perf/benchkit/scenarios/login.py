@@ -102,8 +102,11 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     meter.record(result, logins.ok((200,)), label="successful sign-in")
     result.add("login_p50", "Login p50 at 50 concurrent", logins.p50_ms, "ms", ABSOLUTE)
     result.add("login_p99", "Login p99 at 50 concurrent", logins.p99_ms, "ms", ABSOLUTE)
-    result.add("login_failures", "Logins not answered 200 (incl. transport errors)", logins.bad((200,)), "", COUNT,
-               target=Target("==", 0))
+    # A sign-in that would wait longer than the hashing queue allows is shed on purpose (503 with
+    # Retry-After, docs/auth.md): that is the designed answer to a sustained overload, not a failure.
+    result.add("login_failures", "Logins answered neither 200 nor a 503 load-shedding answer (incl. transport errors)",
+               logins.bad((200, 503)), "", COUNT, target=Target("==", 0))
+    result.add("login_shed", "Logins shed with 503 + Retry-After (hashing queue longer than allowed)", logins.ok((503,)), "", COUNT)
     result.add("live_p99", "auth /api/v1/health/live p99 during the logins", live.p99_ms, "ms", ABSOLUTE,
                target=Target("<", LIVE_P99_TARGET_MS), note=f"{live.requests} probes, max {live.max_ms:.1f} ms" if live.max_ms else "")
     result.add("live_p99_baseline", "auth /api/v1/health/live p99 without load (baseline)", baseline.p99_ms, "ms", ABSOLUTE)
