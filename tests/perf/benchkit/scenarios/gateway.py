@@ -107,7 +107,11 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     direct, gateway = med("direct", "rps"), med("gateway", "rps")
     result.add("platform.direct_rps", "Real platform: straight to circles, throughput", round(direct), "req/s", ABSOLUTE)
     result.add("platform.gateway_rps", "Real platform: through the gateway, throughput", round(gateway), "req/s", ABSOLUTE)
-    result.add("platform.ratio", "Real platform: gateway / direct throughput", ratio("gateway", "direct"), "×", RATIO, note=noisy)
+    result.add("platform.ratio", "Real platform: gateway / direct throughput", ratio("gateway", "direct"), "×", RATIO, note=noisy,
+               target=Target(">=", getattr(gb, "TARGET_RATIO", 0.5)))
+    result.add("platform.p50_added", f"Real platform: latency the gateway adds at {CONNECTIONS} connections (p50)",
+               round(med("gateway", "p50_ms") - med("direct", "p50_ms"), 3), "ms", ABSOLUTE,
+               target=Target("<=", getattr(gb, "TARGET_P50_DELTA_MS", 1.0)), note="gateway p50 − direct p50, medians of the rounds")
     for name in runs:
         result.add(f"platform.{name}_p50", f"Real platform: {name} p50", med(name, "p50_ms"), "ms", ABSOLUTE)
         result.add(f"platform.{name}_p99", f"Real platform: {name} p99", med(name, "p99_ms"), "ms", ABSOLUTE)
@@ -153,6 +157,8 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
                target=ratio_target)
     result.add("isolated.p50", "Synthetic upstream: p50 direct → gateway",
                summary["gateway_p50_ms"], "ms", ABSOLUTE, note=f"direct {summary['direct_p50_ms']} ms")
+    result.add("isolated.p50_added", f"Synthetic upstream: latency the gateway adds at {CONNECTIONS} connections (p50)",
+               round(summary["gateway_p50_ms"] - summary["direct_p50_ms"], 3), "ms", ABSOLUTE, target=delta_target)
     result.add("isolated.p99", "Synthetic upstream: p99 direct → gateway",
                summary["gateway_p99_ms"], "ms", ABSOLUTE, note=f"direct {summary['direct_p99_ms']} ms")
     if "gateway_cpu_us_per_request" in summary:
