@@ -191,12 +191,25 @@ class Harness:
         """Every event the stand-in has sent so far was delivered and processed."""
         flushed = (await self.stripe.post("/_standin/webhooks/flush", json={"timeout": 15})).json()
         assert flushed["idle"]
+        await self.inbox_processed()
 
-        async def processed() -> bool:
+    async def processed(self, event_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        """The inbox row of a Stripe event once processed (webhooks are processed after the 200)."""
+
+        async def probe() -> dict[str, Any] | None:
+            rows = await self.sql("SELECT * FROM payments.webhook_events WHERE stripe_event_id = $1 AND processed_at IS NOT NULL", event_id)
+            return dict(rows[0]) if rows else None
+
+        return await self.wait_for(probe, timeout, what=f"webhook {event_id} to be processed")
+
+    async def inbox_processed(self) -> None:
+        """Every stored webhook event was processed."""
+
+        async def probe() -> bool:
             rows = await self.sql("SELECT count(*) AS n FROM payments.webhook_events WHERE processed_at IS NULL")
             return rows[0]["n"] == 0
 
-        await self.wait_for(processed, what="webhooks to be processed")
+        await self.wait_for(probe, what="webhooks to be processed")
 
     @contextlib.asynccontextmanager
     async def captured(self) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ from mcm_payments.bus import Streams
 from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET
 from mcm_payments.main import create_app
 from mcm_payments.standin.webhooks import sign
+from mcm_payments.webhooks import handlers, processor, service
 
 PATH = "/api/v1/payments/webhooks/stripe"
 
@@ -85,16 +86,16 @@ async def test_a_validly_signed_non_ascii_body_is_accepted_and_stored_as_sent(ha
     assert any(byte > 127 for byte in raw)
     response = await harness.send_webhook(event, body=raw)
     assert response.status_code == 200 and response.json() == {"received": True, "duplicate": False}
-    [row] = await stored(harness, event["id"])
+    row = await harness.processed(event["id"])
     assert json.loads(row["payload"])["data"]["object"]["name"] == "Retraite d'été à Zürich — ✓ 男性サークル"
-    assert row["outcome"] == "ignored" and row["processed_at"] is not None
+    assert row["outcome"] == "ignored"
 
 
 async def test_an_unknown_event_type_is_acknowledged_and_ignored(harness):
     event = fake_event("issuing_card.created", customer=None)
     response = await harness.send_webhook(event)
     assert response.status_code == 200
-    [row] = await stored(harness, event["id"])
+    row = await harness.processed(event["id"])
     assert (row["outcome"], row["flagged"]) == ("ignored", False)
 
 
@@ -117,6 +118,7 @@ async def test_the_same_event_ten_times_concurrently_has_exactly_one_effect(harn
     # The payment intent's own event describes the same payment: still one payment.
     [succeeded] = await harness.events_of("payment_intent.succeeded")
     await asyncio.gather(*(harness.send_webhook(succeeded) for _ in range(10)))
+    await harness.inbox_processed()
     payments = await harness.sql("SELECT amount FROM payments.payments WHERE obligation_id = $1", uuid.UUID(obligation["id"]))
     assert [p["amount"] for p in payments] == [4500]
     assert (await harness.obligation(obligation["id"], user))["status"] == "settled"
@@ -144,9 +146,11 @@ async def test_out_of_order_delivery_never_moves_state_backwards(harness):
     updates = await harness.events_of("customer.subscription.updated", sub["stripe_subscription_id"])
     past_due = [e for e in updates if e["data"]["object"]["status"] == "past_due"][-1]
     active_again = [e for e in updates if e["data"]["object"]["status"] == "active"][-1]
-    # Newest first: the payment, the subscription active again, then the older failure news.
+    # Newest first: the payment, the subscription active again, then the older failure news,
+    # each processed before the next arrives.
     for event in (paid, active_again, failed, past_due):
         assert (await harness.send_webhook(event)).status_code == 200
+        await harness.processed(event["id"])
     current = await harness.obligation(obligation["id"], user)
     assert current["status"] == "settled" and current["amount_paid"]["amount"] == 6000 and current["amount_due"]["amount"] == 0
     [row] = await stored(harness, failed["id"])
@@ -163,7 +167,7 @@ async def test_an_event_for_an_unknown_customer_is_stored_flagged_and_grants_not
                         metadata={"obligation_id": obligation["id"]}, status="succeeded")
     response = await harness.send_webhook(forged)
     assert response.status_code == 200
-    [row] = await stored(harness, forged["id"])
+    row = await harness.processed(forged["id"])
     assert (row["outcome"], row["flagged"]) == ("unknown_customer", True)
     assert await harness.sql("SELECT * FROM payments.payments") == []
     assert (await harness.obligation(obligation["id"], user))["status"] == "pending"
@@ -210,10 +214,97 @@ async def test_a_processing_failure_is_acknowledged_and_retried_by_the_worker(ha
     """)
     response = await harness.send_webhook(completed)
     assert response.status_code == 200  # stored: Stripe must not resend, we retry ourselves
-    [row] = await stored(harness, completed["id"])
-    assert row["processed_at"] is None and "constraint bug" in row["last_error"] and row["attempts"] >= 1  # the worker may already have retried (and failed again) on a slow machine
+
+    async def attempted() -> list[dict]:
+        return [row for row in await stored(harness, completed["id"]) if row["attempts"] >= 1]
+
+    [row] = await harness.wait_for(attempted, what="a first attempt")
+    assert row["processed_at"] is None and "constraint bug" in row["last_error"]
     await harness.sql("DROP TRIGGER refuse ON payments.payments")
     await harness.wait_status(obligation["id"], "settled", timeout=15)
     [row] = await stored(harness, completed["id"])
     assert row["outcome"] == "applied" and row["last_error"] is None
 
+
+
+def _held_processing(monkeypatch, fail: set[str] = frozenset()):
+    """Processing waits until the returned event is set; events whose id is in `fail` raise."""
+    release = asyncio.Event()
+    dispatch = handlers.dispatch
+
+    async def held(session, runtime, event):
+        await release.wait()
+        if event["id"] in fail:
+            raise RuntimeError("handler bug")
+        return await dispatch(session, runtime, event)
+
+    monkeypatch.setattr(handlers, "dispatch", held)
+    return release
+
+
+async def _occupy_every_lane(harness) -> None:
+    """One held event per processing lane, so the next events have to wait for a lane."""
+    for _ in range(processor.LANES):
+        assert (await harness.send_webhook(fake_event("issuing_card.created"))).status_code == 200
+
+
+async def test_the_event_is_acknowledged_once_stored_and_processed_right_after(harness, monkeypatch):
+    release = _held_processing(monkeypatch)
+    event = fake_event("issuing_card.created")
+    response = await asyncio.wait_for(harness.send_webhook(event), 10)
+    assert response.status_code == 200 and response.json() == {"received": True, "duplicate": False}
+    [row] = await stored(harness, event["id"])
+    assert row["processed_at"] is None  # committed and acknowledged; processing is held
+    release.set()
+    row = await harness.processed(event["id"], timeout=1.5)  # well before the sweep would look at it
+    assert (row["outcome"], row["attempts"], row["last_error"]) == ("ignored", 1, None)
+
+
+async def test_events_that_arrive_while_one_is_processed_are_processed_together(harness, monkeypatch):
+    release = _held_processing(monkeypatch)
+    await _occupy_every_lane(harness)
+    others = [fake_event("issuing_card.updated") for _ in range(5)]
+    assert [r.status_code for r in await asyncio.gather(*(harness.send_webhook(e) for e in others))] == [200] * 5
+    release.set()
+    rows = [await harness.processed(e["id"]) for e in others]
+    assert {row["outcome"] for row in rows} == {"ignored"}
+    assert len({row["processed_at"] for row in rows}) == 1  # now() of one transaction
+
+
+async def test_one_failing_event_does_not_hold_back_the_others_of_its_batch(harness, monkeypatch):
+    bad = fake_event("issuing_card.updated")
+    release = _held_processing(monkeypatch, fail={bad["id"]})
+    await _occupy_every_lane(harness)
+    good = [fake_event("issuing_card.updated") for _ in range(2)]
+    for event in (good[0], bad, good[1]):
+        assert (await harness.send_webhook(event)).status_code == 200
+    release.set()
+    assert [(await harness.processed(e["id"]))["outcome"] for e in good] == ["ignored", "ignored"]
+
+    async def failed_once() -> list[dict]:
+        return [row for row in await stored(harness, bad["id"]) if row["attempts"] >= 1]
+
+    [row] = await harness.wait_for(failed_once, what="the failure to be recorded")
+    assert row["processed_at"] is None and row["last_error"] == "RuntimeError: handler bug"
+
+
+async def test_an_event_stored_by_a_process_that_died_before_processing_it_is_processed_by_the_sweep(harness, monkeypatch):
+    monkeypatch.setattr(harness.app.state.runtime, "process_soon", lambda row_id, event: None)  # lost with the process
+    event = fake_event("issuing_card.created")
+    assert (await harness.send_webhook(event)).status_code == 200
+    await asyncio.sleep(0.5)
+    [row] = await stored(harness, event["id"])
+    assert row["processed_at"] is None
+    row = await harness.processed(event["id"], timeout=service.SWEEP_AFTER.total_seconds() + 5)
+    assert (row["outcome"], row["attempts"]) == ("ignored", 1)
+
+
+async def test_a_redelivery_is_acknowledged_without_being_processed_again(harness):
+    event = fake_event("issuing_card.created")
+    assert (await harness.send_webhook(event)).json()["duplicate"] is False
+    first = await harness.processed(event["id"])
+    again = await harness.send_webhook(event)
+    assert again.status_code == 200 and again.json() == {"received": True, "duplicate": True}
+    await asyncio.sleep(0.3)
+    [row] = await stored(harness, event["id"])
+    assert (row["processed_at"], row["attempts"]) == (first["processed_at"], 1)

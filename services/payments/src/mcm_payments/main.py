@@ -1,6 +1,7 @@
 """The payments service app: obligations, Stripe checkout, webhooks, refunds, interventions."""
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
@@ -22,6 +23,7 @@ from mcm_payments.overview.router import router as overview_router
 from mcm_payments.refunds.router import router as refunds_router
 from mcm_payments.runtime import Runtime
 from mcm_payments.stripe_api import StripeApi
+from mcm_payments.webhooks.processor import WebhookProcessor
 from mcm_payments.webhooks.router import router as webhooks_router
 
 # Order matters where paths overlap: fixed paths before `/{payment_id}/refunds`.
@@ -29,20 +31,26 @@ ROUTERS = [webhooks_router, checkout_router, obligations_router, interventions_r
 
 
 def payments_hook(settings: Settings, streams: bus.Streams) -> Hook:
-    """Stripe client, event writer, background worker, outbox relay and event consumer."""
+    """Stripe client, event writer, background worker, webhook processor, outbox relay and event consumer."""
 
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         database = app.state.db
         stripe_api = StripeApi(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base, timeout=settings.stripe_timeout_seconds)
         stack.push_async_callback(stripe_api.aclose)
         writer = EventWriter(EVENTS, producer=bus.PRODUCER, stream=streams.publish)
-        runtime = Runtime(settings=settings, stripe=stripe_api, writer=writer, sessionmaker=database.sessionmaker)
+        runtime = Runtime(settings=settings, stripe=stripe_api, writer=writer, sessionmaker=database.sessionmaker,
+                          store_slots=asyncio.Semaphore(max(1, settings.database_pool_size // 2)))
         app.state.runtime = runtime
         worker = PaymentsWorker(runtime, settings.worker_interval_seconds)
         runtime.kick = worker.kick
         app.state.worker = worker
         worker.start()
         stack.push_async_callback(worker.stop)
+        processor = WebhookProcessor(runtime)
+        runtime.process_soon = processor.put
+        app.state.webhook_processor = processor
+        processor.start()
+        stack.push_async_callback(processor.stop)
         redis = app.state.redis
         if redis is None:
             return  # no Redis configured: events stay in the outbox until one is

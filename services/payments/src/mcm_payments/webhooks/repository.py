@@ -6,36 +6,67 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+import asyncpg
+from sqlalchemy import any_, bindparam, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.ledger.service import ts
 from mcm_payments.webhooks.models import WebhookEvent
 
 
+_INSERT = f"""
+    INSERT INTO {WebhookEvent.__table__.fullname}
+           (id, stripe_event_id, type, event_created, livemode, object_id, payload, next_attempt_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval)
+    ON CONFLICT (stripe_event_id) DO NOTHING
+    RETURNING id
+"""
+
+
+async def insert_event(connection: asyncpg.Connection, event: dict[str, Any], payload: str, sweep_after: timedelta) -> uuid.UUID | None:
+    """Store one verified event unless its Stripe id is already stored: the new row's id, or None.
+
+    The webhook's hot path: one statement on a connection outside any transaction (PostgreSQL
+    commits it before answering), so storing costs one round trip. `payload` is the exact JSON
+    text Stripe signed; `sweep_after` is how long the worker's sweep leaves the row to the
+    process that stored it.
+    """
+    obj = event["data"]["object"]
+    object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+    return await connection.fetchval(_INSERT, uuid.uuid4(), event["id"], event["type"], ts(event["created"]),
+                                     bool(event.get("livemode")), object_id, payload, sweep_after)
+
+
+# Built once: the processor runs these for every batch.
+_IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
+_INBOX = WebhookEvent.__table__.c
+_CLAIM = (
+    select(_INBOX.id).where(_INBOX.id == any_(_IDS), _INBOX.processed_at.is_(None))
+    .order_by(_INBOX.event_created, _INBOX.received_at).with_for_update(skip_locked=True)
+)
+_MARK_PROCESSED = (
+    update(WebhookEvent.__table__).where(_INBOX.id == any_(_IDS))
+    .values(processed_at=func.now(), outcome=bindparam("outcome"), flagged=bindparam("flagged"), attempts=_INBOX.attempts + 1, last_error=None)
+)
+
+
 class WebhookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def store(self, event: dict[str, Any]) -> tuple[uuid.UUID, bool]:
-        """Insert the event unless its Stripe id is already stored. Returns (row id, inserted)."""
-        obj = (event.get("data") or {}).get("object") or {}
-        statement = (
-            insert(WebhookEvent)
-            .values(
-                id=uuid.uuid4(), stripe_event_id=event["id"], type=event["type"], event_created=ts(event["created"]),
-                livemode=bool(event.get("livemode")), object_id=obj.get("id") if isinstance(obj.get("id"), str) else None, payload=event,
-            )
-            .on_conflict_do_nothing(index_elements=[WebhookEvent.stripe_event_id])
-            .returning(WebhookEvent.id)
-        )
-        new_id = (await self.session.execute(statement)).scalar_one_or_none()
-        if new_id is not None:
-            return new_id, True
-        existing = await self.session.scalar(select(WebhookEvent.id).where(WebhookEvent.stripe_event_id == event["id"]))
-        assert existing is not None
-        return existing, False
+    async def claim_many(self, row_ids: Sequence[uuid.UUID]) -> Sequence[uuid.UUID]:
+        """Those of `row_ids` still unprocessed, locked (SKIP LOCKED: rows another transaction is
+        processing now are left to it), oldest event first."""
+        return (await self.session.scalars(_CLAIM, {"ids": list(row_ids)})).all()
+
+    async def processed(self, outcomes: dict[uuid.UUID, str], flagged: set[str]) -> None:
+        """Mark claimed rows processed, one statement per distinct outcome."""
+        by_outcome: dict[str, list[uuid.UUID]] = {}
+        for row_id, outcome in outcomes.items():
+            by_outcome.setdefault(outcome, []).append(row_id)
+        for outcome, row_ids in by_outcome.items():
+            await self.session.execute(_MARK_PROCESSED, {"ids": row_ids, "outcome": outcome, "flagged": outcome in flagged})
 
     async def claim(self, row_id: uuid.UUID) -> WebhookEvent | None:
         """The unprocessed row, locked; None if done or someone else is processing it now."""
@@ -44,11 +75,13 @@ class WebhookRepository:
             .with_for_update(skip_locked=True).execution_options(populate_existing=True)
         )
 
-    async def due(self, limit: int) -> Sequence[uuid.UUID]:
-        return (await self.session.scalars(
-            select(WebhookEvent.id).where(WebhookEvent.processed_at.is_(None), WebhookEvent.next_attempt_at <= func.now())
+    async def due(self, limit: int) -> dict[uuid.UUID, dict[str, Any]]:
+        """Unprocessed rows whose (re)try time has come: row id → event."""
+        rows = await self.session.execute(
+            select(WebhookEvent.id, WebhookEvent.payload).where(WebhookEvent.processed_at.is_(None), WebhookEvent.next_attempt_at <= func.now())
             .order_by(WebhookEvent.event_created, WebhookEvent.received_at).limit(limit)
-        )).all()
+        )
+        return {row.id: row.payload for row in rows}
 
     async def flagged(self, limit: int, after: tuple[datetime, uuid.UUID] | None) -> Sequence[WebhookEvent]:
         """Flagged rows and rows still failing, newest first."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from mcm_shared.errors import Forbidden, problem_responses
 from mcm_shared.pagination import PageParams, page_params
@@ -19,6 +19,10 @@ from mcm_payments.webhooks.schemas import FlaggedPage, WebhookAck, WebhookRecord
 router = APIRouter(prefix="/api/v1/payments/webhooks", tags=["webhooks"])
 
 MAX_BODY = 512 * 1024  # Stripe events are a few kB; anything huge is not from Stripe
+
+# The two possible answer bodies, serialised once (Stripe posts many; `WebhookAck` documents
+# them). A fresh Response each time: middleware may add headers to a response's header list.
+_ACK = {duplicate: WebhookAck(duplicate=duplicate).model_dump_json().encode() for duplicate in (False, True)}
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -36,17 +40,17 @@ async def _raw_body(request: Request) -> bytes:
 
 @router.post(
     "/stripe",
-    summary="Stripe webhook endpoint (signature-checked, stored before it is acknowledged)",
+    summary="Stripe webhook endpoint (signature-checked, stored before it is acknowledged, processed right after)",
+    response_model=WebhookAck,
     responses=problem_responses(InvalidSignature, WebhookTooLarge, WebhookStorageFailed),
 )
-async def stripe_webhook(request: Request, runtime: RuntimeDep) -> WebhookAck:
+async def stripe_webhook(request: Request, runtime: RuntimeDep) -> Response:
     raw = await _raw_body(request)
     settings = runtime.settings
-    event = service.verify(raw, request.headers.get("stripe-signature"), settings.stripe_webhook_secret.get_secret_value(),
-                           settings.stripe_webhook_tolerance_seconds)
-    stored = await service.store(runtime, event)
-    await service.process(runtime, stored.row_id)
-    return WebhookAck(duplicate=not stored.inserted)
+    event, payload = service.verify(raw, request.headers.get("stripe-signature"), settings.stripe_webhook_secret.get_secret_value(),
+                                    settings.stripe_webhook_tolerance_seconds)
+    stored = await service.receive(runtime, event, payload)
+    return Response(_ACK[not stored], media_type="application/json")
 
 
 @router.get("/flagged", summary="Stored Stripe events that were flagged or could not be processed (support, admin)",

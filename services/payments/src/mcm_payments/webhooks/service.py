@@ -1,21 +1,27 @@
 """Stripe webhooks: verify the signature on the raw body, store the event in the inbox (unique
-by Stripe event id) and commit BEFORE answering 2xx, then process it.
+by Stripe event id) and commit BEFORE answering 2xx; process it after answering.
 
-Processing runs in its own transaction holding the inbox row's lock (SKIP LOCKED, so a
-concurrent duplicate simply skips), right after storing and again from the background worker
-for rows that failed or were never processed. A processing failure never turns into a non-2xx
-answer: the event is stored, so it will be processed; only a storage failure answers 503, so
-Stripe sends the event again.
+Storing is one autocommitted INSERT … ON CONFLICT DO NOTHING. A newly stored event is then
+handed to this process's webhook processor (webhooks/processor.py), which processes whatever
+has arrived in batches: one transaction claims the rows (SKIP LOCKED, so rows another
+transaction is processing are left to it), dispatches each event and marks them processed.
+If any event of a batch fails, the batch is rolled back and each event is processed alone in
+its own transaction, its failure recorded and retried with backoff. The background worker
+sweeps the inbox for rows that failed, or that no processor took within `SWEEP_AFTER` (the
+process crashed after storing). A processing failure never turns into a non-2xx answer: the
+event is stored, so it will be processed; only a storage failure answers 503, so Stripe sends
+the event again.
 """
 from __future__ import annotations
 
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import stripe
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,24 +31,24 @@ from mcm_shared.events.worker import is_transient
 from mcm_payments import cursors
 from mcm_payments.runtime import Runtime
 from mcm_payments.stripe_api import StripeUnavailable
+from mcm_payments.tasks.models import StripeTask
 from mcm_payments.webhooks import handlers
 from mcm_payments.webhooks.errors import InvalidSignature, InvalidWebhook, WebhookStorageFailed
 from mcm_payments.webhooks.models import WebhookEvent
-from mcm_payments.webhooks.repository import WebhookRepository
+from mcm_payments.webhooks.repository import WebhookRepository, insert_event
 
 logger = logging.getLogger("mcm.payments.webhooks")
 
 FLAGGED = {"unknown_customer", "unknown_obligation", "mismatch"}
+# How long the worker's sweep leaves a freshly stored row to the process that stored it (which
+# processes it within milliseconds unless it crashed).
+SWEEP_AFTER = timedelta(seconds=2)
+MAX_CREATED = 253402300800  # 10000-01-01: a `created` beyond is no Stripe timestamp
 
 
-@dataclass(frozen=True)
-class Stored:
-    row_id: uuid.UUID
-    inserted: bool
-
-
-def verify(raw: bytes, header: str | None, secret: str, tolerance: int) -> dict[str, Any]:
-    """The event, if `header` is Stripe's signature of exactly these bytes within `tolerance`."""
+def verify(raw: bytes, header: str | None, secret: str, tolerance: int) -> tuple[dict[str, Any], str]:
+    """The event and its JSON text, if `header` is Stripe's signature of exactly these bytes
+    within `tolerance`."""
     if not header:
         raise InvalidSignature("The Stripe-Signature header is missing.")
     try:
@@ -61,20 +67,32 @@ def verify(raw: bytes, header: str | None, secret: str, tolerance: int) -> dict[
         raise InvalidWebhook("The body is not JSON.") from None
     if (
         not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str)
-        or not isinstance(event.get("created"), int) or not isinstance((event.get("data") or {}).get("object"), dict)
+        or not isinstance(event.get("created"), int) or not 0 <= event["created"] < MAX_CREATED
+        or not isinstance((event.get("data") or {}).get("object"), dict)
     ):
         raise InvalidWebhook("The body is not a Stripe event.")
-    return event
+    return event, payload
 
 
-async def store(runtime: Runtime, event: dict[str, Any]) -> Stored:
+async def receive(runtime: Runtime, event: dict[str, Any], payload: str) -> bool:
+    """Store a verified event (committed when this returns) and have it processed soon.
+    Returns False if it was already stored (a redelivery: nothing more to do)."""
     try:
-        async with runtime.sessionmaker() as session, session.begin():
-            row_id, inserted = await WebhookRepository(session).store(event)
-    except (SQLAlchemyError, OSError) as exc:
+        async with runtime.store_slots, runtime.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                row_id = await insert_event(raw.driver_connection, event, payload, SWEEP_AFTER)
+            except BaseException as exc:  # incl. cancellation mid-statement
+                if not isinstance(exc, asyncpg.PostgresError) or is_transient(exc):
+                    await connection.invalidate()  # the pool must not hand this connection out again
+                raise
+    except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
         logger.error("webhook not stored", extra={"stripe_event_id": event.get("id"), "error": type(exc).__name__})
         raise WebhookStorageFailed("The event could not be stored; please retry.") from exc
-    return Stored(row_id, inserted)
+    if row_id is None:
+        return False
+    runtime.process_soon(row_id, event)
+    return True
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -114,9 +132,31 @@ async def flagged(session: AsyncSession, *, limit: int, cursor: str | None) -> t
     return cursors.page(rows, limit, lambda row: (row.received_at, row.id))
 
 
+async def process_batch(runtime: Runtime, events: Mapping[uuid.UUID, dict[str, Any]]) -> int:
+    """Process stored events (row id → event) in one transaction, oldest event first; rows
+    already processed, or being processed elsewhere, are skipped. If any event fails, none of
+    the batch is kept and each is processed alone (`process`), so one bad event neither holds
+    back the others nor escapes having its failure recorded. Returns how many were ours to process."""
+    if not events:
+        return 0
+    outcomes: dict[uuid.UUID, str] = {}
+    try:
+        async with runtime.sessionmaker() as session, session.begin():
+            repository = WebhookRepository(session)
+            for row_id in await repository.claim_many(list(events)):
+                outcomes[row_id] = await handlers.dispatch(session, runtime, events[row_id])
+            await repository.processed(outcomes, FLAGGED)
+            enqueued = any(isinstance(obj, StripeTask) for obj in (*session.new, *session.identity_map.values()))
+    except Exception as exc:
+        logger.info("webhook batch failed; processing its events one by one", extra={"events": len(events), "error": type(exc).__name__})
+        return sum([await process(runtime, row_id) is not None for row_id in events])
+    if enqueued:
+        runtime.kick()  # run the Stripe tasks the handlers decided, now that they are committed
+    return len(outcomes)
+
+
 async def process_due(runtime: Runtime, limit: int = 20) -> int:
+    """The worker's sweep: rows whose processing failed earlier, or that nobody took."""
     async with runtime.sessionmaker() as session:
         due = await WebhookRepository(session).due(limit)
-    for row_id in due:
-        await process(runtime, row_id)
-    return len(due)
+    return await process_batch(runtime, due)
