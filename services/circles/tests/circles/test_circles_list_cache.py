@@ -169,3 +169,23 @@ async def test_a_committed_write_to_a_listed_table_clears_the_cache_of_its_own_p
     assert cache.page("page") is None
     await write("UPDATE circles.memberships SET status = status WHERE circle_id = :id", commit=True)
     assert cache.page("page") is None
+
+
+async def test_a_single_circle_is_served_from_memory_with_the_same_visibility_rule(api):
+    await wait_listening(api)
+    ben = await make_facilitator(api)
+    open_circle = await make_circle(api, ben, name="Open")
+    hidden = await make_circle(api, ben, name="Hidden", visibility="private")
+    insider, outsider = await make_user(api), await make_user(api)
+    assert (await api.post(ben, f"/api/v1/circles/{hidden['id']}/members", {"user_id": str(insider.id)})).status_code == 201
+    for user in (insider, outsider):
+        await listed(api, user)  # both viewers' scopes are known now
+    assert (await api.get(insider, f"/api/v1/circles/{hidden['id']}")).json()["name"] == "Hidden"
+    with count_statements(api) as statements:
+        again = await api.get(insider, f"/api/v1/circles/{hidden['id']}")
+        refused = await api.get(outsider, f"/api/v1/circles/{hidden['id']}")
+    assert again.json()["name"] == "Hidden" and statements == []
+    assert refused.status_code == 404
+    await api.get(outsider, f"/api/v1/circles/{open_circle['id']}")
+    assert (await api.patch(ben, f"/api/v1/circles/{open_circle['id']}", {"name": "Renamed"})).status_code == 200
+    assert (await api.get(outsider, f"/api/v1/circles/{open_circle['id']}")).json()["name"] == "Renamed"

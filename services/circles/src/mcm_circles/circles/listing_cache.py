@@ -1,9 +1,11 @@
-"""Rendered pages of GET /api/v1/circles, kept in memory until anything they show changes.
+"""Rendered pages of GET /api/v1/circles (and single circles of GET /api/v1/circles/{id}),
+kept in memory until anything they show changes.
 
 Browsing members ask the same few questions (the first page, a city, open seats…) over and
 over, while circles and memberships change rarely. A page is kept per (query, viewer scope):
 the scope is "staff" (sees every circle) or the private circles the viewer belongs to (usually
 none), so members with the same scope share entries and nobody sees another's private circle.
+A single circle is kept with its visibility and checked against the viewer's scope on each read.
 
 Forgetting is what makes this safe:
 - any transaction of *this process* that wrote circles, memberships or profiles clears the
@@ -132,7 +134,7 @@ def listing_cache_hook(*, max_entries: int, ttl_seconds: float):
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         cache = ListingCache(max_entries=max_entries, ttl_seconds=ttl_seconds)
         cache.outcomes = Counter(
-            "circles_listing_cache_total", "GET /api/v1/circles answered from the listing cache or not",
+            "circles_listing_cache_total", "GET /api/v1/circles and /circles/{id} answered from the listing cache or not",
             ["outcome"], registry=app.state.metrics.registry,
         )
         app.state.listing_cache = cache

@@ -37,8 +37,8 @@ async def create_circle(data: CircleCreate, session: SessionDep, principal: Curr
 
 
 @router.get("/{circle_id}", response_model=Circle, responses=problem_responses(Unauthenticated, NotFound))
-async def get_circle(circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal) -> Circle:
-    return await service.get_circle(session, principal, circle_id)
+async def get_circle(circle_id: CircleID, open_session: SessionOpenerDep, principal: CurrentPrincipal, cache: ListingCacheDep) -> Response:
+    return Response(await service.get_circle(open_session, principal, circle_id, cache), media_type="application/json")
 
 
 @router.patch(

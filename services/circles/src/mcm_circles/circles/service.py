@@ -15,7 +15,7 @@ from mcm_shared.pagination import Page
 from mcm_shared.tokens import Principal
 from mcm_shared.wiring import OpenSession
 
-from mcm_circles.circles.errors import CapacityBelowMembers, InvalidCapacity
+from mcm_circles.circles.errors import CapacityBelowMembers, CircleNotFound, InvalidCapacity
 from mcm_circles.circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.circles.models import Circle
@@ -94,9 +94,23 @@ async def create_circle(session: AsyncSession, principal: Principal, data: Circl
     return result
 
 
-async def get_circle(session: AsyncSession, principal: Principal, circle_id: uuid.UUID) -> CircleOut:
-    access = (await load_access(session, principal, circle_id)).ensure_visible()
-    return await _out(session, access.circle)
+async def get_circle(open_session: OpenSession, principal: Principal, circle_id: uuid.UUID, cache: ListingCache) -> bytes:
+    """One circle as JSON bytes; from the listing cache when it has it, with the same visibility
+    rule as `load_access` (public, a current membership — the viewer's scope — or staff)."""
+    generation = cache.generation
+    scope = _known_scope(principal, cache)
+    cached = cache.page(("circle", circle_id)) if scope is not None else None
+    if cached is not None:
+        visibility, body = cached
+        if visibility == "public" or scope == STAFF_SCOPE or circle_id in scope:
+            return body
+        raise CircleNotFound()
+    async with open_session() as session:
+        access = (await load_access(session, principal, circle_id)).ensure_visible()
+        out = await _out(session, access.circle)
+    body = out.model_dump_json().encode()
+    cache.store_page(("circle", circle_id), (access.circle.visibility, body), generation)
+    return body
 
 
 async def list_circles(open_session: OpenSession, principal: Principal, query: CircleQuery, cache: ListingCache) -> bytes:
