@@ -182,3 +182,4 @@ async def test_openapi_documents_every_error_as_a_problem_with_the_answers_given
 def test_fastapi_telemetry_hooks_are_off():
     """The platform has its own metrics and logs; FastAPI's OpenTelemetry hooks cost every request."""
     assert not make_app()._native_telemetry.enabled()
+

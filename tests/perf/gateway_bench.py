@@ -39,11 +39,9 @@ TARGET_RATIO, TARGET_P50_DELTA_MS = 0.50, 1.0
 
 
 def free_port() -> int:
-    import socket
+    from mcm_shared.devstack.engines import free_port as platform_free_port  # below the ephemeral range
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return platform_free_port()
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:

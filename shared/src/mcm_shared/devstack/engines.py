@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,31 @@ from pathlib import Path
 POSTGRES_SYSTEM_USER = "embedded_postgres"
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a server started a moment later.
+
+    Taken *below* the kernel's ephemeral range when there is room: a port handed out by bind(0)
+    is an ephemeral one, which any outgoing connection opened before the server binds (to
+    PostgreSQL, Redis…) may take as its source port, and the server then fails to start.
+    """
+    low, _high = _ephemeral_range()
+    if low > 10_000:
+        for _ in range(50):
+            port = random.randint(10_000, low - 1)
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
