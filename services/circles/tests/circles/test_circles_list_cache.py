@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from mcm_circles.circles.listing_cache import ListingCache, watch_local_writes
@@ -189,3 +190,41 @@ async def test_a_single_circle_is_served_from_memory_with_the_same_visibility_ru
     await api.get(outsider, f"/api/v1/circles/{open_circle['id']}")
     assert (await api.patch(ben, f"/api/v1/circles/{open_circle['id']}", {"name": "Renamed"})).status_code == 200
     assert (await api.get(outsider, f"/api/v1/circles/{open_circle['id']}")).json()["name"] == "Renamed"
+
+
+async def test_concurrent_misses_of_one_page_share_one_rendering(api):
+    await wait_listening(api)
+    ben = await make_facilitator(api)
+    for index in range(3):
+        await make_circle(api, ben, name=f"Circle {index}")
+    viewer = await make_user(api)
+    await listed(api, viewer, "?city=nowhere")  # his scope is known; the page below is not cached
+    with count_statements(api) as statements:
+        pages = await asyncio.gather(*(listed(api, viewer, "?sort=-name") for _ in range(8)))
+    assert all(page == pages[0] for page in pages) and len(pages[0]["items"]) == 3
+    assert len(statements) == 2, statements  # the page and its facilitators, once
+
+
+async def test_when_the_shared_rendering_fails_each_waiter_renders_on_its_own():
+    cache = ListingCache(max_entries=10, ttl_seconds=60)
+    cache.set_listening(True)
+    release = asyncio.Event()
+    calls = []
+
+    async def failing() -> bytes:
+        calls.append("failing")
+        await release.wait()
+        raise RuntimeError("database went away")
+
+    async def working() -> bytes:
+        calls.append("working")
+        return b"page"
+
+    first = asyncio.create_task(cache.page_or_render("key", cache.generation, failing))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(cache.page_or_render("key", cache.generation, working))
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(RuntimeError):
+        await first
+    assert await second == b"page" and calls == ["failing", "working"]

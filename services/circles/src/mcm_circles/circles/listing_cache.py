@@ -18,11 +18,12 @@ Forgetting is what makes this safe:
 """
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
@@ -52,6 +53,7 @@ class ListingCache:
         self.generation = 0
         self.listening = False  # set by the NOTIFY listener; off means "cannot hear changes"
         self.outcomes: Counter | None = None
+        self._renders: dict[tuple[Hashable, int], asyncio.Future[bytes]] = {}
 
     @property
     def active(self) -> bool:
@@ -72,8 +74,38 @@ class ListingCache:
             self.outcomes.labels("hit" if found is not None else "miss").inc()
         return found
 
-    def store_page(self, key: Hashable, body: bytes, generation: int) -> None:
+    def store_page(self, key: Hashable, body: Any, generation: int) -> None:
         self._put(self._pages, key, body, generation)
+
+    async def page_or_render(self, key: Hashable, generation: int, render: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The cached page, or `render()`'s, stored for the next callers. Concurrent misses of
+        one page share a single rendering: after a change every replica's cache is empty at
+        once, and each popular page must not be computed by every request waiting for it."""
+        found = self.page(key)
+        if found is not None:
+            return found
+        if not self.active:
+            return await render()
+        flight = (key, generation)
+        if (rendering := self._renders.get(flight)) is not None:
+            try:
+                return await asyncio.shield(rendering)
+            except asyncio.CancelledError:
+                if not rendering.cancelled():
+                    raise  # this request itself was cancelled
+            return await render()  # the shared rendering failed: render (and fail) on our own
+        rendering = asyncio.get_running_loop().create_future()
+        self._renders[flight] = rendering
+        try:
+            body = await render()
+        except BaseException:
+            rendering.cancel()
+            raise
+        finally:
+            del self._renders[flight]
+        rendering.set_result(body)
+        self.store_page(key, body, generation)
+        return body
 
     def scope(self, user_id: uuid.UUID) -> tuple[uuid.UUID, ...] | None:
         return self._get(self._scopes, user_id) if self.active else None

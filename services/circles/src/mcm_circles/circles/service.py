@@ -117,18 +117,18 @@ async def list_circles(open_session: OpenSession, principal: Principal, query: C
     """The page as JSON bytes, from the listing cache when it has it (see listing_cache.py);
     a database session is opened only for what the cache does not know."""
     generation = cache.generation  # before any read: a change heard after this voids the result
-    query_key = tuple(getattr(query, name) for name in LIST_QUERY_FIELDS)
     scope = _known_scope(principal, cache)
-    if scope is not None and (body := cache.page((query_key, scope))) is not None:
-        return body
-    async with open_session() as session:
-        if scope is None:
+    if scope is None:
+        async with open_session() as session:
             scope = await CircleRepository(session).private_circles_of(principal.user_id)
-            cache.store_scope(principal.user_id, scope, generation)
-        page = await _list_page(session, principal, query)
-    body = page.model_dump_json().encode()
-    cache.store_page((query_key, scope), body, generation)
-    return body
+        cache.store_scope(principal.user_id, scope, generation)
+
+    async def render() -> bytes:
+        async with open_session() as session:
+            page = await _list_page(session, principal, query)
+        return page.model_dump_json().encode()
+
+    return await cache.page_or_render((tuple(getattr(query, name) for name in LIST_QUERY_FIELDS), scope), generation, render)
 
 
 LIST_QUERY_FIELDS = tuple(CircleQuery.model_fields)
