@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
@@ -72,6 +72,11 @@ class Settings(BaseServiceSettings):
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "Men's Circle <no-reply@mcm.example>"
+    # "starttls" upgrades the connection (port 587), "tls" speaks TLS from the start (port 465);
+    # the server's certificate is checked against the system's CAs either way.
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr = SecretStr("")
     sms_api_base: str | None = None
     sms_account_sid: str = "AC_dev"
     sms_auth_token: SecretStr = SecretStr(DEV_DEFAULT_SECRET)
@@ -118,6 +123,9 @@ class Settings(BaseServiceSettings):
         weak = [name for name, secret in self.service_client_secrets().items() if secret == DEV_DEFAULT_SECRET or len(secret) < 24]
         if weak:
             raise ConfigurationError(f"auth refuses to start in production: weak client secret for {', '.join(sorted(weak))}")
+        if self.smtp_username and self.smtp_security == "none":
+            raise ConfigurationError("auth refuses to start in production: SMTP_USERNAME is set but SMTP_SECURITY is none "
+                                     "(the password would cross the network in clear)")
         if self.sms_api_base and self.sms_auth_token.get_secret_value() == DEV_DEFAULT_SECRET:
             raise ConfigurationError("auth refuses to start in production: SMS_AUTH_TOKEN still has its development default")
 

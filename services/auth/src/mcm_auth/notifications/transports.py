@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -16,11 +17,16 @@ class PermanentFailure(Exception):
 
 
 class SmtpTransport:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, tls_context: ssl.SSLContext | None = None) -> None:
         self.host = settings.smtp_host
         self.port = settings.smtp_port
         self.sender = settings.smtp_from
+        self.security = settings.smtp_security
+        self.username = settings.smtp_username
+        self.password = settings.smtp_password.get_secret_value()
         self.timeout = max(5.0, settings.dependency_timeout_seconds)
+        # Certificates are verified against the system's CAs (tests pass their own context).
+        self.tls_context = tls_context or ssl.create_default_context()
 
     @property
     def configured(self) -> bool:
@@ -34,10 +40,19 @@ class SmtpTransport:
         message["Message-ID"] = make_msgid(domain="mcm.example")
         message.set_content(body)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as client:
+            with self._connect() as client:
+                if self.security == "starttls":
+                    client.starttls(context=self.tls_context)
+                if self.username:
+                    client.login(self.username, self.password)
                 client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "tls":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls_context)
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
     async def send(self, to: str, subject: str, body: str) -> None:
         # smtplib blocks; a thread keeps the event loop serving requests meanwhile.
