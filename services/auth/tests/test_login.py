@@ -1,6 +1,10 @@
 """Sign-in limits and enumeration resistance (issue 3, item 2)."""
 from __future__ import annotations
 
+import pytest
+
+from mcm_auth.config import Settings
+
 from .conftest import PASSWORD, login, new_email, new_ip, register
 
 
@@ -83,6 +87,21 @@ async def test_forwarded_for_is_ignored_from_untrusted_peers(app_client):
         # A client cannot escape the limit by inventing a new X-Forwarded-For each time.
         refused = await client.post("/api/v1/auth/login", json={"email": new_email(), "password": "wrong password"}, headers={"X-Forwarded-For": new_ip()})
         assert refused.status_code == 429
+
+
+async def test_forwarded_for_is_believed_from_a_trusted_network(app_client):
+    """Gateways in Kubernetes have no fixed address: a CIDR names them."""
+    async with app_client(login_max_attempts_per_ip=2, forwarded_allow_ips="10.0.0.0/8, 127.0.0.0/8") as client:
+        for _ in range(4):  # each from its own client address, as the gateway reports it
+            response = await client.post("/api/v1/auth/login", json={"email": new_email(), "password": "wrong password"},
+                                         headers={"X-Forwarded-For": new_ip()})
+            assert response.status_code == 401
+
+
+def test_forwarded_allow_ips_must_be_addresses_or_networks():
+    with pytest.raises(ValueError, match="gateway.internal"):
+        Settings(forwarded_allow_ips="10.0.0.0/8,gateway.internal")
+    assert Settings(forwarded_allow_ips="*").forwarded_allow_ips == ["*"]
 
 
 async def test_login_refuses_unknown_fields_and_huge_passwords(client):

@@ -1,8 +1,8 @@
 """Configuration of the auth service (names from ARCHITECTURE.md §12, plus auth's own)."""
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -104,6 +104,14 @@ class Settings(BaseServiceSettings):
     def _split_ips(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*":
+                ip_network(entry, strict=False)  # ValueError names the bad entry
         return value
 
     def required_urls(self) -> dict[str, str | None]:

@@ -4,6 +4,8 @@ revoked session is refused here at once, not only at the gateway)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Annotated
 
 import jwt
@@ -25,19 +27,36 @@ from mcm_auth.sessions.service import ClientInfo
 _bearer = HTTPBearer(scheme_name="BearerToken", bearerFormat="JWT", auto_error=False)
 
 
-def get_context(request: Request) -> AuthContext:
+async def get_context(request: Request) -> AuthContext:
     return request.app.state.ctx
 
 
 Ctx = Annotated[AuthContext, Depends(get_context)]
 
 
-def client_info(request: Request) -> ClientInfo:
+@lru_cache(maxsize=8)
+def _trusted(entries: tuple[str, ...]) -> tuple[bool, tuple[IPv4Network | IPv6Network, ...]]:
+    """FORWARDED_ALLOW_IPS as (any peer?, networks); an address is a network of one."""
+    return "*" in entries, tuple(ip_network(entry, strict=False) for entry in entries if entry != "*")
+
+
+def _is_trusted_proxy(peer: str, entries: list[str]) -> bool:
+    anyone, networks = _trusted(tuple(entries))
+    if anyone:
+        return True
+    try:
+        address = ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+async def client_info(request: Request) -> ClientInfo:
     settings = request.app.state.settings
     peer = request.client.host if request.client else None
     ip = peer
     forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer and ("*" in settings.forwarded_allow_ips or peer in settings.forwarded_allow_ips):
+    if forwarded and peer and _is_trusted_proxy(peer, settings.forwarded_allow_ips):
         # The right-most entry is the address our trusted proxy saw; anything left of it is
         # whatever the client claimed.
         ip = forwarded.split(",")[-1].strip()[:64] or peer
