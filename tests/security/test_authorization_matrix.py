@@ -314,8 +314,10 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     # -- events ------------------------------------------------------------------------------
     f"GET {E}/types": (R(relations=(STRANGER,)),),
     f"GET {E}/requirement-templates": (R(do=TEMPLATE_USERS, gate_first=True, relations=(STRANGER, FACILITATOR)),),
+    # Phase 0 although it creates: in phase 1 POST /circles makes the stranger facilitator the
+    # facilitator of a new circle, and templates follow facilitation (a template touches nothing else).
     f"POST {E}/requirement-templates": (
-        R(do=TEMPLATE_USERS, gate_first=True, phase=1, relations=(STRANGER, FACILITATOR),
+        R(do=TEMPLATE_USERS, gate_first=True, phase=0, relations=(STRANGER, FACILITATOR),
           body=lambda ctx: {"name": f"Matrix {uuid.uuid4().hex[:8]}", "requirements": [{"kind": "verified_email"}]}),
     ),
     f"GET {E}/requirement-templates/{{template_id}}": (
