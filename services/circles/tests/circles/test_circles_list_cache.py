@@ -228,3 +228,22 @@ async def test_when_the_shared_rendering_fails_each_waiter_renders_on_its_own():
     with pytest.raises(RuntimeError):
         await first
     assert await second == b"page" and calls == ["failing", "working"]
+
+
+async def test_a_connection_the_database_drops_mid_write_rolls_back_cleanly(api):
+    """The write watcher must not turn a lost connection (a 503) into an error of its own."""
+    cache = ListingCache(max_entries=10, ttl_seconds=60)
+    cache.set_listening(True)
+    watch_local_writes(api.db.engine.sync_engine, cache)
+    ben = await make_facilitator(api)
+    circle = await make_circle(api, ben)
+    async with api.db.session() as session:
+        await session.execute(text("UPDATE circles.circles SET name = 'Lost' WHERE id = :id"), {"id": circle["id"]})
+        backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar()
+        async with api.db.engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        with pytest.raises(Exception) as lost:
+            await session.execute(text("SELECT 1"))
+        assert "PendingRollback" not in type(lost.value).__name__
+        await session.rollback()  # what the request's session does on its way out
+    assert await api.scalar("SELECT name FROM circles.circles WHERE id = :id", id=circle["id"]) != "Lost"

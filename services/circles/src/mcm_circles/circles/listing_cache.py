@@ -30,6 +30,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import Counter
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from mcm_shared.pg_notify import NotificationListener
 
@@ -134,23 +135,34 @@ class ListingCache:
             entries.popitem(last=False)
 
 
+def _info(connection: Any) -> dict | None:
+    """The pooled connection's info dict; None once the connection was invalidated (the
+    database dropped it): nothing can be committed on it any more, and asking would raise."""
+    try:
+        return connection.info
+    except SQLAlchemyError:
+        return None
+
+
 def watch_local_writes(sync_engine: Any, cache: ListingCache) -> None:
     """Clear the cache when a transaction of this engine that wrote listed tables commits."""
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _note_write(connection, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if _LISTED_WRITE.match(statement):
-            connection.info[_DIRTY] = True
+        if _LISTED_WRITE.match(statement) and (info := _info(connection)) is not None:
+            info[_DIRTY] = True
 
     @event.listens_for(sync_engine, "commit")
     def _on_commit(connection) -> None:  # noqa: ANN001
-        if connection.info.pop(_DIRTY, False):
+        info = _info(connection)
+        if info is not None and info.pop(_DIRTY, False):
             cache.invalidate()
-            connection.info[_COMMITTED] = True
+            info[_COMMITTED] = True
 
     @event.listens_for(sync_engine, "rollback")
     def _on_rollback(connection) -> None:  # noqa: ANN001
-        connection.info.pop(_DIRTY, None)
+        if (info := _info(connection)) is not None:
+            info.pop(_DIRTY, None)
 
     # "commit" fires just before COMMIT is sent; a page read in between would still show the
     # old rows, so clear again once the connection comes back to the pool, after the commit.
