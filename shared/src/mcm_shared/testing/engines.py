@@ -7,6 +7,7 @@ database by name, so services and tests never share state by accident.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class TestEngines:
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
     created: list[str] = field(default_factory=list)
+    root: Path | None = None  # the engines' data, removed by stop() (a full run leaves GBs)
 
     def url_for(self, database: str) -> str:
         base, _, _ = self.server_url.rpartition("/")
@@ -44,6 +46,8 @@ class TestEngines:
             self.redis.stop()
         if self.postgres:
             self.postgres.stop(mode="immediate")
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def start_test_engines() -> TestEngines:
@@ -57,4 +61,4 @@ def start_test_engines() -> TestEngines:
     if not redis_url:
         redis = EmbeddedRedis(root / "redis", persist=False).start()
         redis_url = redis.url()
-    return TestEngines(server_url=database_url, redis_url=redis_url, postgres=postgres, redis=redis)
+    return TestEngines(server_url=database_url, redis_url=redis_url, postgres=postgres, redis=redis, root=root)
