@@ -69,7 +69,8 @@ class ListingCache:
         self.listening = listening
         self.invalidate()
 
-    def page(self, key: Hashable) -> bytes | None:
+    def page(self, key: Hashable) -> Any:
+        """A list page's JSON bytes, or a single circle's (visibility, JSON bytes); None if absent."""
         found = self._get(self._pages, key) if self.active else None
         if self.outcomes is not None:
             self.outcomes.labels("hit" if found is not None else "miss").inc()
