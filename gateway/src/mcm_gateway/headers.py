@@ -13,6 +13,8 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mcm_shared.client_address import TrustedProxies
+
 # Request headers handled one by one in `split_request_headers`.
 _SPECIAL = {
     b"authorization": "authorization",
@@ -110,27 +112,18 @@ def split_request_headers(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead
 
 
 class ClientAddresses:
-    """Who the client is, believing `X-Forwarded-For` only from configured proxies."""
+    """Who the client is, believing `X-Forwarded-For` only from configured proxies.
+
+    The rule itself is the platform's one (`mcm_shared.client_address`), so the gateway and auth
+    always agree on who a client is.
+    """
 
     def __init__(self, trusted: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = ()) -> None:
         self.trusted = tuple(trusted)
-        self._verdicts: dict[str, bool] = {}
+        self._proxies = TrustedProxies(self.trusted)
 
     def is_trusted(self, address: str) -> bool:
-        if not self.trusted:
-            return False
-        verdict = self._verdicts.get(address)
-        if verdict is None:
-            try:
-                ip = ipaddress.ip_address(address.strip())
-            except ValueError:
-                verdict = False
-            else:
-                verdict = any(ip in network for network in self.trusted)
-            if len(self._verdicts) > 10_000:
-                self._verdicts.clear()
-            self._verdicts[address] = verdict
-        return verdict
+        return self._proxies.is_trusted(address)
 
     def resolve(self, peer: str, xff: bytes | None) -> tuple[str, bytes, bool]:
         """(client ip, X-Forwarded-For to send on, whether the peer is a trusted proxy)."""
@@ -138,11 +131,4 @@ class ClientAddresses:
         trusted = self.is_trusted(peer)
         if xff is None or not trusted:
             return peer, peer_bytes, trusted
-        hops = [hop.strip() for hop in xff.decode("latin-1").split(",") if hop.strip()]
-        client = peer
-        # Walk from the nearest hop back; the first address we do not trust is the client.
-        for hop in reversed(hops):
-            client = hop
-            if not self.is_trusted(hop):
-                break
-        return client, xff + b", " + peer_bytes, True
+        return self._proxies.client(peer, xff.decode("latin-1")), xff + b", " + peer_bytes, True

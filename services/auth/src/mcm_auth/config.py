@@ -1,13 +1,13 @@
 """Configuration of the auth service (names from ARCHITECTURE.md §12, plus auth's own)."""
 from __future__ import annotations
 
-from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
+from mcm_shared.client_address import parse_trusted_proxies
 from mcm_shared.settings import DEV_DEFAULT_SECRET, BaseServiceSettings, ConfigurationError
 
 
@@ -42,9 +42,16 @@ class Settings(BaseServiceSettings):
     refresh_idle_ttl_seconds: int = Field(default=14 * 86_400, ge=60)
     refresh_absolute_ttl_seconds: int = Field(default=60 * 86_400, ge=60)
 
-    # Login throttling (Redis counters).
-    login_max_failures_per_account: int = Field(default=5, ge=1)
+    # Login throttling (Redis counters; see sessions/throttle.py). Failures per (account, client
+    # address) refuse that address for LOGIN_LOCKOUT_SECONDS; failures per account from every
+    # address past LOGIN_MAX_FAILURES_PER_ACCOUNT (per LOGIN_ACCOUNT_WINDOW_SECONDS) make sign-in
+    # need an emailed one-time code as well as the password.
+    login_max_failures_per_client: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_account: int = Field(default=20, ge=1)
+    login_account_window_seconds: int = Field(default=3600, ge=1)
+    login_code_ttl_seconds: int = Field(default=600, ge=60, le=900)
+    login_codes_per_hour: int = Field(default=5, ge=1)
     login_max_attempts_per_ip: int = Field(default=50, ge=1)
     login_ip_window_seconds: int = Field(default=900, ge=1)
 
@@ -61,7 +68,9 @@ class Settings(BaseServiceSettings):
     # Where the frontend lives; reset links point there.
     public_app_url: str = "http://127.0.0.1:8000"
 
-    # Peers whose X-Forwarded-For we believe (the gateway); "*" trusts any peer.
+    # Proxies whose X-Forwarded-For claims we believe: the gateway AND whatever the gateway
+    # trusts in front of it (the ingress), as addresses or CIDRs; see mcm_shared.client_address.
+    # "*" believes every hop (the left-most entry is then the client): only for test rigs.
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     # The first administrator (created at start in development when given).
@@ -109,9 +118,7 @@ class Settings(BaseServiceSettings):
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _addresses_or_networks(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            if entry != "*":
-                ip_network(entry, strict=False)  # ValueError names the bad entry
+        parse_trusted_proxies(value)  # ValueError names the bad entry
         return value
 
     def required_urls(self) -> dict[str, str | None]:

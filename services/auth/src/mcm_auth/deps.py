@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mcm_shared.client_address import TrustedProxies
 from mcm_shared.errors import Forbidden
 from mcm_shared.security.principal import Principal
 from mcm_shared.tokens import current_principal
@@ -35,31 +35,18 @@ Ctx = Annotated[AuthContext, Depends(get_context)]
 
 
 @lru_cache(maxsize=8)
-def _trusted(entries: tuple[str, ...]) -> tuple[bool, tuple[IPv4Network | IPv6Network, ...]]:
-    """FORWARDED_ALLOW_IPS as (any peer?, networks); an address is a network of one."""
-    return "*" in entries, tuple(ip_network(entry, strict=False) for entry in entries if entry != "*")
-
-
-def _is_trusted_proxy(peer: str, entries: list[str]) -> bool:
-    anyone, networks = _trusted(tuple(entries))
-    if anyone:
-        return True
-    try:
-        address = ip_address(peer)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
+def _trusted_proxies(entries: tuple[str, ...]) -> TrustedProxies:
+    return TrustedProxies(entries)
 
 
 async def client_info(request: Request) -> ClientInfo:
+    """The caller's address by the platform's one rule (mcm_shared.client_address): behind
+    ingress → gateway, both trusted through FORWARDED_ALLOW_IPS, it is the real client."""
     settings = request.app.state.settings
     peer = request.client.host if request.client else None
     ip = peer
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer and _is_trusted_proxy(peer, settings.forwarded_allow_ips):
-        # The right-most entry is the address our trusted proxy saw; anything left of it is
-        # whatever the client claimed.
-        ip = forwarded.split(",")[-1].strip()[:64] or peer
+    if peer:
+        ip = _trusted_proxies(tuple(settings.forwarded_allow_ips)).client(peer, request.headers.get("x-forwarded-for"))
     return ClientInfo(ip_address=ip, user_agent=request.headers.get("user-agent"))
 
 

@@ -29,6 +29,7 @@ from mcm_auth.roles.models import AuditEntry
 from mcm_auth.roles.permissions import Role
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.revocation import revoke_sessions
+from mcm_auth.sessions.throttle import LoginThrottle
 from mcm_auth.verification.models import VerificationCode
 
 ERASED_NAME = "Deleted member"
@@ -76,16 +77,23 @@ async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
     }
 
 
-async def erase(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, password: str | None) -> None:
+async def erase(
+    session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, password: str | None, client_ip: str | None = None
+) -> None:
     users = UserRepository(session)
     user = await users.get(user_id)
     assert user is not None  # the caller's dependency loaded it a moment ago
-    checked_hash = user.password_hash
+    checked_hash, throttle_key = user.password_hash, user.email or str(user.id)
     # The password is checked with no transaction open (no connection, no admin lock held
     # through bcrypt); the erasure then goes on only if the locked row still holds that hash.
     await session.commit()
-    if checked_hash is not None and not await ctx.hasher.verify(password or "", checked_hash):
-        raise WrongCurrentPassword("Confirm with your current password to delete the account.")
+    if checked_hash is not None:
+        # Counted like a failed sign-in, so a stolen session cannot guess the password here.
+        throttle = LoginThrottle(ctx.redis, ctx.settings)
+        await throttle.ensure_client_allowed(throttle_key, client_ip)
+        if not await ctx.hasher.verify(password or "", checked_hash):
+            await throttle.record_failure(throttle_key, client_ip)
+            raise WrongCurrentPassword("Confirm with your current password to delete the account.")
     repo = AdminRepository(session)
     await repo.lock_admins()
     user = await users.get_for_update(user_id)

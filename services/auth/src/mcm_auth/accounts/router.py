@@ -52,7 +52,12 @@ async def export_my_data(account: CurrentAccount, db: SessionDep) -> JSONRespons
     )
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, WrongCurrentPassword, LastAdmin, HashingBusy))
-async def delete_my_account(body: Erasure, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
-    """Erase credentials and contact details, end every session and tell other services."""
-    await privacy.erase(db, ctx, user_id=account.user.id, password=body.password)
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(Unauthenticated, WrongCurrentPassword, LastAdmin, RateLimited, HashingBusy),
+)
+async def delete_my_account(body: Erasure, account: CurrentAccount, db: SessionDep, ctx: Ctx, client: Client) -> None:
+    """Erase credentials and contact details, end every session and tell other services.
+    Wrong passwords count like failed sign-ins (per account and client address)."""
+    await privacy.erase(db, ctx, user_id=account.user.id, password=body.password, client_ip=client.ip_address)

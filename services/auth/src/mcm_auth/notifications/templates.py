@@ -20,6 +20,12 @@ TEMPLATES: dict[str, MessageTemplate] = {
         "Hello $display_name,\n\nYour email verification code is $code. It is valid for $minutes minutes.\n"
         "If you did not ask for it, you can ignore this message.\n",
     ),
+    "signin_code": MessageTemplate(
+        "Your sign-in code",
+        "Hello $display_name,\n\nYour sign-in code is $code. It is valid for $minutes minutes.\n"
+        "We ask for it because someone has been trying wrong passwords on your account. If you are not "
+        "signing in right now, your password may be known: reset it.\n",
+    ),
     "verify_phone": MessageTemplate("", "", sms="Your Men's Circle verification code is $code (valid $minutes min)."),
     "account_exists": MessageTemplate(
         "Someone tried to register with your address",

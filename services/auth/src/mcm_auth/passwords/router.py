@@ -29,8 +29,9 @@ async def confirm_reset(body: ResetConfirm, db: SessionDep, ctx: Ctx) -> None:
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, WrongCurrentPassword, InvalidInput, RateLimited, HashingBusy))
-async def change_password(body: PasswordChange, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
+async def change_password(body: PasswordChange, account: CurrentAccount, db: SessionDep, ctx: Ctx, client: Client) -> None:
     """Change the password (the current one is required); other sessions are signed out."""
     await service.change_password(
-        db, ctx, user_id=account.user.id, session_id=account.session.id, current=body.current_password, new_password=body.new_password
+        db, ctx, user_id=account.user.id, session_id=account.session.id, current=body.current_password,
+        new_password=body.new_password, client_ip=client.ip_address,
     )

@@ -63,12 +63,19 @@ async def confirm_reset(session: AsyncSession, ctx: AuthContext, *, token: str, 
         await session.rollback()
         raise InvalidResetToken("The reset link is invalid, used or expired.")
     await _set_password(session, ctx, user, password_hash, keep_session=None)
-    await LoginThrottle(ctx.redis, ctx.settings).unlock(user.email or "")
+    await LoginThrottle(ctx.redis, ctx.settings).clear_account(user.email or "")
     await session.commit()
 
 
 async def change_password(
-    session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, session_id: uuid.UUID, current: str, new_password: str
+    session: AsyncSession,
+    ctx: AuthContext,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    current: str,
+    new_password: str,
+    client_ip: str | None,
 ) -> None:
     users = UserRepository(session)
     user = await users.get(user_id)
@@ -76,10 +83,10 @@ async def change_password(
     checked_hash, throttle_key = user.password_hash, user.email or str(user.id)
     await session.commit()  # read-only (the caller's checks too): no connection held through bcrypt
     throttle = LoginThrottle(ctx.redis, ctx.settings)
-    await throttle.ensure_not_locked(throttle_key)
+    await throttle.ensure_client_allowed(throttle_key, client_ip)
     if not await ctx.hasher.verify(current, checked_hash):
         # Counts like a failed sign-in, so a stolen session cannot guess the password freely.
-        await throttle.record_failure(throttle_key)
+        await throttle.record_failure(throttle_key, client_ip)
         raise WrongCurrentPassword("The current password is not correct.")
     password_hash = await ctx.hasher.hash(new_password)
     user = await users.get_for_update(user_id)

@@ -18,3 +18,19 @@ class AccountDisabled(Forbidden):
 
 class SessionNotFound(NotFound):
     type_slug, title = "session-not-found", "No such session"
+
+
+class SignInCodeRequired(Unauthenticated):
+    """The password was right, but the account is under attack: finish with the emailed code.
+
+    Only a correct password gets this answer, so it tells a guesser nothing they did not know.
+    """
+
+    type_slug, title = "sign-in-code-required", "A sign-in code is required"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, extra={"code_required": True})
+
+
+class InvalidSignInCode(Unauthenticated):
+    type_slug, title = "invalid-sign-in-code", "The sign-in code is wrong, used or expired"

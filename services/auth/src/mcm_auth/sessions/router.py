@@ -12,7 +12,14 @@ from mcm_shared.wiring import SessionDep
 from mcm_auth.deps import Client, CurrentAccount, Ctx
 from mcm_auth.security.passwords import HashingBusy
 from mcm_auth.sessions import manage, service
-from mcm_auth.sessions.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken, SessionNotFound
+from mcm_auth.sessions.errors import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    InvalidSignInCode,
+    SessionNotFound,
+    SignInCodeRequired,
+)
 from mcm_auth.sessions.schemas import Login, Refresh, SessionInfo, TokenPair
 
 router = APIRouter(prefix="/api/v1/auth", tags=["sessions"])
@@ -22,10 +29,17 @@ SessionID = Annotated[uuid.UUID, Path(description="A session id from GET /api/v1
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-@router.post("/login", response_model=TokenPair, responses=problem_responses(InvalidCredentials, AccountDisabled, InvalidInput, RateLimited, HashingBusy))
+@router.post(
+    "/login",
+    response_model=TokenPair,
+    responses=problem_responses(InvalidCredentials, SignInCodeRequired, InvalidSignInCode, AccountDisabled, InvalidInput, RateLimited, HashingBusy),
+)
 async def login(body: Login, db: SessionDep, ctx: Ctx, client: Client, response: Response) -> TokenPair:
+    """Sign in with email and password. While an account is under a password-guessing attack,
+    a correct password is answered `sign-in-code-required` and a code is emailed: send the same
+    request again with `code` to finish."""
     response.headers.update(_NO_STORE)
-    return await service.login(db, ctx, email=body.email, password=body.password, client=client)
+    return await service.login(db, ctx, email=body.email, password=body.password, client=client, code=body.code)
 
 
 @router.post("/refresh", response_model=TokenPair, responses=problem_responses(InvalidRefreshToken, InvalidInput))

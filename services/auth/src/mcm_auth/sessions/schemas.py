@@ -15,6 +15,8 @@ class Login(StrictInput):
     email: Annotated[str, Field(max_length=EMAIL_MAX * 2), AfterValidator(normalise_email)]
     # No length minimum here: old passwords may predate today's rules; the cap bounds hashing work.
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+    # The emailed one-time code, when the previous answer was `sign-in-code-required`.
+    code: Annotated[str | None, Field(pattern=r"^[0-9]{6}$")] = None
 
 
 class Refresh(StrictInput):

@@ -6,6 +6,10 @@ session in a second short transaction that re-reads the row share-locked and goe
 still holds the very hash that was checked and the account is still active, so a password
 changed, an account disabled or erased meanwhile cannot be signed in with what was read before.
 
+Guessing rule (throttle.py): a client address that failed too often for an account is refused;
+past the account-wide bound a correct password also needs the emailed one-time code
+(signin_codes.py). Only a correct password ever gets the answer that asks for the code.
+
 Refresh rule: a refresh token is claimed by one conditional UPDATE, so of two concurrent uses
 exactly one wins. Presenting a token that was already rotated is treated as theft: the whole
 session (its family of tokens) is revoked, whoever presents it.
@@ -22,8 +26,14 @@ from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.context import AuthContext
 from mcm_auth.security.secrets import new_token, token_hash
-from mcm_auth.sessions import revocation
-from mcm_auth.sessions.errors import AccountDisabled, InvalidCredentials, InvalidRefreshToken
+from mcm_auth.sessions import revocation, signin_codes
+from mcm_auth.sessions.errors import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    InvalidSignInCode,
+    SignInCodeRequired,
+)
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.repository import SessionRepository
 from mcm_auth.sessions.schemas import TokenPair
@@ -71,10 +81,12 @@ async def start_session(session: AsyncSession, ctx: AuthContext, user: User, cli
     return pair
 
 
-async def login(session: AsyncSession, ctx: AuthContext, *, email: str, password: str, client: ClientInfo) -> TokenPair:
+async def login(
+    session: AsyncSession, ctx: AuthContext, *, email: str, password: str, client: ClientInfo, code: str | None = None
+) -> TokenPair:
     throttle = LoginThrottle(ctx.redis, ctx.settings)
-    await throttle.count_ip(client.ip_address or "unknown")
-    await throttle.ensure_not_locked(email)
+    await throttle.count_ip(client.ip_address)
+    await throttle.ensure_client_allowed(email, client.ip_address)
     users = UserRepository(session)
     user = await users.by_email(email)
     checked_hash = user.password_hash if user else None
@@ -82,8 +94,12 @@ async def login(session: AsyncSession, ctx: AuthContext, *, email: str, password
     # An unknown email still pays for one bcrypt check, so timing does not tell them apart.
     ok = await ctx.hasher.verify(password, checked_hash)
     if not ok or user is None:
-        await throttle.record_failure(email)
+        await throttle.record_failure(email, client.ip_address)
         raise InvalidCredentials("Invalid email or password.")
+    # Past here the caller knows the password, so the answers below reveal nothing new.
+    step_up = await throttle.needs_step_up(email)
+    if step_up and code is not None and not await signin_codes.redeem(ctx.redis, user.id, code):
+        raise InvalidSignInCode("The sign-in code is wrong, used or expired; sign in again to get a new one.")
     user = await users.get_for_share(user.id)
     if user is None or user.password_hash != checked_hash:
         # The password was changed (or the account erased) while the old one was being checked.
@@ -92,7 +108,14 @@ async def login(session: AsyncSession, ctx: AuthContext, *, email: str, password
     if not user.active:
         await session.rollback()
         raise AccountDisabled("This account is disabled.")
-    await throttle.reset(email)
+    if step_up and code is None:
+        await signin_codes.send(session, ctx, user)
+        await session.commit()
+        raise SignInCodeRequired(
+            "Someone has been trying wrong passwords on this account, so we emailed you a sign-in code; "
+            "send it with your email and password to finish signing in."
+        )
+    await throttle.succeeded(email, client.ip_address)
     pair = await start_session(session, ctx, user, client)
     await session.commit()
     return pair
