@@ -56,9 +56,10 @@ async def test_the_same_google_account_signs_into_the_same_user(google, provider
     assert ids[0] == ids[1]
 
 
-async def test_a_verified_google_email_links_the_existing_account(google, provider):
-    email = await register(google)
-    password_tokens = await login(google, email)
+async def test_a_verified_google_email_links_the_existing_account(google, provider, mail):
+    from .conftest import verified_user
+
+    email, password_tokens = await verified_user(google, mail)  # unverified ones: see the squatter test
     response = await sign_in(google, provider, sub=uuid.uuid4().hex, email=email.upper())
     assert response.status_code == 200
     ids = {(await google.get("/api/v1/auth/me", headers=bearer(t))).json()["id"] for t in (password_tokens, response.json())}
@@ -105,3 +106,40 @@ async def test_the_redirect_can_land_directly_on_the_api(google, provider):
     code, state = provider.consent(started["authorization_url"], sub=uuid.uuid4().hex, email=new_email())
     response = await google.get("/api/v1/auth/oidc/google/callback", params={"code": code, "state": state})
     assert response.status_code == 200 and response.json()["token_type"] == "bearer"
+
+
+async def test_google_sign_in_takes_an_unverified_squatted_account_from_the_squatter(google, provider, mail):
+    """Someone registered the victim's address with his own password (never verified). When the
+    victim signs in with Google, the squatter's password, phone and sessions must all be gone."""
+    email = await register(google, password="the squatter's password")
+    squatter = await login(google, email, password="the squatter's password")
+    assert (await google.get("/api/v1/auth/me", headers=bearer(squatter))).json()["email_verified"] is False
+
+    victim = await sign_in(google, provider, sub=uuid.uuid4().hex, email=email, name="Real Owner")
+    assert victim.status_code == 200, victim.text
+    me = (await google.get("/api/v1/auth/me", headers=bearer(victim.json()))).json()
+    assert me["email_verified"] is True and me["display_name"] == "Real Owner"
+
+    assert (await google.post("/api/v1/auth/login", json={"email": email, "password": "the squatter's password"})).status_code == 401
+    assert (await google.get("/api/v1/auth/me", headers=bearer(squatter))).status_code == 401
+    refreshed = await google.post("/api/v1/auth/refresh", json={"refresh_token": squatter["refresh_token"]})
+    assert refreshed.status_code == 401
+    # The revocation was published, so the gateway and every other service refuse the token too.
+    revoked = await google.app.state.ctx.redis.zscore("auth:revoked_sessions", _sid(squatter))
+    assert revoked is not None
+
+
+async def test_linking_a_verified_account_keeps_its_password_and_sessions(google, provider, mail):
+    from .conftest import verified_user
+
+    email, tokens = await verified_user(google, mail)
+    response = await sign_in(google, provider, sub=uuid.uuid4().hex, email=email)
+    assert response.status_code == 200
+    assert (await google.get("/api/v1/auth/me", headers=bearer(tokens))).status_code == 200
+    assert (await google.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).status_code == 200
+
+
+def _sid(tokens) -> str:
+    import jwt
+
+    return jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"]

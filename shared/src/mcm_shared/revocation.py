@@ -9,7 +9,8 @@ A `RevocationListener` (gateway, or any service) subscribes first and then loads
 nothing published in between is missed — and keeps the ids in memory until their tokens would
 have expired anyway. `is_revoked(principal)` is a set lookup: cheap enough for every request.
 When Redis drops, the listener reconnects with backoff and reloads the whole set, which covers
-anything announced while it was away.
+anything announced while it was away. Every service's shared verifier consults one (see
+`mcm_shared.wiring.verifier_hook`), as does the gateway.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from mcm_shared.errors import DependencyUnavailable
 
 logger = logging.getLogger("mcm.revocation")
 _NO_RETRY = Retry(NoBackoff(), 0)
@@ -99,6 +102,21 @@ class RevocationListener:
 
     def is_session_revoked(self, session_id: UUID | str) -> bool:
         return session_id in self._revoked or _session_key(str(session_id)) in self._revoked
+
+    def is_revoked_or_unknown(self, principal: HasSession) -> bool:
+        """`is_revoked`, except that before the set was ever loaded a session's token cannot be
+        judged: `DependencyUnavailable` (503) rather than trusting a token that may be revoked.
+        Tokens without a session (service credentials) are never revoked this way."""
+        if principal.session_id is None:
+            return False
+        if not self._loaded.is_set():
+            raise DependencyUnavailable("Sign-in cannot be checked right now; please retry shortly.")
+        return principal.session_id in self._revoked
+
+    async def check(self) -> None:
+        """Health probe: fails while the listener is cut off from Redis (its set may be stale)."""
+        if not self._connected:
+            raise ConnectionError("revocation listener is not connected to Redis")
 
     @property
     def connected(self) -> bool:

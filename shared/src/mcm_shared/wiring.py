@@ -64,10 +64,35 @@ def redis_hook(url: str | None) -> Hook:
 
 
 def verifier_hook() -> Hook:
+    """The shared token verifier at `app.state.verifier`, consulting revoked sessions.
+
+    With Redis configured (`redis_hook` runs first), a `RevocationListener` keeps the revoked
+    sessions in memory and the verifier refuses their tokens, so a logged-out token is refused
+    by this service itself within a second, however the request reached it (ARCHITECTURE §4).
+    While Redis is unreachable the listener keeps the last set it loaded and reloads the whole
+    set on reconnecting; the `revocations` health check fails meanwhile, so readiness turns 503
+    and the service is taken out of rotation. Auth cannot publish a revocation while Redis is
+    down either (its logout answers 503), so the set kept is only stale for a service cut off
+    from a Redis that auth still reaches. Until the first load succeeds nothing is known at all:
+    user tokens are then answered 503 instead of being trusted.
+    """
+
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
+        from mcm_shared.revocation import RevocationListener
         from mcm_shared.tokens import make_verifier
 
-        verifier = make_verifier(app.state.settings)
+        settings: BaseServiceSettings = app.state.settings
+        redis = getattr(app.state, "redis", None)
+        is_revoked = None
+        if redis is not None:
+            # Announcements carry only the session id; keep each at least as long as a token lives.
+            listener = RevocationListener(redis, fallback_ttl_seconds=settings.access_token_ttl_seconds + 60)
+            await listener.start(wait_seconds=settings.dependency_timeout_seconds)
+            stack.push_async_callback(listener.stop)
+            app.state.revocations = listener
+            app.state.health.add("revocations", listener.check, settings.dependency_timeout_seconds)
+            is_revoked = listener.is_revoked_or_unknown
+        verifier = make_verifier(settings, is_revoked=is_revoked)
         app.state.verifier = verifier
         stack.push_async_callback(verifier.keys.aclose)
 

@@ -12,7 +12,7 @@ import httpx
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mcm_shared.errors import Forbidden, Unauthenticated
+from mcm_shared.errors import Forbidden, ProblemError, Unauthenticated
 from mcm_shared.logging import user_id_var
 from mcm_shared.security.jwks import JWKSCache
 from mcm_shared.security.principal import Principal
@@ -29,9 +29,20 @@ _bearer_scheme = HTTPBearer(
 )
 
 
+class AmbiguousAuthorization(ProblemError):
+    status, type_slug, title = 400, "ambiguous-authorization", "More than one Authorization header"
+
+
 def bearer_token(request: Request) -> str:
-    """The token of an `Authorization: Bearer <token>` header, else `Unauthenticated`."""
-    authorization = request.headers.get("authorization")
+    """The token of an `Authorization: Bearer <token>` header, else `Unauthenticated`.
+
+    A request with two Authorization headers is refused outright (400): a proxy in front may
+    have checked one and we would read the other.
+    """
+    values = request.headers.getlist("authorization")
+    if len(values) > 1:
+        raise AmbiguousAuthorization("Send exactly one Authorization header.")
+    authorization = values[0] if values else None
     if authorization:
         scheme, _, token = authorization.partition(" ")
         token = token.strip()

@@ -5,6 +5,10 @@ The frontend asks `start` for the provider URL, sends the user there, and posts 
 (GETDEL), and it carries the PKCE verifier and the nonce, so a code is only redeemable by the
 sign-in that asked for it. An account is matched by Google subject, then by a Google-verified
 email address (linking the existing account), else created.
+
+Linking to an account whose email nobody had verified first clears what its registrant set up
+(password, phone, sessions): the address may have been registered by someone else to wait for
+the owner's Google sign-in (see docs/auth.md, "Google sign-in").
 """
 from __future__ import annotations
 
@@ -25,10 +29,13 @@ from mcm_auth.context import AuthContext
 from mcm_auth.google.errors import GoogleDisabled, GoogleRejected, InvalidState
 from mcm_auth.google.oidc import GoogleIdentity, OidcClient, new_pkce
 from mcm_auth.google.schemas import AuthorizationStart
+from mcm_auth.passwords.repository import ResetRepository
 from mcm_auth.roles.permissions import Role
 from mcm_auth.sessions.errors import AccountDisabled
+from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.schemas import TokenPair
 from mcm_auth.sessions.service import ClientInfo, start_session
+from mcm_auth.verification.repository import CodeRepository
 
 STATE_TTL_SECONDS = 600
 
@@ -73,6 +80,23 @@ async def finish(session: AsyncSession, ctx: AuthContext, oidc: OidcClient, *, c
     return pair
 
 
+async def _take_from_squatter(session: AsyncSession, ctx: AuthContext, user: User, identity: GoogleIdentity, now: datetime) -> None:
+    """Google has proved who owns this address; nobody had proved it for this account. Whoever
+    registered it may not be the owner, so nothing they set up survives the link: the password,
+    the phone number and every session go (revocations published), and the name becomes the
+    owner's. The owner can set a password later through a reset."""
+    user.password_hash = None
+    user.password_changed_at = now
+    user.phone = user.phone_verified_at = None
+    try:
+        user.display_name = clean_display_name(identity.name or user.display_name)
+    except ValueError:
+        pass
+    await ResetRepository(session).void_open(user.id, now)
+    await CodeRepository(session).void_open(user.id, "phone", now)
+    await revoke_sessions(session, ctx.redis, user.id, "google_link")
+
+
 async def _account_for(session: AsyncSession, ctx: AuthContext, identity: GoogleIdentity) -> User:
     repo = UserRepository(session)
     user = await repo.by_google_subject(identity.subject)
@@ -88,6 +112,10 @@ async def _account_for(session: AsyncSession, ctx: AuthContext, identity: Google
     now = datetime.now(UTC)
     user = await repo.by_email(email)
     if user is not None:
+        user = await repo.get_for_update(user.id)
+        assert user is not None
+        if user.email_verified_at is None:
+            await _take_from_squatter(session, ctx, user, identity, now)
         user.google_subject = identity.subject
         if user.email_verified_at is None:
             user.email_verified_at = now
