@@ -1,20 +1,26 @@
-"""Authentication abuse through the gateway: guessing passwords is throttled per account and per
-client address (429 + Retry-After), and register / login / password-reset answer exactly alike
+"""Authentication abuse through the gateway: guessing passwords is throttled per (account, client
+address) (429 + Retry-After) without locking the owner out, past an account-wide bound the owner
+steps up with an emailed code, and register / login / password-reset answer exactly alike
 whether or not an address has an account, so none of them tells who is registered.
 
-Limits are the production defaults (5 failures lock an account, 50 sign-in attempts per address
-per 15 minutes, 20 sign-ups and 20 reset requests per address per hour); each test sends from its
-own loopback source address so the per-address counters of one test never touch another's.
+Limits are the production defaults (5 failures refuse that address for that account, 20 failures
+from anywhere ask for an emailed code, 50 sign-in attempts per address per 15 minutes, 20
+sign-ups and 20 reset requests per address per hour); each test sends from its own loopback
+source addresses so the per-address counters of one test never touch another's.
 """
 from __future__ import annotations
+
+import re
 
 import httpx
 import pytest
 
-from seckit import USER_PASSWORD, Accounts, assert_problem, client, describe, fresh_source_ip, stable_view, unique_email
+from mcm_shared.devstack.sinklog import read_messages
+from seckit import USER_PASSWORD, Accounts, assert_problem, client, describe, fresh_source_ip, stable_view, unique_email, wait_for
 
 # Upper bounds the defaults must stay under; a test fails if no 429 arrives by then.
-MAX_FAILURES_BEFORE_LOCK = 10
+MAX_FAILURES_BEFORE_LOCK = 10  # from one address, for one account
+MAX_ACCOUNT_FAILURES_BEFORE_STEP_UP = 40  # from every address together
 MAX_LOGINS_PER_ADDRESS = 100
 MAX_SIGNUPS_PER_ADDRESS = 40
 MAX_RESETS_PER_ADDRESS = 40
@@ -39,21 +45,85 @@ def gateway_url(platform) -> str:
 
 
 # -- brute force ----------------------------------------------------------------------------------
-def test_password_guessing_locks_the_account_whatever_address_it_comes_from(accounts: Accounts, gateway_url: str):
+def test_password_guessing_refuses_the_guessing_address_but_not_the_owner(accounts: Accounts, gateway_url: str):
     victim = accounts.create(prefix="victim")
+    guesser = fresh_source_ip()
     statuses = []
     for _ in range(MAX_FAILURES_BEFORE_LOCK + 1):
-        response = _login(gateway_url, victim.email, WRONG)  # a new source address every time
+        response = _login(gateway_url, victim.email, WRONG, source_ip=guesser)
         statuses.append(response.status_code)
         if response.status_code == 429:
             break
         assert_problem(response, 401)
-    assert statuses[-1] == 429, f"no lock-out after {len(statuses)} failed sign-ins from different addresses: {statuses}"
+    assert statuses[-1] == 429, f"no refusal after {len(statuses)} failed sign-ins from one address: {statuses}"
     _retry_after(response)
-    # While locked even the right password is refused, with the same answer.
-    locked = _login(gateway_url, victim.email, USER_PASSWORD)
+    # That address stays refused, even with the right password, with the same answer ...
+    locked = _login(gateway_url, victim.email, USER_PASSWORD, source_ip=guesser)
     assert _retry_after(locked) > 0
     assert locked.json()["type"] == response.json()["type"]
+    # ... while the owner, from anywhere else, signs in as usual: knowing an email is not
+    # enough to lock its owner out.
+    owner = _login(gateway_url, victim.email, USER_PASSWORD)
+    assert owner.status_code == 200, describe(owner)
+
+
+def _sign_in_codes(platform, email: str) -> list[str]:
+    store = platform.sidecars["mailsink"].store
+    return [
+        re.search(r"sign-in code is (\d{6})", message["body"]).group(1)
+        for message in read_messages(store)
+        if email in message["rcpt_tos"] and "sign-in code is" in message.get("body", "")
+    ]
+
+
+def test_guessing_from_many_addresses_makes_the_owner_step_up_with_an_emailed_code(platform, accounts: Accounts, gateway_url: str):
+    victim = accounts.create(prefix="stepup")
+    step_up = None
+    for failures in range(1, MAX_ACCOUNT_FAILURES_BEFORE_STEP_UP + 1):
+        # One guess per address: no address ever reaches its own limit.
+        assert_problem(_login(gateway_url, victim.email, WRONG), 401)
+        if failures % 5 == 0:
+            answer = _login(gateway_url, victim.email, USER_PASSWORD)
+            if answer.status_code != 200:
+                step_up = answer
+                break
+    assert step_up is not None, f"{MAX_ACCOUNT_FAILURES_BEFORE_STEP_UP} failures from different addresses never asked for more than the password"
+    body = assert_problem(step_up, 401)
+    assert body["type"].endswith("/sign-in-code-required") and body["code_required"] is True, body
+    # A wrong password still gets the plain answer, so a guesser learns nothing from the step-up.
+    assert _login(gateway_url, victim.email, WRONG).json()["type"].endswith("/invalid-credentials")
+    codes = wait_for(lambda: _sign_in_codes(platform, victim.email), timeout=15, what="the emailed sign-in code")
+    code = codes[-1]
+    owner = fresh_source_ip()
+
+    def finish(with_code: str) -> httpx.Response:
+        with client(gateway_url, source_ip=owner) as http:
+            return http.post("/api/v1/auth/login", json={"email": victim.email, "password": USER_PASSWORD, "code": with_code})
+
+    wrong = finish(f"{(int(code) + 1) % 1_000_000:06d}")
+    assert assert_problem(wrong, 401)["type"].endswith("/invalid-sign-in-code")
+    done = finish(code)
+    assert done.status_code == 200, describe(done)
+    assert set(done.json()) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    reused = finish(code)
+    assert assert_problem(reused, 401)["type"].endswith("/invalid-sign-in-code")
+
+
+def test_account_deletion_password_guesses_are_throttled(accounts: Accounts, gateway_url: str):
+    user = accounts.create(prefix="erase")
+    address = fresh_source_ip()
+    with client(gateway_url, source_ip=address) as http:
+        statuses = []
+        for _ in range(MAX_FAILURES_BEFORE_LOCK + 1):
+            response = http.request("DELETE", "/api/v1/auth/me", json={"password": WRONG}, headers=user.headers)
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                break
+            assert_problem(response, 401)
+        assert statuses[-1] == 429, f"account deletion took {len(statuses)} wrong passwords without a refusal: {statuses}"
+        _retry_after(response)
+    me = _login(gateway_url, user.email, USER_PASSWORD)
+    assert me.status_code == 200, describe(me)  # not deleted, and the owner elsewhere is unaffected
 
 
 def test_sign_in_attempts_from_one_address_are_limited(accounts: Accounts, gateway_url: str):
@@ -150,10 +220,12 @@ def test_registering_a_taken_address_answers_like_a_new_one_and_changes_nothing(
 def test_failed_sign_in_answers_alike_for_existing_and_unknown_addresses(accounts: Accounts, gateway_url: str):
     existing = accounts.create(prefix="known")
     unknown = unique_email("unknown")
-    known_answers = [_login(gateway_url, existing.email, WRONG) for _ in range(MAX_FAILURES_BEFORE_LOCK)]
-    unknown_answers = [_login(gateway_url, unknown, WRONG) for _ in range(MAX_FAILURES_BEFORE_LOCK)]
-    # Same status, body and headers at every step, including when the lock-out starts (an
-    # unknown address is "locked" after the same number of failures).
+    known_from, unknown_from = fresh_source_ip(), fresh_source_ip()
+    known_answers = [_login(gateway_url, existing.email, WRONG, source_ip=known_from) for _ in range(MAX_FAILURES_BEFORE_LOCK)]
+    unknown_answers = [_login(gateway_url, unknown, WRONG, source_ip=unknown_from) for _ in range(MAX_FAILURES_BEFORE_LOCK)]
+    # Same status, body and headers at every step, including when the address is refused (for
+    # an unknown email after the same number of failures).
+    assert 429 in [answer.status_code for answer in known_answers], [describe(a) for a in known_answers]
     known_views = [stable_view(answer)[:3] for answer in known_answers]
     unknown_views = [stable_view(answer)[:3] for answer in unknown_answers]
     assert [v[0] for v in known_views] == [v[0] for v in unknown_views]
