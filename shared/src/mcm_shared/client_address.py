@@ -88,6 +88,8 @@ class TrustedProxies:
 
     def is_trusted(self, address: str) -> bool:
         """Whether `address` (text) is one of the trusted proxies; malformed text never is."""
+        if not self.configured:
+            return False
         verdict = self._verdicts.get(address)
         if verdict is None:
             verdict = self._judge(address)
@@ -97,8 +99,6 @@ class TrustedProxies:
         return verdict
 
     def _judge(self, address: str) -> bool:
-        if not self.configured:
-            return False
         parsed = parse_address(address)
         if parsed is None:
             return False
