@@ -72,15 +72,17 @@ def parse_address(text: str) -> IPAddress | None:
 class TrustedProxies:
     """The proxies whose `X-Forwarded-For` claims are believed, and the walk that uses them.
 
-    Verdicts are cached per address string (an address is looked up on every request); the
-    cache is bounded and simply starts over when full, so a client sending endless distinct
-    values costs memory for at most `cache_size` of them.
+    What is learnt about an address string (its canonical form, whether it is trusted) is cached,
+    because the same few proxies and clients come back on every request; the cache is bounded
+    and simply starts over when full, so a client sending endless distinct values costs memory
+    for at most `cache_size` of them.
     """
 
     def __init__(self, entries: Iterable[str | IPNetwork] | str = (), *, cache_size: int = 10_000) -> None:
         self.trust_any, self.networks = parse_trusted_proxies(entries)
         self.cache_size = cache_size
-        self._verdicts: dict[str, bool] = {}
+        # text as received -> (canonical address or None when malformed, trusted?)
+        self._verdicts: dict[str, tuple[str | None, bool]] = {}
 
     @property
     def configured(self) -> bool:
@@ -90,23 +92,28 @@ class TrustedProxies:
         """Whether `address` (text) is one of the trusted proxies; malformed text never is."""
         if not self.configured:
             return False
-        verdict = self._verdicts.get(address)
+        return self._verdict(address)[1]
+
+    def _verdict(self, text: str) -> tuple[str | None, bool]:
+        verdict = self._verdicts.get(text)
         if verdict is None:
-            verdict = self._judge(address)
+            verdict = self._judge(text)
             if len(self._verdicts) >= self.cache_size:
                 self._verdicts.clear()
-            self._verdicts[address] = verdict
+            self._verdicts[text] = verdict
         return verdict
 
-    def _judge(self, address: str) -> bool:
-        parsed = parse_address(address)
+    def _judge(self, text: str) -> tuple[str | None, bool]:
+        parsed = parse_address(text)
         if parsed is None:
-            return False
+            return None, False
+        # Canonical text, so "2001:DB8::1" and "2001:db8:0::1" are one client, not two.
+        canonical = str(parsed)
         if self.trust_any:
-            return True
+            return canonical, True
         if parsed.version == 6 and parsed.ipv4_mapped is not None:
             parsed = parsed.ipv4_mapped  # "::ffff:10.0.0.1" is the IPv4 peer of a dual-stack socket
-        return any(parsed in network for network in self.networks)
+        return canonical, any(parsed in network for network in self.networks)
 
     def client(self, peer: str, forwarded_for: str | None) -> str:
         """The client's address for a request from `peer` carrying `forwarded_for` (or None)."""
@@ -117,11 +124,10 @@ class TrustedProxies:
         for hops, entry in enumerate(reversed(entries)):
             if hops >= _MAX_HOPS:
                 break
-            claimed = parse_address(entry)
+            claimed, trusted = self._verdict(entry)
             if claimed is None:
                 break  # a trusted hop passed on something that is not an address: believe no further
-            # Canonical text, so "2001:DB8::1" and "2001:db8:0::1" are one client, not two.
-            current = str(claimed)
-            if not self.is_trusted(current):
+            current = claimed
+            if not trusted:
                 break
         return current
