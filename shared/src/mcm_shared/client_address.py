@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import Union
 
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ANY = "*"
 # Longer than any textual IPv6 address (45 characters, with an embedded IPv4 tail); a longer
@@ -38,7 +37,7 @@ def parse_trusted_proxies(entries: Iterable[str | IPNetwork] | str) -> tuple[boo
     A bare address is a network of one. Raises `ValueError` naming the first bad entry.
     """
     if isinstance(entries, str):
-        entries = [part for part in entries.split(",")]
+        entries = entries.split(",")
     anyone = False
     networks: list[IPNetwork] = []
     for entry in entries:
