@@ -10,6 +10,7 @@ import httpx
 
 from mcm_shared.devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE
 
+from benchkit.baseline import InsertBaseline
 from benchkit.report import NotAvailable
 from benchkit.seed import SeedResult
 from benchkit.stack import BenchStack
@@ -53,6 +54,14 @@ class BenchContext:
 
     def scale(self, full: float, quick: float) -> float:
         return quick if self.quick else full
+
+    def durable_insert_baseline(self, concurrency: int) -> "InsertBaseline":
+        """Bare single-row commits per second on the platform's PostgreSQL (benchkit.baseline)."""
+        import asyncio
+
+        from benchkit import baseline
+
+        return asyncio.run(baseline.measure(self.main_dsn, concurrency=concurrency, seconds=self.scale(8, 4)))
 
     # -- preconditions --------------------------------------------------------------------------
     def require_ready(self, *services: str) -> None:
@@ -114,9 +123,9 @@ class CpuMeter:
         self.used = {name: max(0.0, after[name] - self.before.get(name, 0.0)) for name in after}
         return self.used
 
-    def record(self, result: Any, requests: int, *, label: str = "request") -> None:
+    def record(self, result: Any, requests: int, *, label: str = "request", target_ms: float | None = None) -> None:
         """Figures: platform CPU ms per request, by process and in total (load generator apart)."""
-        from benchkit.report import ABSOLUTE
+        from benchkit.report import ABSOLUTE, Target
 
         if requests <= 0 or not self.used:
             return
@@ -125,7 +134,7 @@ class CpuMeter:
         platform_total = sum(value for name, value in per.items() if name != "load generator")
         parts = ", ".join(f"{name} {per[name]:.2f}" for name in self.SHOWN if per.get(name, 0) >= 0.005)
         result.add("cpu_per_request", f"Platform CPU time per {label} (all processes)", round(platform_total, 2), "ms", ABSOLUTE,
-                   note=f"{parts}; load generator {per.get('load generator', 0):.2f} ms")
+                   target=Target("<=", target_ms) if target_ms is not None else None, note=f"{parts}; load generator {per.get('load generator', 0):.2f} ms")
         # The rate these CPU costs allow at most: the cores shared by everything, and one core for
         # each single-process service (PostgreSQL is many processes). An estimate, not a measurement.
         from benchkit.machine import usable_cores
