@@ -113,13 +113,33 @@ class CpuMeter:
         self.stack = stack
         self.before: dict[str, float] = {}
         self.used: dict[str, float] = {}
+        self.idle_per_second: dict[str, float] = {}  # CPU s/s each process spends with no load
+        self.seconds = 0.0
+
+    def measure_idle(self, seconds: float) -> CpuMeter:
+        """CPU the platform spends on its own with no requests (relays, consumers, pollers,
+        PostgreSQL's background writers). It is a fixed cost per second, so per request it
+        weighs more the lower the rate: the net figure takes it out."""
+        import time
+
+        before, started = self.stack.cpu_seconds(), time.perf_counter()
+        time.sleep(seconds)
+        after, elapsed = self.stack.cpu_seconds(), time.perf_counter() - started
+        self.idle_per_second = {name: max(0.0, after[name] - before.get(name, 0.0)) / elapsed for name in after
+                                if name != "load generator"}
+        return self
 
     def start(self) -> CpuMeter:
-        self.before = self.stack.cpu_seconds()
+        import time
+
+        self.before, self._started = self.stack.cpu_seconds(), time.perf_counter()
         return self
 
     def stop(self) -> dict[str, float]:
+        import time
+
         after = self.stack.cpu_seconds()
+        self.seconds = time.perf_counter() - self._started
         self.used = {name: max(0.0, after[name] - self.before.get(name, 0.0)) for name in after}
         return self.used
 
@@ -135,6 +155,13 @@ class CpuMeter:
         parts = ", ".join(f"{name} {per[name]:.2f}" for name in self.SHOWN if per.get(name, 0) >= 0.005)
         result.add("cpu_per_request", f"Platform CPU time per {label} (all processes)", round(platform_total, 2), "ms", ABSOLUTE,
                    target=Target("<=", target_ms) if target_ms is not None else None, note=f"{parts}; load generator {per.get('load generator', 0):.2f} ms")
+        if self.idle_per_second and self.seconds > 0:
+            idle_ms = 1000 * sum(self.idle_per_second.values()) * self.seconds / requests
+            result.details["idle_cpu_ms_per_second"] = {name: round(1000 * v, 2) for name, v in self.idle_per_second.items()}
+            result.add("cpu_per_request_net", f"Platform CPU time per {label}, net of idle background work",
+                       round(platform_total - idle_ms, 2), "ms", ABSOLUTE,
+                       note=f"the platform idles at {1000 * sum(self.idle_per_second.values()):.0f} ms CPU per second "
+                            f"(measured just before the load), {idle_ms:.2f} ms per {label} at this run's rate")
         # The rate these CPU costs allow at most: the cores shared by everything, and one core for
         # each single-process service (PostgreSQL is many processes). An estimate, not a measurement.
         from benchkit.machine import usable_cores

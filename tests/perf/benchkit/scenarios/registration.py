@@ -127,7 +127,7 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         for token, event in pairs
     )
     bare = ctx.durable_insert_baseline(CONCURRENCY)
-    meter = ctx.cpu_meter().start()
+    meter = ctx.cpu_meter().measure_idle(ctx.scale(5, 3)).start()
     load = asyncio.run(closed_loop(requests, concurrency=CONCURRENCY, on_response=on_response, duration=MAX_SECONDS))
     meter.stop()
     checks = asyncio.run(_verify(ctx.main_dsn, [e["id"] for e in events]))

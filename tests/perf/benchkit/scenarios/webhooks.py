@@ -104,7 +104,7 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         f"{schema}.{table}: every acknowledged event is there, once (at most {MAX_SECONDS} s of sending)."
     )
     bare = ctx.durable_insert_baseline(CONCURRENCY)
-    meter = ctx.cpu_meter().start()
+    meter = ctx.cpu_meter().measure_idle(ctx.scale(5, 3)).start()
     load = asyncio.run(closed_loop(requests(), concurrency=CONCURRENCY, on_response=on_response, duration=MAX_SECONDS))
     meter.stop()
     stored = asyncio.run(_stored(ctx.main_dsn, qualified, prefix))
