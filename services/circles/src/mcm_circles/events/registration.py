@@ -54,11 +54,12 @@ async def register(session: AsyncSession, principal: Principal, event_id: UUID, 
     """Register the caller; returns (registration, created). A retry with the same
     Idempotency-Key returns the registration it created instead of a 409."""
     user_id = actor_id(principal)
-    async with gates.enter(event_id):
+    async with gates.admissions:
         admitted = await _register_at_once(session, principal, user_id, event_id, data=data, now=now,
                                            idempotency_key=idempotency_key)
-        if admitted is not None:
-            return admitted, True
+    if admitted is not None:
+        return admitted, True
+    async with gates.enter(event_id):
         try:
             return await _register(session, principal, user_id, event_id, data=data, now=now, settings=settings,
                                    idempotency_key=idempotency_key)
