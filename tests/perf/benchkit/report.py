@@ -223,13 +223,14 @@ def render_markdown(report: Report) -> str:
         "- **Same-run baseline for writes.** Write rates depend on the disk's flush latency and on what else runs. Right "
         "before its load, each write-heavy scenario (registration, webhooks) measures bare single-row durable INSERT "
         "transactions per second at its own concurrency, with asyncpg straight to the same PostgreSQL "
-        "(tests/perf/benchkit/baseline.py), and reports its rate also as a ratio to that: the share of the "
-        "\"acknowledge after commit\" budget the platform's own path leaves unused is what carries over between machines."
+        "(tests/perf/benchkit/baseline.py), and reports its rate also as a ratio to that: how close the platform's "
+        "acknowledged writes come to bare durable commits, which carries over between machines better than a rate."
     )
     out.append(
         "- **Group commit.** Webhooks that arrive together share one INSERT and one commit; the usual registration is one "
         "autocommitted statement holding the event row lock only for itself and its flush. PostgreSQL's `commit_delay`/"
-        "`commit_siblings` were tried with `--pg-setting` and are used only if listed under \"Platform configuration\"."
+        "`commit_siblings` were tried with `--pg-setting` (they speed up bare commits at high concurrency; see `GROUP_COMMIT` in "
+        "tests/perf/bench.py) and are used only if listed under \"Platform configuration\"."
     )
     out.append(
         "- **CPU per operation** is read from /proc for every process of the platform (services, PostgreSQL, Redis) over "
