@@ -20,3 +20,33 @@ def test_test_engines_remove_their_data_when_stopped(tmp_path):
     (root / "pg" / "base").write_bytes(b"\0" * 1024)
     TestEngines(server_url="postgresql://u@127.0.0.1:1/postgres", redis_url="redis://127.0.0.1:1", root=root).stop()
     assert not root.exists()
+
+
+def test_embedded_postgres_is_durable_by_default_and_restarts_a_server_left_running_with_fast_settings(tmp_path):
+    """`make run` acknowledges only what is on disk; a server an older `make run` left running
+    with fsync off is not adopted as it is."""
+    from mcm_shared.devstack.engines import DURABLE_SETTINGS, FAST_SETTINGS, EmbeddedPostgres
+
+    fast = EmbeddedPostgres(tmp_path / "pg", durable=False).start()
+    try:
+        assert fast.current_settings() == FAST_SETTINGS
+        durable = EmbeddedPostgres(tmp_path / "pg").start()
+        assert durable.port == fast.port
+        assert durable.current_settings() == DURABLE_SETTINGS
+    finally:
+        EmbeddedPostgres(tmp_path / "pg").stop(mode="immediate")
+
+
+def test_embedded_redis_appends_and_fsyncs_every_write(tmp_path):
+    import redis
+
+    from mcm_shared.devstack.engines import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        client = redis.Redis.from_url(server.url())
+        config = client.config_get("append*")
+        client.close()
+        assert (config["appendonly"], config["appendfsync"]) == ("yes", "always")
+    finally:
+        server.stop()

@@ -347,3 +347,51 @@ def user_registered_fields(user_id: uuid.UUID, display_name: str) -> dict[str, s
         key=str(user_id),
     )
     return envelope.to_fields()
+
+
+# -- crashing PostgreSQL ---------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (one scan of /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses: the parent id follows the last ")".
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Until it is reaped: `pg_ctl status` counts an unreaped (zombie) postmaster as running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def crash_postgres(platform: Platform, how: str) -> None:
+    """Stop the platform's PostgreSQL the way a crash does: `immediate` is `pg_ctl stop -m
+    immediate` (no checkpoint, no flush: what an OOM kill of the server looks like), `sigkill`
+    is SIGKILL of the postmaster this platform started. Returns once no process of the server
+    is left, so a restart goes through crash recovery from the WAL on disk."""
+    postgres = platform.postgres
+    assert postgres is not None, "the fault platform runs its own PostgreSQL"
+    pid = postgres.postmaster_pid()
+    assert pid is not None, "PostgreSQL is not running"
+    backends = _children(pid)
+    if how == "immediate":
+        postgres.stop(mode="immediate")
+    elif how == "sigkill":
+        os.kill(pid, signal.SIGKILL)
+    else:
+        raise ValueError(how)
+    # Orphaned backends notice the postmaster's death and exit; a server cannot start while
+    # they still hold its shared memory.
+    if not wait_until(lambda: not any(_alive(p) for p in [pid, *backends]), timeout=20):
+        raise TimeoutError(f"PostgreSQL processes still alive 20 s after the {how} crash")

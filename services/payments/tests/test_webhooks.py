@@ -190,6 +190,33 @@ async def test_a_storage_failure_answers_503_so_stripe_retries_and_the_retry_is_
     assert len(await stored(harness, event["id"])) == 1
 
 
+async def test_webhooks_arriving_together_are_stored_by_shared_commits(harness):
+    """Group commit: every commit waits for the disk, so concurrent webhooks share INSERTs and
+    commits (rows of one statement carry the same transaction id, xmin) and each is answered
+    only once its row is stored."""
+    events = [fake_event() for _ in range(24)]
+    responses = await asyncio.gather(*(harness.send_webhook(event) for event in events))
+    assert [(r.status_code, r.json()["duplicate"]) for r in responses] == [(200, False)] * len(events)
+    rows = await harness.sql("SELECT stripe_event_id, xmin::text AS tx FROM payments.webhook_events WHERE stripe_event_id = ANY($1)",
+                             [e["id"] for e in events])
+    assert sorted(r["stripe_event_id"] for r in rows) == sorted(e["id"] for e in events)
+    assert len({r["tx"] for r in rows}) < len(events) // 2, "each webhook paid for its own commit"
+
+
+async def test_a_row_the_database_refuses_fails_only_its_own_webhook_of_a_shared_batch(harness):
+    # PostgreSQL's jsonb has no NUL character, though JSON may carry one: this event cannot be stored.
+    good = [fake_event() for _ in range(8)]
+    bad = fake_event(name="\u0000")
+    everything = [*good[:4], bad, *good[4:]]
+    responses = await asyncio.gather(*(harness.send_webhook(event) for event in everything))
+    statuses = {event["id"]: response.status_code for event, response in zip(everything, responses, strict=True)}
+    assert statuses.pop(bad["id"]) == 503
+    assert set(statuses.values()) == {200}
+    for event in good:
+        assert len(await stored(harness, event["id"])) == 1
+    assert await stored(harness, bad["id"]) == []
+
+
 async def test_a_database_that_is_down_answers_503_quickly(serve, redis_url, payments_settings):
     dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
     tag = uuid.uuid4().hex[:8]

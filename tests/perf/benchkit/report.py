@@ -212,6 +212,37 @@ def render_markdown(report: Report) -> str:
         "with the platform; **counts** are exact numbers checked after the load (rows in SQL, failed answers, statements)."
     )
     out.append("")
+    out.append("## Methodology: durable writes, baselines, CPU")
+    out.append("")
+    out.append(
+        "- **Durable, as in production.** PostgreSQL runs with `fsync`, `synchronous_commit` and `full_page_writes` on "
+        "(the settings `make run` uses; listed under \"Platform configuration\"), so every write the platform answers 2xx "
+        "was flushed to disk first. Figures measured with those settings off (reports before issue 19) are not comparable."
+    )
+    out.append(
+        "- **Same-run baseline for writes.** Write rates depend on the disk's flush latency and on what else runs. Right "
+        "before its load, each write-heavy scenario (registration, webhooks) measures bare single-row durable INSERT "
+        "transactions per second at its own concurrency, with asyncpg straight to the same PostgreSQL "
+        "(tests/perf/benchkit/baseline.py), and reports its rate also as a ratio to that: how close the platform's "
+        "acknowledged writes come to bare durable commits, which carries over between machines better than a rate."
+    )
+    out.append(
+        "- **Group commit.** Webhooks that arrive together share one INSERT and one commit; the usual registration is one "
+        "autocommitted statement holding the event row lock only for itself and its flush. PostgreSQL's `commit_delay`/"
+        "`commit_siblings` were tried with `--pg-setting` (they speed up bare commits at high concurrency; see `GROUP_COMMIT` in "
+        "tests/perf/bench.py) and are used only if listed under \"Platform configuration\"."
+    )
+    out.append(
+        "- **CPU per operation** is read from /proc for every process of the platform (services, PostgreSQL, Redis) over "
+        "the scenario's load, divided by the requests sent. The platform also spends CPU with no load at all (outbox "
+        "relays, consumers, pollers); that fixed cost per second weighs more per request the lower the rate, so the write "
+        "scenarios measure it just before their load and also report the figure net of it."
+    )
+    out.append(
+        "- **Shared machines.** A run notes how much CPU other processes used; on a busy machine absolute rates and "
+        "latencies are pessimistic, while CPU per operation and same-run ratios move much less."
+    )
+    out.append("")
     out.append("## Machine")
     out.append("")
     out.append("| | |")

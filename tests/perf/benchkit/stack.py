@@ -3,7 +3,9 @@ step by step so each step can be timed and a service that is not finished yet do
 benchmark.
 
 Differences from `make run`, all for measurement:
-- PostgreSQL is started here first (same `EmbeddedPostgres`), restarted once with
+- PostgreSQL is started here first (same `EmbeddedPostgres`, so with `make run`'s durable
+  settings: fsync, synchronous_commit and full_page_writes on; `--pg-setting` adds server
+  settings such as a group-commit trial), restarted once with
   `pg_stat_statements` preloaded, and each service connects as its own (superuser) role, so the
   statements one service sends can be counted apart from the others.
 - Services are spawned one at a time and timed from spawn to `/api/v1/health/ready` = 200.
@@ -44,6 +46,7 @@ class ServiceStart:
 class BenchStack:
     data_dir: Path
     env_overrides: dict[str, str]
+    pg_settings: dict[str, str] = field(default_factory=dict)  # extra `-c` settings (e.g. commit_delay)
     platform: Platform | None = None
     postgres: EmbeddedPostgres | None = None
     starts: dict[str, ServiceStart] = field(default_factory=dict)
@@ -54,7 +57,7 @@ class BenchStack:
     # -- engines -------------------------------------------------------------------------------
     def start_postgres(self) -> None:
         started = time.perf_counter()
-        pg = EmbeddedPostgres(self.data_dir / "postgres")
+        pg = EmbeddedPostgres(self.data_dir / "postgres", settings=self.pg_settings)
         pg.start()
         pg.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
         pg.psql("ALTER SYSTEM SET pg_stat_statements.track_utility = on")
@@ -68,6 +71,20 @@ class BenchStack:
             if not pg.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'").strip():
                 pg.psql(f"CREATE ROLE {role} LOGIN SUPERUSER")
         self.timings["postgres_start_s"] = time.perf_counter() - started
+
+    # What the report states about the server the figures were measured on.
+    REPORTED_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method", "commit_delay",
+                         "commit_siblings", "wal_writer_delay", "shared_buffers", "max_connections")
+
+    def postgres_settings(self) -> dict[str, str]:
+        assert self.postgres is not None
+        names = "','".join(self.REPORTED_SETTINGS)
+        rows = self.postgres.psql(f"SELECT name, setting, coalesce(unit, '') FROM pg_settings WHERE name IN ('{names}')")
+        found = {}
+        for line in rows.splitlines():
+            name, setting, unit = line.split("|")
+            found[name] = f"{setting}{' × ' + unit if unit and unit[0].isdigit() else unit}"
+        return {name: found[name] for name in self.REPORTED_SETTINGS if name in found}
 
     def pg_url(self, database: str, role: str = "postgres") -> str:
         assert self.postgres is not None

@@ -33,6 +33,9 @@ class Runtime:
     # beyond this, webhooks wait their turn rather than open overflow connections, which the pool
     # closes again as soon as they are returned (a connect per webhook under load).
     store_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(5))
+    # Stores webhooks that arrive together with one INSERT and one commit (webhooks/inbox.py);
+    # made on first use by webhooks.service.inbox.
+    webhook_inbox: Any = None
 
     @property
     def engine(self) -> AsyncEngine:

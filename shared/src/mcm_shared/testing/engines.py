@@ -3,6 +3,12 @@
 Embedded engines are started once per test session unless `TEST_DATABASE_URL` (a server URL
 whose user may create databases) and `TEST_REDIS_URL` are given. Each caller asks for a fresh
 database by name, so services and tests never share state by accident.
+
+The embedded PostgreSQL here runs with FAST settings (fsync, synchronous_commit and
+full_page_writes off): its databases are thrown away at the end of the session, so a crash can
+cost nothing worth keeping, and a commit without a disk flush keeps the suite quick. Tests that
+prove durability (tests/fault/test_durability.py) start their own server with the durable
+settings `make run` uses.
 """
 from __future__ import annotations
 
@@ -56,7 +62,7 @@ def start_test_engines() -> TestEngines:
     root = Path(tempfile.mkdtemp(prefix="mcm-test-"))
     postgres = redis = None
     if not database_url:
-        postgres = EmbeddedPostgres(root / "pg").start()
+        postgres = EmbeddedPostgres(root / "pg", durable=False).start()  # throwaway data
         database_url = postgres.url("postgres")
     if not redis_url:
         redis = EmbeddedRedis(root / "redis", persist=False).start()

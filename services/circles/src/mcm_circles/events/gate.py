@@ -7,6 +7,13 @@ statement timeout, while the lock holder itself waits for its turn on the busy e
 Queuing them here first keeps at most one transaction per process on the lock; the others
 wait without holding a connection. Safety never depends on this gate, only throughput does.
 One `EventGates` per app (`app.state.events_gates`), i.e. per process.
+
+The at-once registration (one autocommitted statement, registration.py) holds the row lock
+only inside PostgreSQL, for that statement and its commit, never across a turn of our event
+loop; serialising it here would cap an event at one registration per two round trips through a
+busy loop. It goes through `admissions` instead: at most half the connection pool at once, for
+any events, so a burst waits here rather than exhausting the pool (and churning overflow
+connections) while PostgreSQL hands the lock from one statement to the next.
 """
 from __future__ import annotations
 
@@ -20,8 +27,9 @@ from fastapi import Depends, Request
 
 
 class EventGates:
-    def __init__(self) -> None:
+    def __init__(self, admission_slots: int = 5) -> None:
         self._gates: dict[UUID, tuple[asyncio.Lock, int]] = {}
+        self.admissions = asyncio.Semaphore(admission_slots)
 
     @asynccontextmanager
     async def enter(self, event_id: UUID) -> AsyncIterator[None]:
@@ -42,7 +50,8 @@ class EventGates:
 async def get_gates(request: Request) -> EventGates:
     gates = getattr(request.app.state, "events_gates", None)
     if gates is None:
-        gates = request.app.state.events_gates = EventGates()
+        pool_size = getattr(getattr(request.app.state, "settings", None), "database_pool_size", 10)
+        gates = request.app.state.events_gates = EventGates(admission_slots=max(1, pool_size // 2))
     return gates
 
 

@@ -30,7 +30,7 @@ from mcm_circles.events.errors import (
 )
 from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.permissions import EventAccess, Viewer, ensure_visible
-from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationRepository
+from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationFacts, RegistrationRepository
 from mcm_circles.events.requirements import evaluate, parse_spec
 from mcm_circles.events.schemas_registration import RegistrationCreate
 from mcm_circles.events.service import visible_event
@@ -54,6 +54,11 @@ async def register(session: AsyncSession, principal: Principal, event_id: UUID, 
     """Register the caller; returns (registration, created). A retry with the same
     Idempotency-Key returns the registration it created instead of a 409."""
     user_id = actor_id(principal)
+    async with gates.admissions:
+        admitted = await _register_at_once(session, principal, user_id, event_id, data=data, now=now,
+                                           idempotency_key=idempotency_key)
+    if admitted is not None:
+        return admitted, True
     async with gates.enter(event_id):
         try:
             return await _register(session, principal, user_id, event_id, data=data, now=now, settings=settings,
@@ -63,14 +68,34 @@ async def register(session: AsyncSession, principal: Principal, event_id: UUID, 
             raise
 
 
-async def _register(session: AsyncSession, principal: Principal, user_id: UUID, event_id: UUID, *,
-                    data: RegistrationCreate, now: datetime, settings: EventsSettings,
-                    idempotency_key: str | None) -> tuple[Registration | Row, bool]:
-    """One transaction, the event row locked from its first statement: the checks, then seat or
-    waitlist. In the usual case that is three round trips (lock and read, insert and count, commit)."""
-    facts = await EventRepository(session).lock_for_registration(event_id, user_id, now)
-    if facts is None:
-        raise EventNotFound()
+async def _register_at_once(session: AsyncSession, principal: Principal, user_id: UUID, event_id: UUID, *,
+                            data: RegistrationCreate, now: datetime, idempotency_key: str | None) -> Row | None:
+    """The at-once path: the checks on facts read without a lock, then one autocommitted
+    statement that confirms or waitlists. None when the locked path must decide (it checks again)."""
+    assert session.bind is not None
+    async with session.bind.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        repository = EventRepository(session)
+        facts = await repository.registration_facts(connection, event_id, user_id, now)
+        if facts is None:
+            raise EventNotFound()
+        values = await _checked_values(session, principal, user_id, facts, data=data, now=now,
+                                       idempotency_key=idempotency_key)
+        quick = seats.quick_decision(facts.event, overdue_holds=facts.expired_holds)
+        if facts.active_id is not None or quick not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
+            return None  # a retry or a duplicate, a seat held for payment, an event to bring up to date
+        try:
+            return await repository.admit_at_once(connection, values, now)
+        except IntegrityError as exc:
+            if violated_constraint(exc) != "uq_event_registrations_active":
+                raise
+            return None  # registered meanwhile: the locked path answers (the retry's registration, or 409)
+
+
+async def _checked_values(session: AsyncSession, principal: Principal, user_id: UUID, facts: RegistrationFacts, *,
+                          data: RegistrationCreate, now: datetime, idempotency_key: str | None) -> dict:
+    """Every check a registration must pass (visibility, window, sponsor, requirements) on
+    `facts`; returns the new registration's columns."""
     event = facts.event
     viewer = Viewer(principal, user_id, facts.member_circles, facts.facilitated_circles)
     ensure_visible(EventAccess(viewer=viewer, event=event, staff_roles=facts.staff_roles,  # type: ignore[arg-type]
@@ -90,6 +115,26 @@ async def _register(session: AsyncSession, principal: Principal, user_id: UUID, 
         )
         if failures:
             raise RequirementsNotMet(failures)
+    return {
+        "id": uuid4(), "event_id": event.id, "user_id": user_id, "amount": event.price_amount,
+        "currency": event.price_currency, "instalments": event.instalments or 1, "answers": answers,
+        "declared_birth_date": data.date_of_birth, "sponsor_user_id": data.sponsor_user_id,
+        "idempotency_key": idempotency_key,
+    }
+
+
+async def _register(session: AsyncSession, principal: Principal, user_id: UUID, event_id: UUID, *,
+                    data: RegistrationCreate, now: datetime, settings: EventsSettings,
+                    idempotency_key: str | None) -> tuple[Registration | Row, bool]:
+    """The locked path: one transaction, the event row locked from its first statement, the
+    checks, then seat or waitlist. In the usual case three round trips besides BEGIN (lock and
+    read, insert and count, commit)."""
+    facts = await EventRepository(session).lock_for_registration(event_id, user_id, now)
+    if facts is None:
+        raise EventNotFound()
+    event = facts.event
+    values = await _checked_values(session, principal, user_id, facts, data=data, now=now,
+                                   idempotency_key=idempotency_key)
     if facts.active_id is not None:
         if idempotency_key and facts.active_key == idempotency_key:
             existing = await RegistrationRepository(session).active(event_id, user_id)
@@ -97,12 +142,6 @@ async def _register(session: AsyncSession, principal: Principal, user_id: UUID, 
             if existing is not None:
                 return existing, False
         raise AlreadyRegistered(facts.active_id)
-    values = {
-        "id": uuid4(), "event_id": event.id, "user_id": user_id, "amount": event.price_amount,
-        "currency": event.price_currency, "instalments": event.instalments or 1, "answers": answers,
-        "declared_birth_date": data.date_of_birth, "sponsor_user_id": data.sponsor_user_id,
-        "idempotency_key": idempotency_key,
-    }
     try:
         status = seats.quick_decision(event, overdue_holds=facts.expired_holds)
         if status is not None:

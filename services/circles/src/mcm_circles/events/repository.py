@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Integer, Row, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from mcm_circles.events.directory import MemberDirectory
@@ -70,11 +70,11 @@ _LOCKED_EVENT_COLUMNS = (
 )
 
 
-def _registration_facts_statement():
+def _registration_facts_statement(*, lock: bool = True):
     event_id, user_id = bindparam("event_id", type_=Event.id.type), bindparam("user_id", type_=Registration.user_id.type)
     active = (Registration.event_id == Event.id, Registration.user_id == user_id, Registration.status.in_(ACTIVE_STATUSES))
     member_of, facilitating = MemberDirectory.circle_roles_columns(user_id)
-    return (
+    statement = (
         select(
             *_LOCKED_EVENT_COLUMNS,
             select(func.array_agg(aggregate_order_by(EventCircle.circle_id, EventCircle.circle_id)))
@@ -94,8 +94,8 @@ def _registration_facts_statement():
                            Registration.hold_expires_at <= bindparam("now", type_=Registration.hold_expires_at.type)),
         )
         .where(Event.id == event_id)
-        .with_for_update(of=Event)
     )
+    return statement.with_for_update(of=Event) if lock else statement
 
 
 # What a new registration is inserted with (parameters `new_<column>`); the rest is NULL or server-set.
@@ -118,9 +118,85 @@ def _add_registration_statement():
     return insert(registrations).values(values).returning(*registrations.c).add_cte(counters)
 
 
+def _admit_at_once_statement():
+    """Seat or waitlist a newcomer in ONE autocommitted statement: lock the event row, decide from
+    its current counters, insert the registration, move the counters. PostgreSQL commits it
+    before it answers, so the row lock is held for one statement and the commit's disk flush, not
+    for round trips to the service. It decides only the two outcomes that need nothing more than
+    the counters — a free seat of a free event with nobody waiting (confirmed), or no free seat
+    (waitlisted) — and only while the event is published, open for registration and has no
+    overdue seat hold. Otherwise it inserts nothing and answers no row: the caller then takes the
+    locked path (`seats`), which brings the event up to date and gives the same answer.
+
+    Under READ COMMITTED the `FOR UPDATE` that waited returns the latest row version, and so does
+    the UPDATE (it follows the row to its latest version); the overdue-hold subquery sees the
+    statement's snapshot, where a stale answer only sends the caller to the locked path (a hold
+    cannot become overdue through another transaction). A duplicate active registration fails
+    on the partial unique index, as on the locked path."""
+    events, registrations = Event.__table__.fullname, Registration.__table__.fullname
+    columns = ", ".join(_INSERTED)
+    returned = ", ".join(column.name for column in Registration.__table__.c)  # the order `.columns()` maps
+    sql = f"""
+        WITH locked AS (
+            SELECT id, capacity, seats_taken, waitlist_count, price_amount
+              FROM {events}
+             WHERE id = :event_id AND status = '{EventStatus.PUBLISHED}'
+               AND (registration_opens_at IS NULL OR registration_opens_at <= :now)
+               AND :now < coalesce(registration_closes_at, starts_at)
+               FOR UPDATE
+        ), decided AS (
+            SELECT CASE WHEN seats_taken >= capacity THEN '{RegistrationStatus.WAITLISTED}'
+                        WHEN waitlist_count = 0 AND price_amount = 0 THEN '{RegistrationStatus.CONFIRMED}'
+                   END AS status,
+                   waitlist_count
+              FROM locked
+             WHERE NOT EXISTS (SELECT FROM {registrations} r
+                                WHERE r.event_id = locked.id AND r.status = '{RegistrationStatus.PENDING_PAYMENT}'
+                                  AND r.hold_expires_at <= :now)
+        ), added AS (
+            INSERT INTO {registrations} ({columns})
+            SELECT :id, :event_id, :user_id, status,
+                   CASE WHEN status = '{RegistrationStatus.WAITLISTED}' THEN waitlist_count + 1 END, NULL,
+                   :amount, :currency, :instalments, :sponsor_user_id, :answers, :declared_birth_date,
+                   :idempotency_key, CASE WHEN status = '{RegistrationStatus.CONFIRMED}' THEN :now END
+              FROM decided WHERE status IS NOT NULL
+            RETURNING {returned}
+        ), counted AS (
+            UPDATE {events} e
+               SET seats_taken = e.seats_taken + (added.status = '{RegistrationStatus.CONFIRMED}')::int,
+                   confirmed_count = e.confirmed_count + (added.status = '{RegistrationStatus.CONFIRMED}')::int,
+                   waitlist_count = e.waitlist_count + (added.status = '{RegistrationStatus.WAITLISTED}')::int,
+                   updated_at = now()
+              FROM added WHERE e.id = added.event_id
+        )
+        SELECT * FROM added
+    """
+    table = Registration.__table__
+    binds = [bindparam(name, type_=table.c[name].type) for name in _INSERTED if name not in
+             ("status", "waitlist_position", "hold_expires_at", "confirmed_at")]
+    return text(sql).bindparams(*binds, bindparam("now", type_=table.c.confirmed_at.type)).columns(*table.c)
+
+
 # Built once: the hot path pays neither for building them nor for their cache keys.
 _REGISTRATION_FACTS = _registration_facts_statement()
+_REGISTRATION_FACTS_UNLOCKED = _registration_facts_statement(lock=False)
 _ADD_REGISTRATION = _add_registration_statement()
+_ADMIT_AT_ONCE = _admit_at_once_statement()
+
+
+def _facts(result) -> RegistrationFacts | None:
+    row = result.one_or_none()
+    if row is None:
+        return None
+    n = len(_LOCKED_EVENT_COLUMNS)
+    circles, requirements, member_of, facilitating, roles, invited, registered, active_id, active_key, expired = row[n:]
+    event = LockedEvent(*row[:n], circle_ids=list(circles or ()),
+                        requirements=[(kind, params) for kind, params in requirements or ()])
+    return RegistrationFacts(
+        event=event, member_circles=frozenset(member_of or ()), facilitated_circles=frozenset(facilitating or ()),
+        staff_roles=frozenset(roles or ()), invited=bool(invited), registered=bool(registered),
+        active_id=active_id, active_key=active_key, expired_holds=bool(expired),
+    )
 
 
 @dataclass(frozen=True)
@@ -153,6 +229,19 @@ class EventRepository:
     async def lock(self, event_id: UUID, *, details: bool = True) -> Event | None:
         return await self.get(event_id, lock=True, details=details)
 
+    async def registration_facts(self, connection: AsyncConnection, event_id: UUID, user_id: UUID,
+                                 now: datetime) -> RegistrationFacts | None:
+        """What registering `user_id` needs, read without locking (on an autocommit connection:
+        one round trip, no transaction); `admit_at_once` re-checks under the lock what must hold."""
+        return _facts(await connection.execute(_REGISTRATION_FACTS_UNLOCKED, {"event_id": event_id, "user_id": user_id, "now": now}))
+
+    async def admit_at_once(self, connection: AsyncConnection, values: dict, now: datetime) -> Row | None:
+        """Insert a registration (`values`: its columns) as confirmed or waitlisted and count it,
+        committed, in one statement on an autocommit `connection`; None when the event needs the
+        locked path (see `_admit_at_once_statement`)."""
+        parameters = {name: values[name] for name in _INSERTED if name in values}
+        return (await connection.execute(_ADMIT_AT_ONCE, {**parameters, "now": now})).one_or_none()
+
     async def lock_for_registration(self, event_id: UUID, user_id: UUID, now: datetime) -> RegistrationFacts | None:
         """Lock the event row and read, in the same round trip, what registering `user_id` needs.
 
@@ -163,19 +252,7 @@ class EventRepository:
         which reads again; a hold cannot become overdue through another transaction)."""
         # Core execution on the session's connection: no ORM identity map or loading involved.
         connection = await self.session.connection()
-        result = await connection.execute(_REGISTRATION_FACTS, {"event_id": event_id, "user_id": user_id, "now": now})
-        row = result.one_or_none()
-        if row is None:
-            return None
-        n = len(_LOCKED_EVENT_COLUMNS)
-        circles, requirements, member_of, facilitating, roles, invited, registered, active_id, active_key, expired = row[n:]
-        event = LockedEvent(*row[:n], circle_ids=list(circles or ()),
-                            requirements=[(kind, params) for kind, params in requirements or ()])
-        return RegistrationFacts(
-            event=event, member_circles=frozenset(member_of or ()), facilitated_circles=frozenset(facilitating or ()),
-            staff_roles=frozenset(roles or ()), invited=bool(invited), registered=bool(registered),
-            active_id=active_id, active_key=active_key, expired_holds=bool(expired),
-        )
+        return _facts(await connection.execute(_REGISTRATION_FACTS, {"event_id": event_id, "user_id": user_id, "now": now}))
 
     async def add_registration(self, values: dict, *, seats: int, confirmed: int, waitlisted: int) -> Row:
         """Insert one registration (`values`: its columns) and move the locked event's counters,

@@ -15,27 +15,31 @@ from mcm_payments.ledger.service import ts
 from mcm_payments.webhooks.models import WebhookEvent
 
 
-_INSERT = f"""
+_INSERT_MANY = f"""
     INSERT INTO {WebhookEvent.__table__.fullname}
            (id, stripe_event_id, type, event_created, livemode, object_id, payload, next_attempt_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval)
+    SELECT id, stripe_event_id, type, event_created, livemode, object_id, payload::jsonb, now() + $8::interval
+      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[], $6::text[], $7::text[])
+           AS new (id, stripe_event_id, type, event_created, livemode, object_id, payload)
     ON CONFLICT (stripe_event_id) DO NOTHING
-    RETURNING id
+    RETURNING stripe_event_id, id
 """
 
 
-async def insert_event(connection: asyncpg.Connection, event: dict[str, Any], payload: str, sweep_after: timedelta) -> uuid.UUID | None:
-    """Store one verified event unless its Stripe id is already stored: the new row's id, or None.
-
-    The webhook's hot path: one statement on a connection outside any transaction (PostgreSQL
-    commits it before answering), so storing costs one round trip. `payload` is the exact JSON
-    text Stripe signed; `sweep_after` is how long the worker's sweep leaves the row to the
-    process that stored it.
-    """
+def inbox_row(event: dict[str, Any], payload: str) -> tuple:
+    """The columns `insert_events` stores for one verified event (its new row id first)."""
     obj = event["data"]["object"]
     object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
-    return await connection.fetchval(_INSERT, uuid.uuid4(), event["id"], event["type"], ts(event["created"]),
-                                     bool(event.get("livemode")), object_id, payload, sweep_after)
+    return (uuid.uuid4(), event["id"], event["type"], ts(event["created"]), bool(event.get("livemode")), object_id, payload)
+
+
+async def insert_events(connection: asyncpg.Connection, rows: Sequence[tuple], sweep_after: timedelta) -> dict[str, uuid.UUID]:
+    """Store several verified events (`inbox_row`s, distinct Stripe ids) in ONE statement on a
+    connection outside any transaction, so one commit (one disk flush) covers them all. Returns
+    Stripe event id → new row id for those not stored before (the others were duplicates)."""
+    columns = list(zip(*rows, strict=True))
+    stored = await connection.fetch(_INSERT_MANY, *columns, sweep_after)
+    return {record["stripe_event_id"]: record["id"] for record in stored}
 
 
 # Built once: the processor runs these for every batch.

@@ -1,7 +1,9 @@
 """Stripe webhooks: verify the signature on the raw body, store the event in the inbox (unique
 by Stripe event id) and commit BEFORE answering 2xx; process it after answering.
 
-Storing is one autocommitted INSERT … ON CONFLICT DO NOTHING. A newly stored event is then
+Storing is one autocommitted INSERT … ON CONFLICT DO NOTHING, shared by the webhooks that
+arrive together (group commit, webhooks/inbox.py): each is answered only after the commit that
+stored it, which is durable (flushed to disk). A newly stored event is then
 handed to this process's webhook processor (webhooks/processor.py), which processes whatever
 has arrived in batches: one transaction claims the rows (SKIP LOCKED, so rows another
 transaction is processing are left to it), dispatches each event and marks them processed.
@@ -35,7 +37,8 @@ from mcm_payments.tasks.models import StripeTask
 from mcm_payments.webhooks import handlers
 from mcm_payments.webhooks.errors import InvalidSignature, InvalidWebhook, WebhookStorageFailed
 from mcm_payments.webhooks.models import WebhookEvent
-from mcm_payments.webhooks.repository import WebhookRepository, insert_event
+from mcm_payments.webhooks.inbox import WebhookInbox
+from mcm_payments.webhooks.repository import WebhookRepository, inbox_row
 
 logger = logging.getLogger("mcm.payments.webhooks")
 
@@ -78,14 +81,7 @@ async def receive(runtime: Runtime, event: dict[str, Any], payload: str) -> bool
     """Store a verified event (committed when this returns) and have it processed soon.
     Returns False if it was already stored (a redelivery: nothing more to do)."""
     try:
-        async with runtime.store_slots, runtime.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            try:
-                row_id = await insert_event(raw.driver_connection, event, payload, SWEEP_AFTER)
-            except BaseException as exc:  # incl. cancellation mid-statement
-                if not isinstance(exc, asyncpg.PostgresError) or is_transient(exc):
-                    await connection.invalidate()  # the pool must not hand this connection out again
-                raise
+        row_id = await inbox(runtime).store(inbox_row(event, payload))
     except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
         logger.error("webhook not stored", extra={"stripe_event_id": event.get("id"), "error": type(exc).__name__})
         raise WebhookStorageFailed("The event could not be stored; please retry.") from exc
@@ -93,6 +89,13 @@ async def receive(runtime: Runtime, event: dict[str, Any], payload: str) -> bool
         return False
     runtime.process_soon(row_id, event)
     return True
+
+
+def inbox(runtime: Runtime) -> WebhookInbox:
+    """This process's webhook inbox writer (one per runtime, made on first use)."""
+    if runtime.webhook_inbox is None:
+        runtime.webhook_inbox = WebhookInbox(lambda: runtime.engine, runtime.store_slots, SWEEP_AFTER)
+    return runtime.webhook_inbox
 
 
 def _backoff(attempts: int) -> timedelta:
