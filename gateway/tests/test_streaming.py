@@ -58,3 +58,20 @@ async def test_a_connection_that_buffered_a_large_response_is_reusable(gateway, 
     assert total == 4 * 1024 * 1024
     for _ in range(3):
         assert (await gateway.client.get("/api/v1/circles", headers=bearer)).status_code == 200
+
+
+async def test_a_response_the_client_abandons_closes_its_upstream_connection(gateway, bearer):
+    # Only a connection whose request went out whole and whose answer was read whole goes back to
+    # the pool; one left mid-answer is closed, never reused.
+    pool = gateway.app.runtime.pools["circles"]
+    async with gateway.client.stream("GET", f"/api/v1/circles/big?bytes={8 * 1024 * 1024}", headers=bearer) as response:
+        assert response.status_code == 200
+        async for _ in response.aiter_bytes():
+            break  # read a little, then hang up
+    for _ in range(50):
+        if pool.open_connections == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert pool.open_connections == 0
+    assert (await gateway.client.get("/api/v1/circles", headers=bearer)).status_code == 200
+    assert pool.open_connections == 1

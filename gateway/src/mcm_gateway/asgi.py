@@ -34,6 +34,12 @@ class AsgiClient:
             self.body_done = True
         return message.get("body", b""), more
 
+    async def wait_disconnect(self) -> None:
+        """Returns once the client has gone (or the answer is complete). Only awaited while a
+        streamed answer is relayed: uvicorn drops what is sent to a closed connection silently."""
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+
     async def start_response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, more: bool) -> None:
         if not more and not self.head and status not in _NO_BODY_STATUSES and not any(name == b"content-length" for name, _ in headers):
             headers.append((b"content-length", b"%d" % len(body)))

@@ -93,5 +93,8 @@ class CorsClient:
     async def send_body(self, body: bytes, more: bool) -> None:
         await self.inner.send_body(body, more)
 
+    async def wait_disconnect(self) -> None:
+        await self.inner.wait_disconnect()
+
     def abort(self) -> None:
         self.inner.abort()

@@ -76,6 +76,11 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         type(self)._sweeping.discard(self)
         super().connection_lost(exc)
 
+    def handle_websocket_upgrade(self) -> None:
+        # The connection now belongs to the WebSocket protocol: no more HTTP deadlines for it.
+        type(self)._sweeping.discard(self)
+        super().handle_websocket_upgrade()
+
     @classmethod
     async def _sweep(cls) -> None:
         loop = asyncio.get_running_loop()

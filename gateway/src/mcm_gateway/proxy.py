@@ -62,6 +62,9 @@ class ClientIO(Protocol):
 
     async def send_body(self, body: bytes, more: bool) -> None: ...
 
+    async def wait_disconnect(self) -> None:
+        """Returns once the client has gone (or the answer is complete)."""
+
     def abort(self) -> None:
         """The response cannot be completed: cut the client connection."""
 
@@ -256,6 +259,7 @@ async def _relay_response(exchange: Exchange, pool: UpstreamPool, client: Client
         headers.extend(extra_headers)
     status = exchange.status
     started = False
+    watcher: asyncio.Future[None] | None = None
     try:
         data, more = exchange.take_body()
         if more and client.http10 and not exchange.has_length:
@@ -263,20 +267,30 @@ async def _relay_response(exchange: Exchange, pool: UpstreamPool, client: Client
             more = False
         started = True
         await client.start_response(status, headers, data, more)
-        while more:
-            await exchange.wait_body(pool.read_timeout)
-            data, more = exchange.take_body()
-            await client.send_body(data, more)
+        if more:
+            # A streamed answer: stop reading it from the upstream (and close that connection)
+            # as soon as the client hangs up, instead of relaying the rest into nothing.
+            watcher = asyncio.ensure_future(client.wait_disconnect())
+            watcher.add_done_callback(lambda _: exchange.abort())
+            while more:
+                await exchange.wait_body(pool.read_timeout)
+                data, more = exchange.take_body()
+                await client.send_body(data, more)
     except UpstreamError as exc:
         if not started:
             exchange.abort()
             raise _as_problem(exc, pool, request_id) from None
+        if watcher is not None and watcher.done() and not watcher.cancelled():
+            return 499  # the client left; we cut the upstream answer ourselves
         # Too late for a problem answer once the head went out: cutting the client connection
         # is how a client learns that the response was incomplete.
         logger.warning("upstream response cut short", extra={"upstream": pool.name, "error": exc.detail, "request_id": request_id.decode()})
         exchange.abort()
         client.abort()
         return exc.status
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     return status
 
 
