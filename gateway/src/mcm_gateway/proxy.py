@@ -242,7 +242,9 @@ def _request_head(request: Incoming, found: RequestHeaders, pool: UpstreamPool, 
 
 
 async def _send_request(pool: UpstreamPool, head: bytes, body: bytes, method: str, *, fresh: bool = False) -> Exchange:
-    conn = await (pool.connect() if fresh else pool.acquire())
+    conn = None if fresh else pool.idle_connection()
+    if conn is None:
+        conn = await (pool.connect() if fresh else pool.acquire())
     exchange = conn.begin(head, body, head_only=method == "HEAD")
     try:
         await exchange.wait_head(pool.read_timeout)
