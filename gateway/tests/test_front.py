@@ -276,3 +276,16 @@ async def test_shutdown_lets_requests_in_flight_finish_and_drains_readiness(star
     assert response.status_code == 200
     assert response.headers.get("connection") == "close"
     await stopping
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_seconds(start_gateway):
+    gateway = await start_gateway(keep_alive_seconds=0.4)
+    reader, writer = await _open(gateway)
+    writer.write(b"GET /api/v1/health/live HTTP/1.1\r\nhost: x\r\n\r\n")
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 200")
+    # The body, then nothing more: the gateway closes the idle connection (EOF) within a sweep.
+    rest = await asyncio.wait_for(reader.read(-1), 3)
+    writer.close()
+    assert b"connection: close" not in head.lower() and rest.endswith(b"}")
