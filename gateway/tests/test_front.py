@@ -289,3 +289,18 @@ async def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_seconds(
     rest = await asyncio.wait_for(reader.read(-1), 3)
     writer.close()
     assert b"connection: close" not in head.lower() and rest.endswith(b"}")
+
+
+async def test_trailers_arriving_after_the_proxy_started_reading_are_refused_too(gateway, token, upstreams):
+    marker = f"late-trailer-{uuid.uuid4().hex}".encode()
+    reader, writer = await _open(gateway)
+    writer.write(b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nx-request-id: " + marker + b"\r\n"
+                 + _auth(token) + b"\r\n5\r\nhello\r\n")
+    await writer.drain()
+    await asyncio.sleep(0.2)  # the proxy is reading the body by now
+    writer.write(b"0\r\nx-user-id: admin\r\n\r\n")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(-1), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 400") and b"trailers-refused" in answer
+    assert marker not in upstreams["circles"].app.request_ids()
