@@ -22,7 +22,7 @@ from mcm_shared.errors import ProblemError, Unauthenticated
 from mcm_shared.logging import well_formed_request_id
 
 from mcm_gateway.auth import missing_token
-from mcm_gateway.deadlines import fast_request_id
+from mcm_gateway.deadlines import fast_request_id_bytes
 from mcm_gateway.headers import RESPONSE_DROPPED, RequestHeaders, split_request_headers
 from mcm_gateway.limits import BodyTimeout, RequestLimits, TooManyInFlight, TrailersRefused
 from mcm_gateway.problems import encode_headers, problem_bytes
@@ -113,7 +113,7 @@ class Proxy:
             client.body_done = True
         incoming_id = found.request_id
         rid = well_formed_request_id(incoming_id.decode("latin-1")) if incoming_id else None
-        request_id = (rid or fast_request_id()).encode()
+        request_id = rid.encode() if rid else fast_request_id_bytes()
         status = 500
         try:
             status = await self._handle(request, route, client, found, request_id)
