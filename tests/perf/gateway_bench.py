@@ -42,7 +42,7 @@ TARGET_RATIO, TARGET_P50_DELTA_MS = 0.75, 1.0
 # and docs/benchmarks.md of 2026-11-28, FastAPI upstream, 32 connections, this 2-core machine).
 PREVIOUS = {
     "front_end": "own asyncio/llhttp server (removed)",
-    "gateway_cpu_us_per_request": "42–57 (quiet machine); 175 on a busy one, side by side with uvicorn's 163 (2026-12-07)",
+    "gateway_cpu_us_per_request": "42–57 (quiet machine); 139–183 on a busy one, side by side with uvicorn's 158–187 (2026-12-07)",
     "ratio": "0.54–0.75 (median of rounds, busy machine); 0.996 in docs/benchmarks.md (quiet machine)",
     "p50_delta_ms_32_connections": "-0.175 (docs/benchmarks.md)",
     "light_p50_delta_ms": "+0.066 (docs/benchmarks.md); +0.08 to +0.29 (README, busy machine)",
