@@ -168,6 +168,16 @@ async def test_upgrade_requests_are_refused_and_closed_on_every_path(gateway, to
         assert b"upgrade-refused" in answer and b"connection: close" in answer.lower()
 
 
+async def test_connect_is_refused_and_closed_on_routed_paths_too(gateway, token, upstreams):
+    marker = f"connect-{uuid.uuid4().hex}".encode()
+    hidden = b"GET /api/v1/circles/hidden HTTP/1.1\r\nhost: x\r\n" + _auth(token) + b"\r\n"
+    answer = await _raw(gateway, b"CONNECT /api/v1/circles HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\nx-request-id: " % len(hidden)
+                        + marker + b"\r\n" + _auth(token) + b"\r\n" + hidden)
+    assert answer.startswith(b"HTTP/1.1 400") and b"upgrade-refused" in answer, answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1  # the body was never taken for a request of its own
+    assert marker not in upstreams["circles"].app.request_ids()
+
+
 async def test_websocket_handshakes_are_not_accepted_on_http_routes(gateway, token):
     answer = await _raw(
         gateway,

@@ -67,10 +67,11 @@ class RequestLimits:
         self.body_idle_seconds = body_idle_seconds
         self.body_total_seconds = body_total_seconds
 
-    def check_request(self, url_size: int, found: RequestHeaders) -> None:
-        if found.upgrade:
-            # uvicorn/llhttp skip the body of an Upgrade request and parse what follows as the
-            # next request; the only safe answer is a refusal that closes the connection.
+    def check_request(self, method: str, url_size: int, found: RequestHeaders) -> None:
+        if found.upgrade or method == "CONNECT":
+            # uvicorn/llhttp skip the body of an Upgrade (or CONNECT) request and parse what
+            # follows as the next request; the only safe answer is a refusal that closes the
+            # connection.
             raise UpgradeRefused("This endpoint does not switch protocols.")
         if url_size > self.max_url_bytes:
             raise UriTooLong("The request URL is too long.")

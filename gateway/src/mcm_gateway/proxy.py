@@ -135,7 +135,7 @@ class Proxy:
     async def _handle(self, request: Incoming, route: Route, client: ClientIO, found: RequestHeaders, request_id: bytes) -> int:
         runtime = self.runtime
         limits = self.limits
-        limits.check_request(len(request.raw_path) + len(request.query), found)
+        limits.check_request(request.method, len(request.raw_path) + len(request.query), found)
         client_ip, forwarded_for, via_proxy = runtime.addresses.resolve(request.peer, found.xff)
         in_flight = self.in_flight
         count = in_flight.get(client_ip, 0)
