@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from mcm_shared.cli import exit_zero_on_sigterm
 
@@ -22,6 +23,9 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None, help="default: GATEWAY_PORT or 8000")
     args = parser.parse_args(argv)
+    # uvicorn's `websockets` implementation is chosen on purpose (docs/gateway.md, "WebSocket
+    # routes"); its deprecation notice would otherwise be printed at every start.
+    warnings.filterwarnings("ignore", message="The `websockets` implementation is deprecated")
     settings = Settings()
     app = create_app(settings)
     exit_zero_on_sigterm()
