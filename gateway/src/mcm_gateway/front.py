@@ -116,6 +116,11 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         type(self)._sweeping.discard(self)
         super().connection_lost(exc)
 
+    def _unsupported_upgrade_warning(self) -> None:
+        """uvicorn logs a warning for every Upgrade it does not take over (h2c, ...); the app
+        refuses those requests itself, and a warning per request would let any client fill
+        the logs."""
+
     def handle_websocket_upgrade(self) -> None:
         # The connection now belongs to the WebSocket protocol: no more HTTP deadlines for it.
         type(self)._sweeping.discard(self)
