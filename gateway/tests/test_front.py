@@ -314,3 +314,42 @@ async def test_trailers_arriving_after_the_proxy_started_reading_are_refused_too
     writer.close()
     assert answer.startswith(b"HTTP/1.1 400") and b"trailers-refused" in answer
     assert marker not in upstreams["circles"].app.request_ids()
+
+
+def test_sigterm_drains_readiness_first_then_stops_cleanly(tmp_path):
+    """The real process (`python -m mcm_gateway serve`): after SIGTERM readiness answers 503 at
+    once while the listener stays up for SHUTDOWN_DELAY_SECONDS, then it exits with status 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from mcm_shared.devstack.engines import free_port
+
+    port = free_port()
+    env = {**os.environ, "GATEWAY_PORT": str(port), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "REDIS_URL": "",
+           "SHUTDOWN_DELAY_SECONDS": "1.5", "UPSTREAM_HEALTH_INTERVAL_SECONDS": "0"}
+    log = tmp_path / "gateway.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api/v1/health/ready"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+        os.kill(process.pid, signal.SIGTERM)
+        time.sleep(0.3)
+        assert httpx.get(url, timeout=2).status_code == 503  # draining, still listening
+        assert process.wait(20) == 0, log.read_text()[-2000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
