@@ -20,7 +20,6 @@ closed). Other `Upgrade` values still reach the app, which refuses them and clos
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import signal
 import sys
@@ -32,7 +31,6 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from mcm_gateway.config import Settings
 from mcm_gateway.problems import problem_bytes
 
-logger = logging.getLogger("mcm.gateway.front")
 SWEEP_SECONDS = 0.25  # header deadlines fire up to this late
 HEADER_COUNT = "mcm.header_count"  # scope extension: how many of scope["headers"] came before the body
 
