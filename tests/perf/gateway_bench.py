@@ -250,11 +250,12 @@ def main() -> int:
     print(f"\ngateway benchmark — {report['machine_before']['cpus']} CPUs ({report['machine_before']['cpu_model']}), "
           f"load avg before {report['machine_before']['load_average'][0]:.2f}, {args.connections} connections, "
           f"{args.rounds}×{args.duration}s, median of rounds, redis {'on' if redis_url else 'off'}")
-    print(f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p99 d/g ms':>13} "
+    print(f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p50 +ms':>8} {'p99 d/g ms':>13} "
           f"{'1-conn p50 +ms':>14} {'CPU µs/req svc|gw':>18}")
     for s in report["summary"]:
         print(f"{s['upstream']:9} {s['direct_rps']:>10.0f} {s['gateway_rps']:>11.0f} {s['ratio']:>6.2f} "
-              f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} "
+              f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['p50_delta_ms']:>8.3f} "
+              f"{s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} "
               f"{s['light_p50_delta_ms']:>14.3f} {s['upstream_cpu_us_per_request_direct']:>8.1f}|{s.get('gateway_cpu_us_per_request', float('nan')):<8.1f}")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
