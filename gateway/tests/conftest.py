@@ -3,7 +3,8 @@
 Three small upstream apps (auth, circles, payments) echo what reached them — method, path,
 headers, body digest — so tests can assert what the gateway forwarded. The auth one also serves
 a JWKS made from ES256 keys generated here. The gateway itself runs as a real uvicorn server
-(httptools, as in production) and tests talk to it with httpx over TCP.
+configured exactly as `python -m mcm_gateway serve` configures it (`front.py`: httptools, the
+gateway's protocol limits, websockets) and tests talk to it with httpx or raw sockets over TCP.
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 from mcm_gateway.config import Settings
+from mcm_gateway.front import GatewayServer, uvicorn_config
 from mcm_gateway.main import GatewayApp, create_app
-from mcm_gateway.server import serve
 from mcm_shared.devstack.engines import free_port
 
 ISSUER = "mcm-auth-test"
@@ -185,30 +186,31 @@ def gateway_settings(upstreams: dict[str, RunningServer], **overrides: Any) -> S
     return Settings(**values)
 
 
-class NativeServer:
-    """The gateway on its own HTTP server (`mcm_gateway.server`), as production runs it."""
+class GatewayUnderUvicorn:
+    """The gateway as production runs it: uvicorn with the gateway's configuration."""
 
     def __init__(self, app: GatewayApp) -> None:
         self.app = app
         self.port = free_port()
-        self._stop = asyncio.Event()
+        self.server = GatewayServer(uvicorn_config(app, app.settings, "127.0.0.1", self.port, log_level="warning"), app)
         self.task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> NativeServer:
-        ready = asyncio.Event()
-        self.task = asyncio.create_task(serve(self.app, "127.0.0.1", self.port, ready=ready, stop=self._stop, handle_signals=False))
-        waiter = asyncio.create_task(ready.wait())
-        await asyncio.wait({self.task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if self.task.done():
-            self.task.result()
+    async def start(self) -> GatewayUnderUvicorn:
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+            await asyncio.sleep(0.01)
         return self
 
     async def stop(self) -> None:
-        self._stop.set()
+        # What SIGTERM does (GatewayServer.handle_exit), without uvicorn re-raising the signal.
+        self.app.runtime.health.draining = True
+        self.server.should_exit = True
         if self.task is not None:
             await asyncio.wait_for(self.task, 30)
 
@@ -226,13 +228,12 @@ class RunningGateway:
 
 @pytest.fixture
 async def start_gateway(upstreams: dict[str, RunningServer]) -> AsyncIterator[Callable[..., Any]]:
-    """Start a gateway with settings overrides; stopped after the test. `server="uvicorn"`
-    runs the ASGI app (`create_app()`) under uvicorn instead of the gateway's own server."""
+    """Start a gateway with settings overrides; stopped after the test."""
     running: list[RunningGateway] = []
 
-    async def start(server: str = "native", **overrides: Any) -> RunningGateway:
+    async def start(**overrides: Any) -> RunningGateway:
         app = create_app(gateway_settings(upstreams, **overrides))
-        runner = NativeServer(app) if server == "native" else RunningServer(app, lifespan="on")
+        runner = GatewayUnderUvicorn(app)
         await runner.start()
         client = httpx.AsyncClient(base_url=runner.url, timeout=10, trust_env=False)
         gateway = RunningGateway(app, runner, client)

@@ -1,4 +1,4 @@
-"""`create_app()` is also a plain ASGI app with the same proxy behaviour (run here by uvicorn)."""
+"""`create_app()` is a plain ASGI app: routing, token checks, header stripping, uploads and timeouts under uvicorn."""
 from __future__ import annotations
 
 import hashlib
@@ -6,7 +6,7 @@ import uuid
 
 
 async def test_asgi_mode_routes_authenticates_and_strips_headers(start_gateway, bearer, upstreams, forwarded):
-    gateway = await start_gateway(server="uvicorn")
+    gateway = await start_gateway()
     response = await gateway.client.get("/api/v1/events/1", headers={**bearer, "X-User-Id": "forged", "X-Request-ID": "asgi-mode-0001"})
     assert response.status_code == 200
     assert response.json()["upstream"] == "circles"
@@ -23,7 +23,7 @@ async def test_asgi_mode_routes_authenticates_and_strips_headers(start_gateway, 
 
 
 async def test_asgi_mode_streams_uploads_and_times_out_slow_upstreams(start_gateway, bearer):
-    gateway = await start_gateway(server="uvicorn", circles_timeout_seconds=0.5)
+    gateway = await start_gateway(circles_timeout_seconds=0.5)
     body = b"z" * (5 * 1024 * 1024)
     upload = await gateway.client.post("/api/v1/payments/uploads", headers=bearer, content=body)
     assert upload.json()["body_sha256"] == hashlib.sha256(body).hexdigest()

@@ -28,7 +28,9 @@ async def test_a_chunked_upload_arrives_whole(gateway, bearer, forwarded):
     response = await gateway.client.post("/api/v1/payments/uploads", headers=bearer, content=chunks())
     assert response.json()["body_size"] == sum(map(len, parts))
     assert response.json()["body_sha256"] == digest.hexdigest()
-    assert forwarded(response)["transfer-encoding"] == ["chunked"]
+    # Read whole, then framed by the gateway: the service never sees the client's chunked framing.
+    assert forwarded(response)["content-length"] == [str(sum(map(len, parts)))]
+    assert "transfer-encoding" not in forwarded(response)
 
 
 async def test_a_large_download_streams_through(gateway, bearer):
@@ -56,3 +58,20 @@ async def test_a_connection_that_buffered_a_large_response_is_reusable(gateway, 
     assert total == 4 * 1024 * 1024
     for _ in range(3):
         assert (await gateway.client.get("/api/v1/circles", headers=bearer)).status_code == 200
+
+
+async def test_a_response_the_client_abandons_closes_its_upstream_connection(gateway, bearer):
+    # Only a connection whose request went out whole and whose answer was read whole goes back to
+    # the pool; one left mid-answer is closed, never reused.
+    pool = gateway.app.runtime.pools["circles"]
+    async with gateway.client.stream("GET", f"/api/v1/circles/big?bytes={8 * 1024 * 1024}", headers=bearer) as response:
+        assert response.status_code == 200
+        async for _ in response.aiter_bytes():
+            break  # read a little, then hang up
+    for _ in range(50):
+        if pool.open_connections == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert pool.open_connections == 0
+    assert (await gateway.client.get("/api/v1/circles", headers=bearer)).status_code == 200
+    assert pool.open_connections == 1

@@ -9,7 +9,9 @@ the real gateway (`python -m mcm_gateway serve`) in front of it, and `wrk` again
 alternating order, on this machine. Prints throughput ratio and p50/p99 for each, plus the
 latency one request adds at low load, and writes everything (and what machine it ran on) to a
 JSON file. Exit status 1 when wrk saw non-2xx answers or errors (the numbers would be lies).
-Targets from the gateway issue: ratio ≥ 0.50 and p50 +≤ 1 ms.
+Targets (issue 13, the gateway on uvicorn): ratio ≥ 0.75 and p50 +≤ 1 ms at 32 connections; the
+figures of the removed hand-written front server are printed beside them (`PREVIOUS`). On a busy
+shared machine trust the CPU µs per request (gateway and service) more than req/s.
 """
 from __future__ import annotations
 
@@ -35,7 +37,16 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 PATH = "/api/v1/circles"
 ISSUER, AUDIENCE = "mcm-bench", "mcm-bench-api"
-TARGET_RATIO, TARGET_P50_DELTA_MS = 0.50, 1.0
+TARGET_RATIO, TARGET_P50_DELTA_MS = 0.75, 1.0
+# The gateway's own asyncio/llhttp front server, removed for request smuggling (gateway/README.md
+# and docs/benchmarks.md of 2026-11-28, FastAPI upstream, 32 connections, this 2-core machine).
+PREVIOUS = {
+    "front_end": "own asyncio/llhttp server (removed)",
+    "gateway_cpu_us_per_request": "42–57 (quiet machine); 139–183 on a busy one, side by side with uvicorn's 158–187 (2026-12-07)",
+    "ratio": "0.54–0.75 (median of rounds, busy machine); 0.996 in docs/benchmarks.md (quiet machine)",
+    "p50_delta_ms_32_connections": "-0.175 (docs/benchmarks.md)",
+    "light_p50_delta_ms": "+0.066 (docs/benchmarks.md); +0.08 to +0.29 (README, busy machine)",
+}
 
 
 def free_port() -> int:
@@ -147,12 +158,10 @@ def bench_one(kind: str, args: argparse.Namespace, token: str, jwks: dict, redis
         wait_http(upstream + "/api/v1/health/ready")
         env = {"GATEWAY_PORT": str(gw_port), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
                "AUTH_URL": upstream, "CIRCLES_URL": upstream, "PAYMENTS_URL": upstream}
-        if redis_url:
-            env["REDIS_URL"] = redis_url
-            # Rate limits stay on, set above what the benchmark sends, so their cost is measured.
-            env["RATE_LIMIT_USER_PER_MINUTE"] = env["RATE_LIMIT_ANONYMOUS_PER_MINUTE"] = "100000000"
-        else:
-            env["REDIS_URL"] = ""
+        # Rate limits stay on, set above what the benchmark sends, so their cost is measured (and
+        # not their 429s: without this a run without Redis measured mostly refusals).
+        env["RATE_LIMIT_USER_PER_MINUTE"] = env["RATE_LIMIT_ANONYMOUS_PER_MINUTE"] = "100000000"
+        env["REDIS_URL"] = redis_url or ""
         gateway_proc = procs.start("gateway", [sys.executable, "-m", "mcm_gateway", "serve"], env)
         gateway = f"http://127.0.0.1:{gw_port}"
         wait_http(gateway + "/api/v1/health/ready")
@@ -198,6 +207,7 @@ def summarise(kind: str, result: dict) -> dict:
     summary["best_direct_rps"], summary["best_gateway_rps"] = round(best_direct, 1), round(best_gateway, 1)
     summary["ratio_best"] = round(best_gateway / best_direct, 3)
     summary["ratio_ok"] = summary["ratio"] >= TARGET_RATIO
+    summary["p50_delta_ok"] = summary["p50_delta_ms"] <= TARGET_P50_DELTA_MS
     summary["light_p50_delta_ok"] = summary["light_p50_delta_ms"] <= TARGET_P50_DELTA_MS
     runs = [r[name] for r in result["rounds"] for name in ("direct", "gateway")] + list(result["light_load"].values())
     summary["bad_answers"] = sum(run["non_2xx"] + run["socket_errors"] for run in runs)
@@ -226,7 +236,7 @@ def main() -> int:
         redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="gateway-bench-redis-")), persist=False).start()
         redis_url = redis.url()
     token, jwks = make_token()
-    report: dict = {"machine_before": machine(), "settings": vars(args), "path": PATH, "results": {}, "summary": []}
+    report: dict = {"machine_before": machine(), "settings": vars(args), "path": PATH, "results": {}, "summary": [], "previous": PREVIOUS}
     try:
         for kind in (["fastapi", "asgi"] if args.upstream == "both" else [args.upstream]):
             result = bench_one(kind, args, token, jwks, redis_url)
@@ -240,19 +250,21 @@ def main() -> int:
     print(f"\ngateway benchmark — {report['machine_before']['cpus']} CPUs ({report['machine_before']['cpu_model']}), "
           f"load avg before {report['machine_before']['load_average'][0]:.2f}, {args.connections} connections, "
           f"{args.rounds}×{args.duration}s, median of rounds, redis {'on' if redis_url else 'off'}")
-    print(f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p99 d/g ms':>13} "
+    print(f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p50 +ms':>8} {'p99 d/g ms':>13} "
           f"{'1-conn p50 +ms':>14} {'CPU µs/req svc|gw':>18}")
     for s in report["summary"]:
         print(f"{s['upstream']:9} {s['direct_rps']:>10.0f} {s['gateway_rps']:>11.0f} {s['ratio']:>6.2f} "
-              f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} "
+              f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['p50_delta_ms']:>8.3f} "
+              f"{s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} "
               f"{s['light_p50_delta_ms']:>14.3f} {s['upstream_cpu_us_per_request_direct']:>8.1f}|{s.get('gateway_cpu_us_per_request', float('nan')):<8.1f}")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2))
     for s in report["summary"]:
         print(f"{s['upstream']:9} best rounds: direct {s['best_direct_rps']:.0f} r/s, gateway {s['best_gateway_rps']:.0f} r/s, ratio {s['ratio_best']:.2f}")
-    print(f"targets: ratio ≥ {TARGET_RATIO} (median), p50 +≤ {TARGET_P50_DELTA_MS} ms (measured at one connection; at 32 connections "
-          "p50 follows throughput by Little's law)")
+    print(f"targets: ratio ≥ {TARGET_RATIO} (median), p50 +≤ {TARGET_P50_DELTA_MS} ms at {args.connections} connections "
+          "(and at one connection, shown as 1-conn p50)")
+    print("previous front end (" + PREVIOUS["front_end"] + "): " + "; ".join(f"{k} {v}" for k, v in PREVIOUS.items() if k != "front_end"))
     print(f"report written to {output}")
     return 1 if any(s["bad_answers"] for s in report["summary"]) else 0
 

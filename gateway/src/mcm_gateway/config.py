@@ -62,7 +62,18 @@ class Settings(BaseServiceSettings):
     # Longer than a fronting load balancer's idle timeout (ingress-nginx keeps upstream
     # connections 60 s), so the proxy in front never reuses a connection we just closed.
     keep_alive_seconds: float = Field(default=75.0, gt=0)
+    # Time a client has from the first byte of a request (or from connecting) to the end of its
+    # headers; uvicorn itself has no such limit, so the gateway's protocol enforces it.
     header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Request bodies are read whole before an upstream connection is taken: a client may pause
+    # at most `body_idle_timeout_seconds` between pieces and take `body_timeout_seconds` in all
+    # (408 and the connection closed otherwise), so a slow body costs the gateway a buffer, never
+    # an upstream connection.
+    body_idle_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Proxied requests one client address (as TRUSTED_PROXIES resolves it) may have in flight at
+    # once; beyond it 429 + Retry-After.
+    max_in_flight_per_client: int = Field(default=64, ge=1)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -72,6 +72,18 @@ class CorsClient:
         self.inner = inner
         self.extra = extra
 
+    @property
+    def body_done(self) -> bool:
+        return self.inner.body_done
+
+    @body_done.setter
+    def body_done(self, value: bool) -> None:
+        self.inner.body_done = value
+
+    @property
+    def http10(self) -> bool:
+        return self.inner.http10
+
     async def read_body(self) -> tuple[bytes, bool]:
         return await self.inner.read_body()
 
@@ -80,6 +92,9 @@ class CorsClient:
 
     async def send_body(self, body: bytes, more: bool) -> None:
         await self.inner.send_body(body, more)
+
+    async def wait_disconnect(self) -> None:
+        await self.inner.wait_disconnect()
 
     def abort(self) -> None:
         self.inner.abort()

@@ -4,8 +4,10 @@ Towards a service: identity and internal headers a client could forge are droppe
 (`X-User*`, `X-Internal*`, any name with `_`, `X-Real-IP`, `Forwarded`, and `X-Forwarded-*`
 unless the peer is a trusted proxy), hop-by-hop headers are dropped, and the gateway adds its own `X-Request-ID`,
 `X-Forwarded-For/-Proto/-Host` and `X-Real-IP`. `Authorization` passes unchanged: every service
-verifies the token itself. Back to the client: hop-by-hop headers and the upstream's own
-`Date`/`Server`/`X-Request-ID` are dropped (the gateway's server sets them once).
+verifies the token itself. Client framing (`Content-Length`, `Transfer-Encoding`, `Trailer`,
+`TE`, `Upgrade`, `Connection`, `Expect`, ...) is never forwarded: the proxy frames each upstream
+request itself over the body it read. Back to the client: hop-by-hop headers and the upstream's
+own `Date`/`Server`/`X-Request-ID` are dropped (uvicorn sets `Date`, the proxy the request id).
 """
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ _SPECIAL = {
     b"authorization": "authorization",
     b"x-request-id": "request_id",
     b"content-length": "content_length",
-    b"transfer-encoding": "chunked",
+    b"transfer-encoding": "transfer_encoding",
     b"host": "host",
+    b"upgrade": "upgrade",
     b"connection": "connection",
     b"x-forwarded-for": "xff",
     b"x-forwarded-proto": "xfp",
@@ -32,8 +35,8 @@ _SPECIAL = {
     b"proxy-authorization": "drop",
     b"te": "drop",
     b"trailer": "drop",
-    b"upgrade": "drop",
-    b"expect": "drop",  # the gateway's server answers 100-continue itself
+    b"http2-settings": "drop",
+    b"expect": "drop",  # uvicorn answers 100-continue itself, when the proxy starts reading
     b"forwarded": "drop",
     b"x-real-ip": "drop",
 }
@@ -55,17 +58,31 @@ class RequestHeaders:
 
     forward: list[bytes]  # name, b": ", value, b"\r\n" pieces, ready to join
     authorization: bytes | None = None
+    authorizations: int = 0  # more than one is refused: services must read the one we checked
     request_id: bytes | None = None
     content_length: bytes | None = None
-    chunked: bool = False
+    transfer_encoding: bytes | None = None  # every Transfer-Encoding value, joined with ", "
     host: bytes | None = None
+    hosts: int = 0
+    upgrade: bool = False  # an Upgrade header, or "upgrade" among the Connection tokens
     xff: bytes | None = None
     xfp: bytes | None = None
     xfh: bytes | None = None
     size: int = 0
 
 
-def split_request_headers(headers: Sequence[tuple[bytes, bytes]]) -> RequestHeaders:
+def has_upgrade(headers: Sequence[tuple[bytes, bytes]]) -> bool:
+    """An Upgrade header, or an `upgrade` token in Connection (for the gateway's own endpoints)."""
+    for name, value in headers:
+        if name == b"upgrade" or (name == b"connection" and b"upgrade" in value.lower()):
+            return True
+    return False
+
+
+def split_request_headers(headers: Sequence[tuple[bytes, bytes]], count: int | None = None) -> RequestHeaders:
+    """The first `count` entries of `headers` (all by default): those that came before the body."""
+    if count is not None and count != len(headers):
+        headers = headers[:count]
     forward: list[bytes] = []
     found = RequestHeaders(forward)
     size = 0
@@ -81,17 +98,24 @@ def split_request_headers(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead
                 forward += (name, b": ", value, b"\r\n")
         elif kind == "authorization":
             found.authorization = value
+            found.authorizations += 1
             forward += (name, b": ", value, b"\r\n")
         elif kind == "request_id":
             found.request_id = value
         elif kind == "content_length":
             found.content_length = value
-        elif kind == "chunked":
-            found.chunked = True
+        elif kind == "transfer_encoding":
+            found.transfer_encoding = value if found.transfer_encoding is None else found.transfer_encoding + b", " + value
         elif kind == "host":
             found.host = value
+            found.hosts += 1
+        elif kind == "upgrade":
+            found.upgrade = True
         elif kind == "connection":
-            connection_tokens = {token.strip().lower() for token in value.split(b",")}
+            tokens = {token.strip().lower() for token in value.split(b",")}
+            connection_tokens = tokens if connection_tokens is None else connection_tokens | tokens
+            if b"upgrade" in tokens:
+                found.upgrade = True
         elif kind == "xff":
             found.xff = value if found.xff is None else found.xff + b", " + value
         elif kind == "xfp":

@@ -1,13 +1,15 @@
-"""The gateway application.
+"""The gateway application, one ASGI callable that uvicorn runs (`python -m mcm_gateway serve`).
 
 Two halves: routed paths (the route table) go to the proxy core (proxy.py), which no framework
 touches; everything else — health, `GET /`, metrics, docs, the merged OpenAPI document and the
 404 for unknown paths — is a small FastAPI app built from the shared pieces. (A FastAPI
 catch-all route on the proxy path measured ~4% of direct throughput, FACTS.md.)
 
-`create_app()` returns both behind one ASGI callable, so any ASGI server can run it; production
-runs it on the gateway's own HTTP server (`mcm_gateway.server`), which calls the proxy core
-directly and uses the FastAPI half only for the gateway's own endpoints.
+Before either half: CORS preflights are answered here, and any request asking to switch
+protocols is refused with the connection closed (uvicorn's parser skips such a request's body
+and would read it as the next request). WebSocket handshakes reach the app as `websocket`
+scopes; only routes marked `websocket` in the route table may take one (none yet), the rest
+are closed before accepting (uvicorn answers 403).
 """
 from __future__ import annotations
 
@@ -24,13 +26,14 @@ from mcm_shared.errors import install_problem_handlers
 from mcm_shared.health import HealthState
 from mcm_shared.logging import RequestContextMiddleware, configure_logging
 from mcm_shared.metrics import Metrics, MetricsMiddleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcm_gateway.asgi import AsgiClient, incoming_from_scope
 from mcm_gateway.config import Settings
-from mcm_gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, CorsPolicy
+from mcm_gateway.cors import CorsClient, CorsPolicy, without_cors_headers
+from mcm_gateway.headers import has_upgrade
 from mcm_gateway.health import health_router
+from mcm_gateway.limits import UpgradeRefused
 from mcm_gateway.metrics import ProxyMetrics
 from mcm_gateway.openapi import MergedOpenAPI
 from mcm_gateway.problems import problem_bytes
@@ -42,44 +45,87 @@ logger = logging.getLogger("mcm.gateway")
 
 
 class GatewayApp:
-    """The ASGI entry point: CORS, then proxy or own endpoints by path. Under the gateway's own
-    server only `own_app`, `proxy`, `routes`, `cors` and `runtime` are used."""
+    """The ASGI entry point: refusals and CORS, then proxy or own endpoints by path."""
 
     def __init__(self, settings: Settings, runtime: GatewayRuntime, own_app: ASGIApp) -> None:
         self.settings = settings
         self.runtime = runtime
         self.own_app = own_app
         self.fastapi: FastAPI | None = None  # the own-endpoints app, for its lifespan
-        self.server: Any = None  # the FrontServer, when running under `mcm_gateway.server`
         self.cors = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
         self.proxy = Proxy(runtime)
         self.routes = RouteTable()
-        entry: ASGIApp = self._dispatch
-        if settings.cors_origins:
-            entry = CORSMiddleware(
-                entry,
-                allow_origins=settings.cors_origins,
-                allow_methods=list(ALLOW_METHODS),
-                allow_headers=list(ALLOW_HEADERS),
-                expose_headers=list(EXPOSE_HEADERS),
-                max_age=600,
-            )
-        self._entry = entry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._entry(scope, receive, send)
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            await self.own_app(scope, receive, send)  # lifespan
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            route = self.routes.resolve(scope["method"], scope["path"], scope.get("raw_path") or b"")
-            if route is not None:
-                client = AsgiClient(receive, send)
-                if not self.runtime.started:
-                    await client.start_response(*not_started_response())
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        route = self.routes.resolve(method, scope["path"], scope.get("raw_path") or b"")
+        cors = self.cors
+        origin = None
+        if cors is not None:
+            origin = next((value for name, value in scope["headers"] if name == b"origin"), None)
+        if route is not None:
+            client: Any = AsgiClient(scope, receive, send)
+            if origin is not None:
+                if cors.is_preflight(method, scope["headers"]):  # type: ignore[union-attr]
+                    status, headers, body = cors.preflight(origin, scope["headers"])  # type: ignore[union-attr]
+                    client.body_done = True
+                    await client.start_response(status, headers, body, False)
                     return
-                await self.proxy.handle(incoming_from_scope(scope), route, client)
+                client = CorsClient(client, cors.response_headers(origin))  # type: ignore[union-attr]
+            if not self.runtime.started:
+                client.body_done = True
+                await client.start_response(*not_started_response())
                 return
+            await self.proxy.handle(incoming_from_scope(scope), route, client)
+            return
+        # The gateway's own endpoints.
+        if method == "CONNECT" or has_upgrade(scope["headers"]):
+            await _refuse_upgrade(scope, send)
+            return
+        if origin is not None:
+            if cors.is_preflight(method, scope["headers"]):  # type: ignore[union-attr]
+                status, headers, body = cors.preflight(origin, scope["headers"])  # type: ignore[union-attr]
+                await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"content-length", b"%d" % len(body))]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            send = _with_cors(send, cors.response_headers(origin))  # type: ignore[union-attr]
         await self.own_app(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.routes.resolve("GET", scope["path"], scope.get("raw_path") or b"")
+        if route is None or not route.websocket:
+            # Closing before accepting makes uvicorn answer the handshake with 403 and close.
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        # A WebSocket route (the messaging issue's /api/v1/realtime) is proxied here: see
+        # docs/gateway.md, "WebSocket routes". None exists yet.
+        await send({"type": "websocket.close", "code": 1011})
+
+
+def _with_cors(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def send_with_cors(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*without_cors_headers(list(message.get("headers", []))), *extra]}
+        await send(message)
+
+    return send_with_cors
+
+
+async def _refuse_upgrade(scope: Scope, send: Send) -> None:
+    refusal = UpgradeRefused("This endpoint does not switch protocols.")
+    body = problem_bytes(refusal.status, type_slug=refusal.type_slug, title=refusal.title, detail=refusal.detail, instance=scope["path"])
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body)), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def not_started_response() -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:

@@ -57,6 +57,11 @@ CREDENTIAL_ENDPOINTS: frozenset[str] = frozenset(
 
 CREDENTIAL_PREFIXES: tuple[str, ...] = ("/api/v1/auth/verify-", "/api/v1/auth/oidc/")
 
+# Paths that take a WebSocket handshake (uvicorn hands those over as `websocket` scopes). None
+# yet: the messaging issue adds ("/api/v1/realtime", "messaging"), see docs/gateway.md. Every
+# other path refuses a handshake, and plain HTTP requests asking to upgrade are refused anywhere.
+WEBSOCKET_PATHS: frozenset[str] = frozenset()
+
 
 class Access(Enum):
     PUBLIC = "public"
@@ -68,6 +73,7 @@ class Route:
     upstream: str
     access: Access
     credential: bool
+    websocket: bool = False  # may take a WebSocket handshake (never a plain HTTP Upgrade)
 
 
 def _suspicious(path: str, raw_path: bytes) -> bool:
@@ -84,8 +90,10 @@ def _suspicious(path: str, raw_path: bytes) -> bool:
 class RouteTable:
     """Resolves a request to a `Route`, or None (404). Results are memoised per path."""
 
-    def __init__(self, prefixes: tuple[tuple[str, str], ...] = ROUTE_PREFIXES, memo_size: int = 4096) -> None:
+    def __init__(self, prefixes: tuple[tuple[str, str], ...] = ROUTE_PREFIXES, memo_size: int = 4096,
+                 websocket_paths: frozenset[str] = WEBSOCKET_PATHS) -> None:
         self._prefixes = prefixes
+        self._websocket_paths = websocket_paths
         self._memo: dict[tuple[str, str, bytes], Route | None] = {}
         self._memo_size = memo_size
 
@@ -108,5 +116,6 @@ class RouteTable:
             if path == prefix or path.startswith(prefix + "/"):
                 public = (method, path) in PUBLIC_ENDPOINTS or path.startswith(PUBLIC_PREFIXES)
                 credential = path in CREDENTIAL_ENDPOINTS or path.startswith(CREDENTIAL_PREFIXES)
-                return Route(upstream, Access.PUBLIC if public else Access.AUTHENTICATED, credential)
+                websocket = method == "GET" and path in self._websocket_paths
+                return Route(upstream, Access.PUBLIC if public else Access.AUTHENTICATED, credential, websocket)
         return None

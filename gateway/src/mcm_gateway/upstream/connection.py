@@ -3,8 +3,10 @@
 The gateway's hot path is "write a request head, wait for one response, relay it". aiohttp and
 httpx do much more per request than that (see docs/gateway.md for the measured difference), so
 this module does only that: it writes bytes it is given and parses the answer with llhttp
-(httptools). One `Exchange` per request owns the response; the connection returns itself to
-its pool only when both the request was fully sent and the response fully read.
+(httptools). One `Exchange` per request owns the response. The proxy hands over a complete
+request (head and the whole body, framed by the gateway), written at once; the connection
+returns itself to its pool only when that request was written in full and the response read in
+full and the upstream keeps the connection alive. Anything else closes it.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ class Exchange:
 
     __slots__ = (
         "conn", "status", "headers", "complete", "error", "keep_alive", "request_done",
-        "head_only", "framed", "_chunks", "_buffered", "_waiter", "_timer", "_interim", "_received",
+        "head_only", "framed", "has_length", "_chunks", "_buffered", "_waiter", "_timer", "_interim", "_received",
         "deadline", "_why",
     )
 
@@ -43,6 +45,7 @@ class Exchange:
         self.request_done = False
         self.head_only = head_only
         self.framed = False  # Content-Length or chunked; otherwise the body ends at close
+        self.has_length = False  # the answer carries a Content-Length
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._waiter: asyncio.Future[None] | None = None
@@ -53,18 +56,9 @@ class Exchange:
         self._why = ""
 
     # -- the proxy's side ------------------------------------------------------------------
-    def write(self, data: bytes) -> None:
-        self.conn.transport.write(data)  # type: ignore[union-attr]
-
-    async def drain(self) -> None:
-        await self.conn.drain()
-
-    @property
-    def responded(self) -> bool:
-        return self.status != 0 or self.error is not None
-
     def finish_request(self) -> None:
-        self.request_done = True
+        """Kept for callers written for the streaming client (the readiness probe): `begin`
+        now writes the whole request, so there is nothing left to finish."""
         self.conn.exchange_progress(self)
 
     async def wait_head(self, timeout: float) -> None:
@@ -140,7 +134,9 @@ class Exchange:
     def on_header(self, name: bytes, value: bytes) -> None:
         self._received = True
         name = name.lower()
-        if name == b"content-length" or name == b"transfer-encoding":
+        if name == b"content-length":
+            self.framed = self.has_length = True
+        elif name == b"transfer-encoding":
             self.framed = True
         self.headers.append((name, value))
 
@@ -170,7 +166,7 @@ class Exchange:
         if self._interim:
             self._interim = False
             self.headers = []
-            self.framed = False
+            self.framed = self.has_length = False
             return
         parser = self.conn.parser
         self._complete(keep_alive=bool(parser and parser.should_keep_alive()))
@@ -200,29 +196,36 @@ class UpstreamConnection(asyncio.Protocol):
         self.closed = False
         self.reused = False
         self.idle_since = 0.0
-        self._write_paused = False
-        self._drain_waiter: asyncio.Future[None] | None = None
         self._reading_paused = False
 
-    def begin(self, head: bytes, *, head_only: bool = False) -> Exchange:
+    def begin(self, head: bytes, body: bytes = b"", *, head_only: bool = False) -> Exchange:
+        """Write one whole request: `head` ends with the gateway's own framing for `body`."""
         exchange = Exchange(self, head_only)
         self.exchange = exchange
         # A fresh parser per exchange: cheap, and a HEAD answer can leave llhttp expecting a body.
         self.parser = httptools.HttpResponseParser(exchange)
-        self.transport.write(head)  # type: ignore[union-attr]
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            exchange._fail(UpstreamBroken("the upstream closed the connection", retry_safe=self.reused))
+            return exchange
+        if not body:
+            transport.write(head)
+        elif len(body) < 65536:
+            transport.write(head + body)  # one segment for the usual small JSON body
+        else:
+            transport.write(head)
+            transport.write(body)
+        # Everything was handed to the transport, in order: the request is sent as far as this
+        # connection is concerned (the transport flushes it or the connection dies).
+        exchange.request_done = True
         return exchange
 
     def exchange_progress(self, exchange: Exchange) -> None:
         if exchange is not self.exchange or not exchange.complete:
             return
-        if not exchange.request_done:
-            # Answered before it had the whole request body: the stream is out of step now,
-            # so the connection closes once the proxy stops sending.
-            exchange.keep_alive = False
-            return
         self.exchange = None
         self.parser = None
-        if exchange.keep_alive and not self.closed:
+        if exchange.keep_alive and exchange.request_done and not self.closed:
             # The whole response is in (buffered in the exchange), so reading may go on; a
             # connection must never return to the pool paused, or its next answer would stall.
             self.resume_reading()
@@ -231,22 +234,6 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
 
     # -- flow control ----------------------------------------------------------------------
-    async def drain(self) -> None:
-        if self.closed:
-            raise UpstreamBroken("the upstream closed the connection")
-        if self._write_paused:
-            self._drain_waiter = self.loop.create_future()
-            await self._drain_waiter
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        waiter, self._drain_waiter = self._drain_waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
     def pause_reading(self) -> None:
         if not self._reading_paused and self.transport is not None:
             self._reading_paused = True
@@ -281,7 +268,6 @@ class UpstreamConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.pool.forget(self)
-        self.resume_writing()
         exchange = self.exchange
         if exchange is not None:
             exchange.connection_lost()

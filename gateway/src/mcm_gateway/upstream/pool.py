@@ -56,10 +56,12 @@ class UpstreamPool:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._closing = False
 
-    async def acquire(self) -> UpstreamConnection:
-        if not self.configured:
-            raise UpstreamUnavailable(f"the {self.name} service is not configured")
+    def idle_connection(self) -> UpstreamConnection | None:
+        """The most recently used idle connection still fresh enough, without awaiting (the
+        usual case on the hot path); None when `acquire` has to connect or wait."""
         idle = self._idle
+        if not idle:
+            return None
         now = self.loop.time()
         while idle:
             conn = idle.pop()
@@ -69,6 +71,14 @@ class UpstreamPool:
                 conn.close()
                 continue
             conn.reused = True
+            return conn
+        return None
+
+    async def acquire(self) -> UpstreamConnection:
+        if not self.configured:
+            raise UpstreamUnavailable(f"the {self.name} service is not configured")
+        conn = self.idle_connection()
+        if conn is not None:
             return conn
         if self._open >= self.max_connections:
             await self._wait_for_capacity()

@@ -150,11 +150,12 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         return
     result.details["isolated"] = {"summary": summary, "raw": isolated}
     ratio_target = Target(">=", getattr(gb, "TARGET_RATIO", 0.5))
+    previous = getattr(gb, "PREVIOUS", {})
     delta_target = Target("<=", getattr(gb, "TARGET_P50_DELTA_MS", 1.0))
     result.add("isolated.direct_rps", "Synthetic upstream (gateway_bench): direct throughput", summary["direct_rps"], "req/s", ABSOLUTE)
     result.add("isolated.gateway_rps", "Synthetic upstream (gateway_bench): gateway throughput", summary["gateway_rps"], "req/s", ABSOLUTE)
     result.add("isolated.ratio", "Synthetic upstream (gateway_bench): gateway / direct throughput", summary["ratio"], "×", RATIO,
-               target=ratio_target)
+               target=ratio_target, note=f"previous own front server: {previous.get('ratio', 'n/a')}")
     result.add("isolated.p50", "Synthetic upstream: p50 direct → gateway",
                summary["gateway_p50_ms"], "ms", ABSOLUTE, note=f"direct {summary['direct_p50_ms']} ms")
     result.add("isolated.p50_added", f"Synthetic upstream: latency the gateway adds at {CONNECTIONS} connections (p50)",
@@ -162,8 +163,12 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     result.add("isolated.p99", "Synthetic upstream: p99 direct → gateway",
                summary["gateway_p99_ms"], "ms", ABSOLUTE, note=f"direct {summary['direct_p99_ms']} ms")
     if "gateway_cpu_us_per_request" in summary:
-        result.add("isolated.gateway_cpu", "Synthetic upstream: gateway CPU per proxied request", summary["gateway_cpu_us_per_request"],
-                   "µs", ABSOLUTE, note=f"upstream {summary.get('upstream_cpu_us_per_request_direct')} µs per request")
+        result.add("isolated.gateway_cpu", "Synthetic upstream: gateway CPU per proxied request (uvicorn front end)",
+                   summary["gateway_cpu_us_per_request"], "µs", ABSOLUTE,
+                   note=f"previous own front server: {previous.get('gateway_cpu_us_per_request', 'n/a')} µs")
+        result.add("isolated.service_cpu", "Synthetic upstream: service CPU per request (direct / behind the gateway)",
+                   summary.get("upstream_cpu_us_per_request_direct"), "µs", ABSOLUTE,
+                   note=f"behind the gateway {summary.get('upstream_cpu_us_per_request_via_gateway')} µs")
     result.add("isolated.light_p50_delta", "Synthetic upstream: latency the gateway adds at 1 connection (p50)",
                summary["light_p50_delta_ms"], "ms", ABSOLUTE, target=delta_target)
     result.add("isolated.bad_answers", "Synthetic upstream: non-2xx answers and socket errors", summary["bad_answers"], "", COUNT,
