@@ -57,7 +57,9 @@ class GatewayRuntime:
                 read_timeout=timeouts[name],
                 max_connections=settings.upstream_max_connections,
                 idle_seconds=settings.upstream_idle_seconds,
-                breaker=CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_open_seconds),
+                breaker=CircuitBreaker(
+                    settings.breaker_failure_threshold, settings.breaker_open_seconds, trial_seconds=settings.upstream_connect_timeout_seconds,
+                ),
                 sweeper=self.sweeper,
             )
         self.limits = RequestLimits(max_body_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes)
