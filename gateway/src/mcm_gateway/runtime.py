@@ -82,6 +82,7 @@ class GatewayRuntime:
             await self.rate_limiter.start()
         is_revoked = self.revocations.is_revoked if self.revocations is not None else None
         verifier = make_verifier(settings, is_revoked=is_revoked)
+        verifier.cache_size = 0  # the Authenticator's cache (by header value) remembers verified tokens
         self.authenticator = Authenticator(verifier, is_revoked=is_revoked, cache_size=settings.token_cache_size)
         # Warm the key cache without delaying start-up: auth may start after the gateway.
         self._tasks.append(asyncio.create_task(verifier.keys.refresh(), name="jwks-warm-up"))
