@@ -47,6 +47,10 @@ class Settings(BaseServiceSettings):
 
     token_cache_size: int = Field(default=10_000, ge=0)
 
+    # Strict-Transport-Security max-age, sent only on answers served over HTTPS (0: never).
+    # One year, no includeSubDomains/preload: the platform does not speak for sibling hosts.
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
+
     rate_limits_enabled: bool = True
     rate_limit_user_per_minute: int = Field(default=600, ge=1)
     rate_limit_anonymous_per_minute: int = Field(default=120, ge=1)

@@ -37,6 +37,7 @@ from mcm_gateway.problems import problem_bytes
 from mcm_gateway.proxy import Proxy
 from mcm_gateway.routes import RouteTable
 from mcm_gateway.runtime import GatewayRuntime
+from mcm_gateway.security_headers import SecurityHeaders
 
 logger = logging.getLogger("mcm.gateway")
 
@@ -144,4 +145,6 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
     wrapped = RequestContextMiddleware(MetricsMiddleware(own, metrics))
     gateway = GatewayApp(settings, runtime, wrapped)
     gateway.fastapi = own
+    # Around everything the gateway answers (proxied, own, 404s, problems, CORS preflights).
+    gateway._entry = SecurityHeaders(gateway._entry, runtime.addresses, hsts_max_age_seconds=settings.hsts_max_age_seconds)
     return gateway
