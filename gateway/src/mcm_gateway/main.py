@@ -17,8 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from mcm_shared.app import install_drain_on_sigterm
 from mcm_shared.errors import install_problem_handlers
 from mcm_shared.health import HealthState
@@ -30,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcm_gateway.asgi import AsgiClient, incoming_from_scope
 from mcm_gateway.config import Settings
 from mcm_gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, CorsPolicy
+from mcm_gateway.docs_ui import docs_routes
 from mcm_gateway.health import health_router
 from mcm_gateway.metrics import ProxyMetrics
 from mcm_gateway.openapi import MergedOpenAPI
@@ -139,9 +139,7 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
         return JSONResponse(await runtime.openapi.document())
 
     if docs:
-        @own.get("/docs", include_in_schema=False)
-        async def swagger_ui() -> HTMLResponse:
-            return get_swagger_ui_html(openapi_url="/openapi.json", title="Men's Circle Management Platform API")
+        own.router.routes.extend(docs_routes())  # Swagger UI from local files (docs_ui.py)
     wrapped = RequestContextMiddleware(MetricsMiddleware(own, metrics))
     gateway = GatewayApp(settings, runtime, wrapped)
     gateway.fastapi = own

@@ -24,13 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcm_gateway.headers import ClientAddresses
 
-# Directive → sources. Swagger UI (/docs) runs from files served here, with its set-up in a
+# Directive → sources; extend here (e.g. the web app at `/` may need "style-src": "'self'
+# 'unsafe-inline'"). Swagger UI (/docs) runs from files served here with its set-up in a
 # static script, so scripts need nothing beyond 'self'; its stylesheet draws icons as data:
-# images and its components set inline styles.
+# images. Checked in headless Chromium with every operation and model expanded: no violation.
 CSP_DIRECTIVES: dict[str, str] = {
     "default-src": "'self'",
     "script-src": "'self'",
-    "style-src": "'self' 'unsafe-inline'",
+    "style-src": "'self'",
     "img-src": "'self' data:",
     "object-src": "'none'",
     "base-uri": "'none'",
