@@ -18,6 +18,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Settings(BaseServiceSettings):
     service_name: str = "gateway"
     gateway_port: int = Field(default=8000, ge=1, le=65535)
+    # The address both ports listen on (also `serve --host`'s default); the images set 0.0.0.0.
+    host: str = "127.0.0.1"
+    # Prometheus metrics on their own port, never the public one (0 or empty: not served).
+    metrics_port: int = Field(default=9000, ge=0, le=65535)
 
     # An empty URL means "not configured": its routes answer 503 instead of guessing.
     auth_url: str = "http://127.0.0.1:8001"
@@ -67,6 +71,11 @@ class Settings(BaseServiceSettings):
     # connections 60 s), so the proxy in front never reuses a connection we just closed.
     keep_alive_seconds: float = Field(default=75.0, gt=0)
     header_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: Any) -> Any:
+        return 0 if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ directly and uses the FastAPI half only for the gateway's own endpoints.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from mcm_gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, CorsP
 from mcm_gateway.docs_ui import docs_routes
 from mcm_gateway.health import health_router
 from mcm_gateway.metrics import ProxyMetrics
+from mcm_gateway.metrics_server import MetricsServer
 from mcm_gateway.openapi import MergedOpenAPI
 from mcm_gateway.problems import problem_bytes
 from mcm_gateway.proxy import Proxy
@@ -105,12 +107,19 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
             timeout=settings.health_check_timeout_seconds * 2,
         )
         logger.info("started", extra={"version": settings.version, "upstreams": ",".join(f"{n}={u or '-'}" for n, u in settings.upstream_urls().items())})
+        if settings.metrics_port:
+            runtime.metrics_server = MetricsServer(metrics.registry, settings.host, settings.metrics_port)
+            if not runtime.metrics_server.start():
+                runtime.metrics_server = None
         try:
             yield
         finally:
             health.draining = True
             logger.info("stopping")
             await runtime.stop()
+            if runtime.metrics_server is not None:
+                await asyncio.to_thread(runtime.metrics_server.stop)
+                runtime.metrics_server = None
 
     docs = settings.docs_enabled
     own = FastAPI(
@@ -132,7 +141,7 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
     async def root() -> dict[str, str]:
         return {"name": settings.service_name, "version": settings.version}
 
-    own.add_route("/metrics", metrics.endpoint, include_in_schema=False)
+    # No /metrics here: they are served on METRICS_PORT (metrics_server.py), not the public port.
 
     @own.get("/openapi.json", include_in_schema=False)
     async def openapi_document() -> JSONResponse:

@@ -40,6 +40,7 @@ class GatewayRuntime:
         self.limits: Any = None
         self.rate_limiter: Any = None
         self.openapi: Any = None  # MergedOpenAPI, set once the pools exist
+        self.metrics_server: Any = None  # MetricsServer while METRICS_PORT is served (main.py)
         self.started = False
         self.sweeper = Sweeper(tick=0.1)
         self._limiter_redis: Any = None
