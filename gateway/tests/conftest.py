@@ -181,6 +181,7 @@ def gateway_settings(upstreams: dict[str, RunningServer], **overrides: Any) -> S
         "environment": "test", "jwt_issuer": ISSUER, "jwt_audience": AUDIENCE, "redis_url": None,
         "auth_url": upstreams["auth"].url, "circles_url": upstreams["circles"].url, "payments_url": upstreams["payments"].url,
         "log_level": "WARNING", "max_body_bytes": 64 * 1024 * 1024,
+        "metrics_port": 0,  # tests that want it pass a free port
     }
     values.update(overrides)
     return Settings(**values)

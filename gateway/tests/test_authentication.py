@@ -131,3 +131,33 @@ async def test_a_key_published_after_start_is_fetched_on_first_use(start_gateway
         assert response.status_code == 200
     finally:
         keys.published.remove(rotated)
+
+
+async def test_a_cached_token_is_refused_once_its_key_is_withdrawn_from_the_jwks(start_gateway, keys):
+    """A token verified (and cached) while its key was published stops working as soon as the
+    gateway has refetched a key set without that key — e.g. auth withdrew a leaked key."""
+    leaked = keys.new_key("k-leaked")
+    keys.published.append(leaked)
+    try:
+        gateway = await start_gateway(server="uvicorn")
+        headers = {"Authorization": f"Bearer {keys.mint(key=leaked)}"}
+        assert (await gateway.client.get("/api/v1/circles", headers=headers)).status_code == 200
+        assert (await gateway.client.get("/api/v1/circles", headers=headers)).status_code == 200  # from the cache
+    finally:
+        keys.published.remove(leaked)
+    jwks = gateway.app.runtime.authenticator.verifier.keys
+    assert await jwks.refresh()
+    assert leaked.kid not in jwks.kids
+    refused = await gateway.client.get("/api/v1/circles", headers=headers)
+    assert refused.status_code == 401
+    # Tokens signed by the keys still published are unaffected.
+    assert (await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint()}"})).status_code == 200
+
+
+async def test_the_token_cache_is_bounded_and_holds_each_token_once(start_gateway, keys):
+    gateway = await start_gateway(token_cache_size=3)
+    for _ in range(5):
+        assert (await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint()}"})).status_code == 200
+    authenticator = gateway.app.runtime.authenticator
+    assert len(authenticator._cache) == 3
+    assert not authenticator.verifier._verified  # not a second copy in the verifier's own cache

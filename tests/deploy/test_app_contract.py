@@ -47,7 +47,9 @@ def _probe_paths(service: Service) -> set[str]:
             if kind in container:
                 paths.add(container[kind]["httpGet"]["path"])
         annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
-        if annotations.get("prometheus.io/scrape") == "true":
+        # Scraped on the service port: the app serves it (the gateway's own metrics port is
+        # checked by test_gateway_serves_metrics_on_the_scraped_port).
+        if annotations.get("prometheus.io/scrape") == "true" and int(annotations["prometheus.io/port"]) == service.port:
             paths.add(annotations["prometheus.io/path"])
     healthcheck = compose()["services"][service.name].get("healthcheck", {}).get("test", [])
     paths |= set(re.findall(r"http://127\.0\.0\.1:\d+(/[\w/]+)", " ".join(healthcheck)))
@@ -70,7 +72,28 @@ async def test_probed_paths_are_served_by_the_app(service: Service) -> None:
         live = await client.get("/api/v1/health/live")
         assert live.status_code == 200, "liveness answers without any dependency"
         metrics = await client.get("/metrics")
-        assert metrics.status_code == 200 and "text/plain" in metrics.headers["content-type"]
+        if service.name == "gateway":
+            assert metrics.status_code == 404, "the public door does not serve its metrics"
+        else:
+            assert metrics.status_code == 200 and "text/plain" in metrics.headers["content-type"]
+
+
+async def test_gateway_serves_metrics_on_the_scraped_port() -> None:
+    from mcm_gateway.config import Settings
+    from mcm_gateway.main import create_app
+    from mcm_shared.devstack.engines import free_port
+
+    annotations = objects("Deployment")["gateway"]["spec"]["template"]["metadata"]["annotations"]
+    configured = int(objects("ConfigMap")["gateway-config"]["data"]["METRICS_PORT"])
+    assert int(annotations["prometheus.io/port"]) == configured == Settings.model_fields["metrics_port"].default
+    assert int(compose()["services"]["gateway"]["environment"]["METRICS_PORT"]) == configured
+    port = free_port()  # the same code path as METRICS_PORT, on a port free on this machine
+    app = create_app(Settings(environment="test", metrics_port=port, redis_url=None))
+    async with app.fastapi.router.lifespan_context(app.fastapi):
+        async with httpx.AsyncClient(trust_env=False) as client:
+            scraped = await client.get(f"http://127.0.0.1:{port}{annotations['prometheus.io/path']}")
+    assert scraped.status_code == 200 and "text/plain" in scraped.headers["content-type"]
+    assert "http_requests_total" in scraped.text or "gateway_proxied" in scraped.text
 
 
 @pytest.mark.parametrize("service", APPS, ids=lambda s: s.name)

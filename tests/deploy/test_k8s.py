@@ -267,6 +267,25 @@ def test_every_deployment_keeps_a_pod_through_voluntary_disruptions() -> None:
             assert 1 <= int(pdb["spec"]["minAvailable"]) < replicas
 
 
+@pytest.mark.parametrize("service", APPS, ids=lambda s: s.name)
+def test_prometheus_scrapes_the_port_that_serves_metrics(service: Service) -> None:
+    """Services serve /metrics on their HTTP port; the gateway on METRICS_PORT, a named port
+    of its own that is not part of its Service (so never reachable through the ingress)."""
+    deployment = _deployment(service)
+    container = _container(deployment)
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    scraped = int(annotations["prometheus.io/port"])
+    if service.name != "gateway":
+        assert scraped == service.port
+        return
+    assert scraped == _port_number(container, "metrics") != service.port
+    config = objects("ConfigMap")["gateway-config"]["data"]
+    assert int(config["METRICS_PORT"]) == scraped
+    assert all(port["port"] != scraped and port["targetPort"] != "metrics" for port in objects("Service")["gateway"]["spec"]["ports"])
+
+
 def test_ingress_reaches_only_the_gateway_and_not_its_metrics() -> None:
     ingresses = objects("Ingress")
     assert list(ingresses) == ["gateway"]
@@ -405,9 +424,16 @@ def test_default_deny_covers_every_pod_both_ways() -> None:
         ("circles", "gateway", 8000, False),
         # Wrong port on an allowed peer.
         ("gateway", "auth", 5432, False),
-        # Metrics scraping from the monitoring namespace.
-        ("prometheus", "gateway", 8000, True),
+        # Metrics scraping from the monitoring namespace: the services on their HTTP port, the
+        # gateway on its metrics port only (its public port is for the ingress controller).
+        ("prometheus", "gateway", 9000, True),
+        ("prometheus", "gateway", 8000, False),
+        ("ingress", "gateway", 9000, False),
+        ("other", "gateway", 9000, False),
+        ("circles", "gateway", 9000, False),
         ("prometheus", "circles", 8002, True),
+        ("prometheus", "auth", 8001, True),
+        ("prometheus", "payments", 8003, True),
         ("prometheus", "circles-migrate", 8002, False),
     ],
 )

@@ -18,6 +18,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Settings(BaseServiceSettings):
     service_name: str = "gateway"
     gateway_port: int = Field(default=8000, ge=1, le=65535)
+    # The address both ports listen on (also `serve --host`'s default); the images set 0.0.0.0.
+    host: str = "127.0.0.1"
+    # Prometheus metrics on their own port, never the public one (0 or empty: not served).
+    metrics_port: int = Field(default=9000, ge=0, le=65535)
 
     # An empty URL means "not configured": its routes answer 503 instead of guessing.
     auth_url: str = "http://127.0.0.1:8001"
@@ -47,6 +51,10 @@ class Settings(BaseServiceSettings):
 
     token_cache_size: int = Field(default=10_000, ge=0)
 
+    # Strict-Transport-Security max-age, sent only on answers served over HTTPS (0: never).
+    # One year, no includeSubDomains/preload: the platform does not speak for sibling hosts.
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
+
     rate_limits_enabled: bool = True
     rate_limit_user_per_minute: int = Field(default=600, ge=1)
     rate_limit_anonymous_per_minute: int = Field(default=120, ge=1)
@@ -74,6 +82,11 @@ class Settings(BaseServiceSettings):
     # Proxied requests one client address (as TRUSTED_PROXIES resolves it) may have in flight at
     # once; beyond it 429 + Retry-After.
     max_in_flight_per_client: int = Field(default=64, ge=1)
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: Any) -> Any:
+        return 0 if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -13,14 +13,14 @@ are closed before accepting (uvicorn answers 403).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from mcm_shared.app import install_drain_on_sigterm
 from mcm_shared.errors import install_problem_handlers
 from mcm_shared.health import HealthState
@@ -31,15 +31,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcm_gateway.asgi import AsgiClient, incoming_from_scope
 from mcm_gateway.config import Settings
 from mcm_gateway.cors import CorsClient, CorsPolicy, without_cors_headers
+from mcm_gateway.docs_ui import docs_routes
 from mcm_gateway.headers import has_upgrade
 from mcm_gateway.health import health_router
 from mcm_gateway.limits import UpgradeRefused
 from mcm_gateway.metrics import ProxyMetrics
+from mcm_gateway.metrics_server import MetricsServer
 from mcm_gateway.openapi import MergedOpenAPI
 from mcm_gateway.problems import problem_bytes
 from mcm_gateway.proxy import Proxy
 from mcm_gateway.routes import RouteTable
 from mcm_gateway.runtime import GatewayRuntime
+from mcm_gateway.security_headers import SecurityHeaders
 
 logger = logging.getLogger("mcm.gateway")
 
@@ -55,8 +58,16 @@ class GatewayApp:
         self.cors = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
         self.proxy = Proxy(runtime)
         self.routes = RouteTable()
+        self._entry: ASGIApp = self._dispatch
+
+    def wrap(self, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Put `middleware` around everything the gateway answers (proxied and its own)."""
+        self._entry = middleware(self._entry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
@@ -150,12 +161,19 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
             timeout=settings.health_check_timeout_seconds * 2,
         )
         logger.info("started", extra={"version": settings.version, "upstreams": ",".join(f"{n}={u or '-'}" for n, u in settings.upstream_urls().items())})
+        if settings.metrics_port:
+            runtime.metrics_server = MetricsServer(metrics.registry, settings.host, settings.metrics_port)
+            if not runtime.metrics_server.start():
+                runtime.metrics_server = None
         try:
             yield
         finally:
             health.draining = True
             logger.info("stopping")
             await runtime.stop()
+            if runtime.metrics_server is not None:
+                await asyncio.to_thread(runtime.metrics_server.stop)
+                runtime.metrics_server = None
 
     docs = settings.docs_enabled
     own = FastAPI(
@@ -177,17 +195,17 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
     async def root() -> dict[str, str]:
         return {"name": settings.service_name, "version": settings.version}
 
-    own.add_route("/metrics", metrics.endpoint, include_in_schema=False)
+    # No /metrics here: they are served on METRICS_PORT (metrics_server.py), not the public port.
 
     @own.get("/openapi.json", include_in_schema=False)
     async def openapi_document() -> JSONResponse:
         return JSONResponse(await runtime.openapi.document())
 
     if docs:
-        @own.get("/docs", include_in_schema=False)
-        async def swagger_ui() -> HTMLResponse:
-            return get_swagger_ui_html(openapi_url="/openapi.json", title="Men's Circle Management Platform API")
+        own.router.routes.extend(docs_routes())  # Swagger UI from local files (docs_ui.py)
     wrapped = RequestContextMiddleware(MetricsMiddleware(own, metrics))
     gateway = GatewayApp(settings, runtime, wrapped)
     gateway.fastapi = own
+    # Around everything the gateway answers (proxied, own, 404s, problems, CORS preflights).
+    gateway.wrap(lambda app: SecurityHeaders(app, runtime.addresses, hsts_max_age_seconds=settings.hsts_max_age_seconds))
     return gateway

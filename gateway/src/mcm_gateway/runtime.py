@@ -40,6 +40,7 @@ class GatewayRuntime:
         self.limits: Any = None
         self.rate_limiter: Any = None
         self.openapi: Any = None  # MergedOpenAPI, set once the pools exist
+        self.metrics_server: Any = None  # MetricsServer while METRICS_PORT is served (main.py)
         self.started = False
         self.sweeper = Sweeper(tick=0.1)
         self._limiter_redis: Any = None
@@ -57,7 +58,9 @@ class GatewayRuntime:
                 read_timeout=timeouts[name],
                 max_connections=settings.upstream_max_connections,
                 idle_seconds=settings.upstream_idle_seconds,
-                breaker=CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_open_seconds),
+                breaker=CircuitBreaker(
+                    settings.breaker_failure_threshold, settings.breaker_open_seconds, trial_seconds=settings.upstream_connect_timeout_seconds,
+                ),
                 sweeper=self.sweeper,
             )
         self.limits = RequestLimits(max_body_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes)
@@ -80,6 +83,7 @@ class GatewayRuntime:
             await self.rate_limiter.start()
         is_revoked = self.revocations.is_revoked if self.revocations is not None else None
         verifier = make_verifier(settings, is_revoked=is_revoked)
+        verifier.cache_size = 0  # the Authenticator's cache (by header value) remembers verified tokens
         self.authenticator = Authenticator(verifier, is_revoked=is_revoked, cache_size=settings.token_cache_size)
         # Warm the key cache without delaying start-up: auth may start after the gateway.
         self._tasks.append(asyncio.create_task(verifier.keys.refresh(), name="jwks-warm-up"))

@@ -8,6 +8,9 @@ codes, so when Redis cannot answer in time the caller gets a 503, never an unche
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -53,15 +56,19 @@ class GcraLimiter:
 
 
 class LocalGcraLimiter:
-    """The same algorithm in memory, for a single gateway run without Redis (development)."""
+    """The same algorithm in memory, for a single gateway run without Redis (development).
 
-    def __init__(self) -> None:
-        self._tat: dict[str, float] = {}
+    At most `max_keys` keys are kept: a key is moved to the end when used, and the least
+    recently used one makes room, so each attempt is O(1) however many addresses were seen.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+        self._clock = clock
+        self.max_keys = max_keys
+        self._tat: OrderedDict[str, float] = OrderedDict()
 
     async def hit(self, key: str, *, limit: int, period_seconds: float) -> Decision:
-        import time
-
-        now = time.monotonic()
+        now = self._clock()
         interval = period_seconds / limit
         tat = max(self._tat.get(key, now), now)
         new_tat = tat + interval
@@ -69,6 +76,7 @@ class LocalGcraLimiter:
         if now < allow_at:
             return Decision(False, allow_at - now, 0, tat - now)
         self._tat[key] = new_tat
-        if len(self._tat) > 100_000:
-            self._tat = {k: v for k, v in self._tat.items() if v > now}
+        self._tat.move_to_end(key)
+        if len(self._tat) > self.max_keys:
+            self._tat.popitem(last=False)
         return Decision(True, 0.0, int((now - allow_at) / interval), new_tat - now)

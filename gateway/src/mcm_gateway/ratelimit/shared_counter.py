@@ -6,7 +6,13 @@ counters in Redis in one pipelined round trip, reading back the totals of all re
 request is judged on a sliding estimate (this window's total plus the previous window's,
 weighted by how much of it still overlaps) — so the limit can be overshot by at most one flush
 interval of traffic. When Redis is unreachable the replica keeps enforcing its own counts
-(fail open only for the part other replicas contributed).
+(fail open only for the part other replicas contributed). Without Redis at all (development)
+hits are counted straight into the in-memory windows, so limits expire on time.
+
+Memory is bounded: every table holds at most `max_keys` keys (the oldest entry makes room; for
+that key the limit starts afresh, the price of not letting a flood of addresses exhaust
+memory), and entries of windows that ended are forgotten at each rollover by the background
+task, off the request path. A request costs a few dict operations whatever the table size.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ class SharedWindowCounter:
         prefix: str = "gateway:rl:",
         timeout: float = 0.25,
         clock: Callable[[], float] = time.time,
+        max_keys: int = 100_000,
     ) -> None:
         self.redis = redis
         self.window = window_seconds
@@ -39,6 +46,7 @@ class SharedWindowCounter:
         self.prefix = prefix
         self.timeout = timeout
         self._clock = clock
+        self.max_keys = max_keys
         self._pending: dict[str, int] = {}  # hits not yet in Redis
         self._current: dict[str, tuple[int, int]] = {}  # key → (window number, total in that window)
         self._previous: dict[str, tuple[int, int]] = {}
@@ -63,10 +71,28 @@ class SharedWindowCounter:
         overlap = 1.0 - position / self.window
         if current + previous * overlap + 1 > limit:
             retry = self._retry_after(limit, current, previous, position)
-            self._blocked[key] = now + retry
+            self._store(self._blocked, key, now + retry)
             return retry
-        self._pending[key] = self._pending.get(key, 0) + 1
+        if self.redis is None:
+            self._add_local(key, window, 1)
+        else:
+            self._pending[key] = self._pending.get(key, 0) + 1
         return 0.0
+
+    def _store(self, table: dict, key: str, value: object) -> None:  # type: ignore[type-arg]
+        if key not in table and len(table) >= self.max_keys:
+            del table[next(iter(table))]  # the oldest entry: dicts keep insertion order
+        table[key] = value
+
+    def _add_local(self, key: str, window: int, hits: int) -> None:
+        """Count `hits` in this replica's own copy of `window` (no Redis, or Redis down)."""
+        entry = self._current.get(key)
+        if entry is not None and entry[0] == window:
+            self._current[key] = (window, entry[1] + hits)
+            return
+        if entry is not None and entry[0] == window - 1:
+            self._store(self._previous, key, entry)  # it still weighs in on the sliding estimate
+        self._store(self._current, key, (window, hits))
 
     @staticmethod
     def _count(table: dict[str, tuple[int, int]], key: str, window: int) -> int:
@@ -85,7 +111,8 @@ class SharedWindowCounter:
 
     # -- syncing with Redis ------------------------------------------------------------------
     async def start(self) -> None:
-        if self.redis is not None and self._task is None:
+        # Also without Redis: the same task forgets ended windows, keeping memory bounded.
+        if self._task is None:
             self._task = asyncio.create_task(self._flush_forever(), name="rate-limit-flush")
 
     async def stop(self) -> None:
@@ -107,11 +134,12 @@ class SharedWindowCounter:
         if window != self._last_window:
             self._last_window = window
             self._forget_old(window)
-        if not pending:
+        redis = self.redis
+        if not pending or redis is None:
             return
         try:
             async with asyncio.timeout(self.timeout):
-                pipe = self.redis.pipeline(transaction=False)  # type: ignore[union-attr]
+                pipe = redis.pipeline(transaction=False)
                 keys = list(pending)
                 for key in keys:
                     name = f"{self.prefix}{key}:{window}"
@@ -124,13 +152,13 @@ class SharedWindowCounter:
                 logger.warning("rate-limit counters cannot reach Redis; limiting per replica", extra={"error": type(exc).__name__})
             self.redis_ok = False
             for key, hits in pending.items():
-                self._current[key] = (window, self._count(self._current, key, window) + hits)
+                self._add_local(key, window, hits)
             return
         self.redis_ok = True
         for index, key in enumerate(keys):
             total, previous = results[index * 3], results[index * 3 + 2]
-            self._current[key] = (window, int(total))
-            self._previous[key] = (window - 1, int(previous or 0))
+            self._store(self._current, key, (window, int(total)))
+            self._store(self._previous, key, (window - 1, int(previous or 0)))
 
     def _forget_old(self, window: int) -> None:
         for table in (self._current, self._previous):
