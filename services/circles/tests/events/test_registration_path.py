@@ -11,7 +11,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import event as sa_event
 
-from mcm_circles.events.driver import DriverConnection
+from mcm_shared.driver import DriverConnection
+
 from mcm_circles.events.router_registrations import router as registrations_router
 
 from .support import START, World

@@ -18,12 +18,12 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_shared.driver import driver_connection
 from mcm_shared.tokens import Principal
 
 from mcm_circles.events import messages, seats
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.directory import MemberDirectory
-from mcm_circles.events.driver import driver_connection
 from mcm_circles.events.gate import EventGates
 from mcm_circles.events.enums import CancelReason, EventStatus, Refund, RegistrationStatus
 from mcm_circles.events.errors import (

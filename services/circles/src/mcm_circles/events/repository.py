@@ -1,21 +1,21 @@
 """SQL of the events context. Repositories take the session and return models; no rules here."""
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
-
-import json
 from types import SimpleNamespace
+from uuid import UUID
 
 from sqlalchemy import Integer, Row, and_, bindparam, exists, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from mcm_shared.driver import DriverConnection, DriverStatement
+
 from mcm_circles.events.directory import MemberDirectory
-from mcm_circles.events.driver import DriverConnection, DriverStatement
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, Visibility
 from mcm_circles.events.models import (
     Event, EventCircle, EventInvitation, EventRequirement, EventStaff, EventType, Registration, RequirementTemplate,

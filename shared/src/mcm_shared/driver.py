@@ -1,15 +1,18 @@
-"""The at-once registration's statements, run on the asyncpg connection itself.
+"""Statements run on a pooled connection's asyncpg connection itself, outside any transaction.
 
-Profiled under the registration benchmark (py-spy), running the two statements of the at-once
-path through SQLAlchemy's `AsyncConnection` cost about a third of circles' CPU per
-registration: a greenlet hop per call, hashing the facts statement's large cache key, expanding
-parameters, execution options, result wrapping and the connection's begin/close bookkeeping.
-Here each statement is compiled once, at import, to PostgreSQL text with `$n` parameters; asyncpg
-prepares it once per pooled connection. The connection still comes from (and returns to) the
-engine's pool, outside any transaction, so each statement commits on its own. Driver errors are
-re-raised as the SQLAlchemy errors the `AsyncConnection` would have raised (`IntegrityError` with
-the constraint name, `OperationalError`/`DBAPIError` for the 503 handler), and a connection that
-broke is invalidated rather than returned to the pool.
+For the few hot statements where SQLAlchemy's own work dominates the cost. Profiled under the
+registration benchmark (py-spy), running circles' two at-once registration statements through
+`AsyncConnection` cost about a third of circles' CPU per registration: a greenlet hop per call,
+hashing a large statement's cache key, re-rendering expanding parameters, execution options,
+result wrapping and the connection's begin/close bookkeeping. The outbox relay's idle probe is
+the other user. Each statement is compiled once, at import, to PostgreSQL text with `$n`
+parameters; asyncpg prepares it once per pooled connection. The connection still comes from
+(and returns to) the engine's pool, and with no transaction begun each statement commits on its
+own. Driver errors are re-raised as the SQLAlchemy errors an `AsyncConnection` would have raised
+(`IntegrityError` with the constraint name, `OperationalError`/`DBAPIError` for the 503
+handler), and a connection that broke is invalidated rather than returned to the pool.
+Results are asyncpg `Record`s; jsonb arrives decoded (SQLAlchemy's codec on its connections)
+but is passed as text.
 """
 from __future__ import annotations
 
@@ -52,12 +55,12 @@ class DriverConnection:
         self.driver = pooled.driver_connection  # the asyncpg connection
         self.broken = False
 
-    async def fetchrow(self, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
+    async def fetchrow(self, statement: DriverStatement, values: Mapping[str, Any] | None = None) -> Any:
         """The statement's first row (an asyncpg Record) or None."""
         try:
-            return await self.driver.fetchrow(statement.sql, *statement.arguments(values))
+            return await self.driver.fetchrow(statement.sql, *statement.arguments(values or {}))
         except Exception as error:
-            raise self._translated(error, statement, values) from error
+            raise self._translated(error, statement, values or {}) from error
 
     def _translated(self, error: Exception, statement: DriverStatement, values: Mapping[str, Any]) -> Exception:
         """The error as SQLAlchemy's `Connection` reports it (the dialect's own translation)."""
