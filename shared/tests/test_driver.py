@@ -2,9 +2,11 @@
 the same SQLAlchemy errors as through a session, a broken connection never going back to the pool."""
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from mcm_shared.db import Database
@@ -68,3 +70,22 @@ async def test_a_connection_the_server_dropped_is_a_dbapi_error_and_is_invalidat
     async with driver_connection(db.engine) as connection:  # a fresh connection, not the dead one
         assert connection.driver.get_server_pid() != pid
         assert await connection.fetchrow(NAMED, {"id": 1}) is None
+
+
+async def test_a_statement_cancelled_midway_does_not_hand_its_connection_on(db):
+    async with driver_connection(db.engine) as connection:
+        pid = connection.driver.get_server_pid()
+    sleeper = DriverStatement(select(func.pg_sleep(5)))
+    task = asyncio.create_task(_run(db, sleeper))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with driver_connection(db.engine) as connection:
+        assert connection.driver.get_server_pid() != pid
+        assert await connection.fetchrow(NAMED, {"id": 1}) is None
+
+
+async def _run(db, statement):
+    async with driver_connection(db.engine) as connection:
+        await connection.fetchrow(statement)

@@ -16,6 +16,7 @@ but is passed as text.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -59,6 +60,11 @@ class DriverConnection:
         """The statement's first row (an asyncpg Record) or None."""
         try:
             return await self.driver.fetchrow(statement.sql, *statement.arguments(values or {}))
+        except asyncio.CancelledError:
+            # Cancelled mid-statement (e.g. the client went away): the connection may still be
+            # busy with it, so it is not handed to the next request.
+            self.broken = True
+            raise
         except Exception as error:
             raise self._translated(error, statement, values or {}) from error
 
