@@ -170,6 +170,41 @@ async def test_relay_publishes_committed_event_with_its_envelope_and_marks_it(bu
     assert published_at is not None
 
 
+async def test_idle_relay_poll_is_one_autocommitted_probe_without_a_transaction(bus):
+    """The idle poll runs ten times a second in every service: with nothing to publish it must
+    not open the locking transaction (BEGIN, SELECT … FOR UPDATE, COMMIT through a session)."""
+    from sqlalchemy import event as sa_event
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        statements.append(statement.split(None, 1)[0].upper())
+
+    probes: list[bool] = []
+
+    def in_transaction(connection, record):  # noqa: ANN001
+        probes.append(connection.driver_connection.is_in_transaction())
+
+    relay = bus.relay()
+    assert await relay.publish_batch() == 0  # warms the engine up
+    engine = bus.db.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    sa_event.listen(engine, "checkin", in_transaction)
+    try:
+        assert [await relay.publish_batch() for _ in range(3)] == [0, 0, 0]
+        assert statements == [] and probes == [False, False, False]
+        # A committed row is still found and published by the next poll.
+        sent = await bus.emit("test.happened", {"n": 1})
+        statements.clear()
+        assert await relay.publish_batch() == 1
+        assert statements[0] == "SELECT" and "UPDATE" in statements
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+        sa_event.remove(engine, "checkin", in_transaction)
+    [(_, fields)] = await bus.redis.xrange(bus.stream)
+    assert Envelope.from_fields(fields) == sent
+
+
 async def test_events_of_one_transaction_are_published_in_write_order(bus):
     async with bus.db.session() as session:
         sent = [await bus.writer.publish(session, "test.step", {"n": n}) for n in range(5)]

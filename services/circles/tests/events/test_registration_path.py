@@ -11,6 +11,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import event as sa_event
 
+from mcm_shared.driver import DriverConnection
+
 from mcm_circles.events.router_registrations import router as registrations_router
 
 from .support import START, World
@@ -38,10 +40,12 @@ async def test_only_people_who_may_see_the_event_can_register(world: World):
     assert closed.status_code == 409 and closed.json()["type"].endswith("/registration-closed")
 
 
-async def test_a_free_seat_or_the_waitlist_takes_two_autocommitted_statements(world: World):
+async def test_a_free_seat_or_the_waitlist_takes_two_autocommitted_statements(world: World, monkeypatch):
     """Acknowledged means durable, so every commit waits for the disk: the usual registration is
     one read and ONE autocommitted statement (no BEGIN/COMMIT round trips; the event row locked
-    for that statement only). A seat held for payment takes the locked transaction."""
+    for that statement only). A seat held for payment takes the locked transaction. The at-once
+    statements run on the driver connection (driver.py), the others through SQLAlchemy: both
+    are counted."""
     ptm = await world.person("ptm")
     free = await world.published_event(ptm, capacity=1)
     paid = await world.published_event(ptm, capacity=5, **PAID)
@@ -52,6 +56,13 @@ async def test_a_free_seat_or_the_waitlist_takes_two_autocommitted_statements(wo
         autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
         statements.append((statement.split(None, 1)[0].upper(), autocommit))
 
+    fetchrow = DriverConnection.fetchrow
+
+    async def count_driver(self: DriverConnection, statement, values):  # noqa: ANN001
+        statements.append((statement.sql.split(None, 1)[0].upper(), not self.driver.is_in_transaction()))
+        return await fetchrow(self, statement, values)
+
+    monkeypatch.setattr(DriverConnection, "fetchrow", count_driver)
     engine = world.app.state.db.engine.sync_engine
     sa_event.listen(engine, "before_cursor_execute", count)
     try:

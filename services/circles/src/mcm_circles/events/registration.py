@@ -11,12 +11,14 @@ the ORM path through `seats`, which gives the newcomer the same answer.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from uuid import UUID, uuid4
 
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_shared.driver import driver_connection
 from mcm_shared.tokens import Principal
 
 from mcm_circles.events import messages, seats
@@ -50,7 +52,7 @@ def check_open(event: Event | LockedEvent, now: datetime) -> None:
 
 async def register(session: AsyncSession, principal: Principal, event_id: UUID, *, data: RegistrationCreate,
                    now: datetime, settings: EventsSettings, gates: EventGates,
-                   idempotency_key: str | None = None) -> tuple[Registration | Row, bool]:
+                   idempotency_key: str | None = None) -> tuple[Registration | Row | SimpleNamespace, bool]:
     """Register the caller; returns (registration, created). A retry with the same
     Idempotency-Key returns the registration it created instead of a 409."""
     user_id = actor_id(principal)
@@ -69,12 +71,11 @@ async def register(session: AsyncSession, principal: Principal, event_id: UUID, 
 
 
 async def _register_at_once(session: AsyncSession, principal: Principal, user_id: UUID, event_id: UUID, *,
-                            data: RegistrationCreate, now: datetime, idempotency_key: str | None) -> Row | None:
+                            data: RegistrationCreate, now: datetime, idempotency_key: str | None) -> SimpleNamespace | None:
     """The at-once path: the checks on facts read without a lock, then one autocommitted
     statement that confirms or waitlists. None when the locked path must decide (it checks again)."""
     assert session.bind is not None
-    async with session.bind.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+    async with driver_connection(session.bind) as connection:  # type: ignore[arg-type]
         repository = EventRepository(session)
         facts = await repository.registration_facts(connection, event_id, user_id, now)
         if facts is None:

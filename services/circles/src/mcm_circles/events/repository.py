@@ -1,15 +1,19 @@
 """SQL of the events context. Repositories take the session and return models; no rules here."""
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from uuid import UUID
 
-from sqlalchemy import Integer, Row, and_, bindparam, exists, func, insert, or_, select, text, update
+from sqlalchemy import Integer, Row, and_, bindparam, exists, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+
+from mcm_shared.driver import DriverConnection, DriverStatement
 
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, Visibility
@@ -72,7 +76,9 @@ _LOCKED_EVENT_COLUMNS = (
 
 def _registration_facts_statement(*, lock: bool = True):
     event_id, user_id = bindparam("event_id", type_=Event.id.type), bindparam("user_id", type_=Registration.user_id.type)
-    active = (Registration.event_id == Event.id, Registration.user_id == user_id, Registration.status.in_(ACTIVE_STATUSES))
+    # The statuses inline (not an expanding IN parameter, which is re-rendered on every execution).
+    active_statuses = [literal_column(f"'{status}'") for status in ACTIVE_STATUSES]
+    active = (Registration.event_id == Event.id, Registration.user_id == user_id, Registration.status.in_(active_statuses))
     member_of, facilitating = MemberDirectory.circle_roles_columns(user_id)
     statement = (
         select(
@@ -179,13 +185,18 @@ def _admit_at_once_statement():
 
 # Built once: the hot path pays neither for building them nor for their cache keys.
 _REGISTRATION_FACTS = _registration_facts_statement()
-_REGISTRATION_FACTS_UNLOCKED = _registration_facts_statement(lock=False)
 _ADD_REGISTRATION = _add_registration_statement()
-_ADMIT_AT_ONCE = _admit_at_once_statement()
+# The at-once path's two statements run on the driver connection (driver.py says why).
+_REGISTRATION_FACTS_UNLOCKED = DriverStatement(_registration_facts_statement(lock=False))
+_ADMIT_AT_ONCE = DriverStatement(_admit_at_once_statement())
 
 
 def _facts(result) -> RegistrationFacts | None:
-    row = result.one_or_none()
+    return _facts_of_row(result.one_or_none())
+
+
+def _facts_of_row(row) -> RegistrationFacts | None:
+    """From a Core `Row` or the driver's `Record` (jsonb arrives decoded either way)."""
     if row is None:
         return None
     n = len(_LOCKED_EVENT_COLUMNS)
@@ -229,18 +240,24 @@ class EventRepository:
     async def lock(self, event_id: UUID, *, details: bool = True) -> Event | None:
         return await self.get(event_id, lock=True, details=details)
 
-    async def registration_facts(self, connection: AsyncConnection, event_id: UUID, user_id: UUID,
+    async def registration_facts(self, connection: DriverConnection, event_id: UUID, user_id: UUID,
                                  now: datetime) -> RegistrationFacts | None:
-        """What registering `user_id` needs, read without locking (on an autocommit connection:
-        one round trip, no transaction); `admit_at_once` re-checks under the lock what must hold."""
-        return _facts(await connection.execute(_REGISTRATION_FACTS_UNLOCKED, {"event_id": event_id, "user_id": user_id, "now": now}))
+        """What registering `user_id` needs, read without locking (on a driver connection outside
+        a transaction: one round trip); `admit_at_once` re-checks under the lock what must hold."""
+        row = await connection.fetchrow(_REGISTRATION_FACTS_UNLOCKED, {"event_id": event_id, "user_id": user_id, "now": now})
+        return _facts_of_row(row)
 
-    async def admit_at_once(self, connection: AsyncConnection, values: dict, now: datetime) -> Row | None:
+    async def admit_at_once(self, connection: DriverConnection, values: dict, now: datetime) -> SimpleNamespace | None:
         """Insert a registration (`values`: its columns) as confirmed or waitlisted and count it,
-        committed, in one statement on an autocommit `connection`; None when the event needs the
-        locked path (see `_admit_at_once_statement`)."""
+        committed, in one statement on a driver `connection`; None when the event needs the
+        locked path (see `_admit_at_once_statement`). The new row's columns as attributes."""
         parameters = {name: values[name] for name in _INSERTED if name in values}
-        return (await connection.execute(_ADMIT_AT_ONCE, {**parameters, "now": now})).one_or_none()
+        # SQLAlchemy's jsonb codec on its connections decodes results but takes parameters as text.
+        parameters["answers"] = json.dumps(parameters["answers"])
+        row = await connection.fetchrow(_ADMIT_AT_ONCE, {**parameters, "now": now})
+        if row is None:
+            return None
+        return SimpleNamespace(**dict(row.items()))
 
     async def lock_for_registration(self, event_id: UUID, user_id: UUID, now: datetime) -> RegistrationFacts | None:
         """Lock the event row and read, in the same round trip, what registering `user_id` needs.
