@@ -13,6 +13,7 @@ header and measured ~1.1 µs CPU per cached request against ~2 µs through `bear
 `verify_with_known_keys`. The verifier is built with its cache off (runtime.py), so each token
 is held once.
 """
+
 from __future__ import annotations
 
 import time

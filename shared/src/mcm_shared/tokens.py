@@ -3,6 +3,7 @@
 The implementation lives in the `mcm_shared.security` package (principal, JWKS cache, verifier,
 FastAPI dependencies); this module re-exports its public names.
 """
+
 from mcm_shared.security import (
     ALGORITHM,
     INVALID_TOKEN_DETAIL,

@@ -1,4 +1,5 @@
 """Who may do what in payments (role names from auth's table; roles are additive)."""
+
 from __future__ import annotations
 
 from typing import Annotated

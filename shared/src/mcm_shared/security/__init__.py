@@ -4,6 +4,7 @@
 verification; `dependencies` — FastAPI dependencies and `make_verifier`. Import from
 `mcm_shared.tokens` (or from here); both expose the same names.
 """
+
 from mcm_shared.security.dependencies import (
     CurrentPrincipal,
     bearer_token,

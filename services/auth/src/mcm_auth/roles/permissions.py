@@ -2,6 +2,7 @@
 roles and may do whatever any of them allows. Other services see role names in the token and
 decide with this same vocabulary.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
