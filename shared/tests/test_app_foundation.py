@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from mcm_shared.app import create_service_app
 from mcm_shared.errors import PROBLEM_JSON, Conflict
 from mcm_shared.logging import JsonFormatter, request_id_var
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.settings import BaseServiceSettings, ConfigurationError, Environment
-from mcm_shared.tokens import CurrentPrincipal
 
 
 class Thing(BaseModel):

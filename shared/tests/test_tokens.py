@@ -29,8 +29,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from mcm_shared.errors import PROBLEM_JSON, DependencyUnavailable, Unauthenticated, install_problem_handlers
 from mcm_shared.logging import RequestContextMiddleware, user_id_var
-from mcm_shared.settings import BaseServiceSettings
-from mcm_shared.tokens import (
+from mcm_shared.security import (
     INVALID_TOKEN_DETAIL,
     CurrentPrincipal,
     JWKSCache,
@@ -40,6 +39,7 @@ from mcm_shared.tokens import (
     make_verifier,
     require_roles,
 )
+from mcm_shared.settings import BaseServiceSettings
 
 ISSUER = "mcm-auth"
 AUDIENCE = "mcm-api"

@@ -16,8 +16,8 @@ from fastapi import APIRouter
 from mcm_shared.app import create_service_app
 from mcm_shared.redis import make_redis
 from mcm_shared.revocation import publish_revocation
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.settings import BaseServiceSettings
-from mcm_shared.tokens import CurrentPrincipal
 from mcm_shared.wiring import redis_hook, verifier_hook
 
 from .test_tokens import AUDIENCE, ISSUER, JwksServer, Signer

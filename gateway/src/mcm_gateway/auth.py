@@ -23,7 +23,7 @@ from collections.abc import Callable
 import jwt
 
 from mcm_shared.errors import Unauthenticated
-from mcm_shared.tokens import (
+from mcm_shared.security import (
     INVALID_TOKEN_DETAIL,
     KeyNotCached,
     Principal,

@@ -22,7 +22,7 @@ from mcm_gateway.upstream.probe import probe_ready
 from mcm_shared.health import HealthState
 from mcm_shared.redis import make_redis
 from mcm_shared.revocation import RevocationListener
-from mcm_shared.tokens import make_verifier
+from mcm_shared.security import make_verifier
 
 logger = logging.getLogger("mcm.gateway")
 

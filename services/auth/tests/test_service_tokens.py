@@ -7,7 +7,7 @@ import base64
 import jwt
 import pytest
 
-from mcm_shared.tokens import TokenVerifier
+from mcm_shared.security import TokenVerifier
 
 SECRET = "circles-secret-0123456789"
 

@@ -80,7 +80,7 @@ def verifier_hook() -> Hook:
 
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         from mcm_shared.revocation import RevocationListener
-        from mcm_shared.tokens import make_verifier
+        from mcm_shared.security import make_verifier
 
         settings: BaseServiceSettings = app.state.settings
         redis = getattr(app.state, "redis", None)

@@ -22,7 +22,7 @@ from mcm_gateway.ratelimit.gcra import GcraLimiter, LocalGcraLimiter
 from mcm_gateway.ratelimit.shared_counter import SharedWindowCounter, ceil_seconds
 from mcm_gateway.routes import Route
 from mcm_shared.errors import DependencyUnavailable, RateLimited
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 logger = logging.getLogger("mcm.gateway.ratelimit")
 WINDOW_SECONDS = 60

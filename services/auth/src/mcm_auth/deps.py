@@ -20,8 +20,8 @@ from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.service import ClientInfo
 from mcm_shared.client_address import TrustedProxies
 from mcm_shared.errors import Forbidden
+from mcm_shared.security import current_principal
 from mcm_shared.security.principal import Principal
-from mcm_shared.tokens import current_principal
 from mcm_shared.wiring import SessionDep
 
 _bearer = HTTPBearer(scheme_name="BearerToken", bearerFormat="JWT", auto_error=False)

@@ -33,8 +33,8 @@ from mcm_auth.sessions.router import router as sessions_router
 from mcm_auth.verification.router import router as verification_router
 from mcm_shared.app import create_service_app
 from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay, stream_for
+from mcm_shared.security import TokenVerifier
 from mcm_shared.settings import Environment
-from mcm_shared.tokens import TokenVerifier
 from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook
 
 logger = logging.getLogger("mcm.auth")

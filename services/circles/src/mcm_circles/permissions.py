@@ -35,7 +35,7 @@ from mcm_circles.circles.models import Circle
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.memberships.models import Membership
 from mcm_shared.errors import Forbidden
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 ADMIN = "admin"
 CIRCLE_CREATOR_ROLES = frozenset({"facilitator", ADMIN})

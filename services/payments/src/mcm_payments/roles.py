@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from mcm_shared.tokens import Principal, require_roles
+from mcm_shared.security import Principal, require_roles
 
 INTERVENTION_ROLES = ("support", "admin")
 REFUND_ROLES = ("support", "admin")

@@ -18,7 +18,7 @@ from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.permissions import actor_id, load_access
 from mcm_circles.transfers.repository import TransferRepository
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 REASON = "circle archived"
 

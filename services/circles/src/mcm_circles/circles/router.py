@@ -12,7 +12,7 @@ from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, Circl
 from mcm_circles.deps import CircleID
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
-from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep, SessionOpenerDep
 
 router = APIRouter(prefix="/api/v1/circles", tags=["circles"])

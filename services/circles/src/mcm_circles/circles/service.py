@@ -24,7 +24,7 @@ from mcm_circles.paging import make_cursor, parse_datetime, parse_int, parse_str
 from mcm_circles.permissions import ensure_can_create_circle, is_staff, load_access
 from mcm_circles.profiles.service import ensure_profile
 from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 from mcm_shared.wiring import OpenSession
 
 CURSOR_PARSERS = {"name": parse_str, "created_at": parse_datetime, "open_seats": parse_int}

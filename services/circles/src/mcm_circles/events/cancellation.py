@@ -17,7 +17,7 @@ from mcm_circles.events.errors import InvalidEventState
 from mcm_circles.events.models import Event
 from mcm_circles.events.repository import RegistrationRepository
 from mcm_circles.events.service import managed_event
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 async def cancel_event(

@@ -18,7 +18,7 @@ from uuid import UUID
 from mcm_circles.events.enums import EventStatus, Visibility
 from mcm_circles.events.errors import EventNotFound, NotEventManager, NotEventStaff
 from mcm_circles.events.models import Event
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 MANAGE_ALL = ("ptm", "admin")
 SEE_ALL = ("ptm", "admin", "leadership", "support")

@@ -40,7 +40,7 @@ from mcm_circles.events.schemas_registration import RegistrationCreate
 from mcm_circles.events.service import visible_event
 from mcm_circles.integrity import violated_constraint
 from mcm_circles.permissions import actor_id
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 def check_open(event: Event | LockedEvent, now: datetime) -> None:

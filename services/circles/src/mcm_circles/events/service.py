@@ -34,7 +34,7 @@ from mcm_circles.events.requirements import RequirementSpec, parse_spec, questio
 from mcm_circles.events.schemas import EventCreate, EventUpdate, schedule_problem
 from mcm_circles.events.templates import expand_templates
 from mcm_circles.permissions import actor_id
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 # Fields that make up what a registrant agreed to pay; frozen once the event is published.
 _PRICE_FIELDS = ("type", "price", "payment_plan")

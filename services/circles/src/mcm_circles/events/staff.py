@@ -29,7 +29,7 @@ from mcm_circles.events.models import EventStaff, Registration
 from mcm_circles.events.permissions import EventAccess, ensure_staff
 from mcm_circles.events.repository import EventRepository, RegistrationRepository
 from mcm_circles.events.service import managed_event, visible_event
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 async def add_staff(

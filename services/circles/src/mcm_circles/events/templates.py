@@ -21,7 +21,7 @@ from mcm_circles.events.repository import EventRepository
 from mcm_circles.events.requirements import RequirementSpec, parse_spec
 from mcm_circles.events.schemas import RequirementTemplateCreate
 from mcm_circles.permissions import actor_id
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 async def _ensure_event_creator(session: AsyncSession, principal: Principal) -> None:

@@ -21,7 +21,7 @@ from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.permissions import ensure_staff
 from mcm_circles.events.repository import RegistrationRepository
 from mcm_circles.events.service import managed_event, visible_event
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 async def waitlist(

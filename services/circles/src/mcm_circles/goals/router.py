@@ -10,7 +10,7 @@ from mcm_circles.deps import CircleID, GoalID
 from mcm_circles.goals import service
 from mcm_circles.goals.schemas import Goal, GoalCreate, GoalSummary, GoalUpdate
 from mcm_shared.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
-from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/circles/{circle_id}/goals", tags=["goals"])

@@ -16,7 +16,7 @@ from mcm_circles.goals.schemas import Goal as GoalOut
 from mcm_circles.goals.schemas import GoalCreate, GoalSummary, GoalUpdate, MemberGoals, check_period
 from mcm_circles.permissions import actor_id, load_access
 from mcm_shared.errors import Forbidden, InvalidInput
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 def to_out(goal: Goal) -> GoalOut:

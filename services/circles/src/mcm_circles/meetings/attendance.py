@@ -25,7 +25,7 @@ from mcm_circles.meetings.schemas import (
 )
 from mcm_circles.meetings.service import scheduled_meeting
 from mcm_circles.permissions import actor_id, load_access
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 def rate(counts: dict[str, int]) -> float | None:

@@ -27,7 +27,7 @@ from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, actor_id, load_access
 from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 def to_out(meeting: Meeting, circle: Circle) -> MeetingOut:

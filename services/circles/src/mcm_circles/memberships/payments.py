@@ -24,7 +24,7 @@ from mcm_circles.permissions import actor_id, can_follow_up_payments, load_acces
 from mcm_shared.errors import Forbidden
 from mcm_shared.events.envelope import Envelope
 from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 logger = logging.getLogger("mcm.circles.payments")
 

@@ -19,7 +19,7 @@ from mcm_circles.memberships.schemas import (
 )
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
-from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/circles/{circle_id}", tags=["memberships"])

@@ -32,7 +32,7 @@ from mcm_circles.profiles.repository import ProfileRepository
 from mcm_circles.profiles.service import ensure_profile
 from mcm_shared.errors import Forbidden
 from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 CONFLICTS = {"uq_memberships_current": AlreadyMember, "ck_circles_member_count_within_capacity": CircleFull}
 guarded = maps_conflicts(CONFLICTS)

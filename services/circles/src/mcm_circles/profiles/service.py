@@ -16,7 +16,7 @@ from mcm_circles.permissions import actor_id
 from mcm_circles.profiles.models import ERASED_NAME, Profile
 from mcm_circles.profiles.repository import ProfileRepository
 from mcm_circles.profiles.schemas import Profile as ProfileOut
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 async def ensure_profile(session: AsyncSession, principal: Principal) -> uuid.UUID:

@@ -11,7 +11,7 @@ from mcm_circles.transfers import service
 from mcm_circles.transfers.schemas import TransferCreate, TransferDecision, TransferRequest
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
-from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 
 circle_router = APIRouter(prefix="/api/v1/circles/{circle_id}/transfer-requests", tags=["transfers"])

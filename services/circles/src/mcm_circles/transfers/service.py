@@ -36,7 +36,7 @@ from mcm_circles.transfers.schemas import TransferCreate, TransferDecision
 from mcm_circles.transfers.schemas import TransferRequest as TransferOut
 from mcm_shared.errors import Forbidden
 from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 guarded = maps_conflicts({**MEMBERSHIP_CONFLICTS, "uq_transfer_requests_pending": TransferAlreadyPending})
 

@@ -14,7 +14,7 @@ from mcm_payments.obligations.errors import NothingDue
 from mcm_payments.runtime import RuntimeDep
 from mcm_payments.stripe_api import StripeRejected, StripeUnavailable
 from mcm_shared.errors import NotFound, problem_responses
-from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/payments", tags=["checkout"])

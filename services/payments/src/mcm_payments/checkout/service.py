@@ -33,7 +33,7 @@ from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.obligations.standing import instalment_amount
 from mcm_payments.runtime import Runtime
 from mcm_payments.stripe_api import StripeRejected
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 SCOPE = "checkout"
 # A session about to expire is not handed out again.

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from mcm_payments.history import service
 from mcm_payments.history.schemas import History
 from mcm_shared.pagination import PageParams, page_params
-from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/payments", tags=["history"])

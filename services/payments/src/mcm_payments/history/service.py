@@ -16,7 +16,7 @@ from mcm_payments.obligations.models import Obligation
 from mcm_payments.obligations.schemas import Money
 from mcm_payments.refunds.models import Refund
 from mcm_payments.refunds.repository import RefundRepository
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 def payment_entry(payment: Payment, refunds: Sequence[Refund] = ()) -> PaymentEntry:

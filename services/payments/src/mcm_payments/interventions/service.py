@@ -23,7 +23,7 @@ from mcm_payments.roles import actor_of
 from mcm_payments.runtime import Runtime
 from mcm_payments.tasks.repository import TaskRepository
 from mcm_shared.errors import RateLimited
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 MAX_PAUSE = timedelta(days=366)
 

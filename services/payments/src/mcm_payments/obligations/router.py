@@ -12,7 +12,7 @@ from mcm_payments.obligations.schemas import AuditEntry, AuditPage, Obligation, 
 from mcm_payments.roles import InterventionStaff
 from mcm_shared.errors import Forbidden, NotFound, problem_responses
 from mcm_shared.pagination import PageParams, page_params
-from mcm_shared.tokens import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/payments/obligations", tags=["obligations"])

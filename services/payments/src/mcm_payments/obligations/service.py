@@ -21,7 +21,7 @@ from mcm_payments.roles import can_read_any_obligation
 from mcm_payments.runtime import Runtime
 from mcm_payments.tasks.repository import TaskRepository
 from mcm_shared.events import Envelope
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 
 async def list_mine(

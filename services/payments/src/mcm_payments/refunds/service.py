@@ -31,7 +31,7 @@ from mcm_payments.roles import actor_of
 from mcm_payments.runtime import Runtime
 from mcm_payments.tasks.repository import TaskRepository
 from mcm_shared.events import Envelope
-from mcm_shared.tokens import Principal
+from mcm_shared.security import Principal
 
 SCOPE = "refund"
 STRIPE_STATUS = {
