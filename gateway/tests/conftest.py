@@ -6,6 +6,7 @@ a JWKS made from ES256 keys generated here. The gateway itself runs as a real uv
 configured exactly as `python -m mcm_gateway serve` configures it (`front.py`: httptools, the
 gateway's protocol limits, websockets) and tests talk to it with httpx or raw sockets over TCP.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,6 +23,7 @@ import jwt
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
+
 from mcm_gateway.config import Settings
 from mcm_gateway.front import GatewayServer, uvicorn_config
 from mcm_gateway.main import GatewayApp, create_app
@@ -56,8 +58,15 @@ class Keys:
     def mint(self, *, key: SigningKey | None = None, headers: dict[str, Any] | None = None, **overrides: Any) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": ISSUER, "aud": AUDIENCE, "sub": str(uuid.uuid4()), "sid": str(uuid.uuid4()),
-            "jti": uuid.uuid4().hex, "iat": now, "exp": now + 900, "typ": "access", "roles": ["member"],
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": str(uuid.uuid4()),
+            "sid": str(uuid.uuid4()),
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "exp": now + 900,
+            "typ": "access",
+            "roles": ["member"],
         }
         claims.update(overrides)
         claims = {name: value for name, value in claims.items() if value is not None}
@@ -102,7 +111,13 @@ class EchoApp:
             await asyncio.sleep(float(query.get("seconds", "5")))
         if path.endswith("/big"):
             total = int(query.get("bytes", "0"))
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/octet-stream")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/octet-stream")],
+                }
+            )
             chunk = b"x" * 65536
             sent = 0
             while sent < total:
@@ -111,14 +126,30 @@ class EchoApp:
                 await send({"type": "http.response.body", "body": part, "more_body": sent < total})
             return
         status = int(path.rsplit("/", 1)[1]) if "/status/" in path else 200
-        await _json(send, status, {
-            "upstream": name, "method": scope["method"], "path": path, "raw_path": scope["raw_path"].decode(),
-            "query": scope["query_string"].decode(), "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
-            "body_size": size, "body_sha256": digest.hexdigest(),
-        }, extra=[(b"x-upstream", name.encode()), (b"connection", b"keep-alive"), (b"x-request-id", b"upstream-made-this-up")])
+        await _json(
+            send,
+            status,
+            {
+                "upstream": name,
+                "method": scope["method"],
+                "path": path,
+                "raw_path": scope["raw_path"].decode(),
+                "query": scope["query_string"].decode(),
+                "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+                "body_size": size,
+                "body_sha256": digest.hexdigest(),
+            },
+            extra=[
+                (b"x-upstream", name.encode()),
+                (b"connection", b"keep-alive"),
+                (b"x-request-id", b"upstream-made-this-up"),
+            ],
+        )
 
 
-async def _json(send: Callable[..., Any], status: int, body: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _json(
+    send: Callable[..., Any], status: int, body: Any, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     data = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -130,8 +161,17 @@ class RunningServer:
         self.app = app
         self.port = port or free_port()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, loop="asyncio", http="httptools", lifespan=lifespan,
-            log_level="warning", access_log=False, proxy_headers=False, server_header=False, log_config=None,
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            loop="asyncio",
+            http="httptools",
+            lifespan=lifespan,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            log_config=None,
         )
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task[None] | None = None
@@ -170,7 +210,10 @@ def keys() -> Keys:
 
 @pytest.fixture(scope="session")
 async def upstreams(keys: Keys) -> AsyncIterator[dict[str, RunningServer]]:
-    servers = {name: await RunningServer(EchoApp(name, keys if name == "auth" else None)).start() for name in ("auth", "circles", "payments")}
+    servers = {
+        name: await RunningServer(EchoApp(name, keys if name == "auth" else None)).start()
+        for name in ("auth", "circles", "payments")
+    }
     yield servers
     for server in servers.values():
         await server.stop()
@@ -178,9 +221,15 @@ async def upstreams(keys: Keys) -> AsyncIterator[dict[str, RunningServer]]:
 
 def gateway_settings(upstreams: dict[str, RunningServer], **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "environment": "test", "jwt_issuer": ISSUER, "jwt_audience": AUDIENCE, "redis_url": None,
-        "auth_url": upstreams["auth"].url, "circles_url": upstreams["circles"].url, "payments_url": upstreams["payments"].url,
-        "log_level": "WARNING", "max_body_bytes": 64 * 1024 * 1024,
+        "environment": "test",
+        "jwt_issuer": ISSUER,
+        "jwt_audience": AUDIENCE,
+        "redis_url": None,
+        "auth_url": upstreams["auth"].url,
+        "circles_url": upstreams["circles"].url,
+        "payments_url": upstreams["payments"].url,
+        "log_level": "WARNING",
+        "max_body_bytes": 64 * 1024 * 1024,
         "metrics_port": 0,  # tests that want it pass a free port
     }
     values.update(overrides)

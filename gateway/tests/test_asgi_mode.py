@@ -1,4 +1,5 @@
 """`create_app()` is a plain ASGI app: routing, token checks, header stripping, uploads and timeouts under uvicorn."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +8,9 @@ import uuid
 
 async def test_asgi_mode_routes_authenticates_and_strips_headers(start_gateway, bearer, upstreams, forwarded):
     gateway = await start_gateway()
-    response = await gateway.client.get("/api/v1/events/1", headers={**bearer, "X-User-Id": "forged", "X-Request-ID": "asgi-mode-0001"})
+    response = await gateway.client.get(
+        "/api/v1/events/1", headers={**bearer, "X-User-Id": "forged", "X-Request-ID": "asgi-mode-0001"}
+    )
     assert response.status_code == 200
     assert response.json()["upstream"] == "circles"
     assert "x-user-id" not in forwarded(response)

@@ -1,4 +1,5 @@
 """The gateway verifies bearer tokens itself; a refused request never reaches a service."""
+
 from __future__ import annotations
 
 import base64
@@ -18,8 +19,15 @@ def _b64(data: dict) -> str:
 def _claims(**overrides):
     now = int(time.time())
     claims = {
-        "iss": "mcm-auth-test", "aud": "mcm-api-test", "sub": str(uuid.uuid4()), "sid": str(uuid.uuid4()),
-        "jti": uuid.uuid4().hex, "iat": now, "exp": now + 900, "typ": "access", "roles": ["member"],
+        "iss": "mcm-auth-test",
+        "aud": "mcm-api-test",
+        "sub": str(uuid.uuid4()),
+        "sid": str(uuid.uuid4()),
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + 900,
+        "typ": "access",
+        "roles": ["member"],
     }
     claims.update(overrides)
     return claims
@@ -34,10 +42,19 @@ def _bad_tokens(keys):
     return {
         "signed by another key": keys.mint(key=stranger),
         "alg none": _b64({"alg": "none", "typ": "JWT", "kid": keys.current.kid}) + "." + _b64(_claims()) + ".",
-        "HS256 with the public key as secret": _b64({"alg": "HS256", "kid": keys.current.kid}) + "." + _b64(_claims()) + "."
+        "HS256 with the public key as secret": _b64({"alg": "HS256", "kid": keys.current.kid})
+        + "."
+        + _b64(_claims())
+        + "."
         + base64.urlsafe_b64encode(
-            __import__("hmac").new(public_pem, (_b64({"alg": "HS256", "kid": keys.current.kid}) + "." + _b64(_claims())).encode(), "sha256").digest()
-        ).rstrip(b"=").decode(),
+            __import__("hmac")
+            .new(
+                public_pem, (_b64({"alg": "HS256", "kid": keys.current.kid}) + "." + _b64(_claims())).encode(), "sha256"
+            )
+            .digest()
+        )
+        .rstrip(b"=")
+        .decode(),
         "expired": keys.mint(exp=now - 60, iat=now - 1000),
         "wrong audience": keys.mint(aud="someone-else"),
         "wrong issuer": keys.mint(iss="https://evil.example"),
@@ -46,7 +63,9 @@ def _bad_tokens(keys):
         "no type": keys.mint(typ=None),
         "unknown kid": keys.mint(key=keys.new_key("nobody-published-this")),
         "garbage": "not-a-jwt",
-        "tampered payload": ".".join([keys.mint().split(".")[0], _b64(_claims(roles=["admin"])), keys.mint().split(".")[2]]),
+        "tampered payload": ".".join(
+            [keys.mint().split(".")[0], _b64(_claims(roles=["admin"])), keys.mint().split(".")[2]]
+        ),
     }
 
 
@@ -55,12 +74,22 @@ def bad_tokens(keys):
     return _bad_tokens(keys)
 
 
-
-
 @pytest.mark.parametrize(
     "case",
-    ["signed by another key", "alg none", "HS256 with the public key as secret", "expired", "wrong audience",
-     "wrong issuer", "missing kid", "refresh type", "no type", "unknown kid", "garbage", "tampered payload"],
+    [
+        "signed by another key",
+        "alg none",
+        "HS256 with the public key as secret",
+        "expired",
+        "wrong audience",
+        "wrong issuer",
+        "missing kid",
+        "refresh type",
+        "no type",
+        "unknown kid",
+        "garbage",
+        "tampered payload",
+    ],
 )
 async def test_bad_tokens_get_401_and_reach_no_service(gateway, upstreams, bad_tokens, case):
     request_id = f"test-{uuid.uuid4().hex}"
@@ -106,19 +135,29 @@ async def test_a_cached_token_is_not_served_from_the_cache_past_its_exp(gateway,
 
 
 async def test_public_endpoints_pass_without_a_token(gateway, upstreams):
-    for path in ("/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh", "/api/v1/auth/token",
-                 "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm"):
+    for path in (
+        "/api/v1/auth/login",
+        "/api/v1/auth/register",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/token",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/password-reset/confirm",
+    ):
         response = await gateway.client.post(path, json={})
         assert response.status_code == 200, path
         assert response.json()["upstream"] == "auth"
-    webhook = await gateway.client.post("/api/v1/payments/webhooks/stripe", content=b"{}", headers={"Stripe-Signature": "t=1,v1=ab"})
+    webhook = await gateway.client.post(
+        "/api/v1/payments/webhooks/stripe", content=b"{}", headers={"Stripe-Signature": "t=1,v1=ab"}
+    )
     assert webhook.json()["upstream"] == "payments"
     oidc = await gateway.client.get("/api/v1/auth/oidc/google/callback?code=abc&state=xyz")
     assert oidc.json()["query"] == "code=abc&state=xyz"
 
 
 async def test_basic_credentials_on_the_token_endpoint_pass_through(gateway, forwarded):
-    response = await gateway.client.post("/api/v1/auth/token", auth=("svc-circles", "secret"), data={"grant_type": "client_credentials"})
+    response = await gateway.client.post(
+        "/api/v1/auth/token", auth=("svc-circles", "secret"), data={"grant_type": "client_credentials"}
+    )
     assert forwarded(response)["authorization"][0].startswith("Basic ")
 
 
@@ -127,7 +166,9 @@ async def test_a_key_published_after_start_is_fetched_on_first_use(start_gateway
     rotated = keys.new_key("k-rotated")
     keys.published.append(rotated)
     try:
-        response = await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint(key=rotated)}"})
+        response = await gateway.client.get(
+            "/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint(key=rotated)}"}
+        )
         assert response.status_code == 200
     finally:
         keys.published.remove(rotated)
@@ -151,13 +192,17 @@ async def test_a_cached_token_is_refused_once_its_key_is_withdrawn_from_the_jwks
     refused = await gateway.client.get("/api/v1/circles", headers=headers)
     assert refused.status_code == 401
     # Tokens signed by the keys still published are unaffected.
-    assert (await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint()}"})).status_code == 200
+    assert (
+        await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint()}"})
+    ).status_code == 200
 
 
 async def test_the_token_cache_is_bounded_and_holds_each_token_once(start_gateway, keys):
     gateway = await start_gateway(token_cache_size=3)
     for _ in range(5):
-        assert (await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint()}"})).status_code == 200
+        assert (
+            await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint()}"})
+        ).status_code == 200
     authenticator = gateway.app.runtime.authenticator
     assert len(authenticator._cache) == 3
     assert not authenticator.verifier._verified  # not a second copy in the verifier's own cache

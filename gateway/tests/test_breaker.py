@@ -5,6 +5,7 @@ by `record_success`/`record_failure`. A trial connect that was *cancelled* — t
 probe's own timeout is shorter than the connect timeout — recorded neither, so the slot stayed
 taken and the circuit stayed open for good, even once the upstream was back.
 """
+
 from __future__ import annotations
 
 import asyncio

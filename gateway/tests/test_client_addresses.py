@@ -1,6 +1,7 @@
 """The gateway's ClientAddresses applies the platform's one client-address rule
 (mcm_shared.client_address) and keeps its interface: resolve(peer, xff) -> (client, xff to
 forward, via trusted proxy)."""
+
 from __future__ import annotations
 
 import ipaddress

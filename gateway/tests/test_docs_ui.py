@@ -1,5 +1,6 @@
 """/docs works offline and under the gateway's CSP (attacker review, issue 13: it loaded Swagger
 UI from a CDN and set it up in an inline script, a blank page without internet or under CSP)."""
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
@@ -53,7 +54,9 @@ async def test_docs_reference_only_local_assets_that_the_csp_allows(start_gatewa
     parser.feed(page.text)
     assert parser.inline_scripts == []  # script-src 'self' holds without 'unsafe-inline'
     assert parser.references, "the page loads Swagger UI's files"
-    assert all(not urlsplit(ref).scheme and not urlsplit(ref).netloc and ref.startswith("/") for ref in parser.references), parser.references
+    assert all(
+        not urlsplit(ref).scheme and not urlsplit(ref).netloc and ref.startswith("/") for ref in parser.references
+    ), parser.references
     assert "http://" not in page.text and "https://" not in page.text
 
     policy = directives(page.headers["content-security-policy"])

@@ -1,5 +1,6 @@
 """The public front end (uvicorn + the gateway's protocol limits) and what the proxy refuses:
 framing, keep-alive, pipelining, limits, deadlines, Upgrade, trailers, codings, HTTP/1.0, CORS."""
+
 from __future__ import annotations
 
 import asyncio
@@ -88,7 +89,9 @@ async def _write_until_answered(reader, writer, pieces) -> bytes:
 
 async def test_endless_headers_are_cut_off_while_they_arrive(gateway):
     reader, writer = await _open(gateway)
-    pieces = [b"GET / HTTP/1.1\r\nhost: x\r\n"] + [b"x-pad-%d: " % n + b"a" * 4000 + b"\r\n" for n in range(50)]  # never a blank line
+    pieces = [b"GET / HTTP/1.1\r\nhost: x\r\n"] + [
+        b"x-pad-%d: " % n + b"a" * 4000 + b"\r\n" for n in range(50)
+    ]  # never a blank line
     answer = await _write_until_answered(reader, writer, pieces)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 431")
@@ -101,7 +104,11 @@ async def test_an_overlong_url_is_414(gateway):
 
 async def test_expect_100_continue_is_honoured(gateway, token):
     reader, writer = await _open(gateway)
-    writer.write(b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n" + _auth(token) + b"\r\n")
+    writer.write(
+        b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n"
+        + _auth(token)
+        + b"\r\n"
+    )
     await writer.drain()
     interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert interim.startswith(b"HTTP/1.1 100 Continue")
@@ -127,7 +134,13 @@ async def test_a_slow_body_is_408_and_never_takes_an_upstream_connection(start_g
     pool = gateway.app.runtime.pools["circles"]
     marker = f"slow-{uuid.uuid4().hex}".encode()
     reader, writer = await _open(gateway)
-    writer.write(b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\nx-request-id: " + marker + b"\r\n" + _auth(token) + b"\r\nab")
+    writer.write(
+        b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\nx-request-id: "
+        + marker
+        + b"\r\n"
+        + _auth(token)
+        + b"\r\nab"
+    )
     await writer.drain()
     await asyncio.sleep(0.1)
     assert pool.open_connections == 0  # the body is read first; no upstream connection yet
@@ -150,7 +163,9 @@ async def test_a_body_that_trickles_past_the_total_deadline_is_408(start_gateway
 
 async def test_requests_in_flight_per_client_are_capped(start_gateway, bearer):
     gateway = await start_gateway(max_in_flight_per_client=2)
-    slow = [asyncio.create_task(gateway.client.get("/api/v1/circles/slow?seconds=0.8", headers=bearer)) for _ in range(2)]
+    slow = [
+        asyncio.create_task(gateway.client.get("/api/v1/circles/slow?seconds=0.8", headers=bearer)) for _ in range(2)
+    ]
     await asyncio.sleep(0.3)
     refused = await gateway.client.get("/api/v1/circles", headers=bearer)
     assert refused.status_code == 429
@@ -163,7 +178,14 @@ async def test_requests_in_flight_per_client_are_capped(start_gateway, bearer):
 
 async def test_upgrade_requests_are_refused_and_closed_on_every_path(gateway, token):
     for path in (b"/api/v1/circles", b"/", b"/api/v1/health/live"):
-        answer = await _raw(gateway, b"GET " + path + b" HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: h2c\r\n" + _auth(token) + b"\r\n")
+        answer = await _raw(
+            gateway,
+            b"GET "
+            + path
+            + b" HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: h2c\r\n"
+            + _auth(token)
+            + b"\r\n",
+        )
         assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
         assert b"upgrade-refused" in answer and b"connection: close" in answer.lower()
 
@@ -171,8 +193,15 @@ async def test_upgrade_requests_are_refused_and_closed_on_every_path(gateway, to
 async def test_connect_is_refused_and_closed_on_routed_paths_too(gateway, token, upstreams):
     marker = f"connect-{uuid.uuid4().hex}".encode()
     hidden = b"GET /api/v1/circles/hidden HTTP/1.1\r\nhost: x\r\n" + _auth(token) + b"\r\n"
-    answer = await _raw(gateway, b"CONNECT /api/v1/circles HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\nx-request-id: " % len(hidden)
-                        + marker + b"\r\n" + _auth(token) + b"\r\n" + hidden)
+    answer = await _raw(
+        gateway,
+        b"CONNECT /api/v1/circles HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\nx-request-id: " % len(hidden)
+        + marker
+        + b"\r\n"
+        + _auth(token)
+        + b"\r\n"
+        + hidden,
+    )
     assert answer.startswith(b"HTTP/1.1 400") and b"upgrade-refused" in answer, answer[:200]
     assert answer.count(b"HTTP/1.1 ") == 1  # the body was never taken for a request of its own
     assert marker not in upstreams["circles"].app.request_ids()
@@ -189,30 +218,51 @@ async def test_websocket_handshakes_are_not_accepted_on_http_routes(gateway, tok
 
 async def test_two_authorization_headers_are_400(gateway, token, upstreams):
     marker = f"two-auth-{uuid.uuid4().hex}".encode()
-    answer = await _raw(gateway, b"GET /api/v1/circles HTTP/1.1\r\nhost: x\r\nx-request-id: " + marker + b"\r\n" + _auth(token)
-                        + b"authorization: Bearer other\r\nconnection: close\r\n\r\n")
+    answer = await _raw(
+        gateway,
+        b"GET /api/v1/circles HTTP/1.1\r\nhost: x\r\nx-request-id: "
+        + marker
+        + b"\r\n"
+        + _auth(token)
+        + b"authorization: Bearer other\r\nconnection: close\r\n\r\n",
+    )
     assert answer.startswith(b"HTTP/1.1 400") and b"ambiguous-request" in answer
     assert marker not in upstreams["circles"].app.request_ids()
 
 
 async def test_request_trailers_are_refused_and_never_forwarded(gateway, token, upstreams):
     marker = f"trailer-{uuid.uuid4().hex}".encode()
-    answer = await _raw(gateway, b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\nx-request-id: "
-                        + marker + b"\r\n" + _auth(token) + b"\r\n5\r\nhello\r\n0\r\nx-user-id: admin\r\n\r\n")
+    answer = await _raw(
+        gateway,
+        b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\nx-request-id: "
+        + marker
+        + b"\r\n"
+        + _auth(token)
+        + b"\r\n5\r\nhello\r\n0\r\nx-user-id: admin\r\n\r\n",
+    )
     assert answer.startswith(b"HTTP/1.1 400") and b"trailers-refused" in answer
     assert marker not in upstreams["circles"].app.request_ids()
 
 
 @pytest.mark.parametrize("coding", [b"gzip, chunked", b"deflate,chunked"])
 async def test_transfer_codings_other_than_chunked_are_501(gateway, token, coding):
-    answer = await _raw(gateway, b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ntransfer-encoding: " + coding + b"\r\nconnection: close\r\n"
-                        + _auth(token) + b"\r\n5\r\nhello\r\n0\r\n\r\n")
+    answer = await _raw(
+        gateway,
+        b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ntransfer-encoding: "
+        + coding
+        + b"\r\nconnection: close\r\n"
+        + _auth(token)
+        + b"\r\n5\r\nhello\r\n0\r\n\r\n",
+    )
     assert answer.startswith(b"HTTP/1.1 501"), answer[:200]
 
 
 async def test_the_upstream_gets_the_gateways_own_framing(gateway, bearer, forwarded):
-    response = await gateway.client.post("/api/v1/circles", headers={**bearer, "Connection": "keep-alive", "TE": "trailers",
-                                                                      "Trailer": "x-a", "Keep-Alive": "timeout=5"}, content=b"12345")
+    response = await gateway.client.post(
+        "/api/v1/circles",
+        headers={**bearer, "Connection": "keep-alive", "TE": "trailers", "Trailer": "x-a", "Keep-Alive": "timeout=5"},
+        content=b"12345",
+    )
     assert response.status_code == 200
     seen = forwarded(response)
     assert seen["content-length"] == ["5"]
@@ -228,7 +278,11 @@ async def cors_gateway(start_gateway):
 async def test_cors_preflight_is_answered_by_the_gateway(cors_gateway, upstreams):
     response = await cors_gateway.client.options(
         "/api/v1/circles",
-        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"},
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
     )
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == "https://app.example"
@@ -268,7 +322,13 @@ async def test_ambiguous_body_framing_is_refused_not_forwarded(gateway, token, u
     marker = f"smuggle-{uuid.uuid4().hex}".encode()
     answer = await _raw(
         gateway,
-        b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\n" + framing + b"x-request-id: " + marker + b"\r\n" + _auth(token) + b"\r\n"
+        b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\n"
+        + framing
+        + b"x-request-id: "
+        + marker
+        + b"\r\n"
+        + _auth(token)
+        + b"\r\n"
         + b"5\r\nhello\r\n0\r\n\r\n",
     )
     assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 501")), answer[:200]
@@ -304,8 +364,13 @@ async def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_seconds(
 async def test_trailers_arriving_after_the_proxy_started_reading_are_refused_too(gateway, token, upstreams):
     marker = f"late-trailer-{uuid.uuid4().hex}".encode()
     reader, writer = await _open(gateway)
-    writer.write(b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nx-request-id: " + marker + b"\r\n"
-                 + _auth(token) + b"\r\n5\r\nhello\r\n")
+    writer.write(
+        b"POST /api/v1/circles HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nx-request-id: "
+        + marker
+        + b"\r\n"
+        + _auth(token)
+        + b"\r\n5\r\nhello\r\n"
+    )
     await writer.drain()
     await asyncio.sleep(0.2)  # the proxy is reading the body by now
     writer.write(b"0\r\nx-user-id: admin\r\n\r\n")
@@ -326,14 +391,24 @@ def test_sigterm_drains_readiness_first_then_stops_cleanly(tmp_path):
     import time
 
     import httpx
+
     from mcm_shared.devstack.engines import free_port
 
     port = free_port()
-    env = {**os.environ, "GATEWAY_PORT": str(port), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "REDIS_URL": "",
-           "SHUTDOWN_DELAY_SECONDS": "1.5", "UPSTREAM_HEALTH_INTERVAL_SECONDS": "0"}
+    env = {
+        **os.environ,
+        "GATEWAY_PORT": str(port),
+        "ENVIRONMENT": "test",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_URL": "",
+        "SHUTDOWN_DELAY_SECONDS": "1.5",
+        "UPSTREAM_HEALTH_INTERVAL_SECONDS": "0",
+    }
     log = tmp_path / "gateway.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/api/v1/health/ready"
     try:
         deadline = time.monotonic() + 60

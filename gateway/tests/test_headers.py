@@ -1,4 +1,5 @@
 """What the gateway strips, adds and keeps on the way to a service and back."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,15 @@ async def test_forged_identity_and_internal_headers_never_reach_a_service(gatewa
 
 
 async def test_look_alike_identity_headers_are_dropped_too(gateway, bearer, forwarded):
-    lookalikes = {"X-User": "admin", "X-User_Id": "1", "X-User_Roles": "admin", "X-Internal_Token": "t", "X-Username": "a",
-                  "X-Real_IP": "1.2.3.4", "X-Forwarded_For": "1.2.3.4"}
+    lookalikes = {
+        "X-User": "admin",
+        "X-User_Id": "1",
+        "X-User_Roles": "admin",
+        "X-Internal_Token": "t",
+        "X-Username": "a",
+        "X-Real_IP": "1.2.3.4",
+        "X-Forwarded_For": "1.2.3.4",
+    }
     response = await gateway.client.get("/api/v1/circles", headers={**bearer, **lookalikes})
     seen = forwarded(response)
     assert not {name.lower() for name in lookalikes} & set(seen)
@@ -39,7 +47,9 @@ async def test_look_alike_identity_headers_are_dropped_too(gateway, bearer, forw
 
 
 async def test_headers_named_in_connection_are_hop_by_hop(gateway, bearer, forwarded):
-    response = await gateway.client.get("/api/v1/circles", headers={**bearer, "Connection": "keep-alive, X-Secret", "X-Secret": "1"})
+    response = await gateway.client.get(
+        "/api/v1/circles", headers={**bearer, "Connection": "keep-alive, X-Secret", "X-Secret": "1"}
+    )
     assert "x-secret" not in forwarded(response)
 
 
@@ -56,7 +66,9 @@ async def test_forwarded_for_from_a_trusted_proxy_is_appended_to(start_gateway, 
 
 async def test_the_client_address_skips_every_trusted_hop(start_gateway, bearer, forwarded):
     gateway = await start_gateway(trusted_proxies="127.0.0.1/32,10.0.0.0/8")
-    response = await gateway.client.get("/api/v1/circles", headers={**bearer, "X-Forwarded-For": "203.0.113.9, 10.0.0.1"})
+    response = await gateway.client.get(
+        "/api/v1/circles", headers={**bearer, "X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+    )
     assert forwarded(response)["x-real-ip"] == ["203.0.113.9"]
 
 

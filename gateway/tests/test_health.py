@@ -1,4 +1,5 @@
 """The gateway's own health, metrics and entry point."""
+
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+
 from mcm_shared.devstack.engines import free_port, wait_for_port
 
 
@@ -32,7 +34,9 @@ async def test_detailed_health_reports_each_upstream(start_gateway):
 def test_serve_runs_uvicorn_and_drains_on_sigterm(tmp_path):
     port = free_port()
     env = {**os.environ, "GATEWAY_PORT": str(port), "ENVIRONMENT": "test", "LOG_LEVEL": "INFO"}
-    process = subprocess.Popen([sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         wait_for_port(port, timeout=20)
         response = httpx.get(f"http://127.0.0.1:{port}/", trust_env=False)
@@ -51,6 +55,7 @@ def test_serve_runs_uvicorn_and_drains_on_sigterm(tmp_path):
 
 def test_production_refuses_to_start_without_redis_or_upstreams():
     import pytest
+
     from mcm_gateway.config import Settings
     from mcm_shared.settings import ConfigurationError
 

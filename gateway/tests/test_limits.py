@@ -1,4 +1,5 @@
 """Body size limits (413), counted for declared and for chunked bodies."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,7 +14,9 @@ async def small(start_gateway):
 
 async def test_a_declared_oversized_body_is_refused_before_forwarding(small, bearer, upstreams):
     request_id = f"big-{uuid.uuid4().hex}"
-    response = await small.client.post("/api/v1/circles", headers={**bearer, "X-Request-ID": request_id}, content=b"x" * 1001)
+    response = await small.client.post(
+        "/api/v1/circles", headers={**bearer, "X-Request-ID": request_id}, content=b"x" * 1001
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert request_id.encode() not in upstreams["circles"].app.request_ids()

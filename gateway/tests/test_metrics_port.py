@@ -1,11 +1,13 @@
 """Prometheus metrics are served on their own port (METRICS_PORT), never on the public one
 (attacker review, issue 13: /metrics was public, a map of traffic for anyone)."""
+
 from __future__ import annotations
 
 import socket
 
 import httpx
 import pytest
+
 from mcm_shared.devstack.engines import free_port
 
 

@@ -1,4 +1,5 @@
 """The merged OpenAPI document and Swagger UI."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -64,7 +65,13 @@ async def test_the_merged_document_holds_only_public_paths_with_the_right_securi
     assert response.status_code == 200
     document = response.json()
     paths = document["paths"]
-    assert set(paths) >= {"/api/v1/circles", "/api/v1/circles/{circle_id}", "/api/v1/auth/login", "/api/v1/auth/me", "/api/v1/health/ready"}
+    assert set(paths) >= {
+        "/api/v1/circles",
+        "/api/v1/circles/{circle_id}",
+        "/api/v1/auth/login",
+        "/api/v1/auth/me",
+        "/api/v1/health/ready",
+    }
     assert not any("internal" in path for path in paths)
     assert paths["/api/v1/auth/login"]["post"]["security"] == []
     assert paths["/api/v1/auth/me"]["get"]["security"] == [{"bearerAuth": []}]

@@ -1,4 +1,5 @@
 """Rate limits: strict on credential endpoints, per user / per IP elsewhere, shared via Redis."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,9 @@ def _random_ip() -> str:
 
 
 async def test_login_attempts_are_limited_per_client_ip_with_rate_limit_headers(start_gateway, redis_url, upstreams):
-    gateway = await start_gateway(redis_url=redis_url, trusted_proxies="127.0.0.1/32", rate_limit_credential_per_minute=5)
+    gateway = await start_gateway(
+        redis_url=redis_url, trusted_proxies="127.0.0.1/32", rate_limit_credential_per_minute=5
+    )
     client_ip = _random_ip()
     headers = {"X-Forwarded-For": client_ip}
     for attempt in range(5):
@@ -28,14 +31,18 @@ async def test_login_attempts_are_limited_per_client_ip_with_rate_limit_headers(
     assert refused.headers["ratelimit-remaining"] == "0"
     assert request_id.encode() not in upstreams["auth"].app.request_ids()
     # Another client, and another credential endpoint, have their own budgets.
-    assert (await gateway.client.post("/api/v1/auth/login", json={}, headers={"X-Forwarded-For": _random_ip()})).status_code == 200
+    assert (
+        await gateway.client.post("/api/v1/auth/login", json={}, headers={"X-Forwarded-For": _random_ip()})
+    ).status_code == 200
     assert (await gateway.client.post("/api/v1/auth/register", json={}, headers=headers)).status_code == 200
 
 
 async def test_forwarded_for_from_an_untrusted_peer_cannot_dodge_the_limit(start_gateway):
     gateway = await start_gateway(rate_limit_credential_per_minute=2)  # no trusted proxies
     statuses = [
-        (await gateway.client.post("/api/v1/auth/refresh", json={}, headers={"X-Forwarded-For": _random_ip()})).status_code
+        (
+            await gateway.client.post("/api/v1/auth/refresh", json={}, headers={"X-Forwarded-For": _random_ip()})
+        ).status_code
         for _ in range(3)
     ]
     assert statuses == [200, 200, 429]
@@ -52,7 +59,10 @@ async def test_signed_in_users_are_limited_per_user(start_gateway, keys):
 
 async def test_failed_sign_ins_count_against_the_client_ip(start_gateway):
     gateway = await start_gateway(rate_limit_anonymous_per_minute=3)
-    statuses = [(await gateway.client.get("/api/v1/circles", headers={"Authorization": "Bearer nope"})).status_code for _ in range(4)]
+    statuses = [
+        (await gateway.client.get("/api/v1/circles", headers={"Authorization": "Bearer nope"})).status_code
+        for _ in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
 
 

@@ -4,6 +4,7 @@ The hole (attacker review, issue 13): without Redis no flush ever ran, so hits p
 "not yet flushed" table for good: a key once limited stayed limited until the gateway restarted
 (and every key ever seen stayed in memory).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """A revoked session's tokens are refused at the gateway within a second, cached or not."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,9 @@ async def test_a_revoked_session_is_refused_within_a_second_even_with_a_cached_t
     finally:
         await redis.aclose()
     # Other sessions are unaffected.
-    assert (await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {other_session_token}"})).status_code == 200
+    assert (
+        await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {other_session_token}"})
+    ).status_code == 200
 
 
 async def test_a_gateway_started_later_knows_earlier_revocations(start_gateway, keys, redis_url):
@@ -38,7 +41,9 @@ async def test_a_gateway_started_later_knows_earlier_revocations(start_gateway, 
     finally:
         await redis.aclose()
     gateway = await start_gateway(redis_url=redis_url)
-    response = await gateway.client.get("/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint(sid=session)}"})
+    response = await gateway.client.get(
+        "/api/v1/circles", headers={"Authorization": f"Bearer {keys.mint(sid=session)}"}
+    )
     assert response.status_code == 401
 
 

@@ -1,7 +1,9 @@
 """The route table on its own: prefixes, the public allow-list, refused path shapes."""
+
 from __future__ import annotations
 
 import pytest
+
 from mcm_gateway.routes import Access, RouteTable
 
 table = RouteTable()

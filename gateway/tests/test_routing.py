@@ -1,4 +1,5 @@
 """Which upstream a path reaches, and which paths reach none."""
+
 from __future__ import annotations
 
 import pytest

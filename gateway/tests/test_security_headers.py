@@ -1,11 +1,13 @@
 """Every gateway answer carries the browser security headers, exactly once (attacker review,
 issue 13: none did). HSTS only when the request came over HTTPS."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
 import pytest
+
 from mcm_gateway.security_headers import CONTENT_SECURITY_POLICY
 from mcm_shared.devstack.engines import free_port
 
@@ -45,14 +47,26 @@ async def test_proxied_own_and_error_answers_all_carry_the_headers(start_gateway
         "internal path": await client.get("/api/v1/circles/internal/x", headers=bearer),
         "no token": await client.get("/api/v1/circles"),
         "upstream not configured": await client.get("/api/v1/payments/history", headers=bearer),
-        "preflight": await client.options("/api/v1/circles", headers={
-            "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
-        }),
+        "preflight": await client.options(
+            "/api/v1/circles",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "GET",
+            },
+        ),
     }
     statuses = {what: response.status_code for what, response in answers.items()}
     assert statuses == {
-        "proxied": 200, "proxied upstream error": 404, "own": 200, "health": 200, "openapi": 200,
-        "not found": 404, "internal path": 404, "no token": 401, "upstream not configured": 503, "preflight": 204,
+        "proxied": 200,
+        "proxied upstream error": 404,
+        "own": 200,
+        "health": 200,
+        "openapi": 200,
+        "not found": 404,
+        "internal path": 404,
+        "no token": 401,
+        "upstream not configured": 503,
+        "preflight": 204,
     }
     for response in answers.values():
         assert_secured(response)
@@ -65,12 +79,21 @@ class SelfStyledUpstream:
         if scope["type"] != "http":
             return
         await receive()
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/html"), (b"content-length", b"2"),
-            (b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"default-src *"),
-            (b"x-content-type-options", b"nosniff"), (b"strict-transport-security", b"max-age=1"),
-            (b"referrer-policy", b"unsafe-url"),
-        ]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/html"),
+                    (b"content-length", b"2"),
+                    (b"x-frame-options", b"SAMEORIGIN"),
+                    (b"content-security-policy", b"default-src *"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"strict-transport-security", b"max-age=1"),
+                    (b"referrer-policy", b"unsafe-url"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b"ok"})
 
 
@@ -83,14 +106,17 @@ async def test_an_upstreams_own_copies_are_replaced_not_duplicated(start_gateway
     assert_secured(response)  # ours, once each; the upstream's HSTS over plain HTTP is gone too
 
 
-@pytest.mark.parametrize(("trusted", "forwarded_proto", "hsts"), [
-    (None, None, False),
-    (None, "https", False),  # anyone can claim it: not believed without TRUSTED_PROXIES
-    ("127.0.0.1/32", "https", True),
-    ("127.0.0.1/32", "https, http", True),
-    ("127.0.0.1/32", "http", False),
-    ("10.0.0.0/8", "https", False),  # the peer is not one of the trusted proxies
-])
+@pytest.mark.parametrize(
+    ("trusted", "forwarded_proto", "hsts"),
+    [
+        (None, None, False),
+        (None, "https", False),  # anyone can claim it: not believed without TRUSTED_PROXIES
+        ("127.0.0.1/32", "https", True),
+        ("127.0.0.1/32", "https, http", True),
+        ("127.0.0.1/32", "http", False),
+        ("10.0.0.0/8", "https", False),  # the peer is not one of the trusted proxies
+    ],
+)
 async def test_hsts_only_over_https(start_gateway, bearer, trusted, forwarded_proto, hsts):
     overrides = {"trusted_proxies": trusted} if trusted else {}
     gateway = await start_gateway(server="uvicorn", **overrides)

@@ -1,4 +1,5 @@
 """Large bodies stream through the gateway in both directions, framed correctly."""
+
 from __future__ import annotations
 
 import asyncio

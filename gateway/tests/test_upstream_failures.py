@@ -1,15 +1,19 @@
 """A gateway never hangs: refused → 502, not configured or known down → 503, slow → 504."""
+
 from __future__ import annotations
 
 import asyncio
 import time
 
 import pytest
+
 from mcm_shared.devstack.engines import free_port
 
 
 async def test_connection_refused_is_502_then_a_known_down_upstream_is_a_fast_503(start_gateway, bearer):
-    gateway = await start_gateway(payments_url=f"http://127.0.0.1:{free_port()}", breaker_failure_threshold=2, breaker_open_seconds=30)
+    gateway = await start_gateway(
+        payments_url=f"http://127.0.0.1:{free_port()}", breaker_failure_threshold=2, breaker_open_seconds=30
+    )
     statuses = []
     for _ in range(4):
         response = await gateway.client.get("/api/v1/payments/history", headers=bearer)
@@ -42,7 +46,9 @@ async def test_a_slow_upstream_is_504_after_its_timeout(start_gateway, bearer):
 
 async def test_a_circuit_closes_again_when_the_upstream_comes_back(start_gateway, start_upstream, bearer):
     port = free_port()
-    gateway = await start_gateway(payments_url=f"http://127.0.0.1:{port}", breaker_failure_threshold=1, breaker_open_seconds=0.2)
+    gateway = await start_gateway(
+        payments_url=f"http://127.0.0.1:{port}", breaker_failure_threshold=1, breaker_open_seconds=0.2
+    )
     assert (await gateway.client.get("/api/v1/payments/history", headers=bearer)).status_code == 502
     assert (await gateway.client.get("/api/v1/payments/history", headers=bearer)).status_code == 503
     await start_upstream("payments", port)
@@ -120,8 +126,10 @@ async def test_upstream_status_codes_and_problem_bodies_pass_through(gateway, be
 
 async def test_a_down_upstream_is_found_by_the_health_watch_before_any_client_request(start_gateway, bearer):
     gateway = await start_gateway(
-        payments_url=f"http://127.0.0.1:{free_port()}", upstream_health_interval_seconds=0.05,
-        breaker_failure_threshold=2, breaker_open_seconds=30,
+        payments_url=f"http://127.0.0.1:{free_port()}",
+        upstream_health_interval_seconds=0.05,
+        breaker_failure_threshold=2,
+        breaker_open_seconds=30,
     )
     await asyncio.sleep(0.5)  # several probes, each a refused connect
     started = time.monotonic()
@@ -155,8 +163,11 @@ def black_hole():
 
 async def test_connects_that_time_out_open_the_circuit_and_then_fail_fast(start_gateway, bearer, black_hole):
     gateway = await start_gateway(
-        payments_url=f"http://127.0.0.1:{black_hole}", upstream_connect_timeout_seconds=0.3,
-        breaker_failure_threshold=2, breaker_open_seconds=30, upstream_health_interval_seconds=0,
+        payments_url=f"http://127.0.0.1:{black_hole}",
+        upstream_connect_timeout_seconds=0.3,
+        breaker_failure_threshold=2,
+        breaker_open_seconds=30,
+        upstream_health_interval_seconds=0,
     )
     for _ in range(2):
         assert (await gateway.client.get("/api/v1/payments/history", headers=bearer)).status_code == 504

@@ -1,4 +1,5 @@
 """The common app shape: problem+json everywhere, request ids, health semantics, production refusal."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,10 +12,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from mcm_shared.app import create_service_app
-from mcm_shared.errors import Conflict, PROBLEM_JSON
+from mcm_shared.errors import PROBLEM_JSON, Conflict
 from mcm_shared.logging import JsonFormatter, request_id_var
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.settings import BaseServiceSettings, ConfigurationError, Environment
-from mcm_shared.tokens import CurrentPrincipal
 
 
 class Thing(BaseModel):
@@ -136,7 +137,9 @@ async def test_root_and_metrics(client):
 
 def test_docs_hidden_in_production_only():
     assert any(getattr(r, "path", None) == "/docs" for r in make_app().routes)
-    production = make_app(environment=Environment.PRODUCTION, redis_url="redis://x", service_client_secret="s3cret-value")
+    production = make_app(
+        environment=Environment.PRODUCTION, redis_url="redis://x", service_client_secret="s3cret-value"
+    )
     assert not any(getattr(r, "path", None) == "/docs" for r in production.routes)
 
 
@@ -182,4 +185,3 @@ async def test_openapi_documents_every_error_as_a_problem_with_the_answers_given
 def test_fastapi_telemetry_hooks_are_off():
     """The platform has its own metrics and logs; FastAPI's OpenTelemetry hooks cost every request."""
     assert not make_app()._native_telemetry.enabled()
-

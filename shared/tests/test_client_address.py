@@ -1,5 +1,6 @@
 """The client-address rule (mcm_shared.client_address): walk X-Forwarded-For right to left
 while the hop is a trusted proxy; the first untrusted address is the client."""
+
 from __future__ import annotations
 
 import ipaddress

@@ -1,4 +1,5 @@
 """Servers the devstack, the tests and the benchmark start: their ports and their data."""
+
 from __future__ import annotations
 
 from mcm_shared.devstack.engines import _ephemeral_range, free_port

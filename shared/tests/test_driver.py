@@ -1,5 +1,6 @@
 """Driver-level statements (mcm_shared.driver): compiled once, autocommitted, and failing with
 the same SQLAlchemy errors as through a session, a broken connection never going back to the pool."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +11,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, func
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from mcm_shared.db import Database
-from mcm_shared.pg_notify import asyncpg_dsn
 from mcm_shared.driver import DriverStatement, driver_connection
+from mcm_shared.pg_notify import asyncpg_dsn
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("name", String(20), nullable=False))

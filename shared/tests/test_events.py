@@ -3,6 +3,7 @@
 Each test gets its own database (tables built by the Alembic helper) and its own stream/group
 names. Fault tests start their own Redis or PostgreSQL so they can stop and restart it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mcm_shared.db import Database, make_base
 from mcm_shared.devstack.engines import EmbeddedPostgres, EmbeddedRedis
 from mcm_shared.events import (
-    Envelope, EventConsumer, EventWriter, OutboxRelay, create_event_tables, drop_event_tables, event_tables,
+    Envelope,
+    EventConsumer,
+    EventWriter,
+    OutboxRelay,
+    create_event_tables,
+    drop_event_tables,
+    event_tables,
 )
 from mcm_shared.logging import request_id_var
 from mcm_shared.redis import make_redis
@@ -71,8 +78,9 @@ class Bus:
         options = {"block": 0.05, "claim_idle": 0.05, "backoff_max": 0.2, "redis": self.redis, **options}
         redis_client = options.pop("redis")
         streams = options.pop("streams", [self.stream])
-        return EventConsumer(self.db.sessionmaker, redis_client, EVENTS, group=self.group, streams=streams,
-                             handlers=handlers, **options)
+        return EventConsumer(
+            self.db.sessionmaker, redis_client, EVENTS, group=self.group, streams=streams, handlers=handlers, **options
+        )
 
     async def scalar(self, statement):
         async with self.db.session() as session:
@@ -120,8 +128,10 @@ async def bus(engines, redis_url):
 # -- tables and writer -----------------------------------------------------------------------
 async def test_migration_helper_builds_exactly_the_tables_the_models_declare(bus):
     def diff(connection):
-        context = MigrationContext.configure(connection, opts={
-            "include_schemas": True, "include_name": lambda name, kind, _: kind != "schema" or name == "svc"})
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_schemas": True, "include_name": lambda name, kind, _: kind != "schema" or name == "svc"},
+        )
         return compare_metadata(context, Base.metadata)
 
     async with bus.db.engine.begin() as connection:
@@ -177,12 +187,12 @@ async def test_idle_relay_poll_is_one_autocommitted_probe_without_a_transaction(
 
     statements: list[str] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement.split(None, 1)[0].upper())
 
     probes: list[bool] = []
 
-    def in_transaction(connection, record):  # noqa: ANN001
+    def in_transaction(connection, record):
         probes.append(connection.driver_connection.is_in_transaction())
 
     relay = bus.relay()
@@ -229,7 +239,10 @@ async def test_concurrent_relays_publish_every_row_exactly_once(bus):
     await asyncio.gather(*(drain(bus.relay(batch_size=25)) for _ in range(3)))
     ids = [Envelope.from_fields(fields).id for _, fields in await bus.redis.xrange(bus.stream)]
     assert len(ids) == len(set(ids)) == 300
-    assert await bus.scalar(select(func.count()).select_from(EVENTS.outbox).where(EVENTS.outbox.c.published_at.is_(None))) == 0
+    assert (
+        await bus.scalar(select(func.count()).select_from(EVENTS.outbox).where(EVENTS.outbox.c.published_at.is_(None)))
+        == 0
+    )
 
 
 async def test_running_relay_publishes_after_commit_and_purges_old_published_rows(bus):
@@ -407,7 +420,9 @@ async def test_housekeeping_drops_old_inbox_rows_and_forgets_idle_empty_consumer
     await bus.emit("test.happened", {})
     await bus.emit("test.happened", {})
     await bus.relay().publish_batch()
-    consumer = bus.consumer({"test.happened": record}, inbox_retention=timedelta(0), forget_consumers_after=timedelta(0))
+    consumer = bus.consumer(
+        {"test.happened": record}, inbox_retention=timedelta(0), forget_consumers_after=timedelta(0)
+    )
     await consumer.ensure_groups()
     await bus.redis.xreadgroup(bus.group, "holder", {bus.stream: ">"}, count=1)  # keeps one pending
     assert await consumer.poll() == 1
@@ -529,7 +544,9 @@ async def test_relay_and_consumer_ride_out_a_postgres_outage_without_parking_eve
             await bus.relay().publish_batch()
             postgres.stop()
             relay.start(), consumer.start()
-            await eventually(lambda: asyncio.sleep(0, min(relay.consecutive_failures, consumer.consecutive_failures) >= 3))
+            await eventually(
+                lambda: asyncio.sleep(0, min(relay.consecutive_failures, consumer.consecutive_failures) >= 3)
+            )
             assert relay.running and consumer.running
             postgres.start()
             after = await bus.emit("test.happened", {})

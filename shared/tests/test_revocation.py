@@ -1,4 +1,5 @@
 """Session revocation through Redis: publish in auth, see it in memory within a second."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+
 from mcm_shared.redis import make_redis
 from mcm_shared.revocation import (
     REVOKED_SESSIONS_KEY,

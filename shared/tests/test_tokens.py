@@ -3,6 +3,7 @@
 Keys are generated here; the JWKS is served by a small aiohttp app on 127.0.0.1 so fetching,
 refetching, rotation and outages go over a real socket. Time for the cache is a fake clock.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from mcm_shared.errors import PROBLEM_JSON, DependencyUnavailable, Unauthenticated, install_problem_handlers
 from mcm_shared.logging import RequestContextMiddleware, user_id_var
-from mcm_shared.settings import BaseServiceSettings
-from mcm_shared.tokens import (
+from mcm_shared.security import (
     INVALID_TOKEN_DETAIL,
     CurrentPrincipal,
     JWKSCache,
@@ -39,6 +39,7 @@ from mcm_shared.tokens import (
     make_verifier,
     require_roles,
 )
+from mcm_shared.settings import BaseServiceSettings
 
 ISSUER = "mcm-auth"
 AUDIENCE = "mcm-api"
@@ -71,7 +72,12 @@ class Signer:
         )
 
     def token(self, *, drop: tuple[str, ...] = (), headers: dict[str, Any] | None = None, **overrides: Any) -> str:
-        return jwt.encode(user_claims(drop=drop, **overrides), self.key, algorithm="ES256", headers={"kid": self.kid, "typ": "JWT", **(headers or {})})
+        return jwt.encode(
+            user_claims(drop=drop, **overrides),
+            self.key,
+            algorithm="ES256",
+            headers={"kid": self.kid, "typ": "JWT", **(headers or {})},
+        )
 
 
 def user_claims(*, drop: tuple[str, ...] = (), **overrides: Any) -> dict[str, Any]:
@@ -222,7 +228,9 @@ async def test_valid_user_token_is_fetched_over_http_and_becomes_the_principal(
     assert server.hits == 1
 
 
-async def test_service_token_without_session_is_accepted_for_its_audience(server: JwksServer, signer: Signer, keys: JWKSCache) -> None:
+async def test_service_token_without_session_is_accepted_for_its_audience(
+    server: JwksServer, signer: Signer, keys: JWKSCache
+) -> None:
     verifier = TokenVerifier(keys, issuer=ISSUER, audience=[AUDIENCE, "internal"])
     token = signer.token(sub="svc:payments", aud="internal", drop=("sid", "roles"))
 
@@ -234,7 +242,9 @@ async def test_service_token_without_session_is_accepted_for_its_audience(server
     assert principal.roles == frozenset()
 
 
-async def test_token_with_a_list_audience_is_accepted_when_one_entry_matches(verifier: TokenVerifier, signer: Signer) -> None:
+async def test_token_with_a_list_audience_is_accepted_when_one_entry_matches(
+    verifier: TokenVerifier, signer: Signer
+) -> None:
     principal = await verifier.verify(signer.token(aud=["other-api", AUDIENCE]))
     assert principal.roles == {"member"}
 
@@ -293,8 +303,12 @@ REJECTED: dict[str, Callable[[Signer, Signer], str]] = {
     "RS256": _rs256,
     # Genuine ES256 signatures under a header naming another algorithm: the allow-list alone
     # must refuse them.
-    "ES384 header, valid ES256 signature": lambda s, o: compact({"alg": "ES384", "kid": s.kid}, user_claims(), _es256_signature(s)),
-    "HS256 header, valid ES256 signature": lambda s, o: compact({"alg": "HS256", "kid": s.kid}, user_claims(), _es256_signature(s)),
+    "ES384 header, valid ES256 signature": lambda s, o: compact(
+        {"alg": "ES384", "kid": s.kid}, user_claims(), _es256_signature(s)
+    ),
+    "HS256 header, valid ES256 signature": lambda s, o: compact(
+        {"alg": "HS256", "kid": s.kid}, user_claims(), _es256_signature(s)
+    ),
     "no alg, valid ES256 signature": lambda s, o: compact({"kid": s.kid}, user_claims(), _es256_signature(s)),
     "expired": lambda s, o: s.token(iat=NOW - 1000, exp=int(time.time()) - 11),
     "nbf in the future": lambda s, o: s.token(nbf=int(time.time()) + 60),
@@ -340,11 +354,15 @@ def test_hand_built_es256_tokens_are_accepted(signer: Signer) -> None:
     keys = JWKSCache("http://127.0.0.1:9/unused", refetch_cooldown=1e9)
     keys.load({"keys": [signer.jwk]})
     verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
-    assert verifier.verify_with_known_keys(compact({"alg": "ES256", "kid": signer.kid}, user_claims(), _es256_signature(signer)))
+    assert verifier.verify_with_known_keys(
+        compact({"alg": "ES256", "kid": signer.kid}, user_claims(), _es256_signature(signer))
+    )
 
 
 @pytest.mark.parametrize("case", list(REJECTED))
-async def test_token_is_rejected_with_a_generic_401(case: str, verifier: TokenVerifier, keys: JWKSCache, signer: Signer) -> None:
+async def test_token_is_rejected_with_a_generic_401(
+    case: str, verifier: TokenVerifier, keys: JWKSCache, signer: Signer
+) -> None:
     keys.load({"keys": [signer.jwk]})
     # The same signer's ordinary token passes, so each case fails for its own defect only.
     await verifier.verify(signer.token())
@@ -361,7 +379,9 @@ async def test_token_is_rejected_with_a_generic_401(case: str, verifier: TokenVe
 
 async def test_revoked_session_is_rejected(keys: JWKSCache, signer: Signer) -> None:
     revoked_session = uuid.uuid4()
-    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, is_revoked=lambda p: p.session_id == revoked_session)
+    verifier = TokenVerifier(
+        keys, issuer=ISSUER, audience=AUDIENCE, is_revoked=lambda p: p.session_id == revoked_session
+    )
 
     await verifier.verify(signer.token())
     with pytest.raises(Unauthenticated) as raised:
@@ -533,7 +553,9 @@ async def test_a_remembered_token_is_refused_once_its_session_is_revoked(keys: J
             await verifier.verify(token)
 
 
-async def test_a_remembered_token_still_expires(verifier: TokenVerifier, signer: Signer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_remembered_token_still_expires(
+    verifier: TokenVerifier, signer: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = time.time()
     token = signer.token(exp=int(now) + 5)
     await verifier.verify(token)
@@ -557,7 +579,12 @@ async def test_a_remembered_token_stops_working_when_its_key_is_retired(
 
 
 async def test_load_keeps_only_es256_public_signing_keys(keys: JWKSCache, signer: Signer) -> None:
-    rsa_jwk = {**RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key(), as_dict=True), "kid": "rsa"}
+    rsa_jwk = {
+        **RSAAlgorithm.to_jwk(
+            rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key(), as_dict=True
+        ),
+        "kid": "rsa",
+    }
     p384_jwk = {**ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP384R1()).public_key(), as_dict=True), "kid": "p384"}
     with_private_part = {**ECAlgorithm.to_jwk(signer.key, as_dict=True), "kid": "private"}
     jwks = {
@@ -600,7 +627,9 @@ async def test_seeded_cache_with_long_cooldown_never_fetches(signer: Signer) -> 
 
 
 async def test_make_verifier_fetches_from_auth_url_in_settings(server: JwksServer, signer: Signer) -> None:
-    settings = BaseServiceSettings(auth_url=server.base_url + "/", jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_refetch_cooldown_seconds=0)
+    settings = BaseServiceSettings(
+        auth_url=server.base_url + "/", jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_refetch_cooldown_seconds=0
+    )
     verifier = make_verifier(settings, audience=[AUDIENCE, "internal"])
     try:
         assert verifier.keys.jwks_url == server.url
@@ -632,7 +661,9 @@ async def api(signer: Signer, clock: FakeClock) -> AsyncIterator[httpx.AsyncClie
         return {"ok": True}
 
     @app.get("/staff")
-    async def staff(principal: Annotated[Principal, Depends(require_roles("admin", "event_staff"))]) -> dict[str, list[str]]:
+    async def staff(
+        principal: Annotated[Principal, Depends(require_roles("admin", "event_staff"))],
+    ) -> dict[str, list[str]]:
         return {"roles": sorted(principal.roles)}
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
@@ -653,7 +684,9 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     "authorization",
     [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer garbage", "Bearer a.b.c"],
 )
-async def test_missing_or_bad_authorization_header_is_a_401_problem(api: httpx.AsyncClient, authorization: str | None) -> None:
+async def test_missing_or_bad_authorization_header_is_a_401_problem(
+    api: httpx.AsyncClient, authorization: str | None
+) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     response = await api.get("/me", headers=headers)
     assert_problem(response, 401)
@@ -673,7 +706,9 @@ async def test_expired_token_gets_the_same_401_as_garbage(api: httpx.AsyncClient
     assert first["detail"] == second["detail"] == INVALID_TOKEN_DETAIL
 
 
-async def test_valid_token_reaches_the_route_and_tags_the_logs_with_the_user(api: httpx.AsyncClient, signer: Signer) -> None:
+async def test_valid_token_reaches_the_route_and_tags_the_logs_with_the_user(
+    api: httpx.AsyncClient, signer: Signer
+) -> None:
     user_id = str(uuid.uuid4())
     response = await api.get("/me", headers={"Authorization": f"bearer {signer.token(sub=user_id)}"})
     assert response.status_code == 200
@@ -681,7 +716,9 @@ async def test_valid_token_reaches_the_route_and_tags_the_logs_with_the_user(api
     assert user_id_var.get() is None  # reset once the request is over
 
 
-async def test_require_roles_answers_403_without_the_role_and_200_with_any_of_them(api: httpx.AsyncClient, signer: Signer) -> None:
+async def test_require_roles_answers_403_without_the_role_and_200_with_any_of_them(
+    api: httpx.AsyncClient, signer: Signer
+) -> None:
     member = {"Authorization": f"Bearer {signer.token(roles=['member'])}"}
     assert_problem(await api.get("/admin", headers=member), 403)
     assert_problem(await api.get("/staff", headers=member), 403)

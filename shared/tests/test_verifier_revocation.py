@@ -1,5 +1,6 @@
 """The shared verifier of every service consults revoked sessions (mcm_shared.wiring.verifier_hook),
 and the bearer dependency refuses more than one Authorization header."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,8 @@ from fastapi import APIRouter
 from mcm_shared.app import create_service_app
 from mcm_shared.redis import make_redis
 from mcm_shared.revocation import publish_revocation
+from mcm_shared.security import CurrentPrincipal
 from mcm_shared.settings import BaseServiceSettings
-from mcm_shared.tokens import CurrentPrincipal
 from mcm_shared.wiring import redis_hook, verifier_hook
 
 from .test_tokens import AUDIENCE, ISSUER, JwksServer, Signer
@@ -40,9 +41,20 @@ async def jwks() -> AsyncIterator[tuple[JwksServer, Signer]]:
 
 async def _service(server: JwksServer, redis_url: str | None):
     settings = BaseServiceSettings(
-        service_name="probe", environment="test", auth_url=server.base_url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, redis_url=redis_url,
+        service_name="probe",
+        environment="test",
+        auth_url=server.base_url,
+        jwt_issuer=ISSUER,
+        jwt_audience=AUDIENCE,
+        redis_url=redis_url,
     )
-    app = create_service_app(settings, title="probe", description="probe", routers=[router], lifespan_hooks=[redis_hook(redis_url), verifier_hook()])
+    app = create_service_app(
+        settings,
+        title="probe",
+        description="probe",
+        routers=[router],
+        lifespan_hooks=[redis_hook(redis_url), verifier_hook()],
+    )
     return app
 
 
@@ -64,7 +76,9 @@ async def test_a_revoked_session_is_refused_by_a_service_within_a_second(jwks, r
                     await asyncio.sleep(0.02)
                 assert answer.headers["content-type"].startswith("application/problem+json")
                 # Other sessions are unaffected.
-                assert (await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})).status_code == 200
+                assert (
+                    await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})
+                ).status_code == 200
                 ready = await http.get("/api/v1/health/ready")
                 assert ready.json()["checks"]["revocations"]["status"] == "ok"
     finally:
@@ -76,7 +90,9 @@ async def test_a_service_without_redis_still_verifies_tokens(jwks):
     app = await _service(server, None)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http:
-            assert (await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})).status_code == 200
+            assert (
+                await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})
+            ).status_code == 200
 
 
 async def test_before_the_revocations_ever_loaded_user_tokens_are_503_not_trusted(jwks):
@@ -99,7 +115,9 @@ async def test_two_authorization_headers_are_refused(jwks):
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http:
             for second in ("Bearer another", f"Bearer {token}"):
-                answer = await http.get("/api/v1/whoami", headers=[("Authorization", f"Bearer {token}"), ("Authorization", second)])
+                answer = await http.get(
+                    "/api/v1/whoami", headers=[("Authorization", f"Bearer {token}"), ("Authorization", second)]
+                )
                 assert answer.status_code == 400, answer.text
                 assert answer.headers["content-type"].startswith("application/problem+json")
                 assert answer.json()["type"].endswith("/ambiguous-authorization")

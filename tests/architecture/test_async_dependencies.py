@@ -1,6 +1,7 @@
 """No route of any service depends on a plain `def`: FastAPI runs those in its thread pool, one
 hop per request, which costs more than most of the dependencies themselves and queues behind
 other blocking work."""
+
 from __future__ import annotations
 
 import inspect
@@ -57,6 +58,7 @@ def test_every_dependency_of_every_route_is_async(service):
     assert len(routes) > 10
     offenders = {
         f"{sorted(route.methods)[0]} {route.path}": sync
-        for route in routes if (sync := _sync_dependencies(route.dependant, set()))
+        for route in routes
+        if (sync := _sync_dependencies(route.dependant, set()))
     }
     assert not offenders, offenders

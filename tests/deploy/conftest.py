@@ -1,5 +1,6 @@
 """Deployment checks (issue 8): Dockerfiles, docker-compose.yml, .env.example and deploy/k8s,
 read statically and compared with what the code actually serves and reads."""
+
 from __future__ import annotations
 
 import sys

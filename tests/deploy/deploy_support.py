@@ -3,17 +3,18 @@
 
 Everything here reads files; nothing talks to a Docker engine or a cluster.
 """
+
 from __future__ import annotations
 
 import importlib
 import ipaddress
 import json
 import re
-from secrets import token_hex
 import shlex
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 import kubernetes_validate.utils as _kubernetes_validate_utils
@@ -76,6 +77,7 @@ NOT_CONFIGURATION = {"SERVICE_NAME", "VERSION"}
 
 # --- settings -------------------------------------------------------------------------------------
 
+
 def settings_class(service: Service) -> type | None:
     """The service's Settings class, or None while its package has no config module yet."""
     try:
@@ -84,7 +86,7 @@ def settings_class(service: Service) -> type | None:
         if exc.name and (exc.name == service.package or exc.name.startswith(f"{service.package}.")):
             return None
         raise
-    return getattr(module, "Settings")
+    return module.Settings
 
 
 def env_name(cls: type, field_name: str) -> str:
@@ -123,6 +125,7 @@ def fields_without_default(cls: type) -> set[str]:
 
 
 # --- YAML -----------------------------------------------------------------------------------------
+
 
 def load_docs(path: Path) -> list[dict[str, Any]]:
     with path.open() as handle:
@@ -229,12 +232,16 @@ def compose_services_of_image(service: Service) -> list[str]:
     names = []
     for name, spec in compose()["services"].items():
         build = spec.get("build")
-        if isinstance(build, dict) and Path(build.get("dockerfile", "")).as_posix() == f"{service.directory}/Dockerfile":
+        if (
+            isinstance(build, dict)
+            and Path(build.get("dockerfile", "")).as_posix() == f"{service.directory}/Dockerfile"
+        ):
             names.append(name)
     return names
 
 
 # --- Dockerfile -------------------------------------------------------------------------------------
+
 
 @dataclass
 class Instruction:
@@ -301,6 +308,7 @@ def parse_dockerfile(path: Path) -> list[Stage]:
 
 
 # --- .dockerignore ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class IgnoreRule:
@@ -371,6 +379,7 @@ def is_ignored(relative: str, rules: list[IgnoreRule]) -> bool:
 
 
 # --- Kubernetes ---------------------------------------------------------------------------------------
+
 
 def kustomization() -> dict[str, Any]:
     return load_docs(K8S / "kustomization.yaml")[0]

@@ -1,6 +1,7 @@
 """What the deployment files ask of the code exists in the code: every probe or healthcheck
 path is served by the app on that port, and every command an image, Compose service, Job or
 the docs run is a command the service's CLI accepts."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +14,6 @@ import sys
 
 import httpx
 import pytest
-
 from deploy_support import (
     ROOT,
     SERVICES,
@@ -89,9 +89,8 @@ async def test_gateway_serves_metrics_on_the_scraped_port() -> None:
     assert int(compose()["services"]["gateway"]["environment"]["METRICS_PORT"]) == configured
     port = free_port()  # the same code path as METRICS_PORT, on a port free on this machine
     app = create_app(Settings(environment="test", metrics_port=port, redis_url=None))
-    async with app.fastapi.router.lifespan_context(app.fastapi):
-        async with httpx.AsyncClient(trust_env=False) as client:
-            scraped = await client.get(f"http://127.0.0.1:{port}{annotations['prometheus.io/path']}")
+    async with app.fastapi.router.lifespan_context(app.fastapi), httpx.AsyncClient(trust_env=False) as client:
+        scraped = await client.get(f"http://127.0.0.1:{port}{annotations['prometheus.io/path']}")
     assert scraped.status_code == 200 and "text/plain" in scraped.headers["content-type"]
     assert "http_requests_total" in scraped.text or "gateway_proxied" in scraped.text
 

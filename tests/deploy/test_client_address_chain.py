@@ -1,10 +1,10 @@
 """The trust settings of the manifests, held to the platform's client-address rule: behind
 ingress → gateway → auth, auth must find the real client (not the ingress, which would make
 every client share one sign-in counter), and must not believe an address the client wrote."""
+
 from __future__ import annotations
 
 import pytest
-
 from deploy_support import container_environment, env_example, objects, operator_value
 
 from mcm_shared.client_address import TrustedProxies
@@ -13,12 +13,14 @@ CLIENT = "203.0.113.9"
 SPOOFED = "198.51.100.66"
 
 
-def _through_gateway(gateway_trusts: str, auth_trusts: str, *, edge: str | None, gateway: str, client_header: str | None) -> str:
+def _through_gateway(
+    gateway_trusts: str, auth_trusts: str, *, edge: str | None, gateway: str, client_header: str | None
+) -> str:
     """Send a request as the chain would and return who auth thinks the client is.
 
     `edge` is the proxy in front of the gateway (None when the gateway is the edge)."""
-    from mcm_gateway.headers import ClientAddresses
     from mcm_gateway.config import Settings as GatewaySettings
+    from mcm_gateway.headers import ClientAddresses
 
     networks = GatewaySettings(trusted_proxies=gateway_trusts).trusted_proxies
     addresses = ClientAddresses(networks)
@@ -33,7 +35,11 @@ def _through_gateway(gateway_trusts: str, auth_trusts: str, *, edge: str | None,
 
 def _env(**values: str) -> dict[str, str]:
     """`.env` as an operator would write it (the example with its empty values filled in)."""
-    env = {entry.name: entry.value or operator_value(entry.name, "") for entry in env_example().values() if not entry.commented}
+    env = {
+        entry.name: entry.value or operator_value(entry.name, "")
+        for entry in env_example().values()
+        if not entry.commented
+    }
     return {**env, **values}
 
 

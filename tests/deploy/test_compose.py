@@ -1,11 +1,11 @@
 """docker-compose.yml and .env.example: the wiring, the start order, the isolation, and that
 every setting each service reads is handed to it."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from deploy_support import (
     ENV_EXAMPLE,
     HEALTH_PATHS,
@@ -48,9 +48,16 @@ def _filled_env() -> dict[str, str]:
 def test_compose_file_defines_the_whole_platform() -> None:
     services = set(compose()["services"])
     expected = {
-        "postgres-main", "postgres-creds", "redis",
-        "auth-migrate", "circles-migrate", "payments-migrate",
-        "auth", "circles", "payments", "gateway",
+        "postgres-main",
+        "postgres-creds",
+        "redis",
+        "auth-migrate",
+        "circles-migrate",
+        "payments-migrate",
+        "auth",
+        "circles",
+        "payments",
+        "gateway",
     }
     assert expected <= services, f"missing: {expected - services}"
 
@@ -149,6 +156,7 @@ def test_networks_keep_each_database_to_its_owner() -> None:
 
 # --- configuration --------------------------------------------------------------------------------
 
+
 def test_env_example_and_compose_use_the_same_variable_names() -> None:
     spec = compose()
     used = interpolated_names(spec)
@@ -238,7 +246,9 @@ def test_commented_defaults_in_env_example_match_the_code() -> None:
     wrong = {
         entry.name: (entry.value, sorted(defaults[entry.name]))
         for entry in env_example().values()
-        if entry.commented and entry.name in defaults and entry.value.lower() not in {d.lower() for d in defaults[entry.name]}
+        if entry.commented
+        and entry.name in defaults
+        and entry.value.lower() not in {d.lower() for d in defaults[entry.name]}
     }
     assert not wrong, f".env.example shows defaults the code does not have (shown, actual): {wrong}"
 
@@ -264,8 +274,12 @@ def test_service_client_secrets_match_what_auth_accepts() -> None:
 def test_secrets_reach_only_the_service_that_uses_them() -> None:
     env = _filled_env()
     only = {
-        "JWT_PRIVATE_KEY": "auth", "PASSWORD_PEPPER": "auth", "SERVICE_CLIENTS": "auth",
-        "CREDS_DATABASE_URL": "auth", "STRIPE_SECRET_KEY": "payments", "STRIPE_WEBHOOK_SECRET": "payments",
+        "JWT_PRIVATE_KEY": "auth",
+        "PASSWORD_PEPPER": "auth",
+        "SERVICE_CLIENTS": "auth",
+        "CREDS_DATABASE_URL": "auth",
+        "STRIPE_SECRET_KEY": "payments",
+        "STRIPE_WEBHOOK_SECRET": "payments",
     }
     for name in SERVICES:
         view = container_environment(name, env)
@@ -278,9 +292,13 @@ def test_variables_read_outside_settings_are_documented_too() -> None:
     """Some variables are read with os.environ directly (the CLI's HOST, KEEP_ALIVE_SECONDS...)."""
     from deploy_support import ROOT
 
-    pattern = re.compile(r"""os\.(?:environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']|os\.environ\[\s*["']([A-Z][A-Z0-9_]*)["']""")
+    pattern = re.compile(
+        r"""os\.(?:environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']|os\.environ\[\s*["']([A-Z][A-Z0-9_]*)["']"""
+    )
     sources = [*(ROOT / "shared" / "src").rglob("*.py"), *(ROOT / "gateway" / "src").rglob("*.py")]
-    sources += [p for service in ("auth", "circles", "payments") for p in (ROOT / "services" / service / "src").rglob("*.py")]
+    sources += [
+        p for service in ("auth", "circles", "payments") for p in (ROOT / "services" / service / "src").rglob("*.py")
+    ]
     read: dict[str, str] = {}
     for path in sources:
         if {"devstack", "testing"} & set(path.parts):

@@ -1,12 +1,12 @@
 """The images: multi-stage, only the service's runtime dependencies from the lock, a numeric
 non-root user, exec-form entrypoint, and a build context that carries no secrets."""
+
 from __future__ import annotations
 
 import re
 import shlex
 
 import pytest
-
 from deploy_support import HEALTH_PATHS, ROOT, SERVICES, Service, dockerignore_rules, is_ignored, parse_dockerfile
 
 ALL = list(SERVICES.values())

@@ -1,6 +1,7 @@
 """What ends up in each image, without a Docker engine: the builder stage's COPY and `uv sync`
 steps are replayed on a copy of the build context (filtered by .dockerignore), offline, against
 the committed lock, and the resulting virtualenv is inspected and run."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from deploy_support import ROOT, SERVICES, Service, dockerignore_rules, is_ignored, parse_dockerfile
 
 # Development and embedded-engine packages that must never reach a production image.
@@ -74,9 +74,17 @@ def replay_builder(service: Service, root: Path) -> Path:
             command = " ".join(t for t in shlex.split(instruction.args) if not t.startswith("--mount="))
             if not command.startswith("uv "):
                 continue
-            done = subprocess.run(["bash", "-c", command.replace("uv ", f"{uv} ", 1)], cwd=workdir, env=env,
-                                  capture_output=True, text=True, timeout=300)
-            if done.returncode != 0 and re.search(r"network connectivity is disabled|the network was disabled", done.stderr, re.I):
+            done = subprocess.run(
+                ["bash", "-c", command.replace("uv ", f"{uv} ", 1)],
+                cwd=workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if done.returncode != 0 and re.search(
+                r"network connectivity is disabled|the network was disabled", done.stderr, re.I
+            ):
                 pytest.skip(f"uv's cache lacks a wheel the lock pins (offline replay): {done.stderr.strip()[-300:]}")
             assert done.returncode == 0, f"`{command}` failed:\n{done.stderr}"
     return venv
@@ -136,8 +144,9 @@ def test_image_builds_the_app_and_answers_with_the_commands_deployments_use(buil
         f"runpy.run_module('{service.package}', run_name='__main__')"
     )
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": "/nonexistent", "XDG_RUNTIME_DIR": "/tmp"}
-    done = subprocess.run([str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True,
-                          timeout=120, cwd="/", env=env)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, timeout=120, cwd="/", env=env
+    )
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output
     assert "serve" in output

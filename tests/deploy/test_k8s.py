@@ -1,6 +1,7 @@
 """deploy/k8s: valid against the Kubernetes schemas (offline), complete in the kustomization,
 locked down, probed and drained the way the apps behave, wired with every setting production
 needs, and fenced by NetworkPolicies that allow exactly the traffic the design needs."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,6 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
-from kubernetes_validate.utils import latest_version
-
 from deploy_support import (
     HEALTH_PATHS,
     K8S,
@@ -37,6 +36,7 @@ from deploy_support import (
     settings_class,
     workload_pods,
 )
+from kubernetes_validate.utils import latest_version
 
 APPS = list(SERVICES.values())
 MIGRATORS = [s for s in APPS if s.migrates]
@@ -64,6 +64,7 @@ def _port_number(container: dict, port: int | str) -> int:
 
 
 # --- schema and kustomize ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)
 @pytest.mark.parametrize("path", manifest_files(), ids=lambda p: p.relative_to(K8S).as_posix())
@@ -93,8 +94,12 @@ def test_every_generated_secret_has_a_committed_template_and_no_real_file() -> N
             if shutil.which("git") and (ROOT / ".git").exists():
                 ignored = subprocess.run(["git", "check-ignore", "-q", relative], cwd=ROOT).returncode == 0
                 assert ignored, f"{relative} must be git-ignored"
-                tracked = subprocess.run(["git", "ls-files", "--error-unmatch", relative], cwd=ROOT,
-                                         capture_output=True).returncode == 0
+                tracked = (
+                    subprocess.run(
+                        ["git", "ls-files", "--error-unmatch", relative], cwd=ROOT, capture_output=True
+                    ).returncode
+                    == 0
+                )
                 assert not tracked, f"{relative} holds real secrets and must not be committed"
 
 
@@ -137,11 +142,16 @@ def test_kustomize_build_renders_valid_objects_in_the_namespace(tmp_path: Path) 
         container = workload["spec"]["template"]["spec"]["containers"][0]
         assert re.fullmatch(r"mcm/\w+:[\w.-]+", container["image"]), "image tag set by kustomize"
         refs = [s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s]
-        refs += [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
+        refs += [
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in container.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        ]
         assert refs and set(refs) <= secrets, f"{workload['metadata']['name']} refers to {refs}"
 
 
 # --- workloads ------------------------------------------------------------------------------------
+
 
 def test_one_deployment_service_pdb_per_process_and_a_job_per_migrating_service() -> None:
     names = {s.name for s in APPS}
@@ -283,7 +293,10 @@ def test_prometheus_scrapes_the_port_that_serves_metrics(service: Service) -> No
     assert scraped == _port_number(container, "metrics") != service.port
     config = objects("ConfigMap")["gateway-config"]["data"]
     assert int(config["METRICS_PORT"]) == scraped
-    assert all(port["port"] != scraped and port["targetPort"] != "metrics" for port in objects("Service")["gateway"]["spec"]["ports"])
+    assert all(
+        port["port"] != scraped and port["targetPort"] != "metrics"
+        for port in objects("Service")["gateway"]["spec"]["ports"]
+    )
 
 
 def test_ingress_reaches_only_the_gateway_and_not_its_metrics() -> None:
@@ -316,6 +329,7 @@ def test_ingress_reaches_only_the_gateway_and_not_its_metrics() -> None:
 
 
 # --- configuration --------------------------------------------------------------------------------
+
 
 def _settings(service: Service) -> type:
     cls = settings_class(service)
@@ -392,9 +406,12 @@ OTHER_POD = pod("default", **{"app": "something-else"})
 
 def test_default_deny_covers_every_pod_both_ways() -> None:
     deny = [
-        p for p in objects("NetworkPolicy").values()
-        if p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
-        and not p["spec"].get("ingress") and not p["spec"].get("egress")
+        p
+        for p in objects("NetworkPolicy").values()
+        if p["spec"]["podSelector"] == {}
+        and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
     ]
     assert deny, "a default-deny policy for all pods, ingress and egress"
 
@@ -477,8 +494,12 @@ def test_network_policies_between_workloads(source: str, destination: str, port:
 )
 def test_network_policies_to_data_stores_and_providers(source: str, destination: str, port: int, allowed: bool) -> None:
     targets = {
-        "creds-db": CREDS_DB, "main-db": MAIN_DB, "redis": REDIS,
-        "stripe": STRIPE, "metadata": METADATA, "internal-host": INTERNAL_HOST,
+        "creds-db": CREDS_DB,
+        "main-db": MAIN_DB,
+        "redis": REDIS,
+        "stripe": STRIPE,
+        "metadata": METADATA,
+        "internal-host": INTERNAL_HOST,
     }
     assert connection_allowed(PODS[source], targets[destination], port) is allowed
 

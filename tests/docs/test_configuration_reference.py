@@ -16,6 +16,7 @@ A variable is documented when it is named (in backticks) in the first column of 
 docs/configuration.md. For the settings classes, the page must also show each field's default,
 mark production's required values "required" and SecretStr fields as secrets.
 """
+
 from __future__ import annotations
 
 import ast
@@ -40,7 +41,7 @@ NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Environment reads that are not configuration of the platform. Keep it short; each needs a reason.
 IGNORED = {
     "XDG_RUNTIME_DIR": "an operating-system variable that make, the devstack and the test plugin only default "
-                       "to /tmp for the embedded engines; it configures nothing of the platform",
+    "to /tmp for the embedded engines; it configures nothing of the platform",
     "BENCH_JWKS": "handed by tests/perf/gateway_bench.py to the upstream it spawns (bench_upstream.py), not set by people",
     "BENCH_UPSTREAM_KIND": "chosen by the benchmark harnesses for the upstream they spawn, not set by people",
     "SEC_REUSE": "a temporary development hook in tests/security/conftest.py (marked TEMP-DEV-HOOK), not configuration",
@@ -94,14 +95,20 @@ def environment_reads(paths: Iterator[Path], *, is_environment: Callable[[ast.AS
             key = None
             if isinstance(node, ast.Call):
                 func = node.func
-                if isinstance(func, ast.Attribute) and func.attr in {"get", "setdefault", "pop"} and is_environment(func.value):
-                    key = node.args[0] if node.args else None
-                elif _terminal_name(func) == "getenv":
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in {"get", "setdefault", "pop"}
+                    and is_environment(func.value)
+                ) or _terminal_name(func) == "getenv":
                     key = node.args[0] if node.args else None
             elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and is_environment(node.value):
                 key = node.slice
-            elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn)
-                  and is_environment(node.comparators[0])):
+            elif (
+                isinstance(node, ast.Compare)
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], ast.In | ast.NotIn)
+                and is_environment(node.comparators[0])
+            ):
                 key = node.left
             if key is not None:
                 reads.add(key, f"{relative(path)}:{node.lineno}", relative(path))
@@ -116,8 +123,11 @@ def string_arguments(*, keyword: str | None = None, first_argument_of: str | Non
             if not isinstance(node, ast.Call):
                 continue
             if keyword:
-                found |= {kw.value.value for kw in node.keywords
-                          if kw.arg == keyword and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)}
+                found |= {
+                    kw.value.value
+                    for kw in node.keywords
+                    if kw.arg == keyword and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)
+                }
             if first_argument_of and _terminal_name(node.func) == first_argument_of and node.args:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -151,8 +161,10 @@ DYNAMIC_READS: dict[tuple[str, str], tuple[str, Callable[[], set[str]]]] = {
 
 
 def code_reads() -> Reads:
-    source = environment_reads(python_files(*SOURCE_TREES),
-                               is_environment=lambda node: _is_os_environ(node) or _terminal_name(node) in {"environ", "env"})
+    source = environment_reads(
+        python_files(*SOURCE_TREES),
+        is_environment=lambda node: _is_os_environ(node) or _terminal_name(node) in {"environ", "env"},
+    )
     # In the tests `env` is usually a platform's or a container's environment, not this process's.
     tests = environment_reads(python_files(*TEST_SOURCES), is_environment=_is_os_environ)
     for name, where in tests.names.items():
@@ -191,7 +203,9 @@ def settings_classes() -> list[type[BaseSettings]]:
     classes = []
     for path in python_files(*SOURCE_TREES):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ClassDef) and any((_terminal_name(base) or "").endswith(("Settings", "SettingsMixin")) for base in node.bases):
+            if isinstance(node, ast.ClassDef) and any(
+                (_terminal_name(base) or "").endswith(("Settings", "SettingsMixin")) for base in node.bases
+            ):
                 cls = getattr(importlib.import_module(_module_name(path)), node.name)
                 if isinstance(cls, type) and issubclass(cls, BaseSettings):
                     classes.append(cls)
@@ -316,16 +330,26 @@ def read_by_code(reads: Reads, settings) -> dict[str, str]:
         if (path, expression) in reads.dynamic:
             found |= {name: f"{path} ({expression})" for name in resolve()}
     found |= {name: sorted(where)[0] for name, where in reads.names.items()}
-    found |= {name: f"{owners[0][0].__module__}.{owners[0][0].__name__}.{owners[0][1]}" for name, owners in settings.items()}
+    found |= {
+        name: f"{owners[0][0].__module__}.{owners[0][0].__name__}.{owners[0][1]}" for name, owners in settings.items()
+    }
     return found
 
 
 def test_the_code_is_read_as_expected(reads: Reads, settings) -> None:
     """Guards the derivation itself: it must find what we know is there."""
-    assert {"HOST", "KEEP_ALIVE_SECONDS", "STRIPE_STANDIN_PORT", "TEST_DATABASE_URL", "FUZZ_EXAMPLES"} <= set(reads.names)
-    assert {"ENVIRONMENT", "CREDS_DATABASE_URL", "GATEWAY_PORT", "STRIPE_WEBHOOK_SECRET", "EVENTS_HOLD_MINUTES"} <= set(settings)
-    assert {"AUTH_PORT", "CIRCLES_PORT", "PAYMENTS_PORT"} <= DYNAMIC_READS[("shared/src/mcm_shared/cli.py", "port_env")][1]()
-    assert {"MAILSINK_PORT", "SMSSINK_PORT"} <= DYNAMIC_READS[("shared/src/mcm_shared/devstack/platform.py", "variable")][1]()
+    assert {"HOST", "KEEP_ALIVE_SECONDS", "STRIPE_STANDIN_PORT", "TEST_DATABASE_URL", "FUZZ_EXAMPLES"} <= set(
+        reads.names
+    )
+    assert {"ENVIRONMENT", "CREDS_DATABASE_URL", "GATEWAY_PORT", "STRIPE_WEBHOOK_SECRET", "EVENTS_HOLD_MINUTES"} <= set(
+        settings
+    )
+    assert {"AUTH_PORT", "CIRCLES_PORT", "PAYMENTS_PORT"} <= DYNAMIC_READS[
+        ("shared/src/mcm_shared/cli.py", "port_env")
+    ][1]()
+    assert {"MAILSINK_PORT", "SMSSINK_PORT"} <= DYNAMIC_READS[
+        ("shared/src/mcm_shared/devstack/platform.py", "variable")
+    ][1]()
     assert {"PYTEST_ARGS", "PYTHON"} <= makefile_variables() and "VENV" not in makefile_variables()
     assert {"MAIN_DB_PASSWORD", "MCM_TAG"} <= compose_variables()
     assert len(documented_rows()) > 100
@@ -345,9 +369,12 @@ def test_ignored_reads_have_reasons() -> None:
 
 def test_every_variable_the_code_reads_is_documented(read_by_code: dict[str, str]) -> None:
     documented = documented_names()
-    missing = {name: where for name, where in sorted(read_by_code.items()) if name not in documented and name not in IGNORED}
-    assert not missing, "read by the code but missing from docs/configuration.md (variable: where it is read):\n" + "\n".join(
-        f"  {name}: {where}" for name, where in missing.items()
+    missing = {
+        name: where for name, where in sorted(read_by_code.items()) if name not in documented and name not in IGNORED
+    }
+    assert not missing, (
+        "read by the code but missing from docs/configuration.md (variable: where it is read):\n"
+        + "\n".join(f"  {name}: {where}" for name, where in missing.items())
     )
 
 
@@ -364,9 +391,13 @@ def test_documented_defaults_match_the_settings(settings) -> None:
             expected = rendered_defaults(info.get_default(call_default_factory=True))
             for env in env_names(cls, name):
                 cells = [row.column("default") for row in documented.get(env, [])]
-                if not any(expected & _code_spans(cell) or expected & set(re.findall(r"\w+", cell)) & {"unset", "empty"}
-                           for cell in cells):
-                    wrong.append(f"{env} ({cls.__module__}.{cls.__name__}): default {sorted(expected)}, documented {cells}")
+                if not any(
+                    expected & _code_spans(cell) or expected & set(re.findall(r"\w+", cell)) & {"unset", "empty"}
+                    for cell in cells
+                ):
+                    wrong.append(
+                        f"{env} ({cls.__module__}.{cls.__name__}): default {sorted(expected)}, documented {cells}"
+                    )
     assert not wrong, "defaults in docs/configuration.md that differ from the code:\n  " + "\n  ".join(wrong)
 
 
@@ -383,5 +414,7 @@ def test_production_requirements_and_secrets_are_marked(settings) -> None:
             if "SecretStr" in repr(info.annotation):
                 for env in env_names(cls, name):
                     if not any(row.column("secret").startswith("yes") for row in documented.get(env, [])):
-                        problems.append(f"{env}: a SecretStr field ({cls.__module__}); mark it 'yes' in the secret column")
+                        problems.append(
+                            f"{env}: a SecretStr field ({cls.__module__}); mark it 'yes' in the secret column"
+                        )
     assert not problems, "\n".join(problems)

@@ -14,6 +14,7 @@ documents, first column only, in the notation the documents use:
 Paths are compared by shape: parameter names are ignored (`{id}` in the docs, `{circle_id}` in
 the code), and so is a query string.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -51,7 +52,7 @@ def is_public(path: str) -> bool:
 def shape(path: str) -> str:
     path = path.split("?", 1)[0].rstrip("/") or "/"
     if path.startswith("/api/v1/"):
-        path = path[len("/api/v1"):]
+        path = path[len("/api/v1") :]
     return PARAMETER.sub("{}", path)
 
 
@@ -164,15 +165,23 @@ def test_notation_is_read_as_the_documents_mean_it() -> None:
     cell = "`POST /api/v1/users/{id}/disable` · `/enable` {reason} 🔒"
     assert cell_endpoints(cell) == {("POST", "/users/{}/disable"), ("POST", "/users/{}/enable")}
     cell = "`PATCH /circles/{id}/goals/{gid}` `{title?}` · `POST …/{gid}/done` · `DELETE …/{gid}`"
-    assert cell_endpoints(cell) == {("PATCH", "/circles/{}/goals/{}"), ("POST", "/circles/{}/goals/{}/done"),
-                                    ("DELETE", "/circles/{}/goals/{}")}
+    assert cell_endpoints(cell) == {
+        ("PATCH", "/circles/{}/goals/{}"),
+        ("POST", "/circles/{}/goals/{}/done"),
+        ("DELETE", "/circles/{}/goals/{}"),
+    }
     cell = "`GET\\|POST /api/v1/events/{id}/staff`, `DELETE …/staff/{user_id}?role=`"
-    assert cell_endpoints(cell) == {("GET", "/events/{}/staff"), ("POST", "/events/{}/staff"),
-                                    ("DELETE", "/events/{}/staff/{}")}
+    assert cell_endpoints(cell) == {
+        ("GET", "/events/{}/staff"),
+        ("POST", "/events/{}/staff"),
+        ("DELETE", "/events/{}/staff/{}"),
+    }
     cell = "`GET\\|POST /api/v1/events/requirement-templates`, `GET …/{template_id}`"
     assert ("GET", "/events/requirement-templates/{}") in cell_endpoints(cell)
     assert cell_endpoints("`POST /transfer-requests/{id}/approve\\|decline` `{note?}`") == {
-        ("POST", "/transfer-requests/{}/approve"), ("POST", "/transfer-requests/{}/decline")}
+        ("POST", "/transfer-requests/{}/approve"),
+        ("POST", "/transfer-requests/{}/decline"),
+    }
     table = "## Endpoints\n| a | b |\n|---|---|\n| `GET /x` | `|` splits |\n### More\n| `GET /y` | z |\n## Next\n| `GET /z` | w |\n"
     assert endpoint_first_cells(table) == [" a ", " `GET /x` ", " `GET /y` "]
 

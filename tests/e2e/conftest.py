@@ -1,6 +1,7 @@
 """End-to-end fixtures: the real processes (gateway + services, and the mail sink, SMS sink and
 Stripe stand-in that `make run` starts) on free ports, on the session's PostgreSQL and Redis,
 each platform with fresh databases and its own Redis database number."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,15 @@ _redis_db = itertools.count(1)
 # Never taken from the shell: engines come from the session, and email, SMS and Stripe are always
 # the local sinks and stand-in, never a real provider configured for `make run`.
 NOT_INHERITED = (
-    "DATABASE_URL", "CREDS_DATABASE_URL", "REDIS_URL",
-    "SMTP_", "SMS_", "STRIPE_", "MAILSINK_", "SMSSINK_", "CHECKOUT_",
+    "DATABASE_URL",
+    "CREDS_DATABASE_URL",
+    "REDIS_URL",
+    "SMTP_",
+    "SMS_",
+    "STRIPE_",
+    "MAILSINK_",
+    "SMSSINK_",
+    "CHECKOUT_",
 )
 
 ADMIN_EMAIL = "admin@e2e.example"
@@ -54,7 +62,9 @@ def admin_credentials() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def platform(engines: TestEngines, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Platform]:
+def platform(
+    engines: TestEngines, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Platform]:
     """One started platform per test module; a module may set `PLATFORM_ENV = {...}` to override settings."""
     tmp = tmp_path_factory.mktemp("platform")
     running = make_platform(engines, tmp, **getattr(request.module, "PLATFORM_ENV", {}))

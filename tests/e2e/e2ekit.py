@@ -1,6 +1,7 @@
 """Helpers for the end-to-end flows: people signing up and in through the gateway, bounded waits
 for what travels between services, the messages the mail and SMS sinks caught, the Stripe
 stand-in's hosted pages and control endpoints, and the events a service published."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,14 @@ CARD_PAYS = "4242424242424242"
 CARD_FAILS_ON_RENEWAL = "4000000000000341"
 
 
-def eventually(fetch: Callable[[], T], until: Callable[[T], bool], *, what: str, timeout: float = DEADLINE_SECONDS,
-               interval: float = POLL_SECONDS) -> T:
+def eventually(
+    fetch: Callable[[], T],
+    until: Callable[[T], bool],
+    *,
+    what: str,
+    timeout: float = DEADLINE_SECONDS,
+    interval: float = POLL_SECONDS,
+) -> T:
     """Poll `fetch` until `until(value)` holds; fail with the last value seen after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -68,7 +75,9 @@ def log_in(api: httpx.Client, email: str, password: str = PASSWORD) -> str:
 
 def sign_up(api: httpx.Client, display_name: str) -> Person:
     email = unique_email(display_name)
-    registered = api.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": display_name})
+    registered = api.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": display_name}
+    )
     assert registered.status_code == 201, registered.text
     token = log_in(api, email)
     me = api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
@@ -91,8 +100,13 @@ def _store(platform: Platform, sink: str):
 
 def mail_to(platform: Platform, address: str, subject: str) -> dict[str, Any]:
     """The newest email to `address` whose subject contains `subject`, once the sink has it."""
+
     def found() -> list[dict[str, Any]]:
-        return [m for m in read_messages(_store(platform, "mailsink")) if address in m["rcpt_tos"] and subject in m["subject"]]
+        return [
+            m
+            for m in read_messages(_store(platform, "mailsink"))
+            if address in m["rcpt_tos"] and subject in m["subject"]
+        ]
 
     return eventually(found, bool, what=f"email {subject!r} to {address}")[-1]
 
@@ -128,7 +142,9 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
         if tag == "form":
-            self.forms.append({"action": values.get("action", ""), "method": values.get("method", "get").lower(), "controls": []})
+            self.forms.append(
+                {"action": values.get("action", ""), "method": values.get("method", "get").lower(), "controls": []}
+            )
         elif tag in ("input", "button") and self.forms:
             self.forms[-1]["controls"].append(values)
 

@@ -4,6 +4,7 @@ settled by staff or by the member himself, a cancelled event refunded, emails an
 arrive and work, revocation the gateway enforces at once, and auth's accounts reaching circles.
 
 Waits are bounded polls (`eventually`), never fixed sleeps: each hop takes well under a second."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from e2ekit import (
-    CARD_FAILS_ON_RENEWAL, PASSWORD, Person, StripeStandIn, code_in, eventually, mail_to, published, sign_in, sign_up,
-    sms_to, verify_email,
+    CARD_FAILS_ON_RENEWAL,
+    PASSWORD,
+    Person,
+    StripeStandIn,
+    code_in,
+    eventually,
+    mail_to,
+    published,
+    sign_in,
+    sign_up,
+    sms_to,
+    verify_email,
 )
 
 from mcm_shared.devstack.platform import Platform
@@ -49,21 +60,31 @@ def stripe(platform: Platform) -> Iterator[StripeStandIn]:
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
+    )
     return response.json() if response.content else None
 
 
 def new_circle(api: httpx.Client, admin: Person, *, dues: int) -> dict[str, Any]:
-    return ok(api.post("/api/v1/circles", headers=admin.auth, json={
-        "name": f"Tuesday circle {uuid.uuid4().hex[:6]}",
-        "schedule": {"weekday": "tuesday", "time": "19:30", "timezone": "Europe/Berlin"},
-        "location": {"city": "Berlin"},
-        "dues": {"amount": dues, "currency": "EUR"},
-    }), 201)
+    return ok(
+        api.post(
+            "/api/v1/circles",
+            headers=admin.auth,
+            json={
+                "name": f"Tuesday circle {uuid.uuid4().hex[:6]}",
+                "schedule": {"weekday": "tuesday", "time": "19:30", "timezone": "Europe/Berlin"},
+                "location": {"city": "Berlin"},
+                "dues": {"amount": dues, "currency": "EUR"},
+            },
+        ),
+        201,
+    )
 
 
 def obligation_of(api: httpx.Client, person: Person, **match: str) -> dict[str, Any]:
     """The person's obligation whose fields equal `match`, once payments has created it."""
+
     def mine() -> list[dict[str, Any]]:
         items = ok(api.get("/api/v1/payments/obligations", headers=person.auth))["items"]
         return [item for item in items if all(item.get(key) == value for key, value in match.items())]
@@ -72,8 +93,11 @@ def obligation_of(api: httpx.Client, person: Person, **match: str) -> dict[str, 
 
 
 def obligation_status(api: httpx.Client, person: Person, obligation_id: str, status: str) -> dict[str, Any]:
-    return eventually(lambda: ok(api.get(f"/api/v1/payments/obligations/{obligation_id}", headers=person.auth)),
-                      lambda o: o["status"] == status, what=f"obligation {obligation_id} {status}")
+    return eventually(
+        lambda: ok(api.get(f"/api/v1/payments/obligations/{obligation_id}", headers=person.auth)),
+        lambda o: o["status"] == status,
+        what=f"obligation {obligation_id} {status}",
+    )
 
 
 def my_membership(api: httpx.Client, person: Person, circle_id: str, payment_status: str) -> dict[str, Any]:
@@ -81,16 +105,27 @@ def my_membership(api: httpx.Client, person: Person, circle_id: str, payment_sta
         mine = ok(api.get("/api/v1/members/me/memberships", headers=person.auth))
         return next((m for m in mine if m["circle_id"] == circle_id), None)
 
-    return eventually(membership, lambda m: m is not None and m["payment_status"] == payment_status,
-                      what=f"{person.display_name}'s membership {payment_status} in circles")
+    return eventually(
+        membership,
+        lambda m: m is not None and m["payment_status"] == payment_status,
+        what=f"{person.display_name}'s membership {payment_status} in circles",
+    )
 
 
 def start_checkout(api: httpx.Client, person: Person, obligation_id: str) -> dict[str, Any]:
-    return ok(api.post("/api/v1/payments/checkout", headers={**person.auth, "Idempotency-Key": str(uuid.uuid4())},
-                       json={"obligation_id": obligation_id}), 201)
+    return ok(
+        api.post(
+            "/api/v1/payments/checkout",
+            headers={**person.auth, "Idempotency-Key": str(uuid.uuid4())},
+            json={"obligation_id": obligation_id},
+        ),
+        201,
+    )
 
 
-def pay_dues(api: httpx.Client, stripe: StripeStandIn, admin: Person, member: Person, card: str) -> tuple[dict, dict, dict]:
+def pay_dues(
+    api: httpx.Client, stripe: StripeStandIn, admin: Person, member: Person, card: str
+) -> tuple[dict, dict, dict]:
     """A circle with dues, the member joined and paid by card: (circle, obligation, checkout)."""
     circle = new_circle(api, admin, dues=2500)
     joined = ok(api.post(f"/api/v1/circles/{circle['id']}/join", headers=member.auth), 201)
@@ -131,13 +166,18 @@ def test_member_pays_circle_dues_by_card_and_circles_shows_him_current(
     roster = ok(api.get(f"/api/v1/circles/{circle['id']}/members", headers=admin.auth))["items"]
     assert {(m["user_id"], m["payment_status"]) for m in roster if m["role"] == "member"} == {(member.id, "current")}
     announced = [e.payload for e in published(platform, "payments", "obligation.settled")]
-    assert any(p["obligation_id"] == obligation["id"] and p["membership_id"] == joined["id"] for p in announced), announced
+    assert any(p["obligation_id"] == obligation["id"] and p["membership_id"] == joined["id"] for p in announced), (
+        announced
+    )
 
     # Every event went through the gateway, like Stripe's, and payments accepted it.
     webhook_url = stripe.get("/_standin/config")["webhook_url"]
     assert webhook_url == platform.url("gateway") + "/api/v1/payments/webhooks/stripe"
-    events = eventually(stripe.events, lambda evs: bool(evs) and all(e["delivery"]["delivered"] for e in evs),
-                        what="every stand-in webhook delivered")
+    events = eventually(
+        stripe.events,
+        lambda evs: bool(evs) and all(e["delivery"]["delivered"] for e in evs),
+        what="every stand-in webhook delivered",
+    )
     assert {"checkout.session.completed", "invoice.paid"} <= {e["type"] for e in events}
     assert {e["delivery"]["last_status"] for e in events} == {200}, events
 
@@ -165,19 +205,28 @@ def test_failed_renewal_flags_the_member_until_staff_record_an_offline_payment(
     assert [(f["user_id"], f["payment_status"]) for f in flagged] == [(member.id, "overdue")]
     mail_to(platform, admin.email, f"overdue in {circle['name']}")
 
-    recorded = ok(api.post(
-        f"/api/v1/payments/obligations/{obligation['id']}/offline-payment",
-        headers={**admin.auth, "Idempotency-Key": str(uuid.uuid4())},
-        json={"amount": 2500, "method": "cash", "note": "paid at the meeting"},
-    ), 201)
+    recorded = ok(
+        api.post(
+            f"/api/v1/payments/obligations/{obligation['id']}/offline-payment",
+            headers={**admin.auth, "Idempotency-Key": str(uuid.uuid4())},
+            json={"amount": 2500, "method": "cash", "note": "paid at the meeting"},
+        ),
+        201,
+    )
     assert recorded["obligation"]["status"] == "settled" and recorded["payment"]["source"] == "offline"
 
     my_membership(api, member, circle["id"], "current")
-    eventually(lambda: ok(api.get(f"/api/v1/circles/{circle['id']}/flagged-members", headers=admin.auth))["items"],
-               lambda items: items == [], what="flag cleared")
+    eventually(
+        lambda: ok(api.get(f"/api/v1/circles/{circle['id']}/flagged-members", headers=admin.auth))["items"],
+        lambda items: items == [],
+        what="flag cleared",
+    )
     # Stripe must stop retrying what was paid in cash: the invoice is marked paid out of band there.
-    invoice = eventually(lambda: stripe.get(f"/v1/invoices/{renewal['invoice']['id']}"), lambda i: i["status"] == "paid",
-                         what="failed invoice marked paid at Stripe")
+    invoice = eventually(
+        lambda: stripe.get(f"/v1/invoices/{renewal['invoice']['id']}"),
+        lambda i: i["status"] == "paid",
+        what="failed invoice marked paid at Stripe",
+    )
     assert invoice["paid_out_of_band"] is True
 
 
@@ -200,8 +249,11 @@ def test_member_pays_his_failed_renewal_himself_on_the_hosted_invoice_page(
     settled = obligation_status(api, member, obligation["id"], "settled")
     assert settled["amount_paid"]["amount"] == 5000 and settled["amount_due"]["amount"] == 0
     assert my_membership(api, member, circle["id"], "current")["status"] == "active"
-    eventually(lambda: ok(api.get(f"/api/v1/circles/{circle['id']}/flagged-members", headers=admin.auth))["items"],
-               lambda items: items == [], what="flag cleared")
+    eventually(
+        lambda: ok(api.get(f"/api/v1/circles/{circle['id']}/flagged-members", headers=admin.auth))["items"],
+        lambda items: items == [],
+        what="flag cleared",
+    )
 
 
 def test_cancelling_an_event_refunds_a_paid_registration(
@@ -209,11 +261,23 @@ def test_cancelling_an_event_refunds_a_paid_registration(
 ):
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
     title = f"Spring workshop {uuid.uuid4().hex[:6]}"
-    event = ok(api.post("/api/v1/events", headers=admin.auth, json={
-        "type": "workshop", "title": title, "timezone": "Europe/Berlin", "location": {"city": "Berlin"}, "capacity": 8,
-        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=3)).isoformat(),
-        "price": {"amount": 4000, "currency": "EUR"},
-    }), 201)
+    event = ok(
+        api.post(
+            "/api/v1/events",
+            headers=admin.auth,
+            json={
+                "type": "workshop",
+                "title": title,
+                "timezone": "Europe/Berlin",
+                "location": {"city": "Berlin"},
+                "capacity": 8,
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=3)).isoformat(),
+                "price": {"amount": 4000, "currency": "EUR"},
+            },
+        ),
+        201,
+    )
     ok(api.post(f"/api/v1/events/{event['id']}/publish", headers=admin.auth))
     member = sign_up(api, "Ben")
     verify_email(api, platform, member)  # so the cancellation notice can reach him
@@ -227,36 +291,50 @@ def test_cancelling_an_event_refunds_a_paid_registration(
     assert checkout["mode"] == "payment"
     assert stripe.pay(checkout["url"]).status_code == 303
     obligation_status(api, member, obligation["id"], "settled")
-    eventually(lambda: ok(api.get(f"/api/v1/events/{event['id']}/registrations/me", headers=member.auth)),
-               lambda r: r["status"] == "confirmed", what="registration confirmed after payment")
+    eventually(
+        lambda: ok(api.get(f"/api/v1/events/{event['id']}/registrations/me", headers=member.auth)),
+        lambda r: r["status"] == "confirmed",
+        what="registration confirmed after payment",
+    )
     payment = ok(api.get("/api/v1/payments/history", headers=member.auth))["items"][0]
     assert payment["obligation_id"] == obligation["id"] and payment["amount"]["amount"] == 4000
 
-    cancelled = ok(api.post(f"/api/v1/events/{event['id']}/cancel", headers=admin.auth, json={"reason": "the venue flooded"}))
+    cancelled = ok(
+        api.post(f"/api/v1/events/{event['id']}/cancel", headers=admin.auth, json={"reason": "the venue flooded"})
+    )
     assert cancelled["status"] == "cancelled"
     mine = ok(api.get(f"/api/v1/events/{event['id']}/registrations/me", headers=member.auth))
     assert (mine["status"], mine["cancel_reason"], mine["refund"]) == ("cancelled", "event_cancelled", "full")
 
     # event.cancelled → payments refunds at Stripe → refund webhooks → refund.succeeded.
-    refunds = eventually(lambda: ok(api.get(f"/api/v1/payments/{payment['id']}/refunds", headers=admin.auth)),
-                         lambda rs: bool(rs) and rs[0]["status"] == "succeeded", what="refund succeeded")
+    refunds = eventually(
+        lambda: ok(api.get(f"/api/v1/payments/{payment['id']}/refunds", headers=admin.auth)),
+        lambda rs: bool(rs) and rs[0]["status"] == "succeeded",
+        what="refund succeeded",
+    )
     assert [(r["amount"], r["origin"]) for r in refunds] == [(4000, "event_cancelled")]
     history = ok(api.get("/api/v1/payments/history", headers=member.auth))["items"][0]
     assert history["amount_refunded"]["amount"] == 4000 and history["refunds"][0]["status"] == "succeeded"
     # The outbox relay publishes shortly after the commit that recorded the refund.
-    eventually(lambda: [e.payload for e in published(platform, "payments", "refund.succeeded")],
-               lambda announced: any(p["registration_id"] == registration["id"] and p["amount"] == 4000 for p in announced),
-               what="refund.succeeded published")
+    eventually(
+        lambda: [e.payload for e in published(platform, "payments", "refund.succeeded")],
+        lambda announced: any(p["registration_id"] == registration["id"] and p["amount"] == 4000 for p in announced),
+        what="refund.succeeded published",
+    )
     # circles → notification.requested → auth → email.
     mail_to(platform, member.email, f"Cancelled: {title}")
 
 
 # -- notifications -----------------------------------------------------------------------------
-def circles_profile(api: httpx.Client, person: Person, until: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+def circles_profile(
+    api: httpx.Client, person: Person, until: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
     return eventually(lambda: ok(api.get("/api/v1/members/me", headers=person.auth)), until, what=what)
 
 
-def test_email_verification_code_arrives_in_the_mail_sink_and_verifies_the_address(api: httpx.Client, platform: Platform):
+def test_email_verification_code_arrives_in_the_mail_sink_and_verifies_the_address(
+    api: httpx.Client, platform: Platform
+):
     person = sign_up(api, "Noah")
     mail = mail_to(platform, person.email, "verification code")
     assert "Hello Noah" in mail["body"]
@@ -273,7 +351,12 @@ def test_password_reset_link_arrives_and_sets_the_new_password(api: httpx.Client
     body = mail_to(platform, person.email, "Reset your password")["body"]
     link = next(word for word in body.split() if "reset-password?token=" in word)
     token = parse_qs(urlsplit(link).query)["token"][0]
-    ok(api.post("/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "a brand new passphrase"}), 204)
+    ok(
+        api.post(
+            "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "a brand new passphrase"}
+        ),
+        204,
+    )
     assert api.post("/api/v1/auth/login", json={"email": person.email, "password": PASSWORD}).status_code == 401
     assert sign_in(api, person.email, "a brand new passphrase").id == person.id
 
@@ -312,7 +395,9 @@ def test_gateway_refuses_the_access_token_within_a_second_of_logout(api: httpx.C
     assert refused_within(api, person, REVOCATION_DEADLINE) < REVOCATION_DEADLINE
 
 
-def test_gateway_refuses_the_access_token_within_a_second_of_the_account_being_disabled(api: httpx.Client, admin: Person):
+def test_gateway_refuses_the_access_token_within_a_second_of_the_account_being_disabled(
+    api: httpx.Client, admin: Person
+):
     person = sign_up(api, "Leo")
     ok(api.get("/api/v1/circles", headers=person.auth))
     ok(api.post(f"/api/v1/users/{person.id}/disable", headers=admin.auth, json={"reason": "end-to-end test"}))
@@ -321,5 +406,7 @@ def test_gateway_refuses_the_access_token_within_a_second_of_the_account_being_d
 
 def test_a_new_users_display_name_reaches_circles(api: httpx.Client):
     person = sign_up(api, "Jonah Whitfield")
-    profile = circles_profile(api, person, lambda p: p["display_name"] == "Jonah Whitfield", "user.registered applied in circles")
+    profile = circles_profile(
+        api, person, lambda p: p["display_name"] == "Jonah Whitfield", "user.registered applied in circles"
+    )
     assert profile["user_id"] == person.id

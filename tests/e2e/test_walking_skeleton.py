@@ -1,5 +1,6 @@
 """The walking skeleton, through the gateway, on real processes: register → login → a protected
 circles endpoint; without a token → 401; every process answers its health probes."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,7 +9,6 @@ import httpx
 import pytest
 
 from mcm_shared.devstack.platform import SERVICES, Platform
-
 
 
 @pytest.fixture
@@ -28,7 +28,9 @@ def test_every_process_answers_its_health_probes(platform: Platform):
 
 def test_register_login_and_list_circles_through_the_gateway(gateway: httpx.Client):
     email = f"new-{uuid.uuid4().hex[:8]}@example.org"
-    registered = gateway.post("/api/v1/auth/register", json={"email": email, "password": "a long enough password", "display_name": "Sam"})
+    registered = gateway.post(
+        "/api/v1/auth/register", json={"email": email, "password": "a long enough password", "display_name": "Sam"}
+    )
     assert registered.status_code == 201, registered.text
     login = gateway.post("/api/v1/auth/login", json={"email": email, "password": "a long enough password"})
     assert login.status_code == 200, login.text

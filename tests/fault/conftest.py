@@ -1,6 +1,7 @@
 """Fault-test fixtures: ONE platform of real processes with its own embedded PostgreSQL and Redis
 (never the session-wide engines, since these tests stop and freeze them), shared by every fault
 test, and put back to "everything up and ready" before each test."""
+
 from __future__ import annotations
 
 import sys
@@ -11,10 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from faultkit import ADMIN_EMAIL, ADMIN_PASSWORD, admin_token, log_tails, make_fault_platform, restore, resume  # noqa: E402
+from faultkit import ADMIN_EMAIL, ADMIN_PASSWORD, admin_token, log_tails, make_fault_platform, restore, resume
 
-from mcm_shared.devstack.platform import Platform  # noqa: E402
-
+from mcm_shared.devstack.platform import Platform
 
 HERE = Path(__file__).parent
 _started: list[Platform] = []

@@ -2,6 +2,7 @@
 request whose body trickles in over a raw socket, a background traffic loop, and a few Redis
 and PostgreSQL probes. Everything talks to 127.0.0.1 only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,7 +39,11 @@ BACKENDS = [name for name in SERVICE_NAMES if name != "gateway"]
 
 def make_fault_platform(tmp: Path) -> Platform:
     """A platform with its OWN embedded PostgreSQL and Redis under `tmp`, so tests may stop them."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CREDS_DATABASE_URL", "REDIS_URL", "TEST_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "CREDS_DATABASE_URL", "REDIS_URL", "TEST_"))
+    }
     env.update(
         {
             "ENVIRONMENT": "test",
@@ -87,8 +92,10 @@ class Outcome:
     def refused(self) -> bool:
         """No HTTP answer at all: the connection was refused, or reset from the listen queue
         of a server that stopped accepting (a closing listener resets what it never accepted)."""
-        return self.status is None and self.error is not None and self.error.startswith(
-            ("ConnectError", "ReadError", "RemoteProtocolError", "WriteError")
+        return (
+            self.status is None
+            and self.error is not None
+            and self.error.startswith(("ConnectError", "ReadError", "RemoteProtocolError", "WriteError"))
         )
 
     def json(self) -> dict:
@@ -104,7 +111,9 @@ def call(client: httpx.Client, method: str, url: str, label: str | None = None, 
     try:
         response = client.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
-        return Outcome(label or f"{method} {url}", started, time.monotonic() - started, error=f"{type(exc).__name__}: {exc}")
+        return Outcome(
+            label or f"{method} {url}", started, time.monotonic() - started, error=f"{type(exc).__name__}: {exc}"
+        )
     return Outcome(
         label or f"{method} {url}",
         started,
@@ -181,7 +190,11 @@ def restore(platform: Platform) -> None:
     wait_routed(platform, BACKENDS)
 
 
-ROUTED_PROBES = {"auth": "/.well-known/jwks.json", "circles": "/api/v1/circles", "payments": "/api/v1/payments/obligations"}
+ROUTED_PROBES = {
+    "auth": "/.well-known/jwks.json",
+    "circles": "/api/v1/circles",
+    "payments": "/api/v1/payments/obligations",
+}
 
 
 def wait_routed(platform: Platform, names: Iterable[str], timeout: float = 15.0) -> None:
@@ -194,7 +207,9 @@ def wait_routed(platform: Platform, names: Iterable[str], timeout: float = 15.0)
         if name != "auth" and not headers:
             headers["Authorization"] = f"Bearer {admin_token(platform)}"
         try:
-            status = httpx.get(gateway + ROUTED_PROBES[name], headers=headers if name != "auth" else {}, timeout=5).status_code
+            status = httpx.get(
+                gateway + ROUTED_PROBES[name], headers=headers if name != "auth" else {}, timeout=5
+            ).status_code
         except httpx.HTTPError:
             return False
         return status not in (502, 503, 504)
@@ -206,7 +221,9 @@ def wait_routed(platform: Platform, names: Iterable[str], timeout: float = 15.0)
 
 def admin_token(platform: Platform) -> str:
     response = httpx.post(
-        f"{platform.url('gateway')}/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, timeout=10
+        f"{platform.url('gateway')}/api/v1/auth/login",
+        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        timeout=10,
     )
     response.raise_for_status()
     return response.json()["access_token"]
@@ -254,7 +271,12 @@ class TrickledRequest:
 
     def __init__(self, port: int, method: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json", f"Content-Length: {len(body)}"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{port}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+        ]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
         split = max(1, len(body) // 3)
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[:split])

@@ -7,6 +7,7 @@ insert waiting) when circles gets SIGKILL. After the restart the entry is reclai
 consumer and applied: one profile, one inbox row, nothing pending — and a second delivery of the
 same event changes nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,8 @@ import asyncpg
 import httpx
 import pytest
 import redis
-
 from faultkit import USER_PASSWORD, new_email, wait_ready, wait_until
+
 from mcm_shared.devstack.platform import Platform
 
 STREAM = "events:auth"
@@ -77,18 +78,24 @@ def test_consumer_killed_mid_event_applies_it_exactly_once_after_restart(platfor
             timeout=10,
         )
         assert signed_up.status_code == 201, signed_up.text
-        assert wait_until(lambda: registered_event(client, after, name) is not None, timeout=10), "auth never published user.registered"
+        assert wait_until(lambda: registered_event(client, after, name) is not None, timeout=10), (
+            "auth never published user.registered"
+        )
         message_id, fields = registered_event(client, after, name)  # type: ignore[misc]
         envelope = json.loads(fields[b"envelope"])
         user_id, event_id = uuid.UUID(envelope["payload"]["user_id"]), uuid.UUID(envelope["id"])
 
         # The consumer took the entry and is stuck inside its transaction on the profile insert.
-        assert wait_until(lambda: pending_entry(client, message_id) is not None, timeout=10), "circles never read the event"
+        assert wait_until(lambda: pending_entry(client, message_id) is not None, timeout=10), (
+            "circles never read the event"
+        )
         waiting = (
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%circles.profiles%'"
             " AND pid <> pg_backend_pid()"
         )
-        assert wait_until(lambda: observer.value(waiting) >= 1, timeout=10), "the consumer is not inside its transaction"
+        assert wait_until(lambda: observer.value(waiting) >= 1, timeout=10), (
+            "the consumer is not inside its transaction"
+        )
         dead = pending_entry(client, message_id)
         assert dead is not None and dead["times_delivered"] == 1
 
@@ -105,7 +112,9 @@ def test_consumer_killed_mid_event_applies_it_exactly_once_after_restart(platfor
         platform.start_service("circles")
         wait_ready(platform, ["circles"])
         assert wait_until(lambda: observer.value(profiles, user_id) == 1, timeout=20), "the event was never applied"
-        assert wait_until(lambda: pending_entry(client, message_id) is None, timeout=10), "the entry was never acknowledged"
+        assert wait_until(lambda: pending_entry(client, message_id) is None, timeout=10), (
+            "the entry was never acknowledged"
+        )
         assert observer.value(inbox, GROUP, event_id) == 1
         assert observer.value("SELECT display_name FROM circles.profiles WHERE user_id = $1", user_id) == name
 

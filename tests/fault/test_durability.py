@@ -11,6 +11,7 @@ SIGKILL of the postmaster), started again, and SQL must find every acknowledged 
 With fsync/synchronous_commit off these tests fail: commits are answered while their WAL is
 still in PostgreSQL's memory, which the crash discards.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
 from faultkit import (
     USER_PASSWORD,
     admin_token,
@@ -31,6 +31,7 @@ from faultkit import (
     stripe_signature,
     wait_until,
 )
+
 from mcm_shared.devstack.engines import DURABLE_SETTINGS
 from mcm_shared.devstack.platform import MAIN_DATABASE, Platform
 
@@ -50,20 +51,36 @@ class Api:
 
     def member(self, name: str) -> tuple[str, dict]:
         email = new_email(name)
-        self.send("POST", "/api/v1/auth/register", expect=201, headers={},
-                  json={"email": email, "password": USER_PASSWORD, "display_name": name})
-        token = self.send("POST", "/api/v1/auth/login", expect=200, headers={},
-                          json={"email": email, "password": USER_PASSWORD})["access_token"]
+        self.send(
+            "POST",
+            "/api/v1/auth/register",
+            expect=201,
+            headers={},
+            json={"email": email, "password": USER_PASSWORD, "display_name": name},
+        )
+        token = self.send(
+            "POST", "/api/v1/auth/login", expect=200, headers={}, json={"email": email, "password": USER_PASSWORD}
+        )["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         return self.send("GET", "/api/v1/auth/me", expect=200, headers=auth)["id"], auth
 
     def published_event(self, price: int) -> str:
         starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
-        event = self.send("POST", "/api/v1/events", expect=201, json={
-            "type": "workshop", "title": f"Durable workshop {uuid.uuid4().hex[:6]}", "timezone": "Europe/Berlin",
-            "location": {"city": "Berlin"}, "capacity": 8, "starts_at": starts.isoformat(),
-            "ends_at": (starts + timedelta(hours=3)).isoformat(), "price": {"amount": price, "currency": "EUR"},
-        })
+        event = self.send(
+            "POST",
+            "/api/v1/events",
+            expect=201,
+            json={
+                "type": "workshop",
+                "title": f"Durable workshop {uuid.uuid4().hex[:6]}",
+                "timezone": "Europe/Berlin",
+                "location": {"city": "Berlin"},
+                "capacity": 8,
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=3)).isoformat(),
+                "price": {"amount": price, "currency": "EUR"},
+            },
+        )
         self.send("POST", f"/api/v1/events/{event['id']}/publish", expect=200)
         return event["id"]
 
@@ -84,9 +101,18 @@ def _prepare(api: Api) -> dict:
         obligations[:] = api.send("GET", "/api/v1/payments/obligations", expect=200, headers=payer)["items"]
         return bool(obligations)
 
-    assert wait_until(opened, timeout=PREPARE_TIMEOUT, interval=0.2), "payments never opened the registration's obligation"
-    return {"joiner_id": joiner_id, "joiner": joiner, "registrant_id": registrant_id, "registrant": registrant,
-            "circle_id": circle["id"], "free_event": free_event, "obligation_id": obligations[0]["id"]}
+    assert wait_until(opened, timeout=PREPARE_TIMEOUT, interval=0.2), (
+        "payments never opened the registration's obligation"
+    )
+    return {
+        "joiner_id": joiner_id,
+        "joiner": joiner,
+        "registrant_id": registrant_id,
+        "registrant": registrant,
+        "circle_id": circle["id"],
+        "free_event": free_event,
+        "obligation_id": obligations[0]["id"],
+    }
 
 
 def _acknowledged_writes(api: Api, ready: dict) -> dict:
@@ -95,15 +121,30 @@ def _acknowledged_writes(api: Api, ready: dict) -> dict:
     webhook_id = json.loads(webhook)["id"]
     writes = {
         "circle": lambda: api.send("POST", "/api/v1/circles", expect=201, json=circle_body())["id"],
-        "membership": lambda: api.send("POST", f"/api/v1/circles/{ready['circle_id']}/join", expect=201,
-                                       headers=ready["joiner"])["user_id"],
-        "registration": lambda: api.send("POST", f"/api/v1/events/{ready['free_event']}/registrations", expect=201,
-                                         headers=ready["registrant"], json={})["id"],
-        "webhook": lambda: api.send("POST", "/api/v1/payments/webhooks/stripe", expect=200, content=webhook,
-                                    headers={"Content-Type": "application/json",
-                                             "Stripe-Signature": stripe_signature(webhook)}) and webhook_id,
+        "membership": lambda: api.send(
+            "POST", f"/api/v1/circles/{ready['circle_id']}/join", expect=201, headers=ready["joiner"]
+        )["user_id"],
+        "registration": lambda: api.send(
+            "POST",
+            f"/api/v1/events/{ready['free_event']}/registrations",
+            expect=201,
+            headers=ready["registrant"],
+            json={},
+        )["id"],
+        "webhook": lambda: (
+            api.send(
+                "POST",
+                "/api/v1/payments/webhooks/stripe",
+                expect=200,
+                content=webhook,
+                headers={"Content-Type": "application/json", "Stripe-Signature": stripe_signature(webhook)},
+            )
+            and webhook_id
+        ),
         "offline_payment": lambda: api.send(
-            "POST", f"/api/v1/payments/obligations/{ready['obligation_id']}/offline-payment", expect=201,
+            "POST",
+            f"/api/v1/payments/obligations/{ready['obligation_id']}/offline-payment",
+            expect=201,
             headers={**api.admin, "Idempotency-Key": str(uuid.uuid4())},
             json={"amount": 4000, "method": "cash", "note": "paid at the door"},
         )["payment"]["id"],
@@ -119,12 +160,12 @@ def _found(platform: Platform, ready: dict, acknowledged: dict) -> dict[str, boo
     checks = {
         "circle": f"SELECT count(*) FROM circles.circles WHERE id = '{acknowledged['circle']}'",
         "membership": f"SELECT count(*) FROM circles.memberships WHERE circle_id = '{ready['circle_id']}' "
-                      f"AND user_id = '{ready['joiner_id']}' AND status = 'active'",
+        f"AND user_id = '{ready['joiner_id']}' AND status = 'active'",
         "registration": f"SELECT count(*) FROM circles.event_registrations WHERE id = '{acknowledged['registration']}' "
-                        "AND status = 'confirmed'",
+        "AND status = 'confirmed'",
         "webhook": f"SELECT count(*) FROM payments.webhook_events WHERE stripe_event_id = '{acknowledged['webhook']}'",
         "offline_payment": f"SELECT count(*) FROM payments.payments p JOIN payments.obligations o ON o.id = p.obligation_id "
-                           f"WHERE p.id = '{acknowledged['offline_payment']}' AND o.status = 'settled'",
+        f"WHERE p.id = '{acknowledged['offline_payment']}' AND o.status = 'settled'",
     }
     return {kind: platform.postgres.psql(sql, database=MAIN_DATABASE).strip() == "1" for kind, sql in checks.items()}
 

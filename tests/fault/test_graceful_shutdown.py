@@ -5,6 +5,7 @@ The slow request is a real one whose body trickles in over a raw socket (login o
 the gateway, creating a circle on circles, a Stripe webhook on payments): the server has the
 whole request head, so its handler is running and waiting for the body when the signal lands.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,6 @@ import uuid
 import httpx
 import pytest
 import redis
-
 from faultkit import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -36,6 +36,7 @@ from faultkit import (
     wait_routed,
     wait_until,
 )
+
 from mcm_shared.devstack.platform import Platform
 
 GRACE_SECONDS = 20  # timeout_graceful_shutdown of every process
@@ -52,7 +53,9 @@ def slow_request(platform: Platform, name: str, token: str) -> tuple[TrickledReq
         body = json.dumps(circle_body()).encode()
         return TrickledRequest(port, "POST", "/api/v1/circles", body, {"Authorization": f"Bearer {token}"}), 201
     body = stripe_event_body()
-    return TrickledRequest(port, "POST", "/api/v1/payments/webhooks/stripe", body, {"Stripe-Signature": stripe_signature(body)}), 200
+    return TrickledRequest(
+        port, "POST", "/api/v1/payments/webhooks/stripe", body, {"Stripe-Signature": stripe_signature(body)}
+    ), 200
 
 
 class EventFeed:
@@ -111,7 +114,13 @@ class Load:
             return call(client, "GET", f"{self.gateway}/api/v1/payments/obligations", "payments", headers=self.auth)
 
         def login(client: httpx.Client) -> Outcome:
-            return call(client, "POST", f"{self.gateway}/api/v1/auth/login", "login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+            return call(
+                client,
+                "POST",
+                f"{self.gateway}/api/v1/auth/login",
+                "login",
+                json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+            )
 
         def register(client: httpx.Client) -> Outcome:
             email = new_email("term")
@@ -199,7 +208,12 @@ def test_sigterm_drains_in_flight_requests_under_load_and_exits_zero(platform: P
     # ... and the gateway answers for the missing service quickly with 502/503.
     if name in GATEWAY_ROUTE:
         with httpx.Client(timeout=10) as client:
-            routed = call(client, "GET", platform.url("gateway") + GATEWAY_ROUTE[name], headers={"Authorization": f"Bearer {token}"})
+            routed = call(
+                client,
+                "GET",
+                platform.url("gateway") + GATEWAY_ROUTE[name],
+                headers={"Authorization": f"Bearer {token}"},
+            )
         assert routed.status in (502, 503) and routed.elapsed < 3.0, str(routed)
     if name == "circles":
         consumers = consumers_of(redis.Redis.from_url(platform.env["REDIS_URL"]), pid)

@@ -1,13 +1,13 @@
 """PostgreSQL stopped and started again under traffic: fast 503 problems while it is down, never a
 500 or a hang, readiness follows it, recovery without restarting anything, no acknowledged write
 lost."""
+
 from __future__ import annotations
 
 import time
 
 import httpx
 import pytest
-
 from faultkit import (
     BACKENDS,
     SERVICE_NAMES,
@@ -22,6 +22,7 @@ from faultkit import (
     ready_status,
     wait_until,
 )
+
 from mcm_shared.devstack.platform import Platform
 
 ANSWER_WITHIN = 3.0  # seconds; the database connect timeout is 2 s
@@ -51,7 +52,9 @@ class Writes:
         return outcome
 
     def create_circle(self, client: httpx.Client) -> Outcome:
-        outcome = call(client, "POST", f"{self.gateway}/api/v1/circles", "create circle", headers=self.auth, json=circle_body())
+        outcome = call(
+            client, "POST", f"{self.gateway}/api/v1/circles", "create circle", headers=self.auth, json=circle_body()
+        )
         if outcome.status == 201:
             self.circles.append(outcome.json()["id"])
         return outcome
@@ -103,7 +106,9 @@ def test_postgres_down_gives_fast_503s_and_recovers_without_losing_writes(platfo
 
     down = [o for o in outcomes if stopped + 0.5 <= o.started < restarted]
     for label in ("read circles", "read me", "register", "create circle"):
-        assert any(o.label == label and o.status == 503 for o in down), f"{label} never saw the outage:\n{describe(down)}"
+        assert any(o.label == label and o.status == 503 for o in down), (
+            f"{label} never saw the outage:\n{describe(down)}"
+        )
     assert any(o.status in (200, 201) for o in outcomes if o.started >= recovered), "no success after recovery"
     assert {name: platform.processes[name].pid for name in SERVICE_NAMES} == pids, "a process was restarted"
     assert all(platform.processes[name].poll() is None for name in SERVICE_NAMES)

@@ -3,6 +3,7 @@ answer a fast 503 (the gateway's credential limits and auth's sign-in limits liv
 both refuse rather than let attempts through unthrottled), nothing waits past the socket timeout,
 readiness says 503 everywhere, and everything recovers by itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,6 @@ import time
 
 import httpx
 import pytest
-
 from faultkit import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -27,6 +27,7 @@ from faultkit import (
     ready_status,
     wait_until,
 )
+
 from mcm_shared.devstack.platform import Platform
 
 ANSWER_WITHIN = DEPENDENCY_TIMEOUT_SECONDS + 1.0  # the Redis socket timeout plus a margin
@@ -62,10 +63,13 @@ class Steps:
 def check_degraded(platform: Platform, traffic: Traffic, steps: Steps, start: float, end: float, phase: str) -> None:
     during = traffic.between(start, end)
     reads = [o for o in during if o.label in READS]
-    assert reads and all(o.status == 200 for o in reads), f"{phase}: reads must keep working:\n" + describe(o for o in reads if o.status != 200)
+    assert reads and all(o.status == 200 for o in reads), f"{phase}: reads must keep working:\n" + describe(
+        o for o in reads if o.status != 200
+    )
     credentials = [o for o in during if o.label in CREDENTIALS]
     assert credentials and all(is_problem_503(o) for o in credentials), (
-        f"{phase}: credential endpoints answer a 503 problem without Redis:\n" + describe(o for o in credentials if not is_problem_503(o))
+        f"{phase}: credential endpoints answer a 503 problem without Redis:\n"
+        + describe(o for o in credentials if not is_problem_503(o))
     )
     for name in SERVICE_NAMES:
         live = httpx.get(f"{platform.url(name)}/api/v1/health/live", timeout=3)
@@ -79,7 +83,9 @@ def test_redis_down_or_hung_degrades_gracefully_and_recovers(platform: Platform,
     pids = {name: platform.processes[name].pid for name in SERVICE_NAMES}
     steps = Steps(platform.url("gateway"), token)
     refresh_token = httpx.post(
-        f"{platform.url('gateway')}/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, timeout=10
+        f"{platform.url('gateway')}/api/v1/auth/login",
+        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        timeout=10,
     ).json()["refresh_token"]
 
     with Traffic([steps.read_circles, steps.login, steps.read_me, steps.register], workers=4, timeout=15) as traffic:
@@ -94,7 +100,13 @@ def test_redis_down_or_hung_degrades_gracefully_and_recovers(platform: Platform,
         # Refresh is a credential endpoint too: the gateway's exact limits for those live in Redis
         # and refuse with 503 rather than let them through unchecked (mcm_gateway/ratelimit).
         with httpx.Client(timeout=10) as client:
-            refreshed = call(client, "POST", f"{platform.url('gateway')}/api/v1/auth/refresh", "refresh", json={"refresh_token": refresh_token})
+            refreshed = call(
+                client,
+                "POST",
+                f"{platform.url('gateway')}/api/v1/auth/refresh",
+                "refresh",
+                json={"refresh_token": refresh_token},
+            )
         assert is_problem_503(refreshed) and refreshed.elapsed < ANSWER_WITHIN, str(refreshed)
         time.sleep(2.0)
         check_degraded(platform, traffic, steps, stopped + 0.5, time.monotonic(), "stopped")
@@ -116,9 +128,9 @@ def test_redis_down_or_hung_degrades_gracefully_and_recovers(platform: Platform,
         os.kill(redis_server.process.pid, signal.SIGSTOP)
         try:
             frozen = time.monotonic()
-            assert wait_until(lambda: all(ready_status(platform, n) == 503 for n in SERVICE_NAMES), timeout=5.0 + ANSWER_WITHIN), {
-                n: ready_status(platform, n) for n in SERVICE_NAMES
-            }
+            assert wait_until(
+                lambda: all(ready_status(platform, n) == 503 for n in SERVICE_NAMES), timeout=5.0 + ANSWER_WITHIN
+            ), {n: ready_status(platform, n) for n in SERVICE_NAMES}
             time.sleep(3.0)
             check_degraded(platform, traffic, steps, frozen + ANSWER_WITHIN, time.monotonic(), "hung")
         finally:
@@ -127,14 +139,18 @@ def test_redis_down_or_hung_degrades_gracefully_and_recovers(platform: Platform,
         assert wait_until(lambda: all(ready_status(platform, n) == 200 for n in SERVICE_NAMES), timeout=15.0), {
             n: ready_status(platform, n) for n in SERVICE_NAMES
         }
-        assert wait_until(lambda: steps.login(httpx.Client(timeout=10)).status == 200, timeout=10.0), "login after Redis thawed"
+        assert wait_until(lambda: steps.login(httpx.Client(timeout=10)).status == 200, timeout=10.0), (
+            "login after Redis thawed"
+        )
         time.sleep(0.5)
 
     outcomes = traffic.snapshot()
     bad = [o for o in outcomes if o.status not in (200, 201) and not is_problem_503(o)]
     assert not bad, "only 2xx or a 503 problem are acceptable:\n" + describe(bad)
     slow = [o for o in outcomes if o.elapsed > ANSWER_WITHIN]
-    assert not slow, f"nothing may wait past the Redis socket timeout ({DEPENDENCY_TIMEOUT_SECONDS}s):\n" + describe(slow)
+    assert not slow, f"nothing may wait past the Redis socket timeout ({DEPENDENCY_TIMEOUT_SECONDS}s):\n" + describe(
+        slow
+    )
     assert {name: platform.processes[name].pid for name in SERVICE_NAMES} == pids, "a process was restarted"
     assert any(o.status == 200 for o in outcomes if o.started > thawed and o.label in CREDENTIALS + READS)
 

@@ -1,16 +1,16 @@
 """An upstream killed or hung behind the gateway: its routes fail fast with the right status
 (502/503 when nothing listens, 504 at the configured upstream timeout when it hangs) while the
 other services' routes keep working, and everything comes back without touching the gateway."""
+
 from __future__ import annotations
 
 import os
 import signal
-import time
 
 import httpx
 import pytest
-
 from faultkit import ADMIN_EMAIL, ADMIN_PASSWORD, UPSTREAM_TIMEOUT_SECONDS, call, wait_ready, wait_until
+
 from mcm_shared.devstack.platform import Platform
 
 
@@ -38,7 +38,9 @@ def test_killed_then_hung_circles_behind_the_gateway(platform: Platform, token: 
 
         platform.start_service("circles")
         wait_ready(platform, ["circles"])
-        assert wait_until(lambda: client.get("/api/v1/circles", headers=headers).status_code == 200, timeout=10), "gateway did not recover"
+        assert wait_until(lambda: client.get("/api/v1/circles", headers=headers).status_code == 200, timeout=10), (
+            "gateway did not recover"
+        )
 
         # Hung: the process holds its port but answers nothing.
         pid = platform.processes["circles"].pid
@@ -53,6 +55,8 @@ def test_killed_then_hung_circles_behind_the_gateway(platform: Platform, token: 
             assert write.status == 504 and write.elapsed < UPSTREAM_TIMEOUT_SECONDS + 1.5, str(write)
         finally:
             os.kill(pid, signal.SIGCONT)
-        assert wait_until(lambda: client.get("/api/v1/circles", headers=headers).status_code == 200, timeout=10), "no recovery after SIGCONT"
+        assert wait_until(lambda: client.get("/api/v1/circles", headers=headers).status_code == 200, timeout=10), (
+            "no recovery after SIGCONT"
+        )
 
     assert platform.processes["gateway"].pid == gateway_pid and platform.processes["gateway"].poll() is None

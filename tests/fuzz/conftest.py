@@ -2,6 +2,7 @@
 Redis database), with the sign-in throttles lifted — fuzzing sends thousands of requests from one
 machine and must exercise the endpoints, not the limits (tests/security tests the limits) — and
 long-lived access tokens so a long `make fuzz` run keeps its identities."""
+
 from __future__ import annotations
 
 import sys
@@ -12,9 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "security"))
 
-from seckit import start_platform  # noqa: E402
+from seckit import start_platform
 
-from mcm_shared.devstack.platform import Platform  # noqa: E402
+from mcm_shared.devstack.platform import Platform
 
 FUZZ_REDIS_DB = 14
 UNLIMITED = "1000000000"

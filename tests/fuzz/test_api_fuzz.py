@@ -20,6 +20,7 @@ cap FUZZ_TIME_BUDGET in seconds (default 180 for the small run, none for long ru
 equally by the targets. FUZZ_SEED fixes the random seed (default: fixed for small runs, so
 `make test` is repeatable; random for long runs). FUZZ_REPORT names a JSON file for the findings.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,6 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-
 from seckit import Accounts, User, routed_operations, sample_objects
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
@@ -56,8 +56,10 @@ TARGETS = [(service, via, who) for service in SERVICES for via in ("direct", "ga
 FATAL_CHECKS = ("not_a_server_error", "ignored_auth")
 SCHEMA_CHECKS = ("response_schema_conformance",)  # fatal on 2xx answers, reported otherwise
 FORMAT_NIT = re.compile(r'is not a "[\w-]+"')
-STRUCTURAL = re.compile(r"is not of type|is a required property|is not one of|Additional properties|is not valid under|"
-                        r"is too long|is too short|is less than|is greater than|does not match|Undocumented")
+STRUCTURAL = re.compile(
+    r"is not of type|is a required property|is not one of|Additional properties|is not valid under|"
+    r"is too long|is too short|is less than|is greater than|does not match|Undocumented"
+)
 REPORTED_CHECKS = (
     "status_code_conformance",
     "content_type_conformance",
@@ -70,13 +72,26 @@ REPORTED_CHECKS = (
 
 # Operations that end the caller's session(s): called with a session of their own, and the
 # shared session is signed in again afterwards.
-SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/logout-all"), ("DELETE", "/api/v1/auth/me"),
-                  ("POST", "/api/v1/auth/password")}
+SESSION_ENDING = {
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/logout-all"),
+    ("DELETE", "/api/v1/auth/me"),
+    ("POST", "/api/v1/auth/password"),
+}
 RELOGIN_AFTER = {("POST", "/api/v1/auth/logout-all"), ("POST", "/api/v1/auth/password"), ("DELETE", "/api/v1/auth/me")}
 
 # Path parameters that can point at real objects (see seckit.sample_objects).
-REAL_PARAMETERS = {"circle_id": "circle", "meeting_id": "meeting", "goal_id": "goal", "event_id": "published", "obligation_id": "obligation",
-                   "payment_id": "payment", "registration_id": "registration", "template_id": "template", "user_id": "user"}
+REAL_PARAMETERS = {
+    "circle_id": "circle",
+    "meeting_id": "meeting",
+    "goal_id": "goal",
+    "event_id": "published",
+    "obligation_id": "obligation",
+    "payment_id": "payment",
+    "registration_id": "registration",
+    "template_id": "template",
+    "user_id": "user",
+}
 
 
 # -- identities ---------------------------------------------------------------------------------------
@@ -118,7 +133,10 @@ def accounts(platform) -> Accounts:
 
 @pytest.fixture(scope="module")
 def identities(accounts: Accounts) -> dict[str, Identity]:
-    return {"admin": Identity(accounts, accounts.admin), "member": Identity(accounts, accounts.create(prefix="fuzz-member"))}
+    return {
+        "admin": Identity(accounts, accounts.admin),
+        "member": Identity(accounts, accounts.create(prefix="fuzz-member")),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +151,10 @@ def objects(platform, accounts: Accounts, identities: dict[str, Identity]) -> di
 @pytest.fixture(scope="module")
 def schemas(platform) -> dict[str, Any]:
     config = schemathesis.Config(seed=FUZZ_SEED)
-    return {service: schemathesis.openapi.from_url(f"{platform.url(service)}/openapi.json", config=config, timeout=30) for service in SERVICES}
+    return {
+        service: schemathesis.openapi.from_url(f"{platform.url(service)}/openapi.json", config=config, timeout=30)
+        for service in SERVICES
+    }
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +212,7 @@ def _examine(case, response, headers: dict[str, str], findings: Findings, label:
     def run(name: str) -> str | None:
         try:
             case.validate_response(response, checks=[_check(name)], headers=headers)
-        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - schemathesis' FailureGroup is a BaseExceptionGroup
+        except (Exception, BaseExceptionGroup) as exc:
             return _failure_text(exc)
         return None
 
@@ -206,7 +227,11 @@ def _examine(case, response, headers: dict[str, str], findings: Findings, label:
             # "18:00:00" where RFC 3339 "time" wants an offset) is a documentation nit.
             format_only = FORMAT_NIT.search(failure) is not None and STRUCTURAL.search(failure) is None
             fatal = 200 <= status < 300 and not format_only
-            findings.add(fatal, (name if not format_only else f"{name} (format only)", label, str(status)), f"{failure}\n{reproduce}")
+            findings.add(
+                fatal,
+                (name if not format_only else f"{name} (format only)", label, str(status)),
+                f"{failure}\n{reproduce}",
+            )
     shape = _problem_shape(response)
     if shape:
         findings.add(True, ("problem_json", label, str(status)), f"{shape}\n{reproduce}")
@@ -221,19 +246,31 @@ def _strategy(operation, objects: dict[str, str]):
     names = [parameter.name for parameter in operation.path_parameters]
     # Real ids let requests reach validation and business rules; DELETEs get generated ids only,
     # so the shared objects outlive the fuzzing of the operations that follow.
-    known = {} if operation.method.upper() == "DELETE" else {name: objects[REAL_PARAMETERS[name]] for name in names if name in REAL_PARAMETERS}
+    known = (
+        {}
+        if operation.method.upper() == "DELETE"
+        else {name: objects[REAL_PARAMETERS[name]] for name in names if name in REAL_PARAMETERS}
+    )
     options = [operation.as_strategy(GenerationMode.POSITIVE)]
     if known:
         options.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters=known))
     try:
         options.append(operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=known or None))
-    except Exception:  # noqa: BLE001 - nothing to negate in this operation
+    except Exception:
         pass
     return st.one_of(*options)
 
 
-def _fuzz_operation(operation, *, base_url: str, identity: Identity, objects: dict[str, str], findings: Findings, deadline: float,
-                    session: requests.Session) -> None:
+def _fuzz_operation(
+    operation,
+    *,
+    base_url: str,
+    identity: Identity,
+    objects: dict[str, str],
+    findings: Findings,
+    deadline: float,
+    session: requests.Session,
+) -> None:
     method, path = operation.method.upper(), operation.path
     key = (method, path)
     label = f"{method} {path}"
@@ -256,7 +293,9 @@ def _fuzz_operation(operation, *, base_url: str, identity: Identity, objects: di
         try:
             response = case.call(base_url=base_url, session=session, headers=headers, timeout=REQUEST_TIMEOUT)
         except requests.RequestException as exc:
-            findings.add(True, ("no_answer", label, type(exc).__name__), f"{exc}\n{case.as_curl_command(headers=headers)}")
+            findings.add(
+                True, ("no_answer", label, type(exc).__name__), f"{exc}\n{case.as_curl_command(headers=headers)}"
+            )
             identity.after(key, None)
             return
         _examine(case, response, headers, findings, label)
@@ -271,7 +310,9 @@ def _fuzz_operation(operation, *, base_url: str, identity: Identity, objects: di
 
 
 def _routed_through_gateway(documents: dict[str, dict[str, Any]], service: str) -> set[tuple[str, str]]:
-    routed = routed_operations({service: documents[service]}) + routed_operations({service: documents[service]}, public=True)
+    routed = routed_operations({service: documents[service]}) + routed_operations(
+        {service: documents[service]}, public=True
+    )
     return {(method, path) for _, method, path in routed}
 
 
@@ -289,21 +330,30 @@ def test_fuzz(platform, schemas, documents, identities, objects, report, service
     for result in schemas[service].get_all_operations():
         try:
             operation = result.ok()
-        except Exception as exc:  # noqa: BLE001 - a schema the loader cannot use is itself a finding
+        except Exception as exc:
             findings.add(True, ("invalid_schema", service, type(exc).__name__), str(exc)[:1000])
             continue
         if routed is not None and (operation.method.upper(), operation.path) not in routed:
             continue
         operations += 1
-        _fuzz_operation(operation, base_url=base_url, identity=identities[who], objects=objects, findings=findings, deadline=deadline,
-                        session=session)
+        _fuzz_operation(
+            operation,
+            base_url=base_url,
+            identity=identities[who],
+            objects=objects,
+            findings=findings,
+            deadline=deadline,
+            session=session,
+        )
     session.close()
     out_of_time = time.monotonic() > deadline
     target = f"{service} via {via} as {who}"
     report["targets"][target] = {
         "operations": operations,
         "stopped_by_time_budget": out_of_time,
-        "requests_by_status": {f"{label} → {status}": count for (label, status), count in sorted(findings.statuses.items())},
+        "requests_by_status": {
+            f"{label} → {status}": count for (label, status), count in sorted(findings.statuses.items())
+        },
         "fatal": {" | ".join(key): examples for key, examples in findings.fatal.items()},
         "reported": {" | ".join(key): examples for key, examples in findings.reported.items()},
         "counts": {" | ".join(key): count for key, count in findings.counts.items()},

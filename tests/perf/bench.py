@@ -26,6 +26,7 @@ A scenario whose endpoint or table does not exist yet reports "not available: <r
 Writes docs/benchmarks.md and docs/benchmarks.json and prints a summary. Exit status 0 unless
 the benchmark itself broke (missed targets are reported, not fatal).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,17 @@ os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 
 from benchkit import machine  # noqa: E402
 from benchkit.context import BenchContext  # noqa: E402
-from benchkit.report import COUNT, ERROR, NOT_AVAILABLE, ABSOLUTE, NotAvailable, Report, ScenarioResult, Target, format_value  # noqa: E402
+from benchkit.report import (
+    ABSOLUTE,
+    COUNT,
+    ERROR,
+    NOT_AVAILABLE,
+    NotAvailable,
+    Report,
+    ScenarioResult,
+    Target,
+    format_value,
+)
 from benchkit.scenarios import startup  # noqa: E402
 from benchkit.seed import MEMBER_PASSWORD, seed  # noqa: E402
 from benchkit.stack import BenchStack  # noqa: E402
@@ -114,13 +125,16 @@ def platform_env(pepper: str, webhook_secret: str) -> dict[str, str]:
 
 
 def describe_configuration(env: dict[str, str]) -> dict[str, Any]:
-    shown = {k: ("<random per run>" if k in ("PASSWORD_PEPPER", "STRIPE_WEBHOOK_SECRET") else v) for k, v in sorted(env.items())
-             if k != "XDG_RUNTIME_DIR"}
+    shown = {
+        k: ("<random per run>" if k in ("PASSWORD_PEPPER", "STRIPE_WEBHOOK_SECRET") else v)
+        for k, v in sorted(env.items())
+        if k != "XDG_RUNTIME_DIR"
+    }
     return {
         "environment variables set by the benchmark": ", ".join(f"`{k}={v}`" for k, v in shown.items()),
         "engines": "embedded PostgreSQL, durable as in production and `make run` (every commit flushed to disk before it "
-                   "is acknowledged; `pg_stat_statements` preloaded; one login role per service), and embedded Redis "
-                   "(append-only file, fsync always), in a temporary directory on the machine's disk",
+        "is acknowledged; `pg_stat_statements` preloaded; one login role per service), and embedded Redis "
+        "(append-only file, fsync always), in a temporary directory on the machine's disk",
         "processes": "one uvicorn process per service (uvloop, httptools), as `make run`; load generator on the same cores",
     }
 
@@ -135,7 +149,7 @@ def run_scenario(report: Report, key: str, title: str, body: Any, cpu_roots: Any
         body(result)
     except NotAvailable as exc:
         result.status, result.reason = NOT_AVAILABLE, str(exc)
-    except Exception as exc:  # noqa: BLE001 - one broken scenario must not lose the others
+    except Exception as exc:
         result.status, result.reason = ERROR, f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
     result.seconds = time.perf_counter() - started
@@ -156,10 +170,17 @@ def seed_and_sign_in(ctx: BenchContext, result: ScenarioResult) -> None:
         "accounts have cost-12 hashes)."
     )
     try:
-        ctx.seed = asyncio.run(seed(
-            ctx.main_dsn, ctx.creds_dsn, pepper=ctx.pepper, registration_users=REGISTRATION_USERS,
-            login_users=LOGIN_USERS, listing_users=LISTING_USERS, contention_events=CONTENTION_EVENTS,
-        ))
+        ctx.seed = asyncio.run(
+            seed(
+                ctx.main_dsn,
+                ctx.creds_dsn,
+                pepper=ctx.pepper,
+                registration_users=REGISTRATION_USERS,
+                login_users=LOGIN_USERS,
+                listing_users=LISTING_USERS,
+                contention_events=CONTENTION_EVENTS,
+            )
+        )
     except Exception as exc:
         ctx.seed_error = f"{type(exc).__name__}: {exc}"
         raise
@@ -168,8 +189,15 @@ def seed_and_sign_in(ctx: BenchContext, result: ScenarioResult) -> None:
     result.add("seconds", "Seeding time (generate + COPY + ANALYZE)", round(data.seconds, 1), "s", ABSOLUTE)
     for table, count in data.counts.items():
         result.add(f"rows.{table}", f"Rows seeded: {table}", count, "rows", COUNT)
-    result.add("inconsistent", "Counter mismatches after seeding (SQL)", sum(data.consistency.values()), "", COUNT,
-               target=Target("==", 0), note=", ".join(f"{k}={v}" for k, v in data.consistency.items()))
+    result.add(
+        "inconsistent",
+        "Counter mismatches after seeding (SQL)",
+        sum(data.consistency.values()),
+        "",
+        COUNT,
+        target=Target("==", 0),
+        note=", ".join(f"{k}={v}" for k, v in data.consistency.items()),
+    )
     for note in data.notes:
         print(f"   note: {note}", flush=True)
     if not (ctx.stack.ready("gateway") and ctx.stack.ready("auth")):
@@ -184,19 +212,37 @@ def seed_and_sign_in(ctx: BenchContext, result: ScenarioResult) -> None:
         return
     ctx.member_tokens = [tokens[e] for e in data.member_emails if e in tokens]
     ctx.registration_tokens = {e: tokens[e] for e in data.registration_emails if e in tokens}
-    result.add("sign_ins", "Members signed in for the scenarios", len(tokens), "", COUNT,
-               note=f"{time.perf_counter() - started:.1f} s through the gateway")
+    result.add(
+        "sign_ins",
+        "Members signed in for the scenarios",
+        len(tokens),
+        "",
+        COUNT,
+        note=f"{time.perf_counter() - started:.1f} s through the gateway",
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="shorter runs and fewer requests (a try-out, not for the report)")
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter runs and fewer requests (a try-out, not for the report)"
+    )
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SCENARIOS)}")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
-    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="first wait up to SECONDS for other processes to use < 25%% of the CPU (shared machines)")
-    parser.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE",
-                        help="an extra PostgreSQL server setting (repeatable), e.g. commit_delay=100 (a trial)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for other processes to use < 25%% of the CPU (shared machines)",
+    )
+    parser.add_argument(
+        "--pg-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra PostgreSQL server setting (repeatable), e.g. commit_delay=100 (a trial)",
+    )
     parser.add_argument("--markdown", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks.json"))
     args = parser.parse_args()
@@ -212,7 +258,9 @@ def main() -> int:
     others = wait_for_quiet(args.wait_quiet)
     started = time.perf_counter()
     report = Report(machine=machine.describe(), started_at=datetime.now(UTC).isoformat(timespec="seconds"))
-    report.machine["others_cpu_before"] = f"{others:.0f}% of the CPU capacity used by other processes in the 5 s before the run"
+    report.machine["others_cpu_before"] = (
+        f"{others:.0f}% of the CPU capacity used by other processes in the 5 s before the run"
+    )
     pepper, webhook_secret = secrets.token_urlsafe(24), "whsec_" + secrets.token_urlsafe(24)
     env = platform_env(pepper, webhook_secret)
     report.configuration = describe_configuration(env)
@@ -240,8 +288,9 @@ def main() -> int:
         report.machine.update(_engine_versions(ctx))
         try:
             report.configuration["PostgreSQL settings (pg_settings after start)"] = ", ".join(
-                f"`{name}={value}`" for name, value in stack.postgres_settings().items())
-        except Exception as exc:  # noqa: BLE001 - descriptive only
+                f"`{name}={value}`" for name, value in stack.postgres_settings().items()
+            )
+        except Exception as exc:
             report.configuration["PostgreSQL settings (pg_settings after start)"] = f"could not be read: {exc}"
         roots = stack.cpu_roots
         run_scenario(report, "startup", startup.TITLE, lambda r: startup.run(ctx, r), roots).cpu = start_cpu
@@ -281,7 +330,10 @@ def wait_for_quiet(max_seconds: float, threshold_pct: float = 25.0) -> float:
         others = machine.cpu_shares(before, machine.cpu_snapshot([os.getpid()]))["others_pct"]
         if others <= threshold_pct or time.monotonic() >= deadline:
             if others > threshold_pct:
-                print(f"note: other processes use {others:.0f}% of the CPU; absolute figures will be pessimistic", flush=True)
+                print(
+                    f"note: other processes use {others:.0f}% of the CPU; absolute figures will be pessimistic",
+                    flush=True,
+                )
             return others
         print(f"machine busy: other processes use {others:.0f}% of the CPU; waiting…", flush=True)
 
@@ -291,7 +343,7 @@ def _engine_versions(ctx: BenchContext) -> dict[str, str]:
     try:
         if ctx.stack.postgres:
             out["postgresql"] = ctx.stack.postgres.psql("SHOW server_version").strip()
-    except Exception:  # noqa: BLE001 - descriptive only
+    except Exception:
         pass
     try:
         import redis
@@ -301,7 +353,7 @@ def _engine_versions(ctx: BenchContext) -> dict[str, str]:
             client = redis.Redis.from_url(redis_url)
             out["redis"] = str(client.info("server").get("redis_version"))
             client.close()
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     return out
 

@@ -4,13 +4,17 @@
 GET); `asgi` is a bare ASGI app, the hardest baseline for a proxy to keep up with. Both serve
 `/.well-known/jwks.json` from `BENCH_JWKS` so the gateway can verify the benchmark's token.
 """
+
 from __future__ import annotations
 
 import json
 import os
 
 JWKS = json.loads(os.environ.get("BENCH_JWKS", '{"keys": []}'))
-PAYLOAD = {"items": [{"id": "5f0c1c8e-3c1e-4c59-9a53-0d8f8f0c1a01", "name": "Tuesday circle", "open_seats": 3}], "next_cursor": None}
+PAYLOAD = {
+    "items": [{"id": "5f0c1c8e-3c1e-4c59-9a53-0d8f8f0c1a01", "name": "Tuesday circle", "open_seats": 3}],
+    "next_cursor": None,
+}
 
 
 def _fastapi_app():
@@ -46,8 +50,13 @@ def _asgi_app():
         body = bodies.get(scope["path"])
         status = 200 if body is not None else 404
         body = body or b'{"detail":"Not Found"}'
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app

@@ -13,6 +13,7 @@ Targets (issue 13, the gateway on uvicorn): ratio ≥ 0.75 and p50 +≤ 1 ms at 
 figures of the removed hand-written front server are printed beside them (`PREVIOUS`). On a busy
 shared machine trust the CPU µs per request (gateway and service) more than req/s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,17 @@ def make_token() -> tuple[str, dict]:
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     jwks = {"keys": [{**jwk, "kid": "bench", "alg": "ES256", "use": "sig"}]}
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": str(uuid.uuid4()), "sid": str(uuid.uuid4()), "jti": uuid.uuid4().hex,
-              "iat": now, "exp": now + 3600, "typ": "access", "roles": ["member"]}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(uuid.uuid4()),
+        "sid": str(uuid.uuid4()),
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + 3600,
+        "typ": "access",
+        "roles": ["member"],
+    }
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": "bench"}), jwks
 
 
@@ -93,10 +103,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, token: str, *, connections: int, threads: int, duration: int, watch: dict[str, int] | None = None) -> dict:
+def run_wrk(
+    url: str, token: str, *, connections: int, threads: int, duration: int, watch: dict[str, int] | None = None
+) -> dict:
     """One wrk run; `watch` names processes whose CPU time per request is recorded too
     (a figure the other load on a shared machine disturbs far less than req/s)."""
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"Authorization: Bearer {token}", url]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+        url,
+    ]
     before = {name: cpu_seconds(pid) for name, pid in (watch or {}).items()}
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=duration + 30).stdout
     result: dict = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
@@ -117,11 +138,20 @@ def run_wrk(url: str, token: str, *, connections: int, threads: int, duration: i
 def machine() -> dict:
     model = ""
     try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
-    return {"cpus": os.cpu_count(), "cpu_model": model, "python": platform.python_version(), "platform": platform.platform(),
-            "load_average": os.getloadavg()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),
+    }
 
 
 class Processes:
@@ -151,13 +181,39 @@ def bench_one(kind: str, args: argparse.Namespace, token: str, jwks: dict, redis
     procs = Processes()
     up_port, gw_port = free_port(), free_port()
     try:
-        upstream_proc = procs.start("upstream", [sys.executable, "-m", "uvicorn", "bench_upstream:app", "--host", "127.0.0.1", "--port", str(up_port),
-                                 "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-                    {"PYTHONPATH": str(HERE), "BENCH_JWKS": json.dumps(jwks), "BENCH_UPSTREAM_KIND": kind})
+        upstream_proc = procs.start(
+            "upstream",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench_upstream:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(up_port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            {"PYTHONPATH": str(HERE), "BENCH_JWKS": json.dumps(jwks), "BENCH_UPSTREAM_KIND": kind},
+        )
         upstream = f"http://127.0.0.1:{up_port}"
         wait_http(upstream + "/api/v1/health/ready")
-        env = {"GATEWAY_PORT": str(gw_port), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE,
-               "AUTH_URL": upstream, "CIRCLES_URL": upstream, "PAYMENTS_URL": upstream}
+        env = {
+            "GATEWAY_PORT": str(gw_port),
+            "ENVIRONMENT": "test",
+            "LOG_LEVEL": "WARNING",
+            "JWT_ISSUER": ISSUER,
+            "JWT_AUDIENCE": AUDIENCE,
+            "AUTH_URL": upstream,
+            "CIRCLES_URL": upstream,
+            "PAYMENTS_URL": upstream,
+        }
         # Rate limits stay on, set above what the benchmark sends, so their cost is measured (and
         # not their 429s: without this a run without Redis measured mostly refusals).
         env["RATE_LIMIT_USER_PER_MINUTE"] = env["RATE_LIMIT_ANONYMOUS_PER_MINUTE"] = "100000000"
@@ -166,16 +222,25 @@ def bench_one(kind: str, args: argparse.Namespace, token: str, jwks: dict, redis
         gateway = f"http://127.0.0.1:{gw_port}"
         wait_http(gateway + "/api/v1/health/ready")
         targets = {"direct": upstream + PATH, "gateway": gateway + PATH}
-        wrk = {"connections": args.connections, "threads": args.threads,
-               "watch": {"upstream": upstream_proc.pid, "gateway": gateway_proc.pid}}
+        wrk = {
+            "connections": args.connections,
+            "threads": args.threads,
+            "watch": {"upstream": upstream_proc.pid, "gateway": gateway_proc.pid},
+        }
         for url in targets.values():  # warm-up: connections, JWKS, token cache, JIT-free but caches
             run_wrk(url, token, duration=2, **wrk)
         rounds = []
         for index in range(args.rounds):
             order = ["direct", "gateway"] if index % 2 == 0 else ["gateway", "direct"]
             rounds.append({name: run_wrk(targets[name], token, duration=args.duration, **wrk) for name in order})
-            print(f"  [{kind}] round {index + 1}: direct {rounds[-1]['direct']['rps']:.0f} req/s, gateway {rounds[-1]['gateway']['rps']:.0f} req/s", flush=True)
-        light = {name: run_wrk(url, token, connections=1, threads=1, duration=max(3, args.duration // 2), watch=wrk["watch"]) for name, url in targets.items()}
+            print(
+                f"  [{kind}] round {index + 1}: direct {rounds[-1]['direct']['rps']:.0f} req/s, gateway {rounds[-1]['gateway']['rps']:.0f} req/s",
+                flush=True,
+            )
+        light = {
+            name: run_wrk(url, token, connections=1, threads=1, duration=max(3, args.duration // 2), watch=wrk["watch"])
+            for name, url in targets.items()
+        }
         return {"rounds": rounds, "light_load": light, "logs": str(procs.log_dir)}
     finally:
         procs.stop_all()
@@ -188,11 +253,15 @@ def summarise(kind: str, result: dict) -> dict:
     direct_rps, gateway_rps = median("direct", "rps"), median("gateway", "rps")
     summary = {
         "upstream": kind,
-        "direct_rps": round(direct_rps, 1), "gateway_rps": round(gateway_rps, 1),
+        "direct_rps": round(direct_rps, 1),
+        "gateway_rps": round(gateway_rps, 1),
         "ratio": round(gateway_rps / direct_rps, 3),
-        "direct_p50_ms": median("direct", "p50_ms"), "gateway_p50_ms": median("gateway", "p50_ms"),
-        "direct_p99_ms": median("direct", "p99_ms"), "gateway_p99_ms": median("gateway", "p99_ms"),
-        "light_direct_p50_ms": result["light_load"]["direct"]["p50_ms"], "light_gateway_p50_ms": result["light_load"]["gateway"]["p50_ms"],
+        "direct_p50_ms": median("direct", "p50_ms"),
+        "gateway_p50_ms": median("gateway", "p50_ms"),
+        "direct_p99_ms": median("direct", "p99_ms"),
+        "gateway_p99_ms": median("gateway", "p99_ms"),
+        "light_direct_p50_ms": result["light_load"]["direct"]["p50_ms"],
+        "light_gateway_p50_ms": result["light_load"]["gateway"]["p50_ms"],
     }
     if "gateway_cpu_us_per_request" in result["rounds"][0]["gateway"]:
         summary["gateway_cpu_us_per_request"] = median("gateway", "gateway_cpu_us_per_request")
@@ -221,7 +290,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--upstream", choices=["fastapi", "asgi", "both"], default="both")
-    parser.add_argument("--with-redis", action="store_true", help="embedded Redis: revocation listener and rate limits on")
+    parser.add_argument(
+        "--with-redis", action="store_true", help="embedded Redis: revocation listener and rate limits on"
+    )
     parser.add_argument("--output", default=str(ROOT / "bench-results" / "gateway.json"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -236,9 +307,16 @@ def main() -> int:
         redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="gateway-bench-redis-")), persist=False).start()
         redis_url = redis.url()
     token, jwks = make_token()
-    report: dict = {"machine_before": machine(), "settings": vars(args), "path": PATH, "results": {}, "summary": [], "previous": PREVIOUS}
+    report: dict = {
+        "machine_before": machine(),
+        "settings": vars(args),
+        "path": PATH,
+        "results": {},
+        "summary": [],
+        "previous": PREVIOUS,
+    }
     try:
-        for kind in (["fastapi", "asgi"] if args.upstream == "both" else [args.upstream]):
+        for kind in ["fastapi", "asgi"] if args.upstream == "both" else [args.upstream]:
             result = bench_one(kind, args, token, jwks, redis_url)
             report["results"][kind] = result
             report["summary"].append(summarise(kind, result))
@@ -247,24 +325,39 @@ def main() -> int:
             redis.stop()
     report["machine_after"] = machine()
 
-    print(f"\ngateway benchmark — {report['machine_before']['cpus']} CPUs ({report['machine_before']['cpu_model']}), "
-          f"load avg before {report['machine_before']['load_average'][0]:.2f}, {args.connections} connections, "
-          f"{args.rounds}×{args.duration}s, median of rounds, redis {'on' if redis_url else 'off'}")
-    print(f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p50 +ms':>8} {'p99 d/g ms':>13} "
-          f"{'1-conn p50 +ms':>14} {'CPU µs/req svc|gw':>18}")
+    print(
+        f"\ngateway benchmark — {report['machine_before']['cpus']} CPUs ({report['machine_before']['cpu_model']}), "
+        f"load avg before {report['machine_before']['load_average'][0]:.2f}, {args.connections} connections, "
+        f"{args.rounds}×{args.duration}s, median of rounds, redis {'on' if redis_url else 'off'}"
+    )
+    print(
+        f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p50 +ms':>8} {'p99 d/g ms':>13} "
+        f"{'1-conn p50 +ms':>14} {'CPU µs/req svc|gw':>18}"
+    )
     for s in report["summary"]:
-        print(f"{s['upstream']:9} {s['direct_rps']:>10.0f} {s['gateway_rps']:>11.0f} {s['ratio']:>6.2f} "
-              f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['p50_delta_ms']:>8.3f} "
-              f"{s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} "
-              f"{s['light_p50_delta_ms']:>14.3f} {s['upstream_cpu_us_per_request_direct']:>8.1f}|{s.get('gateway_cpu_us_per_request', float('nan')):<8.1f}")
+        print(
+            f"{s['upstream']:9} {s['direct_rps']:>10.0f} {s['gateway_rps']:>11.0f} {s['ratio']:>6.2f} "
+            f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['p50_delta_ms']:>8.3f} "
+            f"{s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} "
+            f"{s['light_p50_delta_ms']:>14.3f} {s['upstream_cpu_us_per_request_direct']:>8.1f}|{s.get('gateway_cpu_us_per_request', float('nan')):<8.1f}"
+        )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2))
     for s in report["summary"]:
-        print(f"{s['upstream']:9} best rounds: direct {s['best_direct_rps']:.0f} r/s, gateway {s['best_gateway_rps']:.0f} r/s, ratio {s['ratio_best']:.2f}")
-    print(f"targets: ratio ≥ {TARGET_RATIO} (median), p50 +≤ {TARGET_P50_DELTA_MS} ms at {args.connections} connections "
-          "(and at one connection, shown as 1-conn p50)")
-    print("previous front end (" + PREVIOUS["front_end"] + "): " + "; ".join(f"{k} {v}" for k, v in PREVIOUS.items() if k != "front_end"))
+        print(
+            f"{s['upstream']:9} best rounds: direct {s['best_direct_rps']:.0f} r/s, gateway {s['best_gateway_rps']:.0f} r/s, ratio {s['ratio_best']:.2f}"
+        )
+    print(
+        f"targets: ratio ≥ {TARGET_RATIO} (median), p50 +≤ {TARGET_P50_DELTA_MS} ms at {args.connections} connections "
+        "(and at one connection, shown as 1-conn p50)"
+    )
+    print(
+        "previous front end ("
+        + PREVIOUS["front_end"]
+        + "): "
+        + "; ".join(f"{k} {v}" for k, v in PREVIOUS.items() if k != "front_end")
+    )
     print(f"report written to {output}")
     return 1 if any(s["bad_answers"] for s in report["summary"]) else 0
 

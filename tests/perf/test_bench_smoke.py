@@ -1,5 +1,6 @@
 """Fast checks of the benchmark's own parts (the benchmark itself runs with `make bench`):
 the Stripe signer is accepted by the verifier payments uses, and the report says what it must."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,9 @@ import stripe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchkit.load import percentile, wrk_script  # noqa: E402
-from benchkit.report import ABSOLUTE, NOT_AVAILABLE, RATIO, Report, ScenarioResult, Target  # noqa: E402
-from benchkit.stripe_sign import make_event, signature_header  # noqa: E402
+from benchkit.load import percentile, wrk_script
+from benchkit.report import ABSOLUTE, NOT_AVAILABLE, RATIO, Report, ScenarioResult, Target
+from benchkit.stripe_sign import make_event, signature_header
 
 SECRET = "whsec_smoke_secret"
 
@@ -42,13 +43,17 @@ def test_tampered_or_stale_signature_is_refused(tamper: str):
 
 
 def test_report_files_label_figures_and_verdicts(tmp_path: Path):
-    report = Report(machine={"cpu_model": "Test CPU", "cpus": 2, "date": "2026-01-01 00:00:00", "python": "CPython 3.11"})
+    report = Report(
+        machine={"cpu_model": "Test CPU", "cpus": 2, "date": "2026-01-01 00:00:00", "python": "CPython 3.11"}
+    )
     listing = ScenarioResult("listing", "(b) Listing", method="wrk against the gateway", load_generator="wrk -t2 -c32")
     listing.add("p95", "Listing p95", 31.5, "ms", ABSOLUTE, target=Target("<=", 25))
     listing.add("ratio", "Gateway / direct", 0.8, "×", RATIO)
     listing.add("errors", "Bad answers", 0, "", ABSOLUTE, target=Target("==", 0))
     listing.cpu = {"ours_pct": 70.0, "others_pct": 25.0}
-    webhooks = ScenarioResult("webhooks", "(d) Webhooks", status=NOT_AVAILABLE, reason="payments has no POST /webhooks yet")
+    webhooks = ScenarioResult(
+        "webhooks", "(d) Webhooks", status=NOT_AVAILABLE, reason="payments has no POST /webhooks yet"
+    )
     report.scenarios += [listing, webhooks]
     report.write_markdown(tmp_path / "b.md")
     report.write_json(tmp_path / "b.json")
@@ -75,8 +80,12 @@ def test_percentile_is_nearest_rank():
 
 
 def test_wrk_script_escapes_what_it_embeds():
-    script = wrk_script([("GET", '/api/v1/circles?q="oak"', {"Authorization": "Bearer a\\b"}, None),
-                         ("POST", "/x", {"Content-Type": "application/json"}, '{"name":"Zoë"}')])
+    script = wrk_script(
+        [
+            ("GET", '/api/v1/circles?q="oak"', {"Authorization": "Bearer a\\b"}, None),
+            ("POST", "/x", {"Content-Type": "application/json"}, '{"name":"Zoë"}'),
+        ]
+    )
     assert r'"/api/v1/circles?q=\"oak\""' in script
     assert r'"Bearer a\\b"' in script
     assert r"Zo\195\171" in script  # UTF-8 bytes as Lua decimal escapes

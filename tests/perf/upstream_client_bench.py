@@ -6,6 +6,7 @@ Starts a bare uvicorn JSON app, then sends the same GETs with each client from o
 uvloop and reports the client process's CPU time per request (what the gateway pays per
 proxied request for its upstream call) and the wall-clock rate. Writes bench-results/upstream_client.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,9 @@ import aiohttp
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gateway_bench import HERE, ROOT, Processes, free_port, machine, wait_http  # noqa: E402
-from mcm_gateway.upstream import UpstreamPool  # noqa: E402
+from gateway_bench import HERE, ROOT, Processes, free_port, machine, wait_http
+
+from mcm_gateway.upstream import UpstreamPool
 
 
 async def own_client(url: str, total: int, concurrency: int) -> None:
@@ -48,9 +50,14 @@ async def own_client(url: str, total: int, concurrency: int) -> None:
 
 
 async def aiohttp_client(url: str, total: int, concurrency: int) -> None:
-    connector = aiohttp.TCPConnector(limit=concurrency * 2, keepalive_timeout=30, enable_cleanup_closed=False, use_dns_cache=True)
+    connector = aiohttp.TCPConnector(
+        limit=concurrency * 2, keepalive_timeout=30, enable_cleanup_closed=False, use_dns_cache=True
+    )
     remaining = total
-    async with aiohttp.ClientSession(connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)
+    ) as session:
+
         async def worker() -> None:
             nonlocal remaining
             while remaining > 0:
@@ -66,7 +73,11 @@ def measure(name: str, client, url: str, total: int, concurrency: int) -> dict:
     cpu, wall = time.process_time(), time.perf_counter()
     uvloop.run(client(url, total, concurrency))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return {"client": name, "cpu_us_per_request": round(cpu * 1e6 / total, 1), "requests_per_second": round(total / wall, 1)}
+    return {
+        "client": name,
+        "cpu_us_per_request": round(cpu * 1e6 / total, 1),
+        "requests_per_second": round(total / wall, 1),
+    }
 
 
 def main() -> int:
@@ -78,9 +89,27 @@ def main() -> int:
     procs = Processes()
     port = free_port()
     try:
-        procs.start("upstream", [sys.executable, "-m", "uvicorn", "bench_upstream:app", "--host", "127.0.0.1", "--port", str(port),
-                                 "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-                    {"PYTHONPATH": str(HERE), "BENCH_UPSTREAM_KIND": "asgi"})
+        procs.start(
+            "upstream",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench_upstream:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            {"PYTHONPATH": str(HERE), "BENCH_UPSTREAM_KIND": "asgi"},
+        )
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/api/v1/health/ready")
         results = []
@@ -93,12 +122,20 @@ def main() -> int:
     for result in results:
         if result["client"] not in best or result["cpu_us_per_request"] < best[result["client"]]["cpu_us_per_request"]:
             best[result["client"]] = result
-    print(f"upstream client cost — {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}, {args.concurrency} concurrent, best of 2")
+    print(
+        f"upstream client cost — {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}, {args.concurrency} concurrent, best of 2"
+    )
     for result in best.values():
-        print(f"  {result['client']:28} {result['cpu_us_per_request']:>7.1f} µs CPU/request  {result['requests_per_second']:>9.0f} req/s")
+        print(
+            f"  {result['client']:28} {result['cpu_us_per_request']:>7.1f} µs CPU/request  {result['requests_per_second']:>9.0f} req/s"
+        )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"machine": machine(), "settings": vars(args), "runs": results, "best": list(best.values())}, indent=2))
+    output.write_text(
+        json.dumps(
+            {"machine": machine(), "settings": vars(args), "runs": results, "best": list(best.values())}, indent=2
+        )
+    )
     return 0
 
 

@@ -2,6 +2,7 @@
 fresh databases on the session's PostgreSQL, its own Redis database) shared by every module of
 this directory, so the suite pays for one start-up. Modules never share users; per-address
 limits are kept apart by giving each client its own loopback source address (see seckit)."""
+
 from __future__ import annotations
 
 import sys
@@ -12,9 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from seckit import Accounts, start_platform  # noqa: E402
+from seckit import Accounts, start_platform
 
-from mcm_shared.devstack.platform import Platform  # noqa: E402
+from mcm_shared.devstack.platform import Platform
 
 SECURITY_REDIS_DB = 15
 

@@ -5,6 +5,7 @@ second gateway process pointed at it, so a test can see every request an upstrea
 The reader below parses the gateway's *answers* in the test only; the gateway itself never
 parses requests by hand.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -92,7 +93,11 @@ class Reader:
                     return None
                 lines = head.decode("latin-1").split("\r\n")
                 status = int(lines[0].split(" ")[1])
-                headers = [(line.split(":", 1)[0].strip().lower(), line.split(":", 1)[1].strip()) for line in lines[1:] if ":" in line]
+                headers = [
+                    (line.split(":", 1)[0].strip().lower(), line.split(":", 1)[1].strip())
+                    for line in lines[1:]
+                    if ":" in line
+                ]
                 if status >= 200:
                     break
             names = {name: value for name, value in headers}
@@ -121,7 +126,7 @@ class Reader:
                     pass
                 body, self.buffer = self.buffer, b""
             return Answer(status, headers, body, head)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return None
 
     def is_closed(self, wait: float = 0.5) -> bool:
@@ -134,13 +139,15 @@ class Reader:
             while self._fill():
                 pass
             return True
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return False
         finally:
             self.sock.settimeout(previous)
 
 
-def exchange(url: str, payload: bytes, *, source_ip: str, answers: int = 1, timeout: float = 10.0) -> list[Answer | None]:
+def exchange(
+    url: str, payload: bytes, *, source_ip: str, answers: int = 1, timeout: float = 10.0
+) -> list[Answer | None]:
     """Send `payload` on a new connection and read up to `answers` answers."""
     with connect(url, source_ip=source_ip, timeout=timeout) as sock:
         sock.sendall(payload)
@@ -148,7 +155,14 @@ def exchange(url: str, payload: bytes, *, source_ip: str, answers: int = 1, time
         return [reader.answer() for _ in range(answers)]
 
 
-def request(method: str, path: str, headers: list[tuple[str, str]] | None = None, body: bytes = b"", *, version: str = "HTTP/1.1") -> bytes:
+def request(
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]] | None = None,
+    body: bytes = b"",
+    *,
+    version: str = "HTTP/1.1",
+) -> bytes:
     lines = [f"{method} {path} {version}", "host: gateway.test", *(f"{name}: {value}" for name, value in headers or [])]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
@@ -188,20 +202,41 @@ class Recorder:
         headers: dict[str, list[str]] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
-        entry = {"method": scope["method"], "path": scope["path"], "query": scope["query_string"].decode("latin-1"),
-                 "headers": headers, "body": body.decode("latin-1")}
+        entry = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": scope["query_string"].decode("latin-1"),
+            "headers": headers,
+            "body": body.decode("latin-1"),
+        }
         self.seen.append(entry)
         data = json.dumps(entry).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": data})
 
     def start(self) -> Recorder:
         import uvicorn
 
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, http="httptools", loop="asyncio", lifespan="on",
-                                log_level="critical", access_log=False, log_config=None, timeout_keep_alive=30,
-                                interface="asgi3", proxy_headers=False)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            http="httptools",
+            loop="asyncio",
+            lifespan="on",
+            log_level="critical",
+            access_log=False,
+            log_config=None,
+            timeout_keep_alive=30,
+            interface="asgi3",
+            proxy_headers=False,
+        )
         self._server = uvicorn.Server(config)
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -225,18 +260,36 @@ class Recorder:
     def unrouted(self) -> list[dict[str, Any]]:
         """Requests this upstream parsed that the gateway did not send: everything the gateway
         forwards carries its X-Real-IP and exactly one X-Request-ID."""
-        return [entry for entry in self.seen if "x-real-ip" not in entry["headers"] or len(entry["headers"].get("x-request-id", [])) != 1
-                or "smuggled" in entry["path"] + entry["query"]]
+        return [
+            entry
+            for entry in self.seen
+            if "x-real-ip" not in entry["headers"]
+            or len(entry["headers"].get("x-request-id", [])) != 1
+            or "smuggled" in entry["path"] + entry["query"]
+        ]
 
     def framing_forwarded(self) -> list[dict[str, Any]]:
         """Requests that reached this upstream with client framing or hop-by-hop headers, or with
         a Content-Length that does not match the body it carried."""
-        hop = ("transfer-encoding", "te", "trailer", "upgrade", "connection", "keep-alive", "expect", "proxy-connection")
+        hop = (
+            "transfer-encoding",
+            "te",
+            "trailer",
+            "upgrade",
+            "connection",
+            "keep-alive",
+            "expect",
+            "proxy-connection",
+        )
         found = []
         for entry in self.seen:
             headers = entry["headers"]
             lengths = headers.get("content-length", [])
-            if any(name in headers for name in hop) or len(lengths) > 1 or (lengths and int(lengths[0]) != len(entry["body"].encode("latin-1"))):
+            if (
+                any(name in headers for name in hop)
+                or len(lengths) > 1
+                or (lengths and int(lengths[0]) != len(entry["body"].encode("latin-1")))
+            ):
                 found.append(entry)
         return found
 
@@ -247,8 +300,13 @@ def gateway_process(env: dict[str, str], log: Path, **overrides: str) -> Iterato
     port = free_port()
     full = {**env, "GATEWAY_PORT": str(port), "TRUSTED_PROXIES": "", **overrides}
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "mcm_gateway", "serve"], env=full, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mcm_gateway", "serve"],
+            env=full,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

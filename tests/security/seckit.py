@@ -3,6 +3,7 @@ loopback source addresses, users with roles, problem+json assertions, token forg
 signatures. Everything talks to 127.0.0.1 only (clients bind 127.x.y.z source addresses, which
 the kernel routes over loopback, so per-address limits can be exercised without spoofing).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -111,7 +112,9 @@ def client(base_url: str, *, source_ip: str | None = None, timeout: float = 30.0
     of one test never throttle another."""
     # Idle connections are dropped well before the gateway's 5 s keep-alive ends, so a request is
     # never written to a connection the server is closing at that moment.
-    transport = httpx.HTTPTransport(local_address=source_ip or fresh_source_ip(), limits=httpx.Limits(keepalive_expiry=1.0))
+    transport = httpx.HTTPTransport(
+        local_address=source_ip or fresh_source_ip(), limits=httpx.Limits(keepalive_expiry=1.0)
+    )
     return httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
 
@@ -144,7 +147,9 @@ def stable_view(response: httpx.Response) -> tuple[int, str, str, str]:
     """What two answers must share to be indistinguishable: status, content type, body and the
     header names (values like dates and request ids differ per request)."""
     names = sorted(
-        name.lower() for name in response.headers.keys() if name.lower() not in {"date", "x-request-id", "content-length"}
+        name.lower()
+        for name in response.headers.keys()
+        if name.lower() not in {"date", "x-request-id", "content-length"}
     )
     return response.status_code, response.headers.get("content-type", ""), response.text, ",".join(names)
 
@@ -191,7 +196,8 @@ class Accounts:
         user = User(unique_email(prefix), USER_PASSWORD, display_name=name or prefix.title())
         with client(self.gateway_url, source_ip=fresh_source_ip()) as http:
             response = http.post(
-                "/api/v1/auth/register", json={"email": user.email, "password": user.password, "display_name": user.display_name}
+                "/api/v1/auth/register",
+                json={"email": user.email, "password": user.password, "display_name": user.display_name},
             )
             assert response.status_code == 201, describe(response)
         self.login(user)
@@ -205,12 +211,16 @@ class Accounts:
     def set_roles(self, user: User, roles: list[str]) -> None:
         with client(self.gateway_url) as http:
             response = http.put(
-                f"/api/v1/users/{user.id}/roles", json={"roles": roles, "reason": "security test set-up"}, headers=self.admin.headers
+                f"/api/v1/users/{user.id}/roles",
+                json={"roles": roles, "reason": "security test set-up"},
+                headers=self.admin.headers,
             )
             if response.status_code == 401:  # the admin's token expired during a long run
                 self.login(self.admin)
                 response = http.put(
-                    f"/api/v1/users/{user.id}/roles", json={"roles": roles, "reason": "security test set-up"}, headers=self.admin.headers
+                    f"/api/v1/users/{user.id}/roles",
+                    json={"roles": roles, "reason": "security test set-up"},
+                    headers=self.admin.headers,
                 )
             assert response.status_code == 200, describe(response)
 
@@ -310,7 +320,10 @@ def service_documents() -> dict[str, dict[str, Any]]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level  # create_app configures JSON logging for a process
     try:
-        return {name: factory().openapi() for name, factory in (("auth", auth_app), ("circles", circles_app), ("payments", payments_app))}
+        return {
+            name: factory().openapi()
+            for name, factory in (("auth", auth_app), ("circles", circles_app), ("payments", payments_app))
+        }
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
@@ -378,16 +391,28 @@ def in_days(days: int, minutes: int = 0) -> str:
 
 def sample_circle(**changes: Any) -> dict[str, Any]:
     return {
-        "name": f"Sample {uuid.uuid4().hex[:6]}", "description": "d", "capacity_max": 8, "capacity_min": 2,
-        "schedule": {"weekday": "friday", "time": "18:00", "timezone": "Europe/Berlin"}, "location": {"city": "Bonn"},
-        "dues": {"amount": 900, "currency": "EUR"}, **changes,
+        "name": f"Sample {uuid.uuid4().hex[:6]}",
+        "description": "d",
+        "capacity_max": 8,
+        "capacity_min": 2,
+        "schedule": {"weekday": "friday", "time": "18:00", "timezone": "Europe/Berlin"},
+        "location": {"city": "Bonn"},
+        "dues": {"amount": 900, "currency": "EUR"},
+        **changes,
     }
 
 
 def sample_event(**changes: Any) -> dict[str, Any]:
     return {
-        "type": "meetup", "title": "Sample", "description": "d", "starts_at": in_days(40), "ends_at": in_days(40, 120),
-        "timezone": "Europe/Berlin", "location": {"city": "Bonn"}, "capacity": 10, "price": {"amount": 0, "currency": "EUR"},
+        "type": "meetup",
+        "title": "Sample",
+        "description": "d",
+        "starts_at": in_days(40),
+        "ends_at": in_days(40, 120),
+        "timezone": "Europe/Berlin",
+        "location": {"city": "Bonn"},
+        "capacity": 10,
+        "price": {"amount": 0, "currency": "EUR"},
         **changes,
     }
 
@@ -400,30 +425,58 @@ def sample_objects(platform: Platform, admin: User, member: User) -> dict[str, s
 
     ids: dict[str, str] = {"user": member.id}
     with client(platform.url("gateway")) as http:
+
         def ok(response: httpx.Response) -> Any:
             assert response.status_code in (200, 201), describe(response)
             return response.json()
 
         ok(http.get("/api/v1/members/me", headers=member.headers))
-        ids["circle"] = ok(http.post("/api/v1/circles", json=sample_circle(visibility="public"), headers=admin.headers))["id"]
+        ids["circle"] = ok(
+            http.post("/api/v1/circles", json=sample_circle(visibility="public"), headers=admin.headers)
+        )["id"]
         ok(http.post(f"/api/v1/circles/{ids['circle']}/members", json={"user_id": member.id}, headers=admin.headers))
-        ids["meeting"] = ok(http.post(f"/api/v1/circles/{ids['circle']}/meetings", json={"starts_at": in_days(5), "duration_minutes": 60},
-                                      headers=admin.headers))["items"][0]["id"]
-        goal = {"title": "Goal", "period_start": dt.date.today().isoformat(), "period_end": (dt.date.today() + dt.timedelta(days=7)).isoformat()}
+        ids["meeting"] = ok(
+            http.post(
+                f"/api/v1/circles/{ids['circle']}/meetings",
+                json={"starts_at": in_days(5), "duration_minutes": 60},
+                headers=admin.headers,
+            )
+        )["items"][0]["id"]
+        goal = {
+            "title": "Goal",
+            "period_start": dt.date.today().isoformat(),
+            "period_end": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
+        }
         ids["goal"] = ok(http.post(f"/api/v1/circles/{ids['circle']}/goals", json=goal, headers=admin.headers))["id"]
-        ids["event"] = ok(http.post("/api/v1/events", json=sample_event(circle_ids=[ids["circle"]]), headers=admin.headers))["id"]
-        ids["published"] = ok(http.post("/api/v1/events", json=sample_event(circle_ids=[ids["circle"]]), headers=admin.headers))["id"]
+        ids["event"] = ok(
+            http.post("/api/v1/events", json=sample_event(circle_ids=[ids["circle"]]), headers=admin.headers)
+        )["id"]
+        ids["published"] = ok(
+            http.post("/api/v1/events", json=sample_event(circle_ids=[ids["circle"]]), headers=admin.headers)
+        )["id"]
         ok(http.post(f"/api/v1/events/{ids['published']}/publish", headers=admin.headers))
-        ids["registration"] = ok(http.post(f"/api/v1/events/{ids['published']}/registrations", json={}, headers=member.headers))["id"]
-        ids["template"] = ok(http.post("/api/v1/events/requirement-templates", json={"name": f"Sample {uuid.uuid4().hex[:6]}",
-                                       "requirements": [{"kind": "verified_email"}]}, headers=admin.headers))["id"]
+        ids["registration"] = ok(
+            http.post(f"/api/v1/events/{ids['published']}/registrations", json={}, headers=member.headers)
+        )["id"]
+        ids["template"] = ok(
+            http.post(
+                "/api/v1/events/requirement-templates",
+                json={"name": f"Sample {uuid.uuid4().hex[:6]}", "requirements": [{"kind": "verified_email"}]},
+                headers=admin.headers,
+            )
+        )["id"]
 
         def obligation() -> str | None:
             items = ok(http.get("/api/v1/payments/obligations", headers=member.headers))["items"]
             return next((item["id"] for item in items if item.get("circle_id") == ids["circle"]), None)
 
         ids["obligation"] = wait_for(obligation, timeout=60, what="the sample member's dues obligation")
-        paid = ok(http.post(f"/api/v1/payments/obligations/{ids['obligation']}/offline-payment", json={"amount": 100, "method": "cash"},
-                            headers={**admin.headers, "Idempotency-Key": uuid.uuid4().hex}))
+        paid = ok(
+            http.post(
+                f"/api/v1/payments/obligations/{ids['obligation']}/offline-payment",
+                json={"amount": 100, "method": "cash"},
+                headers={**admin.headers, "Idempotency-Key": uuid.uuid4().hex},
+            )
+        )
         ids["payment"] = paid["payment"]["id"]
     return ids

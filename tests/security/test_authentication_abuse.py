@@ -8,15 +8,26 @@ from anywhere ask for an emailed code, 50 sign-in attempts per address per 15 mi
 sign-ups and 20 reset requests per address per hour); each test sends from its own loopback
 source addresses so the per-address counters of one test never touch another's.
 """
+
 from __future__ import annotations
 
 import re
 
 import httpx
 import pytest
+from seckit import (
+    USER_PASSWORD,
+    Accounts,
+    assert_problem,
+    client,
+    describe,
+    fresh_source_ip,
+    stable_view,
+    unique_email,
+    wait_for,
+)
 
 from mcm_shared.devstack.sinklog import read_messages
-from seckit import USER_PASSWORD, Accounts, assert_problem, client, describe, fresh_source_ip, stable_view, unique_email, wait_for
 
 # Upper bounds the defaults must stay under; a test fails if no 429 arrives by then.
 MAX_FAILURES_BEFORE_LOCK = 10  # from one address, for one account
@@ -34,7 +45,9 @@ def _retry_after(response: httpx.Response) -> int:
     return int(value)
 
 
-def _login(gateway_url: str, email: str, password: str, *, source_ip: str | None = None, headers=None) -> httpx.Response:
+def _login(
+    gateway_url: str, email: str, password: str, *, source_ip: str | None = None, headers=None
+) -> httpx.Response:
     with client(gateway_url, source_ip=source_ip or fresh_source_ip()) as http:
         return http.post("/api/v1/auth/login", json={"email": email, "password": password}, headers=headers)
 
@@ -76,7 +89,9 @@ def _sign_in_codes(platform, email: str) -> list[str]:
     ]
 
 
-def test_guessing_from_many_addresses_makes_the_owner_step_up_with_an_emailed_code(platform, accounts: Accounts, gateway_url: str):
+def test_guessing_from_many_addresses_makes_the_owner_step_up_with_an_emailed_code(
+    platform, accounts: Accounts, gateway_url: str
+):
     victim = accounts.create(prefix="stepup")
     step_up = None
     for failures in range(1, MAX_ACCOUNT_FAILURES_BEFORE_STEP_UP + 1):
@@ -87,7 +102,9 @@ def test_guessing_from_many_addresses_makes_the_owner_step_up_with_an_emailed_co
             if answer.status_code != 200:
                 step_up = answer
                 break
-    assert step_up is not None, f"{MAX_ACCOUNT_FAILURES_BEFORE_STEP_UP} failures from different addresses never asked for more than the password"
+    assert step_up is not None, (
+        f"{MAX_ACCOUNT_FAILURES_BEFORE_STEP_UP} failures from different addresses never asked for more than the password"
+    )
     body = assert_problem(step_up, 401)
     assert body["type"].endswith("/sign-in-code-required") and body["code_required"] is True, body
     # A wrong password still gets the plain answer, so a guesser learns nothing from the step-up.
@@ -98,7 +115,9 @@ def test_guessing_from_many_addresses_makes_the_owner_step_up_with_an_emailed_co
 
     def finish(with_code: str) -> httpx.Response:
         with client(gateway_url, source_ip=owner) as http:
-            return http.post("/api/v1/auth/login", json={"email": victim.email, "password": USER_PASSWORD, "code": with_code})
+            return http.post(
+                "/api/v1/auth/login", json={"email": victim.email, "password": USER_PASSWORD, "code": with_code}
+            )
 
     wrong = finish(f"{(int(code) + 1) % 1_000_000:06d}")
     assert assert_problem(wrong, 401)["type"].endswith("/invalid-sign-in-code")
@@ -120,7 +139,9 @@ def test_account_deletion_password_guesses_are_throttled(accounts: Accounts, gat
             if response.status_code == 429:
                 break
             assert_problem(response, 401)
-        assert statuses[-1] == 429, f"account deletion took {len(statuses)} wrong passwords without a refusal: {statuses}"
+        assert statuses[-1] == 429, (
+            f"account deletion took {len(statuses)} wrong passwords without a refusal: {statuses}"
+        )
         _retry_after(response)
     me = _login(gateway_url, user.email, USER_PASSWORD)
     assert me.status_code == 200, describe(me)  # not deleted, and the owner elsewhere is unaffected
@@ -158,7 +179,8 @@ def test_sign_ups_from_one_address_are_limited(gateway_url: str):
     with client(gateway_url, source_ip=fresh_source_ip()) as http:
         for attempt in range(MAX_SIGNUPS_PER_ADDRESS + 1):
             response = http.post(
-                "/api/v1/auth/register", json={"email": unique_email("flood"), "password": USER_PASSWORD, "display_name": "Flood"}
+                "/api/v1/auth/register",
+                json={"email": unique_email("flood"), "password": USER_PASSWORD, "display_name": "Flood"},
             )
             if response.status_code == 429:
                 break
@@ -183,7 +205,9 @@ def test_password_reset_requests_from_one_address_are_limited(gateway_url: str):
 def test_verification_code_guessing_is_bounded_and_resends_are_throttled(accounts: Accounts, gateway_url: str):
     user = accounts.create(prefix="codes")
     with client(gateway_url, source_ip=fresh_source_ip()) as http:
-        answers = [http.post("/api/v1/auth/verify-email", json={"code": "000000"}, headers=user.headers) for _ in range(8)]
+        answers = [
+            http.post("/api/v1/auth/verify-email", json={"code": "000000"}, headers=user.headers) for _ in range(8)
+        ]
         for answer in answers:
             assert 400 <= answer.status_code < 500 and answer.status_code != 401, describe(answer)
             assert answer.headers["content-type"].startswith("application/problem+json"), describe(answer)
@@ -201,18 +225,31 @@ def test_verification_code_guessing_is_bounded_and_resends_are_throttled(account
 def test_registering_a_taken_address_answers_like_a_new_one_and_changes_nothing(accounts: Accounts, gateway_url: str):
     existing = accounts.create(prefix="taken")
     with client(gateway_url, source_ip=fresh_source_ip()) as http:
-        taken = http.post("/api/v1/auth/register", json={"email": existing.email, "password": "another long password", "display_name": "Imposter"})
-        fresh = http.post("/api/v1/auth/register", json={"email": unique_email("fresh"), "password": "another long password", "display_name": "Imposter"})
+        taken = http.post(
+            "/api/v1/auth/register",
+            json={"email": existing.email, "password": "another long password", "display_name": "Imposter"},
+        )
+        fresh = http.post(
+            "/api/v1/auth/register",
+            json={"email": unique_email("fresh"), "password": "another long password", "display_name": "Imposter"},
+        )
         # Case and surrounding spaces must not make a difference either.
         variant = http.post(
             "/api/v1/auth/register",
-            json={"email": f"  {existing.email.upper()} ", "password": "another long password", "display_name": "Imposter"},
+            json={
+                "email": f"  {existing.email.upper()} ",
+                "password": "another long password",
+                "display_name": "Imposter",
+            },
         )
     assert taken.status_code == 201, describe(taken)
     assert stable_view(taken) == stable_view(fresh)
     assert stable_view(variant) == stable_view(fresh)
     # The account was not touched: the old password still works, the new one does not.
-    old, new = _login(gateway_url, existing.email, USER_PASSWORD), _login(gateway_url, existing.email, "another long password")
+    old, new = (
+        _login(gateway_url, existing.email, USER_PASSWORD),
+        _login(gateway_url, existing.email, "another long password"),
+    )
     assert old.status_code == 200, describe(old)
     assert new.status_code == 401, describe(new)
 
@@ -221,8 +258,12 @@ def test_failed_sign_in_answers_alike_for_existing_and_unknown_addresses(account
     existing = accounts.create(prefix="known")
     unknown = unique_email("unknown")
     known_from, unknown_from = fresh_source_ip(), fresh_source_ip()
-    known_answers = [_login(gateway_url, existing.email, WRONG, source_ip=known_from) for _ in range(MAX_FAILURES_BEFORE_LOCK)]
-    unknown_answers = [_login(gateway_url, unknown, WRONG, source_ip=unknown_from) for _ in range(MAX_FAILURES_BEFORE_LOCK)]
+    known_answers = [
+        _login(gateway_url, existing.email, WRONG, source_ip=known_from) for _ in range(MAX_FAILURES_BEFORE_LOCK)
+    ]
+    unknown_answers = [
+        _login(gateway_url, unknown, WRONG, source_ip=unknown_from) for _ in range(MAX_FAILURES_BEFORE_LOCK)
+    ]
     # Same status, body and headers at every step, including when the address is refused (for
     # an unknown email after the same number of failures).
     assert 429 in [answer.status_code for answer in known_answers], [describe(a) for a in known_answers]
@@ -236,7 +277,9 @@ def test_failed_sign_in_answers_alike_for_existing_and_unknown_addresses(account
         assert (known.headers.get("retry-after") is None) == (other.headers.get("retry-after") is None)
 
 
-def test_password_reset_answers_alike_for_existing_unknown_and_malformed_case_addresses(accounts: Accounts, gateway_url: str):
+def test_password_reset_answers_alike_for_existing_unknown_and_malformed_case_addresses(
+    accounts: Accounts, gateway_url: str
+):
     existing = accounts.create(prefix="resetme")
     with client(gateway_url, source_ip=fresh_source_ip()) as http:
         known = http.post("/api/v1/auth/password-reset", json={"email": existing.email})
@@ -252,7 +295,9 @@ def test_password_reset_answers_alike_for_existing_unknown_and_malformed_case_ad
 def test_confirming_a_reset_with_a_guessed_token_is_refused_without_detail(gateway_url: str):
     with client(gateway_url, source_ip=fresh_source_ip()) as http:
         answers = [
-            http.post("/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "a brand new password"})
+            http.post(
+                "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": "a brand new password"}
+            )
             for token in ("x", "0" * 43, "A" * 64)
         ]
     bodies = {(answer.status_code, answer.json()["type"], answer.json()["detail"]) for answer in answers}

@@ -20,6 +20,7 @@ endpoints must not leak hidden objects. An operation without a POLICY row still 
 generic checks (401 without a token, never 5xx) and is reported by
 `test_every_routed_operation_has_a_policy`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from seckit import (
     ROLES,
     USER_PASSWORD,
@@ -181,19 +181,37 @@ WRITE = (409,)
 POLICY: dict[str, tuple[Rule, ...]] = {
     # -- auth: the caller's own account (any signed-in user, only himself) ----------------------
     f"GET {AU}/me": (R(relations=(STRANGER,)),),
-    f"PATCH {AU}/me": (R(body=lambda ctx: {"display_name": ctx.user.display_name if ctx.user else "Anon"}, phase=1, relations=(STRANGER,)),),
+    f"PATCH {AU}/me": (
+        R(
+            body=lambda ctx: {"display_name": ctx.user.display_name if ctx.user else "Anon"},
+            phase=1,
+            relations=(STRANGER,),
+        ),
+    ),
     f"GET {AU}/me/export": (R(relations=(STRANGER,)),),
-    f"DELETE {AU}/me": (R(body=lambda ctx: {"password": USER_PASSWORD}, phase=3, throwaway=True, relations=(STRANGER,)),),
+    f"DELETE {AU}/me": (
+        R(body=lambda ctx: {"password": USER_PASSWORD}, phase=3, throwaway=True, relations=(STRANGER,)),
+    ),
     f"POST {AU}/logout": (R(phase=3, fresh_session=True, relations=(STRANGER,)),),
     f"POST {AU}/logout-all": (R(phase=3, relogin_after=True, relations=(STRANGER,)),),
     f"GET {AU}/sessions": (R(relations=(STRANGER,)),),
     f"DELETE {AU}/sessions/{{session_id}}": (
         R(params={"session_id": "own_session"}, phase=3, variant="own", relations=(STRANGER,)),
         # Another user's session is not his to see or end: 404 for everyone, admins included.
-        R(params={"session_id": "foreign_session"}, see=NOBODY, phase=3, variant="someone else's", relations=(STRANGER,)),
+        R(
+            params={"session_id": "foreign_session"},
+            see=NOBODY,
+            phase=3,
+            variant="someone else's",
+            relations=(STRANGER,),
+        ),
     ),
     f"POST {AU}/password": (
-        R(body=lambda ctx: {"current_password": USER_PASSWORD, "new_password": USER_PASSWORD}, phase=3, relations=(STRANGER,)),
+        R(
+            body=lambda ctx: {"current_password": USER_PASSWORD, "new_password": USER_PASSWORD},
+            phase=3,
+            relations=(STRANGER,),
+        ),
     ),
     f"POST {AU}/verify-email": (R(body=lambda ctx: {"code": "000000"}, phase=1, ok=(422,), relations=(STRANGER,)),),
     f"POST {AU}/verify-email/resend": (R(phase=1, ok=(429,), relations=(STRANGER,)),),
@@ -201,29 +219,59 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     f"POST {AU}/verify-phone": (R(body=lambda ctx: {"code": "000000"}, phase=1, ok=(422,), relations=(STRANGER,)),),
     f"GET {AU}/me/notification-preferences": (R(relations=(STRANGER,)),),
     f"PUT {AU}/me/notification-preferences": (
-        R(body=lambda ctx: {"topics": [{"topic": "events", "email": True, "sms": False}]}, phase=1, relations=(STRANGER,)),
+        R(
+            body=lambda ctx: {"topics": [{"topic": "events", "email": True, "sms": False}]},
+            phase=1,
+            relations=(STRANGER,),
+        ),
     ),
     # -- auth: user administration (permission checked first: 403 whatever the id) ------------
     "GET /api/v1/users": (R(do=USERS_READ, gate_first=True, relations=(STRANGER,)),),
     "PUT /api/v1/users/{user_id}/roles": (
-        R(do=USERS_WRITE, gate_first=True, params={"user_id": "subject"}, phase=2, relations=(STRANGER,),
-          body=lambda ctx: {"roles": ["member"], "reason": "authorisation matrix"}),
+        R(
+            do=USERS_WRITE,
+            gate_first=True,
+            params={"user_id": "subject"},
+            phase=2,
+            relations=(STRANGER,),
+            body=lambda ctx: {"roles": ["member"], "reason": "authorisation matrix"},
+        ),
     ),
-    "GET /api/v1/users/{user_id}/audit": (R(do=USERS_READ, gate_first=True, params={"user_id": "subject"}, relations=(STRANGER,)),),
+    "GET /api/v1/users/{user_id}/audit": (
+        R(do=USERS_READ, gate_first=True, params={"user_id": "subject"}, relations=(STRANGER,)),
+    ),
     "POST /api/v1/users/{user_id}/disable": (
-        R(do=USERS_WRITE, gate_first=True, params={"user_id": "subject"}, phase=2, relations=(STRANGER,),
-          body=lambda ctx: {"reason": "authorisation matrix"}),
+        R(
+            do=USERS_WRITE,
+            gate_first=True,
+            params={"user_id": "subject"},
+            phase=2,
+            relations=(STRANGER,),
+            body=lambda ctx: {"reason": "authorisation matrix"},
+        ),
     ),
     "POST /api/v1/users/{user_id}/enable": (
-        R(do=USERS_WRITE, gate_first=True, params={"user_id": "subject"}, phase=2, relations=(STRANGER,),
-          body=lambda ctx: {"reason": "authorisation matrix"}),
+        R(
+            do=USERS_WRITE,
+            gate_first=True,
+            params={"user_id": "subject"},
+            phase=2,
+            relations=(STRANGER,),
+            body=lambda ctx: {"reason": "authorisation matrix"},
+        ),
     ),
     # -- circles -----------------------------------------------------------------------------
     f"GET {C}": (R(lists="circles"),),
     f"POST {C}": (R(do=CIRCLE_CREATORS, body=circle_body, phase=1, relations=(STRANGER,)),),
     f"GET {C}/{{circle_id}}": (R(see=SEE_PRIV, params=PRIV, variant="private"), R(params=PUB, variant="public")),
     f"PATCH {C}/{{circle_id}}": (
-        R(see=SEE_PRIV, do=MANAGE_CIRCLE, params=PRIV, phase=1, body=lambda ctx: {"description": "changed by the matrix"}),
+        R(
+            see=SEE_PRIV,
+            do=MANAGE_CIRCLE,
+            params=PRIV,
+            phase=1,
+            body=lambda ctx: {"description": "changed by the matrix"},
+        ),
     ),
     # Archiving uses a circle of its own (same relations), so it cannot disturb other rows.
     f"DELETE {C}/{{circle_id}}": (R(see=SEE_PRIV, do=MANAGE_CIRCLE, params={"circle_id": "priv_b"}, phase=6),),
@@ -244,16 +292,33 @@ POLICY: dict[str, tuple[Rule, ...]] = {
         R(do=MANAGE_CIRCLE, params={**PUB, "user_id": "applicant"}, phase=2, ok_404=("membership-not-found",)),
     ),
     f"POST {C}/{{circle_id}}/members/{{user_id}}/decline": (
-        R(do=MANAGE_CIRCLE, params={**PUB, "user_id": "applicant"}, phase=3, ok_404=("membership-not-found",),
-          body=lambda ctx: {"reason": "matrix"}),
+        R(
+            do=MANAGE_CIRCLE,
+            params={**PUB, "user_id": "applicant"},
+            phase=3,
+            ok_404=("membership-not-found",),
+            body=lambda ctx: {"reason": "matrix"},
+        ),
     ),
     f"PUT {C}/{{circle_id}}/members/{{user_id}}/role": (
-        R(see=SEE_PRIV, do=MANAGE_CIRCLE, params={**PRIV, "user_id": "member_user"}, phase=2, body=lambda ctx: {"role": "member"}),
+        R(
+            see=SEE_PRIV,
+            do=MANAGE_CIRCLE,
+            params={**PRIV, "user_id": "member_user"},
+            phase=2,
+            body=lambda ctx: {"role": "member"},
+        ),
     ),
     f"DELETE {C}/{{circle_id}}/members/{{user_id}}": (
         # Leaving is his own business; removing someone else is the facilitators' (and admins').
-        R(see=SEE_PRIV, do=OWNER | MANAGE_CIRCLE, params={**PRIV, "user_id": "member_user"}, phase=5,
-          ok_404=("membership-not-found",), body=lambda ctx: {"reason": "authorisation matrix"}),
+        R(
+            see=SEE_PRIV,
+            do=OWNER | MANAGE_CIRCLE,
+            params={**PRIV, "user_id": "member_user"},
+            phase=5,
+            ok_404=("membership-not-found",),
+            body=lambda ctx: {"reason": "authorisation matrix"},
+        ),
     ),
     f"GET {C}/{{circle_id}}/flagged-members": (R(see=SEE_PRIV, do=FAC | FOLLOW_UP, params=PRIV),),
     "GET /api/v1/members/flagged": (R(do=FOLLOW_UP | FACILITATES_SOMEWHERE),),
@@ -273,25 +338,53 @@ POLICY: dict[str, tuple[Rule, ...]] = {
         R(see=SEE_TRANSFER, do=OWNER, params={"transfer_id": "transfer"}, phase=3),
     ),
     "POST /api/v1/transfer-requests/{transfer_id}/decline": (
-        R(see=SEE_TRANSFER, do=FAC | ADMIN, params={"transfer_id": "transfer"}, phase=3, body=lambda ctx: {"note": "matrix"}),
+        R(
+            see=SEE_TRANSFER,
+            do=FAC | ADMIN,
+            params={"transfer_id": "transfer"},
+            phase=3,
+            body=lambda ctx: {"note": "matrix"},
+        ),
     ),
     "POST /api/v1/transfer-requests/{transfer_id}/approve": (
         R(see=SEE_TRANSFER, do=FAC | ADMIN, params={"transfer_id": "transfer"}, phase=3),
     ),
     f"GET {C}/{{circle_id}}/meetings": (R(see=SEE_PRIV, do=IN_CIRCLE | STAFF, params=PRIV),),
     f"POST {C}/{{circle_id}}/meetings": (
-        R(see=SEE_PRIV, do=MANAGE_CIRCLE, params=PRIV, phase=1,
-          body=lambda ctx: {"starts_at": _in(20, int(uuid.uuid4().int % 5000)), "duration_minutes": 60}),
+        R(
+            see=SEE_PRIV,
+            do=MANAGE_CIRCLE,
+            params=PRIV,
+            phase=1,
+            body=lambda ctx: {"starts_at": _in(20, int(uuid.uuid4().int % 5000)), "duration_minutes": 60},
+        ),
     ),
     f"PATCH {C}/{{circle_id}}/meetings/{{meeting_id}}": (
-        R(see=SEE_PRIV, do=MANAGE_CIRCLE, params={**PRIV, "meeting_id": "meeting"}, phase=1, body=lambda ctx: {"note": "matrix"}),
+        R(
+            see=SEE_PRIV,
+            do=MANAGE_CIRCLE,
+            params={**PRIV, "meeting_id": "meeting"},
+            phase=1,
+            body=lambda ctx: {"note": "matrix"},
+        ),
     ),
     f"POST {C}/{{circle_id}}/meetings/{{meeting_id}}/cancel": (
-        R(see=SEE_PRIV, do=MANAGE_CIRCLE, params={**PRIV, "meeting_id": "meeting"}, phase=4, body=lambda ctx: {"reason": "matrix"}),
+        R(
+            see=SEE_PRIV,
+            do=MANAGE_CIRCLE,
+            params={**PRIV, "meeting_id": "meeting"},
+            phase=4,
+            body=lambda ctx: {"reason": "matrix"},
+        ),
     ),
     f"PUT {C}/{{circle_id}}/meetings/{{meeting_id}}/attendance": (
-        R(see=SEE_PRIV, do=MANAGE_CIRCLE, params={**PRIV, "meeting_id": "meeting"}, phase=2,
-          body=lambda ctx: {"records": [{"user_id": ctx.obj("member_user"), "status": "present"}]}),
+        R(
+            see=SEE_PRIV,
+            do=MANAGE_CIRCLE,
+            params={**PRIV, "meeting_id": "meeting"},
+            phase=2,
+            body=lambda ctx: {"records": [{"user_id": ctx.obj("member_user"), "status": "present"}]},
+        ),
     ),
     f"GET {C}/{{circle_id}}/meetings/{{meeting_id}}/attendance": (
         R(see=SEE_PRIV, do=FAC | STAFF, params={**PRIV, "meeting_id": "meeting"}),
@@ -299,9 +392,17 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     f"GET {C}/{{circle_id}}/attendance": (R(see=SEE_PRIV, do=FAC | STAFF, params=PRIV),),
     f"GET {C}/{{circle_id}}/attendance/me": (R(see=SEE_PRIV, params=PRIV),),
     f"POST {C}/{{circle_id}}/goals": (
-        R(see=SEE_PRIV, do=IN_CIRCLE, params=PRIV, phase=1,
-          body=lambda ctx: {"title": "Matrix goal", "period_start": dt.date.today().isoformat(),
-                            "period_end": (dt.date.today() + dt.timedelta(days=30)).isoformat()}),
+        R(
+            see=SEE_PRIV,
+            do=IN_CIRCLE,
+            params=PRIV,
+            phase=1,
+            body=lambda ctx: {
+                "title": "Matrix goal",
+                "period_start": dt.date.today().isoformat(),
+                "period_end": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            },
+        ),
     ),
     f"GET {C}/{{circle_id}}/goals/me": (R(see=SEE_PRIV, params=PRIV),),
     f"GET {C}/{{circle_id}}/goals/summary": (R(see=SEE_PRIV, do=FAC | STAFF, params=PRIV),),
@@ -317,8 +418,13 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     # Phase 0 although it creates: in phase 1 POST /circles makes the stranger facilitator the
     # facilitator of a new circle, and templates follow facilitation (a template touches nothing else).
     f"POST {E}/requirement-templates": (
-        R(do=TEMPLATE_USERS, gate_first=True, phase=0, relations=(STRANGER, FACILITATOR),
-          body=lambda ctx: {"name": f"Matrix {uuid.uuid4().hex[:8]}", "requirements": [{"kind": "verified_email"}]}),
+        R(
+            do=TEMPLATE_USERS,
+            gate_first=True,
+            phase=0,
+            relations=(STRANGER, FACILITATOR),
+            body=lambda ctx: {"name": f"Matrix {uuid.uuid4().hex[:8]}", "requirements": [{"kind": "verified_email"}]},
+        ),
     ),
     f"GET {E}/requirement-templates/{{template_id}}": (
         R(do=TEMPLATE_USERS, gate_first=True, params={"template_id": "template"}, relations=(STRANGER, FACILITATOR)),
@@ -331,10 +437,21 @@ POLICY: dict[str, tuple[Rule, ...]] = {
         R(params={"event_id": "open"}, variant="published, public"),
     ),
     f"PATCH {E}/{{event_id}}": (
-        R(see=SEE_DRAFT, do=MANAGE_EVENT, params={"event_id": "draft"}, phase=1, variant="draft",
-          body=lambda ctx: {"description": "changed by the matrix"}),
-        R(do=EVENTS_ALL, params={"event_id": "open"}, phase=1, variant="published, public",
-          body=lambda ctx: {"description": "changed by the matrix"}),
+        R(
+            see=SEE_DRAFT,
+            do=MANAGE_EVENT,
+            params={"event_id": "draft"},
+            phase=1,
+            variant="draft",
+            body=lambda ctx: {"description": "changed by the matrix"},
+        ),
+        R(
+            do=EVENTS_ALL,
+            params={"event_id": "open"},
+            phase=1,
+            variant="published, public",
+            body=lambda ctx: {"description": "changed by the matrix"},
+        ),
     ),
     f"POST {E}/{{event_id}}/publish": (R(see=SEE_DRAFT, do=MANAGE_EVENT, params={"event_id": "draft"}, phase=4),),
     f"POST {E}/{{event_id}}/cancel": (
@@ -358,15 +475,25 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     ),
     f"GET {E}/{{event_id}}/waitlist": (R(see=SEE_LIVE, do=MANAGE_EVENT, params={"event_id": "live"}),),
     f"POST {E}/{{event_id}}/waitlist/{{registration_id}}/move": (
-        R(see=SEE_LIVE, do=MANAGE_EVENT, params={"event_id": "live", "registration_id": "registration"}, phase=2,
-          body=lambda ctx: {"position": 1}),
+        R(
+            see=SEE_LIVE,
+            do=MANAGE_EVENT,
+            params={"event_id": "live", "registration_id": "registration"},
+            phase=2,
+            body=lambda ctx: {"position": 1},
+        ),
     ),
     f"POST {E}/{{event_id}}/registrations/{{registration_id}}/promote": (
         R(see=SEE_LIVE, do=MANAGE_EVENT, params={"event_id": "live", "registration_id": "registration"}, phase=2),
     ),
     f"PUT {E}/{{event_id}}/registrations/{{registration_id}}/care-team": (
-        R(see=SEE_LIVE, do=MANAGE_EVENT, params={"event_id": "live", "registration_id": "registration"}, phase=2,
-          body=lambda ctx: {"user_id": ctx.obj("staffer")}),
+        R(
+            see=SEE_LIVE,
+            do=MANAGE_EVENT,
+            params={"event_id": "live", "registration_id": "registration"},
+            phase=2,
+            body=lambda ctx: {"user_id": ctx.obj("staffer")},
+        ),
     ),
     f"POST {E}/{{event_id}}/registrations/{{registration_id}}/check-in": (
         R(see=SEE_LIVE, do=MANAGE_EVENT, params={"event_id": "live", "registration_id": "registration"}, phase=2),
@@ -376,12 +503,23 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     ),
     f"GET {E}/{{event_id}}/staff": (R(see=SEE_LIVE, do=MANAGE_EVENT, params={"event_id": "live"}),),
     f"POST {E}/{{event_id}}/staff": (
-        R(see=SEE_LIVE, do=MANAGE_EVENT, params={"event_id": "live"}, phase=2,
-          body=lambda ctx: {"user_id": ctx.obj("spare"), "role": "ptm"}),
+        R(
+            see=SEE_LIVE,
+            do=MANAGE_EVENT,
+            params={"event_id": "live"},
+            phase=2,
+            body=lambda ctx: {"user_id": ctx.obj("spare"), "role": "ptm"},
+        ),
     ),
     f"DELETE {E}/{{event_id}}/staff/{{user_id}}": (
-        R(see=SEE_LIVE, do=MANAGE_EVENT, params={"event_id": "live", "user_id": "staffer"}, query={"role": "care_team"},
-          phase=4, ok_404=("staff-member-not-found",)),
+        R(
+            see=SEE_LIVE,
+            do=MANAGE_EVENT,
+            params={"event_id": "live", "user_id": "staffer"},
+            query={"role": "care_team"},
+            phase=4,
+            ok_404=("staff-member-not-found",),
+        ),
     ),
     # -- payments ----------------------------------------------------------------------------
     f"GET {PAY}/obligations": (R(relations=(STRANGER, MEMBER)),),
@@ -392,27 +530,61 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     ),
     f"GET {PAY}/interventions": (R(do=PAYMENT_STAFF, gate_first=True, relations=(STRANGER,)),),
     f"POST {PAY}/obligations/{{obligation_id}}/notes": (
-        R(do=PAYMENT_STAFF, gate_first=True, params={"obligation_id": "obligation"}, phase=1, body=lambda ctx: {"text": "matrix"}),
+        R(
+            do=PAYMENT_STAFF,
+            gate_first=True,
+            params={"obligation_id": "obligation"},
+            phase=1,
+            body=lambda ctx: {"text": "matrix"},
+        ),
     ),
     f"POST {PAY}/obligations/{{obligation_id}}/reminders": (
         R(do=PAYMENT_STAFF, gate_first=True, params={"obligation_id": "obligation"}, phase=1, ok=(429,)),
     ),
     f"POST {PAY}/obligations/{{obligation_id}}/resolve": (
-        R(do=PAYMENT_STAFF, gate_first=True, params={"obligation_id": "obligation"}, phase=1, body=lambda ctx: {"note": "matrix"}),
+        R(
+            do=PAYMENT_STAFF,
+            gate_first=True,
+            params={"obligation_id": "obligation"},
+            phase=1,
+            body=lambda ctx: {"note": "matrix"},
+        ),
     ),
     f"POST {PAY}/obligations/{{obligation_id}}/offline-payment": (
-        R(do=PAYMENT_STAFF, gate_first=True, params={"obligation_id": "obligation"}, phase=2,
-          body=lambda ctx: {"amount": 1, "method": "cash", "note": "matrix"}),
+        R(
+            do=PAYMENT_STAFF,
+            gate_first=True,
+            params={"obligation_id": "obligation"},
+            phase=2,
+            body=lambda ctx: {"amount": 1, "method": "cash", "note": "matrix"},
+        ),
     ),
     f"POST {PAY}/obligations/{{obligation_id}}/pause": (
-        R(do=PAYMENT_STAFF, gate_first=True, params={"obligation_id": "obligation"}, phase=2,
-          body=lambda ctx: {"until": _in(10), "reason": "matrix"}),
+        R(
+            do=PAYMENT_STAFF,
+            gate_first=True,
+            params={"obligation_id": "obligation"},
+            phase=2,
+            body=lambda ctx: {"until": _in(10), "reason": "matrix"},
+        ),
     ),
     f"POST {PAY}/obligations/{{obligation_id}}/resume": (
-        R(do=PAYMENT_STAFF, gate_first=True, params={"obligation_id": "obligation"}, phase=2, body=lambda ctx: {"reason": "matrix"}),
+        R(
+            do=PAYMENT_STAFF,
+            gate_first=True,
+            params={"obligation_id": "obligation"},
+            phase=2,
+            body=lambda ctx: {"reason": "matrix"},
+        ),
     ),
     f"POST {PAY}/obligations/{{obligation_id}}/waive": (
-        R(do=PAYMENT_STAFF, gate_first=True, params={"obligation_id": "obligation"}, phase=4, body=lambda ctx: {"reason": "matrix"}),
+        R(
+            do=PAYMENT_STAFF,
+            gate_first=True,
+            params={"obligation_id": "obligation"},
+            phase=4,
+            body=lambda ctx: {"reason": "matrix"},
+        ),
     ),
     f"POST {PAY}/checkout": (
         # Only the debtor pays; to everyone else the obligation does not exist.
@@ -422,10 +594,18 @@ POLICY: dict[str, tuple[Rule, ...]] = {
     f"GET {PAY}/overview": (R(do=OVERVIEW, gate_first=True, relations=(STRANGER,)),),
     f"GET {PAY}/webhooks/flagged": (R(do=PAYMENT_STAFF, gate_first=True, relations=(STRANGER,)),),
     f"POST {PAY}/{{payment_id}}/refunds": (
-        R(do=PAYMENT_STAFF, gate_first=True, params={"payment_id": "payment"}, phase=2, relations=(STRANGER,),
-          body=lambda ctx: {"amount": 1, "reason": "matrix"}),
+        R(
+            do=PAYMENT_STAFF,
+            gate_first=True,
+            params={"payment_id": "payment"},
+            phase=2,
+            relations=(STRANGER,),
+            body=lambda ctx: {"amount": 1, "reason": "matrix"},
+        ),
     ),
-    f"GET {PAY}/{{payment_id}}/refunds": (R(do=PAYMENT_STAFF, gate_first=True, params={"payment_id": "payment"}, relations=(STRANGER,)),),
+    f"GET {PAY}/{{payment_id}}/refunds": (
+        R(do=PAYMENT_STAFF, gate_first=True, params={"payment_id": "payment"}, relations=(STRANGER,)),
+    ),
 }
 
 # The "not visible" problem type of each path parameter's object.
@@ -559,7 +739,14 @@ def _add(http: httpx.Client, host: User, circle_id: str, user: User, role: str =
 
 
 def _event(http: httpx.Client, host: User, *, circle_ids: list[str], visibility: str, publish: bool) -> str:
-    event_id = _ok(http.post(E, json=event_payload(f"Matrix {visibility}", circle_ids=circle_ids, visibility=visibility), headers=host.headers), 201)["id"]
+    event_id = _ok(
+        http.post(
+            E,
+            json=event_payload(f"Matrix {visibility}", circle_ids=circle_ids, visibility=visibility),
+            headers=host.headers,
+        ),
+        201,
+    )["id"]
     if publish:
         _ok(http.post(f"{E}/{event_id}/publish", headers=host.headers))
     return event_id
@@ -597,14 +784,26 @@ def build_world(fx: Fixture, http: httpx.Client, role: str, rel: str) -> World:
         _add(http, host, ids["priv_b"], owner, "facilitator")
     _ok(http.post(f"{C}/{ids['pub']}/join", headers=fx.applicant.headers), 201)
     ids["transfer"] = _ok(
-        http.post(f"{C}/{ids['priv']}/transfer-requests", json={"to_circle_id": ids["pub"]}, headers=member_user.headers), 201
+        http.post(
+            f"{C}/{ids['priv']}/transfer-requests", json={"to_circle_id": ids["pub"]}, headers=member_user.headers
+        ),
+        201,
     )["id"]
-    meetings = _ok(http.post(f"{C}/{ids['priv']}/meetings", json={"starts_at": _in(3), "duration_minutes": 60}, headers=host.headers), 201)
+    meetings = _ok(
+        http.post(
+            f"{C}/{ids['priv']}/meetings", json={"starts_at": _in(3), "duration_minutes": 60}, headers=host.headers
+        ),
+        201,
+    )
     ids["meeting"] = meetings["items"][0]["id"]
     ids["goal"] = _ok(
         http.post(
             f"{C}/{ids['priv']}/goals",
-            json={"title": "Read a book", "period_start": dt.date.today().isoformat(), "period_end": (dt.date.today() + dt.timedelta(days=30)).isoformat()},
+            json={
+                "title": "Read a book",
+                "period_start": dt.date.today().isoformat(),
+                "period_end": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            },
             headers=member_user.headers,
         ),
         201,
@@ -612,8 +811,15 @@ def build_world(fx: Fixture, http: httpx.Client, role: str, rel: str) -> World:
     ids["draft"] = _event(http, host, circle_ids=[ids["priv"]], visibility="circles", publish=False)
     ids["live"] = _event(http, host, circle_ids=[ids["priv"]], visibility="circles", publish=True)
     ids["open"] = _event(http, host, circle_ids=[], visibility="public", publish=True)
-    ids["registration"] = _ok(http.post(f"{E}/{ids['live']}/registrations", json={}, headers=member_user.headers), 201)["id"]
-    _ok(http.post(f"{E}/{ids['live']}/staff", json={"user_id": fx.staffer.id, "role": "care_team"}, headers=host.headers), 201)
+    ids["registration"] = _ok(http.post(f"{E}/{ids['live']}/registrations", json={}, headers=member_user.headers), 201)[
+        "id"
+    ]
+    _ok(
+        http.post(
+            f"{E}/{ids['live']}/staff", json={"user_id": fx.staffer.id, "role": "care_team"}, headers=host.headers
+        ),
+        201,
+    )
     ids["obligation"] = _obligation_of(http, member_user, ids["priv"])
     return world
 
@@ -621,11 +827,26 @@ def build_world(fx: Fixture, http: httpx.Client, role: str, rel: str) -> World:
 @pytest.fixture(scope="module")
 def matrix(platform, accounts: Accounts) -> Iterator[Fixture]:
     host = accounts.create("facilitator", "ptm", prefix="host", name="Host")
-    people = {name: accounts.create(prefix=name, name=name.title()) for name in ("peer", "applicant", "spare", "staffer", "subject", "payer")}
+    people = {
+        name: accounts.create(prefix=name, name=name.title())
+        for name in ("peer", "applicant", "spare", "staffer", "subject", "payer")
+    }
     owners = {role: accounts.create(role, prefix=f"owner-{role}", name=f"Owner {role}") for role in ROLES}
     outsiders = {role: accounts.create(role, prefix=f"outsider-{role}", name=f"Outsider {role}") for role in ROLES}
-    fx = Fixture(platform, accounts, host, people["peer"], people["applicant"], people["spare"], people["staffer"],
-                 people["subject"], owners, outsiders, {}, {})
+    fx = Fixture(
+        platform,
+        accounts,
+        host,
+        people["peer"],
+        people["applicant"],
+        people["spare"],
+        people["staffer"],
+        people["subject"],
+        owners,
+        outsiders,
+        {},
+        {},
+    )
     with fx.http() as http:
         # Every user gets his circles profile now (the service also makes it from user.registered).
         for user in [host, *people.values(), *owners.values(), *outsiders.values()]:
@@ -634,17 +855,27 @@ def matrix(platform, accounts: Accounts) -> Iterator[Fixture]:
             for rel in (MEMBER, FACILITATOR):
                 fx.worlds[(role, rel)] = build_world(fx, http, role, rel)
         shared = fx.shared
-        shared.update({"spare": fx.spare.id, "staffer": fx.staffer.id, "applicant": fx.applicant.id, "subject": fx.subject.id})
+        shared.update(
+            {"spare": fx.spare.id, "staffer": fx.staffer.id, "applicant": fx.applicant.id, "subject": fx.subject.id}
+        )
         shared["template"] = _ok(
-            http.post(f"{E}/requirement-templates", json={"name": f"Matrix {uuid.uuid4().hex[:8]}", "requirements": [{"kind": "verified_email"}]},
-                      headers=host.headers), 201,
+            http.post(
+                f"{E}/requirement-templates",
+                json={"name": f"Matrix {uuid.uuid4().hex[:8]}", "requirements": [{"kind": "verified_email"}]},
+                headers=host.headers,
+            ),
+            201,
         )["id"]
         ledger = _circle(http, host, visibility="public", dues=True)
         _add(http, host, ledger, people["payer"])
         obligation = _obligation_of(http, people["payer"], ledger)
         paid = _ok(
-            http.post(f"{PAY}/obligations/{obligation}/offline-payment", json={"amount": 1500, "method": "cash"},
-                      headers={**accounts.admin.headers, "Idempotency-Key": uuid.uuid4().hex}), 201,
+            http.post(
+                f"{PAY}/obligations/{obligation}/offline-payment",
+                json={"amount": 1500, "method": "cash"},
+                headers={**accounts.admin.headers, "Idempotency-Key": uuid.uuid4().hex},
+            ),
+            201,
         )
         shared["payment"] = paid["payment"]["id"]
         shared["foreign_session"] = _own_session_id(http, host.token)
@@ -759,7 +990,10 @@ def _same_problem(a: httpx.Response, b: httpx.Response) -> bool:
         return False
     if not (isinstance(left, dict) and isinstance(right, dict)):
         return False
-    return a.status_code == b.status_code and (left.get("type"), left.get("detail")) == (right.get("type"), right.get("detail"))
+    return a.status_code == b.status_code and (left.get("type"), left.get("detail")) == (
+        right.get("type"),
+        right.get("detail"),
+    )
 
 
 def judge(rule: Rule, method: str, path: str, outcome: Outcome) -> str | None:
@@ -776,8 +1010,10 @@ def judge(rule: Rule, method: str, path: str, outcome: Outcome) -> str | None:
         if not is_problem:
             return f"{status} without application/problem+json"
         if want == HIDDEN and outcome.twin is not None and not _same_problem(response, outcome.twin):
-            return (f"hidden object distinguishable from a non-existent one: {got} vs "
-                    f"{outcome.twin.status_code} {outcome.problem_type(outcome.twin)!r}")
+            return (
+                f"hidden object distinguishable from a non-existent one: {got} vs "
+                f"{outcome.twin.status_code} {outcome.problem_type(outcome.twin)!r}"
+            )
         return None
     if rule.generic:
         return None  # whatever the function does, it answered without a server error
@@ -870,12 +1106,17 @@ CROSS_PARENT = [
 ]
 
 
-@pytest.mark.parametrize(("method", "template", "body", "foreign"), CROSS_PARENT, ids=[f"{m} {t}" for m, t, _, _ in CROSS_PARENT])
+@pytest.mark.parametrize(
+    ("method", "template", "body", "foreign"), CROSS_PARENT, ids=[f"{m} {t}" for m, t, _, _ in CROSS_PARENT]
+)
 def test_children_of_another_parent_are_not_found(matrix: Fixture, method: str, template: str, body: Any, foreign: str):
     manager = matrix.owners["facilitator"]  # facilitates his facilitator world's circles and events
     own = matrix.worlds[("facilitator", FACILITATOR)].ids
     other = matrix.worlds[("member", MEMBER)].ids  # a world he has nothing to do with
-    values = {key: (other if key == foreign else own)[key] for key in ("priv", "live", "meeting", "registration", "member_user")}
+    values = {
+        key: (other if key == foreign else own)[key]
+        for key in ("priv", "live", "meeting", "registration", "member_user")
+    }
     path = template.format(**values)
     with matrix.http() as http:
         response = http.request(method, path, json=body, headers=manager.headers)

@@ -12,6 +12,7 @@ Whatever the gateway makes of a variant (refuse it, or serve it), three things m
 - a canary on a fresh connection always gets its own answer (no pooled upstream connection was
   left out of step).
 """
+
 from __future__ import annotations
 
 import time
@@ -21,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-
 from rawhttp import Reader, Recorder, connect, exchange, gateway_process, request
 from seckit import Accounts, User, fresh_source_ip
 
@@ -42,7 +42,15 @@ def variants(token: str) -> list[Variant]:
     auth = f"authorization: Bearer {token}".encode()
     found: list[Variant] = []
 
-    def add(name: str, head_lines: list[bytes], body: bytes, *, method: bytes = b"POST", eol: bytes = b"\r\n", version: bytes = b"HTTP/1.1") -> None:
+    def add(
+        name: str,
+        head_lines: list[bytes],
+        body: bytes,
+        *,
+        method: bytes = b"POST",
+        eol: bytes = b"\r\n",
+        version: bytes = b"HTTP/1.1",
+    ) -> None:
         n = len(found)
         line = method + b" /api/v1/circles/variant-%d " % n + version
         head = eol.join([line, b"host: gateway.test", auth, *head_lines]) + eol + eol
@@ -51,10 +59,40 @@ def variants(token: str) -> list[Variant]:
     def chunked_then_hidden(tag: str) -> bytes:
         return b"0\r\n\r\n" + _hidden(tag)
 
-    cl_forms = ["{n}", " {n}", "{n} ", "+{n}", "0{n}", "{n}.0", "-1", "{n},{n}", "{n}, {m}", "99999999999999999999999", "0x{x}",
-                "{n}\x00", "{m}", "0"]
-    te_forms = ["chunked", "Chunked", "CHUNKED", " chunked", "chunked ", "\tchunked", "identity", "gzip, chunked", "chunked, identity",
-                "chunked, chunked", "xchunked", "chunked;q=1", "chunk", "\x0bchunked", "chunked\x00", ",chunked"]
+    cl_forms = [
+        "{n}",
+        " {n}",
+        "{n} ",
+        "+{n}",
+        "0{n}",
+        "{n}.0",
+        "-1",
+        "{n},{n}",
+        "{n}, {m}",
+        "99999999999999999999999",
+        "0x{x}",
+        "{n}\x00",
+        "{m}",
+        "0",
+    ]
+    te_forms = [
+        "chunked",
+        "Chunked",
+        "CHUNKED",
+        " chunked",
+        "chunked ",
+        "\tchunked",
+        "identity",
+        "gzip, chunked",
+        "chunked, identity",
+        "chunked, chunked",
+        "xchunked",
+        "chunked;q=1",
+        "chunk",
+        "\x0bchunked",
+        "chunked\x00",
+        ",chunked",
+    ]
 
     def cl(form: str, body: bytes) -> bytes:
         n = len(body)
@@ -83,9 +121,21 @@ def variants(token: str) -> list[Variant]:
     add("TE identity + TE chunked", [te("identity"), te("chunked")], body)
     add("TE chunked twice", [te("chunked"), te("chunked")], body)
     # Odd header-name spellings and line folding.
-    for name in (b"content-length :", b"content-length\t:", b"content_length:", b" content-length:", b"content-length\x00:"):
+    for name in (
+        b"content-length :",
+        b"content-length\t:",
+        b"content_length:",
+        b" content-length:",
+        b"content-length\x00:",
+    ):
         add(f"name {name!r}", [name + b" %d" % len(body)], body)
-    for name in (b"transfer-encoding :", b"transfer-encoding\t:", b"transfer_encoding:", b" transfer-encoding:", b"transfer-encodingx:"):
+    for name in (
+        b"transfer-encoding :",
+        b"transfer-encoding\t:",
+        b"transfer_encoding:",
+        b" transfer-encoding:",
+        b"transfer-encodingx:",
+    ):
         add(f"name {name!r}", [name + b" chunked", cl("{n}", body)], body)
     add("obs-fold TE value", [b"transfer-encoding:", b" chunked", cl("{n}", body)], body)
     add("obs-fold hides TE", [b"x-pad: a", b" transfer-encoding: chunked", cl("{n}", body)], body)
@@ -95,24 +145,56 @@ def variants(token: str) -> list[Variant]:
     add("bare LF everywhere", [cl("{n}", body)], body, eol=b"\n")
     add("bare LF, TE", [te("chunked")], body, eol=b"\n")
     add("lone CR", [cl("{n}", body)], body, eol=b"\r")
-    mixed = b"POST /api/v1/circles/variant-mixed HTTP/1.1\r\nhost: x\n" + auth + b"\r\ntransfer-encoding: chunked\n" + cl("{n}", body) + b"\r\n\r\n" + body
+    mixed = (
+        b"POST /api/v1/circles/variant-mixed HTTP/1.1\r\nhost: x\n"
+        + auth
+        + b"\r\ntransfer-encoding: chunked\n"
+        + cl("{n}", body)
+        + b"\r\n\r\n"
+        + body
+    )
     found.append(Variant(f"{len(found)}:mixed LF", mixed))
     # Upgrade with a body (the hole the attacker review found), several spellings.
     for upgrade in (b"websocket", b"WebSocket", b"h2c", b"foo", b"websocket, h2c"):
         for connection in (b"Upgrade", b"keep-alive, Upgrade", b"upgrade"):
             hidden = _hidden("upgrade")
-            add(f"Upgrade {upgrade!r} / {connection!r}", [b"connection: " + connection, b"upgrade: " + upgrade, cl("{n}", hidden)], hidden,
-                method=b"GET")
-            add(f"POST Upgrade {upgrade!r} / {connection!r}", [b"connection: " + connection, b"upgrade: " + upgrade, cl("{n}", hidden)], hidden)
+            add(
+                f"Upgrade {upgrade!r} / {connection!r}",
+                [b"connection: " + connection, b"upgrade: " + upgrade, cl("{n}", hidden)],
+                hidden,
+                method=b"GET",
+            )
+            add(
+                f"POST Upgrade {upgrade!r} / {connection!r}",
+                [b"connection: " + connection, b"upgrade: " + upgrade, cl("{n}", hidden)],
+                hidden,
+            )
     add("Upgrade without Connection", [b"upgrade: websocket", cl("{n}", body)], body)
     add("CONNECT with body", [cl("{n}", body)], body, method=b"CONNECT")
     # Trailers.
-    for trailer in (b"x-user-id: admin", b"content-length: 5", b"transfer-encoding: chunked", b"authorization: Bearer forged"):
+    for trailer in (
+        b"x-user-id: admin",
+        b"content-length: 5",
+        b"transfer-encoding: chunked",
+        b"authorization: Bearer forged",
+    ):
         chunked = b"5\r\nhello\r\n0\r\n" + trailer + b"\r\n\r\n" + _hidden("trailer")
         add(f"trailer {trailer!r}", [te("chunked")], chunked)
     # Chunk sizes.
-    for size in (b"ffffffffffffffffff", b"-1", b"1_0", b"0x5", b" 5", b"5 ", b"5;ext=1", b"5;" + b"e" * 5000, b"00000000000000000005",
-                 b"fffffffffffffffff0", b"8000000000000000", b"g"):
+    for size in (
+        b"ffffffffffffffffff",
+        b"-1",
+        b"1_0",
+        b"0x5",
+        b" 5",
+        b"5 ",
+        b"5;ext=1",
+        b"5;" + b"e" * 5000,
+        b"00000000000000000005",
+        b"fffffffffffffffff0",
+        b"8000000000000000",
+        b"g",
+    ):
         chunked = size + b"\r\nhello\r\n0\r\n\r\n" + _hidden("chunk")
         add(f"chunk size {size[:20]!r}", [te("chunked")], chunked)
     add("chunk data longer than its size", [te("chunked")], b"3\r\nhello\r\n0\r\n\r\n" + _hidden("chunklong"))
@@ -129,8 +211,12 @@ def variants(token: str) -> list[Variant]:
     add("two hosts", [b"host: other.test", cl("{n}", body)], body)
     # Pipelining: a well-formed request right behind a well-framed one.
     pipelined_body = b'{"a": 1}'
-    add("pipelined pair", [cl("{n}", pipelined_body)], pipelined_body + request("GET", "/api/v1/circles/variant-pipelined-second",
-                                                                               [("authorization", f"Bearer {token}")]))
+    add(
+        "pipelined pair",
+        [cl("{n}", pipelined_body)],
+        pipelined_body
+        + request("GET", "/api/v1/circles/variant-pipelined-second", [("authorization", f"Bearer {token}")]),
+    )
     return found
 
 
@@ -149,8 +235,15 @@ def recorder() -> Iterator[Recorder]:
 @pytest.fixture(scope="module")
 def differential_gateway(platform, recorder: Recorder, tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("differential-gateway") / "gateway.log"
-    with gateway_process(platform.env, log, AUTH_URL=platform.url("auth"), CIRCLES_URL=recorder.url, PAYMENTS_URL=recorder.url,
-                         BODY_IDLE_TIMEOUT_SECONDS="0.5", BODY_TIMEOUT_SECONDS="1.5") as url:
+    with gateway_process(
+        platform.env,
+        log,
+        AUTH_URL=platform.url("auth"),
+        CIRCLES_URL=recorder.url,
+        PAYMENTS_URL=recorder.url,
+        BODY_IDLE_TIMEOUT_SECONDS="0.5",
+        BODY_TIMEOUT_SECONDS="1.5",
+    ) as url:
         yield url
 
 
@@ -203,19 +296,31 @@ def _run(url: str, token: str, variant: Variant, source_ip: str) -> tuple[list[s
     except OSError:
         pass  # reset by the gateway: fine, as long as the canaries below hold
     fresh = f"/api/v1/circles/fresh-{uuid.uuid4().hex[:10]}"
-    answer = exchange(url, request("GET", fresh, [("authorization", f"Bearer {token}"), ("connection", "close")]), source_ip=source_ip, timeout=5)[0]
+    answer = exchange(
+        url,
+        request("GET", fresh, [("authorization", f"Bearer {token}"), ("connection", "close")]),
+        source_ip=source_ip,
+        timeout=5,
+    )[0]
     if answer is None or answer.status != 200 or _answered_path(answer) != fresh:
         problems.append(f"fresh canary got {answer and (answer.status, answer.body[:200])!r}")
     return [f"{variant.name}: {problem}" for problem in problems], first
 
 
-def test_ambiguous_and_malformed_requests_never_desynchronise_anyone(differential_gateway: str, recorder: Recorder, member: User):
+def test_ambiguous_and_malformed_requests_never_desynchronise_anyone(
+    differential_gateway: str, recorder: Recorder, member: User
+):
     cases = variants(member.token)
     assert len(cases) >= 250
     sources = [fresh_source_ip() for _ in range(8)]
     started = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda pair: _run(differential_gateway, member.token, pair[1], sources[pair[0] % len(sources)]), enumerate(cases)))
+        results = list(
+            pool.map(
+                lambda pair: _run(differential_gateway, member.token, pair[1], sources[pair[0] % len(sources)]),
+                enumerate(cases),
+            )
+        )
     elapsed = time.monotonic() - started
     problems = [problem for found, _ in results for problem in found]
     statuses = [status for _, status in results]

@@ -5,6 +5,7 @@ the metrics port, and /docs works without internet under the CSP.
 A gateway process of its own (`python -m mcm_gateway serve`, uvicorn as always) in front of the
 suite's real auth, circles and payments, with a free public and metrics port.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -34,12 +35,17 @@ class EdgeGateway:
 def edge(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeGateway]:
     port, metrics_port = free_port(), free_port()
     env = {
-        **platform.env, "GATEWAY_PORT": str(port), "METRICS_PORT": str(metrics_port), "HOST": "127.0.0.1",
+        **platform.env,
+        "GATEWAY_PORT": str(port),
+        "METRICS_PORT": str(metrics_port),
+        "HOST": "127.0.0.1",
         # Clients come from 127.x.y.z; the whole loopback range stands in for the ingress.
         "TRUSTED_PROXIES": "127.0.0.0/8",
     }
     log = open(tmp_path_factory.mktemp("edge") / "gateway.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_for_port(port, timeout=60)
         wait_for_port(metrics_port, timeout=30)
@@ -66,7 +72,13 @@ def assert_secured(response: httpx.Response, *, hsts: bool) -> None:
     assert response.headers["x-content-type-options"] == "nosniff", where
     assert response.headers["x-frame-options"] == "DENY", where
     policy = response.headers["content-security-policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
         assert directive in policy, f"{where}: {policy}"
     assert ("strict-transport-security" in response.headers) is hsts, where
 
@@ -82,7 +94,9 @@ def test_every_kind_of_answer_carries_the_security_headers(edge: EdgeGateway, me
             http.get("/api/v1/auth/me", headers={**member.headers, **forwarded}),  # proxied 200
             http.get("/api/v1/auth/me", headers=forwarded),  # refused by the gateway, 401
             http.get(f"/api/v1/circles/{uuid.uuid4()}", headers={**member.headers, **forwarded}),  # circles' own 404
-            http.post("/api/v1/auth/login", json={"email": member.email, "password": "wrong password!"}, headers=forwarded),
+            http.post(
+                "/api/v1/auth/login", json={"email": member.email, "password": "wrong password!"}, headers=forwarded
+            ),
         ]
     assert [response.status_code for response in answers] == [200, 200, 404, 200, 401, 404, 401]
     for response in answers:
@@ -130,4 +144,3 @@ def test_api_docs_load_from_the_platform_under_its_csp(edge: EdgeGateway) -> Non
     paths = set(document["paths"])
     assert {"/api/v1/auth/login", "/api/v1/circles", "/api/v1/payments/obligations"} <= paths
     assert not document.get("x-unavailable-services")
-

@@ -7,6 +7,7 @@ spelled; (2) a second gateway process (started here, stopped by its PID) whose c
 payments upstream is an echo server in this test, so we see exactly which headers a service
 would receive.
 """
+
 from __future__ import annotations
 
 import http.server
@@ -22,10 +23,9 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from seckit import Accounts, User, assert_problem, bearer, client, describe, fresh_source_ip
 
 from mcm_shared.devstack.engines import free_port
-
-from seckit import Accounts, User, assert_problem, bearer, client, describe, fresh_source_ip
 
 SPOOFED = {
     "X-User-Id": "00000000-0000-0000-0000-000000000001",
@@ -44,7 +44,12 @@ SPOOFED = {
 FORBIDDEN_PREFIXES = ("x-user-", "x-internal-")
 # Spellings of the same identity headers that some servers and frameworks fold into X-User-Id
 # (underscores read as hyphens, as in CGI/WSGI environ keys) or read as identity on their own.
-LOOKALIKES = {"X-User": "admin", "X-User_Id": "00000000-0000-0000-0000-000000000001", "X-User_Roles": "admin", "X-Internal_Token": "let-me-in"}
+LOOKALIKES = {
+    "X-User": "admin",
+    "X-User_Id": "00000000-0000-0000-0000-000000000001",
+    "X-User_Roles": "admin",
+    "X-Internal_Token": "let-me-in",
+}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +79,12 @@ def test_spoofed_identity_headers_do_not_change_who_the_caller_is(platform, memb
 
 @pytest.mark.parametrize("via", ["gateway", "auth", "circles", "payments"])
 def test_identity_headers_without_a_token_are_401(platform, admin: User, via: str):
-    path = {"gateway": "/api/v1/members/me", "auth": "/api/v1/auth/me", "circles": "/api/v1/members/me", "payments": "/api/v1/payments/obligations"}[via]
+    path = {
+        "gateway": "/api/v1/members/me",
+        "auth": "/api/v1/auth/me",
+        "circles": "/api/v1/members/me",
+        "payments": "/api/v1/payments/obligations",
+    }[via]
     with client(platform.url(via)) as http:
         assert_problem(http.get(path, headers={**SPOOFED, "X-User-Id": admin.id}), 401)
 
@@ -82,7 +92,9 @@ def test_identity_headers_without_a_token_are_401(platform, admin: User, via: st
 def test_forwarding_headers_do_not_change_the_address_auth_records(platform, member: User, accounts: Accounts):
     address = fresh_source_ip()
     with client(platform.url("gateway"), source_ip=address) as http:
-        login = http.post("/api/v1/auth/login", json={"email": member.email, "password": member.password}, headers=SPOOFED)
+        login = http.post(
+            "/api/v1/auth/login", json={"email": member.email, "password": member.password}, headers=SPOOFED
+        )
         assert login.status_code == 200, describe(login)
         token = login.json()["access_token"]
         sessions = http.get("/api/v1/auth/sessions", headers=bearer(token)).json()
@@ -185,7 +197,13 @@ def echo_gateway(platform, echo: Echo, tmp_path_factory) -> Iterator[str]:
         "TRUSTED_PROXIES": "",
     }
     with open(log, "ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mcm_gateway", "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -209,7 +227,9 @@ def echo_gateway(platform, echo: Echo, tmp_path_factory) -> Iterator[str]:
                 process.wait()
 
 
-def _through_echo(echo_gateway: str, echo: Echo, method: str, path: str, headers: dict[str, str], source_ip: str, **kwargs) -> dict[str, str]:
+def _through_echo(
+    echo_gateway: str, echo: Echo, method: str, path: str, headers: dict[str, str], source_ip: str, **kwargs
+) -> dict[str, str]:
     before = len(echo.received)
     with client(echo_gateway, source_ip=source_ip) as http:
         response = http.request(method, path, headers=headers, **kwargs)
@@ -220,13 +240,22 @@ def _through_echo(echo_gateway: str, echo: Echo, method: str, path: str, headers
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/v1/members/me"), ("POST", "/api/v1/circles"), ("GET", "/api/v1/payments/obligations"),
-     ("POST", "/api/v1/payments/webhooks/stripe")],
+    [
+        ("GET", "/api/v1/members/me"),
+        ("POST", "/api/v1/circles"),
+        ("GET", "/api/v1/payments/obligations"),
+        ("POST", "/api/v1/payments/webhooks/stripe"),
+    ],
 )
 def test_forgeable_headers_never_reach_a_service(echo_gateway: str, echo: Echo, member: User, method: str, path: str):
     address = fresh_source_ip()
-    headers = {**SPOOFED, **member.headers, "Connection": "keep-alive, X-Secret-Hop", "X-Secret-Hop": "strip me",
-               "X-Request-ID": "has spaces and ; semicolons"}
+    headers = {
+        **SPOOFED,
+        **member.headers,
+        "Connection": "keep-alive, X-Secret-Hop",
+        "X-Secret-Hop": "strip me",
+        "X-Request-ID": "has spaces and ; semicolons",
+    }
     received = _through_echo(echo_gateway, echo, method, path, headers, address, json={} if method == "POST" else None)
     leaked = {name: value for name, value in received.items() if name.startswith(FORBIDDEN_PREFIXES)}
     assert not leaked, f"client identity headers reached the service: {leaked}"
@@ -252,6 +281,8 @@ def test_the_gateway_refuses_before_a_service_sees_a_bad_token(echo_gateway: str
 
 
 def test_lookalike_identity_headers_never_reach_a_service(echo_gateway: str, echo: Echo, member: User):
-    received = _through_echo(echo_gateway, echo, "GET", "/api/v1/members/me", {**LOOKALIKES, **member.headers}, fresh_source_ip())
+    received = _through_echo(
+        echo_gateway, echo, "GET", "/api/v1/members/me", {**LOOKALIKES, **member.headers}, fresh_source_ip()
+    )
     leaked = {name: value for name, value in received.items() if name in {key.lower() for key in LOOKALIKES}}
     assert not leaked, f"identity header look-alikes reached the service: {leaked}"

@@ -7,6 +7,7 @@ OpenAPI documents, so new endpoints and fields are covered without editing this 
 objects (a circle, an event, a meeting, a goal, an obligation, a payment) stand behind the path
 parameters so requests get past the "not found" checks to the input handling.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from seckit import (
     Accounts,
     User,
@@ -43,7 +43,10 @@ except Exception as exc:  # a service mid-edit may not import; the fixed tests b
 TEN_MB = 10 * 1024 * 1024
 PROTECTED = routed_operations(DOCUMENTS) if DOCUMENTS else []
 PUBLIC = routed_operations(DOCUMENTS, public=True) if DOCUMENTS else []
-OPERATION = {(method, path): (service, DOCUMENTS[service]["paths"][path][method.lower()]) for service, method, path in PROTECTED + PUBLIC}
+OPERATION = {
+    (method, path): (service, DOCUMENTS[service]["paths"][path][method.lower()])
+    for service, method, path in PROTECTED + PUBLIC
+}
 
 
 def _in(days: int, minutes: int = 0) -> str:
@@ -52,34 +55,67 @@ def _in(days: int, minutes: int = 0) -> str:
 
 # -- valid bodies to mutate, per operation (the fields mutated come from the OpenAPI schema) --------
 def _circle(_: World) -> dict[str, Any]:
-    return {"name": f"Hardening {uuid.uuid4().hex[:6]}", "description": "d", "capacity_max": 8, "capacity_min": 2,
-            "schedule": {"weekday": "friday", "time": "18:00", "timezone": "Europe/Berlin"}, "location": {"city": "Bonn"},
-            "dues": {"amount": 900, "currency": "EUR"}}
+    return {
+        "name": f"Hardening {uuid.uuid4().hex[:6]}",
+        "description": "d",
+        "capacity_max": 8,
+        "capacity_min": 2,
+        "schedule": {"weekday": "friday", "time": "18:00", "timezone": "Europe/Berlin"},
+        "location": {"city": "Bonn"},
+        "dues": {"amount": 900, "currency": "EUR"},
+    }
 
 
 def _event(world: World) -> dict[str, Any]:
-    return {"type": "meetup", "title": "Hardening", "description": "d", "starts_at": _in(40), "ends_at": _in(40, 120),
-            "timezone": "Europe/Berlin", "location": {"city": "Bonn"}, "capacity": 10, "price": {"amount": 0, "currency": "EUR"},
-            "circle_ids": [world.ids["circle"]]}
+    return {
+        "type": "meetup",
+        "title": "Hardening",
+        "description": "d",
+        "starts_at": _in(40),
+        "ends_at": _in(40, 120),
+        "timezone": "Europe/Berlin",
+        "location": {"city": "Bonn"},
+        "capacity": 10,
+        "price": {"amount": 0, "currency": "EUR"},
+        "circle_ids": [world.ids["circle"]],
+    }
 
 
 BASE_BODIES = {
-    ("POST", "/api/v1/auth/register"): lambda w: {"email": unique_email("hard"), "password": "a long enough password", "display_name": "Hard"},
+    ("POST", "/api/v1/auth/register"): lambda w: {
+        "email": unique_email("hard"),
+        "password": "a long enough password",
+        "display_name": "Hard",
+    },
     ("PATCH", "/api/v1/auth/me"): lambda w: {"display_name": "Hard"},
     ("POST", "/api/v1/circles"): _circle,
     ("PATCH", "/api/v1/circles/{circle_id}"): lambda w: {"name": "Renamed", "description": "d", "capacity_max": 9},
-    ("POST", "/api/v1/circles/{circle_id}/meetings"): lambda w: {"starts_at": _in(50, uuid.uuid4().int % 9000), "duration_minutes": 60, "note": "n"},
+    ("POST", "/api/v1/circles/{circle_id}/meetings"): lambda w: {
+        "starts_at": _in(50, uuid.uuid4().int % 9000),
+        "duration_minutes": 60,
+        "note": "n",
+    },
     ("PATCH", "/api/v1/circles/{circle_id}/meetings/{meeting_id}"): lambda w: {"note": "n", "duration_minutes": 90},
-    ("POST", "/api/v1/circles/{circle_id}/goals"): lambda w: {"title": "Goal", "period_start": dt.date.today().isoformat(),
-                                                              "period_end": (dt.date.today() + dt.timedelta(days=7)).isoformat()},
+    ("POST", "/api/v1/circles/{circle_id}/goals"): lambda w: {
+        "title": "Goal",
+        "period_start": dt.date.today().isoformat(),
+        "period_end": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
+    },
     ("PATCH", "/api/v1/circles/{circle_id}/goals/{goal_id}"): lambda w: {"title": "Goal 2"},
     ("POST", "/api/v1/events"): _event,
     ("PATCH", "/api/v1/events/{event_id}"): lambda w: {"title": "Hardening 2", "description": "d", "capacity": 12},
-    ("POST", "/api/v1/events/requirement-templates"): lambda w: {"name": f"Hard {uuid.uuid4().hex[:6]}", "description": "d",
-                                                                 "requirements": [{"kind": "verified_email"}]},
+    ("POST", "/api/v1/events/requirement-templates"): lambda w: {
+        "name": f"Hard {uuid.uuid4().hex[:6]}",
+        "description": "d",
+        "requirements": [{"kind": "verified_email"}],
+    },
     ("POST", "/api/v1/payments/obligations/{obligation_id}/notes"): lambda w: {"text": "note"},
     ("POST", "/api/v1/payments/obligations/{obligation_id}/resolve"): lambda w: {"note": "note"},
-    ("POST", "/api/v1/payments/obligations/{obligation_id}/offline-payment"): lambda w: {"amount": 1, "method": "cash", "note": "n"},
+    ("POST", "/api/v1/payments/obligations/{obligation_id}/offline-payment"): lambda w: {
+        "amount": 1,
+        "method": "cash",
+        "note": "n",
+    },
     ("POST", "/api/v1/payments/{payment_id}/refunds"): lambda w: {"amount": 1, "reason": "r"},
     # A real change of roles, so the reason is written to the audit log.
     ("PUT", "/api/v1/users/{user_id}/roles"): lambda w: {"roles": ["member", "support"], "reason": "hardening"},
@@ -96,8 +132,16 @@ NASTY_TEXT = {
     "very long": "x" * 100_000,
 }
 # Raw JSON number literals (1e309 is beyond float: Python would read it as infinity).
-NASTY_NUMBERS = {"2**63": str(2**63), "2**64": str(2**64), "-2**63-1": str(-(2**63) - 1), "1e309": "1e309", "-1e309": "-1e309",
-                 "1.5": "1.5", "-1": "-1", "huge literal": "9" * 5000}
+NASTY_NUMBERS = {
+    "2**63": str(2**63),
+    "2**64": str(2**64),
+    "-2**63-1": str(-(2**63) - 1),
+    "1e309": "1e309",
+    "-1e309": "-1e309",
+    "1.5": "1.5",
+    "-1": "-1",
+    "huge literal": "9" * 5000,
+}
 
 
 # -- the objects ------------------------------------------------------------------------------------
@@ -115,8 +159,16 @@ def world(platform, accounts: Accounts) -> World:
     return w
 
 
-PARAM_OBJECT = {"circle_id": "circle", "meeting_id": "meeting", "goal_id": "goal", "event_id": "event", "obligation_id": "obligation",
-                "payment_id": "payment", "user_id": "user", "registration_id": "registration"}
+PARAM_OBJECT = {
+    "circle_id": "circle",
+    "meeting_id": "meeting",
+    "goal_id": "goal",
+    "event_id": "event",
+    "obligation_id": "obligation",
+    "payment_id": "payment",
+    "user_id": "user",
+    "registration_id": "registration",
+}
 
 
 def _path(world: World, path: str) -> str:
@@ -145,8 +197,10 @@ def _no_server_error(response: httpx.Response) -> None:
 
 
 # -- oversized bodies ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("path", "authenticated"), [("/api/v1/circles", True), ("/api/v1/auth/register", False),
-                                                      ("/api/v1/payments/webhooks/stripe", False)])
+@pytest.mark.parametrize(
+    ("path", "authenticated"),
+    [("/api/v1/circles", True), ("/api/v1/auth/register", False), ("/api/v1/payments/webhooks/stripe", False)],
+)
 def test_a_10_mb_body_is_refused_with_413(platform, accounts: Accounts, path: str, authenticated: bool):
     headers = {"Content-Type": "application/json", **(accounts.admin.headers if authenticated else {})}
     body = b'{"name": "' + b"a" * TEN_MB + b'"}'
@@ -156,7 +210,9 @@ def test_a_10_mb_body_is_refused_with_413(platform, accounts: Accounts, path: st
 
 
 @pytest.mark.parametrize(("path", "authenticated"), [("/api/v1/circles", True), ("/api/v1/auth/login", False)])
-def test_a_chunked_body_without_length_is_cut_off_with_413(platform, accounts: Accounts, path: str, authenticated: bool):
+def test_a_chunked_body_without_length_is_cut_off_with_413(
+    platform, accounts: Accounts, path: str, authenticated: bool
+):
     def chunks() -> Iterator[bytes]:
         yield b'{"name": "'
         for _ in range(10):
@@ -175,8 +231,16 @@ def test_a_chunked_body_without_length_is_cut_off_with_413(platform, accounts: A
 
 @pytest.mark.parametrize(
     ("path", "body_bytes", "authenticated", "status"),
-    [("/api/v1/auth/password", 64, False, 401), ("/api/v1/circles", 64, False, 401), ("/api/v1/circles", 2 * 1024 * 1024, True, 413)],
-    ids=["401 before reading the body (credential endpoint)", "401 before reading the body", "413 with the body unread"],
+    [
+        ("/api/v1/auth/password", 64, False, 401),
+        ("/api/v1/circles", 64, False, 401),
+        ("/api/v1/circles", 2 * 1024 * 1024, True, 413),
+    ],
+    ids=[
+        "401 before reading the body (credential endpoint)",
+        "401 before reading the body",
+        "413 with the body unread",
+    ],
 )
 def test_a_refusal_that_leaves_the_body_unread_says_connection_close_or_keeps_the_connection_usable(
     platform, accounts: Accounts, path: str, body_bytes: int, authenticated: bool, status: int
@@ -208,7 +272,9 @@ def test_a_refusal_that_leaves_the_body_unread_says_connection_close_or_keeps_th
             dropped += 1
         finally:
             connection.close()
-    assert dropped == 0, f"{dropped}/30 times the gateway dropped the connection after a {status} without `Connection: close`"
+    assert dropped == 0, (
+        f"{dropped}/30 times the gateway dropped the connection after a {status} without `Connection: close`"
+    )
 
 
 # -- deeply nested JSON -------------------------------------------------------------------------------
@@ -222,28 +288,46 @@ DEEP = {
 @pytest.mark.parametrize("shape", list(DEEP))
 @pytest.mark.parametrize(
     ("via", "path"),
-    [("gateway", "/api/v1/circles"), ("gateway", "/api/v1/auth/register"), ("gateway", "/api/v1/payments/checkout"),
-     ("auth", "/api/v1/auth/login"), ("circles", "/api/v1/events"), ("payments", "/api/v1/payments/checkout")],
+    [
+        ("gateway", "/api/v1/circles"),
+        ("gateway", "/api/v1/auth/register"),
+        ("gateway", "/api/v1/payments/checkout"),
+        ("auth", "/api/v1/auth/login"),
+        ("circles", "/api/v1/events"),
+        ("payments", "/api/v1/payments/checkout"),
+    ],
 )
 def test_deeply_nested_json_is_a_client_error(platform, accounts: Accounts, shape: str, via: str, path: str):
     with client(platform.url(via)) as http:
-        response = http.post(path, content=DEEP[shape].encode(), headers={**accounts.admin.headers, "Content-Type": "application/json"})
+        response = http.post(
+            path, content=DEEP[shape].encode(), headers={**accounts.admin.headers, "Content-Type": "application/json"}
+        )
     assert 400 <= response.status_code < 500, describe(response)
     assert response.headers.get("content-type", "").startswith("application/problem+json"), describe(response)
 
 
-@pytest.mark.parametrize("raw", [b"\xff\xfe\x00garbage", b'{"name": "\xc3\x28"}', b"", b"null", b"[]", b'"just a string"', b"{,}"],
-                         ids=["binary", "invalid-utf8", "empty", "null", "array", "string", "broken"])
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xff\xfe\x00garbage", b'{"name": "\xc3\x28"}', b"", b"null", b"[]", b'"just a string"', b"{,}"],
+    ids=["binary", "invalid-utf8", "empty", "null", "array", "string", "broken"],
+)
 def test_malformed_bodies_are_client_errors(platform, world: World, raw: bytes):
-    for method, path in (("POST", "/api/v1/circles"), ("POST", "/api/v1/events"), ("POST", "/api/v1/auth/register"),
-                         ("PATCH", "/api/v1/circles/{circle_id}"), ("POST", "/api/v1/payments/checkout")):
+    for method, path in (
+        ("POST", "/api/v1/circles"),
+        ("POST", "/api/v1/events"),
+        ("POST", "/api/v1/auth/register"),
+        ("PATCH", "/api/v1/circles/{circle_id}"),
+        ("POST", "/api/v1/payments/checkout"),
+    ):
         response = _send(platform, world, method, path, raw)
         assert 400 <= response.status_code < 500, describe(response)
         _no_server_error(response)
 
 
 # -- text and numbers in every field the schemas declare -------------------------------------------------
-def _fields(doc: dict[str, Any], schema: dict[str, Any], kind: str, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def _fields(
+    doc: dict[str, Any], schema: dict[str, Any], kind: str, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
     """Paths of properties of `kind` — "string" (free text: no format, enum or pattern), "date"
     (format date or date-time) or "integer" — one level deep into objects."""
     for name, prop in (schema.get("properties") or {}).items():
@@ -252,22 +336,43 @@ def _fields(doc: dict[str, Any], schema: dict[str, Any], kind: str, prefix: tupl
         formats = {prop.get("format")} | {resolve_schema(doc, o).get("format") for o in prop.get("anyOf", [])}
         if kind == "date" and "string" in types and formats & {"date", "date-time"}:
             yield (*prefix, name)
-        elif kind == "string" and "string" in types and not (prop.get("format") or prop.get("enum") or prop.get("pattern")):
-            if not any(resolve_schema(doc, o).get("format") or resolve_schema(doc, o).get("enum") or resolve_schema(doc, o).get("pattern")
-                       for o in prop.get("anyOf", []) if resolve_schema(doc, o).get("type") == "string"):
+        elif (
+            kind == "string"
+            and "string" in types
+            and not (prop.get("format") or prop.get("enum") or prop.get("pattern"))
+        ):
+            if not any(
+                resolve_schema(doc, o).get("format")
+                or resolve_schema(doc, o).get("enum")
+                or resolve_schema(doc, o).get("pattern")
+                for o in prop.get("anyOf", [])
+                if resolve_schema(doc, o).get("type") == "string"
+            ):
                 yield (*prefix, name)
         elif kind == "integer" and "integer" in types:
             yield (*prefix, name)
         elif "object" in types and not prefix:
-            yield from _fields(doc, prop if prop.get("properties") else next(
-                (resolve_schema(doc, o) for o in prop.get("anyOf", []) if resolve_schema(doc, o).get("properties")), {}), kind, (name,))
+            yield from _fields(
+                doc,
+                prop
+                if prop.get("properties")
+                else next(
+                    (resolve_schema(doc, o) for o in prop.get("anyOf", []) if resolve_schema(doc, o).get("properties")),
+                    {},
+                ),
+                kind,
+                (name,),
+            )
 
 
 def _field_schema(doc: dict[str, Any], schema: dict[str, Any], field: tuple[str, ...]) -> dict[str, Any]:
     for name in field:
         schema = resolve_schema(doc, (schema.get("properties") or {}).get(name, {}))
         if "properties" not in schema and schema.get("anyOf"):
-            schema = next((resolve_schema(doc, o) for o in schema["anyOf"] if resolve_schema(doc, o).get("type") != "null"), schema)
+            schema = next(
+                (resolve_schema(doc, o) for o in schema["anyOf"] if resolve_schema(doc, o).get("type") != "null"),
+                schema,
+            )
     return schema
 
 
@@ -297,7 +402,9 @@ def _typed_cases(kind: str) -> list[Any]:
 
 
 @pytest.mark.parametrize(("method", "path", "field"), _typed_cases("string"))
-def test_hostile_text_is_refused_or_stored_safely(platform, world: World, method: str, path: str, field: tuple[str, ...]):
+def test_hostile_text_is_refused_or_stored_safely(
+    platform, world: World, method: str, path: str, field: tuple[str, ...]
+):
     base = BASE_BODIES[(method, path)](world)
     problems = []
     for label, text in NASTY_TEXT.items():
@@ -339,7 +446,9 @@ def test_numbers_out_of_range_are_422(platform, world: World, method: str, path:
 
 def test_a_partial_nested_update_is_not_a_server_error(platform, world: World):
     """PATCH with `location: {city}` (online left to its default) must update or 422, not 500."""
-    response = _send(platform, world, "PATCH", "/api/v1/circles/{circle_id}", json.dumps({"location": {"city": "Köln"}}).encode())
+    response = _send(
+        platform, world, "PATCH", "/api/v1/circles/{circle_id}", json.dumps({"location": {"city": "Köln"}}).encode()
+    )
     _no_server_error(response)
 
 
@@ -358,11 +467,15 @@ def test_extreme_dates_are_refused_or_handled(platform, world: World, method: st
     outside anything a circle or event needs; they must be refused (422) or handled, never a 500."""
     service, operation = OPERATION[(method, path)]
     declared = _field_schema(DOCUMENTS[service], json_body_schema(DOCUMENTS[service], operation) or {}, field)
-    date_time = declared.get("format") == "date-time" or any(o.get("format") == "date-time" for o in declared.get("anyOf", []))
+    date_time = declared.get("format") == "date-time" or any(
+        o.get("format") == "date-time" for o in declared.get("anyOf", [])
+    )
     base = BASE_BODIES[(method, path)](world)
     problems = []
     for label, (day, moment) in EXTREME_DATES.items():
-        response = _send(platform, world, method, path, json.dumps(_with(base, field, moment if date_time else day)).encode())
+        response = _send(
+            platform, world, method, path, json.dumps(_with(base, field, moment if date_time else day)).encode()
+        )
         if response.status_code >= 500:
             problems.append(f"{label}: {describe(response)}")
     assert not problems, "\n".join(problems)
@@ -373,11 +486,17 @@ def _ops_with_several_dates() -> list[Any]:
     for param in _typed_cases("date"):
         method, path, field = param.values
         found.setdefault((method, path), []).append(field)
-    return [pytest.param(method, path, fields, id=f"{method} {path}") for (method, path), fields in found.items() if len(fields) > 1]
+    return [
+        pytest.param(method, path, fields, id=f"{method} {path}")
+        for (method, path), fields in found.items()
+        if len(fields) > 1
+    ]
 
 
 @pytest.mark.parametrize(("method", "path", "fields"), _ops_with_several_dates())
-def test_every_date_at_the_same_edge_is_refused_or_handled(platform, world: World, method: str, path: str, fields: list[tuple[str, ...]]):
+def test_every_date_at_the_same_edge_is_refused_or_handled(
+    platform, world: World, method: str, path: str, fields: list[tuple[str, ...]]
+):
     """The same extreme value in every date field at once (a period from year 1 to year 1 passes
     "end after start" and "at most a year" checks, and still reaches the database)."""
     service, operation = OPERATION[(method, path)]
@@ -387,7 +506,9 @@ def test_every_date_at_the_same_edge_is_refused_or_handled(platform, world: Worl
         body = BASE_BODIES[(method, path)](world)
         for field in fields:
             declared = _field_schema(DOCUMENTS[service], schema, field)
-            date_time = declared.get("format") == "date-time" or any(o.get("format") == "date-time" for o in declared.get("anyOf", []))
+            date_time = declared.get("format") == "date-time" or any(
+                o.get("format") == "date-time" for o in declared.get("anyOf", [])
+            )
             body = _with(body, field, moment if date_time else day)
         response = _send(platform, world, method, path, json.dumps(body).encode())
         if response.status_code >= 500:
@@ -401,7 +522,11 @@ def _paged() -> list[Any]:
     for service, method, path in PROTECTED:
         if method != "GET":
             continue
-        names = {p.get("name") for p in DOCUMENTS[service]["paths"][path]["get"].get("parameters", []) if p.get("in") == "query"}
+        names = {
+            p.get("name")
+            for p in DOCUMENTS[service]["paths"][path]["get"].get("parameters", [])
+            if p.get("in") == "query"
+        }
         if {"limit", "cursor"} <= names:
             cases.append(pytest.param(service, path, id=path))
     return cases
@@ -414,7 +539,11 @@ def _cursor(values: Any) -> str:
 def _real_cursor(platform, world: World, path: str) -> str | None:
     with client(platform.url("gateway")) as http:
         response = http.get(_path(world, path), params={"limit": 1}, headers=world.admin.headers)
-    return response.json().get("next_cursor") if response.status_code == 200 and isinstance(response.json(), dict) else None
+    return (
+        response.json().get("next_cursor")
+        if response.status_code == 200 and isinstance(response.json(), dict)
+        else None
+    )
 
 
 BAD_LIMITS = ["0", "101", "-1", str(2**63), "1e2", "ten", "", "1.5", "100000000000000000000000000"]

@@ -7,6 +7,7 @@ directory — tokens that are expired, not yet valid, for another audience or is
 `typ`, without `kid`, etc. A correctly signed control token must pass, so the forging machinery
 itself is tested. Every refusal is 401 application/problem+json with `WWW-Authenticate: Bearer`.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,6 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-
-from mcm_shared.testing.issuer import TestIssuer
-
 from seckit import (
     WHO_AM_I,
     Accounts,
@@ -38,6 +36,8 @@ from seckit import (
     hs256_signer,
     signing_key,
 )
+
+from mcm_shared.testing.issuer import TestIssuer
 
 TARGETS = [("gateway", service) for service in WHO_AM_I] + [(service, service) for service in WHO_AM_I]
 TARGET_IDS = [f"{via}->{service}" if via == "gateway" else f"direct-{service}" for via, service in TARGETS]
@@ -98,9 +98,13 @@ FORGERIES: dict[str, Callable[[Forge], str]] = {
     "signed by another key, real kid": _other_key_same_kid,
     "signed by another key, unknown kid": _other_key_unknown_kid,
     "alg none": lambda f: compact({"alg": "none", "typ": "JWT", "kid": f.kid}, f.claims()),
-    "alg None, signature kept": lambda f: compact({"alg": "None", "kid": f.kid}, f.claims(), lambda data: f.real.split(".")[2]),
+    "alg None, signature kept": lambda f: compact(
+        {"alg": "None", "kid": f.kid}, f.claims(), lambda data: f.real.split(".")[2]
+    ),
     "real token with header swapped to alg none": _header_swapped_to_none,
-    "HS256 keyed with the public key PEM": lambda f: compact({"alg": "HS256", "typ": "JWT", "kid": f.kid}, f.claims(), hs256_signer(f.public_pem)),
+    "HS256 keyed with the public key PEM": lambda f: compact(
+        {"alg": "HS256", "typ": "JWT", "kid": f.kid}, f.claims(), hs256_signer(f.public_pem)
+    ),
     "HS256 keyed with the public JWK": lambda f: compact(
         {"alg": "HS256", "typ": "JWT", "kid": f.kid}, f.claims(), hs256_signer(json.dumps(f.public_jwk).encode())
     ),

@@ -7,13 +7,13 @@ roles... — plus a list of always-sensitive names, is sent on its own. It must 
 naming that field (not silently ignored, not applied). A few end-to-end checks confirm that
 nothing was changed by such a request.
 """
+
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
 import pytest
-
 from seckit import (
     USER_PASSWORD,
     Accounts,
@@ -54,7 +54,9 @@ except Exception as exc:  # a service mid-edit may not import
 def _value_for(schema: dict[str, Any]) -> Any:
     kind = schema.get("type")
     if kind is None and schema.get("anyOf"):
-        kind = next((option.get("type") for option in schema["anyOf"] if option.get("type") not in (None, "null")), None)
+        kind = next(
+            (option.get("type") for option in schema["anyOf"] if option.get("type") not in (None, "null")), None
+        )
     return {"integer": 7, "number": 7.5, "boolean": True, "array": [], "object": {}}.get(kind, "x")
 
 
@@ -84,7 +86,9 @@ def _concrete(path: str) -> str:
 
 
 @pytest.mark.parametrize(("method", "path", "extra"), _cases())
-def test_fields_the_client_may_not_set_are_refused(platform, accounts: Accounts, method: str, path: str, extra: dict[str, Any]):
+def test_fields_the_client_may_not_set_are_refused(
+    platform, accounts: Accounts, method: str, path: str, extra: dict[str, Any]
+):
     headers = {**accounts.admin.headers, "Idempotency-Key": uuid.uuid4().hex}
     with client(platform.url("gateway")) as http:
         response = http.request(method, _concrete(path), json=extra, headers=headers)
@@ -106,7 +110,13 @@ def test_signing_up_as_a_verified_admin_is_refused_and_creates_no_account(platfo
     with client(platform.url("gateway")) as http:
         response = http.post(
             "/api/v1/auth/register",
-            json={"email": email, "password": USER_PASSWORD, "display_name": "Eve", "roles": ["admin"], "email_verified": True},
+            json={
+                "email": email,
+                "password": USER_PASSWORD,
+                "display_name": "Eve",
+                "roles": ["admin"],
+                "email_verified": True,
+            },
         )
         assert response.status_code == 422, describe(response)
         login = http.post("/api/v1/auth/login", json={"email": email, "password": USER_PASSWORD})
@@ -116,7 +126,11 @@ def test_signing_up_as_a_verified_admin_is_refused_and_creates_no_account(platfo
 def test_a_member_cannot_grant_himself_roles_through_his_profile(platform, accounts: Accounts):
     user: User = accounts.create(prefix="selfpromote")
     with client(platform.url("gateway")) as http:
-        for body in ({"display_name": "Eve", "roles": ["admin"]}, {"display_name": "Eve", "email_verified": True}, {"roles": ["admin"]}):
+        for body in (
+            {"display_name": "Eve", "roles": ["admin"]},
+            {"display_name": "Eve", "email_verified": True},
+            {"roles": ["admin"]},
+        ):
             assert http.patch("/api/v1/auth/me", json=body, headers=user.headers).status_code == 422
         me = http.get("/api/v1/auth/me", headers=user.headers).json()
     assert me["roles"] == ["member"] and me["email_verified"] is False and me["display_name"] != "Eve"
@@ -136,7 +150,13 @@ def test_counters_and_status_of_a_circle_cannot_be_set(platform, accounts: Accou
         created = http.post("/api/v1/circles", json=body, headers=admin.headers)
         assert created.status_code == 201, describe(created)
         circle = created.json()
-        for extra in ({"member_count": 10}, {"open_seats": 0}, {"status": "archived"}, {"facilitators": []}, {"id": str(uuid.uuid4())}):
+        for extra in (
+            {"member_count": 10},
+            {"open_seats": 0},
+            {"status": "archived"},
+            {"facilitators": []},
+            {"id": str(uuid.uuid4())},
+        ):
             response = http.patch(f"/api/v1/circles/{circle['id']}", json=extra, headers=admin.headers)
             assert response.status_code == 422, describe(response)
         after = http.get(f"/api/v1/circles/{circle['id']}", headers=admin.headers).json()
@@ -147,11 +167,21 @@ def test_counters_and_status_of_a_circle_cannot_be_set(platform, accounts: Accou
 def test_an_event_cannot_be_created_published_or_prefilled(platform, accounts: Accounts):
     admin = accounts.admin
     body = {
-        "type": "meetup", "title": "Assign", "starts_at": "2031-01-01T18:00:00+00:00", "ends_at": "2031-01-01T20:00:00+00:00",
-        "timezone": "Europe/Berlin", "location": {"city": "Bonn"}, "capacity": 5,
+        "type": "meetup",
+        "title": "Assign",
+        "starts_at": "2031-01-01T18:00:00+00:00",
+        "ends_at": "2031-01-01T20:00:00+00:00",
+        "timezone": "Europe/Berlin",
+        "location": {"city": "Bonn"},
+        "capacity": 5,
     }
     with client(platform.url("gateway")) as http:
-        for extra in ({"status": "published"}, {"confirmed_count": 5}, {"seats_available": 100}, {"published_at": "2030-01-01T00:00:00Z"}):
+        for extra in (
+            {"status": "published"},
+            {"confirmed_count": 5},
+            {"seats_available": 100},
+            {"published_at": "2030-01-01T00:00:00Z"},
+        ):
             response = http.post("/api/v1/events", json={**body, **extra}, headers=admin.headers)
             assert response.status_code == 422, describe(response)
         created = http.post("/api/v1/events", json=body, headers=admin.headers)
@@ -162,14 +192,25 @@ def test_a_registration_cannot_be_made_for_someone_else_or_pre_confirmed(platfor
     admin = accounts.admin
     other = accounts.create(prefix="victim-reg")
     body = {
-        "type": "meetup", "title": "Paid", "starts_at": "2031-02-01T18:00:00+00:00", "ends_at": "2031-02-01T20:00:00+00:00",
-        "timezone": "Europe/Berlin", "location": {"city": "Bonn"}, "capacity": 5, "price": {"amount": 2500, "currency": "EUR"},
+        "type": "meetup",
+        "title": "Paid",
+        "starts_at": "2031-02-01T18:00:00+00:00",
+        "ends_at": "2031-02-01T20:00:00+00:00",
+        "timezone": "Europe/Berlin",
+        "location": {"city": "Bonn"},
+        "capacity": 5,
+        "price": {"amount": 2500, "currency": "EUR"},
     }
     member = accounts.create(prefix="registrant")
     with client(platform.url("gateway")) as http:
         event = http.post("/api/v1/events", json=body, headers=admin.headers).json()
         assert http.post(f"/api/v1/events/{event['id']}/publish", headers=admin.headers).status_code == 200
-        for extra in ({"user_id": other.id}, {"status": "confirmed"}, {"price": {"amount": 0, "currency": "EUR"}}, {"waitlist_position": 1}):
+        for extra in (
+            {"user_id": other.id},
+            {"status": "confirmed"},
+            {"price": {"amount": 0, "currency": "EUR"}},
+            {"waitlist_position": 1},
+        ):
             response = http.post(f"/api/v1/events/{event['id']}/registrations", json=extra, headers=member.headers)
             assert response.status_code == 422, describe(response)
         mine = http.get(f"/api/v1/events/{event['id']}/registrations/me", headers=member.headers)

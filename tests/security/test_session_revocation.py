@@ -4,13 +4,13 @@ with a second Authorization header the gateway did not look at) must not be answ
 token whose session was logged out. And the shared bearer dependency refuses a request that
 carries more than one Authorization header.
 """
+
 from __future__ import annotations
 
 import time
 
 import httpx
 import pytest
-
 from seckit import WHO_AM_I, Accounts, assert_problem, bearer, client, describe
 
 REVOCATION_DEADLINE_SECONDS = 1.0
@@ -34,7 +34,9 @@ def _refused_within(url: str, path: str, token: str, seconds: float) -> tuple[ht
 
 
 @pytest.mark.parametrize("service", ["circles", "payments"])
-def test_a_logged_out_token_is_refused_by_the_service_itself_within_a_second(service: str, platform, accounts: Accounts, gateway_url: str):
+def test_a_logged_out_token_is_refused_by_the_service_itself_within_a_second(
+    service: str, platform, accounts: Accounts, gateway_url: str
+):
     user = accounts.create(prefix=f"revoke-{service}")
     url, path = platform.url(service), WHO_AM_I[service]
     with client(url) as http:
@@ -53,10 +55,12 @@ def test_a_second_authorization_header_is_refused_by_the_service(service: str, p
     user = accounts.create(prefix=f"twoauth-{service}")
     with client(platform.url(service)) as http:
         response = http.get(
-            WHO_AM_I[service], headers=[("Authorization", f"Bearer {user.token}"), ("Authorization", "Bearer another-token")]
+            WHO_AM_I[service],
+            headers=[("Authorization", f"Bearer {user.token}"), ("Authorization", "Bearer another-token")],
         )
         same_twice = http.get(
-            WHO_AM_I[service], headers=[("Authorization", f"Bearer {user.token}"), ("Authorization", f"Bearer {user.token}")]
+            WHO_AM_I[service],
+            headers=[("Authorization", f"Bearer {user.token}"), ("Authorization", f"Bearer {user.token}")],
         )
     for answer in (response, same_twice):
         assert answer.status_code in (400, 401), describe(answer)

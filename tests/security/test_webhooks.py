@@ -5,6 +5,7 @@ with the platform's STRIPE_WEBHOOK_SECRET. Anything not signed with it, signed o
 or older than five minutes is refused with 400 problem+json and stored nowhere; a genuine event
 delivered twice is stored once and acknowledged both times.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,6 @@ import time
 
 import asyncpg
 import pytest
-
 from seckit import STRIPE_WEBHOOK_SECRET, assert_problem, client, describe, stripe_event, stripe_signature
 
 PATH = "/api/v1/payments/webhooks/stripe"
@@ -23,7 +23,9 @@ def _stored(platform, event_id: str) -> int:
     async def count() -> int:
         connection = await asyncpg.connect(platform.env["DATABASE_URL"])
         try:
-            return await connection.fetchval("SELECT count(*) FROM payments.webhook_events WHERE stripe_event_id = $1", event_id)
+            return await connection.fetchval(
+                "SELECT count(*) FROM payments.webhook_events WHERE stripe_event_id = $1", event_id
+            )
         finally:
             await connection.close()
 
@@ -54,8 +56,8 @@ def test_a_genuine_event_is_accepted_and_stored(platform):
 def _flip_one_byte(body: bytes) -> bytes:
     # Change a character inside the customer id: still valid JSON, still a plausible event.
     index = body.index(b"cus_sec_") + len(b"cus_sec_")
-    replacement = b"0" if body[index:index + 1] != b"0" else b"1"
-    return body[:index] + replacement + body[index + 1:]
+    replacement = b"0" if body[index : index + 1] != b"0" else b"1"
+    return body[:index] + replacement + body[index + 1 :]
 
 
 FORGERIES = {
@@ -65,12 +67,13 @@ FORGERIES = {
     "signed with another secret": lambda body: (body, stripe_signature(body, secret="whsec_guessed_secret")),
     "signed with an empty secret": lambda body: (body, stripe_signature(body, secret="")),
     "one byte of the body changed after signing": lambda body: (_flip_one_byte(body), stripe_signature(body)),
-    "body re-serialised after signing": lambda body: (json.dumps(json.loads(body), indent=1).encode(), stripe_signature(body)),
+    "body re-serialised after signing": lambda body: (
+        json.dumps(json.loads(body), indent=1).encode(),
+        stripe_signature(body),
+    ),
     "timestamp older than five minutes": lambda body: (body, stripe_signature(body, timestamp=int(time.time()) - 301)),
     "timestamp an hour old": lambda body: (body, stripe_signature(body, timestamp=int(time.time()) - 3600)),
-    "timestamp altered after signing": lambda body: (
-        body, stripe_signature(body).replace("t=", "t=1", 1)
-    ),
+    "timestamp altered after signing": lambda body: (body, stripe_signature(body).replace("t=", "t=1", 1)),
     "only a v0 scheme": lambda body: (body, stripe_signature(body).replace("v1=", "v0=")),
     "signature without timestamp": lambda body: (body, "v1=" + stripe_signature(body).split("v1=")[1]),
 }
@@ -113,7 +116,7 @@ def test_the_same_event_id_with_other_content_is_not_processed_twice(platform):
 
 
 def test_a_signed_body_that_is_not_an_event_is_refused(platform):
-    for body in (b"[]", b'{"id": "evt_x"}', b"not json at all", "{\"id\": \"\u00e9\"".encode("latin-1")):
+    for body in (b"[]", b'{"id": "evt_x"}', b"not json at all", '{"id": "\u00e9"'.encode("latin-1")):
         response = _post(platform, body, stripe_signature(body))
         assert_problem(response, 400)
 

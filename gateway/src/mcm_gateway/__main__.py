@@ -4,6 +4,7 @@ The process is the server itself (no wrapper child), so `exec python -m mcm_gate
 container receives SIGTERM directly and drains. X-Forwarded-For is judged by the gateway from
 TRUSTED_PROXIES, never by the server layer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,11 +12,10 @@ import os
 import sys
 import warnings
 
-from mcm_shared.cli import exit_zero_on_sigterm
-
 from mcm_gateway.config import Settings
 from mcm_gateway.front import GatewayServer, uvicorn_config
 from mcm_gateway.main import create_app
+from mcm_shared.cli import exit_zero_on_sigterm
 
 
 def serve(argv: list[str]) -> int:

@@ -5,6 +5,7 @@ uvicorn (httptools/llhttp) parses the request and frames the answer; this adapte
 whole answer is known (one write, no chunked framing), and `http10` so the proxy never hands
 an HTTP/1.0 client an answer uvicorn would have to send chunked.
 """
+
 from __future__ import annotations
 
 from starlette.types import Receive, Scope, Send
@@ -16,7 +17,7 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 
 
 class AsgiClient:
-    __slots__ = ("receive", "send", "body_done", "http10", "head")
+    __slots__ = ("body_done", "head", "http10", "receive", "send")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.receive = receive
@@ -41,7 +42,12 @@ class AsgiClient:
             pass
 
     async def start_response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, more: bool) -> None:
-        if not more and not self.head and status not in _NO_BODY_STATUSES and not any(name == b"content-length" for name, _ in headers):
+        if (
+            not more
+            and not self.head
+            and status not in _NO_BODY_STATUSES
+            and not any(name == b"content-length" for name, _ in headers)
+        ):
             headers.append((b"content-length", b"%d" % len(body)))
         send = self.send
         await send({"type": "http.response.start", "status": status, "headers": headers})

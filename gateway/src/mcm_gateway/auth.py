@@ -13,6 +13,7 @@ header and measured ~1.1 µs CPU per cached request against ~2 µs through `bear
 `verify_with_known_keys`. The verifier is built with its cache off (runtime.py), so each token
 is held once.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,7 +23,7 @@ from collections.abc import Callable
 import jwt
 
 from mcm_shared.errors import Unauthenticated
-from mcm_shared.tokens import (
+from mcm_shared.security import (
     INVALID_TOKEN_DETAIL,
     KeyNotCached,
     Principal,

@@ -3,14 +3,16 @@
 Every name maps to an environment variable of the same name in upper case (ARCHITECTURE §12):
 `AUTH_URL`, `CIRCLES_URL`, `PAYMENTS_URL`, `GATEWAY_PORT`, `TRUSTED_PROXIES`, ...
 """
+
 from __future__ import annotations
 
 import ipaddress
 from typing import Annotated, Any
 
-from mcm_shared.settings import BaseServiceSettings
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
+
+from mcm_shared.settings import BaseServiceSettings
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -120,4 +122,9 @@ class Settings(BaseServiceSettings):
         return {}  # the gateway asks auth for nothing, so it holds no client secret
 
     def required_urls(self) -> dict[str, str | None]:
-        return {**super().required_urls(), "AUTH_URL": self.auth_url, "CIRCLES_URL": self.circles_url, "PAYMENTS_URL": self.payments_url}
+        return {
+            **super().required_urls(),
+            "AUTH_URL": self.auth_url,
+            "CIRCLES_URL": self.circles_url,
+            "PAYMENTS_URL": self.payments_url,
+        }

@@ -3,13 +3,21 @@
 Preflights never reach a service. On actual responses the gateway's CORS headers replace any
 the service sent, so a browser never sees two `Access-Control-Allow-Origin` values.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key", "x-request-id", "stripe-signature")
-EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy")
+EXPOSE_HEADERS = (
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+)
 
 
 class CorsPolicy:
@@ -30,7 +38,9 @@ class CorsPolicy:
     def is_preflight(self, method: str, headers: list[tuple[bytes, bytes]]) -> bool:
         return method == "OPTIONS" and any(name == b"access-control-request-method" for name, _ in headers)
 
-    def preflight(self, origin: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def preflight(
+        self, origin: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """The answer to a preflight from `origin`: 204 with the policy, or 403 without it."""
         requested_method = b""
         requested_headers: list[str] = []
@@ -66,7 +76,7 @@ def without_cors_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes
 class CorsClient:
     """Wraps a `ClientIO` so the response carries the gateway's CORS headers."""
 
-    __slots__ = ("inner", "extra")
+    __slots__ = ("extra", "inner")
 
     def __init__(self, inner, extra: list[tuple[bytes, bytes]]) -> None:
         self.inner = inner

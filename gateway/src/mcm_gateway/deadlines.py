@@ -5,6 +5,7 @@ the gateway's whole per-request budget, and a proxied request needs several. Ins
 may time out carries a `deadline` (loop time) and is checked by one sweep every `tick` seconds,
 so a timeout fires between 0 and `tick` late.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ and under the gateway's CSP: no CDN, and its set-up is a static script (`static/
 instead of an inline one. Only the files listed here are served, from a path that names the
 Swagger UI version so browsers may cache them for long.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 from swagger_ui_bundle import swagger_ui_path
-
 
 _BUNDLE = Path(str(swagger_ui_path))
 _STATIC = Path(__file__).parent / "static"
@@ -66,4 +66,3 @@ def docs_routes() -> list[Route]:
         Route("/docs", docs_page, methods=["GET", "HEAD"], include_in_schema=False),
         Route(ASSETS_PATH + "/{name}", docs_asset, methods=["GET", "HEAD"], include_in_schema=False),
     ]
-

@@ -17,6 +17,7 @@ skips its body, and the bytes after it are parsed as the next request on the con
 are never read as HTTP again (a malformed or refused handshake is answered and the connection
 closed). Other `Upgrade` values still reach the app, which refuses them and closes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,7 +54,7 @@ class CoalescedWrites:
     (the next ASGI message) leave in one `send()` instead of two. A system call costs more than
     everything else the gateway does per request; bytes are only joined, never interpreted."""
 
-    __slots__ = ("transport", "loop", "held")
+    __slots__ = ("held", "loop", "transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self.transport = transport
@@ -203,8 +204,15 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         slug, title, detail = _REFUSALS[status]
         body = problem_bytes(status, type_slug=slug, title=title, detail=detail)
         self.transport.write(
-            b"".join((STATUS_LINE[status], b"content-type: application/problem+json\r\ncontent-length: ", b"%d" % len(body),
-                      b"\r\nconnection: close\r\n\r\n", body))
+            b"".join(
+                (
+                    STATUS_LINE[status],
+                    b"content-type: application/problem+json\r\ncontent-length: ",
+                    b"%d" % len(body),
+                    b"\r\nconnection: close\r\n\r\n",
+                    body,
+                )
+            )
         )
         self.transport.close()
 
@@ -224,8 +232,13 @@ def protocol_for(settings: Settings) -> type[GatewayHttpProtocol]:
     return type(
         "ConfiguredGatewayHttpProtocol",
         (GatewayHttpProtocol,),
-        {"max_url_bytes": settings.max_url_bytes, "max_header_bytes": settings.max_header_bytes,
-         "header_timeout": settings.header_timeout_seconds, "_sweeping": set(), "_sweeper": None},
+        {
+            "max_url_bytes": settings.max_url_bytes,
+            "max_header_bytes": settings.max_header_bytes,
+            "header_timeout": settings.header_timeout_seconds,
+            "_sweeping": set(),
+            "_sweeper": None,
+        },
     )
 
 
@@ -252,11 +265,21 @@ class GatewayServer(uvicorn.Server):
 
 def uvicorn_config(app: Any, settings: Settings, host: str, port: int, **overrides: Any) -> uvicorn.Config:
     options: dict[str, Any] = {
-        "host": host, "port": port, "loop": "uvloop", "http": protocol_for(settings), "ws": "websockets",
-        "lifespan": "on", "proxy_headers": False,  # X-Forwarded-For is judged by the gateway, from TRUSTED_PROXIES
-        "server_header": False, "date_header": True, "access_log": False, "log_config": None,
-        "timeout_keep_alive": settings.keep_alive_seconds, "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds),
-        "backlog": 4096, "ws_max_size": 64 * 1024,
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": protocol_for(settings),
+        "ws": "websockets",
+        "lifespan": "on",
+        "proxy_headers": False,  # X-Forwarded-For is judged by the gateway, from TRUSTED_PROXIES
+        "server_header": False,
+        "date_header": True,
+        "access_log": False,
+        "log_config": None,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds),
+        "backlog": 4096,
+        "ws_max_size": 64 * 1024,
     }
     options.update(overrides)
     return uvicorn.Config(app, **options)

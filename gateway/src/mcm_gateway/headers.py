@@ -9,6 +9,7 @@ verifies the token itself. Client framing (`Content-Length`, `Transfer-Encoding`
 request itself over the body it read. Back to the client: hop-by-hop headers and the upstream's
 own `Date`/`Server`/`X-Request-ID` are dropped (uvicorn sets `Date`, the proxy the request id).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -46,8 +47,17 @@ _DROPPED_PREFIXES = (b"x-user", b"x-internal", b"x-forwarded-")
 
 RESPONSE_DROPPED = frozenset(
     {
-        b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate", b"te", b"trailer",
-        b"transfer-encoding", b"upgrade", b"date", b"server", b"x-request-id",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"date",
+        b"server",
+        b"x-request-id",
     }
 )
 
@@ -105,7 +115,9 @@ def split_request_headers(headers: Sequence[tuple[bytes, bytes]], count: int | N
         elif kind == "content_length":
             found.content_length = value
         elif kind == "transfer_encoding":
-            found.transfer_encoding = value if found.transfer_encoding is None else found.transfer_encoding + b", " + value
+            found.transfer_encoding = (
+                value if found.transfer_encoding is None else found.transfer_encoding + b", " + value
+            )
         elif kind == "host":
             found.host = value
             found.hosts += 1

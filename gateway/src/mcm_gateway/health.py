@@ -5,6 +5,7 @@ service that is down must not take the whole gateway out of rotation, since ever
 still works. The detailed report adds each upstream's readiness and latency, asked concurrently
 with a short timeout.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,7 +48,9 @@ def health_router(runtime: GatewayRuntime) -> APIRouter:
         ok = all(result.ok for result in own) and not health.draining
         all_up = all(result.ok for result in upstreams)
         body = {
-            "status": "draining" if health.draining else ("ok" if ok and all_up else ("degraded" if ok else "unavailable")),
+            "status": "draining"
+            if health.draining
+            else ("ok" if ok and all_up else ("degraded" if ok else "unavailable")),
             "service": health.service,
             "version": health.version,
             "uptime_seconds": round(time.monotonic() - health.started_at, 1),

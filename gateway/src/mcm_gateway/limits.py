@@ -5,11 +5,11 @@ deadlines its body must arrive within (408).
 uvicorn (httptools/llhttp) parses the request; these checks judge what it parsed. Header and URL
 sizes are also capped while parsing (`front.py`), so an endless header never fills memory.
 """
+
 from __future__ import annotations
 
-from mcm_shared.errors import ProblemError
-
 from mcm_gateway.headers import RequestHeaders
+from mcm_shared.errors import ProblemError
 
 
 class RefusedRequest(ProblemError):
@@ -59,8 +59,15 @@ class TooManyInFlight(ProblemError):
 
 
 class RequestLimits:
-    def __init__(self, *, max_body_bytes: int, max_header_bytes: int, max_url_bytes: int = 8 * 1024,
-                 body_idle_seconds: float = 10.0, body_total_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int,
+        max_url_bytes: int = 8 * 1024,
+        body_idle_seconds: float = 10.0,
+        body_total_seconds: float = 30.0,
+    ) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
         self.max_url_bytes = max_url_bytes

@@ -11,6 +11,7 @@ and would read it as the next request). WebSocket handshakes reach the app as `w
 scopes; only routes marked `websocket` in the route table may take one (none yet), the rest
 are closed before accepting (uvicorn answers 403).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,11 +22,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from mcm_shared.app import install_drain_on_sigterm
-from mcm_shared.errors import install_problem_handlers
-from mcm_shared.health import HealthState
-from mcm_shared.logging import RequestContextMiddleware, configure_logging
-from mcm_shared.metrics import Metrics, MetricsMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcm_gateway.asgi import AsgiClient, incoming_from_scope
@@ -43,6 +39,11 @@ from mcm_gateway.proxy import Proxy
 from mcm_gateway.routes import RouteTable
 from mcm_gateway.runtime import GatewayRuntime
 from mcm_gateway.security_headers import SecurityHeaders
+from mcm_shared.app import install_drain_on_sigterm
+from mcm_shared.errors import install_problem_handlers
+from mcm_shared.health import HealthState
+from mcm_shared.logging import RequestContextMiddleware, configure_logging
+from mcm_shared.metrics import Metrics, MetricsMiddleware
 
 logger = logging.getLogger("mcm.gateway")
 
@@ -105,7 +106,13 @@ class GatewayApp:
         if origin is not None:
             if cors.is_preflight(method, scope["headers"]):  # type: ignore[union-attr]
                 status, headers, body = cors.preflight(origin, scope["headers"])  # type: ignore[union-attr]
-                await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"content-length", b"%d" % len(body))]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [*headers, (b"content-length", b"%d" % len(body))],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
             send = _with_cors(send, cors.response_headers(origin))  # type: ignore[union-attr]
@@ -133,14 +140,25 @@ def _with_cors(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
 
 async def _refuse_upgrade(scope: Scope, send: Send) -> None:
     refusal = UpgradeRefused("This endpoint does not switch protocols.")
-    body = problem_bytes(refusal.status, type_slug=refusal.type_slug, title=refusal.title, detail=refusal.detail, instance=scope["path"])
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body)), (b"connection", b"close")]
+    body = problem_bytes(
+        refusal.status, type_slug=refusal.type_slug, title=refusal.title, detail=refusal.detail, instance=scope["path"]
+    )
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", b"%d" % len(body)),
+        (b"connection", b"close"),
+    ]
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 def not_started_response() -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
-    body = problem_bytes(503, type_slug="starting", title="Service temporarily unavailable", detail="The gateway is starting or stopping.")
+    body = problem_bytes(
+        503,
+        type_slug="starting",
+        title="Service temporarily unavailable",
+        detail="The gateway is starting or stopping.",
+    )
     return 503, [(b"content-type", b"application/problem+json"), (b"retry-after", b"1")], body, False
 
 
@@ -157,10 +175,20 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
         install_drain_on_sigterm(health)
         await runtime.start()
         runtime.openapi = MergedOpenAPI(
-            runtime.pools, RouteTable(), own.openapi(), title="Men's Circle Management Platform API", version=settings.version,
+            runtime.pools,
+            RouteTable(),
+            own.openapi(),
+            title="Men's Circle Management Platform API",
+            version=settings.version,
             timeout=settings.health_check_timeout_seconds * 2,
         )
-        logger.info("started", extra={"version": settings.version, "upstreams": ",".join(f"{n}={u or '-'}" for n, u in settings.upstream_urls().items())})
+        logger.info(
+            "started",
+            extra={
+                "version": settings.version,
+                "upstreams": ",".join(f"{n}={u or '-'}" for n, u in settings.upstream_urls().items()),
+            },
+        )
         if settings.metrics_port:
             runtime.metrics_server = MetricsServer(metrics.registry, settings.host, settings.metrics_port)
             if not runtime.metrics_server.start():
@@ -207,5 +235,7 @@ def create_app(settings: Settings | None = None) -> GatewayApp:
     gateway = GatewayApp(settings, runtime, wrapped)
     gateway.fastapi = own
     # Around everything the gateway answers (proxied, own, 404s, problems, CORS preflights).
-    gateway.wrap(lambda app: SecurityHeaders(app, runtime.addresses, hsts_max_age_seconds=settings.hsts_max_age_seconds))
+    gateway.wrap(
+        lambda app: SecurityHeaders(app, runtime.addresses, hsts_max_age_seconds=settings.hsts_max_age_seconds)
+    )
     return gateway

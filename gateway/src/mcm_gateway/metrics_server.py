@@ -6,6 +6,7 @@ monitoring namespace may reach (deploy/k8s). prometheus_client's own server does
 (a small stdlib server in a daemon thread; scraping reads the same registry the event loop
 updates, which prometheus_client locks), so no request parsing of ours is involved.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,7 +31,10 @@ class MetricsServer:
         try:
             self._server, self._thread = start_http_server(self.port, addr=self.host, registry=self.registry)
         except OSError as exc:
-            logger.error("metrics port unavailable; serving without metrics", extra={"host": self.host, "port": self.port, "error": str(exc)})
+            logger.error(
+                "metrics port unavailable; serving without metrics",
+                extra={"host": self.host, "port": self.port, "error": str(exc)},
+            )
             return False
         logger.info("metrics served", extra={"host": self.host, "port": self.port})
         return True

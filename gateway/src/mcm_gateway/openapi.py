@@ -7,6 +7,7 @@ the gateway's own endpoints. Every operation says whether it needs the bearer to
 the service's name. Documents are cached; a service that cannot be asked keeps its last good
 document (or is listed under `x-unavailable-services` until it answers once).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,11 +40,16 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any]], routes: RouteTable, *, title: str, version: str) -> dict[str, Any]:
+def merge_documents(
+    own: dict[str, Any], services: dict[str, dict[str, Any]], routes: RouteTable, *, title: str, version: str
+) -> dict[str, Any]:
     merged: dict[str, Any] = {
         "openapi": own.get("openapi", "3.1.0"),
-        "info": {"title": title, "version": version,
-                 "description": "Every public endpoint of the platform, as served through the gateway."},
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Every public endpoint of the platform, as served through the gateway.",
+        },
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": BEARER},
         "tags": [],
@@ -91,8 +97,17 @@ def _public_operations(service: str, path: str, item: dict[str, Any], routes: Ro
 
 
 class MergedOpenAPI:
-    def __init__(self, pools: dict[str, UpstreamPool], routes: RouteTable, own: dict[str, Any], *, title: str, version: str,
-                 cache_seconds: float = 60.0, timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        pools: dict[str, UpstreamPool],
+        routes: RouteTable,
+        own: dict[str, Any],
+        *,
+        title: str,
+        version: str,
+        cache_seconds: float = 60.0,
+        timeout: float = 2.0,
+    ) -> None:
         self.pools = pools
         self.routes = routes
         self.own = own

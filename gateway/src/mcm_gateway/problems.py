@@ -1,4 +1,5 @@
 """problem+json bodies for answers the gateway gives itself on the proxy path."""
+
 from __future__ import annotations
 
 import json

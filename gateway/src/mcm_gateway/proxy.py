@@ -10,6 +10,7 @@ gateway itself: its own `Content-Length` over the bytes it read. The answer is s
 Only body-less GET/HEAD/OPTIONS are ever sent twice, and only when a reused connection was
 found closed before the upstream saw anything.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from mcm_shared.errors import ProblemError, Unauthenticated
-from mcm_shared.logging import well_formed_request_id
-
 from mcm_gateway.auth import missing_token
 from mcm_gateway.deadlines import fast_request_id_bytes
 from mcm_gateway.headers import RESPONSE_DROPPED, RequestHeaders, split_request_headers
@@ -28,6 +26,8 @@ from mcm_gateway.limits import BodyTimeout, RequestLimits, TooManyInFlight, Trai
 from mcm_gateway.problems import encode_headers, problem_bytes
 from mcm_gateway.routes import Access, Route
 from mcm_gateway.upstream import Exchange, UpstreamError, UpstreamPool
+from mcm_shared.errors import ProblemError, Unauthenticated
+from mcm_shared.logging import well_formed_request_id
 
 if TYPE_CHECKING:
     from mcm_gateway.runtime import GatewayRuntime
@@ -96,8 +96,11 @@ class Proxy:
         self.runtime = runtime
         settings = runtime.settings
         self.limits = RequestLimits(
-            max_body_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes, max_url_bytes=settings.max_url_bytes,
-            body_idle_seconds=settings.body_idle_timeout_seconds, body_total_seconds=settings.body_timeout_seconds,
+            max_body_bytes=settings.max_body_bytes,
+            max_header_bytes=settings.max_header_bytes,
+            max_url_bytes=settings.max_url_bytes,
+            body_idle_seconds=settings.body_idle_timeout_seconds,
+            body_total_seconds=settings.body_timeout_seconds,
         )
         self.max_in_flight = settings.max_in_flight_per_client
         self.in_flight: dict[str, int] = {}  # client address → proxied requests in progress
@@ -119,7 +122,9 @@ class Proxy:
             status = await self._handle(request, route, client, found, request_id)
         except ProblemError as exc:
             status = exc.status
-            body = problem_bytes(exc.status, type_slug=exc.type_slug, title=exc.title, detail=exc.detail, instance=request.path)
+            body = problem_bytes(
+                exc.status, type_slug=exc.type_slug, title=exc.title, detail=exc.detail, instance=request.path
+            )
             headers = [_PROBLEM_TYPE, (b"x-request-id", request_id), *encode_headers(exc.headers)]
             if getattr(exc, "close_connection", False):
                 # What follows this request on the connection cannot be trusted (a skipped Upgrade
@@ -132,7 +137,9 @@ class Proxy:
             self.runtime.metrics.observe(route.upstream, request.method, status, time.perf_counter() - started)
         return status
 
-    async def _handle(self, request: Incoming, route: Route, client: ClientIO, found: RequestHeaders, request_id: bytes) -> int:
+    async def _handle(
+        self, request: Incoming, route: Route, client: ClientIO, found: RequestHeaders, request_id: bytes
+    ) -> int:
         runtime = self.runtime
         limits = self.limits
         limits.check_request(request.method, len(request.raw_path) + len(request.query), found)
@@ -143,7 +150,9 @@ class Proxy:
             raise TooManyInFlight(f"More than {self.max_in_flight} requests in progress from one client.")
         in_flight[client_ip] = count + 1
         try:
-            return await self._forward(request, route, client, found, request_id, client_ip, forwarded_for, via_proxy, limits)
+            return await self._forward(
+                request, route, client, found, request_id, client_ip, forwarded_for, via_proxy, limits
+            )
         finally:
             left = in_flight[client_ip] - 1
             if left:
@@ -151,8 +160,18 @@ class Proxy:
             else:
                 del in_flight[client_ip]
 
-    async def _forward(self, request: Incoming, route: Route, client: ClientIO, found: RequestHeaders, request_id: bytes,
-                       client_ip: str, forwarded_for: bytes, via_proxy: bool, limits: RequestLimits) -> int:
+    async def _forward(
+        self,
+        request: Incoming,
+        route: Route,
+        client: ClientIO,
+        found: RequestHeaders,
+        request_id: bytes,
+        client_ip: str,
+        forwarded_for: bytes,
+        via_proxy: bool,
+        limits: RequestLimits,
+    ) -> int:
         runtime = self.runtime
         limiter = runtime.rate_limiter
         principal = None
@@ -184,7 +203,9 @@ class Proxy:
         except UpstreamError as exc:
             if not (exc.retry_safe and not body and method in _RETRYABLE_METHODS):
                 raise _as_problem(exc, pool, request_id) from None
-            logger.info("resending on a fresh connection", extra={"upstream": pool.name, "request_id": request_id.decode()})
+            logger.info(
+                "resending on a fresh connection", extra={"upstream": pool.name, "request_id": request_id.decode()}
+            )
             try:
                 exchange = await _send_request(pool, head, body, method, fresh=True)
             except UpstreamError as retry_exc:
@@ -218,8 +239,16 @@ async def _read_body(client: ClientIO, limits: RequestLimits) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _request_head(request: Incoming, found: RequestHeaders, pool: UpstreamPool, request_id: bytes, client_ip: str, forwarded_for: bytes,
-                  via_proxy: bool, body: bytes) -> bytes:
+def _request_head(
+    request: Incoming,
+    found: RequestHeaders,
+    pool: UpstreamPool,
+    request_id: bytes,
+    client_ip: str,
+    forwarded_for: bytes,
+    via_proxy: bool,
+    body: bytes,
+) -> bytes:
     method = request.method
     target = request.raw_path + b"?" + request.query if request.query else request.raw_path
     # Framed from what was read, never from what the client declared.
@@ -231,12 +260,25 @@ def _request_head(request: Incoming, found: RequestHeaders, pool: UpstreamPool, 
     forwarded_host = found.xfh if via_proxy and found.xfh else found.host
     return b"".join(
         (
-            _METHOD_BYTES.get(method) or method.encode(), b" ", target, b" HTTP/1.1\r\nhost: ", pool.host_header, b"\r\n",
+            _METHOD_BYTES.get(method) or method.encode(),
+            b" ",
+            target,
+            b" HTTP/1.1\r\nhost: ",
+            pool.host_header,
+            b"\r\n",
             *found.forward,
-            b"x-request-id: ", request_id, b"\r\nx-forwarded-for: ", forwarded_for,
-            b"\r\nx-forwarded-proto: ", proto, b"\r\nx-real-ip: ", client_ip.encode("latin-1"), b"\r\n",
+            b"x-request-id: ",
+            request_id,
+            b"\r\nx-forwarded-for: ",
+            forwarded_for,
+            b"\r\nx-forwarded-proto: ",
+            proto,
+            b"\r\nx-real-ip: ",
+            client_ip.encode("latin-1"),
+            b"\r\n",
             (b"x-forwarded-host: " + forwarded_host + b"\r\n") if forwarded_host else b"",
-            framing, b"\r\n",
+            framing,
+            b"\r\n",
         )
     )
 
@@ -254,7 +296,9 @@ async def _send_request(pool: UpstreamPool, head: bytes, body: bytes, method: st
     return exchange
 
 
-async def _relay_response(exchange: Exchange, pool: UpstreamPool, client: ClientIO, request_id: bytes, extra_headers) -> int:
+async def _relay_response(
+    exchange: Exchange, pool: UpstreamPool, client: ClientIO, request_id: bytes, extra_headers
+) -> int:
     headers = [(name, value) for name, value in exchange.headers if name not in RESPONSE_DROPPED]
     headers.append((b"x-request-id", request_id))
     if extra_headers:
@@ -286,7 +330,10 @@ async def _relay_response(exchange: Exchange, pool: UpstreamPool, client: Client
             return 499  # the client left; we cut the upstream answer ourselves
         # Too late for a problem answer once the head went out: cutting the client connection
         # is how a client learns that the response was incomplete.
-        logger.warning("upstream response cut short", extra={"upstream": pool.name, "error": exc.detail, "request_id": request_id.decode()})
+        logger.warning(
+            "upstream response cut short",
+            extra={"upstream": pool.name, "error": exc.detail, "request_id": request_id.decode()},
+        )
         exchange.abort()
         client.abort()
         return exc.status
@@ -311,5 +358,8 @@ async def _whole_body(exchange: Exchange, pool: UpstreamPool, first: bytes) -> b
 
 
 def _as_problem(exc: UpstreamError, pool: UpstreamPool, request_id: bytes) -> ProblemError:
-    logger.warning("upstream failed", extra={"upstream": pool.name, "status": exc.status, "error": exc.detail, "request_id": request_id.decode()})
+    logger.warning(
+        "upstream failed",
+        extra={"upstream": pool.name, "status": exc.status, "error": exc.detail, "request_id": request_id.decode()},
+    )
     return UpstreamProblem(exc)

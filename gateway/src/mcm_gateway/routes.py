@@ -4,6 +4,7 @@ Routing works on the decoded path (what the services route on), with whole-segme
 `/api/v1/circlesX` is not `/api/v1/circles`. Paths that could mean something else after an
 upstream normalises them (dot segments, encoded slashes, `internal` anywhere) are refused here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -90,8 +91,12 @@ def _suspicious(path: str, raw_path: bytes) -> bool:
 class RouteTable:
     """Resolves a request to a `Route`, or None (404). Results are memoised per path."""
 
-    def __init__(self, prefixes: tuple[tuple[str, str], ...] = ROUTE_PREFIXES, memo_size: int = 4096,
-                 websocket_paths: frozenset[str] = WEBSOCKET_PATHS) -> None:
+    def __init__(
+        self,
+        prefixes: tuple[tuple[str, str], ...] = ROUTE_PREFIXES,
+        memo_size: int = 4096,
+        websocket_paths: frozenset[str] = WEBSOCKET_PATHS,
+    ) -> None:
         self._prefixes = prefixes
         self._websocket_paths = websocket_paths
         self._memo: dict[tuple[str, str, bytes], Route | None] = {}

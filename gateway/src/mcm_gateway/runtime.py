@@ -3,16 +3,12 @@
 Built empty with the app and filled in by the lifespan (`start`), because connection pools and
 Redis clients belong to the running event loop.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 from typing import Any
-
-from mcm_shared.health import HealthState
-from mcm_shared.redis import make_redis
-from mcm_shared.revocation import RevocationListener
-from mcm_shared.tokens import make_verifier
 
 from mcm_gateway.auth import Authenticator
 from mcm_gateway.config import Settings
@@ -23,6 +19,10 @@ from mcm_gateway.metrics import ProxyMetrics
 from mcm_gateway.ratelimit import RateLimiter
 from mcm_gateway.upstream import CircuitBreaker, UpstreamPool
 from mcm_gateway.upstream.probe import probe_ready
+from mcm_shared.health import HealthState
+from mcm_shared.redis import make_redis
+from mcm_shared.revocation import RevocationListener
+from mcm_shared.security import make_verifier
 
 logger = logging.getLogger("mcm.gateway")
 
@@ -59,7 +59,9 @@ class GatewayRuntime:
                 max_connections=settings.upstream_max_connections,
                 idle_seconds=settings.upstream_idle_seconds,
                 breaker=CircuitBreaker(
-                    settings.breaker_failure_threshold, settings.breaker_open_seconds, trial_seconds=settings.upstream_connect_timeout_seconds,
+                    settings.breaker_failure_threshold,
+                    settings.breaker_open_seconds,
+                    trial_seconds=settings.upstream_connect_timeout_seconds,
                 ),
                 sweeper=self.sweeper,
             )
@@ -68,10 +70,16 @@ class GatewayRuntime:
             self.redis = make_redis(settings.redis_url, socket_timeout=settings.dependency_timeout_seconds)
             self.health.add("redis", self.redis.ping, settings.dependency_timeout_seconds)
             # Announcements carry only the session id; keep each at least as long as a token lives.
-            self.revocations = RevocationListener(self.redis, fallback_ttl_seconds=settings.access_token_ttl_seconds + 60)
+            self.revocations = RevocationListener(
+                self.redis, fallback_ttl_seconds=settings.access_token_ttl_seconds + 60
+            )
             await self.revocations.start(wait_seconds=settings.dependency_timeout_seconds)
         if settings.rate_limits_enabled:
-            limiter_redis = make_redis(settings.redis_url, socket_timeout=settings.rate_limit_redis_timeout_seconds) if settings.redis_url else None
+            limiter_redis = (
+                make_redis(settings.redis_url, socket_timeout=settings.rate_limit_redis_timeout_seconds)
+                if settings.redis_url
+                else None
+            )
             self.rate_limiter = RateLimiter(
                 limiter_redis,
                 user_per_minute=settings.rate_limit_user_per_minute,
@@ -88,7 +96,11 @@ class GatewayRuntime:
         # Warm the key cache without delaying start-up: auth may start after the gateway.
         self._tasks.append(asyncio.create_task(verifier.keys.refresh(), name="jwks-warm-up"))
         if settings.upstream_health_interval_seconds:
-            self._tasks.append(asyncio.create_task(self._watch_upstreams(settings.upstream_health_interval_seconds), name="upstream-health"))
+            self._tasks.append(
+                asyncio.create_task(
+                    self._watch_upstreams(settings.upstream_health_interval_seconds), name="upstream-health"
+                )
+            )
         self.started = True
 
     async def _watch_upstreams(self, interval: float) -> None:
@@ -96,7 +108,9 @@ class GatewayRuntime:
         timeout = self.settings.health_check_timeout_seconds
         while True:
             await asyncio.sleep(interval)
-            results = await asyncio.gather(*(probe_ready(pool, timeout) for pool in self.pools.values() if pool.configured))
+            results = await asyncio.gather(
+                *(probe_ready(pool, timeout) for pool in self.pools.values() if pool.configured)
+            )
             for result in results:
                 if not result.ok and result.status is None:
                     logger.warning("upstream unreachable", extra={"upstream": result.name, "error": result.error})

@@ -18,6 +18,7 @@ response — the proxy through `AsgiClient`, FastAPI, Starlette's CORS — goes 
   or `X-Forwarded-Proto: https` from a peer in TRUSTED_PROXIES (browsers ignore it over plain
   HTTP anyway, and an untrusted peer's claim is not believed).
 """
+
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

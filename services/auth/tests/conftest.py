@@ -2,6 +2,7 @@
 PostgreSQL, the shared embedded Redis, a real SMTP sink and a fake SMS API. Each test gets a
 fresh app (lifespan run) and talks to it over HTTP with httpx + ASGITransport. Tests stay
 independent by using fresh email addresses and client addresses, never shared rows."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,12 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from mcm_shared.migrations import migrate_command
-from mcm_shared.testing.engines import TestEngines
-
 from mcm_auth.config import Settings
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_auth.main import create_app
+from mcm_shared.migrations import migrate_command
+from mcm_shared.testing.engines import TestEngines
 
 from .fakes import MailSink, SmsApi, start_mail_sink, start_sms_api
 
@@ -59,7 +59,9 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_settings(creds_url: str, redis_url: str, mail: MailSink, sms_server: tuple[SmsApi, str], key_dir: Path) -> Callable[..., Settings]:
+def make_settings(
+    creds_url: str, redis_url: str, mail: MailSink, sms_server: tuple[SmsApi, str], key_dir: Path
+) -> Callable[..., Settings]:
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "environment": "test",
@@ -121,9 +123,13 @@ def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-async def register(client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD, name: str = "Sam") -> str:
+async def register(
+    client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD, name: str = "Sam"
+) -> str:
     email = email or new_email()
-    response = await client.post("/api/v1/auth/register", json={"email": email, "password": password, "display_name": name})
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password, "display_name": name}
+    )
     assert response.status_code == 201, response.text
     return email
 

@@ -1,6 +1,7 @@
 """A local stand-in for Google's OpenID provider: token endpoint (checks client secret,
 redirect URI and the PKCE verifier) and JWKS over real HTTP; the user's consent at the
 authorization endpoint is simulated by `consent()`."""
+
 from __future__ import annotations
 
 import base64
@@ -34,12 +35,17 @@ class FakeProvider:
     grants: dict[str, dict[str, Any]] = field(default_factory=dict)
     override_nonce: str | None = None
 
-    def consent(self, authorization_url: str, *, sub: str, email: str, email_verified: bool = True, name: str = "Google User") -> tuple[str, str]:
+    def consent(
+        self, authorization_url: str, *, sub: str, email: str, email_verified: bool = True, name: str = "Google User"
+    ) -> tuple[str, str]:
         """What Google does when the user agrees: remember the request, hand back code + state."""
         query = {k: v[0] for k, v in parse_qs(urlparse(authorization_url).query).items()}
         assert query["code_challenge_method"] == "S256" and query["response_type"] == "code"
         code = secrets.token_urlsafe(16)
-        self.grants[code] = {**query, "identity": {"sub": sub, "email": email, "email_verified": email_verified, "name": name}}
+        self.grants[code] = {
+            **query,
+            "identity": {"sub": sub, "email": email, "email_verified": email_verified, "name": name},
+        }
         return code, query["state"]
 
     async def token(self, request: Request) -> JSONResponse:
@@ -47,14 +53,26 @@ class FakeProvider:
         grant = self.grants.pop(form.get("code", ""), None)
         if grant is None or form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode()).digest()).rstrip(b"=").decode()
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         if challenge != grant["code_challenge"] or form.get("redirect_uri") != grant["redirect_uri"]:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         now = int(time.time())
-        claims = {"iss": self.base, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
-                  "nonce": self.override_nonce or grant["nonce"], **grant["identity"]}
+        claims = {
+            "iss": self.base,
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": self.override_nonce or grant["nonce"],
+            **grant["identity"],
+        }
         id_token = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
-        return JSONResponse({"access_token": "ya29.fake", "id_token": id_token, "token_type": "Bearer", "expires_in": 3599})
+        return JSONResponse(
+            {"access_token": "ya29.fake", "id_token": id_token, "token_type": "Bearer", "expires_in": 3599}
+        )
 
     async def jwks(self, request: Request) -> JSONResponse:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))

@@ -1,5 +1,6 @@
 """Stand-ins for the outside world: a real SMTP sink (aiosmtpd) and a local HTTP fake of a
 Twilio-shaped SMS API, each on a free loopback port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,7 @@ class MailSink:
     messages: list[Mail] = field(default_factory=list)
     port: int = 0
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         body = parsed.get_body(preferencelist=("plain",))
         for rcpt in envelope.rcpt_tos:
@@ -50,7 +51,6 @@ class MailSink:
                 return found
             await asyncio.sleep(0.05)
         raise AssertionError(f"expected {count} mail(s) to {address}, got {len(self.to(address))}")
-
 
     async def wait_for_text(self, address: str, text: str, timeout: float = 10.0) -> Mail:
         deadline = time.monotonic() + timeout

@@ -1,4 +1,5 @@
 """Roles, user administration and the audit log (issue 3, item 6)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,9 @@ from .conftest import bearer, login, make_admin, new_email, running, signed_up, 
 
 
 async def set_roles(client, admin, user_id, roles, reason="needed for the job"):
-    return await client.put(f"/api/v1/users/{user_id}/roles", json={"roles": roles, "reason": reason}, headers=bearer(admin))
+    return await client.put(
+        f"/api/v1/users/{user_id}/roles", json={"roles": roles, "reason": reason}, headers=bearer(admin)
+    )
 
 
 def test_roles_are_additive_and_admin_holds_every_staff_permission():
@@ -27,7 +30,9 @@ async def test_members_cannot_use_admin_endpoints(client):
     other_id = await user_id_of(client, other)
     assert (await client.get("/api/v1/users", headers=bearer(member))).status_code == 403
     assert (await set_roles(client, member, other_id, ["admin"])).status_code == 403
-    assert (await client.post(f"/api/v1/users/{other_id}/disable", json={"reason": "because"}, headers=bearer(member))).status_code == 403
+    assert (
+        await client.post(f"/api/v1/users/{other_id}/disable", json={"reason": "because"}, headers=bearer(member))
+    ).status_code == 403
     assert (await client.get(f"/api/v1/users/{other_id}/audit", headers=bearer(member))).status_code == 403
     assert (await client.get("/api/v1/users")).status_code == 401
 
@@ -46,12 +51,18 @@ async def test_users_are_searched_by_email_and_role_with_a_cursor(client):
     marker = new_email().split("@")[0]
     for n in range(3):
         email = f"{marker}-{n}@example.org"
-        await client.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery", "display_name": f"U{n}"})
+        await client.post(
+            "/api/v1/auth/register", json={"email": email, "password": "correct horse battery", "display_name": f"U{n}"}
+        )
     first = await client.get("/api/v1/users", params={"email": marker, "limit": 2}, headers=bearer(admin))
     assert first.status_code == 200
     body = first.json()
     assert len(body["items"]) == 2 and body["next_cursor"]
-    second = (await client.get("/api/v1/users", params={"email": marker, "limit": 2, "cursor": body["next_cursor"]}, headers=bearer(admin))).json()
+    second = (
+        await client.get(
+            "/api/v1/users", params={"email": marker, "limit": 2, "cursor": body["next_cursor"]}, headers=bearer(admin)
+        )
+    ).json()
     emails = [u["email"] for u in body["items"] + second["items"]]
     assert sorted(emails) == [f"{marker}-{n}@example.org" for n in range(3)]
     assert second["next_cursor"] is None
@@ -78,7 +89,10 @@ async def test_promotion_applies_at_the_next_refresh_and_is_audited(client):
     refreshed = (await client.post("/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]})).json()
     import jwt
 
-    assert jwt.decode(refreshed["access_token"], options={"verify_signature": False})["roles"] == ["member", "facilitator"]
+    assert jwt.decode(refreshed["access_token"], options={"verify_signature": False})["roles"] == [
+        "member",
+        "facilitator",
+    ]
     audit = (await client.get(f"/api/v1/users/{user_id}/audit", headers=bearer(admin))).json()["items"]
     assert audit[0]["action"] == "roles_changed"
     assert audit[0]["reason"] == "runs the Tuesday circle"
@@ -115,22 +129,30 @@ async def test_disable_signs_out_and_blocks_sign_in_until_enabled(client, mail):
     _, admin = await make_admin(client)
     email, user = await signed_up(client)
     user_id = await user_id_of(client, user)
-    response = await client.post(f"/api/v1/users/{user_id}/disable", json={"reason": "abusive messages"}, headers=bearer(admin))
+    response = await client.post(
+        f"/api/v1/users/{user_id}/disable", json={"reason": "abusive messages"}, headers=bearer(admin)
+    )
     assert response.status_code == 200 and response.json()["disabled"] is True
     assert (await client.get("/api/v1/auth/me", headers=bearer(user))).status_code == 401
     refused = await client.post("/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
     assert refused.status_code == 403
     await mail.wait_for_text(email, "disabled")
-    assert (await client.post(f"/api/v1/users/{user_id}/enable", json={"reason": "appeal accepted"}, headers=bearer(admin))).status_code == 200
+    assert (
+        await client.post(f"/api/v1/users/{user_id}/enable", json={"reason": "appeal accepted"}, headers=bearer(admin))
+    ).status_code == 200
     await login(client, email)
-    actions = [e["action"] for e in (await client.get(f"/api/v1/users/{user_id}/audit", headers=bearer(admin))).json()["items"]]
+    actions = [
+        e["action"] for e in (await client.get(f"/api/v1/users/{user_id}/audit", headers=bearer(admin))).json()["items"]
+    ]
     assert actions == ["enabled", "disabled"]
 
 
 async def test_admins_cannot_disable_or_demote_themselves(client):
     _, admin = await make_admin(client)
     admin_id = await user_id_of(client, admin)
-    assert (await client.post(f"/api/v1/users/{admin_id}/disable", json={"reason": "oops"}, headers=bearer(admin))).status_code == 409
+    assert (
+        await client.post(f"/api/v1/users/{admin_id}/disable", json={"reason": "oops"}, headers=bearer(admin))
+    ).status_code == 409
     assert (await set_roles(client, admin, admin_id, ["member"])).status_code == 409
 
 
@@ -140,8 +162,16 @@ async def test_the_last_admin_cannot_be_removed_even_concurrently(fresh_creds, m
         _, second = await make_admin(client)
         first_id, second_id = await user_id_of(client, first), await user_id_of(client, second)
         # Each tries to demote the other at the same moment: at most one may succeed.
-        results = await asyncio.gather(set_roles(client, first, second_id, ["member"]), set_roles(client, second, first_id, ["member"]))
+        results = await asyncio.gather(
+            set_roles(client, first, second_id, ["member"]), set_roles(client, second, first_id, ["member"])
+        )
         codes = sorted(r.status_code for r in results)
         assert codes in ([200, 401], [200, 409]), codes
-        remaining = (await client.get("/api/v1/users", params={"role": "admin"}, headers=bearer(first if results[0].status_code == 200 else second))).json()
+        remaining = (
+            await client.get(
+                "/api/v1/users",
+                params={"role": "admin"},
+                headers=bearer(first if results[0].status_code == 200 else second),
+            )
+        ).json()
         assert len(remaining["items"]) == 1

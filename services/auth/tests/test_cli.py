@@ -1,4 +1,5 @@
 """The operator commands: migrate, create-admin and rotate-key (real processes where that matters, in-process otherwise)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,12 +11,11 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from mcm_shared.migrations import migrate_command
-from mcm_shared.settings import ConfigurationError
-
 from mcm_auth.commands import create_admin, rotate_key
 from mcm_auth.config import Settings
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_shared.migrations import migrate_command
+from mcm_shared.settings import ConfigurationError
 
 from .conftest import PASSWORD, bearer, login, new_email, running, signed_up
 
@@ -23,7 +23,12 @@ from .conftest import PASSWORD, bearer, login, new_email, running, signed_up
 async def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **env}
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "mcm_auth", *args], env=full_env, capture_output=True, text=True, timeout=120
+        subprocess.run,
+        [sys.executable, "-m", "mcm_auth", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -54,12 +59,24 @@ async def test_migrate_command_brings_a_new_database_to_head(engines):
         await connection.close()
 
 
-async def test_create_admin_is_idempotent_and_the_admin_can_sign_in(fresh_db, make_settings, tmp_path, monkeypatch, capsys):
+async def test_create_admin_is_idempotent_and_the_admin_can_sign_in(
+    fresh_db, make_settings, tmp_path, monkeypatch, capsys
+):
     email = new_email()
-    first = await run_cli("create-admin", "--email", email, "--password", PASSWORD, CREDS_DATABASE_URL=fresh_db, BCRYPT_ROUNDS="4")
+    first = await run_cli(
+        "create-admin", "--email", email, "--password", PASSWORD, CREDS_DATABASE_URL=fresh_db, BCRYPT_ROUNDS="4"
+    )
     assert first.returncode == 0, first.stderr
     assert "created" in first.stdout
-    again = await run_in_thread(create_admin, [], monkeypatch, CREDS_DATABASE_URL=fresh_db, ADMIN_EMAIL=email, ADMIN_PASSWORD="another password 1", BCRYPT_ROUNDS="4")
+    again = await run_in_thread(
+        create_admin,
+        [],
+        monkeypatch,
+        CREDS_DATABASE_URL=fresh_db,
+        ADMIN_EMAIL=email,
+        ADMIN_PASSWORD="another password 1",
+        BCRYPT_ROUNDS="4",
+    )
     assert again == 0
     assert "already exists" in capsys.readouterr().out
     async with running(make_settings(creds_database_url=fresh_db, jwt_key_dir=tmp_path)) as client:
@@ -68,9 +85,13 @@ async def test_create_admin_is_idempotent_and_the_admin_can_sign_in(fresh_db, ma
     assert "admin" in me["roles"] and me["email_verified"] is True
 
 
-async def test_create_admin_without_password_generates_and_prints_one(fresh_db, make_settings, tmp_path, monkeypatch, capsys):
+async def test_create_admin_without_password_generates_and_prints_one(
+    fresh_db, make_settings, tmp_path, monkeypatch, capsys
+):
     email = new_email()
-    code = await run_in_thread(create_admin, ["--email", email], monkeypatch, CREDS_DATABASE_URL=fresh_db, BCRYPT_ROUNDS="4")
+    code = await run_in_thread(
+        create_admin, ["--email", email], monkeypatch, CREDS_DATABASE_URL=fresh_db, BCRYPT_ROUNDS="4"
+    )
     assert code == 0
     password = capsys.readouterr().out.strip().rsplit(": ", 1)[1]
     async with running(make_settings(creds_database_url=fresh_db, jwt_key_dir=tmp_path)) as client:
@@ -78,14 +99,22 @@ async def test_create_admin_without_password_generates_and_prints_one(fresh_db, 
 
 
 async def test_create_admin_refuses_a_short_password(fresh_db, monkeypatch, capsys):
-    code = await run_in_thread(create_admin, ["--email", new_email(), "--password", "short"], monkeypatch, CREDS_DATABASE_URL=fresh_db)
+    code = await run_in_thread(
+        create_admin, ["--email", new_email(), "--password", "short"], monkeypatch, CREDS_DATABASE_URL=fresh_db
+    )
     assert code == 2
     assert "at least" in capsys.readouterr().err
 
 
 async def test_development_start_creates_the_configured_admin(fresh_db, make_settings, tmp_path):
     email = new_email()
-    settings = make_settings(creds_database_url=fresh_db, jwt_key_dir=tmp_path, environment="development", admin_email=email, admin_password=PASSWORD)
+    settings = make_settings(
+        creds_database_url=fresh_db,
+        jwt_key_dir=tmp_path,
+        environment="development",
+        admin_email=email,
+        admin_password=PASSWORD,
+    )
     async with running(settings) as client:
         tokens = await login(client, email)
         assert "admin" in (await client.get("/api/v1/auth/me", headers=bearer(tokens))).json()["roles"]
@@ -110,7 +139,9 @@ async def test_rotate_key_signs_with_a_new_kid_and_keeps_the_old_key_published(f
 
     # Once the old key's tokens have all expired, it is no longer published or accepted.
     async with client.app.state.db.session() as session:
-        await session.execute(text("UPDATE auth.signing_keys SET retired_at = now() - interval '1 day' WHERE kid = :k"), {"k": old_kid})
+        await session.execute(
+            text("UPDATE auth.signing_keys SET retired_at = now() - interval '1 day' WHERE kid = :k"), {"k": old_kid}
+        )
         await session.commit()
     async with running(settings) as client:
         kids = {key["kid"] for key in (await client.get("/.well-known/jwks.json")).json()["keys"]}
@@ -119,8 +150,12 @@ async def test_rotate_key_signs_with_a_new_kid_and_keeps_the_old_key_published(f
         assert (await client.get("/api/v1/auth/me", headers=bearer(new_tokens))).status_code == 200
 
 
-async def test_rotate_key_prints_a_pem_for_production_style_deployments(fresh_db, make_settings, tmp_path, monkeypatch, capsys):
-    code = await run_in_thread(rotate_key, ["--print-pem"], monkeypatch, CREDS_DATABASE_URL=fresh_db, JWT_KEY_DIR=str(tmp_path))
+async def test_rotate_key_prints_a_pem_for_production_style_deployments(
+    fresh_db, make_settings, tmp_path, monkeypatch, capsys
+):
+    code = await run_in_thread(
+        rotate_key, ["--print-pem"], monkeypatch, CREDS_DATABASE_URL=fresh_db, JWT_KEY_DIR=str(tmp_path)
+    )
     assert code == 0
     result = capsys.readouterr()
     pem = result.out
@@ -134,7 +169,9 @@ async def test_rotate_key_prints_a_pem_for_production_style_deployments(fresh_db
 
 def test_production_refuses_development_defaults():
     with pytest.raises(ConfigurationError) as refused:
-        Settings(environment="production", creds_database_url="postgresql://db/creds", redis_url="redis://r").check_production_ready()
+        Settings(
+            environment="production", creds_database_url="postgresql://db/creds", redis_url="redis://r"
+        ).check_production_ready()
     message = str(refused.value)
     assert "JWT_PRIVATE_KEY" in message and "PASSWORD_PEPPER" in message
 
@@ -158,7 +195,9 @@ def test_production_refuses_weak_client_secrets():
 async def test_create_admin_in_development_defaults_the_email(fresh_db, monkeypatch, capsys):
     monkeypatch.delenv("ADMIN_EMAIL", raising=False)
     monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
-    code = await run_in_thread(create_admin, [], monkeypatch, CREDS_DATABASE_URL=fresh_db, BCRYPT_ROUNDS="4", ENVIRONMENT="development")
+    code = await run_in_thread(
+        create_admin, [], monkeypatch, CREDS_DATABASE_URL=fresh_db, BCRYPT_ROUNDS="4", ENVIRONMENT="development"
+    )
     assert code == 0
     assert "admin@mcm.example created with generated password" in capsys.readouterr().out
 
@@ -167,9 +206,9 @@ def test_development_accepts_the_platform_services_with_the_default_secret():
     from mcm_shared.settings import DEV_DEFAULT_SECRET
 
     assert Settings(environment="development").service_client_secrets()["circles"] == DEV_DEFAULT_SECRET
-    assert Settings(environment="development", service_clients="circles:long-enough-secret-123456").service_client_secrets() == {
-        "circles": "long-enough-secret-123456"
-    }
+    assert Settings(
+        environment="development", service_clients="circles:long-enough-secret-123456"
+    ).service_client_secrets() == {"circles": "long-enough-secret-123456"}
     production = Settings(environment="production", service_clients="")
     assert production.service_client_secrets() == {}
 

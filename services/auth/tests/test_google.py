@@ -1,4 +1,5 @@
 """Google sign-in against a local fake OpenID provider (issue 3, item 10)."""
+
 from __future__ import annotations
 
 import uuid
@@ -34,7 +35,14 @@ async def sign_in(client, provider, **identity):
 async def test_the_authorization_url_uses_pkce_state_and_nonce(google):
     body = (await google.get("/api/v1/auth/oidc/google/start")).json()
     url = body["authorization_url"]
-    for part in ("code_challenge_method=S256", "code_challenge=", "nonce=", f"state={body['state']}", f"client_id={CLIENT_ID}", "scope=openid+email+profile"):
+    for part in (
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "nonce=",
+        f"state={body['state']}",
+        f"client_id={CLIENT_ID}",
+        "scope=openid+email+profile",
+    ):
         assert part in url
 
 
@@ -62,7 +70,10 @@ async def test_a_verified_google_email_links_the_existing_account(google, provid
     email, password_tokens = await verified_user(google, mail)  # unverified ones: see the squatter test
     response = await sign_in(google, provider, sub=uuid.uuid4().hex, email=email.upper())
     assert response.status_code == 200
-    ids = {(await google.get("/api/v1/auth/me", headers=bearer(t))).json()["id"] for t in (password_tokens, response.json())}
+    ids = {
+        (await google.get("/api/v1/auth/me", headers=bearer(t))).json()["id"]
+        for t in (password_tokens, response.json())
+    }
     assert len(ids) == 1
 
 
@@ -75,7 +86,9 @@ async def test_an_unverified_google_email_is_refused(google, provider):
 async def test_state_is_single_use_and_must_be_known(google, provider):
     started = (await google.get("/api/v1/auth/oidc/google/start")).json()
     code, state = provider.consent(started["authorization_url"], sub=uuid.uuid4().hex, email=new_email())
-    assert (await google.post("/api/v1/auth/oidc/google/callback", json={"code": code, "state": state})).status_code == 200
+    assert (
+        await google.post("/api/v1/auth/oidc/google/callback", json={"code": code, "state": state})
+    ).status_code == 200
     replay = await google.post("/api/v1/auth/oidc/google/callback", json={"code": code, "state": state})
     assert replay.status_code == 400
     forged = await google.post("/api/v1/auth/oidc/google/callback", json={"code": "x", "state": "a" * 43})
@@ -120,7 +133,9 @@ async def test_google_sign_in_takes_an_unverified_squatted_account_from_the_squa
     me = (await google.get("/api/v1/auth/me", headers=bearer(victim.json()))).json()
     assert me["email_verified"] is True and me["display_name"] == "Real Owner"
 
-    assert (await google.post("/api/v1/auth/login", json={"email": email, "password": "the squatter's password"})).status_code == 401
+    assert (
+        await google.post("/api/v1/auth/login", json={"email": email, "password": "the squatter's password"})
+    ).status_code == 401
     assert (await google.get("/api/v1/auth/me", headers=bearer(squatter))).status_code == 401
     refreshed = await google.post("/api/v1/auth/refresh", json={"refresh_token": squatter["refresh_token"]})
     assert refreshed.status_code == 401

@@ -1,5 +1,6 @@
 """Sign-in limits and enumeration resistance (issue 3, item 2); the per-(account, address) rule
 and the step-up are in test_login_throttle.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,9 @@ async def test_unknown_email_and_wrong_password_get_the_same_answer(client):
     email = await register(client)
     ip = {"X-Forwarded-For": new_ip()}
     wrong = await client.post("/api/v1/auth/login", json={"email": email, "password": "not my password"}, headers=ip)
-    unknown = await client.post("/api/v1/auth/login", json={"email": new_email(), "password": "not my password"}, headers=ip)
+    unknown = await client.post(
+        "/api/v1/auth/login", json={"email": new_email(), "password": "not my password"}, headers=ip
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert problem_without_instance(wrong) == problem_without_instance(unknown)
 
@@ -41,8 +44,12 @@ async def test_unknown_emails_are_refused_to_a_guessing_address_the_same_way(app
     async with app_client(login_max_failures_per_client=2) as client:
         email = new_email()
         for _ in range(2):
-            assert (await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})).status_code == 401
-        assert (await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})).status_code == 429
+            assert (
+                await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})
+            ).status_code == 401
+        assert (
+            await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})
+        ).status_code == 429
 
 
 async def test_a_successful_sign_in_clears_the_failure_count(app_client):
@@ -52,7 +59,9 @@ async def test_a_successful_sign_in_clears_the_failure_count(app_client):
             await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})
         await login(client, email)
         for _ in range(2):
-            assert (await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})).status_code == 401
+            assert (
+                await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})
+            ).status_code == 401
         await login(client, email)
 
 
@@ -61,7 +70,9 @@ async def test_too_many_attempts_from_one_address_are_refused(app_client):
         email = await register(client)
         ip = {"X-Forwarded-For": new_ip()}
         for _ in range(4):
-            await client.post("/api/v1/auth/login", json={"email": new_email(), "password": "wrong password"}, headers=ip)
+            await client.post(
+                "/api/v1/auth/login", json={"email": new_email(), "password": "wrong password"}, headers=ip
+            )
         refused = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=ip)
         assert refused.status_code == 429
         assert int(refused.headers["Retry-After"]) > 0
@@ -72,9 +83,17 @@ async def test_too_many_attempts_from_one_address_are_refused(app_client):
 async def test_forwarded_for_is_ignored_from_untrusted_peers(app_client):
     async with app_client(login_max_attempts_per_ip=2, forwarded_allow_ips="192.0.2.1") as client:
         for _ in range(2):
-            await client.post("/api/v1/auth/login", json={"email": new_email(), "password": "wrong password"}, headers={"X-Forwarded-For": new_ip()})
+            await client.post(
+                "/api/v1/auth/login",
+                json={"email": new_email(), "password": "wrong password"},
+                headers={"X-Forwarded-For": new_ip()},
+            )
         # A client cannot escape the limit by inventing a new X-Forwarded-For each time.
-        refused = await client.post("/api/v1/auth/login", json={"email": new_email(), "password": "wrong password"}, headers={"X-Forwarded-For": new_ip()})
+        refused = await client.post(
+            "/api/v1/auth/login",
+            json={"email": new_email(), "password": "wrong password"},
+            headers={"X-Forwarded-For": new_ip()},
+        )
         assert refused.status_code == 429
 
 
@@ -82,8 +101,11 @@ async def test_forwarded_for_is_believed_from_a_trusted_network(app_client):
     """Gateways in Kubernetes have no fixed address: a CIDR names them."""
     async with app_client(login_max_attempts_per_ip=2, forwarded_allow_ips="10.0.0.0/8, 127.0.0.0/8") as client:
         for _ in range(4):  # each from its own client address, as the gateway reports it
-            response = await client.post("/api/v1/auth/login", json={"email": new_email(), "password": "wrong password"},
-                                         headers={"X-Forwarded-For": new_ip()})
+            response = await client.post(
+                "/api/v1/auth/login",
+                json={"email": new_email(), "password": "wrong password"},
+                headers={"X-Forwarded-For": new_ip()},
+            )
             assert response.status_code == 401
 
 

@@ -5,6 +5,7 @@ Clients are told apart by the address the trusted hop in front reports (`X-Forwa
 the in-process peer 127.0.0.1, which auth trusts by default); the security suite does the same
 with real loopback source addresses through the gateway.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,9 @@ async def _attempt(client: httpx.AsyncClient, email: str, password: str, ip: str
 
 async def _code_from_mail(mail, email: str, after: int = 0) -> str:
     found = await mail.wait_for_text(email, "sign-in code is")
-    codes = [re.search(r"sign-in code is (\d{6})", m.body).group(1) for m in mail.to(email) if "sign-in code is" in m.body]
+    codes = [
+        re.search(r"sign-in code is (\d{6})", m.body).group(1) for m in mail.to(email) if "sign-in code is" in m.body
+    ]
     assert len(codes) > after, codes
     return codes[-1] if found else ""
 
@@ -148,7 +151,9 @@ async def test_a_password_reset_clears_the_account_counters(app_client, mail):
         found = await mail.wait_for_text(email, "reset-password?token=")
         token = re.search(r"token=([\w\-%]+)", found.body).group(1)
         new_password = "a brand new password"
-        confirmed = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password})
+        confirmed = await client.post(
+            "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
+        )
         assert confirmed.status_code == 204, confirmed.text
         # Both the address that failed and any other sign in with the new password at once.
         assert (await _attempt(client, email, new_password, ip)).status_code == 200
@@ -160,10 +165,14 @@ async def test_account_deletion_password_failures_are_throttled(app_client):
         email, ip = await register(client), new_ip()
         tokens = await login(client, email, **_from(ip))
         for _ in range(3):
-            wrong = await client.request("DELETE", "/api/v1/auth/me", json={"password": WRONG}, headers={**bearer(tokens), **_from(ip)})
+            wrong = await client.request(
+                "DELETE", "/api/v1/auth/me", json={"password": WRONG}, headers={**bearer(tokens), **_from(ip)}
+            )
             assert wrong.status_code == 401, wrong.text
             assert wrong.json()["type"].endswith("/wrong-password")
-        refused = await client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD}, headers={**bearer(tokens), **_from(ip)})
+        refused = await client.request(
+            "DELETE", "/api/v1/auth/me", json={"password": PASSWORD}, headers={**bearer(tokens), **_from(ip)}
+        )
         assert refused.status_code == 429
         assert int(refused.headers["Retry-After"]) > 0
         # Those failures count against sign-in from that address too.
@@ -181,7 +190,9 @@ async def test_two_clients_behind_a_trusted_proxy_chain_get_separate_counters(ap
         for _ in range(3):
             response = await client.post(LOGIN, json={"email": new_email(), "password": WRONG}, headers=first)
             assert response.status_code == 401
-        assert (await client.post(LOGIN, json={"email": new_email(), "password": WRONG}, headers=first)).status_code == 429
+        assert (
+            await client.post(LOGIN, json={"email": new_email(), "password": WRONG}, headers=first)
+        ).status_code == 429
         other = await client.post(LOGIN, json={"email": new_email(), "password": WRONG}, headers=second)
         assert other.status_code == 401, "another client behind the same ingress shares the first one's counter"
 

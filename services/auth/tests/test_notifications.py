@@ -1,4 +1,5 @@
 """Outbound messages, preferences and the `notification.requested` consumer (issue 3, item 7)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,15 @@ from .conftest import bearer, signed_up, user_id_of, verified_user
 
 async def request_notification(client, recipients, template="circle.join_approved", data=None, producer="circles"):
     envelope = Envelope(
-        id=uuid.uuid4(), type="notification.requested", occurred_at=datetime.now(UTC), producer=producer,
-        payload={"recipient_user_ids": [str(r) for r in recipients], "template": template, "data": data or {"circle_name": "Tuesday Men"}},
+        id=uuid.uuid4(),
+        type="notification.requested",
+        occurred_at=datetime.now(UTC),
+        producer=producer,
+        payload={
+            "recipient_user_ids": [str(r) for r in recipients],
+            "template": template,
+            "data": data or {"circle_name": "Tuesday Men"},
+        },
     )
     await client.app.state.redis.xadd(stream_for(producer), envelope.to_fields())
     return envelope
@@ -28,7 +36,9 @@ async def verify_phone(client, sms, tokens) -> str:
     number = f"+49151{random.randint(10**7, 10**8 - 1)}"
     assert (await client.post("/api/v1/auth/phone", json={"phone": number}, headers=bearer(tokens))).status_code == 202
     code = re.search(r"code is (\d{6})", (await sms.wait_for(number))[-1].body).group(1)
-    assert (await client.post("/api/v1/auth/verify-phone", json={"code": code}, headers=bearer(tokens))).status_code == 204
+    assert (
+        await client.post("/api/v1/auth/verify-phone", json={"code": code}, headers=bearer(tokens))
+    ).status_code == 204
     return number
 
 
@@ -38,7 +48,9 @@ async def test_preferences_default_to_email_only_and_can_be_changed(client):
     defaults = (await client.get(path, headers=bearer(tokens))).json()["topics"]
     assert {t["topic"] for t in defaults} == {"circles", "events", "payments", "general"}
     assert all(t["email"] and not t["sms"] for t in defaults)
-    changed = await client.put(path, json={"topics": [{"topic": "circles", "email": False, "sms": True}]}, headers=bearer(tokens))
+    changed = await client.put(
+        path, json={"topics": [{"topic": "circles", "email": False, "sms": True}]}, headers=bearer(tokens)
+    )
     assert changed.status_code == 200
     circles = next(t for t in changed.json()["topics"] if t["topic"] == "circles")
     assert circles == {"topic": "circles", "email": False, "sms": True}
@@ -48,8 +60,12 @@ async def test_preferences_default_to_email_only_and_can_be_changed(client):
 async def test_preferences_refuse_unknown_topics_and_fields(client):
     _, tokens = await signed_up(client)
     path = "/api/v1/auth/me/notification-preferences"
-    assert (await client.put(path, json={"topics": [{"topic": "spam", "email": True}]}, headers=bearer(tokens))).status_code == 422
-    assert (await client.put(path, json={"topics": [{"topic": "events", "fax": True}]}, headers=bearer(tokens))).status_code == 422
+    assert (
+        await client.put(path, json={"topics": [{"topic": "spam", "email": True}]}, headers=bearer(tokens))
+    ).status_code == 422
+    assert (
+        await client.put(path, json={"topics": [{"topic": "events", "fax": True}]}, headers=bearer(tokens))
+    ).status_code == 422
     assert (await client.get(path)).status_code == 401
 
 
@@ -63,8 +79,15 @@ async def test_requested_notifications_reach_verified_email(client, mail):
 async def test_unverified_addresses_and_unknown_users_get_nothing(client, mail):
     email, tokens = await signed_up(client)
     verified_email, verified_tokens = await verified_user(client, mail)
-    await request_notification(client, [await user_id_of(client, tokens), uuid.uuid4()], template="waitlist_promoted", data={"title": "Retreat A"})
-    await request_notification(client, [await user_id_of(client, verified_tokens)], template="waitlist_promoted", data={"title": "Retreat A"})
+    await request_notification(
+        client,
+        [await user_id_of(client, tokens), uuid.uuid4()],
+        template="waitlist_promoted",
+        data={"title": "Retreat A"},
+    )
+    await request_notification(
+        client, [await user_id_of(client, verified_tokens)], template="waitlist_promoted", data={"title": "Retreat A"}
+    )
     await mail.wait_for_text(verified_email, "Retreat A", timeout=20)
     assert not [m for m in mail.to(email) if "Retreat A" in m.body]
 
@@ -72,8 +95,14 @@ async def test_unverified_addresses_and_unknown_users_get_nothing(client, mail):
 async def test_preferences_choose_the_channels(client, mail, sms):
     email, tokens = await verified_user(client, mail)
     number = await verify_phone(client, sms, tokens)
-    await client.put("/api/v1/auth/me/notification-preferences", json={"topics": [{"topic": "events", "email": False, "sms": True}]}, headers=bearer(tokens))
-    await request_notification(client, [await user_id_of(client, tokens)], template="event_cancelled", data={"title": "Movie night"})
+    await client.put(
+        "/api/v1/auth/me/notification-preferences",
+        json={"topics": [{"topic": "events", "email": False, "sms": True}]},
+        headers=bearer(tokens),
+    )
+    await request_notification(
+        client, [await user_id_of(client, tokens)], template="event_cancelled", data={"title": "Movie night"}
+    )
     messages = await sms.wait_for(number, 2, timeout=20)
     assert "Movie night" in messages[-1].body
     await asyncio.sleep(0.5)
@@ -91,7 +120,9 @@ async def test_a_redelivered_event_is_sent_once(client, mail):
 
 async def test_other_services_cannot_send_security_templates(client, mail):
     email, tokens = await verified_user(client, mail)
-    await request_notification(client, [await user_id_of(client, tokens)], template="password_reset", data={"link": "https://evil.example"})
+    await request_notification(
+        client, [await user_id_of(client, tokens)], template="password_reset", data={"link": "https://evil.example"}
+    )
     await request_notification(client, [await user_id_of(client, tokens)], data={"circle_name": "After Evil"})
     await mail.wait_for_text(email, "After Evil", timeout=20)
     assert not [m for m in mail.to(email) if "evil.example" in m.body]
@@ -99,7 +130,12 @@ async def test_other_services_cannot_send_security_templates(client, mail):
 
 async def test_unknown_templates_are_still_delivered_plainly(client, mail):
     email, tokens = await verified_user(client, mail)
-    await request_notification(client, [await user_id_of(client, tokens)], template="circle.new_feature", data={"circle_name": "Plain $display_name"})
+    await request_notification(
+        client,
+        [await user_id_of(client, tokens)],
+        template="circle.new_feature",
+        data={"circle_name": "Plain $display_name"},
+    )
     found = await mail.wait_for_text(email, "Plain $display_name", timeout=20)
     assert found.subject == "Circle new feature"
 
@@ -109,7 +145,11 @@ async def test_sent_messages_keep_no_body(client, mail):
     await mail.wait_for_text(email, "verification code is")
     await asyncio.sleep(0.3)
     async with client.app.state.db.session() as session:
-        rows = (await session.execute(text("SELECT body, sent_at FROM auth.outbound_messages WHERE recipient = :e"), {"e": email})).all()
+        rows = (
+            await session.execute(
+                text("SELECT body, sent_at FROM auth.outbound_messages WHERE recipient = :e"), {"e": email}
+            )
+        ).all()
     assert rows and all(body is None and sent_at is not None for body, sent_at in rows)
 
 
@@ -121,8 +161,12 @@ async def test_email_queued_while_smtp_is_down_is_sent_later(app_client, mail):
         email, _ = await signed_up(client)
         await asyncio.sleep(0.5)
         async with client.app.state.db.session() as session:
-            attempts = await session.scalar(text("SELECT attempts FROM auth.outbound_messages WHERE recipient = :e"), {"e": email})
-            await session.execute(text("UPDATE auth.outbound_messages SET next_attempt_at = now() WHERE recipient = :e"), {"e": email})
+            attempts = await session.scalar(
+                text("SELECT attempts FROM auth.outbound_messages WHERE recipient = :e"), {"e": email}
+            )
+            await session.execute(
+                text("UPDATE auth.outbound_messages SET next_attempt_at = now() WHERE recipient = :e"), {"e": email}
+            )
             await session.commit()
         assert attempts >= 1
     async with app_client() as client:  # SMTP back: the queued message goes out
@@ -134,7 +178,9 @@ async def test_development_without_smtp_logs_messages_instead_of_queueing_foreve
         email, _ = await signed_up(client)
         for _ in range(100):
             async with client.app.state.db.session() as session:
-                sent = await session.scalar(text("SELECT sent_at FROM auth.outbound_messages WHERE recipient = :e"), {"e": email})
+                sent = await session.scalar(
+                    text("SELECT sent_at FROM auth.outbound_messages WHERE recipient = :e"), {"e": email}
+                )
             if sent is not None:
                 break
             await asyncio.sleep(0.05)
@@ -147,8 +193,13 @@ async def test_unusable_requests_are_skipped_and_the_consumer_keeps_going(client
 
     email, tokens = await verified_user(client, mail)
     redis = client.app.state.redis
-    broken = Envelope(id=uuid.uuid4(), type="notification.requested", occurred_at=datetime.now(UTC), producer="circles",
-                      payload={"recipient_user_ids": "not-a-list", "template": ""})
+    broken = Envelope(
+        id=uuid.uuid4(),
+        type="notification.requested",
+        occurred_at=datetime.now(UTC),
+        producer="circles",
+        payload={"recipient_user_ids": "not-a-list", "template": ""},
+    )
     await redis.xadd(stream_for("circles"), broken.to_fields())
     await redis.xadd(stream_for("circles"), {"type": "notification.requested", "envelope": "{not json"})
     await request_notification(client, [await user_id_of(client, tokens)], data={"circle_name": "Still Working"})
@@ -157,6 +208,10 @@ async def test_unusable_requests_are_skipped_and_the_consumer_keeps_going(client
     user_id = await user_id_of(client, tokens)
     async with client.app.state.db.session() as session:
         await session.execute(text("UPDATE auth.users SET disabled_at = now() WHERE id = :i"), {"i": user_id})
-        queued = await deliver(session, client.app.state.ctx.outbound, NotificationRequested(recipient_user_ids=[user_id], template="generic", data={}))
+        queued = await deliver(
+            session,
+            client.app.state.ctx.outbound,
+            NotificationRequested(recipient_user_ids=[user_id], template="generic", data={}),
+        )
         await session.rollback()
     assert queued == 0

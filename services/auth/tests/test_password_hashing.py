@@ -2,6 +2,7 @@
 bounded by PASSWORD_HASH_CONCURRENCY on threads of its own, a queue longer than
 PASSWORD_HASH_QUEUE_TIMEOUT_SECONDS answers 503, and a stale read never grants anything
 (benchmark scenario (e), docs/benchmarks.md)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,10 +16,9 @@ import pytest
 from fastapi import Request
 from sqlalchemy import text
 
-from mcm_shared.wiring import get_session
-
 from mcm_auth.security import passwords
 from mcm_auth.security.passwords import THREAD_NAME_PREFIX, HashingBusy, PasswordHasher
+from mcm_shared.wiring import get_session
 
 from .conftest import PASSWORD, bearer, login, new_email, register, signed_up
 from .test_passwords import confirm, request_reset, reset_token
@@ -30,7 +30,9 @@ class HashProbe:
     """Wraps the bcrypt functions a hasher's threads run: counts calls and how many run at once,
     can make each take longer, and can run `during(call_number)` at the moment of hashing."""
 
-    def __init__(self, hasher: PasswordHasher, *, extra_seconds: float = 0.0, during: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, hasher: PasswordHasher, *, extra_seconds: float = 0.0, during: Callable[[int], None] | None = None
+    ) -> None:
         self.extra_seconds = extra_seconds
         self.during = during
         self.lock = threading.Lock()
@@ -107,14 +109,24 @@ async def _flow(name: str, client, mail) -> tuple[Callable[[], Any], int]:
         return lambda: confirm(client, token), 204
     if name == "account deletion":
         _, tokens = await signed_up(client)
-        return lambda: client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD}, headers=bearer(tokens)), 204
+        return lambda: client.request(
+            "DELETE", "/api/v1/auth/me", json={"password": PASSWORD}, headers=bearer(tokens)
+        ), 204
     raise AssertionError(name)
 
 
-@pytest.mark.parametrize("flow", [
-    "login", "login with a wrong password", "login with an unknown email", "register", "password change",
-    "password reset", "account deletion",
-])
+@pytest.mark.parametrize(
+    "flow",
+    [
+        "login",
+        "login with a wrong password",
+        "login with an unknown email",
+        "register",
+        "password change",
+        "password reset",
+        "account deletion",
+    ],
+)
 async def test_no_transaction_is_open_while_a_password_is_hashed(client, mail, flow):
     action, expected = await _flow(flow, client, mail)
     live = track_request_sessions(client.app)
@@ -130,7 +142,9 @@ async def test_no_transaction_is_open_while_a_password_is_hashed(client, mail, f
 
 
 async def test_thirty_concurrent_logins_share_a_pool_of_two_connections(app_client):
-    settings = dict(database_pool_size=2, database_max_overflow=0, database_pool_timeout_seconds=2.0, password_hash_concurrency=4)
+    settings = dict(
+        database_pool_size=2, database_max_overflow=0, database_pool_timeout_seconds=2.0, password_hash_concurrency=4
+    )
     async with app_client(**settings) as client:
         emails = [await register(client) for _ in range(30)]
         # Each check takes 0.3 s more: a login that kept its connection through it would hold one
@@ -151,10 +165,14 @@ async def test_no_more_hashes_run_at_once_than_password_hash_concurrency(app_cli
         emails = [await register(client) for _ in range(8)]
         probe = HashProbe(client.app.state.ctx.hasher, extra_seconds=0.05)
         signups = [
-            client.post("/api/v1/auth/register", json={"email": new_email(), "password": PASSWORD, "display_name": "Sam"})
+            client.post(
+                "/api/v1/auth/register", json={"email": new_email(), "password": PASSWORD, "display_name": "Sam"}
+            )
             for _ in range(4)
         ]
-        logins = [login_request(client, email) for email in emails] + [login_request(client, new_email()) for _ in range(4)]
+        logins = [login_request(client, email) for email in emails] + [
+            login_request(client, new_email()) for _ in range(4)
+        ]
         responses = await asyncio.gather(*signups, *logins)
     assert [r.status_code for r in responses] == [201] * 4 + [200] * 8 + [401] * 4
     assert probe.calls == 16
@@ -199,8 +217,10 @@ async def test_liveness_keeps_answering_while_twenty_logins_hash(app_client, rec
     assert while_hashing >= 5, f"only {while_hashing} probes overlapped a hash"
     record_property("live_probes", len(latencies))
     record_property("live_max_ms", round(max(latencies), 1))
-    print(f"\nliveness during 20 cost-10 logins ({hasher.concurrency} hashing threads): "
-          f"{len(latencies)} probes, max {max(latencies):.1f} ms")
+    print(
+        f"\nliveness during 20 cost-10 logins ({hasher.concurrency} hashing threads): "
+        f"{len(latencies)} probes, max {max(latencies):.1f} ms"
+    )
 
 
 # -- 5. a stale read grants nothing -----------------------------------------------------------
@@ -233,7 +253,10 @@ async def _while_checking(client, request, change_sql: str, **params: Any):
 async def test_an_account_disabled_during_the_password_check_is_not_signed_in(client):
     email = await register(client)
     response = await _while_checking(
-        client, lambda: login_request(client, email), "UPDATE auth.users SET disabled_at = now() WHERE email = :e", e=email
+        client,
+        lambda: login_request(client, email),
+        "UPDATE auth.users SET disabled_at = now() WHERE email = :e",
+        e=email,
     )
     assert response.status_code == 403, response.text
 
@@ -242,7 +265,11 @@ async def test_a_password_changed_during_the_check_does_not_sign_in_with_the_old
     email = await register(client)
     other_hash = await client.app.state.ctx.hasher.hash(NEW_PASSWORD)
     response = await _while_checking(
-        client, lambda: login_request(client, email), "UPDATE auth.users SET password_hash = :h WHERE email = :e", h=other_hash, e=email
+        client,
+        lambda: login_request(client, email),
+        "UPDATE auth.users SET password_hash = :h WHERE email = :e",
+        h=other_hash,
+        e=email,
     )
     assert response.status_code == 401, response.text
     await login(client, email, NEW_PASSWORD)
@@ -255,7 +282,11 @@ async def test_two_concurrent_password_changes_cannot_both_win(app_client):
         both_checking = threading.Barrier(2, timeout=5)
         HashProbe(client.app.state.ctx.hasher, during=lambda number: both_checking.wait() if number <= 2 else None)
         changes = [
-            client.post("/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": new}, headers=bearer(tokens))
+            client.post(
+                "/api/v1/auth/password",
+                json={"current_password": PASSWORD, "new_password": new},
+                headers=bearer(tokens),
+            )
             for tokens, new in ((first, "first new password"), (second, "second new password"))
         ]
         responses = await asyncio.gather(*changes)
@@ -323,7 +354,9 @@ async def test_hashing_does_not_take_the_shared_worker_threads(hasher):
     await asyncio.gather(*queued)
 
 
-@pytest.mark.parametrize(("cores", "limit", "expected"), [(1, None, 1), (2, None, 1), (8, None, 7), (16, 1.0, 1), (16, 2.5, 2)])
+@pytest.mark.parametrize(
+    ("cores", "limit", "expected"), [(1, None, 1), (2, None, 1), (8, None, 7), (16, 1.0, 1), (16, 2.5, 2)]
+)
 def test_default_concurrency_leaves_the_event_loop_a_core(monkeypatch, cores, limit, expected):
     monkeypatch.setattr(passwords.os, "sched_getaffinity", lambda pid: set(range(cores)))
     monkeypatch.setattr(passwords, "_cgroup_cpu_limit", lambda: limit)

@@ -1,4 +1,5 @@
 """Password reset by email link and signed-in password change (issue 3, item 4)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,7 +47,9 @@ async def test_reset_sets_the_password_revokes_sessions_and_tells_the_owner(clie
     token = await reset_token(mail, email)
     assert (await confirm(client, token)).status_code == 204
     assert (await client.get("/api/v1/auth/me", headers=bearer(tokens))).status_code == 401
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 401
     await login(client, email, NEW_PASSWORD)
     old = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert old.status_code == 401
@@ -77,7 +80,12 @@ async def test_an_expired_reset_token_is_refused(client, mail):
     await request_reset(client, email)
     token = await reset_token(mail, email)
     async with client.app.state.db.session() as session:
-        await session.execute(text("UPDATE auth.password_resets SET expires_at = now() - interval '1 second' WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"), {"e": email})
+        await session.execute(
+            text(
+                "UPDATE auth.password_resets SET expires_at = now() - interval '1 second' WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
+            ),
+            {"e": email},
+        )
         await session.commit()
     assert (await confirm(client, token)).status_code == 422
 
@@ -87,8 +95,18 @@ async def test_reset_links_expire_within_thirty_minutes(client, mail):
     await request_reset(client, email)
     await reset_token(mail, email)
     async with client.app.state.db.session() as session:
-        ttl = await session.scalar(text("SELECT extract(epoch FROM expires_at - created_at) FROM auth.password_resets WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"), {"e": email})
-        stored = await session.scalar(text("SELECT token_hash FROM auth.password_resets WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"), {"e": email})
+        ttl = await session.scalar(
+            text(
+                "SELECT extract(epoch FROM expires_at - created_at) FROM auth.password_resets WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
+            ),
+            {"e": email},
+        )
+        stored = await session.scalar(
+            text(
+                "SELECT token_hash FROM auth.password_resets WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
+            ),
+            {"e": email},
+        )
     assert 0 < ttl <= 1801  # created_at is the transaction start, a moment earlier
     assert stored != await reset_token(mail, email)  # only the hash is kept
 
@@ -113,9 +131,15 @@ async def test_reset_requests_per_account_are_limited_quietly(client, mail):
 async def test_change_password_needs_the_current_one_and_keeps_this_session(client, mail):
     email, this = await signed_up(client)
     other = await login(client, email)
-    wrong = await client.post("/api/v1/auth/password", json={"current_password": "not the password", "new_password": NEW_PASSWORD}, headers=bearer(this))
+    wrong = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "not the password", "new_password": NEW_PASSWORD},
+        headers=bearer(this),
+    )
     assert wrong.status_code == 401
-    changed = await client.post("/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}, headers=bearer(this))
+    changed = await client.post(
+        "/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}, headers=bearer(this)
+    )
     assert changed.status_code == 204
     assert (await client.get("/api/v1/auth/me", headers=bearer(this))).status_code == 200
     assert (await client.get("/api/v1/auth/me", headers=bearer(other))).status_code == 401
@@ -125,7 +149,11 @@ async def test_change_password_needs_the_current_one_and_keeps_this_session(clie
 
 async def test_change_password_requires_sign_in_and_valid_new_password(client):
     _, tokens = await signed_up(client)
-    anonymous = await client.post("/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    anonymous = await client.post(
+        "/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
     assert anonymous.status_code == 401
-    weak = await client.post("/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=bearer(tokens))
+    weak = await client.post(
+        "/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=bearer(tokens)
+    )
     assert weak.status_code == 422

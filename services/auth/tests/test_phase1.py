@@ -1,8 +1,8 @@
 """The walking skeleton: register, sign in, read my account, JWKS, token format."""
+
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 
@@ -70,7 +70,9 @@ async def test_refresh_token_is_opaque_and_stored_only_hashed(client):
     async with client.app.state.db.session() as session:
         from sqlalchemy import text
 
-        found = await session.scalar(text("SELECT count(*) FROM auth.refresh_tokens WHERE token_hash = :t"), {"t": refresh})
+        found = await session.scalar(
+            text("SELECT count(*) FROM auth.refresh_tokens WHERE token_hash = :t"), {"t": refresh}
+        )
     assert found == 0
 
 

@@ -1,4 +1,5 @@
 """Events published, profile changes, data export and account erasure (issue 3, item 8)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,7 +34,12 @@ async def test_registration_publishes_user_registered_without_contact_details(cl
     user_id = await user_id_of(client, tokens)
     [event] = await events_of(client, "user.registered", user_id)
     assert event["payload"] == {
-        "user_id": user_id, "display_name": "Jon", "email_verified": False, "phone_verified": False, "roles": ["member"], "active": True,
+        "user_id": user_id,
+        "display_name": "Jon",
+        "email_verified": False,
+        "phone_verified": False,
+        "roles": ["member"],
+        "active": True,
     }
     assert email not in json.dumps(event)
 
@@ -52,7 +58,9 @@ async def test_renaming_publishes_user_updated(client):
     assert response.status_code == 200 and response.json()["display_name"] == "New Name"
     [event] = await events_of(client, "user.updated", response.json()["id"])
     assert event["payload"]["display_name"] == "New Name"
-    assert (await client.patch("/api/v1/auth/me", json={"display_name": "x\ny"}, headers=bearer(tokens))).status_code == 422
+    assert (
+        await client.patch("/api/v1/auth/me", json={"display_name": "x\ny"}, headers=bearer(tokens))
+    ).status_code == 422
     assert (await client.patch("/api/v1/auth/me", json={"roles": ["admin"]}, headers=bearer(tokens))).status_code == 422
 
 
@@ -60,7 +68,9 @@ async def test_role_changes_publish_user_updated(client):
     _, admin = await make_admin(client)
     _, tokens = await signed_up(client)
     user_id = await user_id_of(client, tokens)
-    await client.put(f"/api/v1/users/{user_id}/roles", json={"roles": ["ptm"], "reason": "runs events"}, headers=bearer(admin))
+    await client.put(
+        f"/api/v1/users/{user_id}/roles", json={"roles": ["ptm"], "reason": "runs events"}, headers=bearer(admin)
+    )
     [event] = await events_of(client, "user.updated", user_id)
     assert event["payload"]["roles"] == ["member", "ptm"]
 
@@ -81,24 +91,39 @@ async def test_export_contains_my_account_sessions_and_messages(client, mail):
 async def test_deleting_my_account_removes_credentials_and_contact_and_tells_others(client, mail):
     email, tokens = await verified_user(client, mail)
     user_id = await user_id_of(client, tokens)
-    wrong = await client.request("DELETE", "/api/v1/auth/me", json={"password": "not my password"}, headers=bearer(tokens))
+    wrong = await client.request(
+        "DELETE", "/api/v1/auth/me", json={"password": "not my password"}, headers=bearer(tokens)
+    )
     assert wrong.status_code == 401
     response = await client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD}, headers=bearer(tokens))
     assert response.status_code == 204
     assert (await client.get("/api/v1/auth/me", headers=bearer(tokens))).status_code == 401
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 401
     assert (await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).status_code == 401
     async with client.app.state.db.session() as session:
-        row = (await session.execute(text("SELECT email, phone, password_hash, display_name, erased_at FROM auth.users WHERE id = :i"), {"i": user_id})).one()
-        leftovers = await session.scalar(text("SELECT count(*) FROM auth.outbound_messages WHERE recipient = :e"), {"e": email})
-        codes = await session.scalar(text("SELECT count(*) FROM auth.verification_codes WHERE user_id = :i"), {"i": user_id})
+        row = (
+            await session.execute(
+                text("SELECT email, phone, password_hash, display_name, erased_at FROM auth.users WHERE id = :i"),
+                {"i": user_id},
+            )
+        ).one()
+        leftovers = await session.scalar(
+            text("SELECT count(*) FROM auth.outbound_messages WHERE recipient = :e"), {"e": email}
+        )
+        codes = await session.scalar(
+            text("SELECT count(*) FROM auth.verification_codes WHERE user_id = :i"), {"i": user_id}
+        )
     assert row.email is None and row.phone is None and row.password_hash is None
     assert row.display_name == "Deleted member" and row.erased_at is not None
     assert leftovers == 0 and codes == 0
     [event] = await events_of(client, "user.erased", user_id)
     assert set(event["payload"]) == {"user_id", "erased_at"}
     # The address is free again for a new account.
-    again = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Back"})
+    again = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Back"}
+    )
     assert again.status_code == 201
     async with client.app.state.db.session() as session:
         assert await session.scalar(text("SELECT count(*) FROM auth.users WHERE email = :e"), {"e": email}) == 1

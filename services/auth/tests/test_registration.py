@@ -1,4 +1,5 @@
 """Registration rules (issue 3, item 1)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,12 @@ async def test_email_is_trimmed_lowercased_and_nfkc_normalised(client):
 
 async def test_registering_an_existing_email_answers_the_same_and_mails_the_owner(client, mail):
     email = new_email()
-    first = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Sam"})
-    second = await client.post("/api/v1/auth/register", json={"email": email.upper(), "password": "another password", "display_name": "Eve"})
+    first = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Sam"}
+    )
+    second = await client.post(
+        "/api/v1/auth/register", json={"email": email.upper(), "password": "another password", "display_name": "Eve"}
+    )
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert await count_users(client, email) == 1
@@ -47,7 +52,9 @@ async def test_concurrent_sign_ups_with_one_email_create_one_account(client):
 @pytest.mark.parametrize("password", ["short", "123456789", " " * 12, "x" * 257])
 async def test_weak_or_oversized_passwords_are_refused(client, password):
     email = new_email()
-    response = await client.post("/api/v1/auth/register", json={"email": email, "password": password, "display_name": "Sam"})
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password, "display_name": "Sam"}
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"][-1] == "password"
     assert await count_users(client, email) == 0
@@ -61,26 +68,42 @@ async def test_long_passwords_are_accepted(client):
 
 @pytest.mark.parametrize("name", ["", "   ", "line\nbreak", "tab\there", "bell\x07", "x" * 65, "para\u2029graph"])
 async def test_bad_display_names_are_refused(client, name):
-    response = await client.post("/api/v1/auth/register", json={"email": new_email(), "password": PASSWORD, "display_name": name})
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": new_email(), "password": PASSWORD, "display_name": name}
+    )
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("field", [{"roles": ["admin"]}, {"verified": True}, {"id": "0b7c1d1e-0000-4000-8000-000000000000"}, {"email_verified": True}])
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"roles": ["admin"]},
+        {"verified": True},
+        {"id": "0b7c1d1e-0000-4000-8000-000000000000"},
+        {"email_verified": True},
+    ],
+)
 async def test_fields_a_client_may_not_set_are_refused(client, field):
     email = new_email()
-    response = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Sam", **field})
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Sam", **field}
+    )
     assert response.status_code == 422
     assert await count_users(client, email) == 0
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@b", "@example.org", "x" * 250 + "@example.org"])
 async def test_invalid_emails_are_refused(client, email):
-    response = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Sam"})
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "Sam"}
+    )
     assert response.status_code == 422
 
 
 async def test_malformed_json_is_a_400_problem(client):
-    response = await client.post("/api/v1/auth/register", content=b"{not json", headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/v1/auth/register", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -91,6 +114,10 @@ async def test_registration_is_rate_limited_per_address(app_client):
         for _ in range(3):
             payload = {"email": new_email(), "password": PASSWORD, "display_name": "Sam"}
             assert (await client.post("/api/v1/auth/register", json=payload, headers=headers)).status_code == 201
-        refused = await client.post("/api/v1/auth/register", json={"email": new_email(), "password": PASSWORD, "display_name": "Sam"}, headers=headers)
+        refused = await client.post(
+            "/api/v1/auth/register",
+            json={"email": new_email(), "password": PASSWORD, "display_name": "Sam"},
+            headers=headers,
+        )
         assert refused.status_code == 429
         assert int(refused.headers["Retry-After"]) > 0

@@ -1,4 +1,5 @@
 """Client-credentials tokens for service-to-service calls (issue 3, item 9)."""
+
 from __future__ import annotations
 
 import base64
@@ -6,7 +7,7 @@ import base64
 import jwt
 import pytest
 
-from mcm_shared.tokens import TokenVerifier
+from mcm_shared.security import TokenVerifier
 
 SECRET = "circles-secret-0123456789"
 
@@ -28,7 +29,9 @@ async def test_a_client_gets_a_short_lived_internal_token(client):
 
 
 async def test_the_shared_verifier_accepts_it_for_internal_routes_only(client):
-    token = (await ask(client, grant_type="client_credentials", client_id="circles", client_secret=SECRET)).json()["access_token"]
+    token = (await ask(client, grant_type="client_credentials", client_id="circles", client_secret=SECRET)).json()[
+        "access_token"
+    ]
     keys = client.app.state.keyring.verifier_keys
     internal = TokenVerifier(keys, issuer="mcm-auth", audience="internal")
     principal = await internal.verify(token)
@@ -43,8 +46,10 @@ async def test_the_shared_verifier_accepts_it_for_internal_routes_only(client):
 
 
 async def test_http_basic_client_authentication_works(client):
-    basic = base64.b64encode(f"payments:payments-secret-0123456789".encode()).decode()
-    response = await client.post("/api/v1/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"})
+    basic = base64.b64encode(b"payments:payments-secret-0123456789").decode()
+    response = await client.post(
+        "/api/v1/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
     assert response.status_code == 200
     assert jwt.decode(response.json()["access_token"], options={"verify_signature": False})["sub"] == "svc:payments"
 
@@ -66,7 +71,13 @@ async def test_bad_client_credentials_are_401(client, form):
 async def test_other_grants_and_malformed_requests_are_400(client):
     password_grant = await ask(client, grant_type="password", username="a", password="b")
     assert password_grant.status_code == 400 and password_grant.json()["error"] == "unsupported_grant_type"
-    repeated = await client.post("/api/v1/auth/token", content=b"grant_type=client_credentials&client_id=a&client_id=b", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    repeated = await client.post(
+        "/api/v1/auth/token",
+        content=b"grant_type=client_credentials&client_id=a&client_id=b",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert repeated.status_code == 400
-    garbage = await client.post("/api/v1/auth/token", content=b"\xff\xfe", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    garbage = await client.post(
+        "/api/v1/auth/token", content=b"\xff\xfe", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert garbage.status_code == 400

@@ -1,5 +1,6 @@
 """Sessions: refresh rotation, reuse detection, lifetimes, logout and session management
 (issue 3, item 3)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,13 +67,19 @@ async def test_unknown_refresh_token_is_refused_without_side_effects(client):
 async def test_an_idle_session_expires(app_client):
     async with app_client(refresh_idle_ttl_seconds=600) as client:
         _, tokens = await signed_up(client)
-        await sql(client, "UPDATE auth.sessions SET last_used_at = now() - interval '11 minutes' WHERE id = :sid", sid=sid_of(tokens))
+        await sql(
+            client,
+            "UPDATE auth.sessions SET last_used_at = now() - interval '11 minutes' WHERE id = :sid",
+            sid=sid_of(tokens),
+        )
         assert (await refresh(client, tokens["refresh_token"])).status_code == 401
 
 
 async def test_a_session_ends_at_its_absolute_lifetime_even_when_active(client):
     _, tokens = await signed_up(client)
-    await sql(client, "UPDATE auth.sessions SET expires_at = now() - interval '1 second' WHERE id = :sid", sid=sid_of(tokens))
+    await sql(
+        client, "UPDATE auth.sessions SET expires_at = now() - interval '1 second' WHERE id = :sid", sid=sid_of(tokens)
+    )
     assert (await refresh(client, tokens["refresh_token"])).status_code == 401
 
 
@@ -110,7 +117,9 @@ async def test_the_revocation_is_published_to_the_gateway_channel(client):
 
 async def test_sessions_are_listed_with_device_details(client):
     email = await register(client)
-    phone = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers={"User-Agent": "PhoneApp/1.0"})
+    phone = await client.post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers={"User-Agent": "PhoneApp/1.0"}
+    )
     laptop = await login(client, email, **{"User-Agent": "Laptop Browser"})
     response = await client.get("/api/v1/auth/sessions", headers=bearer(laptop))
     assert response.status_code == 200

@@ -1,4 +1,5 @@
 """Email and phone verification codes (issue 3, item 5)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,7 +43,9 @@ async def test_a_wrong_code_is_refused_and_counted(client, mail):
     response = await client.post("/api/v1/auth/verify-email", json={"code": wrong(code)}, headers=bearer(tokens))
     assert response.status_code == 422
     assert response.json()["attempts_left"] == 4
-    assert (await client.post("/api/v1/auth/verify-email", json={"code": code}, headers=bearer(tokens))).status_code == 204
+    assert (
+        await client.post("/api/v1/auth/verify-email", json={"code": code}, headers=bearer(tokens))
+    ).status_code == 204
 
 
 async def test_five_wrong_guesses_burn_the_code(client, mail):
@@ -59,23 +62,37 @@ async def test_concurrent_guesses_never_exceed_five_attempts(client, mail):
     email, tokens = await signed_up(client)
     code = await email_code(mail, email)
     guesses = [f"{n:06d}" for n in range(30) if f"{n:06d}" != code][:20]
-    responses = await asyncio.gather(*(client.post("/api/v1/auth/verify-email", json={"code": g}, headers=bearer(tokens)) for g in guesses))
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/auth/verify-email", json={"code": g}, headers=bearer(tokens)) for g in guesses)
+    )
     assert {r.status_code for r in responses} == {422}
     async with client.app.state.db.session() as session:
-        attempts = await session.scalar(text("SELECT attempts FROM auth.verification_codes WHERE target = :e"), {"e": email})
+        attempts = await session.scalar(
+            text("SELECT attempts FROM auth.verification_codes WHERE target = :e"), {"e": email}
+        )
     assert attempts == 5
-    assert (await client.post("/api/v1/auth/verify-email", json={"code": code}, headers=bearer(tokens))).status_code == 422
+    assert (
+        await client.post("/api/v1/auth/verify-email", json={"code": code}, headers=bearer(tokens))
+    ).status_code == 422
 
 
 async def test_an_expired_code_is_refused(client, mail):
     email, tokens = await signed_up(client)
     code = await email_code(mail, email)
     async with client.app.state.db.session() as session:
-        ttl = await session.scalar(text("SELECT extract(epoch FROM expires_at - created_at) FROM auth.verification_codes WHERE target = :e"), {"e": email})
-        await session.execute(text("UPDATE auth.verification_codes SET expires_at = now() - interval '1 second' WHERE target = :e"), {"e": email})
+        ttl = await session.scalar(
+            text("SELECT extract(epoch FROM expires_at - created_at) FROM auth.verification_codes WHERE target = :e"),
+            {"e": email},
+        )
+        await session.execute(
+            text("UPDATE auth.verification_codes SET expires_at = now() - interval '1 second' WHERE target = :e"),
+            {"e": email},
+        )
         await session.commit()
     assert 0 < ttl <= 601
-    assert (await client.post("/api/v1/auth/verify-email", json={"code": code}, headers=bearer(tokens))).status_code == 422
+    assert (
+        await client.post("/api/v1/auth/verify-email", json={"code": code}, headers=bearer(tokens))
+    ).status_code == 422
 
 
 async def test_resend_voids_the_old_code_and_is_rate_limited(app_client, mail):
@@ -92,16 +109,24 @@ async def test_resend_voids_the_old_code_and_is_rate_limited(app_client, mail):
         assert (await client.post("/api/v1/auth/verify-email/resend", headers=bearer(tokens))).status_code == 429
         third = await email_code(mail, email, 3)
         if first != third:
-            assert (await client.post("/api/v1/auth/verify-email", json={"code": first}, headers=bearer(tokens))).status_code == 422
+            assert (
+                await client.post("/api/v1/auth/verify-email", json={"code": first}, headers=bearer(tokens))
+            ).status_code == 422
         if second != third:
-            assert (await client.post("/api/v1/auth/verify-email", json={"code": second}, headers=bearer(tokens))).status_code == 422
-        assert (await client.post("/api/v1/auth/verify-email", json={"code": third}, headers=bearer(tokens))).status_code == 204
+            assert (
+                await client.post("/api/v1/auth/verify-email", json={"code": second}, headers=bearer(tokens))
+            ).status_code == 422
+        assert (
+            await client.post("/api/v1/auth/verify-email", json={"code": third}, headers=bearer(tokens))
+        ).status_code == 204
 
 
 async def test_codes_must_be_six_digits(client):
     _, tokens = await signed_up(client)
     for bad in ["12345", "1234567", "abcdef", " 12345"]:
-        assert (await client.post("/api/v1/auth/verify-email", json={"code": bad}, headers=bearer(tokens))).status_code == 422
+        assert (
+            await client.post("/api/v1/auth/verify-email", json={"code": bad}, headers=bearer(tokens))
+        ).status_code == 422
 
 
 async def sms_code(sms, number: str, count: int = 1) -> str:
@@ -123,7 +148,9 @@ async def test_a_phone_number_is_normalised_sent_a_code_and_verified(client, sms
     assert response.status_code == 202
     code = await sms_code(sms, number)
     assert (await me(client, tokens))["phone"] is None  # not the account's number until proved
-    assert (await client.post("/api/v1/auth/verify-phone", json={"code": code}, headers=bearer(tokens))).status_code == 204
+    assert (
+        await client.post("/api/v1/auth/verify-phone", json={"code": code}, headers=bearer(tokens))
+    ).status_code == 204
     body = await me(client, tokens)
     assert body["phone"] == number and body["phone_verified"] is True
 
@@ -136,16 +163,22 @@ async def test_invalid_phone_numbers_are_refused(client):
 
 
 async def test_sms_sends_are_limited_per_number_and_per_account(app_client, sms):
-    async with app_client(verification_resend_cooldown_seconds=1, sms_per_number_per_hour=1, sms_per_account_per_hour=2) as client:
+    async with app_client(
+        verification_resend_cooldown_seconds=1, sms_per_number_per_hour=1, sms_per_account_per_hour=2
+    ) as client:
         _, alice = await signed_up(client)
         _, bob = await signed_up(client)
         number = unique_number()
-        assert (await client.post("/api/v1/auth/phone", json={"phone": number}, headers=bearer(alice))).status_code == 202
+        assert (
+            await client.post("/api/v1/auth/phone", json={"phone": number}, headers=bearer(alice))
+        ).status_code == 202
         # Another account cannot make us text the same number again within the hour.
         await asyncio.sleep(1.1)
         assert (await client.post("/api/v1/auth/phone", json={"phone": number}, headers=bearer(bob))).status_code == 429
         await asyncio.sleep(1.1)
-        assert (await client.post("/api/v1/auth/phone", json={"phone": unique_number()}, headers=bearer(alice))).status_code == 202
+        assert (
+            await client.post("/api/v1/auth/phone", json={"phone": unique_number()}, headers=bearer(alice))
+        ).status_code == 202
         await asyncio.sleep(1.1)
         refused = await client.post("/api/v1/auth/phone", json={"phone": unique_number()}, headers=bearer(alice))
         assert refused.status_code == 429 and "Retry-After" in refused.headers

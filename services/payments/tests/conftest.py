@@ -1,6 +1,7 @@
 """Payments test harness: real PostgreSQL (a fresh database per test, cloned from one migrated
 template), real Redis (streams unique to the test), the Stripe stand-in and the payments app
 each served by uvicorn on a free 127.0.0.1 port, so webhooks really travel over HTTP."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,18 +19,17 @@ import httpx
 import pytest
 import uvicorn
 
-from mcm_shared.devstack.engines import free_port
-from mcm_shared.events import Envelope
-from mcm_shared.migrations import alembic_config, upgrade_to_head
-from mcm_shared.redis import make_redis
-from mcm_shared.testing.issuer import TestIssuer
-
 from mcm_payments.bus import Streams
 from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET, Settings
 from mcm_payments.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_payments.main import create_app
 from mcm_payments.standin import StandInConfig, create_standin_app
 from mcm_payments.standin.webhooks import sign
+from mcm_shared.devstack.engines import free_port
+from mcm_shared.events import Envelope
+from mcm_shared.migrations import alembic_config, upgrade_to_head
+from mcm_shared.redis import make_redis
+from mcm_shared.testing.issuer import TestIssuer
 
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
 
@@ -41,7 +41,9 @@ class Served:
         self.app = app
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False)
+        )
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> Served:
@@ -80,7 +82,9 @@ class _Form(HTMLParser):
 
 
 class Harness:
-    def __init__(self, *, payments: Served, standin: Served, database_url: str, redis: Any, streams: Streams, issuer: TestIssuer) -> None:
+    def __init__(
+        self, *, payments: Served, standin: Served, database_url: str, redis: Any, streams: Streams, issuer: TestIssuer
+    ) -> None:
         self.payments, self.standin = payments, standin
         self.app = payments.app
         self.database_url = database_url
@@ -110,7 +114,9 @@ class Harness:
         finally:
             await connection.close()
 
-    async def wait_for(self, probe: Callable[[], Awaitable[Any]], timeout: float = 15.0, what: str = "condition") -> Any:
+    async def wait_for(
+        self, probe: Callable[[], Awaitable[Any]], timeout: float = 15.0, what: str = "condition"
+    ) -> Any:
         deadline = time.monotonic() + timeout
         while True:
             value = await probe()
@@ -122,7 +128,13 @@ class Harness:
 
     # -- events --------------------------------------------------------------------------------
     async def from_circles(self, event_type: str, payload: dict[str, Any]) -> Envelope:
-        envelope = Envelope(id=uuid.uuid4(), type=event_type, occurred_at=datetime.now(UTC), producer="circles", payload=json.loads(json.dumps(payload, default=str)))
+        envelope = Envelope(
+            id=uuid.uuid4(),
+            type=event_type,
+            occurred_at=datetime.now(UTC),
+            producer="circles",
+            payload=json.loads(json.dumps(payload, default=str)),
+        )
         await self.redis.xadd(self.streams.consume[0], envelope.to_fields())
         return envelope
 
@@ -140,23 +152,42 @@ class Harness:
 
     async def dues(self, user_id: uuid.UUID, amount: int = 2500, currency: str = "EUR") -> dict[str, Any]:
         membership_id = uuid.uuid4()
-        await self.from_circles("membership.payment_required", {
-            "membership_id": membership_id, "circle_id": uuid.uuid4(), "user_id": user_id, "amount": amount, "currency": currency, "interval": "month",
-        })
+        await self.from_circles(
+            "membership.payment_required",
+            {
+                "membership_id": membership_id,
+                "circle_id": uuid.uuid4(),
+                "user_id": user_id,
+                "amount": amount,
+                "currency": currency,
+                "interval": "month",
+            },
+        )
         return await self.obligation_of(user_id, membership_id)
 
-    async def registration(self, user_id: uuid.UUID, *, amount: int = 12000, instalments: int = 1, event_id: uuid.UUID | None = None) -> dict[str, Any]:
+    async def registration(
+        self, user_id: uuid.UUID, *, amount: int = 12000, instalments: int = 1, event_id: uuid.UUID | None = None
+    ) -> dict[str, Any]:
         registration_id = uuid.uuid4()
-        await self.from_circles("registration.payment_required", {
-            "registration_id": registration_id, "event_id": event_id or uuid.uuid4(), "user_id": user_id, "amount": amount,
-            "currency": "EUR", "instalments": instalments,
-        })
+        await self.from_circles(
+            "registration.payment_required",
+            {
+                "registration_id": registration_id,
+                "event_id": event_id or uuid.uuid4(),
+                "user_id": user_id,
+                "amount": amount,
+                "currency": "EUR",
+                "instalments": instalments,
+            },
+        )
         return await self.obligation_of(user_id, registration_id)
 
     async def obligation_of(self, user_id: uuid.UUID, source_id: uuid.UUID) -> dict[str, Any]:
         async def probe() -> dict[str, Any] | None:
             body = (await self.http.get("/api/v1/payments/obligations", headers=self.headers(user_id))).json()
-            return next((o for o in body["items"] if str(source_id) in (o["membership_id"], o["registration_id"])), None)
+            return next(
+                (o for o in body["items"] if str(source_id) in (o["membership_id"], o["registration_id"])), None
+            )
 
         return await self.wait_for(probe, what="the obligation to be created")
 
@@ -175,7 +206,9 @@ class Harness:
 
     # -- Stripe stand-in -----------------------------------------------------------------------
     async def checkout(self, user_id: uuid.UUID, obligation_id: str, **headers: str) -> httpx.Response:
-        return await self.http.post("/api/v1/payments/checkout", json={"obligation_id": obligation_id}, headers=self.headers(user_id, **headers))
+        return await self.http.post(
+            "/api/v1/payments/checkout", json={"obligation_id": obligation_id}, headers=self.headers(user_id, **headers)
+        )
 
     async def pay_hosted_page(self, url: str, *, card: str = "4242424242424242", action: str = "pay") -> httpx.Response:
         """Drive the hosted checkout (or invoice) page the way a browser does: GET, then submit."""
@@ -197,7 +230,10 @@ class Harness:
         """The inbox row of a Stripe event once processed (webhooks are processed after the 200)."""
 
         async def probe() -> dict[str, Any] | None:
-            rows = await self.sql("SELECT * FROM payments.webhook_events WHERE stripe_event_id = $1 AND processed_at IS NOT NULL", event_id)
+            rows = await self.sql(
+                "SELECT * FROM payments.webhook_events WHERE stripe_event_id = $1 AND processed_at IS NOT NULL",
+                event_id,
+            )
             return dict(rows[0]) if rows else None
 
         return await self.wait_for(probe, timeout, what=f"webhook {event_id} to be processed")
@@ -234,14 +270,30 @@ class Harness:
         return (await self.stripe.get("/_standin/events", params=params)).json()["data"]
 
     async def stripe_object(self, object_id: str) -> dict[str, Any]:
-        kind = {"sub": "subscriptions", "in": "invoices", "pi": "payment_intents", "re": "refunds", "cus": "customers", "ch": "charges"}[object_id.split("_")[0]]
+        kind = {
+            "sub": "subscriptions",
+            "in": "invoices",
+            "pi": "payment_intents",
+            "re": "refunds",
+            "cus": "customers",
+            "ch": "charges",
+        }[object_id.split("_")[0]]
         return (await self.stripe.get(f"/v1/{kind}/{object_id}", headers={"Authorization": "Bearer sk_test_x"})).json()
 
-    async def send_webhook(self, event: dict[str, Any], *, secret: str | None = None, timestamp: int | None = None,
-                           body: bytes | None = None, signature: str | None = None) -> httpx.Response:
+    async def send_webhook(
+        self,
+        event: dict[str, Any],
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        body: bytes | None = None,
+        signature: str | None = None,
+    ) -> httpx.Response:
         raw = body if body is not None else json.dumps(event).encode()
         header = signature if signature is not None else sign(raw, secret or self.secret, timestamp)
-        return await self.http.post(WEBHOOK_PATH, content=raw, headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+        return await self.http.post(
+            WEBHOOK_PATH, content=raw, headers={"Stripe-Signature": header, "Content-Type": "application/json"}
+        )
 
     async def restart_standin(self) -> None:
         """Stop the stand-in and start a fresh one on the same port: everything Stripe knew is
@@ -250,8 +302,12 @@ class Harness:
         old = self.standin
         config = old.app.state.standin.config
         await old.stop()
-        fresh = StandInConfig(port=old.port, webhook_url=config.webhook_url, refund_settle_seconds=config.refund_settle_seconds,
-                              webhook_secret=config.webhook_secret)
+        fresh = StandInConfig(
+            port=old.port,
+            webhook_url=config.webhook_url,
+            refund_settle_seconds=config.refund_settle_seconds,
+            webhook_secret=config.webhook_secret,
+        )
         self.standin = await Served(create_standin_app(fresh), port=old.port).start()
 
     async def aclose(self) -> None:
@@ -296,8 +352,13 @@ async def database_url(engines, payments_template) -> str:
 
 def make_settings(database_url: str, redis_url: str, standin_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
-        environment="test", database_url=database_url, redis_url=redis_url, stripe_api_base=standin_url,
-        worker_interval_seconds=0.1, log_level="WARNING", checkout_success_url="http://127.0.0.1:9/done?session={CHECKOUT_SESSION_ID}",
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        stripe_api_base=standin_url,
+        worker_interval_seconds=0.1,
+        log_level="WARNING",
+        checkout_success_url="http://127.0.0.1:9/done?session={CHECKOUT_SESSION_ID}",
         checkout_cancel_url="http://127.0.0.1:9/cancelled",
     )
     values.update(overrides)
@@ -314,7 +375,9 @@ async def harness(database_url, redis_url) -> AsyncIterator[Harness]:
     tag = uuid.uuid4().hex[:8]
     streams = Streams(publish=f"test:{tag}:events:payments", consume=(f"test:{tag}:events:circles",))
     issuer = TestIssuer()
-    standin_config = StandInConfig(port=0, webhook_url=None, refund_settle_seconds=0.2, webhook_secret=DEV_STRIPE_WEBHOOK_SECRET)
+    standin_config = StandInConfig(
+        port=0, webhook_url=None, refund_settle_seconds=0.2, webhook_secret=DEV_STRIPE_WEBHOOK_SECRET
+    )
     standin = Served(create_standin_app(standin_config))
     standin_config.port = standin.port
     await standin.start()
@@ -323,7 +386,9 @@ async def harness(database_url, redis_url) -> AsyncIterator[Harness]:
     payments.app.state.verifier.keys.load(issuer.jwks())
     standin_config.webhook_url = payments.url + WEBHOOK_PATH
     redis = make_redis(redis_url)
-    pay = Harness(payments=payments, standin=standin, database_url=database_url, redis=redis, streams=streams, issuer=issuer)
+    pay = Harness(
+        payments=payments, standin=standin, database_url=database_url, redis=redis, streams=streams, issuer=issuer
+    )
     try:
         yield pay
     finally:

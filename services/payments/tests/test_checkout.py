@@ -1,4 +1,5 @@
 """POST /api/v1/payments/checkout and the Stripe customer behind it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,11 @@ from mcm_payments.stripe_api import StripeRejected
 
 async def stripe_session(harness, session_id: str, *expand: str) -> dict:
     params = [("expand[]", name) for name in expand]
-    return (await harness.stripe.get(f"/v1/checkout/sessions/{session_id}", params=params, headers={"Authorization": "Bearer sk_test_x"})).json()
+    return (
+        await harness.stripe.get(
+            f"/v1/checkout/sessions/{session_id}", params=params, headers={"Authorization": "Bearer sk_test_x"}
+        )
+    ).json()
 
 
 async def test_checkout_needs_a_token_and_is_only_for_the_owner(harness):
@@ -20,7 +25,9 @@ async def test_checkout_needs_a_token_and_is_only_for_the_owner(harness):
     assert (await harness.checkout(stranger, obligation["id"])).status_code == 404
     assert (await harness.checkout(owner, str(uuid.uuid4()))).status_code == 404
     # Staff cannot pay on a member's behalf through checkout either: not theirs.
-    staff = await harness.http.post("/api/v1/payments/checkout", json={"obligation_id": obligation["id"]}, headers=harness.headers(None, "admin"))
+    staff = await harness.http.post(
+        "/api/v1/payments/checkout", json={"obligation_id": obligation["id"]}, headers=harness.headers(None, "admin")
+    )
     assert staff.status_code == 404
     assert await harness.sql("SELECT * FROM payments.customers") == []
 
@@ -40,9 +47,15 @@ async def test_dues_use_a_monthly_subscription_with_urls_from_settings(harness):
     session = await stripe_session(harness, body["session_id"], "line_items")
     assert session["success_url"] == "http://127.0.0.1:9/done?session={CHECKOUT_SESSION_ID}"
     assert session["cancel_url"] == "http://127.0.0.1:9/cancelled"
-    assert session["metadata"]["obligation_id"] == obligation["id"] and session["client_reference_id"] == obligation["id"]
+    assert (
+        session["metadata"]["obligation_id"] == obligation["id"] and session["client_reference_id"] == obligation["id"]
+    )
     [line] = session["line_items"]["data"]
-    assert line["price"]["unit_amount"] == 1800 and line["price"]["recurring"]["interval"] == "month" and line["currency"] == "eur"
+    assert (
+        line["price"]["unit_amount"] == 1800
+        and line["price"]["recurring"]["interval"] == "month"
+        and line["currency"] == "eur"
+    )
 
 
 async def test_a_one_time_fee_uses_payment_mode(harness):
@@ -51,7 +64,10 @@ async def test_a_one_time_fee_uses_payment_mode(harness):
     body = (await harness.checkout(user, obligation["id"])).json()
     assert body["mode"] == "payment"
     session = await stripe_session(harness, body["session_id"], "line_items")
-    assert session["amount_total"] == 9900 and session["payment_intent_data"]["metadata"]["obligation_id"] == obligation["id"]
+    assert (
+        session["amount_total"] == 9900
+        and session["payment_intent_data"]["metadata"]["obligation_id"] == obligation["id"]
+    )
 
 
 async def test_an_instalment_plan_bills_monthly_with_the_remainder_on_the_first_invoice(harness):
@@ -61,7 +77,9 @@ async def test_an_instalment_plan_bills_monthly_with_the_remainder_on_the_first_
     body = (await harness.checkout(user, obligation["id"])).json()
     assert body["mode"] == "subscription"
     session = await stripe_session(harness, body["session_id"], "line_items")
-    amounts = sorted((line["price"]["unit_amount"], bool(line["price"]["recurring"])) for line in session["line_items"]["data"])
+    amounts = sorted(
+        (line["price"]["unit_amount"], bool(line["price"]["recurring"])) for line in session["line_items"]["data"]
+    )
     assert amounts == [(1, False), (3333, True)]
     assert session["subscription_data"]["metadata"]["instalments"] == "3"
 
@@ -100,7 +118,9 @@ async def test_one_stripe_customer_per_user_with_no_contact_details(harness):
     assert customer["user_id"] == user
     at_stripe = await harness.stripe_object(customer["stripe_customer_id"])
     assert at_stripe["metadata"] == {"user_id": str(user)} and at_stripe["email"] is None and at_stripe["name"] is None
-    listed = (await harness.stripe.get("/v1/checkout/sessions", headers={"Authorization": "Bearer sk_test_x"})).json()["data"]
+    listed = (await harness.stripe.get("/v1/checkout/sessions", headers={"Authorization": "Bearer sk_test_x"})).json()[
+        "data"
+    ]
     assert {s["customer"] for s in listed} == {customer["stripe_customer_id"]}
 
 
@@ -113,7 +133,11 @@ async def test_nothing_to_pay_is_a_409(harness):
     await harness.wait_status(obligation["id"], "settled")
     assert (await harness.checkout(user, obligation["id"])).status_code == 409
     waived = await harness.registration(user, amount=3000)
-    await harness.http.post(f"/api/v1/payments/obligations/{waived['id']}/waive", json={"reason": "hardship"}, headers=harness.headers(support, "support"))
+    await harness.http.post(
+        f"/api/v1/payments/obligations/{waived['id']}/waive",
+        json={"reason": "hardship"},
+        headers=harness.headers(support, "support"),
+    )
     response = await harness.checkout(user, waived["id"])
     assert response.status_code == 409 and response.json()["type"].endswith("/obligation-closed")
 
@@ -146,9 +170,16 @@ async def test_a_customer_deleted_at_stripe_is_replaced_and_its_late_events_stil
     [new_id] = {s["customer"] for s in sessions}
     assert new_id != old_id
     assert (await harness.stripe_object(new_id))["metadata"] == {"user_id": str(user)}
-    links = await harness.sql("SELECT stripe_customer_id, replaced_at FROM payments.customers WHERE user_id = $1 ORDER BY created_at", user)
-    assert [(row["stripe_customer_id"], row["replaced_at"] is not None) for row in links] == [(old_id, True), (new_id, False)]
-    listed = (await harness.stripe.get("/v1/checkout/sessions", headers={"Authorization": "Bearer sk_test_x"})).json()["data"]
+    links = await harness.sql(
+        "SELECT stripe_customer_id, replaced_at FROM payments.customers WHERE user_id = $1 ORDER BY created_at", user
+    )
+    assert [(row["stripe_customer_id"], row["replaced_at"] is not None) for row in links] == [
+        (old_id, True),
+        (new_id, False),
+    ]
+    listed = (await harness.stripe.get("/v1/checkout/sessions", headers={"Authorization": "Bearer sk_test_x"})).json()[
+        "data"
+    ]
     assert len(listed) == 3  # no second replacement, no session with a missing customer
 
     # The member still had the first page open and pays there: its events name the old customer,

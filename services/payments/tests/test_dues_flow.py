@@ -1,13 +1,16 @@
 """Monthly dues end to end: the event from circles, checkout, paying on the stand-in's hosted
 page, Stripe's webhooks, events out; renewals, a failed renewal, support's offline payment,
 and the membership ending."""
+
 from __future__ import annotations
 
 import uuid
 
 
 async def subscription_of(harness, obligation_id: str) -> str:
-    rows = await harness.sql("SELECT stripe_subscription_id FROM payments.subscriptions WHERE obligation_id = $1", uuid.UUID(obligation_id))
+    rows = await harness.sql(
+        "SELECT stripe_subscription_id FROM payments.subscriptions WHERE obligation_id = $1", uuid.UUID(obligation_id)
+    )
     return rows[0]["stripe_subscription_id"]
 
 
@@ -17,7 +20,9 @@ async def pay_dues(harness, user, *, card="4242424242424242", amount=2500):
     assert checkout.status_code == 201, checkout.text
     assert checkout.json()["mode"] == "subscription"
     redirect = await harness.pay_hosted_page(checkout.json()["url"], card=card)
-    assert redirect.status_code == 303 and redirect.headers["location"].startswith("http://127.0.0.1:9/done?session=cs_")
+    assert redirect.status_code == 303 and redirect.headers["location"].startswith(
+        "http://127.0.0.1:9/done?session=cs_"
+    )
     await harness.settle_webhooks()
     return obligation
 
@@ -53,7 +58,9 @@ async def test_a_successful_renewal_keeps_dues_settled_and_adds_a_payment(harnes
     assert renewal["invoice"]["status"] == "paid"
     await harness.settle_webhooks()
     current = await harness.obligation(obligation["id"], user)
-    assert current["status"] == "settled" and current["amount_paid"]["amount"] == 5000 and current["instalments_paid"] == 2
+    assert (
+        current["status"] == "settled" and current["amount_paid"]["amount"] == 5000 and current["instalments_paid"] == 2
+    )
     assert len(await harness.published("obligation.settled")) == 1  # a transition is published once, not every month
 
 
@@ -71,7 +78,9 @@ async def test_failed_renewal_goes_overdue_then_an_offline_payment_settles_it(ha
     [event] = await harness.wait_published("obligation.overdue", obligation_id=obligation["id"])
     assert event["amount_due"] == 2500 and event["membership_id"] == obligation["membership_id"]
 
-    queue = (await harness.http.get("/api/v1/payments/interventions", headers=harness.headers(support, "support"))).json()
+    queue = (
+        await harness.http.get("/api/v1/payments/interventions", headers=harness.headers(support, "support"))
+    ).json()
     assert [item["obligation"]["id"] for item in queue["items"]] == [obligation["id"]]
 
     # The member is sent to the failed invoice, not to a second subscription.
@@ -99,15 +108,23 @@ async def test_failed_renewal_goes_overdue_then_an_offline_payment_settles_it(ha
     assert (await harness.stripe_object(sub))["status"] == "active"
     current = await harness.obligation(obligation["id"], user)
     assert current["status"] == "settled" and current["amount_paid"]["amount"] == 5000
-    queue = (await harness.http.get("/api/v1/payments/interventions", headers=harness.headers(support, "support"))).json()
+    queue = (
+        await harness.http.get("/api/v1/payments/interventions", headers=harness.headers(support, "support"))
+    ).json()
     assert queue["items"] == []
 
-    audit = (await harness.http.get(f"/api/v1/payments/obligations/{obligation['id']}/audit", headers=harness.headers(support, "support"))).json()
+    audit = (
+        await harness.http.get(
+            f"/api/v1/payments/obligations/{obligation['id']}/audit", headers=harness.headers(support, "support")
+        )
+    ).json()
     actions = [(e["action"], e["actor"], e["status_before"], e["status_after"]) for e in audit["items"]]
     assert ("payment_failed", "stripe", "settled", "overdue") in actions
     assert ("offline_payment", f"user:{support}", "overdue", "settled") in actions
     entry = next(e for e in audit["items"] if e["action"] == "offline_payment")
-    assert entry["reason"] == "Paid at the circle meeting" and entry["actor_roles"] == ["support"] and entry["created_at"]
+    assert (
+        entry["reason"] == "Paid at the circle meeting" and entry["actor_roles"] == ["support"] and entry["created_at"]
+    )
 
 
 async def test_paying_the_failed_invoice_online_settles_the_overdue_dues(harness):
@@ -128,9 +145,15 @@ async def test_membership_ended_cancels_the_subscription_at_period_end(harness):
     user = uuid.uuid4()
     obligation = await pay_dues(harness, user)
     sub = await subscription_of(harness, obligation["id"])
-    await harness.from_circles("membership.ended", {
-        "membership_id": obligation["membership_id"], "circle_id": obligation["circle_id"], "user_id": user, "reason": "left",
-    })
+    await harness.from_circles(
+        "membership.ended",
+        {
+            "membership_id": obligation["membership_id"],
+            "circle_id": obligation["circle_id"],
+            "user_id": user,
+            "reason": "left",
+        },
+    )
     await harness.wait_status(obligation["id"], "cancelled")
 
     async def set_to_end():

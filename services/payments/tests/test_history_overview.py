@@ -1,4 +1,5 @@
 """A member's history, and leadership's financial overview computed in SQL."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,7 +24,11 @@ async def test_history_shows_my_payments_receipts_and_subscriptions_only(harness
     assert [s["status"] for s in history["subscriptions"]] == ["active"]
     page = (await harness.http.get("/api/v1/payments/history?limit=1", headers=harness.headers(me))).json()
     assert len(page["items"]) == 1 and page["next_cursor"]
-    rest = (await harness.http.get(f"/api/v1/payments/history?limit=1&cursor={page['next_cursor']}", headers=harness.headers(me))).json()
+    rest = (
+        await harness.http.get(
+            f"/api/v1/payments/history?limit=1&cursor={page['next_cursor']}", headers=harness.headers(me)
+        )
+    ).json()
     assert len(rest["items"]) == 1 and rest["items"][0]["id"] != page["items"][0]["id"]
     assert (await harness.http.get("/api/v1/payments/history")).status_code == 401
 
@@ -42,9 +47,15 @@ async def test_the_overview_adds_up_collected_outstanding_overdue_and_refunds(ha
     await harness.wait_status(dues["id"], "overdue")
     await harness.registration(c, amount=4000)  # pending, never paid
     cash = await harness.registration(d, amount=3000)
-    await harness.http.post(f"/api/v1/payments/obligations/{cash['id']}/offline-payment", json={"amount": 3000, "method": "cash"}, headers=support)
+    await harness.http.post(
+        f"/api/v1/payments/obligations/{cash['id']}/offline-payment",
+        json={"amount": 3000, "method": "cash"},
+        headers=support,
+    )
     [card] = await harness.sql("SELECT id FROM payments.payments WHERE amount = 10000")
-    await harness.http.post(f"/api/v1/payments/{card['id']}/refunds", json={"amount": 1000, "reason": "discount"}, headers=support)
+    await harness.http.post(
+        f"/api/v1/payments/{card['id']}/refunds", json={"amount": 1000, "reason": "discount"}, headers=support
+    )
     await harness.settle_webhooks()
     await harness.wait_published("refund.succeeded")
 
@@ -54,8 +65,15 @@ async def test_the_overview_adds_up_collected_outstanding_overdue_and_refunds(ha
     month = datetime.now(UTC).strftime("%Y-%m")
     assert overview["to_month"] == month
     [this_month] = [m for m in overview["months"] if m["month"] == month]
-    assert this_month == {"month": month, "currency": "EUR", "collected": 10000 + 2500 + 3000, "payments": 3,
-                          "refunded": 1000, "refunds": 1, "net": 14500}
+    assert this_month == {
+        "month": month,
+        "currency": "EUR",
+        "collected": 10000 + 2500 + 3000,
+        "payments": 3,
+        "refunded": 1000,
+        "refunds": 1,
+        "net": 14500,
+    }
     assert overview["outstanding"] == [{"currency": "EUR", "amount": 2500 + 4000, "count": 2}]
     assert overview["overdue"] == [{"currency": "EUR", "amount": 2500, "count": 1}]
     assert overview["refunds"] == [{"currency": "EUR", "amount": 1000, "count": 1}]
@@ -64,8 +82,12 @@ async def test_the_overview_adds_up_collected_outstanding_overdue_and_refunds(ha
 
 async def test_the_overview_is_for_leadership_and_admin_only_and_validates_its_range(harness):
     for role in ("member", "support", "ptm"):
-        assert (await harness.http.get("/api/v1/payments/overview", headers=harness.headers(None, role))).status_code == 403
+        assert (
+            await harness.http.get("/api/v1/payments/overview", headers=harness.headers(None, role))
+        ).status_code == 403
     admin = harness.headers(None, "admin")
-    assert (await harness.http.get("/api/v1/payments/overview?from=2026-01&to=2026-03", headers=admin)).json()["months"] == []
+    assert (await harness.http.get("/api/v1/payments/overview?from=2026-01&to=2026-03", headers=admin)).json()[
+        "months"
+    ] == []
     for query in ("from=2026-13", "from=2026-05&to=2026-01", "from=2020-01&to=2026-01", "from=june"):
         assert (await harness.http.get(f"/api/v1/payments/overview?{query}", headers=admin)).status_code == 422, query

@@ -1,4 +1,5 @@
 """Event fees paid in monthly instalments stop after the last one."""
+
 from __future__ import annotations
 
 import uuid
@@ -32,7 +33,11 @@ async def test_an_instalment_plan_stops_after_the_last_instalment(harness):
     after = (await harness.stripe.post(f"/_standin/subscriptions/{sub}/renew")).json()
     assert after["invoice"] is None and after["subscription"]["status"] == "canceled"
     await harness.settle_webhooks()
-    invoices = (await harness.stripe.get("/v1/invoices", params={"subscription": sub}, headers={"Authorization": "Bearer sk_test_x"})).json()["data"]
+    invoices = (
+        await harness.stripe.get(
+            "/v1/invoices", params={"subscription": sub}, headers={"Authorization": "Bearer sk_test_x"}
+        )
+    ).json()["data"]
     assert len(invoices) == 3 and sum(i["amount_paid"] for i in invoices) == 10000
     [row] = await harness.sql("SELECT status, attention FROM payments.obligations")
     assert (row["status"], row["attention"]) == ("settled", None)  # ended as planned: nothing for staff

@@ -1,6 +1,7 @@
 """circles' `registration.expired` and `registration.cancelled`: unpaid obligations are cancelled and
 their checkouts expired, cancelled registrations are refunded in full (or not at all), repeats
 refund nothing more, and money racing an expiry is refunded exactly once."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,6 +19,7 @@ def staff(harness, **extra):
 
 async def applied(harness, envelope: Envelope) -> None:
     """The consumer committed this event (its inbox row exists)."""
+
     async def probe():
         return await harness.sql("SELECT 1 FROM payments.inbox WHERE event_id = $1", envelope.id)
 
@@ -28,17 +30,30 @@ async def redeliver(harness, envelope: Envelope) -> None:
     """The same envelope again (at-least-once delivery), then wait until the consumer is past it:
     entries are read in order, so a marker event applied after it means it was handled."""
     await harness.redis.xadd(harness.streams.consume[0], envelope.to_fields())
-    marker = await harness.from_circles("registration.expired", {"registration_id": uuid.uuid4(), "event_id": uuid.uuid4(), "user_id": uuid.uuid4()})
+    marker = await harness.from_circles(
+        "registration.expired", {"registration_id": uuid.uuid4(), "event_id": uuid.uuid4(), "user_id": uuid.uuid4()}
+    )
     await applied(harness, marker)
 
 
 def cancelled(obligation, refund: str, reason: str = "by_participant", amount: int | None = None) -> dict:
-    return {"registration_id": obligation["registration_id"], "event_id": obligation["event_id"], "user_id": obligation["user_id"],
-            "refund": refund, "reason": reason, "amount": amount or obligation["amount"]["amount"], "currency": "EUR"}
+    return {
+        "registration_id": obligation["registration_id"],
+        "event_id": obligation["event_id"],
+        "user_id": obligation["user_id"],
+        "refund": refund,
+        "reason": reason,
+        "amount": amount or obligation["amount"]["amount"],
+        "currency": "EUR",
+    }
 
 
 def expired(obligation) -> dict:
-    return {"registration_id": obligation["registration_id"], "event_id": obligation["event_id"], "user_id": obligation["user_id"]}
+    return {
+        "registration_id": obligation["registration_id"],
+        "event_id": obligation["event_id"],
+        "user_id": obligation["user_id"],
+    }
 
 
 async def pay_once(harness, user, obligation):
@@ -64,14 +79,20 @@ async def all_refunds_succeeded(harness, obligation_id: str, count: int):
 
 
 async def stripe_refunded(harness, obligation_id: str) -> int:
-    intents = {r["stripe_payment_intent_id"] for r in await harness.sql(
-        "SELECT stripe_payment_intent_id FROM payments.payments WHERE obligation_id = $1", uuid.UUID(obligation_id))}
+    intents = {
+        r["stripe_payment_intent_id"]
+        for r in await harness.sql(
+            "SELECT stripe_payment_intent_id FROM payments.payments WHERE obligation_id = $1", uuid.UUID(obligation_id)
+        )
+    }
     at_stripe = (await harness.stripe.get("/v1/refunds", headers=STRIPE_AUTH)).json()["data"]
     return sum(r["amount"] for r in at_stripe if r["payment_intent"] in intents and r["status"] != "failed")
 
 
 async def audit_actions(harness, obligation_id: str) -> list[str]:
-    body = (await harness.http.get(f"/api/v1/payments/obligations/{obligation_id}/audit", headers=staff(harness))).json()
+    body = (
+        await harness.http.get(f"/api/v1/payments/obligations/{obligation_id}/audit", headers=staff(harness))
+    ).json()
     return [entry["action"] for entry in body["items"]]
 
 
@@ -87,7 +108,9 @@ async def test_an_expired_hold_cancels_the_unpaid_obligation_and_expires_its_che
     assert closed["amount_due"]["amount"] == 0 and closed["amount_paid"]["amount"] == 0
 
     async def expired_at_stripe():
-        session = (await harness.stripe.get(f"/v1/checkout/sessions/{checkout['session_id']}", headers=STRIPE_AUTH)).json()
+        session = (
+            await harness.stripe.get(f"/v1/checkout/sessions/{checkout['session_id']}", headers=STRIPE_AUTH)
+        ).json()
         return session["status"] == "expired"
 
     await harness.wait_for(expired_at_stripe, what="the checkout session to be expired at Stripe")
@@ -102,8 +125,11 @@ async def test_an_expired_hold_cancels_the_unpaid_obligation_and_expires_its_che
     again = await harness.checkout(user, obligation["id"])
     assert again.status_code == 409 and again.json()["type"].endswith("obligation-closed")
     assert (await harness.checkout(uuid.uuid4(), obligation["id"])).status_code == 404
-    offline = await harness.http.post(f"/api/v1/payments/obligations/{obligation['id']}/offline-payment",
-                                      json={"amount": 100, "method": "cash"}, headers=staff(harness))
+    offline = await harness.http.post(
+        f"/api/v1/payments/obligations/{obligation['id']}/offline-payment",
+        json={"amount": 100, "method": "cash"},
+        headers=staff(harness),
+    )
     assert offline.status_code == 409
 
     # At-least-once: the same envelope again, and the same fact in a new envelope, change nothing.
@@ -111,7 +137,9 @@ async def test_an_expired_hold_cancels_the_unpaid_obligation_and_expires_its_che
     await applied(harness, await harness.from_circles("registration.expired", expired(obligation)))
     assert await audit_actions(harness, obligation["id"]) == ["created", "registration_expired"]
     assert len(await harness.sql("SELECT * FROM payments.stripe_tasks")) == 1
-    audit = (await harness.http.get(f"/api/v1/payments/obligations/{obligation['id']}/audit", headers=staff(harness))).json()["items"][-1]
+    audit = (
+        await harness.http.get(f"/api/v1/payments/obligations/{obligation['id']}/audit", headers=staff(harness))
+    ).json()["items"][-1]
     assert (audit["actor"], audit["status_before"], audit["status_after"]) == ("svc:circles", "pending", "cancelled")
     assert await harness.published("obligation.settled") == []
 
@@ -125,7 +153,9 @@ async def test_an_expired_hold_cancels_an_unpaid_instalment_plan_too(harness):
     assert (await harness.obligation(plan["id"]))["status"] == "cancelled"
 
     async def expired_at_stripe():
-        session = (await harness.stripe.get(f"/v1/checkout/sessions/{checkout['session_id']}", headers=STRIPE_AUTH)).json()
+        session = (
+            await harness.stripe.get(f"/v1/checkout/sessions/{checkout['session_id']}", headers=STRIPE_AUTH)
+        ).json()
         return session["status"] == "expired"
 
     await harness.wait_for(expired_at_stripe, what="the subscription checkout to be expired")
@@ -148,17 +178,28 @@ async def test_an_expiry_for_a_paid_registration_keeps_the_money_until_circles_d
     [row] = await harness.sql("SELECT attention FROM payments.obligations")
     assert row["attention"] is None
 
-    envelope = await harness.from_circles("registration.cancelled", cancelled(obligation, "full", reason="no_seat_after_payment"))
+    envelope = await harness.from_circles(
+        "registration.cancelled", cancelled(obligation, "full", reason="no_seat_after_payment")
+    )
     await harness.wait_status(obligation["id"], "cancelled")
     [refund] = await all_refunds_succeeded(harness, obligation["id"], 1)
     assert (refund["amount"], refund["origin"]) == (6000, "registration_cancelled")
     [event] = await harness.wait_published("refund.succeeded")
     assert (event["registration_id"], event["amount"], event["origin"], event["payment_refunded_in_full"]) == (
-        obligation["registration_id"], 6000, "registration_cancelled", True)
+        obligation["registration_id"],
+        6000,
+        "registration_cancelled",
+        True,
+    )
 
     # The same event twice (same envelope, then a new envelope with the same content): one refund.
     await redeliver(harness, envelope)
-    await applied(harness, await harness.from_circles("registration.cancelled", cancelled(obligation, "full", reason="no_seat_after_payment")))
+    await applied(
+        harness,
+        await harness.from_circles(
+            "registration.cancelled", cancelled(obligation, "full", reason="no_seat_after_payment")
+        ),
+    )
     await harness.settle_webhooks()
     assert len(await refunds_of(harness, obligation["id"])) == 1
     assert await stripe_refunded(harness, obligation["id"]) == 6000
@@ -191,7 +232,12 @@ async def test_a_payment_that_lands_after_the_expiry_is_refunded_once(harness):
     assert await harness.published("obligation.settled") == []  # nothing for circles to confirm
 
     # Both paths: circles cancels with a full refund as well, and Stripe resends its webhooks.
-    await applied(harness, await harness.from_circles("registration.cancelled", cancelled(obligation, "full", reason="no_seat_after_payment")))
+    await applied(
+        harness,
+        await harness.from_circles(
+            "registration.cancelled", cancelled(obligation, "full", reason="no_seat_after_payment")
+        ),
+    )
     for event in late:
         assert (await harness.send_webhook(event)).json()["duplicate"] is True
     await harness.settle_webhooks()
@@ -201,9 +247,16 @@ async def test_a_payment_that_lands_after_the_expiry_is_refunded_once(harness):
     assert payment["amount_refunded"] == payment["amount"] == 7000
     assert [e["amount"] for e in await harness.published("refund.succeeded")] == [7000]
     # (entries written in one transaction share a timestamp, so compare without their order)
-    assert sorted(await audit_actions(harness, obligation["id"])) == sorted([
-        "created", "registration_expired", "payment_received", "refund_requested", "refund_succeeded", "registration_cancelled",
-    ])
+    assert sorted(await audit_actions(harness, obligation["id"])) == sorted(
+        [
+            "created",
+            "registration_expired",
+            "payment_received",
+            "refund_requested",
+            "refund_succeeded",
+            "registration_cancelled",
+        ]
+    )
 
 
 # -- registration.cancelled ---------------------------------------------------------------------
@@ -231,7 +284,9 @@ async def test_a_full_refund_cancellation_refunds_every_instalment_and_stops_the
     [mirror] = await harness.sql("SELECT status FROM payments.subscriptions")
     [row] = await harness.sql("SELECT attention FROM payments.obligations")
     assert mirror["status"] == "canceled" and row["attention"] is None  # an expected end: nothing for staff
-    assert {e["registration_id"] for e in await harness.wait_published("refund.succeeded", count=2)} == {plan["registration_id"]}
+    assert {e["registration_id"] for e in await harness.wait_published("refund.succeeded", count=2)} == {
+        plan["registration_id"]
+    }
 
     await redeliver(harness, envelope)
     await applied(harness, await harness.from_circles("registration.cancelled", cancelled(plan, "full")))
@@ -261,17 +316,31 @@ async def test_a_cancellation_without_refund_stops_future_instalments_and_keeps_
     [task] = await harness.sql("SELECT kind, status FROM payments.stripe_tasks")
     assert (task["kind"], task["status"]) == ("cancel_subscription", "done")
     renewal = await harness.stripe.post(f"/_standin/subscriptions/{sub_id}/renew")
-    assert renewal.status_code == 400 and renewal.json()["error"]["code"] == "subscription_not_live"  # no next instalment
-    invoices = (await harness.stripe.get("/v1/invoices", params={"subscription": sub_id}, headers=STRIPE_AUTH)).json()["data"]
+    assert (
+        renewal.status_code == 400 and renewal.json()["error"]["code"] == "subscription_not_live"
+    )  # no next instalment
+    invoices = (await harness.stripe.get("/v1/invoices", params={"subscription": sub_id}, headers=STRIPE_AUTH)).json()[
+        "data"
+    ]
     assert [i["amount_paid"] for i in invoices] == [3000]
     await harness.settle_webhooks()
     assert await refunds_of(harness, plan["id"]) == []
     [payment] = await harness.sql("SELECT amount_refunded FROM payments.payments")
     assert payment["amount_refunded"] == 0
     assert await harness.published("refund.succeeded") == []
-    [entry] = [e for e in (await harness.http.get(f"/api/v1/payments/obligations/{plan['id']}/audit", headers=staff(harness))).json()["items"]
-               if e["action"] == "registration_cancelled"]
-    assert (entry["reason"], entry["data"]["refund"], entry["data"]["refunds"], entry["status_before"]) == ("by_participant", "none", [], "settled")
+    [entry] = [
+        e
+        for e in (
+            await harness.http.get(f"/api/v1/payments/obligations/{plan['id']}/audit", headers=staff(harness))
+        ).json()["items"]
+        if e["action"] == "registration_cancelled"
+    ]
+    assert (entry["reason"], entry["data"]["refund"], entry["data"]["refunds"], entry["status_before"]) == (
+        "by_participant",
+        "none",
+        [],
+        "settled",
+    )
 
 
 async def test_an_unpaid_cancelled_registration_is_simply_cancelled_and_late_money_goes_back(harness):
@@ -292,7 +361,10 @@ async def test_an_unpaid_cancelled_registration_is_simply_cancelled_and_late_mon
     # circles learns nothing was kept; were it to ask for a full refund now, nothing more goes back.
     await applied(harness, await harness.from_circles("registration.cancelled", cancelled(obligation, "full")))
     await harness.settle_webhooks()
-    assert len(await refunds_of(harness, obligation["id"])) == 1 and await stripe_refunded(harness, obligation["id"]) == 5000
+    assert (
+        len(await refunds_of(harness, obligation["id"])) == 1
+        and await stripe_refunded(harness, obligation["id"]) == 5000
+    )
 
 
 async def test_a_full_refund_cancellation_flags_offline_money_for_staff(harness):
@@ -320,8 +392,18 @@ async def test_a_full_refund_cancellation_flags_offline_money_for_staff(harness)
 async def test_cancellations_for_free_registrations_and_bad_payloads_change_nothing(harness):
     user = uuid.uuid4()
     obligation = await harness.registration(user, amount=3000)
-    free = await harness.from_circles("registration.cancelled", {"registration_id": uuid.uuid4(), "event_id": uuid.uuid4(), "user_id": user,
-                                                                 "refund": "none", "reason": "by_participant", "amount": 0, "currency": "EUR"})
+    free = await harness.from_circles(
+        "registration.cancelled",
+        {
+            "registration_id": uuid.uuid4(),
+            "event_id": uuid.uuid4(),
+            "user_id": user,
+            "refund": "none",
+            "reason": "by_participant",
+            "amount": 0,
+            "currency": "EUR",
+        },
+    )
     await applied(harness, free)  # applied (nothing to do), not retried or parked
     bad = await harness.from_circles("registration.cancelled", {**cancelled(obligation, "full"), "refund": "half"})
     nameless = await harness.from_circles("registration.expired", {"event_id": obligation["event_id"]})

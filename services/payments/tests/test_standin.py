@@ -1,5 +1,6 @@
 """The Stripe stand-in on its own: Stripe's wire format, idempotency, hosted pages, billing
 cycles, refunds, and webhooks signed exactly as Stripe signs them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,11 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcm_shared.devstack.engines import free_port
-
 from mcm_payments.config import DEV_STRIPE_API_BASE, Settings
 from mcm_payments.standin import StandInConfig, create_standin_app
 from mcm_payments.standin.forms import parse_body
+from mcm_shared.devstack.engines import free_port
 
 SECRET = "whsec_standin_test"
 KEY = "sk_test_standin"
@@ -49,7 +49,9 @@ class Receiver:
 async def standin(serve):
     receiver = Receiver()
     hook = await serve(receiver.app)
-    config = StandInConfig(port=0, secret_key=KEY, webhook_secret=SECRET, webhook_url=hook.url + "/hook", refund_settle_seconds=None)
+    config = StandInConfig(
+        port=0, secret_key=KEY, webhook_secret=SECRET, webhook_url=hook.url + "/hook", refund_settle_seconds=None
+    )
     served = await serve(create_standin_app(config))
     config.port = served.port  # before any request: hosted page URLs use it
     http = stripe.HTTPXClient()
@@ -79,26 +81,55 @@ async def test_requests_need_the_secret_key(standin):
         assert (await client.post("/v1/customers")).status_code == 401
         wrong = await client.post("/v1/customers", headers={"Authorization": "Bearer sk_test_other"})
         assert wrong.status_code == 401 and wrong.json()["error"]["type"] == "invalid_request_error"
-        assert (await client.get("/v1/customers/cus_nope", headers={"Authorization": f"Bearer {KEY}"})).json()["error"]["code"] == "resource_missing"
+        assert (await client.get("/v1/customers/cus_nope", headers={"Authorization": f"Bearer {KEY}"})).json()["error"][
+            "code"
+        ] == "resource_missing"
 
 
 async def test_idempotency_key_replays_and_refuses_other_parameters(standin):
     _, client, _ = standin
-    first = await client.v1.customers.create_async(params={"metadata": {"user_id": "u1"}}, options={"idempotency_key": "customer:u1"})
-    again = await client.v1.customers.create_async(params={"metadata": {"user_id": "u1"}}, options={"idempotency_key": "customer:u1"})
-    assert first.id == again.id and first.id.startswith("cus_") and first.object == "customer" and isinstance(first.created, int)
+    first = await client.v1.customers.create_async(
+        params={"metadata": {"user_id": "u1"}}, options={"idempotency_key": "customer:u1"}
+    )
+    again = await client.v1.customers.create_async(
+        params={"metadata": {"user_id": "u1"}}, options={"idempotency_key": "customer:u1"}
+    )
+    assert (
+        first.id == again.id
+        and first.id.startswith("cus_")
+        and first.object == "customer"
+        and isinstance(first.created, int)
+    )
     with pytest.raises(stripe.IdempotencyError):
-        await client.v1.customers.create_async(params={"metadata": {"user_id": "u2"}}, options={"idempotency_key": "customer:u1"})
+        await client.v1.customers.create_async(
+            params={"metadata": {"user_id": "u2"}}, options={"idempotency_key": "customer:u1"}
+        )
 
 
 async def test_checkout_subscription_pays_on_the_hosted_page_then_renews_and_fails_with_the_renewal_card(standin):
     served, client, receiver = standin
     customer = await client.v1.customers.create_async(params={})
-    session = await client.v1.checkout.sessions.create_async(params={
-        "mode": "subscription", "customer": customer.id, "success_url": "http://app/ok?s={CHECKOUT_SESSION_ID}", "cancel_url": "http://app/no",
-        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 2500, "recurring": {"interval": "month"}, "product_data": {"name": "Dues"}}}],
-        "subscription_data": {"metadata": {"obligation_id": "o1"}}, "metadata": {"obligation_id": "o1"}, "client_reference_id": "o1",
-    })
+    session = await client.v1.checkout.sessions.create_async(
+        params={
+            "mode": "subscription",
+            "customer": customer.id,
+            "success_url": "http://app/ok?s={CHECKOUT_SESSION_ID}",
+            "cancel_url": "http://app/no",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 2500,
+                        "recurring": {"interval": "month"},
+                        "product_data": {"name": "Dues"},
+                    }
+                }
+            ],
+            "subscription_data": {"metadata": {"obligation_id": "o1"}},
+            "metadata": {"obligation_id": "o1"},
+            "client_reference_id": "o1",
+        }
+    )
     assert session.status == "open" and session.url.startswith(served.url)
     async with httpx.AsyncClient() as browser:
         page = await browser.get(session.url)
@@ -113,17 +144,26 @@ async def test_checkout_subscription_pays_on_the_hosted_page_then_renews_and_fai
     assert renewal["invoice"]["status"] == "open" and renewal["subscription"]["status"] == "past_due"
     await flush(served)
     types = [event["type"] for event in receiver.events()]
-    assert types.index("customer.subscription.created") < types.index("invoice.paid") < types.index("checkout.session.completed")
+    assert (
+        types.index("customer.subscription.created")
+        < types.index("invoice.paid")
+        < types.index("checkout.session.completed")
+    )
     assert types[-3:] == ["charge.failed", "invoice.payment_failed", "customer.subscription.updated"]
 
 
 async def test_declined_card_keeps_the_session_open(standin):
     served, client, receiver = standin
-    session = await client.v1.checkout.sessions.create_async(params={
-        "mode": "payment", "success_url": "http://app/ok",
-        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 9000, "product_data": {"name": "Retreat"}}}],
-        "payment_intent_data": {"metadata": {"obligation_id": "o2"}},
-    })
+    session = await client.v1.checkout.sessions.create_async(
+        params={
+            "mode": "payment",
+            "success_url": "http://app/ok",
+            "line_items": [
+                {"price_data": {"currency": "eur", "unit_amount": 9000, "product_data": {"name": "Retreat"}}}
+            ],
+            "payment_intent_data": {"metadata": {"obligation_id": "o2"}},
+        }
+    )
     async with httpx.AsyncClient() as browser:
         declined = await browser.post(session.url, data={"action": "decline"})
     assert declined.status_code == 402 and "declined" in declined.text
@@ -136,10 +176,23 @@ async def test_declined_card_keeps_the_session_open(standin):
 async def test_a_deleted_customer_is_gone_as_at_stripe(standin):
     served, client, receiver = standin
     customer = await client.v1.customers.create_async(params={"metadata": {"user_id": "u1"}})
-    session = await client.v1.checkout.sessions.create_async(params={
-        "mode": "subscription", "customer": customer.id, "success_url": "http://app/ok",
-        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 2500, "recurring": {"interval": "month"}, "product_data": {"name": "Dues"}}}],
-    })
+    session = await client.v1.checkout.sessions.create_async(
+        params={
+            "mode": "subscription",
+            "customer": customer.id,
+            "success_url": "http://app/ok",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 2500,
+                        "recurring": {"interval": "month"},
+                        "product_data": {"name": "Dues"},
+                    }
+                }
+            ],
+        }
+    )
     async with httpx.AsyncClient() as browser:
         await browser.post(session.url, data={"action": "pay", "card": "4242424242424242"})
     subscription = (await client.v1.checkout.sessions.retrieve_async(session.id)).subscription
@@ -149,11 +202,21 @@ async def test_a_deleted_customer_is_gone_as_at_stripe(standin):
     # Its subscriptions end at once, and naming it in a new request is resource_missing on `customer`.
     assert (await client.v1.subscriptions.retrieve_async(subscription)).status == "canceled"
     with pytest.raises(stripe.InvalidRequestError) as refused:
-        await client.v1.checkout.sessions.create_async(params={
-            "mode": "payment", "customer": customer.id, "success_url": "http://app/ok",
-            "line_items": [{"price_data": {"currency": "eur", "unit_amount": 900, "product_data": {"name": "Fee"}}}],
-        })
-    assert refused.value.http_status == 404 and refused.value.code == "resource_missing" and refused.value.param == "customer"
+        await client.v1.checkout.sessions.create_async(
+            params={
+                "mode": "payment",
+                "customer": customer.id,
+                "success_url": "http://app/ok",
+                "line_items": [
+                    {"price_data": {"currency": "eur", "unit_amount": 900, "product_data": {"name": "Fee"}}}
+                ],
+            }
+        )
+    assert (
+        refused.value.http_status == 404
+        and refused.value.code == "resource_missing"
+        and refused.value.param == "customer"
+    )
     assert f"No such customer: '{customer.id}'" in refused.value.user_message
     await flush(served)
     assert "customer.subscription.deleted" in [event["type"] for event in receiver.events()]
@@ -163,7 +226,10 @@ async def test_development_return_urls_are_pages_of_the_standin(standin):
     """Checkout's development defaults return to the stand-in, which serves both pages (the web
     app has none: they used to point at a 404)."""
     served, client, receiver = standin
-    assert Settings().checkout_success_url == DEV_STRIPE_API_BASE + "/_standin/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+    assert (
+        Settings().checkout_success_url
+        == DEV_STRIPE_API_BASE + "/_standin/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+    )
     assert Settings().checkout_cancel_url == DEV_STRIPE_API_BASE + "/_standin/checkout/cancelled"
     # Left at their defaults, they follow STRIPE_API_BASE (a stand-in on another port).
     settings = Settings(stripe_api_base=served.url)
@@ -171,7 +237,9 @@ async def test_development_return_urls_are_pages_of_the_standin(standin):
     assert settings.checkout_cancel_url == served.url + "/_standin/checkout/cancelled"
     assert Settings(stripe_api_base="https://api.stripe.com").checkout_success_url.startswith(DEV_STRIPE_API_BASE)
     params = {
-        "mode": "payment", "success_url": settings.checkout_success_url, "cancel_url": settings.checkout_cancel_url,
+        "mode": "payment",
+        "success_url": settings.checkout_success_url,
+        "cancel_url": settings.checkout_cancel_url,
         "line_items": [{"price_data": {"currency": "eur", "unit_amount": 4500, "product_data": {"name": "Retreat"}}}],
     }
     paid = await client.v1.checkout.sessions.create_async(params=params)
@@ -192,10 +260,15 @@ async def test_webhooks_are_signed_like_stripe_and_retried_until_accepted(standi
     served, client, receiver = standin
     receiver.fail_first = 1
     await client.v1.customers.create_async(params={})
-    session = await client.v1.checkout.sessions.create_async(params={
-        "mode": "payment", "success_url": "http://app/ok",
-        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 500, "product_data": {"name": "Film night"}}}],
-    })
+    session = await client.v1.checkout.sessions.create_async(
+        params={
+            "mode": "payment",
+            "success_url": "http://app/ok",
+            "line_items": [
+                {"price_data": {"currency": "eur", "unit_amount": 500, "product_data": {"name": "Film night"}}}
+            ],
+        }
+    )
     async with httpx.AsyncClient(base_url=served.url) as control:
         assert (await control.post(f"/_standin/checkout/sessions/{session.id}/pay", json={})).json()["paid"] is True
     first_id = None
@@ -209,7 +282,11 @@ async def test_webhooks_are_signed_like_stripe_and_retried_until_accepted(standi
     body, headers = receiver.requests[0]
     assert headers["stripe-signature"].startswith("t=") and ",v1=" in headers["stripe-signature"]
     event = stripe.Webhook.construct_event(body, headers["stripe-signature"], SECRET, tolerance=300)
-    assert event.id.startswith("evt_") and event.type == "payment_intent.succeeded" and event.data.object.object == "payment_intent"
+    assert (
+        event.id.startswith("evt_")
+        and event.type == "payment_intent.succeeded"
+        and event.data.object.object == "payment_intent"
+    )
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.Webhook.construct_event(body, headers["stripe-signature"], "whsec_other", tolerance=300)
     # The first delivery was answered 500; the same event came again and was accepted.
@@ -221,10 +298,15 @@ async def test_webhooks_are_signed_like_stripe_and_retried_until_accepted(standi
 
 async def test_refunds_never_exceed_the_charge_and_settle_when_told(standin):
     served, client, receiver = standin
-    session = await client.v1.checkout.sessions.create_async(params={
-        "mode": "payment", "success_url": "http://app/ok",
-        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 1000, "product_data": {"name": "Workshop"}}}],
-    })
+    session = await client.v1.checkout.sessions.create_async(
+        params={
+            "mode": "payment",
+            "success_url": "http://app/ok",
+            "line_items": [
+                {"price_data": {"currency": "eur", "unit_amount": 1000, "product_data": {"name": "Workshop"}}}
+            ],
+        }
+    )
     async with httpx.AsyncClient(base_url=served.url) as control:
         paid = (await control.post(f"/_standin/checkout/sessions/{session.id}/pay", json={})).json()["session"]
         refund = await client.v1.refunds.create_async(params={"payment_intent": paid["payment_intent"], "amount": 600})
@@ -241,12 +323,26 @@ async def test_refunds_never_exceed_the_charge_and_settle_when_told(standin):
 
 async def test_cancel_at_period_end_ends_the_subscription_at_the_next_renewal(standin):
     served, client, _ = standin
-    session = await client.v1.checkout.sessions.create_async(params={
-        "mode": "subscription", "success_url": "http://app/ok",
-        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 700, "recurring": {"interval": "month"}, "product_data": {"name": "Dues"}}}],
-    })
+    session = await client.v1.checkout.sessions.create_async(
+        params={
+            "mode": "subscription",
+            "success_url": "http://app/ok",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 700,
+                        "recurring": {"interval": "month"},
+                        "product_data": {"name": "Dues"},
+                    }
+                }
+            ],
+        }
+    )
     async with httpx.AsyncClient(base_url=served.url) as control:
-        sub_id = (await control.post(f"/_standin/checkout/sessions/{session.id}/pay", json={})).json()["session"]["subscription"]
+        sub_id = (await control.post(f"/_standin/checkout/sessions/{session.id}/pay", json={})).json()["session"][
+            "subscription"
+        ]
         updated = await client.v1.subscriptions.update_async(sub_id, params={"cancel_at_period_end": True})
         assert updated.cancel_at_period_end is True
         renewal = (await control.post(f"/_standin/subscriptions/{sub_id}/renew")).json()
@@ -258,7 +354,9 @@ async def test_cancel_at_period_end_ends_the_subscription_at_the_next_renewal(st
 async def test_runs_as_a_program_on_the_configured_port(tmp_path):
     port = free_port()
     env = {**os.environ, "STRIPE_STANDIN_PORT": str(port), "STRIPE_STANDIN_WEBHOOK_URL": ""}
-    process = subprocess.Popen([sys.executable, "-m", "mcm_payments.standin"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcm_payments.standin"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         async with httpx.AsyncClient() as client:
             deadline = time.monotonic() + 20

@@ -1,5 +1,6 @@
 """POST /api/v1/payments/webhooks/stripe: signature on the raw body, stored before 2xx,
 idempotent and order-proof processing, flags for what is not ours, 5xx when not stored."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,24 +10,31 @@ import uuid
 
 import httpx
 
-from mcm_shared.devstack.engines import free_port
-
 from mcm_payments.bus import Streams
 from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET
 from mcm_payments.main import create_app
 from mcm_payments.standin.webhooks import sign
 from mcm_payments.webhooks import handlers, processor, service
+from mcm_shared.devstack.engines import free_port
 
 PATH = "/api/v1/payments/webhooks/stripe"
 
 
 def fake_event(type_: str = "customer.created", **obj) -> dict:
-    return {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": type_, "created": int(time.time()), "livemode": False,
-            "data": {"object": {"id": f"obj_{uuid.uuid4().hex[:8]}", "object": type_.split(".")[0], **obj}}}
+    return {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": type_,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": {"id": f"obj_{uuid.uuid4().hex[:8]}", "object": type_.split(".")[0], **obj}},
+    }
 
 
 async def stored(harness, event_id: str) -> list[dict]:
-    return [dict(r) for r in await harness.sql("SELECT * FROM payments.webhook_events WHERE stripe_event_id = $1", event_id)]
+    return [
+        dict(r) for r in await harness.sql("SELECT * FROM payments.webhook_events WHERE stripe_event_id = $1", event_id)
+    ]
 
 
 async def test_missing_signature_is_refused_and_nothing_is_stored(harness):
@@ -119,12 +127,16 @@ async def test_the_same_event_ten_times_concurrently_has_exactly_one_effect(harn
     [succeeded] = await harness.events_of("payment_intent.succeeded")
     await asyncio.gather(*(harness.send_webhook(succeeded) for _ in range(10)))
     await harness.inbox_processed()
-    payments = await harness.sql("SELECT amount FROM payments.payments WHERE obligation_id = $1", uuid.UUID(obligation["id"]))
+    payments = await harness.sql(
+        "SELECT amount FROM payments.payments WHERE obligation_id = $1", uuid.UUID(obligation["id"])
+    )
     assert [p["amount"] for p in payments] == [4500]
     assert (await harness.obligation(obligation["id"], user))["status"] == "settled"
     await harness.wait_published("obligation.settled", obligation_id=obligation["id"])
     await asyncio.sleep(0.3)  # the relay had time to publish any duplicate
-    assert len([e for e in await harness.published("obligation.settled") if e["obligation_id"] == obligation["id"]]) == 1
+    assert (
+        len([e for e in await harness.published("obligation.settled") if e["obligation_id"] == obligation["id"]]) == 1
+    )
 
 
 async def test_out_of_order_delivery_never_moves_state_backwards(harness):
@@ -152,7 +164,11 @@ async def test_out_of_order_delivery_never_moves_state_backwards(harness):
         assert (await harness.send_webhook(event)).status_code == 200
         await harness.processed(event["id"])
     current = await harness.obligation(obligation["id"], user)
-    assert current["status"] == "settled" and current["amount_paid"]["amount"] == 6000 and current["amount_due"]["amount"] == 0
+    assert (
+        current["status"] == "settled"
+        and current["amount_paid"]["amount"] == 6000
+        and current["amount_due"]["amount"] == 0
+    )
     [row] = await stored(harness, failed["id"])
     assert row["outcome"] == "stale"
     [mirror] = await harness.sql("SELECT status FROM payments.subscriptions")
@@ -163,8 +179,15 @@ async def test_out_of_order_delivery_never_moves_state_backwards(harness):
 async def test_an_event_for_an_unknown_customer_is_stored_flagged_and_grants_nothing(harness):
     user = uuid.uuid4()
     obligation = await harness.registration(user, amount=2000)
-    forged = fake_event("payment_intent.succeeded", customer="cus_not_ours", amount=2000, amount_received=2000, currency="eur",
-                        metadata={"obligation_id": obligation["id"]}, status="succeeded")
+    forged = fake_event(
+        "payment_intent.succeeded",
+        customer="cus_not_ours",
+        amount=2000,
+        amount_received=2000,
+        currency="eur",
+        metadata={"obligation_id": obligation["id"]},
+        status="succeeded",
+    )
     response = await harness.send_webhook(forged)
     assert response.status_code == 200
     row = await harness.processed(forged["id"])
@@ -172,8 +195,12 @@ async def test_an_event_for_an_unknown_customer_is_stored_flagged_and_grants_not
     assert await harness.sql("SELECT * FROM payments.payments") == []
     assert (await harness.obligation(obligation["id"], user))["status"] == "pending"
     flagged = await harness.http.get("/api/v1/payments/webhooks/flagged", headers=harness.headers(None, "support"))
-    assert [(e["stripe_event_id"], e["outcome"]) for e in flagged.json()["items"]] == [(forged["id"], "unknown_customer")]
-    assert (await harness.http.get("/api/v1/payments/webhooks/flagged", headers=harness.headers(user))).status_code == 403
+    assert [(e["stripe_event_id"], e["outcome"]) for e in flagged.json()["items"]] == [
+        (forged["id"], "unknown_customer")
+    ]
+    assert (
+        await harness.http.get("/api/v1/payments/webhooks/flagged", headers=harness.headers(user))
+    ).status_code == 403
 
 
 async def test_a_storage_failure_answers_503_so_stripe_retries_and_the_retry_is_stored(harness):
@@ -197,8 +224,10 @@ async def test_webhooks_arriving_together_are_stored_by_shared_commits(harness):
     events = [fake_event() for _ in range(24)]
     responses = await asyncio.gather(*(harness.send_webhook(event) for event in events))
     assert [(r.status_code, r.json()["duplicate"]) for r in responses] == [(200, False)] * len(events)
-    rows = await harness.sql("SELECT stripe_event_id, xmin::text AS tx FROM payments.webhook_events WHERE stripe_event_id = ANY($1)",
-                             [e["id"] for e in events])
+    rows = await harness.sql(
+        "SELECT stripe_event_id, xmin::text AS tx FROM payments.webhook_events WHERE stripe_event_id = ANY($1)",
+        [e["id"] for e in events],
+    )
     assert sorted(r["stripe_event_id"] for r in rows) == sorted(e["id"] for e in events)
     assert len({r["tx"] for r in rows}) < len(events) // 2, "each webhook paid for its own commit"
 
@@ -220,13 +249,17 @@ async def test_a_row_the_database_refuses_fails_only_its_own_webhook_of_a_shared
 async def test_a_database_that_is_down_answers_503_quickly(serve, redis_url, payments_settings):
     dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
     tag = uuid.uuid4().hex[:8]
-    app = create_app(payments_settings(dead, redis_url, "http://127.0.0.1:9"), streams=Streams(f"test:{tag}:p", (f"test:{tag}:c",)))
+    app = create_app(
+        payments_settings(dead, redis_url, "http://127.0.0.1:9"), streams=Streams(f"test:{tag}:p", (f"test:{tag}:c",))
+    )
     served = await serve(app)
     event = fake_event()
     raw = json.dumps(event).encode()
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=served.url) as client:
-        response = await client.post(PATH, content=raw, headers={"Stripe-Signature": sign(raw, DEV_STRIPE_WEBHOOK_SECRET)})
+        response = await client.post(
+            PATH, content=raw, headers={"Stripe-Signature": sign(raw, DEV_STRIPE_WEBHOOK_SECRET)}
+        )
     assert response.status_code == 503 and response.headers["retry-after"]
     assert time.monotonic() - started < 5
 
@@ -251,7 +284,6 @@ async def test_a_processing_failure_is_acknowledged_and_retried_by_the_worker(ha
     await harness.wait_status(obligation["id"], "settled", timeout=15)
     [row] = await stored(harness, completed["id"])
     assert row["outcome"] == "applied" and row["last_error"] is None
-
 
 
 def _held_processing(monkeypatch, fail: set[str] = frozenset()):
@@ -315,7 +347,9 @@ async def test_one_failing_event_does_not_hold_back_the_others_of_its_batch(harn
     assert row["processed_at"] is None and row["last_error"] == "RuntimeError: handler bug"
 
 
-async def test_an_event_stored_by_a_process_that_died_before_processing_it_is_processed_by_the_sweep(harness, monkeypatch):
+async def test_an_event_stored_by_a_process_that_died_before_processing_it_is_processed_by_the_sweep(
+    harness, monkeypatch
+):
     monkeypatch.setattr(harness.app.state.runtime, "process_soon", lambda row_id, event: None)  # lost with the process
     event = fake_event("issuing_card.created")
     assert (await harness.send_webhook(event)).status_code == 200

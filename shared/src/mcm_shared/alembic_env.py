@@ -1,6 +1,7 @@
 """The body of every service's Alembic `env.py`: async engine, the service's own schema and
 version table, online mode only (migrations always run against a live database).
 """
+
 from __future__ import annotations
 
 import asyncio

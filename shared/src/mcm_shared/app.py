@@ -1,6 +1,7 @@
 """The common FastAPI application shape: problem handlers, request context, JSON logs, metrics,
 health, `GET /`, docs only outside production, and SIGTERM draining.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from mcm_shared.errors import install_problem_handlers

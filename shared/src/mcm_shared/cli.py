@@ -3,6 +3,7 @@
 `serve` runs uvicorn in this process (exec form in containers, so SIGTERM reaches it);
 `migrate` brings the service's database to head.
 """
+
 from __future__ import annotations
 
 import argparse

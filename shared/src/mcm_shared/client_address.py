@@ -16,6 +16,7 @@ service starts (`parse_trusted_proxies` raises `ValueError` naming the bad entry
 every address: only for a hop whose every sender rewrites the header (a test rig); then the
 left-most entry is the client.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -3,6 +3,7 @@
 Nothing here connects at import time: `Database` builds its engine on first use, so a service
 can start, answer `/health/live` and report 503 on `/health/ready` while PostgreSQL is down.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -11,8 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import DateTime, MetaData, func, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,9 +47,7 @@ def make_base(schema: str | None) -> type[DeclarativeBase]:
 
 
 class TimestampedMixin:
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )

@@ -14,6 +14,7 @@ handler), and a connection that broke is invalidated rather than returned to the
 Results are asyncpg `Record`s; jsonb arrives decoded (SQLAlchemy's codec on its connections)
 but is passed as text.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,15 @@ class DriverConnection:
             if not isinstance(dbapi_error, dialect.loaded_dbapi.Error):
                 return dbapi_error
             self.broken = dialect.is_disconnect(dbapi_error, self._pooled.dbapi_connection, None)
-            return DBAPIError.instance(statement.sql, dict(values), dbapi_error, dialect.loaded_dbapi.Error,
-                                       hide_parameters=True, connection_invalidated=self.broken, dialect=dialect)
+            return DBAPIError.instance(
+                statement.sql,
+                dict(values),
+                dbapi_error,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=True,
+                connection_invalidated=self.broken,
+                dialect=dialect,
+            )
         return error
 
 

@@ -4,6 +4,7 @@ Services raise subclasses of `ProblemError` from their service layer; routers ne
 HTTP errors by hand. Validation errors, malformed JSON, unknown routes, wrong methods and
 unexpected exceptions are all rendered the same way, and never with a stack trace.
 """
+
 from __future__ import annotations
 
 import json
@@ -179,10 +180,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         malformed, errors = _validation_errors(exc)
         if malformed:
             return problem_response(
-                400, type_slug="malformed-json", title="Malformed JSON", detail="The request body is not valid JSON.", instance=request.url.path
+                400,
+                type_slug="malformed-json",
+                title="Malformed JSON",
+                detail="The request body is not valid JSON.",
+                instance=request.url.path,
             )
         return problem_response(
-            422, type_slug="validation-error", title="Invalid input", detail="The request has invalid fields.", instance=request.url.path, errors=errors
+            422,
+            type_slug="validation-error",
+            title="Invalid input",
+            detail="The request has invalid fields.",
+            instance=request.url.path,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -192,17 +202,29 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = "No such resource."
         elif exc.status_code == 405:
             detail = f"Method {request.method} is not allowed here."
-        return problem_response(exc.status_code, headers=getattr(exc, "headers", None), detail=detail, instance=request.url.path)
+        return problem_response(
+            exc.status_code, headers=getattr(exc, "headers", None), detail=detail, instance=request.url.path
+        )
 
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
         # A date or number too large to compute with comes from the client's input.
         logger.warning("input overflow", extra={"path": request.url.path, "error": str(exc)})
         return problem_response(
-            422, type_slug="validation-error", title="Invalid input", detail="A value in the request is out of range.", instance=request.url.path
+            422,
+            type_slug="validation-error",
+            title="Invalid input",
+            detail="A value in the request is out of range.",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(500, headers={"Connection": "close"}, type_slug="internal-error", title="Internal error", detail="Something went wrong on our side.")
+        return problem_response(
+            500,
+            headers={"Connection": "close"},
+            type_slug="internal-error",
+            title="Internal error",
+            detail="Something went wrong on our side.",
+        )

@@ -2,6 +2,7 @@
 head, not draining) and a detailed report. Each dependency check runs with its own timeout, so
 a hung database makes readiness answer 503 quickly instead of hanging the probe.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,7 +60,9 @@ async def _run_check(check: HealthCheck) -> CheckResult:
     try:
         await asyncio.wait_for(check.probe(), timeout=check.timeout)
     except TimeoutError:
-        return CheckResult(check.name, False, (time.perf_counter() - started) * 1000, f"timed out after {check.timeout}s")
+        return CheckResult(
+            check.name, False, (time.perf_counter() - started) * 1000, f"timed out after {check.timeout}s"
+        )
     except Exception as exc:  # a failing dependency is a report, not a crash
         return CheckResult(check.name, False, (time.perf_counter() - started) * 1000, type(exc).__name__)
     return CheckResult(check.name, True, (time.perf_counter() - started) * 1000)

@@ -3,6 +3,7 @@
 The request id comes from `X-Request-ID` when it is well formed (the gateway sets it), else a
 new one is made; it is echoed on the response and put on every log line of the request.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Prometheus metrics: request count and latency by method, route template and status."""
+
 from __future__ import annotations
 
 import time
@@ -53,4 +54,6 @@ class MetricsMiddleware:
             # The route template keeps label cardinality bounded; unknown paths share one label.
             template = getattr(route, "path", None) or "unmatched"
             self.metrics.requests.labels(self.metrics.service, scope["method"], template, str(status)).inc()
-            self.metrics.latency.labels(self.metrics.service, scope["method"], template).observe(time.perf_counter() - started)
+            self.metrics.latency.labels(self.metrics.service, scope["method"], template).observe(
+                time.perf_counter() - started
+            )

@@ -1,6 +1,7 @@
 """Alembic helpers: each service has its own history and version table; readiness requires the
 database to be at head.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

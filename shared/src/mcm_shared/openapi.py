@@ -6,6 +6,7 @@ knows nothing of the answers our handlers give before a route runs. Every error 
 routes: every 4xx/5xx answer is a problem; a route that needs a bearer token also answers 401;
 a route that takes a JSON body also answers 400 for a body that is not JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,7 @@ def correct_errors(document: dict[str, Any]) -> dict[str, Any]:
                 if status[:1] in ("4", "5"):
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shape, now unreferenced
-        if f"#/components/schemas/{unused}\"" not in json.dumps(document):
+        if f'#/components/schemas/{unused}"' not in json.dumps(document):
             schemas.pop(unused, None)
     return document
 
@@ -56,8 +57,13 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes,
-                openapi_version=app.openapi_version, tags=app.openapi_tags, servers=app.servers,
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                openapi_version=app.openapi_version,
+                tags=app.openapi_tags,
+                servers=app.servers,
             )
             app.openapi_schema = correct_errors(document)
         return app.openapi_schema

@@ -3,6 +3,7 @@
 A cursor is the sort key of the last item returned, base64url-encoded JSON. Clients treat it
 as opaque; a tampered or foreign cursor is a 422, never a 500.
 """
+
 from __future__ import annotations
 
 import base64
@@ -50,13 +51,17 @@ def decode_cursor(cursor: str | None, expected_keys: set[str]) -> dict[str, Any]
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput("The cursor is not valid.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}]) from None
+        raise InvalidInput(
+            "The cursor is not valid.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}]
+        ) from None
     if not isinstance(values, dict) or set(values) != expected_keys:
-        raise InvalidInput("The cursor is not valid.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}])
+        raise InvalidInput(
+            "The cursor is not valid.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}]
+        )
     return values
 
 
-def paginate(rows: list[T], limit: int, key: "callable[[T], dict[str, Any]]") -> Page[T]:
+def paginate(rows: list[T], limit: int, key: callable[[T], dict[str, Any]]) -> Page[T]:
     """Given up to `limit + 1` rows, return one page and the cursor of the next."""
     has_more = len(rows) > limit
     items = rows[:limit]

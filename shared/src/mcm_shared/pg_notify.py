@@ -9,6 +9,7 @@ and calls `on_reset` both when it loses the connection and when it regains it: a
 serve anything it kept from before (a change may have been missed in between) and must not
 store anything while it cannot hear. Reconnection uses the shared exponential backoff.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -83,14 +84,19 @@ class NotificationListener:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 failures += 1
                 if failures == 1:
-                    logger.warning("notification listener lost its connection", extra={"channel": self.channel, "error": type(exc).__name__})
+                    logger.warning(
+                        "notification listener lost its connection",
+                        extra={"channel": self.channel, "error": type(exc).__name__},
+                    )
             self._set_deaf()
             await self._close()
             await asyncio.sleep(backoff_delay(failures, initial=self._backoff_initial, maximum=self._backoff_max))
 
     async def _listen_once(self) -> None:
         self._lost.clear()
-        connection = await asyncpg.connect(self.dsn, timeout=self._connect_timeout, server_settings={"application_name": "mcm-listen"})
+        connection = await asyncpg.connect(
+            self.dsn, timeout=self._connect_timeout, server_settings={"application_name": "mcm-listen"}
+        )
         self._connection = connection
         connection.add_termination_listener(lambda _connection: self._lost.set())
         await connection.add_listener(self.channel, self._deliver)

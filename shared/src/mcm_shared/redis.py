@@ -1,10 +1,12 @@
 """Redis client construction with short socket timeouts, so a dead Redis fails fast."""
+
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry  # the asyncio client needs the asyncio Retry (awaits each try)
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.asyncio.retry import Retry  # the asyncio client needs the asyncio Retry (awaits each try)
+
 
 # One immediate retry on a connection error: after Redis restarts, pooled connections are dead
 # and the first command on each would fail. Timeouts are not retried, so a hung Redis still
@@ -13,7 +15,9 @@ def _retry_stale_connection() -> Retry:
     return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 
 
-def make_redis(url: str, *, socket_timeout: float = 1.0, decode_responses: bool = False, max_connections: int = 100) -> Redis:
+def make_redis(
+    url: str, *, socket_timeout: float = 1.0, decode_responses: bool = False, max_connections: int = 100
+) -> Redis:
     return Redis.from_url(
         url,
         socket_timeout=socket_timeout,

@@ -12,6 +12,7 @@ When Redis drops, the listener reconnects with backoff and reloads the whole set
 anything announced while it was away. Every service's shared verifier consults one (see
 `mcm_shared.wiring.verifier_hook`), as does the gateway.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -177,7 +178,9 @@ class RevocationListener:
 
     async def _reload(self) -> None:
         now = self._clock()
-        rows: list[tuple[Any, float]] = await self.redis.zrangebyscore(REVOKED_SESSIONS_KEY, now, "+inf", withscores=True)
+        rows: list[tuple[Any, float]] = await self.redis.zrangebyscore(
+            REVOKED_SESSIONS_KEY, now, "+inf", withscores=True
+        )
         for member, score in rows:
             self._add(member, float(score))
 

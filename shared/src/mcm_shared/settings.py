@@ -3,6 +3,7 @@
 Each service subclasses `BaseServiceSettings` and adds its own fields. Production refuses to
 start with a development default secret or a missing URL (see `check_production_ready`).
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -78,9 +79,7 @@ class BaseServiceSettings(BaseSettings):
             if not value or value == DEV_DEFAULT_SECRET:
                 problems.append(f"{name} still has its development default")
         if problems:
-            raise ConfigurationError(
-                f"{self.service_name} refuses to start in production: " + "; ".join(problems)
-            )
+            raise ConfigurationError(f"{self.service_name} refuses to start in production: " + "; ".join(problems))
 
 
 class DatabaseSettingsMixin(BaseSettings):

@@ -1,6 +1,7 @@
 """Lifespan hooks that connect a service app to its infrastructure: database (+ migration
 readiness), Redis and the token verifier. Each hook registers its health checks and cleanup.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -79,7 +80,7 @@ def verifier_hook() -> Hook:
 
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         from mcm_shared.revocation import RevocationListener
-        from mcm_shared.tokens import make_verifier
+        from mcm_shared.security import make_verifier
 
         settings: BaseServiceSettings = app.state.settings
         redis = getattr(app.state, "redis", None)
@@ -124,8 +125,10 @@ def database_errors_as_503(app: FastAPI) -> None:
     """A database or Redis that is down answers a fast 503 problem, never a 500 or a hang."""
     import asyncio
 
-    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeout
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeout
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     from mcm_shared.errors import problem_response
     from mcm_shared.events.worker import is_transient
@@ -155,7 +158,15 @@ def database_errors_as_503(app: FastAPI) -> None:
             )
         raise exc
 
-    for exc_type in (OperationalError, InterfaceError, PoolTimeout, OSError, asyncio.TimeoutError, RedisConnectionError, RedisTimeout):
+    for exc_type in (
+        OperationalError,
+        InterfaceError,
+        PoolTimeout,
+        OSError,
+        asyncio.TimeoutError,
+        RedisConnectionError,
+        RedisTimeout,
+    ):
         app.add_exception_handler(exc_type, unavailable)
     app.add_exception_handler(DBAPIError, driver_error)
 

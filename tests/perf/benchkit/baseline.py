@@ -7,6 +7,7 @@ ratio to it, because absolute write rates swing with the disk (its flush latency
 else the machine is doing, while the ratio says how much of the durable-commit budget the
 platform's own path uses (1.0: the platform acknowledges as fast as bare commits go).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,10 @@ class InsertBaseline:
         return self.transactions / self.seconds if self.seconds > 0 else 0.0
 
     def describe(self) -> str:
-        return (f"{self.transactions} single-row INSERT transactions (autocommit, one commit each) in "
-                f"{self.seconds:.1f} s on {self.concurrency} asyncpg connections; p50 {self.p50_ms} ms, p99 {self.p99_ms} ms")
+        return (
+            f"{self.transactions} single-row INSERT transactions (autocommit, one commit each) in "
+            f"{self.seconds:.1f} s on {self.concurrency} asyncpg connections; p50 {self.p50_ms} ms, p99 {self.p99_ms} ms"
+        )
 
 
 async def measure(dsn: str, *, concurrency: int, seconds: float) -> InsertBaseline:
@@ -44,8 +47,10 @@ async def measure(dsn: str, *, concurrency: int, seconds: float) -> InsertBaseli
     setup = await asyncpg.connect(dsn)
     try:
         await setup.execute("CREATE SCHEMA IF NOT EXISTS bench_baseline")
-        await setup.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (id uuid PRIMARY KEY, payload text NOT NULL, "
-                            "created_at timestamptz NOT NULL DEFAULT now())")
+        await setup.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (id uuid PRIMARY KEY, payload text NOT NULL, "
+            "created_at timestamptz NOT NULL DEFAULT now())"
+        )
     finally:
         await setup.close()
     connections = await asyncio.gather(*(asyncpg.connect(dsn) for _ in range(concurrency)))
@@ -71,7 +76,9 @@ async def measure(dsn: str, *, concurrency: int, seconds: float) -> InsertBaseli
     finally:
         await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
     latencies.sort()
-    return InsertBaseline(concurrency, sum(counts), elapsed, _round(percentile(latencies, 50)), _round(percentile(latencies, 99)))
+    return InsertBaseline(
+        concurrency, sum(counts), elapsed, _round(percentile(latencies, 50)), _round(percentile(latencies, 99))
+    )
 
 
 def _round(value: float | None) -> float | None:
@@ -82,11 +89,27 @@ def record(result, baseline: InsertBaseline, rate: float | None, *, what: str) -
     """Figures: the baseline's rate, and the scenario's `rate` as a ratio to it."""
     from benchkit.report import ABSOLUTE, RATIO
 
-    result.details["durable_insert_baseline"] = {"rate": round(baseline.rate, 1), "transactions": baseline.transactions,
-                                                 "seconds": round(baseline.seconds, 2), "concurrency": baseline.concurrency,
-                                                 "p50_ms": baseline.p50_ms, "p99_ms": baseline.p99_ms}
-    result.add("baseline_rate", f"Baseline: single-row durable INSERT transactions per second ({baseline.concurrency} connections)",
-               round(baseline.rate, 1), "tx/s", ABSOLUTE, note=baseline.describe())
-    result.add("rate_vs_baseline", f"{what} per second ÷ baseline durable INSERT transactions per second",
-               round(rate / baseline.rate, 3) if rate and baseline.rate else None, "×", RATIO,
-               note="1.0 = acknowledged as fast as bare single-row commits at the same concurrency")
+    result.details["durable_insert_baseline"] = {
+        "rate": round(baseline.rate, 1),
+        "transactions": baseline.transactions,
+        "seconds": round(baseline.seconds, 2),
+        "concurrency": baseline.concurrency,
+        "p50_ms": baseline.p50_ms,
+        "p99_ms": baseline.p99_ms,
+    }
+    result.add(
+        "baseline_rate",
+        f"Baseline: single-row durable INSERT transactions per second ({baseline.concurrency} connections)",
+        round(baseline.rate, 1),
+        "tx/s",
+        ABSOLUTE,
+        note=baseline.describe(),
+    )
+    result.add(
+        "rate_vs_baseline",
+        f"{what} per second ÷ baseline durable INSERT transactions per second",
+        round(rate / baseline.rate, 3) if rate and baseline.rate else None,
+        "×",
+        RATIO,
+        note="1.0 = acknowledged as fast as bare single-row commits at the same concurrency",
+    )

@@ -1,4 +1,5 @@
 """What every scenario gets: the running stack, the seeded data, tokens, a work directory."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,12 +9,11 @@ from typing import Any
 import asyncpg
 import httpx
 
-from mcm_shared.devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE
-
 from benchkit.baseline import InsertBaseline
 from benchkit.report import NotAvailable
 from benchkit.seed import SeedResult
 from benchkit.stack import BenchStack
+from mcm_shared.devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE
 
 
 @dataclass
@@ -49,13 +49,13 @@ class BenchContext:
     async def main_db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.main_dsn)
 
-    def cpu_meter(self) -> "CpuMeter":
+    def cpu_meter(self) -> CpuMeter:
         return CpuMeter(self.stack)
 
     def scale(self, full: float, quick: float) -> float:
         return quick if self.quick else full
 
-    def durable_insert_baseline(self, concurrency: int) -> "InsertBaseline":
+    def durable_insert_baseline(self, concurrency: int) -> InsertBaseline:
         """Bare single-row commits per second on the platform's PostgreSQL (benchkit.baseline)."""
         import asyncio
 
@@ -70,7 +70,9 @@ class BenchContext:
             if start is None or not start.ready:
                 migration = self.stack.migration_errors.get(name)
                 why = start.error if start else "not started"
-                raise NotAvailable(f"{name} is not ready ({why})" + (f"; its migrations failed: {migration}" if migration else ""))
+                raise NotAvailable(
+                    f"{name} is not ready ({why})" + (f"; its migrations failed: {migration}" if migration else "")
+                )
 
     def require_seed(self) -> SeedResult:
         if self.seed is None:
@@ -125,8 +127,9 @@ class CpuMeter:
         before, started = self.stack.cpu_seconds(), time.perf_counter()
         time.sleep(seconds)
         after, elapsed = self.stack.cpu_seconds(), time.perf_counter() - started
-        self.idle_per_second = {name: max(0.0, after[name] - before.get(name, 0.0)) / elapsed for name in after
-                                if name != "load generator"}
+        self.idle_per_second = {
+            name: max(0.0, after[name] - before.get(name, 0.0)) / elapsed for name in after if name != "load generator"
+        }
         return self
 
     def start(self) -> CpuMeter:
@@ -153,15 +156,29 @@ class CpuMeter:
         result.details["cpu_ms_per_request"] = {name: round(value, 3) for name, value in per.items()}
         platform_total = sum(value for name, value in per.items() if name != "load generator")
         parts = ", ".join(f"{name} {per[name]:.2f}" for name in self.SHOWN if per.get(name, 0) >= 0.005)
-        result.add("cpu_per_request", f"Platform CPU time per {label} (all processes)", round(platform_total, 2), "ms", ABSOLUTE,
-                   target=Target("<=", target_ms) if target_ms is not None else None, note=f"{parts}; load generator {per.get('load generator', 0):.2f} ms")
+        result.add(
+            "cpu_per_request",
+            f"Platform CPU time per {label} (all processes)",
+            round(platform_total, 2),
+            "ms",
+            ABSOLUTE,
+            target=Target("<=", target_ms) if target_ms is not None else None,
+            note=f"{parts}; load generator {per.get('load generator', 0):.2f} ms",
+        )
         if self.idle_per_second and self.seconds > 0:
             idle_ms = 1000 * sum(self.idle_per_second.values()) * self.seconds / requests
-            result.details["idle_cpu_ms_per_second"] = {name: round(1000 * v, 2) for name, v in self.idle_per_second.items()}
-            result.add("cpu_per_request_net", f"Platform CPU time per {label}, net of idle background work",
-                       round(platform_total - idle_ms, 2), "ms", ABSOLUTE,
-                       note=f"the platform idles at {1000 * sum(self.idle_per_second.values()):.0f} ms CPU per second "
-                            f"(measured just before the load), {idle_ms:.2f} ms per {label} at this run's rate")
+            result.details["idle_cpu_ms_per_second"] = {
+                name: round(1000 * v, 2) for name, v in self.idle_per_second.items()
+            }
+            result.add(
+                "cpu_per_request_net",
+                f"Platform CPU time per {label}, net of idle background work",
+                round(platform_total - idle_ms, 2),
+                "ms",
+                ABSOLUTE,
+                note=f"the platform idles at {1000 * sum(self.idle_per_second.values()):.0f} ms CPU per second "
+                f"(measured just before the load), {idle_ms:.2f} ms per {label} at this run's rate",
+            )
         # The rate these CPU costs allow at most: the cores shared by everything, and one core for
         # each single-process service (PostgreSQL is many processes). An estimate, not a measurement.
         from benchkit.machine import usable_cores
@@ -172,5 +189,11 @@ class CpuMeter:
                 limits[name] = 1000 / per[name]
         if limits:
             bottleneck = min(limits, key=limits.get)
-            result.add("cpu_ceiling", "CPU-bound ceiling at that CPU cost (estimate)", round(limits[bottleneck]), "/s", ABSOLUTE,
-                       note=f"{label}s per second an otherwise idle machine could reach at most; limited by {bottleneck}")
+            result.add(
+                "cpu_ceiling",
+                "CPU-bound ceiling at that CPU cost (estimate)",
+                round(limits[bottleneck]),
+                "/s",
+                ABSOLUTE,
+                note=f"{label}s per second an otherwise idle machine could reach at most; limited by {bottleneck}",
+            )

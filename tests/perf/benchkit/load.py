@@ -3,6 +3,7 @@ closed loop (a different request each time: per-user tokens, signed bodies, uniq
 
 Both run on the same cores as the platform; the report says so next to every absolute figure.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -104,8 +105,12 @@ OnResponse = Callable[[Request, int, bytes], None]
 
 
 def make_session(concurrency: int, timeout: float = 30.0) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, keepalive_timeout=30, ttl_dns_cache=None)
-    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout), skip_auto_headers=("User-Agent",))
+    connector = aiohttp.TCPConnector(
+        limit=concurrency, limit_per_host=concurrency, keepalive_timeout=30, ttl_dns_cache=None
+    )
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout), skip_auto_headers=("User-Agent",)
+    )
 
 
 async def closed_loop(
@@ -133,10 +138,12 @@ async def closed_loop(
                 return
             started = time.perf_counter()
             try:
-                async with client.request(request.method, request.url, headers=request.headers, data=request.body) as response:
+                async with client.request(
+                    request.method, request.url, headers=request.headers, data=request.body
+                ) as response:
                     body = await response.read()
                     status = response.status
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 result.errors[type(exc).__name__] += 1
                 continue
             result.latencies_ms.append((time.perf_counter() - started) * 1000)
@@ -169,7 +176,7 @@ async def fixed_rate_probe(url: str, *, interval: float, stop: asyncio.Event, ti
                 try:
                     await asyncio.wait_for(stop.wait(), next_at - now)
                     break
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             next_at += interval
             sent = time.perf_counter()
@@ -177,7 +184,7 @@ async def fixed_rate_probe(url: str, *, interval: float, stop: asyncio.Event, ti
                 async with client.get(url) as response:
                     await response.read()
                     result.statuses[response.status] += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 result.errors[type(exc).__name__] += 1
                 continue
             result.latencies_ms.append((time.perf_counter() - sent) * 1000)
@@ -223,7 +230,9 @@ def wrk_script(requests: list[tuple[str, str, dict[str, str], str | None]]) -> s
     rows = []
     for method, path, headers, body in requests:
         header_table = "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()) + "}"
-        rows.append(f"  {{{_lua_string(method)}, {_lua_string(path)}, {header_table}, {_lua_string(body) if body is not None else 'nil'}}},")
+        rows.append(
+            f"  {{{_lua_string(method)}, {_lua_string(path)}, {header_table}, {_lua_string(body) if body is not None else 'nil'}}},"
+        )
     return (
         "local specs = {\n" + "\n".join(rows) + "\n}\n"
         "local formatted = {}\n"
@@ -253,13 +262,21 @@ def run_wrk(
     script = work_dir / f"{name}.lua"
     script.write_text(wrk_script(requests))
     command = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", f"--timeout={timeout_s}s",
-        "-s", str(script), base_url,
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        f"--timeout={timeout_s}s",
+        "-s",
+        str(script),
+        base_url,
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
     match = re.search(r"^WRKJSON (\{.*\})$", completed.stdout, re.M)
     if completed.returncode != 0 or match is None:
-        raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr.strip() or completed.stdout.strip()}")
+        raise RuntimeError(
+            f"wrk failed ({completed.returncode}): {completed.stderr.strip() or completed.stdout.strip()}"
+        )
     data = json.loads(match.group(1))
     result = LoadResult(tool=f"wrk -t{threads} -c{connections}")
     result.requests = data["requests"]

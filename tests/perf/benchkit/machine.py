@@ -1,4 +1,5 @@
 """What machine the benchmark ran on, and per-process memory from /proc."""
+
 from __future__ import annotations
 
 import os

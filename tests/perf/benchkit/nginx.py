@@ -1,4 +1,5 @@
 """nginx as a plain reverse proxy in front of one service: the reference for "what a proxy costs"."""
+
 from __future__ import annotations
 
 import shutil
@@ -59,7 +60,9 @@ class Nginx:
         conf.write_text(CONFIG.format(dir=self.dir, port=self.port, upstream_port=self.upstream_port))
         self.process = subprocess.Popen(
             ["nginx", "-p", str(self.dir), "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=open(self.dir / "stderr.log", "wb"), stdin=subprocess.DEVNULL,  # noqa: SIM115
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "stderr.log", "wb"),
+            stdin=subprocess.DEVNULL,
         )
         try:
             wait_for_port(self.port, timeout=10)

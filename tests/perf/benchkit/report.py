@@ -4,6 +4,7 @@ Every figure says what kind of number it is: a `ratio` between two measurements 
 same run (comparable across machines), or an `absolute` number that only holds for the machine
 described at the top of the report. A figure with a target says whether it met it.
 """
+
 from __future__ import annotations
 
 import json
@@ -87,7 +88,17 @@ class ScenarioResult:
     seconds: float = 0.0
     cpu: dict[str, float] | None = None  # {"ours_pct", "others_pct"} of the machine during the scenario
 
-    def add(self, key: str, label: str, value: float | None, unit: str, kind: str, *, target: Target | None = None, note: str = "") -> Figure:
+    def add(
+        self,
+        key: str,
+        label: str,
+        value: float | None,
+        unit: str,
+        kind: str,
+        *,
+        target: Target | None = None,
+        note: str = "",
+    ) -> Figure:
         figure = Figure(f"{self.key}.{key}", label, value, unit, kind, target, note)
         self.figures.append(figure)
         return figure
@@ -146,17 +157,25 @@ class Report:
         path.write_text(render_markdown(self))
 
     def summary_text(self) -> str:
-        lines = [f"benchmark finished in {self.total_seconds:.0f}s on {self.machine.get('cpu_model', '?')} ({self.machine.get('cpus', '?')} cores)"]
+        lines = [
+            f"benchmark finished in {self.total_seconds:.0f}s on {self.machine.get('cpu_model', '?')} ({self.machine.get('cpus', '?')} cores)"
+        ]
         for scenario in self.scenarios:
             if scenario.status != OK:
                 lines.append(f"  {scenario.title}: {scenario.status}: {scenario.reason}")
                 continue
-            busy = f" (other processes used {scenario.cpu['others_pct']:.0f}% of the CPU)" if scenario.cpu and scenario.cpu["others_pct"] > BUSY_MACHINE_PCT else ""
+            busy = (
+                f" (other processes used {scenario.cpu['others_pct']:.0f}% of the CPU)"
+                if scenario.cpu and scenario.cpu["others_pct"] > BUSY_MACHINE_PCT
+                else ""
+            )
             lines.append(f"  {scenario.title}:{busy}")
             for figure in scenario.figures:
                 verdict = "" if figure.passed is None else ("  PASS" if figure.passed else "  FAIL")
                 target = f" (target {figure.target.text(figure.unit)})" if figure.target else ""
-                lines.append(f"    {figure.label}: {format_value(figure.value, figure.unit)} [{figure.kind}]{target}{verdict}")
+                lines.append(
+                    f"    {figure.label}: {format_value(figure.value, figure.unit)} [{figure.kind}]{target}{verdict}"
+                )
         return "\n".join(lines)
 
 
@@ -216,7 +235,7 @@ def render_markdown(report: Report) -> str:
     out.append("")
     out.append(
         "- **Durable, as in production.** PostgreSQL runs with `fsync`, `synchronous_commit` and `full_page_writes` on "
-        "(the settings `make run` uses; listed under \"Platform configuration\"), so every write the platform answers 2xx "
+        '(the settings `make run` uses; listed under "Platform configuration"), so every write the platform answers 2xx '
         "was flushed to disk first. Figures measured with those settings off (reports before issue 19) are not comparable."
     )
     out.append(
@@ -230,7 +249,7 @@ def render_markdown(report: Report) -> str:
         "- **Group commit.** Webhooks that arrive together share one INSERT and one commit; the usual registration is one "
         "autocommitted statement holding the event row lock only for itself and its flush. PostgreSQL's `commit_delay`/"
         "`commit_siblings` were tried with `--pg-setting` (they speed up bare commits at high concurrency; see `GROUP_COMMIT` in "
-        "tests/perf/bench.py) and are used only if listed under \"Platform configuration\"."
+        'tests/perf/bench.py) and are used only if listed under "Platform configuration".'
     )
     out.append(
         "- **CPU per operation** is read from /proc for every process of the platform (services, PostgreSQL, Redis) over "

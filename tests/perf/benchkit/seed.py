@@ -11,6 +11,7 @@ registrations, with dense waitlist positions.
 The tables are introspected first: a NOT NULL column without default that this seeder does not
 know raises `NotAvailable` naming it, so a schema change shows up as a clear message.
 """
+
 from __future__ import annotations
 
 import base64
@@ -36,22 +37,101 @@ EVENTS = 1_000
 MEMBER_PASSWORD = "bench member password, long enough"
 
 CITIES = {
-    "Berlin": "Europe/Berlin", "Hamburg": "Europe/Berlin", "Munich": "Europe/Berlin", "Cologne": "Europe/Berlin",
-    "Vienna": "Europe/Vienna", "Zurich": "Europe/Zurich", "Amsterdam": "Europe/Amsterdam", "London": "Europe/London",
-    "Dublin": "Europe/Dublin", "Copenhagen": "Europe/Copenhagen", "Stockholm": "Europe/Stockholm", "Oslo": "Europe/Oslo",
-    "Lisbon": "Europe/Lisbon", "Madrid": "Europe/Madrid", "Barcelona": "Europe/Madrid", "Paris": "Europe/Paris",
-    "Lyon": "Europe/Paris", "Brussels": "Europe/Brussels", "Prague": "Europe/Prague", "Warsaw": "Europe/Warsaw",
+    "Berlin": "Europe/Berlin",
+    "Hamburg": "Europe/Berlin",
+    "Munich": "Europe/Berlin",
+    "Cologne": "Europe/Berlin",
+    "Vienna": "Europe/Vienna",
+    "Zurich": "Europe/Zurich",
+    "Amsterdam": "Europe/Amsterdam",
+    "London": "Europe/London",
+    "Dublin": "Europe/Dublin",
+    "Copenhagen": "Europe/Copenhagen",
+    "Stockholm": "Europe/Stockholm",
+    "Oslo": "Europe/Oslo",
+    "Lisbon": "Europe/Lisbon",
+    "Madrid": "Europe/Madrid",
+    "Barcelona": "Europe/Madrid",
+    "Paris": "Europe/Paris",
+    "Lyon": "Europe/Paris",
+    "Brussels": "Europe/Brussels",
+    "Prague": "Europe/Prague",
+    "Warsaw": "Europe/Warsaw",
 }
 FIRST_NAMES = (
-    "Adam", "Ben", "Carl", "David", "Erik", "Felix", "Georg", "Henrik", "Ivan", "Jonas", "Karl", "Lars", "Mark", "Nils",
-    "Oscar", "Paul", "Quentin", "Rafael", "Simon", "Tom", "Umar", "Viktor", "Walter", "Xaver", "Yusuf", "Zeno", "Ali",
-    "Bruno", "Chris", "Daniel", "Emil", "Frank", "Gustav", "Hugo", "Jan", "Kevin", "Luis", "Max", "Noah", "Peter",
+    "Adam",
+    "Ben",
+    "Carl",
+    "David",
+    "Erik",
+    "Felix",
+    "Georg",
+    "Henrik",
+    "Ivan",
+    "Jonas",
+    "Karl",
+    "Lars",
+    "Mark",
+    "Nils",
+    "Oscar",
+    "Paul",
+    "Quentin",
+    "Rafael",
+    "Simon",
+    "Tom",
+    "Umar",
+    "Viktor",
+    "Walter",
+    "Xaver",
+    "Yusuf",
+    "Zeno",
+    "Ali",
+    "Bruno",
+    "Chris",
+    "Daniel",
+    "Emil",
+    "Frank",
+    "Gustav",
+    "Hugo",
+    "Jan",
+    "Kevin",
+    "Luis",
+    "Max",
+    "Noah",
+    "Peter",
 )
 TREES = ("Oak", "Birch", "Cedar", "Maple", "Willow", "Pine", "Ash", "Elm", "Linden", "Rowan", "Alder", "Juniper")
-WORDS = ("Tuesday", "Evening", "Morning", "River", "Mountain", "Harbour", "Hearth", "Fireside", "North", "South", "Open", "Quiet")
+WORDS = (
+    "Tuesday",
+    "Evening",
+    "Morning",
+    "River",
+    "Mountain",
+    "Harbour",
+    "Hearth",
+    "Fireside",
+    "North",
+    "South",
+    "Open",
+    "Quiet",
+)
 TOPICS = (
-    "fatherhood", "career change", "grief", "purpose", "relationships", "leadership", "health", "anger", "trust",
-    "new beginnings", "retirement", "creativity", "addiction recovery", "faith", "loneliness", "burnout",
+    "fatherhood",
+    "career change",
+    "grief",
+    "purpose",
+    "relationships",
+    "leadership",
+    "health",
+    "anger",
+    "trust",
+    "new beginnings",
+    "retirement",
+    "creativity",
+    "addiction recovery",
+    "faith",
+    "loneliness",
+    "burnout",
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EVENT_KINDS = (  # type, weight, (capacity range), (price range in cents; 0 = free), duration
@@ -73,7 +153,7 @@ def prehash(pepper: str, password: str) -> bytes:
         hasher = object.__new__(PasswordHasher)  # skip __init__ (it spends a bcrypt hash)
         hasher._pepper = pepper.encode()  # type: ignore[attr-defined]
         return hasher._prehash(password)  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - fall back to the documented scheme
+    except Exception:
         return base64.b64encode(hmac.new(pepper.encode(), password.encode(), hashlib.sha256).digest())
 
 
@@ -109,18 +189,25 @@ async def _columns(conn: asyncpg.Connection, schema: str, table: str) -> dict[st
     rows = await conn.fetch(
         """SELECT column_name, is_nullable, column_default, is_generated, is_identity
              FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2""",
-        schema, table,
+        schema,
+        table,
     )
     return {row["column_name"]: dict(row) for row in rows}
 
 
-async def copy_rows(conn: asyncpg.Connection, schema: str, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> int:
+async def copy_rows(
+    conn: asyncpg.Connection, schema: str, table: str, columns: list[str], rows: list[tuple[Any, ...]]
+) -> int:
     existing = await _columns(conn, schema, table)
     if not existing:
         raise NotAvailable(f"table {schema}.{table} does not exist (migration not written yet?)")
     required = {
-        name for name, c in existing.items()
-        if c["is_nullable"] == "NO" and c["column_default"] is None and c["is_generated"] == "NEVER" and c["is_identity"] == "NO"
+        name
+        for name, c in existing.items()
+        if c["is_nullable"] == "NO"
+        and c["column_default"] is None
+        and c["is_generated"] == "NEVER"
+        and c["is_identity"] == "NO"
     }
     unknown = sorted(required - set(columns))
     if unknown:
@@ -153,7 +240,9 @@ class Generator:
             people.append(Person(self.uuid(), f"member{i:06d}@bench.example", name, self.past(30, 1000)))
         return people
 
-    def circles(self, people: list[Person]) -> tuple[list[tuple], list[tuple], list[uuid.UUID], dict[uuid.UUID, list[uuid.UUID]]]:
+    def circles(
+        self, people: list[Person]
+    ) -> tuple[list[tuple], list[tuple], list[uuid.UUID], dict[uuid.UUID, list[uuid.UUID]]]:
         """Circle rows, membership rows, ids, and each open circle's seated members."""
         rng = self.rng
         order = list(range(len(people)))
@@ -206,24 +295,46 @@ class Generator:
 
             facilitators = take(2 if rng.random() < 0.1 else 1)
             members = [] if archived_at else take(max(0, min(capacity_max, round(rng.gauss(capacity_max * 0.72, 2)))))
-            pending = [] if archived_at or not approval or len(members) >= capacity_max else take(rng.choice((0, 0, 1, 2)))
+            pending = (
+                [] if archived_at or not approval or len(members) >= capacity_max else take(rng.choice((0, 0, 1, 2)))
+            )
             current_by_circle[circle_id] = current
             for person in facilitators:
                 person.facilitator = True
             dues_amount = rng.choice((2000, 3000, 4000, 5000)) if has_dues else None
-            circle_rows.append((
-                circle_id, name, description, capacity_max, capacity_min, rng.choice(WEEKDAYS),
-                dtime(rng.choice((18, 19, 19, 20)), rng.choice((0, 30))), CITIES[city],
-                rng.choices(("weekly", "biweekly", "monthly"), (70, 20, 10))[0], None if online and rng.random() < 0.5 else city,
-                online, "public" if rng.random() < 0.85 else "private", "approval" if approval else "open",
-                dues_amount, "EUR" if has_dues else None, 0 if archived_at else len(members), archived_at,
-                facilitators[0].id, created, archived_at or created + timedelta(days=rng.uniform(0, 10)),
-            ))
+            circle_rows.append(
+                (
+                    circle_id,
+                    name,
+                    description,
+                    capacity_max,
+                    capacity_min,
+                    rng.choice(WEEKDAYS),
+                    dtime(rng.choice((18, 19, 19, 20)), rng.choice((0, 30))),
+                    CITIES[city],
+                    rng.choices(("weekly", "biweekly", "monthly"), (70, 20, 10))[0],
+                    None if online and rng.random() < 0.5 else city,
+                    online,
+                    "public" if rng.random() < 0.85 else "private",
+                    "approval" if approval else "open",
+                    dues_amount,
+                    "EUR" if has_dues else None,
+                    0 if archived_at else len(members),
+                    archived_at,
+                    facilitators[0].id,
+                    created,
+                    archived_at or created + timedelta(days=rng.uniform(0, 10)),
+                )
+            )
             for person in facilitators:
                 if archived_at:
-                    membership_rows.append(self._ended(circle_id, person.id, "facilitator", created, archived_at, "circle_archived"))
+                    membership_rows.append(
+                        self._ended(circle_id, person.id, "facilitator", created, archived_at, "circle_archived")
+                    )
                 else:
-                    membership_rows.append(self._membership(circle_id, person.id, "facilitator", "active", "not_required", created, None))
+                    membership_rows.append(
+                        self._membership(circle_id, person.id, "facilitator", "active", "not_required", created, None)
+                    )
                     person.circles.append(circle_id)
             for person in members:
                 joined = created + timedelta(days=rng.uniform(0, max(1.0, (self.now - created).days - 1)))
@@ -231,11 +342,15 @@ class Generator:
                     payment = rng.choices(("current", "overdue", "pending", "paused"), (88, 5, 5, 2))[0]
                 else:
                     payment = "not_required"
-                membership_rows.append(self._membership(circle_id, person.id, "member", "active", payment, joined, None))
+                membership_rows.append(
+                    self._membership(circle_id, person.id, "member", "active", payment, joined, None)
+                )
                 person.circles.append(circle_id)
             seated[circle_id] = [p.id for p in members]
             for person in pending:
-                membership_rows.append(self._membership(circle_id, person.id, "member", "pending", "not_required", None, self.past(0, 10)))
+                membership_rows.append(
+                    self._membership(circle_id, person.id, "member", "pending", "not_required", None, self.past(0, 10))
+                )
 
         # Ended history (left, transferred, removed, declined) fills the rest up to MEMBERSHIPS.
         remaining = MEMBERSHIPS - len(membership_rows)
@@ -251,20 +366,57 @@ class Generator:
             membership_rows.append(self._ended(circle_id, person.id, "member", start, end, reason))
         return circle_rows, membership_rows[:MEMBERSHIPS], ids, seated
 
-    def _membership(self, circle_id, user_id, role, status, payment, joined, requested) -> tuple:  # noqa: ANN001
+    def _membership(self, circle_id, user_id, role, status, payment, joined, requested) -> tuple:
         created = joined or requested or self.now
         payment_at = joined + timedelta(days=1) if payment not in ("not_required",) and joined else None
         flagged = payment_at + timedelta(days=30) if payment == "overdue" and payment_at else None
-        return (self.uuid(), circle_id, user_id, role, status, payment, payment_at, flagged, joined, None, None, None,
-                None if role == "facilitator" else user_id, None, created, created)
+        return (
+            self.uuid(),
+            circle_id,
+            user_id,
+            role,
+            status,
+            payment,
+            payment_at,
+            flagged,
+            joined,
+            None,
+            None,
+            None,
+            None if role == "facilitator" else user_id,
+            None,
+            created,
+            created,
+        )
 
-    def _ended(self, circle_id, user_id, role, start, end, reason) -> tuple:  # noqa: ANN001
+    def _ended(self, circle_id, user_id, role, start, end, reason) -> tuple:
         declined = reason == "declined"
-        return (self.uuid(), circle_id, user_id, role, "declined" if declined else "ended", "not_required", None, None,
-                None if declined else start, end, reason, None, user_id, None, start, end)
+        return (
+            self.uuid(),
+            circle_id,
+            user_id,
+            role,
+            "declined" if declined else "ended",
+            "not_required",
+            None,
+            None,
+            None if declined else start,
+            end,
+            reason,
+            None,
+            user_id,
+            None,
+            start,
+            end,
+        )
 
-    def events(self, people: list[Person], circle_ids: list[uuid.UUID], seated: dict[uuid.UUID, list[uuid.UUID]],
-               creator: uuid.UUID) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
+    def events(
+        self,
+        people: list[Person],
+        circle_ids: list[uuid.UUID],
+        seated: dict[uuid.UUID, list[uuid.UUID]],
+        creator: uuid.UUID,
+    ) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
         rng = self.rng
         events, links, invitations, registrations = [], [], [], []
         weights = [kind[1] for kind in EVENT_KINDS]
@@ -313,54 +465,229 @@ class Generator:
                     at = (published or created) + timedelta(hours=rng.uniform(1, 24 * 10))
                     at = min(at, self.now - timedelta(minutes=5))
                     if index < confirmed:
-                        registrations.append(self._registration(event_id, user_id, "confirmed", None, price, instalments, at,
-                                                                paid=price > 0))
+                        registrations.append(
+                            self._registration(
+                                event_id, user_id, "confirmed", None, price, instalments, at, paid=price > 0
+                            )
+                        )
                     else:
-                        registrations.append(self._registration(event_id, user_id, "waitlisted", index - confirmed + 1, price,
-                                                                instalments, at, paid=False))
+                        registrations.append(
+                            self._registration(
+                                event_id,
+                                user_id,
+                                "waitlisted",
+                                index - confirmed + 1,
+                                price,
+                                instalments,
+                                at,
+                                paid=False,
+                            )
+                        )
             title = f"{event_type.replace('_', ' ').title()}: {rng.choice(TOPICS).title()} ({city if not online else 'online'})"
-            events.append(self._event(
-                event_id, event_type, title, f"A {event_type.replace('_', ' ')} about {rng.choice(TOPICS)} for members and guests.",
-                starts, ends, CITIES[city], None if online else city, online,
-                f"https://meet.bench.example/{event_id.hex[:10]}" if online else None, capacity, price, instalments, opens, closes,
-                visibility, status, confirmed, confirmed, waitlisted, creator, published, cancelled, created,
-            ))
+            events.append(
+                self._event(
+                    event_id,
+                    event_type,
+                    title,
+                    f"A {event_type.replace('_', ' ')} about {rng.choice(TOPICS)} for members and guests.",
+                    starts,
+                    ends,
+                    CITIES[city],
+                    None if online else city,
+                    online,
+                    f"https://meet.bench.example/{event_id.hex[:10]}" if online else None,
+                    capacity,
+                    price,
+                    instalments,
+                    opens,
+                    closes,
+                    visibility,
+                    status,
+                    confirmed,
+                    confirmed,
+                    waitlisted,
+                    creator,
+                    published,
+                    cancelled,
+                    created,
+                )
+            )
         return events, links, invitations, registrations
 
-    def _event(self, event_id, event_type, title, description, starts, ends, tz, city, online, url, capacity, price,  # noqa: ANN001, PLR0913
-               instalments, opens, closes, visibility, status, seats, confirmed, waitlisted, creator, published, cancelled, created) -> tuple:
-        return (event_id, event_type, title, description, starts, ends, tz, city, online, url, capacity, price, "EUR", instalments,
-                opens, closes, visibility, status, seats, confirmed, waitlisted, creator, published, cancelled,
-                "Cancelled by the organisers." if cancelled else None, created, cancelled or published or created)
+    def _event(
+        self,
+        event_id,
+        event_type,
+        title,
+        description,
+        starts,
+        ends,
+        tz,
+        city,
+        online,
+        url,
+        capacity,
+        price,
+        instalments,
+        opens,
+        closes,
+        visibility,
+        status,
+        seats,
+        confirmed,
+        waitlisted,
+        creator,
+        published,
+        cancelled,
+        created,
+    ) -> tuple:
+        return (
+            event_id,
+            event_type,
+            title,
+            description,
+            starts,
+            ends,
+            tz,
+            city,
+            online,
+            url,
+            capacity,
+            price,
+            "EUR",
+            instalments,
+            opens,
+            closes,
+            visibility,
+            status,
+            seats,
+            confirmed,
+            waitlisted,
+            creator,
+            published,
+            cancelled,
+            "Cancelled by the organisers." if cancelled else None,
+            created,
+            cancelled or published or created,
+        )
 
-    def _registration(self, event_id, user_id, status, position, price, instalments, at, *, paid) -> tuple:  # noqa: ANN001
-        return (self.uuid(), event_id, user_id, status, position, None, price, "EUR", instalments or 1, "{}",
-                at if status == "confirmed" else None, at if paid else None, at, at)
+    def _registration(self, event_id, user_id, status, position, price, instalments, at, *, paid) -> tuple:
+        return (
+            self.uuid(),
+            event_id,
+            user_id,
+            status,
+            position,
+            None,
+            price,
+            "EUR",
+            instalments or 1,
+            "{}",
+            at if status == "confirmed" else None,
+            at if paid else None,
+            at,
+            at,
+        )
 
 
 EVENT_COLUMNS = [
-    "id", "type", "title", "description", "starts_at", "ends_at", "timezone", "city", "online", "url", "capacity", "price_amount",
-    "price_currency", "instalments", "registration_opens_at", "registration_closes_at", "visibility", "status", "seats_taken",
-    "confirmed_count", "waitlist_count", "created_by", "published_at", "cancelled_at", "cancel_reason", "created_at", "updated_at",
+    "id",
+    "type",
+    "title",
+    "description",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "city",
+    "online",
+    "url",
+    "capacity",
+    "price_amount",
+    "price_currency",
+    "instalments",
+    "registration_opens_at",
+    "registration_closes_at",
+    "visibility",
+    "status",
+    "seats_taken",
+    "confirmed_count",
+    "waitlist_count",
+    "created_by",
+    "published_at",
+    "cancelled_at",
+    "cancel_reason",
+    "created_at",
+    "updated_at",
 ]
 REGISTRATION_COLUMNS = [
-    "id", "event_id", "user_id", "status", "waitlist_position", "hold_expires_at", "amount", "currency", "instalments", "answers",
-    "confirmed_at", "paid_at", "created_at", "updated_at",
+    "id",
+    "event_id",
+    "user_id",
+    "status",
+    "waitlist_position",
+    "hold_expires_at",
+    "amount",
+    "currency",
+    "instalments",
+    "answers",
+    "confirmed_at",
+    "paid_at",
+    "created_at",
+    "updated_at",
 ]
 CIRCLE_COLUMNS = [
-    "id", "name", "description", "capacity_max", "capacity_min", "schedule_weekday", "schedule_time", "schedule_timezone",
-    "schedule_frequency", "location_city", "location_online", "visibility", "join_policy", "dues_amount", "dues_currency",
-    "member_count", "archived_at", "created_by", "created_at", "updated_at",
+    "id",
+    "name",
+    "description",
+    "capacity_max",
+    "capacity_min",
+    "schedule_weekday",
+    "schedule_time",
+    "schedule_timezone",
+    "schedule_frequency",
+    "location_city",
+    "location_online",
+    "visibility",
+    "join_policy",
+    "dues_amount",
+    "dues_currency",
+    "member_count",
+    "archived_at",
+    "created_by",
+    "created_at",
+    "updated_at",
 ]
 MEMBERSHIP_COLUMNS = [
-    "id", "circle_id", "user_id", "role", "status", "payment_status", "payment_status_at", "flagged_at", "joined_at", "ended_at",
-    "end_reason", "end_note", "added_by", "decided_by", "created_at", "updated_at",
+    "id",
+    "circle_id",
+    "user_id",
+    "role",
+    "status",
+    "payment_status",
+    "payment_status_at",
+    "flagged_at",
+    "joined_at",
+    "ended_at",
+    "end_reason",
+    "end_note",
+    "added_by",
+    "decided_by",
+    "created_at",
+    "updated_at",
 ]
 
 
 # -- the whole seed -----------------------------------------------------------------------------
-async def seed(main_dsn: str, creds_dsn: str, *, pepper: str, registration_users: int, login_users: int,
-               listing_users: int, contention_events: int) -> SeedResult:
+async def seed(
+    main_dsn: str,
+    creds_dsn: str,
+    *,
+    pepper: str,
+    registration_users: int,
+    login_users: int,
+    listing_users: int,
+    contention_events: int,
+) -> SeedResult:
     started = time.perf_counter()
     result = SeedResult()
     gen = Generator()
@@ -377,25 +704,57 @@ async def seed(main_dsn: str, creds_dsn: str, *, pepper: str, registration_users
         try:
             async with creds.transaction():
                 user_rows = [
-                    (p.id, p.email, p.name, fast_hash, ["member", "facilitator"] if p.facilitator else ["member"], p.created_at,
-                     p.created_at, p.created_at)
+                    (
+                        p.id,
+                        p.email,
+                        p.name,
+                        fast_hash,
+                        ["member", "facilitator"] if p.facilitator else ["member"],
+                        p.created_at,
+                        p.created_at,
+                        p.created_at,
+                    )
                     for p in people
                 ]
                 result.counts["auth.users"] = await copy_rows(
-                    creds, "auth", "users",
-                    ["id", "email", "display_name", "password_hash", "roles", "email_verified_at", "created_at", "updated_at"],
+                    creds,
+                    "auth",
+                    "users",
+                    [
+                        "id",
+                        "email",
+                        "display_name",
+                        "password_hash",
+                        "roles",
+                        "email_verified_at",
+                        "created_at",
+                        "updated_at",
+                    ],
                     user_rows,
                 )
             async with main.transaction():
                 profile_rows = [(p.id, p.name, True, False, gen.now, p.created_at, p.created_at) for p in people]
                 result.counts["circles.profiles"] = await copy_rows(
-                    main, "circles", "profiles",
-                    ["user_id", "display_name", "verified_email", "verified_phone", "synced_at", "created_at", "updated_at"],
+                    main,
+                    "circles",
+                    "profiles",
+                    [
+                        "user_id",
+                        "display_name",
+                        "verified_email",
+                        "verified_phone",
+                        "synced_at",
+                        "created_at",
+                        "updated_at",
+                    ],
                     profile_rows,
                 )
-                result.counts["circles.circles"] = await copy_rows(main, "circles", "circles", CIRCLE_COLUMNS, circle_rows)
-                result.counts["circles.memberships"] = await copy_rows(main, "circles", "memberships", MEMBERSHIP_COLUMNS,
-                                                                       membership_rows)
+                result.counts["circles.circles"] = await copy_rows(
+                    main, "circles", "circles", CIRCLE_COLUMNS, circle_rows
+                )
+                result.counts["circles.memberships"] = await copy_rows(
+                    main, "circles", "memberships", MEMBERSHIP_COLUMNS, membership_rows
+                )
         except asyncpg.PostgresError as exc:
             raise NotAvailable(f"the seed no longer fits the schema: {type(exc).__name__}: {exc}") from None
 
@@ -404,12 +763,16 @@ async def seed(main_dsn: str, creds_dsn: str, *, pepper: str, registration_users
         result.member_emails = [p.email for p in seated_people[:listing_users]]
         others = seated_people[listing_users:]
         result.registration_emails = [p.email for p in others[:registration_users]]
-        result.login_emails = [p.email for p in others[registration_users: registration_users + login_users]]
+        result.login_emails = [p.email for p in others[registration_users : registration_users + login_users]]
         slow_hash = password_hash(pepper, MEMBER_PASSWORD, 12)
-        await creds.execute("UPDATE auth.users SET password_hash = $1 WHERE email = ANY($2::text[])", slow_hash, result.login_emails)
+        await creds.execute(
+            "UPDATE auth.users SET password_hash = $1 WHERE email = ANY($2::text[])", slow_hash, result.login_emails
+        )
 
         try:
-            admin_id = await creds.fetchval("SELECT id FROM auth.users WHERE 'admin' = ANY(roles) ORDER BY created_at LIMIT 1")
+            admin_id = await creds.fetchval(
+                "SELECT id FROM auth.users WHERE 'admin' = ANY(roles) ORDER BY created_at LIMIT 1"
+            )
             creator = admin_id or people[0].id
             events, links, invitations, registrations = gen.events(people, circle_ids, seated, creator)
             bench_events = []
@@ -417,17 +780,41 @@ async def seed(main_dsn: str, creds_dsn: str, *, pepper: str, registration_users
                 event_id = gen.uuid()
                 price = 2500 if n == contention_events - 1 and contention_events > 1 else 0  # the last one is paid
                 starts = gen.now + timedelta(days=30)
-                events.append(gen._event(
-                    event_id, "workshop", f"Benchmark contention workshop {n + 1}", "Limited seats; everyone registers at once.",
-                    starts, starts + timedelta(hours=4), "Europe/Berlin", "Berlin", False, None, CONTENTION_CAPACITY, price, None,
-                    None, None, "public", "published", 0, 0, 0, creator, gen.now - timedelta(days=1), None,
-                    gen.now - timedelta(days=2),
-                ))
+                events.append(
+                    gen._event(
+                        event_id,
+                        "workshop",
+                        f"Benchmark contention workshop {n + 1}",
+                        "Limited seats; everyone registers at once.",
+                        starts,
+                        starts + timedelta(hours=4),
+                        "Europe/Berlin",
+                        "Berlin",
+                        False,
+                        None,
+                        CONTENTION_CAPACITY,
+                        price,
+                        None,
+                        None,
+                        None,
+                        "public",
+                        "published",
+                        0,
+                        0,
+                        0,
+                        creator,
+                        gen.now - timedelta(days=1),
+                        None,
+                        gen.now - timedelta(days=2),
+                    )
+                )
                 bench_events.append({"id": str(event_id), "capacity": CONTENTION_CAPACITY, "price": price})
             counts: dict[str, int] = {}
             async with main.transaction():  # all events data or none: counters never point at missing rows
                 counts["circles.events"] = await copy_rows(main, "circles", "events", EVENT_COLUMNS, events)
-                counts["circles.event_circles"] = await copy_rows(main, "circles", "event_circles", ["event_id", "circle_id"], links)
+                counts["circles.event_circles"] = await copy_rows(
+                    main, "circles", "event_circles", ["event_id", "circle_id"], links
+                )
                 counts["circles.event_invitations"] = await copy_rows(
                     main, "circles", "event_invitations", ["event_id", "user_id"], invitations
                 )
@@ -458,7 +845,9 @@ async def check_consistency(conn: asyncpg.Connection, *, events_seeded: bool) ->
                 WHERE c.member_count <> (SELECT count(*) FROM circles.memberships m
                                           WHERE m.circle_id = c.id AND m.status = 'active' AND m.role = 'member')"""
         ),
-        "circles_over_capacity": await conn.fetchval("SELECT count(*) FROM circles.circles WHERE member_count > capacity_max"),
+        "circles_over_capacity": await conn.fetchval(
+            "SELECT count(*) FROM circles.circles WHERE member_count > capacity_max"
+        ),
     }
     if events_seeded:
         out["events_counter_mismatches"] = await conn.fetchval(
@@ -473,4 +862,3 @@ async def check_consistency(conn: asyncpg.Connection, *, events_seeded: bool) ->
                    OR e.waitlist_count <> x.waiting OR x.last_position <> x.waiting"""
         )
     return {k: int(v) for k, v in out.items()}
-

@@ -11,6 +11,7 @@ Differences from `make run`, all for measurement:
 - Services are spawned one at a time and timed from spawn to `/api/v1/health/ready` = 200.
 - The sidecars (mail and SMS sinks, Stripe stand-in) start as in `make run`.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,10 +23,9 @@ from pathlib import Path
 
 import httpx
 
+from benchkit.machine import descendants, own_cpu_seconds, postmaster_pid, pss_kib, rss_kib, tree_cpu_seconds
 from mcm_shared.devstack.engines import EmbeddedPostgres
 from mcm_shared.devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE, SERVICES, Platform
-
-from benchkit.machine import descendants, own_cpu_seconds, postmaster_pid, pss_kib, rss_kib, tree_cpu_seconds
 
 ADMIN_EMAIL = "admin@bench.example"
 ADMIN_PASSWORD = "bench admin password, long enough"
@@ -73,13 +73,24 @@ class BenchStack:
         self.timings["postgres_start_s"] = time.perf_counter() - started
 
     # What the report states about the server the figures were measured on.
-    REPORTED_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method", "commit_delay",
-                         "commit_siblings", "wal_writer_delay", "shared_buffers", "max_connections")
+    REPORTED_SETTINGS = (
+        "fsync",
+        "synchronous_commit",
+        "full_page_writes",
+        "wal_sync_method",
+        "commit_delay",
+        "commit_siblings",
+        "wal_writer_delay",
+        "shared_buffers",
+        "max_connections",
+    )
 
     def postgres_settings(self) -> dict[str, str]:
         assert self.postgres is not None
         names = "','".join(self.REPORTED_SETTINGS)
-        rows = self.postgres.psql(f"SELECT name, setting, coalesce(unit, '') FROM pg_settings WHERE name IN ('{names}')")
+        rows = self.postgres.psql(
+            f"SELECT name, setting, coalesce(unit, '') FROM pg_settings WHERE name IN ('{names}')"
+        )
         found = {}
         for line in rows.splitlines():
             name, setting, unit = line.split("|")
@@ -121,7 +132,7 @@ class BenchStack:
         started = time.perf_counter()
         try:
             self.admin_line = self.platform.create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-        except Exception as exc:  # noqa: BLE001 - reported, the rest still runs
+        except Exception as exc:
             self.admin_line = f"create-admin failed: {str(exc)[-300:]}"
         self.timings["create_admin_s"] = time.perf_counter() - started
         if getattr(self.platform, "sidecars", None):
@@ -152,7 +163,9 @@ class BenchStack:
                 process.kill()
                 output, _ = process.communicate()
             if process.returncode != 0:
-                self.migration_errors[name] = output.strip().splitlines()[-1] if output.strip() else f"exit {process.returncode}"
+                self.migration_errors[name] = (
+                    output.strip().splitlines()[-1] if output.strip() else f"exit {process.returncode}"
+                )
         self.timings["migrations_s"] = time.perf_counter() - started
 
     def spawn(self, name: str, module: str, timeout: float = 40.0) -> ServiceStart:
@@ -214,7 +227,11 @@ class BenchStack:
         for name, process in self.platform.processes.items():
             if process.poll() is None:
                 pids = [process.pid, *descendants(process.pid)]
-                out[name] = {"pid": process.pid, "processes": len(pids), "rss_mib": _mib(sum(rss_kib(p) or 0 for p in pids))}
+                out[name] = {
+                    "pid": process.pid,
+                    "processes": len(pids),
+                    "rss_mib": _mib(sum(rss_kib(p) or 0 for p in pids)),
+                }
         if self.platform.redis and self.platform.redis.process:
             pid = self.platform.redis.process.pid
             out["redis"] = {"pid": pid, "processes": 1, "rss_mib": _mib(rss_kib(pid) or 0)}
@@ -257,7 +274,7 @@ class BenchStack:
         if self.platform is not None:
             try:
                 self.platform.stop()  # services (SIGTERM, by PID), then Redis; Postgres is ours
-            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+            except Exception as exc:
                 print(f"stopping the platform: {exc}", file=sys.stderr)
         if self.postgres is not None:
             self.postgres.stop()

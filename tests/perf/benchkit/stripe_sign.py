@@ -4,6 +4,7 @@ Stripe sends `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t
 the receiver recomputes the HMAC over the exact bytes it got. The bodies here are serialised once
 and those bytes are both signed and sent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,18 +38,54 @@ EVENT_TYPES = (
 def _object(event_type: str, n: int, created: int) -> dict[str, Any]:
     kind = event_type.split(".")[0]
     if kind == "payment_intent":
-        return {"id": f"pi_bench{n:08d}", "object": "payment_intent", "amount": 4500, "currency": "eur", "status": "succeeded",
-                "customer": None, "metadata": {}, "created": created}
+        return {
+            "id": f"pi_bench{n:08d}",
+            "object": "payment_intent",
+            "amount": 4500,
+            "currency": "eur",
+            "status": "succeeded",
+            "customer": None,
+            "metadata": {},
+            "created": created,
+        }
     if kind == "charge":
-        return {"id": f"ch_bench{n:08d}", "object": "charge", "amount": 4500, "currency": "eur", "paid": True,
-                "payment_intent": f"pi_bench{n:08d}", "customer": None, "metadata": {}, "created": created}
+        return {
+            "id": f"ch_bench{n:08d}",
+            "object": "charge",
+            "amount": 4500,
+            "currency": "eur",
+            "paid": True,
+            "payment_intent": f"pi_bench{n:08d}",
+            "customer": None,
+            "metadata": {},
+            "created": created,
+        }
     if kind == "checkout":
-        return {"id": f"cs_test_bench{n:08d}", "object": "checkout.session", "mode": "payment", "payment_status": "paid",
-                "amount_total": 4500, "currency": "eur", "customer": None, "client_reference_id": None, "metadata": {},
-                "payment_intent": f"pi_bench{n:08d}", "created": created}
+        return {
+            "id": f"cs_test_bench{n:08d}",
+            "object": "checkout.session",
+            "mode": "payment",
+            "payment_status": "paid",
+            "amount_total": 4500,
+            "currency": "eur",
+            "customer": None,
+            "client_reference_id": None,
+            "metadata": {},
+            "payment_intent": f"pi_bench{n:08d}",
+            "created": created,
+        }
     if kind == "invoice":
-        return {"id": f"in_bench{n:08d}", "object": "invoice", "amount_paid": 3000, "currency": "eur", "status": "paid",
-                "customer": f"cus_bench{n:08d}", "subscription": None, "metadata": {}, "created": created}
+        return {
+            "id": f"in_bench{n:08d}",
+            "object": "invoice",
+            "amount_paid": 3000,
+            "currency": "eur",
+            "status": "paid",
+            "customer": f"cus_bench{n:08d}",
+            "subscription": None,
+            "metadata": {},
+            "created": created,
+        }
     return {"id": f"cus_bench{n:08d}", "object": "customer", "email": None, "metadata": {}, "created": created}
 
 

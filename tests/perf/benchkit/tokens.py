@@ -1,4 +1,5 @@
 """Signing in the benchmark's users through the gateway (real auth, real tokens)."""
+
 from __future__ import annotations
 
 import json
@@ -24,13 +25,20 @@ async def login_all(gateway: str, emails: list[str], password: str, *, concurren
                 sample.append(f"{status} {body[:200]!r}")
 
     requests = (
-        Request("POST", gateway + LOGIN_PATH, {"Content-Type": "application/json"},
-                json.dumps({"email": email, "password": password}).encode(), tag=email)
+        Request(
+            "POST",
+            gateway + LOGIN_PATH,
+            {"Content-Type": "application/json"},
+            json.dumps({"email": email, "password": password}).encode(),
+            tag=email,
+        )
         for email in emails
     )
     result = await closed_loop(requests, concurrency=concurrency, on_response=on_response)
     if emails and not tokens:
         raise NotAvailable(f"no benchmark user could sign in through the gateway: {sample or dict(result.errors)}")
     if len(tokens) < len(emails):
-        print(f"  warning: {len(emails) - len(tokens)} of {len(emails)} sign-ins failed: {failures} {sample}", flush=True)
+        print(
+            f"  warning: {len(emails) - len(tokens)} of {len(emails)} sign-ins failed: {failures} {sample}", flush=True
+        )
     return tokens

@@ -5,6 +5,7 @@ time" — and allows `burst` requests at once, refilled at one per `period / bur
 uses Redis' own clock, so every gateway replica agrees. These endpoints guard passwords and
 codes, so when Redis cannot answer in time the caller gets a 503, never an unchecked attempt.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,7 +52,9 @@ class GcraLimiter:
         """Raises TimeoutError / RedisError / OSError when Redis cannot decide in time."""
         interval_ms = max(1, int(period_seconds * 1000 / limit))
         async with asyncio.timeout(self.timeout):
-            allowed, retry_ms, remaining, reset_ms = await self._script(keys=[self.prefix + key], args=[interval_ms, limit])
+            allowed, retry_ms, remaining, reset_ms = await self._script(
+                keys=[self.prefix + key], args=[interval_ms, limit]
+            )
         return Decision(bool(allowed), int(retry_ms) / 1000, int(remaining), int(reset_ms) / 1000)
 
 

@@ -10,18 +10,19 @@
 Refusals are 429 problem+json with `Retry-After` and the `RateLimit-*` headers. The client IP
 comes from `X-Forwarded-For` only through TRUSTED_PROXIES (see headers.py).
 """
+
 from __future__ import annotations
 
 import logging
 
-from mcm_shared.errors import DependencyUnavailable, RateLimited
-from mcm_shared.tokens import Principal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from mcm_gateway.ratelimit.gcra import GcraLimiter, LocalGcraLimiter
 from mcm_gateway.ratelimit.shared_counter import SharedWindowCounter, ceil_seconds
 from mcm_gateway.routes import Route
+from mcm_shared.errors import DependencyUnavailable, RateLimited
+from mcm_shared.security import Principal
 
 logger = logging.getLogger("mcm.gateway.ratelimit")
 WINDOW_SECONDS = 60
@@ -68,7 +69,9 @@ class RateLimiter:
         await self.general.stop()
         await self.general.flush()
 
-    async def check(self, route: Route, path: str, client_ip: str, principal: Principal | None) -> list[tuple[bytes, bytes]] | None:
+    async def check(
+        self, route: Route, path: str, client_ip: str, principal: Principal | None
+    ) -> list[tuple[bytes, bytes]] | None:
         """Raises `RateLimited` (429) or `DependencyUnavailable` (503); returns headers to add."""
         if route.credential:
             return await self._check_credential(path, client_ip, principal)
@@ -87,13 +90,17 @@ class RateLimiter:
         if retry:
             raise too_many(self.anonymous_per_minute, retry, "requests")
 
-    async def _check_credential(self, path: str, client_ip: str, principal: Principal | None) -> list[tuple[bytes, bytes]]:
+    async def _check_credential(
+        self, path: str, client_ip: str, principal: Principal | None
+    ) -> list[tuple[bytes, bytes]]:
         who = f"user:{principal.user_id or principal.subject}" if principal is not None else f"ip:{client_ip}"
         limit = self.credential_per_minute
         try:
             decision = await self.credential.hit(f"{path}:{who}", limit=limit, period_seconds=WINDOW_SECONDS)
         except (RedisError, OSError, TimeoutError) as exc:
-            logger.warning("credential rate limit cannot reach Redis", extra={"error": type(exc).__name__, "path": path})
+            logger.warning(
+                "credential rate limit cannot reach Redis", extra={"error": type(exc).__name__, "path": path}
+            )
             raise DependencyUnavailable("Sign-in is unavailable right now; please retry shortly.") from None
         if not decision.allowed:
             raise too_many(limit, decision.retry_after, "attempts")

@@ -14,6 +14,7 @@ that key the limit starts afresh, the price of not letting a flood of addresses 
 memory), and entries of windows that ended are forgotten at each rollover by the background
 task, off the request path. A request costs a few dict operations whatever the table size.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -147,9 +148,11 @@ class SharedWindowCounter:
                     pipe.expire(name, self.window * 2 + 5)
                     pipe.get(f"{self.prefix}{key}:{window - 1}")
                 results = await pipe.execute()
-        except Exception as exc:  # noqa: BLE001 - Redis down: keep counting here
+        except Exception as exc:
             if self.redis_ok:
-                logger.warning("rate-limit counters cannot reach Redis; limiting per replica", extra={"error": type(exc).__name__})
+                logger.warning(
+                    "rate-limit counters cannot reach Redis; limiting per replica", extra={"error": type(exc).__name__}
+                )
             self.redis_ok = False
             for key, hits in pending.items():
                 self._add_local(key, window, hits)

@@ -1,4 +1,5 @@
 """The gateway's own upstream HTTP/1.1 client: keep-alive pools, timeouts, circuit breaker."""
+
 from mcm_gateway.upstream.breaker import CircuitBreaker
 from mcm_gateway.upstream.connection import Exchange, UpstreamConnection
 from mcm_gateway.upstream.errors import (
@@ -11,6 +12,13 @@ from mcm_gateway.upstream.errors import (
 from mcm_gateway.upstream.pool import UpstreamPool
 
 __all__ = [
-    "CircuitBreaker", "ConnectFailed", "Exchange", "UpstreamBroken", "UpstreamConnection",
-    "UpstreamError", "UpstreamPool", "UpstreamTimeout", "UpstreamUnavailable",
+    "CircuitBreaker",
+    "ConnectFailed",
+    "Exchange",
+    "UpstreamBroken",
+    "UpstreamConnection",
+    "UpstreamError",
+    "UpstreamPool",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
 ]

@@ -12,6 +12,7 @@ claimed it was cancelled (a probe's own timeout, a client gone) and recorded nei
 own deadline, `trial_seconds` (the connect timeout) after it began. Claiming the trial simply
 keeps the circuit closed to everyone else until then, so no flag can be left behind.
 """
+
 from __future__ import annotations
 
 import time

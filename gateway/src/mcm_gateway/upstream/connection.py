@@ -8,6 +8,7 @@ request (head and the whole body, framed by the gateway), written at once; the c
 returns itself to its pool only when that request was written in full and the response read in
 full and the upstream keeps the connection alive. Anything else closes it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,9 +31,24 @@ class Exchange:
     """One request/response on a connection, seen from the proxy."""
 
     __slots__ = (
-        "conn", "status", "headers", "complete", "error", "keep_alive", "request_done",
-        "head_only", "framed", "has_length", "_chunks", "_buffered", "_waiter", "_timer", "_interim", "_received",
-        "deadline", "_why",
+        "_buffered",
+        "_chunks",
+        "_interim",
+        "_received",
+        "_timer",
+        "_waiter",
+        "_why",
+        "complete",
+        "conn",
+        "deadline",
+        "error",
+        "framed",
+        "has_length",
+        "head_only",
+        "headers",
+        "keep_alive",
+        "request_done",
+        "status",
     )
 
     def __init__(self, conn: UpstreamConnection, head_only: bool) -> None:
@@ -183,7 +199,9 @@ class Exchange:
         if self.status and not self.framed and not self.head_only:
             self._complete(keep_alive=False)  # "read until close" bodies end here
             return
-        self._fail(UpstreamBroken("the upstream closed the connection", retry_safe=not self._received and self.conn.reused))
+        self._fail(
+            UpstreamBroken("the upstream closed the connection", retry_safe=not self._received and self.conn.reused)
+        )
 
 
 class UpstreamConnection(asyncio.Protocol):

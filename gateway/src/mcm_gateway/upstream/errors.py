@@ -1,4 +1,5 @@
 """Why an upstream call failed, and which status the client sees for it."""
+
 from __future__ import annotations
 
 

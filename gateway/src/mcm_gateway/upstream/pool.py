@@ -2,6 +2,7 @@
 and a circuit breaker. Idle connections are reused last-in first-out, so a quiet period lets
 the older ones expire instead of spreading traffic thinly over all of them.
 """
+
 from __future__ import annotations
 
 import asyncio

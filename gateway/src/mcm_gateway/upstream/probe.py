@@ -1,4 +1,5 @@
 """Asking an upstream whether it is ready, over the same pooled connections the proxy uses."""
+
 from __future__ import annotations
 
 import asyncio

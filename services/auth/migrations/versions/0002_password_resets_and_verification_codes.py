@@ -4,8 +4,9 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-27
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -29,12 +30,16 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         *_entity_columns(),
-        sa.ForeignKeyConstraint(["user_id"], ["auth.users.id"], name=op.f("fk_password_resets_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["auth.users.id"], name=op.f("fk_password_resets_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_password_resets")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_password_resets_token_hash")),
         schema="auth",
     )
-    op.create_index(op.f("ix_auth_password_resets_user_id"), "password_resets", ["user_id"], unique=False, schema="auth")
+    op.create_index(
+        op.f("ix_auth_password_resets_user_id"), "password_resets", ["user_id"], unique=False, schema="auth"
+    )
     op.create_table(
         "verification_codes",
         sa.Column("user_id", sa.UUID(), nullable=False),
@@ -47,11 +52,15 @@ def upgrade() -> None:
         *_entity_columns(),
         sa.CheckConstraint("purpose IN ('email', 'phone')", name=op.f("ck_verification_codes_purpose")),
         sa.CheckConstraint("attempts >= 0 AND attempts <= 5", name=op.f("ck_verification_codes_attempts_range")),
-        sa.ForeignKeyConstraint(["user_id"], ["auth.users.id"], name=op.f("fk_verification_codes_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["auth.users.id"], name=op.f("fk_verification_codes_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_verification_codes")),
         schema="auth",
     )
-    op.create_index("ix_verification_codes_user_purpose", "verification_codes", ["user_id", "purpose"], unique=False, schema="auth")
+    op.create_index(
+        "ix_verification_codes_user_purpose", "verification_codes", ["user_id", "purpose"], unique=False, schema="auth"
+    )
 
 
 def downgrade() -> None:

@@ -4,8 +4,9 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-27
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0003"
@@ -24,12 +25,18 @@ def upgrade() -> None:
         sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["actor_id"], ["auth.users.id"], name=op.f("fk_audit_log_actor_id_users"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["subject_id"], ["auth.users.id"], name=op.f("fk_audit_log_subject_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["auth.users.id"], name=op.f("fk_audit_log_actor_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["subject_id"], ["auth.users.id"], name=op.f("fk_audit_log_subject_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
         schema="auth",
     )
-    op.create_index("ix_audit_log_subject_created", "audit_log", ["subject_id", "created_at"], unique=False, schema="auth")
+    op.create_index(
+        "ix_audit_log_subject_created", "audit_log", ["subject_id", "created_at"], unique=False, schema="auth"
+    )
 
 
 def downgrade() -> None:

@@ -1,10 +1,10 @@
 """`python -m mcm_auth serve|migrate|create-admin|rotate-key`."""
-from mcm_shared.cli import run_cli
-from mcm_shared.migrations import migrate_command
 
 from mcm_auth.commands import create_admin, rotate_key
 from mcm_auth.config import Settings
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_shared.cli import run_cli
+from mcm_shared.migrations import migrate_command
 
 
 def migrate() -> None:

@@ -1,4 +1,5 @@
 """Operator commands behind `python -m mcm_auth ...`: create the first admin, rotate the key."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,9 +13,6 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from mcm_shared.db import Database
-from mcm_shared.events.writer import EventWriter
-
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
@@ -26,7 +24,8 @@ from mcm_auth.models import EVENTS
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.roles.permissions import Role, canonical_roles
 from mcm_auth.security.passwords import PasswordHasher
-
+from mcm_shared.db import Database
+from mcm_shared.events.writer import EventWriter
 
 DEV_ADMIN_EMAIL = "admin@mcm.example"
 
@@ -58,8 +57,15 @@ async def ensure_admin_in(
                 return f"admin {email} already exists; nothing changed"
             before = list(user.roles)
             user.roles = canonical_roles([*user.roles, Role.ADMIN.value])
-            session.add(AuditEntry(actor_id=None, subject_id=user.id, action="roles_changed",
-                                   details={"before": before, "after": user.roles}, reason="create-admin command"))
+            session.add(
+                AuditEntry(
+                    actor_id=None,
+                    subject_id=user.id,
+                    action="roles_changed",
+                    details={"before": before, "after": user.roles},
+                    reason="create-admin command",
+                )
+            )
             await session.commit()
             return f"account {email} already existed; admin role added (password unchanged)"
         # No transaction while bcrypt runs; a concurrent creation is caught by the unique email.
@@ -67,7 +73,9 @@ async def ensure_admin_in(
         generated = password is None
         password = password or secrets.token_urlsafe(18)
         own_hasher = hasher is None
-        hasher = hasher or PasswordHasher(settings.password_pepper.get_secret_value(), settings.bcrypt_rounds, concurrency=1)
+        hasher = hasher or PasswordHasher(
+            settings.password_pepper.get_secret_value(), settings.bcrypt_rounds, concurrency=1
+        )
         try:
             password_hash = await hasher.hash(password)
         finally:
@@ -85,7 +93,15 @@ async def ensure_admin_in(
             await repo.add(user)
             writer = EventWriter(EVENTS, producer="auth")
             await announce(session, writer, "user.registered", user)
-            session.add(AuditEntry(actor_id=None, subject_id=user.id, action="created_admin", details={"roles": user.roles}, reason="create-admin command"))
+            session.add(
+                AuditEntry(
+                    actor_id=None,
+                    subject_id=user.id,
+                    action="created_admin",
+                    details={"roles": user.roles},
+                    reason="create-admin command",
+                )
+            )
             await session.commit()
         except IntegrityError:  # another replica created it at the same moment
             return f"admin {email} was just created by another process; nothing changed"
@@ -134,7 +150,9 @@ async def prepublish(settings: Settings, kid: str, jwk: dict) -> None:
 
 def rotate_key(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mcm_auth rotate-key")
-    parser.add_argument("--print-pem", action="store_true", help="print the new private key instead of writing a key file")
+    parser.add_argument(
+        "--print-pem", action="store_true", help="print the new private key instead of writing a key file"
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     key = generate_key()
@@ -147,6 +165,8 @@ def rotate_key(argv: list[str]) -> int:
         print(f"new kid {key.kid}: set JWT_PRIVATE_KEY to the PEM above and roll the deployment", file=sys.stderr)
         return 0
     path = write_key_file(settings.jwt_key_dir, key, activate=True)
-    print(f"new signing key {key.kid} written to {path}; restart auth to sign with it "
-          "(older keys stay published until their tokens have expired)")
+    print(
+        f"new signing key {key.kid} written to {path}; restart auth to sign with it "
+        "(older keys stay published until their tokens have expired)"
+    )
     return 0

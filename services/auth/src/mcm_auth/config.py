@@ -1,4 +1,5 @@
 """Configuration of the auth service (names from ARCHITECTURE.md §12, plus auth's own)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -135,14 +136,24 @@ class Settings(BaseServiceSettings):
         super().check_production_ready()
         if not self.is_production:
             return
-        weak = [name for name, secret in self.service_client_secrets().items() if secret == DEV_DEFAULT_SECRET or len(secret) < 24]
+        weak = [
+            name
+            for name, secret in self.service_client_secrets().items()
+            if secret == DEV_DEFAULT_SECRET or len(secret) < 24
+        ]
         if weak:
-            raise ConfigurationError(f"auth refuses to start in production: weak client secret for {', '.join(sorted(weak))}")
+            raise ConfigurationError(
+                f"auth refuses to start in production: weak client secret for {', '.join(sorted(weak))}"
+            )
         if self.smtp_username and self.smtp_security == "none":
-            raise ConfigurationError("auth refuses to start in production: SMTP_USERNAME is set but SMTP_SECURITY is none "
-                                     "(the password would cross the network in clear)")
+            raise ConfigurationError(
+                "auth refuses to start in production: SMTP_USERNAME is set but SMTP_SECURITY is none "
+                "(the password would cross the network in clear)"
+            )
         if self.sms_api_base and self.sms_auth_token.get_secret_value() == DEV_DEFAULT_SECRET:
-            raise ConfigurationError("auth refuses to start in production: SMS_AUTH_TOKEN still has its development default")
+            raise ConfigurationError(
+                "auth refuses to start in production: SMS_AUTH_TOKEN still has its development default"
+            )
 
     def service_client_secrets(self) -> dict[str, str]:
         """Parse SERVICE_CLIENTS into {name: secret}; malformed entries are ignored.

@@ -1,4 +1,5 @@
 """Everything a use case needs besides the database session, built once per app."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,10 +18,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class AuthContext:
-    settings: "Settings"
+    settings: Settings
     db: Database
-    redis: "Redis"
-    keyring: "KeyRing"
-    hasher: "PasswordHasher"
+    redis: Redis
+    keyring: KeyRing
+    hasher: PasswordHasher
     events: Any  # mcm_shared.events.writer.EventWriter
-    outbound: "Outbound"
+    outbound: Outbound

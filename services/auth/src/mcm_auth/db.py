@@ -1,5 +1,6 @@
 """The auth service's declarative base: every table lives in the `auth` schema of the
 credentials database."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """Request dependencies of the auth service: its context, the caller's client details and the
 signed-in account (token verified, then its session and account checked in the database, so a
 revoked session is refused here at once, not only at the gateway)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,18 +12,17 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mcm_shared.client_address import TrustedProxies
-from mcm_shared.errors import Forbidden
-from mcm_shared.security.principal import Principal
-from mcm_shared.tokens import current_principal
-from mcm_shared.wiring import SessionDep
-
 from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.models import User
 from mcm_auth.context import AuthContext
 from mcm_auth.roles.permissions import permissions_of
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.service import ClientInfo
+from mcm_shared.client_address import TrustedProxies
+from mcm_shared.errors import Forbidden
+from mcm_shared.security import current_principal
+from mcm_shared.security.principal import Principal
+from mcm_shared.wiring import SessionDep
 
 _bearer = HTTPBearer(scheme_name="BearerToken", bearerFormat="JWT", auto_error=False)
 
@@ -75,7 +75,13 @@ async def signed_in(
         raise AccountUnavailable("This endpoint needs a user's access token.")
     record = await db.get(Session, principal.session_id)
     user = await db.get(User, principal.user_id)
-    if record is None or record.revoked_at is not None or record.user_id != principal.user_id or user is None or not user.active:
+    if (
+        record is None
+        or record.revoked_at is not None
+        or record.user_id != principal.user_id
+        or user is None
+        or not user.active
+    ):
         raise AccountUnavailable("The session has ended; sign in again.")
     return SignedIn(principal, user, record)
 

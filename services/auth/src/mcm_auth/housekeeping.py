@@ -1,6 +1,7 @@
 """Hourly clean-up of rows that have served their purpose, so the credentials database holds no
 more than it needs: ended sessions (with their refresh tokens), spent codes and reset tokens,
 and old delivery records. Deletes are idempotent, so every replica may run it."""
+
 from __future__ import annotations
 
 import logging
@@ -8,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_
 
-from mcm_shared.db import Database
-from mcm_shared.events.worker import BackgroundWorker
-
 from mcm_auth.notifications.models import OutboundMessage
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.sessions.models import RefreshToken, Session
 from mcm_auth.verification.models import VerificationCode
+from mcm_shared.db import Database
+from mcm_shared.events.worker import BackgroundWorker
 
 logger = logging.getLogger("mcm.auth.housekeeping")
 
@@ -29,13 +29,17 @@ async def purge(database: Database, *, absolute_session_ttl: timedelta, now: dat
     removed = 0
     async with database.session() as session:
         statements = [
-            delete(Session).where(or_(Session.revoked_at < now - SESSION_HISTORY, Session.expires_at < now - SESSION_HISTORY)),
+            delete(Session).where(
+                or_(Session.revoked_at < now - SESSION_HISTORY, Session.expires_at < now - SESSION_HISTORY)
+            ),
             # A rotated token only matters for reuse detection while its session can still live.
             delete(RefreshToken).where(RefreshToken.rotated_at < now - absolute_session_ttl),
             delete(VerificationCode).where(VerificationCode.expires_at < now - SPENT_SECRETS),
             delete(PasswordReset).where(PasswordReset.expires_at < now - SPENT_SECRETS),
             delete(OutboundMessage).where(
-                or_(OutboundMessage.sent_at < now - DELIVERY_RECORDS, OutboundMessage.failed_at < now - DELIVERY_RECORDS)
+                or_(
+                    OutboundMessage.sent_at < now - DELIVERY_RECORDS, OutboundMessage.failed_at < now - DELIVERY_RECORDS
+                )
             ),
         ]
         for statement in statements:
@@ -49,7 +53,9 @@ async def purge(database: Database, *, absolute_session_ttl: timedelta, now: dat
 class Housekeeping(BackgroundWorker):
     kind = "housekeeping"
 
-    def __init__(self, database: Database, *, absolute_session_ttl: timedelta, interval_seconds: float = 3600.0) -> None:
+    def __init__(
+        self, database: Database, *, absolute_session_ttl: timedelta, interval_seconds: float = 3600.0
+    ) -> None:
         super().__init__(backoff_initial=5.0, backoff_max=300.0)
         self.database = database
         self.absolute_session_ttl = absolute_session_ttl

@@ -1,4 +1,5 @@
 """The auth service app: credentials, sessions, roles, signing keys, outbound messages."""
+
 from __future__ import annotations
 
 import logging
@@ -7,12 +8,6 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
-
-from mcm_shared.app import create_service_app
-from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay, stream_for
-from mcm_shared.settings import Environment
-from mcm_shared.tokens import TokenVerifier
-from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook
 
 from mcm_auth.accounts.router import router as accounts_router
 from mcm_auth.admin.router import router as admin_router
@@ -36,12 +31,24 @@ from mcm_auth.passwords.router import router as passwords_router
 from mcm_auth.security.passwords import PasswordHasher
 from mcm_auth.sessions.router import router as sessions_router
 from mcm_auth.verification.router import router as verification_router
+from mcm_shared.app import create_service_app
+from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay, stream_for
+from mcm_shared.security import TokenVerifier
+from mcm_shared.settings import Environment
+from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook
 
 logger = logging.getLogger("mcm.auth")
 
 ROUTERS = [
-    keys_router, accounts_router, sessions_router, passwords_router, verification_router,
-    notifications_router, admin_router, clients_router, google_router,
+    keys_router,
+    accounts_router,
+    sessions_router,
+    passwords_router,
+    verification_router,
+    notifications_router,
+    admin_router,
+    clients_router,
+    google_router,
 ]
 
 
@@ -57,7 +64,7 @@ def auth_hook(settings: Settings):
         )
         try:
             await keyring.register(app.state.db)
-        except Exception:  # noqa: BLE001 - start anyway; readiness reports the database
+        except Exception:
             logger.warning("could not publish the signing key yet; will retry", exc_info=True)
         app.state.keyring = keyring
         app.state.verifier = TokenVerifier(
@@ -97,12 +104,17 @@ def _workers(app: FastAPI, settings: Settings, outbound: Outbound, http: httpx.A
     database, redis = app.state.db, app.state.redis
     return [
         DeliveryWorker(
-            database, outbound, SmtpTransport(settings), SmsTransport(settings, http),
+            database,
+            outbound,
+            SmtpTransport(settings),
+            SmsTransport(settings, http),
             log_when_unconfigured=settings.environment is Environment.DEVELOPMENT,
         ),
         OutboxRelay(database.sessionmaker, redis, EVENTS),
         EventConsumer(
-            database.sessionmaker, redis, EVENTS,
+            database.sessionmaker,
+            redis,
+            EVENTS,
             group="auth",
             streams=[stream_for(name) for name in settings.notification_sources],
             handlers={"notification.requested": request_handler(outbound)},
@@ -128,7 +140,7 @@ async def _bootstrap_admin(app: FastAPI, settings: Settings) -> None:
             hasher=app.state.ctx.hasher,
         )
         logger.info(report.split(" with generated password")[0])
-    except Exception:  # noqa: BLE001 - a missing admin must not keep the service down
+    except Exception:
         logger.warning("could not create the admin account at start", exc_info=True)
 
 

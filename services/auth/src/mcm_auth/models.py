@@ -1,5 +1,4 @@
 """Import point for every model of the service, so Alembic sees the whole metadata."""
-from mcm_shared.events.tables import event_tables
 
 from mcm_auth.accounts.models import User
 from mcm_auth.db import Base
@@ -9,8 +8,21 @@ from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.sessions.models import RefreshToken, Session
 from mcm_auth.verification.models import VerificationCode
+from mcm_shared.events.tables import event_tables
 
 EVENTS = event_tables(Base)
 metadata = Base.metadata
 
-__all__ = ["EVENTS", "AuditEntry", "NotificationPreference", "OutboundMessage", "PasswordReset", "PublishedKey", "RefreshToken", "Session", "User", "VerificationCode", "metadata"]
+__all__ = [
+    "EVENTS",
+    "AuditEntry",
+    "NotificationPreference",
+    "OutboundMessage",
+    "PasswordReset",
+    "PublishedKey",
+    "RefreshToken",
+    "Session",
+    "User",
+    "VerificationCode",
+    "metadata",
+]

@@ -1,4 +1,5 @@
 """A fixed-window counter in Redis, used by every code and message endpoint."""
+
 from __future__ import annotations
 
 from redis.asyncio import Redis

@@ -8,6 +8,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-27
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -36,7 +37,9 @@ def _timestamps() -> list[sa.Column]:
 
 
 def _event_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["event_id"], [f"{S}.events.id"], name=f"fk_{table}_event_id_events", ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(
+        ["event_id"], [f"{S}.events.id"], name=f"fk_{table}_event_id_events", ondelete="CASCADE"
+    )
 
 
 def upgrade() -> None:
@@ -79,13 +82,18 @@ def upgrade() -> None:
         *_timestamps(),
         sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_events_ends_after_start")),
         sa.CheckConstraint("capacity > 0", name=op.f("ck_events_capacity_positive")),
-        sa.CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name=op.f("ck_events_seats_within_capacity")),
-        sa.CheckConstraint("confirmed_count >= 0 AND confirmed_count <= seats_taken", name=op.f("ck_events_confirmed_within_seats")),
+        sa.CheckConstraint(
+            "seats_taken >= 0 AND seats_taken <= capacity", name=op.f("ck_events_seats_within_capacity")
+        ),
+        sa.CheckConstraint(
+            "confirmed_count >= 0 AND confirmed_count <= seats_taken", name=op.f("ck_events_confirmed_within_seats")
+        ),
         sa.CheckConstraint("waitlist_count >= 0", name=op.f("ck_events_waitlist_count_nonnegative")),
         sa.CheckConstraint("price_amount >= 0", name=op.f("ck_events_price_nonnegative")),
         sa.CheckConstraint("price_currency ~ '^[A-Z]{3}$'", name=op.f("ck_events_currency_iso")),
         sa.CheckConstraint(
-            "instalments IS NULL OR (instalments BETWEEN 2 AND 12 AND price_amount > 0)", name=op.f("ck_events_payment_plan")
+            "instalments IS NULL OR (instalments BETWEEN 2 AND 12 AND price_amount > 0)",
+            name=op.f("ck_events_payment_plan"),
         ),
         sa.CheckConstraint(
             "registration_opens_at IS NULL OR registration_closes_at IS NULL "
@@ -178,32 +186,51 @@ def upgrade() -> None:
             name=op.f("ck_event_registrations_status"),
         ),
         sa.CheckConstraint(
-            "(status = 'waitlisted') = (waitlist_position IS NOT NULL)", name=op.f("ck_event_registrations_waitlist_position")
+            "(status = 'waitlisted') = (waitlist_position IS NOT NULL)",
+            name=op.f("ck_event_registrations_waitlist_position"),
         ),
         sa.CheckConstraint(
-            "status <> 'pending_payment' OR hold_expires_at IS NOT NULL", name=op.f("ck_event_registrations_hold_has_expiry")
+            "status <> 'pending_payment' OR hold_expires_at IS NOT NULL",
+            name=op.f("ck_event_registrations_hold_has_expiry"),
         ),
         sa.CheckConstraint(
-            "waitlist_position IS NULL OR waitlist_position > 0", name=op.f("ck_event_registrations_waitlist_position_positive")
+            "waitlist_position IS NULL OR waitlist_position > 0",
+            name=op.f("ck_event_registrations_waitlist_position_positive"),
         ),
         sa.CheckConstraint(
-            "sponsor_user_id IS NULL OR sponsor_user_id <> user_id", name=op.f("ck_event_registrations_sponsor_not_self")
+            "sponsor_user_id IS NULL OR sponsor_user_id <> user_id",
+            name=op.f("ck_event_registrations_sponsor_not_self"),
         ),
         _event_fk("event_registrations"),
         sa.PrimaryKeyConstraint("id", name="pk_event_registrations"),
         sa.UniqueConstraint(
-            "event_id", "waitlist_position", name="uq_event_registrations_waitlist_position",
-            deferrable=True, initially="DEFERRED",
+            "event_id",
+            "waitlist_position",
+            name="uq_event_registrations_waitlist_position",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         schema=S,
     )
-    op.create_index("uq_event_registrations_active", "event_registrations", ["event_id", "user_id"], unique=True,
-                    schema=S, postgresql_where=sa.text(ACTIVE))
-    op.create_index("ix_event_registrations_holds", "event_registrations", ["hold_expires_at"], schema=S,
-                    postgresql_where=sa.text("status = 'pending_payment'"))
+    op.create_index(
+        "uq_event_registrations_active",
+        "event_registrations",
+        ["event_id", "user_id"],
+        unique=True,
+        schema=S,
+        postgresql_where=sa.text(ACTIVE),
+    )
+    op.create_index(
+        "ix_event_registrations_holds",
+        "event_registrations",
+        ["hold_expires_at"],
+        schema=S,
+        postgresql_where=sa.text("status = 'pending_payment'"),
+    )
     op.create_index("ix_event_registrations_user_id", "event_registrations", ["user_id"], schema=S)
-    op.create_index("ix_event_registrations_event_created", "event_registrations", ["event_id", "created_at", "id"],
-                    schema=S)
+    op.create_index(
+        "ix_event_registrations_event_created", "event_registrations", ["event_id", "created_at", "id"], schema=S
+    )
 
     op.create_table(
         "event_staff",
@@ -221,6 +248,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("event_staff", "event_registrations", "event_requirement_templates", "event_requirements",
-                  "event_invitations", "event_circles", "events", "event_types"):
+    for table in (
+        "event_staff",
+        "event_registrations",
+        "event_requirement_templates",
+        "event_requirements",
+        "event_invitations",
+        "event_circles",
+        "events",
+        "event_types",
+    ):
         op.drop_table(table, schema=S)

@@ -9,6 +9,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-28
 """
+
 from alembic import op
 
 revision = "0004"
@@ -52,8 +53,10 @@ def upgrade() -> None:
             + (f"WHEN {condition} " if condition else "")
             + f"EXECUTE FUNCTION {S}.notify_listing_change()"
         )
-    op.execute(f"CREATE TRIGGER trg_circles_notify_listing_truncate AFTER TRUNCATE ON {S}.circles "
-               f"FOR EACH STATEMENT EXECUTE FUNCTION {S}.notify_listing_change()")
+    op.execute(
+        f"CREATE TRIGGER trg_circles_notify_listing_truncate AFTER TRUNCATE ON {S}.circles "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {S}.notify_listing_change()"
+    )
 
 
 def downgrade() -> None:

@@ -1,9 +1,9 @@
 """`python -m mcm_circles serve|migrate`."""
-from mcm_shared.cli import run_cli
-from mcm_shared.migrations import migrate_command
 
 from mcm_circles.config import Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_shared.cli import run_cli
+from mcm_shared.migrations import migrate_command
 
 
 def migrate() -> None:
@@ -11,4 +11,10 @@ def migrate() -> None:
 
 
 if __name__ == "__main__":
-    run_cli("mcm_circles", app_path="mcm_circles.main:create_app", port_env="CIRCLES_PORT", default_port=8002, migrate=migrate)
+    run_cli(
+        "mcm_circles",
+        app_path="mcm_circles.main:create_app",
+        port_env="CIRCLES_PORT",
+        default_port=8002,
+        migrate=migrate,
+    )

@@ -3,6 +3,7 @@ context publishes through (stream `events:circles`).
 
 Publishing only adds an outbox row to the caller's transaction; the relay sends it after commit.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -10,11 +11,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.db import Base
 from mcm_shared.events.envelope import Envelope
 from mcm_shared.events.tables import event_tables
 from mcm_shared.events.writer import EventWriter
-
-from mcm_circles.db import Base
 
 PRODUCER = "circles"
 

@@ -1,4 +1,5 @@
 """The service's notion of "now": timezone-aware UTC, always."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

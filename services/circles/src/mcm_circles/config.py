@@ -1,4 +1,5 @@
 """Configuration of the circles service (names from ARCHITECTURE.md §12)."""
+
 from __future__ import annotations
 
 from pydantic import Field

@@ -7,18 +7,18 @@ events for profiles and memberships (the events context runs its own consumer gr
 | events:auth     | user.erased                                                        | profiles.events.on_user_erased  |
 | events:payments | obligation.settled, obligation.overdue, obligation.paused, obligation.waived | memberships.payments.apply_payment_event |
 """
+
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
 
-from mcm_shared.events import EventConsumer, Handler, OutboxRelay
-
 from mcm_circles.bus import EVENTS
 from mcm_circles.config import Settings
 from mcm_circles.memberships.payments import STATUS_OF_EVENT, apply_payment_event
 from mcm_circles.profiles.events import on_user_changed, on_user_erased
+from mcm_shared.events import EventConsumer, Handler, OutboxRelay
 
 HANDLERS: dict[str, Handler] = {
     "user.registered": on_user_changed,
@@ -45,8 +45,12 @@ def bus_hook():
             stack.push_async_callback(relay.stop)
         if settings.consume_events:
             consumer = EventConsumer(
-                sessionmaker, redis, EVENTS, group=settings.members_consumer_group,
-                streams=[settings.auth_events_stream, settings.payments_events_stream], handlers=HANDLERS,
+                sessionmaker,
+                redis,
+                EVENTS,
+                group=settings.members_consumer_group,
+                streams=[settings.auth_events_stream, settings.payments_events_stream],
+                handlers=HANDLERS,
             )
             app.state.members_consumer = consumer
             consumer.start()

@@ -1,4 +1,5 @@
 """The circles service's declarative base: every table lives in the `circles` schema."""
+
 from __future__ import annotations
 
 from pathlib import Path

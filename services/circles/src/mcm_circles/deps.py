@@ -1,4 +1,5 @@
 """Annotated aliases for path and query parameters shared by the routers."""
+
 from __future__ import annotations
 
 import uuid

@@ -3,6 +3,7 @@
 The Python checks run first (under the circle's row lock they are exact); the constraints are
 the backstop, and a use case wrapped in `maps_conflicts` answers the same problem either way.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,10 +1,8 @@
 """The circles service app: circles, memberships, meetings, events."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
-
-from mcm_shared.app import create_service_app
-from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook, verifier_hook
 
 from mcm_circles.circles.listing_cache import listing_cache_hook
 from mcm_circles.circles.router import router as circles_router
@@ -20,10 +18,18 @@ from mcm_circles.memberships.router import router as memberships_router
 from mcm_circles.profiles.router import router as profiles_router
 from mcm_circles.transfers.router import circle_router as circle_transfers_router
 from mcm_circles.transfers.router import router as transfers_router
+from mcm_shared.app import create_service_app
+from mcm_shared.wiring import database_errors_as_503, database_hook, redis_hook, verifier_hook
 
 CIRCLES_ROUTERS = [
-    circles_router, memberships_router, my_memberships_router, circle_transfers_router, transfers_router,
-    meetings_router, goals_router, profiles_router,
+    circles_router,
+    memberships_router,
+    my_memberships_router,
+    circle_transfers_router,
+    transfers_router,
+    meetings_router,
+    goals_router,
+    profiles_router,
 ]
 
 

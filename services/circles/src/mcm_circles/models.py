@@ -1,4 +1,5 @@
 """Import point for every model of the service, so Alembic sees the whole metadata."""
+
 from mcm_circles.bus import EVENTS  # noqa: F401  (outbox + inbox tables)
 from mcm_circles.circles.models import Circle  # noqa: F401
 from mcm_circles.db import Base

@@ -1,4 +1,5 @@
 """Keyset cursors over (value, id) pairs, on top of mcm_shared.pagination's opaque encoding."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,9 +11,10 @@ from mcm_shared.errors import InvalidInput
 from mcm_shared.pagination import decode_cursor, encode_cursor
 
 
-
 def _bad() -> InvalidInput:
-    return InvalidInput("The cursor is not valid.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}])
+    return InvalidInput(
+        "The cursor is not valid.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}]
+    )
 
 
 def parse_datetime(value: Any) -> datetime:

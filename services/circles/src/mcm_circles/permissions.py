@@ -22,6 +22,7 @@ allows creating circles.
 ¹ a current (active, or pending for visibility) membership of that circle.
 Not visible → 404 (indistinguishable from "does not exist"); visible but not allowed → 403.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -29,13 +30,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.errors import Forbidden
-from mcm_shared.tokens import Principal
-
 from mcm_circles.circles.errors import CircleNotFound
 from mcm_circles.circles.models import Circle
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.memberships.models import Membership
+from mcm_shared.errors import Forbidden
+from mcm_shared.security import Principal
 
 ADMIN = "admin"
 CIRCLE_CREATOR_ROLES = frozenset({"facilitator", ADMIN})
@@ -126,7 +126,9 @@ class CircleAccess:
         return self.ensure(self.can_manage, "Only this circle's facilitators and admins can do this.")
 
 
-async def load_access(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, *, lock: bool = False) -> CircleAccess:
+async def load_access(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, *, lock: bool = False
+) -> CircleAccess:
     """The circle as this caller sees it; `lock` takes the circle's row lock for a change.
 
     Raises 404 for a circle that does not exist; callers then apply `ensure_*`.

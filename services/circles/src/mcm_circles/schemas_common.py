@@ -1,4 +1,5 @@
 """Small Pydantic building blocks shared by the service's schemas."""
+
 from __future__ import annotations
 
 from functools import cache

@@ -2,6 +2,7 @@
 PostgreSQL; each test gets its own copy (CREATE DATABASE … TEMPLATE), its own app with the
 lifespan running (real Redis, per-test stream names) and talks HTTP over ASGITransport.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,15 +13,14 @@ import asyncpg
 import httpx
 import pytest
 
-from mcm_shared.db import Database
-from mcm_shared.migrations import migrate_command
-from mcm_shared.testing.engines import TestEngines
-from mcm_shared.testing.issuer import TestIssuer
-
 from mcm_circles.config import Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.main import create_app
+from mcm_shared.db import Database
+from mcm_shared.migrations import migrate_command
+from mcm_shared.testing.engines import TestEngines
+from mcm_shared.testing.issuer import TestIssuer
 
 from .support import Api
 

@@ -1,5 +1,6 @@
 """Factories and helpers for the circles tests: people, circles, memberships, the outbox,
 delivering other services' events, and counting SQL statements."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,13 +15,12 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event, select, text
 
-from mcm_shared.db import Database
-from mcm_shared.events.envelope import Envelope
-from mcm_shared.testing.issuer import TestIssuer
-
 from mcm_circles.bus import EVENTS
 from mcm_circles.config import Settings
 from mcm_circles.profiles.models import Profile
+from mcm_shared.db import Database
+from mcm_shared.events.envelope import Envelope
+from mcm_shared.testing.issuer import TestIssuer
 
 
 @dataclass
@@ -117,15 +117,27 @@ async def outbox(api: Api, event_type: str | None = None) -> list[dict[str, Any]
 
 
 async def notifications(api: Api, template: str) -> list[dict[str, Any]]:
-    return [row["payload"] for row in await outbox(api, "notification.requested") if row["payload"]["template"] == template]
+    return [
+        row["payload"] for row in await outbox(api, "notification.requested") if row["payload"]["template"] == template
+    ]
 
 
 async def deliver(
-    api: Api, stream: str, event_type: str, payload: dict[str, Any], *, producer: str, occurred_at: datetime | None = None
+    api: Api,
+    stream: str,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    producer: str,
+    occurred_at: datetime | None = None,
 ) -> uuid.UUID:
     """Put an event on another service's stream, as its relay would."""
     envelope = Envelope(
-        id=uuid.uuid4(), type=event_type, occurred_at=occurred_at or datetime.now(UTC), producer=producer, payload=payload
+        id=uuid.uuid4(),
+        type=event_type,
+        occurred_at=occurred_at or datetime.now(UTC),
+        producer=producer,
+        payload=payload,
     )
     await api.app.state.redis.xadd(stream, envelope.to_fields())
     return envelope.id
@@ -136,7 +148,8 @@ async def processed(api: Api, event_id: uuid.UUID, timeout: float = 10.0) -> Non
     await eventually(
         lambda: api.scalar(
             "SELECT count(*) FROM circles.inbox WHERE consumer = :group AND event_id = :id",
-            group=api.settings.members_consumer_group, id=event_id,
+            group=api.settings.members_consumer_group,
+            id=event_id,
         ),
         timeout=timeout,
     )

@@ -1,4 +1,5 @@
 """Attendance: recorded by facilitators, private notes, own history, rates."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -19,15 +20,18 @@ async def test_facilitator_records_attendance_with_private_notes(api):
     joe, max_ = await make_member(api, circle, name="Joe"), await make_member(api, circle, name="Max")
     meeting = await past_meeting(api, ben, circle, 1)
     path = f"/api/v1/circles/{circle['id']}/meetings/{meeting}/attendance"
-    sheet = {"records": [
-        {"user_id": str(joe.id), "status": "present", "note": "Opened up about his father"},
-        {"user_id": str(max_.id), "status": "late"},
-    ]}
+    sheet = {
+        "records": [
+            {"user_id": str(joe.id), "status": "present", "note": "Opened up about his father"},
+            {"user_id": str(max_.id), "status": "late"},
+        ]
+    }
     assert (await api.put(joe, path, sheet)).status_code == 403
     recorded = await api.put(ben, path, sheet)
     assert recorded.status_code == 200, recorded.text
     assert [(r["display_name"], r["status"], r["note"]) for r in recorded.json()["records"]] == [
-        ("Joe", "present", "Opened up about his father"), ("Max", "late", None),
+        ("Joe", "present", "Opened up about his father"),
+        ("Max", "late", None),
     ]
     assert (await api.get(joe, path)).status_code == 403
     for staff_role in ("support", "leadership"):
@@ -53,8 +57,11 @@ async def test_attendance_only_for_members_of_the_circle_and_started_meetings(ap
     assert dup.status_code == 422
     assert (await api.put(ben, path, {"records": [{"user_id": str(joe.id), "status": "asleep"}]})).status_code == 422
     future = (await api.post(ben, f"/api/v1/circles/{circle['id']}/meetings", {"count": 1})).json()["items"][0]["id"]
-    early = await api.put(ben, f"/api/v1/circles/{circle['id']}/meetings/{future}/attendance",
-                          {"records": [{"user_id": str(joe.id), "status": "present"}]})
+    early = await api.put(
+        ben,
+        f"/api/v1/circles/{circle['id']}/meetings/{future}/attendance",
+        {"records": [{"user_id": str(joe.id), "status": "present"}]},
+    )
     assert early.status_code == 409
     assert await api.scalar("SELECT count(*) FROM circles.attendance") == 0
 
@@ -76,9 +83,16 @@ async def test_attendance_rates_per_member_and_circle(api):
     plan = [("present", "absent"), ("late", "excused"), ("absent", "present"), ("present", "present")]
     for days_ago, (joe_status, max_status) in enumerate(plan, start=1):
         meeting = await past_meeting(api, ben, circle, days_ago * 7)
-        await api.put(ben, f"/api/v1/circles/{circle['id']}/meetings/{meeting}/attendance", {"records": [
-            {"user_id": str(joe.id), "status": joe_status}, {"user_id": str(max_.id), "status": max_status},
-        ]})
+        await api.put(
+            ben,
+            f"/api/v1/circles/{circle['id']}/meetings/{meeting}/attendance",
+            {
+                "records": [
+                    {"user_id": str(joe.id), "status": joe_status},
+                    {"user_id": str(max_.id), "status": max_status},
+                ]
+            },
+        )
     summary = await api.get(ben, f"/api/v1/circles/{circle['id']}/attendance")
     assert summary.status_code == 200
     body = summary.json()

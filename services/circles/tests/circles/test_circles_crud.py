@@ -1,4 +1,5 @@
 """Circles: create, read, update, archive, validation and visibility."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,8 +16,15 @@ async def test_facilitator_creates_circle_and_becomes_its_facilitator(api):
     assert circle["status"] == "forming"
     assert circle["member_count"] == 0 and circle["open_seats"] == 8
     assert circle["facilitators"] == [{"user_id": str(ben.id), "display_name": "Ben"}]
-    assert circle["schedule"] == {"weekday": "tuesday", "time": "19:00:00", "timezone": "Europe/Berlin", "frequency": "weekly"}
-    roles = await api.rows("SELECT role, status FROM circles.memberships WHERE circle_id = :id", id=uuid.UUID(circle["id"]))
+    assert circle["schedule"] == {
+        "weekday": "tuesday",
+        "time": "19:00:00",
+        "timezone": "Europe/Berlin",
+        "frequency": "weekly",
+    }
+    roles = await api.rows(
+        "SELECT role, status FROM circles.memberships WHERE circle_id = :id", id=uuid.UUID(circle["id"])
+    )
     assert [dict(r) for r in roles] == [{"role": "facilitator", "status": "active"}]
 
 
@@ -54,8 +62,12 @@ async def test_invalid_circle_input_is_422_and_changes_nothing(api):
         circle_body(capacity_max=1),
         circle_body(capacity_min=1),
         circle_body(capacity_max=4, capacity_min=5),
-        circle_body(schedule={"weekday": "tuesday", "time": "19:00", "timezone": "Mars/Olympus", "frequency": "weekly"}),
-        circle_body(schedule={"weekday": "tuesday", "time": "19:00", "timezone": "../../etc/passwd", "frequency": "weekly"}),
+        circle_body(
+            schedule={"weekday": "tuesday", "time": "19:00", "timezone": "Mars/Olympus", "frequency": "weekly"}
+        ),
+        circle_body(
+            schedule={"weekday": "tuesday", "time": "19:00", "timezone": "../../etc/passwd", "frequency": "weekly"}
+        ),
         circle_body(schedule={"weekday": "someday", "time": "19:00", "timezone": "UTC", "frequency": "weekly"}),
         circle_body(schedule={"weekday": "monday", "time": "19:00", "timezone": "UTC", "frequency": "daily"}),
         circle_body(dues={"amount": 0, "currency": "EUR"}),
@@ -131,7 +143,9 @@ async def test_archiving_ends_memberships_and_keeps_history(api):
     assert (await api.delete(ben, path)).status_code == 204
     archived = (await api.get(ben, path)).json()
     assert archived["status"] == "archived" and archived["member_count"] == 0 and archived["open_seats"] == 0
-    history = await api.rows("SELECT user_id, status, end_reason FROM circles.memberships WHERE circle_id = :id", id=uuid.UUID(circle["id"]))
+    history = await api.rows(
+        "SELECT user_id, status, end_reason FROM circles.memberships WHERE circle_id = :id", id=uuid.UUID(circle["id"])
+    )
     assert {(r["status"], r["end_reason"]) for r in history} == {("ended", "circle_archived")}
     ended = [e["payload"] for e in await outbox(api, "membership.ended")]
     assert {e["user_id"] for e in ended} == {str(ben.id), str(member.id)}
@@ -167,6 +181,8 @@ async def test_unknown_circle_is_404_and_bad_id_is_422(api):
 
 async def test_service_tokens_cannot_act_as_users(api):
     token = api.issuer.token("svc:payments", roles=["admin"])
-    response = await api.client.post("/api/v1/circles", json=circle_body(), headers={"Authorization": f"Bearer {token}"})
+    response = await api.client.post(
+        "/api/v1/circles", json=circle_body(), headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 403
     assert await api.scalar("SELECT count(*) FROM circles.profiles") == 0

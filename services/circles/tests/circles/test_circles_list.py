@@ -1,4 +1,5 @@
 """GET /api/v1/circles: filters, sorts, keyset pages, private circles, constant statement count."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,12 +18,24 @@ async def names(api, user, query: str = "") -> list[str]:
 async def test_filters_narrow_the_list(api):
     ben = await make_facilitator(api)
     tom = await make_facilitator(api)
-    await make_circle(api, ben, name="Berlin Tuesdays", description="honest talk",
-                      schedule={"weekday": "tuesday", "time": "19:00", "timezone": "Europe/Berlin", "frequency": "weekly"})
-    await make_circle(api, tom, name="Online Fathers", description="Dads sharing the load", location={"online": True},
-                      schedule={"weekday": "thursday", "time": "20:00", "timezone": "America/New_York", "frequency": "biweekly"})
-    small = await make_circle(api, tom, name="Hamburg Small", description="", capacity_max=2,
-                          location={"city": "Hamburg", "online": False})
+    await make_circle(
+        api,
+        ben,
+        name="Berlin Tuesdays",
+        description="honest talk",
+        schedule={"weekday": "tuesday", "time": "19:00", "timezone": "Europe/Berlin", "frequency": "weekly"},
+    )
+    await make_circle(
+        api,
+        tom,
+        name="Online Fathers",
+        description="Dads sharing the load",
+        location={"online": True},
+        schedule={"weekday": "thursday", "time": "20:00", "timezone": "America/New_York", "frequency": "biweekly"},
+    )
+    small = await make_circle(
+        api, tom, name="Hamburg Small", description="", capacity_max=2, location={"city": "Hamburg", "online": False}
+    )
     await make_member(api, small)
     await make_member(api, small)
     viewer = await make_user(api)
@@ -54,8 +67,17 @@ async def test_archived_circles_are_listed_only_when_asked_for(api):
 
 async def test_unknown_or_invalid_parameters_are_422(api):
     viewer = await make_user(api)
-    for query in ("?sort=member_count", "?limit=0", "?limit=101", "?weekday=funday", "?status=deleted",
-                  "?facilitator=nobody", "?colour=blue", "?cursor=%%%", "?cursor=eyJ4IjoxfQ"):
+    for query in (
+        "?sort=member_count",
+        "?limit=0",
+        "?limit=101",
+        "?weekday=funday",
+        "?status=deleted",
+        "?facilitator=nobody",
+        "?colour=blue",
+        "?cursor=%%%",
+        "?cursor=eyJ4IjoxfQ",
+    ):
         response = await api.get(viewer, f"/api/v1/circles{query}")
         assert response.status_code == 422, (query, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -107,7 +129,11 @@ async def test_list_uses_a_constant_number_of_statements_whatever_the_page_size(
         circle = await make_circle(api, facilitators[index % 5], name=f"Circle {index:02d}")
         if index % 3 == 0:
             co = await make_user(api)
-            await api.post(facilitators[index % 5], f"/api/v1/circles/{circle['id']}/members", {"user_id": str(co.id), "role": "facilitator"})
+            await api.post(
+                facilitators[index % 5],
+                f"/api/v1/circles/{circle['id']}/members",
+                {"user_id": str(co.id), "role": "facilitator"},
+            )
     viewer = await make_user(api)
     await api.get(viewer, "/api/v1/circles?limit=2")  # the listing cache now knows his private circles (none)
     counts = {}
@@ -122,16 +148,28 @@ async def test_list_uses_a_constant_number_of_statements_whatever_the_page_size(
 
 
 async def test_every_list_filter_has_an_index(api):
-    indexes = {row["indexname"] for row in await api.rows("SELECT indexname FROM pg_indexes WHERE schemaname = 'circles'")}
+    indexes = {
+        row["indexname"] for row in await api.rows("SELECT indexname FROM pg_indexes WHERE schemaname = 'circles'")
+    }
     assert {
-        "ix_circles_search_trgm", "ix_circles_city", "ix_circles_online", "ix_circles_weekday", "ix_circles_open_seats_id",
-        "ix_circles_status", "ix_memberships_facilitating", "ix_circles_name_id", "ix_circles_created_at_id",
+        "ix_circles_search_trgm",
+        "ix_circles_city",
+        "ix_circles_online",
+        "ix_circles_weekday",
+        "ix_circles_open_seats_id",
+        "ix_circles_status",
+        "ix_memberships_facilitating",
+        "ix_circles_name_id",
+        "ix_circles_created_at_id",
         "uq_memberships_current",
     } <= indexes
     async with api.db.session() as session:
         await session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(
-            row[0] for row in await session.execute(text("EXPLAIN SELECT id FROM circles.circles WHERE search_text LIKE '%talk%'"))
+            row[0]
+            for row in await session.execute(
+                text("EXPLAIN SELECT id FROM circles.circles WHERE search_text LIKE '%talk%'")
+            )
         )
     assert "ix_circles_search_trgm" in plan, plan
 

@@ -1,5 +1,6 @@
 """The listing cache: repeated pages cost no SQL, and no change is ever hidden by it — not this
 process's writes, not another process's (PostgreSQL NOTIFY), not while it cannot hear."""
+
 from __future__ import annotations
 
 import asyncio
@@ -88,8 +89,12 @@ async def test_nothing_is_served_from_memory_while_the_listener_is_disconnected(
     await listed(api, viewer)
     listener = api.app.state.listing_listener
     async with api.db.session() as session:
-        await session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mcm-listen' "
-                                   "AND datname = current_database()"))
+        await session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mcm-listen' "
+                "AND datname = current_database()"
+            )
+        )
 
     async def deaf() -> bool:
         return not listener.listening
@@ -178,7 +183,9 @@ async def test_a_single_circle_is_served_from_memory_with_the_same_visibility_ru
     open_circle = await make_circle(api, ben, name="Open")
     hidden = await make_circle(api, ben, name="Hidden", visibility="private")
     insider, outsider = await make_user(api), await make_user(api)
-    assert (await api.post(ben, f"/api/v1/circles/{hidden['id']}/members", {"user_id": str(insider.id)})).status_code == 201
+    assert (
+        await api.post(ben, f"/api/v1/circles/{hidden['id']}/members", {"user_id": str(insider.id)})
+    ).status_code == 201
     for user in (insider, outsider):
         await listed(api, user)  # both viewers' scopes are known now
     assert (await api.get(insider, f"/api/v1/circles/{hidden['id']}")).json()["name"] == "Hidden"

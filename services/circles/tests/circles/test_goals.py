@@ -1,4 +1,5 @@
 """Goals: set by members for a period, marked done, completion rates for facilitators."""
+
 from __future__ import annotations
 
 from .support import make_circle, make_facilitator, make_member, make_user
@@ -9,7 +10,9 @@ async def test_member_sets_goals_and_marks_them_done(api):
     circle = await make_circle(api, ben)
     joe = await make_member(api, circle)
     base = f"/api/v1/circles/{circle['id']}/goals"
-    created = await api.post(joe, base, {"title": "Call my brother", "period_start": "2030-03-01", "period_end": "2030-03-31"})
+    created = await api.post(
+        joe, base, {"title": "Call my brother", "period_start": "2030-03-01", "period_end": "2030-03-31"}
+    )
     assert created.status_code == 201, created.text
     goal = created.json()
     assert goal["done"] is False and goal["done_at"] is None
@@ -27,7 +30,9 @@ async def test_goals_are_private_to_their_owner(api):
     circle = await make_circle(api, ben)
     joe, max_ = await make_member(api, circle), await make_member(api, circle)
     base = f"/api/v1/circles/{circle['id']}/goals"
-    goal = (await api.post(joe, base, {"title": "Run 5k", "period_start": "2030-01-01", "period_end": "2030-01-31"})).json()
+    goal = (
+        await api.post(joe, base, {"title": "Run 5k", "period_start": "2030-01-01", "period_end": "2030-01-31"})
+    ).json()
     assert (await api.post(max_, f"{base}/{goal['id']}/done")).status_code == 404
     assert (await api.post(ben, f"{base}/{goal['id']}/done")).status_code == 404
     assert (await api.delete(max_, f"{base}/{goal['id']}")).status_code == 404
@@ -69,7 +74,8 @@ async def test_facilitator_sees_completion_rates_not_goal_texts(api):
     body = summary.json()
     assert (body["total"], body["done"], body["rate"]) == (5, 3, 0.6)
     assert [(m["display_name"], m["total"], m["done"], m["rate"]) for m in body["members"]] == [
-        ("Joe", 4, 3, 0.75), ("Max", 1, 0, 0.0),
+        ("Joe", 4, 3, 0.75),
+        ("Max", 1, 0, 0.0),
     ]
     assert "Goal 0" not in summary.text
     assert (await api.get(joe, f"{base}/summary")).status_code == 403

@@ -1,4 +1,5 @@
 """Meetings: generation from the schedule across time zones and DST, one-offs, cancel, reschedule."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,9 @@ from .support import make_circle, make_facilitator, make_member, make_user, noti
 
 def test_weekly_occurrences_keep_local_time_across_dst_in_berlin():
     after = datetime(2030, 3, 20, 12, 0, tzinfo=UTC)  # Europe/Berlin springs forward on 31 March 2030
-    found = occurrences(weekday="tuesday", at=time(19, 0), timezone="Europe/Berlin", frequency="weekly", after=after, count=3)
+    found = occurrences(
+        weekday="tuesday", at=time(19, 0), timezone="Europe/Berlin", frequency="weekly", after=after, count=3
+    )
     assert found == [
         datetime(2030, 3, 26, 18, 0, tzinfo=UTC),  # 19:00 CET (+01:00)
         datetime(2030, 4, 2, 17, 0, tzinfo=UTC),  # 19:00 CEST (+02:00)
@@ -22,7 +25,9 @@ def test_weekly_occurrences_keep_local_time_across_dst_in_berlin():
 
 def test_occurrences_in_the_southern_hemisphere_and_across_the_date_line():
     after = datetime(2030, 3, 31, 12, 0, tzinfo=UTC)  # Sunday night in Sydney, which leaves DST on 7 April 2030
-    found = occurrences(weekday="monday", at=time(7, 30), timezone="Australia/Sydney", frequency="weekly", after=after, count=2)
+    found = occurrences(
+        weekday="monday", at=time(7, 30), timezone="Australia/Sydney", frequency="weekly", after=after, count=2
+    )
     local = [instant.astimezone(ZoneInfo("Australia/Sydney")) for instant in found]
     assert [(d.date().isoformat(), d.strftime("%H:%M"), d.utcoffset()) for d in local] == [
         ("2030-04-01", "07:30", timedelta(hours=11)),
@@ -33,25 +38,44 @@ def test_occurrences_in_the_southern_hemisphere_and_across_the_date_line():
 
 def test_a_time_skipped_by_dst_moves_forward_by_the_gap():
     after = datetime(2030, 3, 30, 0, 0, tzinfo=UTC)
-    found = occurrences(weekday="sunday", at=time(2, 30), timezone="Europe/Berlin", frequency="weekly", after=after, count=1)
+    found = occurrences(
+        weekday="sunday", at=time(2, 30), timezone="Europe/Berlin", frequency="weekly", after=after, count=1
+    )
     assert found[0].astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") == "03:30"
 
 
 def test_biweekly_keeps_the_parity_of_the_last_meeting_and_monthly_takes_the_first_weekday():
     anchor = datetime(2030, 1, 7, 18, 0, tzinfo=UTC)  # a Monday
-    found = occurrences(weekday="monday", at=time(19, 0), timezone="Europe/Berlin", frequency="biweekly",
-                        after=anchor, count=3, anchor=anchor)
+    found = occurrences(
+        weekday="monday",
+        at=time(19, 0),
+        timezone="Europe/Berlin",
+        frequency="biweekly",
+        after=anchor,
+        count=3,
+        anchor=anchor,
+    )
     assert [d.date().isoformat() for d in found] == ["2030-01-21", "2030-02-04", "2030-02-18"]
-    monthly = occurrences(weekday="friday", at=time(18, 0), timezone="America/New_York", frequency="monthly",
-                          after=datetime(2030, 1, 5, tzinfo=UTC), count=3)
+    monthly = occurrences(
+        weekday="friday",
+        at=time(18, 0),
+        timezone="America/New_York",
+        frequency="monthly",
+        after=datetime(2030, 1, 5, tzinfo=UTC),
+        count=3,
+    )
     assert [d.astimezone(ZoneInfo("America/New_York")).date().isoformat() for d in monthly] == [
-        "2030-02-01", "2030-03-01", "2030-04-05",
+        "2030-02-01",
+        "2030-03-01",
+        "2030-04-05",
     ]
 
 
 async def test_generating_meetings_follows_the_schedule_and_tells_members(api):
     ben = await make_facilitator(api)
-    circle = await make_circle(api, ben, schedule={"weekday": "wednesday", "time": "19:30", "timezone": "Europe/Berlin", "frequency": "weekly"})
+    circle = await make_circle(
+        api, ben, schedule={"weekday": "wednesday", "time": "19:30", "timezone": "Europe/Berlin", "frequency": "weekly"}
+    )
     joe = await make_member(api, circle)
     base = f"/api/v1/circles/{circle['id']}/meetings"
     created = await api.post(ben, base, {"count": 26, "duration_minutes": 150})
@@ -62,10 +86,14 @@ async def test_generating_meetings_follows_the_schedule_and_tells_members(api):
     assert all(d.strftime("%A %H:%M") == "Wednesday 19:30" for d in locals_)
     assert {d.utcoffset() for d in locals_} == {timedelta(hours=1), timedelta(hours=2)}  # half a year crosses DST
     assert all(datetime.fromisoformat(item["starts_at"]) > datetime.now(UTC) for item in items)
-    assert datetime.fromisoformat(items[0]["ends_at"]) - datetime.fromisoformat(items[0]["starts_at"]) == timedelta(minutes=150)
+    assert datetime.fromisoformat(items[0]["ends_at"]) - datetime.fromisoformat(items[0]["starts_at"]) == timedelta(
+        minutes=150
+    )
     more = (await api.post(ben, base, {"count": 2})).json()["items"]
     assert datetime.fromisoformat(more[0]["starts_at"]) - datetime.fromisoformat(items[-1]["starts_at"]) in (
-        timedelta(days=7), timedelta(days=7, hours=1), timedelta(days=7, hours=-1),
+        timedelta(days=7),
+        timedelta(days=7, hours=1),
+        timedelta(days=7, hours=-1),
     )
     sent = await notifications(api, "circle.meeting_scheduled")
     assert len(sent) == 2 and sent[0]["recipient_user_ids"] == [str(joe.id)] and len(sent[0]["data"]["meetings"]) == 26

@@ -1,4 +1,5 @@
 """Joining, approval, adding, leaving, removal, roles, member lists and capacity under concurrency."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,12 @@ async def test_join_open_circle_makes_an_active_member(api):
     response = await api.post(joe, f"/api/v1/circles/{circle['id']}/join")
     assert response.status_code == 201
     body = response.json()
-    assert (body["status"], body["role"], body["display_name"], body["payment_status"]) == ("active", "member", "Joe", "not_required")
+    assert (body["status"], body["role"], body["display_name"], body["payment_status"]) == (
+        "active",
+        "member",
+        "Joe",
+        "not_required",
+    )
     assert body["joined_at"] is not None
     assert (await api.get(joe, f"/api/v1/circles/{circle['id']}")).json()["member_count"] == 1
     assert await outbox(api, "membership.payment_required") == []
@@ -43,7 +49,9 @@ async def test_facilitators_do_not_take_seats(api):
     ben = await make_facilitator(api)
     circle = await make_circle(api, ben, capacity_max=2)
     co = await make_user(api)
-    added = await api.post(ben, f"/api/v1/circles/{circle['id']}/members", {"user_id": str(co.id), "role": "facilitator"})
+    added = await api.post(
+        ben, f"/api/v1/circles/{circle['id']}/members", {"user_id": str(co.id), "role": "facilitator"}
+    )
     assert added.status_code == 201 and added.json()["role"] == "facilitator"
     body = (await api.get(ben, f"/api/v1/circles/{circle['id']}")).json()
     assert body["member_count"] == 0 and len(body["facilitators"]) == 2
@@ -57,7 +65,9 @@ async def test_fifty_concurrent_joins_for_the_last_seat_admit_exactly_one(api):
     users = [await make_user(api) for _ in range(50)]
     responses = await asyncio.gather(*(api.post(user, f"/api/v1/circles/{circle['id']}/join") for user in users))
     statuses = sorted(response.status_code for response in responses)
-    assert statuses.count(201) == 1 and statuses.count(409) == 49, [r.text for r in responses if r.status_code not in (201, 409)][:3]
+    assert statuses.count(201) == 1 and statuses.count(409) == 49, [
+        r.text for r in responses if r.status_code not in (201, 409)
+    ][:3]
     assert all(r.json()["type"].endswith("/circle-full") for r in responses if r.status_code == 409)
     assert (await api.get(ben, f"/api/v1/circles/{circle['id']}")).json()["member_count"] == 10
     active = await api.scalar(
@@ -102,10 +112,17 @@ async def test_approval_circle_makes_pending_requests_that_facilitators_decide(a
     assert (await api.post(ben, f"{base}/members/{joe.id}/approve")).status_code == 409
 
     required = [e["payload"] for e in await outbox(api, "membership.payment_required")]
-    assert required == [{
-        "membership_id": approved.json()["id"], "circle_id": circle["id"], "circle_name": circle["name"],
-        "user_id": str(joe.id), "amount": 3000, "currency": "EUR", "interval": "month",
-    }]
+    assert required == [
+        {
+            "membership_id": approved.json()["id"],
+            "circle_id": circle["id"],
+            "circle_name": circle["name"],
+            "user_id": str(joe.id),
+            "amount": 3000,
+            "currency": "EUR",
+            "interval": "month",
+        }
+    ]
     assert [n["recipient_user_ids"] for n in await notifications(api, "circle.join_approved")] == [[str(joe.id)]]
     assert [n["recipient_user_ids"] for n in await notifications(api, "circle.join_declined")] == [[str(max_.id)]]
     assert (await api.post(max_, f"{base}/join")).json()["status"] == "pending"  # may ask again later
@@ -146,7 +163,9 @@ async def test_member_leaves_and_history_is_kept(api):
     joe = await make_member(api, circle)
     assert (await api.delete(joe, f"{base}/members/{joe.id}")).status_code == 204
     assert (await api.get(ben, base)).json()["member_count"] == 0
-    row = (await api.rows("SELECT status, end_reason, ended_at FROM circles.memberships WHERE user_id = :id", id=joe.id))[0]
+    row = (
+        await api.rows("SELECT status, end_reason, ended_at FROM circles.memberships WHERE user_id = :id", id=joe.id)
+    )[0]
     assert row["status"] == "ended" and row["end_reason"] == "left" and row["ended_at"] is not None
     ended = (await outbox(api, "membership.ended"))[0]["payload"]
     assert ended["user_id"] == str(joe.id) and ended["reason"] == "left" and ended["circle_id"] == circle["id"]
@@ -164,9 +183,19 @@ async def test_removal_needs_a_facilitator_and_a_reason(api):
     joe, max_ = await make_member(api, circle), await make_member(api, circle)
     assert (await api.delete(max_, f"{base}/members/{joe.id}", {"reason": "I dislike him"})).status_code == 403
     assert (await api.delete(ben, f"{base}/members/{joe.id}")).status_code == 422
-    assert (await api.delete(ben, f"{base}/members/{joe.id}", {"reason": "Repeatedly broke confidentiality"})).status_code == 204
-    row = (await api.rows("SELECT end_reason, end_note, decided_by FROM circles.memberships WHERE user_id = :id", id=joe.id))[0]
-    assert (row["end_reason"], row["end_note"], row["decided_by"]) == ("removed", "Repeatedly broke confidentiality", ben.id)
+    assert (
+        await api.delete(ben, f"{base}/members/{joe.id}", {"reason": "Repeatedly broke confidentiality"})
+    ).status_code == 204
+    row = (
+        await api.rows(
+            "SELECT end_reason, end_note, decided_by FROM circles.memberships WHERE user_id = :id", id=joe.id
+        )
+    )[0]
+    assert (row["end_reason"], row["end_note"], row["decided_by"]) == (
+        "removed",
+        "Repeatedly broke confidentiality",
+        ben.id,
+    )
     assert [n["recipient_user_ids"] for n in await notifications(api, "circle.member_removed")] == [[str(joe.id)]]
     admin = await make_user(api, "admin")
     assert (await api.delete(admin, f"{base}/members/{max_.id}", {"reason": "Moved away"})).status_code == 204
@@ -195,8 +224,19 @@ async def test_member_list_shows_names_only_and_payment_status_only_to_those_all
     peer_view = (await api.get(joe, f"{base}/members")).json()["items"]
     assert {m["display_name"] for m in peer_view} == {"Ben", "Joe", "Max"}
     for member in peer_view:
-        assert set(member) == {"id", "circle_id", "user_id", "display_name", "role", "status", "payment_status", "flagged",
-                               "joined_at", "ended_at", "end_reason"}
+        assert set(member) == {
+            "id",
+            "circle_id",
+            "user_id",
+            "display_name",
+            "role",
+            "status",
+            "payment_status",
+            "flagged",
+            "joined_at",
+            "ended_at",
+            "end_reason",
+        }
         if member["user_id"] == str(max_.id):
             assert member["payment_status"] is None and member["flagged"] is None
         if member["user_id"] == str(joe.id):

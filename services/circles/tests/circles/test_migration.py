@@ -1,14 +1,24 @@
 """The 0002 migration and the models describe the same tables (no autogenerate drift)."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-
 from sqlalchemy import Table
 
 from mcm_circles.models import metadata
 
-OWN_TABLES = {"profiles", "circles", "memberships", "transfer_requests", "meetings", "attendance", "goals", "outbox", "inbox"}
+OWN_TABLES = {
+    "profiles",
+    "circles",
+    "memberships",
+    "transfer_requests",
+    "meetings",
+    "attendance",
+    "goals",
+    "outbox",
+    "inbox",
+}
 
 
 def _tables(diff) -> set[str]:
@@ -31,8 +41,11 @@ async def test_models_match_the_migrations(api):
     def compare(connection):
         context = MigrationContext.configure(
             connection,
-            opts={"include_schemas": True, "include_name": lambda name, type_, parent: type_ != "schema" or name == "circles",
-                  "compare_type": True},
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, type_, parent: type_ != "schema" or name == "circles",
+                "compare_type": True,
+            },
         )
         return compare_metadata(context, metadata)
 

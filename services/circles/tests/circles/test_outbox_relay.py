@@ -1,4 +1,5 @@
 """End to end on the bus: what circles publishes reaches its Redis stream through the relay."""
+
 from __future__ import annotations
 
 import json
@@ -28,5 +29,9 @@ async def test_payment_required_reaches_the_circles_stream(api_with_relay):
 
     envelope = await eventually(published)
     assert envelope["producer"] == "circles"
-    assert (envelope["payload"]["amount"], envelope["payload"]["currency"], envelope["payload"]["interval"]) == (4200, "CHF", "month")
+    assert (envelope["payload"]["amount"], envelope["payload"]["currency"], envelope["payload"]["interval"]) == (
+        4200,
+        "CHF",
+        "month",
+    )
     assert await api.scalar("SELECT count(*) FROM circles.outbox WHERE published_at IS NULL") == 0

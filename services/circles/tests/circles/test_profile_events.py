@@ -1,4 +1,5 @@
 """Profiles follow auth's user.registered / user.updated / user.erased events."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,7 +9,9 @@ from .support import deliver, make_circle, make_facilitator, make_member, make_u
 
 
 async def auth_event(api, event_type, payload, occurred_at=None):
-    event_id = await deliver(api, api.settings.auth_events_stream, event_type, payload, producer="auth", occurred_at=occurred_at)
+    event_id = await deliver(
+        api, api.settings.auth_events_stream, event_type, payload, producer="auth", occurred_at=occurred_at
+    )
     await processed(api, event_id)
 
 
@@ -33,7 +36,12 @@ async def test_an_older_update_arriving_late_is_ignored(api):
     user_id = uuid.uuid4()
     now = datetime.now(UTC)
     await auth_event(api, "user.updated", {"user_id": str(user_id), "display_name": "Newest"}, occurred_at=now)
-    await auth_event(api, "user.registered", {"user_id": str(user_id), "display_name": "Original"}, occurred_at=now - timedelta(minutes=5))
+    await auth_event(
+        api,
+        "user.registered",
+        {"user_id": str(user_id), "display_name": "Original"},
+        occurred_at=now - timedelta(minutes=5),
+    )
     assert (await profile(api, user_id))["display_name"] == "Newest"
 
 
@@ -52,11 +60,19 @@ async def test_erased_user_is_anonymised_while_history_and_counts_remain(api):
     base = f"/api/v1/circles/{circle['id']}"
     when = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     meeting = (await api.post(ben, f"{base}/meetings", {"starts_at": when})).json()["items"][0]["id"]
-    await api.put(ben, f"{base}/meetings/{meeting}/attendance", {"records": [
-        {"user_id": str(joe.id), "status": "present", "note": "Talked about his divorce"},
-        {"user_id": str(other.id), "status": "absent"},
-    ]})
-    await api.post(joe, f"{base}/goals", {"title": "Forgive my ex", "period_start": "2030-01-01", "period_end": "2030-01-31"})
+    await api.put(
+        ben,
+        f"{base}/meetings/{meeting}/attendance",
+        {
+            "records": [
+                {"user_id": str(joe.id), "status": "present", "note": "Talked about his divorce"},
+                {"user_id": str(other.id), "status": "absent"},
+            ]
+        },
+    )
+    await api.post(
+        joe, f"{base}/goals", {"title": "Forgive my ex", "period_start": "2030-01-01", "period_end": "2030-01-31"}
+    )
 
     await auth_event(api, "user.erased", {"user_id": str(joe.id)})
 
@@ -67,7 +83,10 @@ async def test_erased_user_is_anonymised_while_history_and_counts_remain(api):
     assert (ended["status"], ended["end_reason"]) == ("ended", "account_erased")
     assert [e["payload"]["reason"] for e in await outbox(api, "membership.ended")] == ["account_erased"]
     sheet = (await api.get(ben, f"{base}/meetings/{meeting}/attendance")).json()["records"]
-    assert {(r["display_name"], r["status"], r["note"]) for r in sheet} == {("Former member", "present", None), ("Max", "absent", None)}
+    assert {(r["display_name"], r["status"], r["note"]) for r in sheet} == {
+        ("Former member", "present", None),
+        ("Max", "absent", None),
+    }
     summary = (await api.get(ben, f"{base}/attendance")).json()
     assert summary["meetings_recorded"] == 1 and summary["rate"] == 0.5
     assert await api.scalar("SELECT title FROM circles.goals WHERE user_id = :id", id=joe.id) == "(erased)"

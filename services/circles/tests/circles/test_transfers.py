@@ -1,4 +1,5 @@
 """Transfer requests between circles."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,11 @@ async def two_circles(api, **target):
 async def test_approved_transfer_moves_the_membership_in_one_go(api):
     ben, tom, source, target = await two_circles(api)
     joe = await make_member(api, source, name="Joe")
-    created = await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests",
-                             {"to_circle_id": target["id"], "message": "Tuesdays no longer work for me"})
+    created = await api.post(
+        joe,
+        f"/api/v1/circles/{source['id']}/transfer-requests",
+        {"to_circle_id": target["id"], "message": "Tuesdays no longer work for me"},
+    )
     assert created.status_code == 201, created.text
     request = created.json()
     assert request["status"] == "pending" and request["display_name"] == "Joe"
@@ -33,10 +37,12 @@ async def test_approved_transfer_moves_the_membership_in_one_go(api):
     assert (await api.get(joe, f"/api/v1/circles/{source['id']}")).json()["member_count"] == 0
     assert (await api.get(joe, f"/api/v1/circles/{target['id']}")).json()["member_count"] == 1
     history = await api.rows(
-        "SELECT circle_id, status, end_reason FROM circles.memberships WHERE user_id = :id ORDER BY created_at", id=joe.id
+        "SELECT circle_id, status, end_reason FROM circles.memberships WHERE user_id = :id ORDER BY created_at",
+        id=joe.id,
     )
     assert [(str(r["circle_id"]), r["status"], r["end_reason"]) for r in history] == [
-        (source["id"], "ended", "transferred"), (target["id"], "active", None),
+        (source["id"], "ended", "transferred"),
+        (target["id"], "active", None),
     ]
     ended = [e["payload"] for e in await outbox(api, "membership.ended")]
     assert [(e["reason"], e["circle_id"]) for e in ended] == [("transferred", source["id"])]
@@ -52,8 +58,12 @@ async def test_approved_transfer_moves_the_membership_in_one_go(api):
 async def test_declined_transfer_keeps_the_member_where_he_is(api):
     ben, tom, source, target = await two_circles(api)
     joe = await make_member(api, source)
-    request = (await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests", {"to_circle_id": target["id"]})).json()
-    declined = await api.post(tom, f"/api/v1/transfer-requests/{request['id']}/decline", {"note": "We are full of plans"})
+    request = (
+        await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests", {"to_circle_id": target["id"]})
+    ).json()
+    declined = await api.post(
+        tom, f"/api/v1/transfer-requests/{request['id']}/decline", {"note": "We are full of plans"}
+    )
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     assert (await api.get(joe, f"/api/v1/circles/{source['id']}")).json()["member_count"] == 1
     assert [n["recipient_user_ids"] for n in await notifications(api, "circle.transfer_declined")] == [[str(joe.id)]]
@@ -63,7 +73,9 @@ async def test_declined_transfer_keeps_the_member_where_he_is(api):
 async def test_transfer_into_a_full_circle_is_refused_at_approval(api):
     ben, tom, source, target = await two_circles(api, capacity_max=2)
     joe = await make_member(api, source)
-    request = (await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests", {"to_circle_id": target["id"]})).json()
+    request = (
+        await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests", {"to_circle_id": target["id"]})
+    ).json()
     await make_member(api, target)
     await make_member(api, target)
     refused = await api.post(tom, f"/api/v1/transfer-requests/{request['id']}/approve")
@@ -90,7 +102,9 @@ async def test_transfer_requests_are_validated(api):
 async def test_transfer_request_is_visible_only_to_those_involved(api):
     ben, tom, source, target = await two_circles(api)
     joe = await make_member(api, source)
-    request = (await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests", {"to_circle_id": target["id"]})).json()
+    request = (
+        await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests", {"to_circle_id": target["id"]})
+    ).json()
     path = f"/api/v1/transfer-requests/{request['id']}"
     for viewer in (joe, ben, tom, await make_user(api, "support")):
         assert (await api.get(viewer, path)).status_code == 200
@@ -99,7 +113,9 @@ async def test_transfer_request_is_visible_only_to_those_involved(api):
     assert (await api.post(stranger, f"{path}/approve")).status_code == 404
     incoming = (await api.get(tom, f"/api/v1/circles/{target['id']}/transfer-requests")).json()["items"]
     assert [item["id"] for item in incoming] == [request["id"]]
-    outgoing = (await api.get(ben, f"/api/v1/circles/{source['id']}/transfer-requests?direction=outgoing")).json()["items"]
+    outgoing = (await api.get(ben, f"/api/v1/circles/{source['id']}/transfer-requests?direction=outgoing")).json()[
+        "items"
+    ]
     assert [item["id"] for item in outgoing] == [request["id"]]
     assert (await api.get(joe, f"/api/v1/circles/{source['id']}/transfer-requests")).status_code == 403
     cancelled = await api.post(joe, f"{path}/cancel")

@@ -2,6 +2,7 @@
 embedded PostgreSQL; every test gets its own copy of it (CREATE DATABASE … TEMPLATE), its own
 app (lifespan run, real Redis), a ManualClock it moves by hand, and talks HTTP over ASGITransport.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,16 +13,15 @@ import asyncpg
 import httpx
 import pytest
 
-from mcm_shared.db import Database
-from mcm_shared.migrations import migrate_command
-from mcm_shared.testing.engines import TestEngines
-from mcm_shared.testing.issuer import TestIssuer
-
 from mcm_circles.config import Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_circles.events.clock import ManualClock
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.main import create_app
+from mcm_shared.db import Database
+from mcm_shared.migrations import migrate_command
+from mcm_shared.testing.engines import TestEngines
+from mcm_shared.testing.issuer import TestIssuer
 
 from .support import START, World
 
@@ -49,18 +49,24 @@ def issuer() -> TestIssuer:
     return TestIssuer()
 
 
-async def open_world(engines: TestEngines, template: str, issuer: TestIssuer, *, url: str | None = None,
-                     **settings) -> AsyncIterator[World]:
+async def open_world(
+    engines: TestEngines, template: str, issuer: TestIssuer, *, url: str | None = None, **settings
+) -> AsyncIterator[World]:
     """An app on a fresh copy of the migrated database (or on `url`, to run a second replica)."""
     url = url or await clone_database(engines, template)
     suffix = uuid.uuid4().hex[:8]
     events_settings = EventsSettings(
-        sweep_enabled=False, payments_stream=f"events:payments-test-{suffix}", consumer_group=f"circles-events-{suffix}",
+        sweep_enabled=False,
+        payments_stream=f"events:payments-test-{suffix}",
+        consumer_group=f"circles-events-{suffix}",
         **{k: v for k, v in settings.items() if k in EventsSettings.model_fields},
     )
     # The service's own relay and members consumer are not under test here; tests read the outbox.
-    service_settings = {"outbox_relay_enabled": False, "consume_events": False,
-                        **{k: v for k, v in settings.items() if k not in EventsSettings.model_fields}}
+    service_settings = {
+        "outbox_relay_enabled": False,
+        "consume_events": False,
+        **{k: v for k, v in settings.items() if k not in EventsSettings.model_fields},
+    }
     app = create_app(Settings(environment="test", database_url=url, redis_url=engines.redis_url, **service_settings))
     clock = ManualClock(START)
     app.state.events_clock, app.state.events_settings = clock, events_settings

@@ -1,4 +1,5 @@
 """Small factories and helpers for the events tests (people, circles, attendance, events, outbox)."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,9 +11,6 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from mcm_shared.db import Database
-from mcm_shared.testing.issuer import TestIssuer
-
 from mcm_circles.bus import EVENTS
 from mcm_circles.circles.models import Circle
 from mcm_circles.events.clock import ManualClock
@@ -20,6 +18,8 @@ from mcm_circles.events.config import EventsSettings
 from mcm_circles.meetings.models import Attendance, Meeting
 from mcm_circles.memberships.models import Membership
 from mcm_circles.profiles.models import Profile
+from mcm_shared.db import Database
+from mcm_shared.testing.issuer import TestIssuer
 
 START = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -40,14 +40,23 @@ class World:
     db: Database
     settings: EventsSettings
 
-    async def person(self, *roles: str, name: str | None = None, verified_email: bool = False,
-                     verified_phone: bool = False, profile: bool = True) -> Person:
+    async def person(
+        self,
+        *roles: str,
+        name: str | None = None,
+        verified_email: bool = False,
+        verified_phone: bool = False,
+        profile: bool = True,
+    ) -> Person:
         user_id = uuid.uuid4()
         name = name or f"Member {user_id.hex[:6]}"
         if profile:
             async with self.db.session() as session:
-                session.add(Profile(user_id=user_id, display_name=name, verified_email=verified_email,
-                                    verified_phone=verified_phone))
+                session.add(
+                    Profile(
+                        user_id=user_id, display_name=name, verified_email=verified_email, verified_phone=verified_phone
+                    )
+                )
                 await session.commit()
         return Person(user_id, name, self.issuer.headers(user_id, roles=roles or ("member",)))
 
@@ -55,32 +64,62 @@ class World:
         now = datetime.now(UTC)
         async with self.db.session() as session:
             circle = Circle(
-                name=f"Circle {uuid.uuid4().hex[:6]}", description="", capacity_max=10, capacity_min=2,
-                schedule_weekday="monday", schedule_time=time(19, 0), schedule_timezone="Europe/Berlin",
-                schedule_frequency="weekly", location_city="Berlin", location_online=False, visibility="public",
-                join_policy="open", member_count=len(members), created_by=facilitator.user_id,
+                name=f"Circle {uuid.uuid4().hex[:6]}",
+                description="",
+                capacity_max=10,
+                capacity_min=2,
+                schedule_weekday="monday",
+                schedule_time=time(19, 0),
+                schedule_timezone="Europe/Berlin",
+                schedule_frequency="weekly",
+                location_city="Berlin",
+                location_online=False,
+                visibility="public",
+                join_policy="open",
+                member_count=len(members),
+                created_by=facilitator.user_id,
             )
             session.add(circle)
             await session.flush()
-            session.add(Membership(circle_id=circle.id, user_id=facilitator.user_id, role="facilitator",
-                                   status="active", joined_at=now))
+            session.add(
+                Membership(
+                    circle_id=circle.id, user_id=facilitator.user_id, role="facilitator", status="active", joined_at=now
+                )
+            )
             for member in members:
-                session.add(Membership(circle_id=circle.id, user_id=member.user_id, role="member", status="active",
-                                       joined_at=now))
+                session.add(
+                    Membership(
+                        circle_id=circle.id, user_id=member.user_id, role="member", status="active", joined_at=now
+                    )
+                )
             await session.commit()
             return circle.id
 
     async def attended(self, circle_id: uuid.UUID, person: Person, meetings: int) -> None:
         async with self.db.session() as session:
-            membership = await session.scalar(select(Membership).where(
-                Membership.circle_id == circle_id, Membership.user_id == person.user_id))
+            membership = await session.scalar(
+                select(Membership).where(Membership.circle_id == circle_id, Membership.user_id == person.user_id)
+            )
             for n in range(meetings):
-                meeting = Meeting(circle_id=circle_id, starts_at=START - timedelta(days=7 * (n + 1)),
-                                  duration_minutes=90, status="scheduled", created_by=person.user_id)
+                meeting = Meeting(
+                    circle_id=circle_id,
+                    starts_at=START - timedelta(days=7 * (n + 1)),
+                    duration_minutes=90,
+                    status="scheduled",
+                    created_by=person.user_id,
+                )
                 session.add(meeting)
                 await session.flush()
-                session.add(Attendance(meeting_id=meeting.id, user_id=person.user_id, circle_id=circle_id,
-                                       membership_id=membership.id, status="present", recorded_by=person.user_id))
+                session.add(
+                    Attendance(
+                        meeting_id=meeting.id,
+                        user_id=person.user_id,
+                        circle_id=circle_id,
+                        membership_id=membership.id,
+                        status="present",
+                        recorded_by=person.user_id,
+                    )
+                )
             await session.commit()
 
     async def create_event(self, actor: Person, **overrides: Any) -> dict[str, Any]:

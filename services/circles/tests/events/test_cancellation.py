@@ -1,4 +1,5 @@
 """Cancelling an event: every registration cancelled, `event.cancelled` for payments, everyone told."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -12,12 +13,17 @@ async def test_cancelling_an_event_cancels_everyone_and_publishes_what_payments_
     people = [await world.person() for _ in range(3)]
     for person in people:
         await world.register(person, event["id"])
-    response = await world.client.post(f"/api/v1/events/{event['id']}/cancel", json={"reason": "Venue flooded"},
-                                       headers=ptm.headers)
+    response = await world.client.post(
+        f"/api/v1/events/{event['id']}/cancel", json={"reason": "Venue flooded"}, headers=ptm.headers
+    )
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["confirmed_count"], body["waitlist_count"], body["seats_available"]) == (
-        "cancelled", 0, 0, 2)
+        "cancelled",
+        0,
+        0,
+        2,
+    )
 
     [cancelled] = await world.outbox("event.cancelled", event_id=event["id"])
     assert (cancelled["title"], cancelled["reason"]) == (event["title"], "Venue flooded")
@@ -26,17 +32,23 @@ async def test_cancelling_an_event_cancels_everyone_and_publishes_what_payments_
     assert notice["data"]["title"] == event["title"]
     for person in people:
         mine = await world.get(f"/api/v1/events/{event['id']}/registrations/me", person)
-        assert (mine["status"], mine["cancel_reason"], mine["waitlist_position"]) == ("cancelled", "event_cancelled", None)
+        assert (mine["status"], mine["cancel_reason"], mine["waitlist_position"]) == (
+            "cancelled",
+            "event_cancelled",
+            None,
+        )
     async with world.db.engine.connect() as connection:
-        active = await connection.scalar(text(
-            "SELECT count(*) FROM circles.event_registrations WHERE event_id = :e AND status <> 'cancelled'"),
-            {"e": event["id"]})
+        active = await connection.scalar(
+            text("SELECT count(*) FROM circles.event_registrations WHERE event_id = :e AND status <> 'cancelled'"),
+            {"e": event["id"]},
+        )
     assert active == 0
 
     # A cancelled event stays visible to its registrants, takes no registrations and no edits.
     await world.register(await world.person(), event["id"], expect=409)
-    assert (await world.client.patch(f"/api/v1/events/{event['id']}", json={"title": "x"},
-                                     headers=ptm.headers)).status_code == 409
+    assert (
+        await world.client.patch(f"/api/v1/events/{event['id']}", json={"title": "x"}, headers=ptm.headers)
+    ).status_code == 409
     assert (await world.client.post(f"/api/v1/events/{event['id']}/cancel", headers=ptm.headers)).status_code == 409
 
 

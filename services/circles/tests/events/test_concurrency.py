@@ -1,5 +1,6 @@
 """Capacity holds under concurrency: 500 people register at once for 50 seats, through two app
 instances (two replicas) on one database, so the event's row lock is contended across processes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,11 +56,19 @@ async def test_500_concurrent_registrations_for_50_seats_fill_exactly_50(replica
     assert (seen["waitlist_count"], seen["seats_available"]) == (450, 0)
     assert seen["confirmed_count"] == (50 if price == 0 else 0)
     async with world.db.engine.connect() as connection:
-        rows = dict((await connection.execute(text(
-            "SELECT status, count(*) FROM circles.event_registrations WHERE event_id = :e GROUP BY status"),
-            {"e": event["id"]})).all())
-        seats_taken = await connection.scalar(text("SELECT seats_taken FROM circles.events WHERE id = :e"),
-                                              {"e": event["id"]})
+        rows = dict(
+            (
+                await connection.execute(
+                    text(
+                        "SELECT status, count(*) FROM circles.event_registrations WHERE event_id = :e GROUP BY status"
+                    ),
+                    {"e": event["id"]},
+                )
+            ).all()
+        )
+        seats_taken = await connection.scalar(
+            text("SELECT seats_taken FROM circles.events WHERE id = :e"), {"e": event["id"]}
+        )
     assert rows == {seat: 50, "waitlisted": 450}
     assert seats_taken == 50
     assert len(await world.outbox("registration.payment_required", event_id=event["id"])) == (0 if price == 0 else 50)
@@ -70,11 +79,14 @@ async def test_the_same_person_registering_twice_at_once_gets_one_registration(r
     ptm = await world.person("ptm")
     event = await world.published_event(ptm, capacity=5)
     person = await world.person()
-    responses = await asyncio.gather(*(
-        (world if n % 2 else other).client.post(f"/api/v1/events/{event['id']}/registrations", json={},
-                                                headers=person.headers)
-        for n in range(10)
-    ))
+    responses = await asyncio.gather(
+        *(
+            (world if n % 2 else other).client.post(
+                f"/api/v1/events/{event['id']}/registrations", json={}, headers=person.headers
+            )
+            for n in range(10)
+        )
+    )
     assert sorted(r.status_code for r in responses) == [201] + [409] * 9
     assert (await world.get(f"/api/v1/events/{event['id']}", ptm))["confirmed_count"] == 1
 
@@ -84,5 +96,7 @@ async def test_the_database_refuses_more_seats_than_capacity_even_if_code_tried(
     event = await world.published_event(ptm, capacity=1)
     async with world.db.engine.connect() as connection:
         with pytest.raises(Exception) as refused:
-            await connection.execute(text("UPDATE circles.events SET seats_taken = 2 WHERE id = :e"), {"e": event["id"]})
+            await connection.execute(
+                text("UPDATE circles.events SET seats_taken = 2 WHERE id = :e"), {"e": event["id"]}
+            )
     assert "seats_within_capacity" in str(refused.value)

@@ -1,4 +1,5 @@
 """Creating, editing, publishing, listing and seeing events; who may do which."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,9 +10,13 @@ from .support import START, World
 
 async def test_ptm_creates_a_draft_and_publishes_it(world: World):
     ptm = await world.person("ptm")
-    event = await world.create_event(ptm, price={"amount": 25000, "currency": "EUR"},
-                                     payment_plan={"instalments": 3}, type="multi_day_retreat",
-                                     starts_at=START + timedelta(days=40))
+    event = await world.create_event(
+        ptm,
+        price={"amount": 25000, "currency": "EUR"},
+        payment_plan={"instalments": 3},
+        type="multi_day_retreat",
+        starts_at=START + timedelta(days=40),
+    )
     assert event["status"] == "draft"
     assert event["price"] == {"amount": 25000, "currency": "EUR"}
     assert event["payment_plan"] == {"instalments": 3}
@@ -65,9 +70,12 @@ async def test_members_cannot_create_events_and_facilitators_only_for_their_circ
     facilitator = await world.person("facilitator")
     own = await world.circle(facilitator)
     other = await world.circle(await world.person("facilitator"))
-    assert (await world.client.post("/api/v1/events", json=event_body(), headers=facilitator.headers)).status_code == 403
-    refused = await world.client.post("/api/v1/events", json=event_body(circle_ids=[str(own), str(other)]),
-                                      headers=facilitator.headers)
+    assert (
+        await world.client.post("/api/v1/events", json=event_body(), headers=facilitator.headers)
+    ).status_code == 403
+    refused = await world.client.post(
+        "/api/v1/events", json=event_body(circle_ids=[str(own), str(other)]), headers=facilitator.headers
+    )
     assert refused.status_code == 403
     event = await world.create_event(facilitator, circle_ids=[str(own)], visibility="circles")
     assert event["circle_ids"] == [str(own)]
@@ -79,17 +87,21 @@ async def test_facilitator_manages_his_circles_events_but_not_others(world: Worl
     circle = await world.circle(facilitator)
     mine = await world.create_event(ptm, circle_ids=[str(circle)])
     theirs = await world.published_event(ptm)
-    patched = await world.client.patch(f"/api/v1/events/{mine['id']}", json={"title": "New title"},
-                                       headers=facilitator.headers)
+    patched = await world.client.patch(
+        f"/api/v1/events/{mine['id']}", json={"title": "New title"}, headers=facilitator.headers
+    )
     assert patched.status_code == 200 and patched.json()["title"] == "New title"
     # Published and visible, but not his to manage: 403. A draft he may not see: 404.
-    assert (await world.client.patch(f"/api/v1/events/{theirs['id']}", json={"title": "x"},
-                                     headers=facilitator.headers)).status_code == 403
+    assert (
+        await world.client.patch(f"/api/v1/events/{theirs['id']}", json={"title": "x"}, headers=facilitator.headers)
+    ).status_code == 403
     draft = await world.create_event(ptm)
-    assert (await world.client.patch(f"/api/v1/events/{draft['id']}", json={"title": "x"},
-                                     headers=facilitator.headers)).status_code == 404
-    assert (await world.client.post(f"/api/v1/events/{draft['id']}/publish",
-                                    headers=facilitator.headers)).status_code == 404
+    assert (
+        await world.client.patch(f"/api/v1/events/{draft['id']}", json={"title": "x"}, headers=facilitator.headers)
+    ).status_code == 404
+    assert (
+        await world.client.post(f"/api/v1/events/{draft['id']}/publish", headers=facilitator.headers)
+    ).status_code == 404
 
 
 async def test_drafts_and_events_a_person_may_not_see_are_404(world: World):
@@ -122,8 +134,10 @@ async def test_drafts_and_events_a_person_may_not_see_are_404(world: World):
 async def test_list_pages_with_a_cursor_and_filters(world: World):
     ptm = await world.person("ptm")
     member = await world.person()
-    created = [await world.published_event(ptm, starts_at=START + timedelta(days=10 + n), type=kind)
-               for n, kind in enumerate(["workshop", "meetup", "workshop", "movie_night", "workshop"])]
+    created = [
+        await world.published_event(ptm, starts_at=START + timedelta(days=10 + n), type=kind)
+        for n, kind in enumerate(["workshop", "meetup", "workshop", "movie_night", "workshop"])
+    ]
     seen, cursor = [], None
     while True:
         page = await world.get("/api/v1/events?limit=2" + (f"&cursor={cursor}" if cursor else ""), member)
@@ -134,7 +148,9 @@ async def test_list_pages_with_a_cursor_and_filters(world: World):
     assert seen == [event["id"] for event in created]
     workshops = await world.get("/api/v1/events?type=workshop&sort=-starts_at", member)
     assert [e["id"] for e in workshops["items"]] == [created[4]["id"], created[2]["id"], created[0]["id"]]
-    later = await world.get(f"/api/v1/events?from={(START + timedelta(days=13)).isoformat().replace('+', '%2B')}", member)
+    later = await world.get(
+        f"/api/v1/events?from={(START + timedelta(days=13)).isoformat().replace('+', '%2B')}", member
+    )
     assert [e["id"] for e in later["items"]] == [created[3]["id"], created[4]["id"]]
     assert (await world.client.get("/api/v1/events?cursor=garbage", headers=member.headers)).status_code == 422
     assert (await world.client.get("/api/v1/events?sort=title", headers=member.headers)).status_code == 422
@@ -145,13 +161,15 @@ async def test_price_is_frozen_after_publishing_and_capacity_cannot_drop_below_s
     event = await world.published_event(ptm, capacity=2)
     for _ in range(2):
         await world.register(await world.person(), event["id"])
-    price = await world.client.patch(f"/api/v1/events/{event['id']}", json={"price": {"amount": 100, "currency": "EUR"}},
-                                     headers=ptm.headers)
+    price = await world.client.patch(
+        f"/api/v1/events/{event['id']}", json={"price": {"amount": 100, "currency": "EUR"}}, headers=ptm.headers
+    )
     assert price.status_code == 409
     shrink = await world.client.patch(f"/api/v1/events/{event['id']}", json={"capacity": 1}, headers=ptm.headers)
     assert shrink.status_code == 409 and shrink.json()["seats_taken"] == 2
-    bad = await world.client.patch(f"/api/v1/events/{event['id']}",
-                                   json={"ends_at": (START + timedelta(days=1)).isoformat()}, headers=ptm.headers)
+    bad = await world.client.patch(
+        f"/api/v1/events/{event['id']}", json={"ends_at": (START + timedelta(days=1)).isoformat()}, headers=ptm.headers
+    )
     assert bad.status_code == 422
     still = await world.get(f"/api/v1/events/{event['id']}", ptm)
     assert (still["capacity"], still["confirmed_count"], still["price"]["amount"]) == (2, 2, 0)

@@ -1,5 +1,6 @@
 """Seat holds expire on a controllable clock; freed seats go to the first waiting person, who is
 notified; staff reorder the waitlist and promote by hand."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -120,15 +121,22 @@ async def test_staff_reorder_the_waitlist_and_promote_by_hand(world: World):
     # No seat free: promoting by hand is refused unless staff add a seat for that person.
     full = await world.client.post(f"/api/v1/events/{event['id']}/registrations/{ids[2]}/promote", headers=ptm.headers)
     assert full.status_code == 409
-    promoted = await world.post(f"/api/v1/events/{event['id']}/registrations/{ids[2]}/promote", ptm,
-                                json={"extend_capacity": True})
+    promoted = await world.post(
+        f"/api/v1/events/{event['id']}/registrations/{ids[2]}/promote", ptm, json={"extend_capacity": True}
+    )
     assert promoted["status"] == "confirmed"
     seen = await world.get(f"/api/v1/events/{event['id']}", ptm)
     assert (seen["capacity"], seen["confirmed_count"], seen["waitlist_count"]) == (2, 2, 3)
     listing = await world.get(f"/api/v1/events/{event['id']}/waitlist", ptm)
     assert [(p["display_name"], p["waitlist_position"]) for p in listing["items"]] == [
-        ("Waiting 3", 1), ("Waiting 1", 2), ("Waiting 0", 3)]
+        ("Waiting 3", 1),
+        ("Waiting 1", 2),
+        ("Waiting 0", 3),
+    ]
     member = waiting[0]
-    assert (await world.client.post(f"/api/v1/events/{event['id']}/waitlist/{ids[0]}/move", json={"position": 1},
-                                    headers=member.headers)).status_code == 403
+    assert (
+        await world.client.post(
+            f"/api/v1/events/{event['id']}/waitlist/{ids[0]}/move", json={"position": 1}, headers=member.headers
+        )
+    ).status_code == 403
     assert (await world.client.get(f"/api/v1/events/{event['id']}/waitlist", headers=member.headers)).status_code == 403

@@ -1,4 +1,5 @@
 """Migration 0003 builds exactly the tables the events models declare, and goes back down."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,15 +9,22 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from mcm_shared.migrations import alembic_config
-
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE, Base
 from mcm_circles.events import models  # noqa: F401  (registers the events tables on Base)
+from mcm_shared.migrations import alembic_config
 
 from .support import World
 
-EVENT_TABLES = {"event_types", "events", "event_circles", "event_invitations", "event_requirements",
-                "event_requirement_templates", "event_registrations", "event_staff"}
+EVENT_TABLES = {
+    "event_types",
+    "events",
+    "event_circles",
+    "event_invitations",
+    "event_requirements",
+    "event_requirement_templates",
+    "event_registrations",
+    "event_staff",
+}
 
 
 def _diff(connection):
@@ -27,9 +35,15 @@ def _diff(connection):
         table = obj if kind == "table" else getattr(obj, "table", None)
         return table is None or table.name in EVENT_TABLES
 
-    context = MigrationContext.configure(connection, opts={
-        "include_schemas": True, "include_name": include_name, "include_object": include_object,
-        "compare_type": True})
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "include_schemas": True,
+            "include_name": include_name,
+            "include_object": include_object,
+            "compare_type": True,
+        },
+    )
     return compare_metadata(context, Base.metadata)
 
 
@@ -49,7 +63,8 @@ async def test_event_types_are_seeded_and_downgrade_removes_only_the_events_tabl
     await world.app.state.db.dispose()
     await asyncio.to_thread(command.downgrade, config, "0002")
     async with world.db.engine.connect() as connection:
-        tables = set((await connection.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'circles'"))).scalars())
+        tables = set(
+            (await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'circles'"))).scalars()
+        )
     assert not tables & EVENT_TABLES and {"circles", "profiles", "outbox"} <= tables
     await asyncio.to_thread(command.upgrade, config, "head")

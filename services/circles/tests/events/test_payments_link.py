@@ -1,5 +1,6 @@
 """The link with payments: `obligation.settled` confirms a held seat (even after the hold ran out
 if a seat is free, else a full refund — never an overbooking); `obligation.overdue` only flags."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,11 +8,10 @@ import uuid
 from datetime import datetime, timedelta
 from time import monotonic
 
-from mcm_shared.events import Envelope
-from mcm_shared.redis import make_redis
-
 from mcm_circles.events.holds import expire_holds
 from mcm_circles.events.payments import overdue, settle
+from mcm_shared.events import Envelope
+from mcm_shared.redis import make_redis
 
 from .support import World
 
@@ -19,8 +19,13 @@ PAID = {"price": {"amount": 15000, "currency": "EUR"}, "payment_plan": {"instalm
 
 
 def envelope(kind: str, registration_id: str, *, at: datetime, **extra) -> Envelope:
-    return Envelope(id=uuid.uuid4(), type=kind, occurred_at=at, producer="payments",
-                    payload={"kind": "registration", "registration_id": registration_id, **extra})
+    return Envelope(
+        id=uuid.uuid4(),
+        type=kind,
+        occurred_at=at,
+        producer="payments",
+        payload={"kind": "registration", "registration_id": registration_id, **extra},
+    )
 
 
 async def apply(world: World, handler, event: Envelope) -> None:
@@ -79,16 +84,19 @@ async def test_overdue_instalment_flags_for_staff_and_cancels_nothing(world: Wor
     registration = await world.register(person, event["id"])
     start = world.clock.now()
     await apply(world, settle, envelope("obligation.settled", registration["id"], at=start, instalment=1))
-    await apply(world, overdue, envelope("obligation.overdue", registration["id"], at=start + timedelta(days=30),
-                                         instalment=2))
+    await apply(
+        world, overdue, envelope("obligation.overdue", registration["id"], at=start + timedelta(days=30), instalment=2)
+    )
     flagged = await world.get(f"/api/v1/events/{event['id']}/registrations?payment_overdue=true", ptm)
     assert [(r["display_name"], r["status"], r["payment_overdue"]) for r in flagged["items"]] == [
-        ("Paying Paul", "confirmed", True)]
+        ("Paying Paul", "confirmed", True)
+    ]
     # An older event delivered late changes nothing; a newer settlement clears the flag.
     await apply(world, settle, envelope("obligation.settled", registration["id"], at=start + timedelta(days=1)))
     assert (await world.get(f"/api/v1/events/{event['id']}/registrations?payment_overdue=true", ptm))["items"]
-    await apply(world, settle, envelope("obligation.settled", registration["id"], at=start + timedelta(days=31),
-                                        instalment=2))
+    await apply(
+        world, settle, envelope("obligation.settled", registration["id"], at=start + timedelta(days=31), instalment=2)
+    )
     assert not (await world.get(f"/api/v1/events/{event['id']}/registrations?payment_overdue=true", ptm))["items"]
     assert (await world.get(f"/api/v1/events/{event['id']}/registrations/me", person))["status"] == "confirmed"
 
@@ -101,8 +109,13 @@ async def test_payments_events_arrive_through_the_stream_once_each(world: World)
     redis = make_redis(world.app.state.settings.redis_url)
     try:
         settled = envelope("obligation.settled", registration["id"], at=world.clock.now())
-        other = Envelope(id=uuid.uuid4(), type="obligation.settled", occurred_at=world.clock.now(), producer="payments",
-                         payload={"kind": "membership", "membership_id": str(uuid.uuid4())})
+        other = Envelope(
+            id=uuid.uuid4(),
+            type="obligation.settled",
+            occurred_at=world.clock.now(),
+            producer="payments",
+            payload={"kind": "membership", "membership_id": str(uuid.uuid4())},
+        )
         for entry in (other, settled, settled):  # the duplicate is applied once (inbox)
             await redis.xadd(world.settings.payments_stream, entry.to_fields())
         deadline = monotonic() + 20

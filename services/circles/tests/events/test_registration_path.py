@@ -2,6 +2,7 @@
 apply the same visibility rules as everywhere else; it runs in few statements and no dependency
 of the route goes through the thread pool; an event with overdue holds takes the slow path and
 gives the newcomer the seat those holds free."""
+
 from __future__ import annotations
 
 import inspect
@@ -11,9 +12,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import event as sa_event
 
-from mcm_shared.driver import DriverConnection
-
 from mcm_circles.events.router_registrations import router as registrations_router
+from mcm_shared.driver import DriverConnection
 
 from .support import START, World
 
@@ -22,15 +22,22 @@ PAID = {"price": {"amount": 4000, "currency": "EUR"}}
 
 
 async def test_only_people_who_may_see_the_event_can_register(world: World):
-    ptm, facilitator, member, outsider, guest = (await world.person("ptm"), await world.person(),
-                                                 await world.person(), await world.person(), await world.person())
+    ptm, facilitator, member, outsider, guest = (
+        await world.person("ptm"),
+        await world.person(),
+        await world.person(),
+        await world.person(),
+        await world.person(),
+    )
     circle = await world.circle(facilitator, member)
     for_circle = await world.published_event(ptm, visibility="circles", circle_ids=[str(circle)])
     invite_only = await world.published_event(ptm, visibility="invited", invited_user_ids=[str(guest.user_id)])
     draft = await world.create_event(ptm)
 
     for person, event in ((outsider, for_circle), (outsider, invite_only), (member, invite_only), (member, draft)):
-        refused = await world.client.post(f"/api/v1/events/{event['id']}/registrations", json={}, headers=person.headers)
+        refused = await world.client.post(
+            f"/api/v1/events/{event['id']}/registrations", json={}, headers=person.headers
+        )
         assert refused.status_code == 404, (person.name, event["visibility"])
     assert (await world.register(member, for_circle["id"]))["status"] == "confirmed"
     assert (await world.register(facilitator, for_circle["id"]))["status"] == "confirmed"
@@ -52,13 +59,13 @@ async def test_a_free_seat_or_the_waitlist_takes_two_autocommitted_statements(wo
     first, second, third = await world.person(), await world.person(), await world.person()
     statements: list[tuple[str, bool]] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def count(conn, cursor, statement, parameters, context, executemany):
         autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
         statements.append((statement.split(None, 1)[0].upper(), autocommit))
 
     fetchrow = DriverConnection.fetchrow
 
-    async def count_driver(self: DriverConnection, statement, values):  # noqa: ANN001
+    async def count_driver(self: DriverConnection, statement, values):
         statements.append((statement.sql.split(None, 1)[0].upper(), not self.driver.is_in_transaction()))
         return await fetchrow(self, statement, values)
 
@@ -82,15 +89,18 @@ async def test_a_free_seat_or_the_waitlist_takes_two_autocommitted_statements(wo
 
 
 async def test_no_dependency_of_the_registration_route_runs_in_the_thread_pool(world: World):
-    [route] = [r for r in registrations_router.routes
-               if isinstance(r, APIRoute) and r.path == ROUTE and "POST" in r.methods]
+    [route] = [
+        r for r in registrations_router.routes if isinstance(r, APIRoute) and r.path == ROUTE and "POST" in r.methods
+    ]
 
     def sync_calls(dependant: Dependant) -> list[str]:
         found = []
         for sub in dependant.dependencies:
             call = sub.call
-            if call is not None and not any(check(call) or check(getattr(call, "__call__", None))  # noqa: B004
-                                            for check in (inspect.iscoroutinefunction, inspect.isasyncgenfunction)):
+            if call is not None and not any(
+                check(call) or check(getattr(call, "__call__", None))  # noqa: B004
+                for check in (inspect.iscoroutinefunction, inspect.isasyncgenfunction)
+            ):
                 found.append(getattr(call, "__qualname__", repr(call)))
             found += sync_calls(sub)
         return found
@@ -108,8 +118,12 @@ async def test_the_openapi_document_lists_both_success_answers_of_registration(w
 async def test_registering_beside_overdue_holds_releases_them_and_the_line_moves_first(world: World):
     ptm = await world.person("ptm")
     event = await world.published_event(ptm, capacity=2, **PAID)
-    holder, other_holder, waiting, latecomer = (await world.person(), await world.person(), await world.person(),
-                                                await world.person())
+    holder, other_holder, waiting, latecomer = (
+        await world.person(),
+        await world.person(),
+        await world.person(),
+        await world.person(),
+    )
     held = await world.register(holder, event["id"])
     await world.register(other_holder, event["id"])  # the second seat, held too
     assert (await world.register(waiting, event["id"]))["waitlist_position"] == 1

@@ -1,4 +1,5 @@
 """Typed requirements: registration answers 422 listing every failed requirement with its reason."""
+
 from __future__ import annotations
 
 from .support import World
@@ -61,8 +62,9 @@ async def test_a_person_meeting_every_requirement_registers_with_his_answers(wor
     circle = await world.circle(await world.person(), person)
     await world.attended(circle, person, 3)
     _, event = await _event(world, circle_id=circle)
-    registration = await world.register(person, event["id"], answers={"diet": "vegan", "why": "  To grow. "},
-                                        date_of_birth="1980-05-04")
+    registration = await world.register(
+        person, event["id"], answers={"diet": "vegan", "why": "  To grow. "}, date_of_birth="1980-05-04"
+    )
     assert registration["status"] == "confirmed"
     assert registration["answers"] == {"diet": "vegan", "why": "To grow."}
 
@@ -82,10 +84,13 @@ async def test_membership_of_a_given_circle_and_attendance_there(world: World):
     home = await world.circle(await world.person(), person)
     other = await world.circle(await world.person())
     await world.attended(home, person, 2)
-    event = await world.published_event(ptm, requirements=[
-        {"kind": "circle_member", "circle_id": str(other)},
-        {"kind": "min_meetings_attended", "count": 2, "circle_id": str(home)},
-    ])
+    event = await world.published_event(
+        ptm,
+        requirements=[
+            {"kind": "circle_member", "circle_id": str(other)},
+            {"kind": "min_meetings_attended", "count": 2, "circle_id": str(home)},
+        ],
+    )
     response = await world.client.post(f"/api/v1/events/{event['id']}/registrations", json={}, headers=person.headers)
     assert response.status_code == 422
     assert [e["requirement"] for e in response.json()["errors"]] == ["circle_member"]
@@ -103,29 +108,46 @@ async def test_bad_requirement_definitions_are_refused(world: World):
         [QUESTIONS, QUESTIONS],  # the same question ids twice
     ]
     for requirements in bad:
-        response = await world.client.post("/api/v1/events", json=event_body(requirements=requirements),
-                                           headers=ptm.headers)
+        response = await world.client.post(
+            "/api/v1/events", json=event_body(requirements=requirements), headers=ptm.headers
+        )
         assert response.status_code == 422, requirements
 
 
 async def test_templates_are_reusable_and_copied_onto_events(world: World):
     ptm = await world.person("ptm")
     member = await world.person()
-    template = await world.post("/api/v1/events/requirement-templates", ptm, expect=201, json={
-        "name": "Retreat basics", "requirements": [{"kind": "verified_email"}, {"kind": "min_age", "years": 18}]})
-    duplicate = await world.client.post("/api/v1/events/requirement-templates", headers=ptm.headers, json={
-        "name": "Retreat basics", "requirements": [{"kind": "verified_email"}]})
+    template = await world.post(
+        "/api/v1/events/requirement-templates",
+        ptm,
+        expect=201,
+        json={"name": "Retreat basics", "requirements": [{"kind": "verified_email"}, {"kind": "min_age", "years": 18}]},
+    )
+    duplicate = await world.client.post(
+        "/api/v1/events/requirement-templates",
+        headers=ptm.headers,
+        json={"name": "Retreat basics", "requirements": [{"kind": "verified_email"}]},
+    )
     assert duplicate.status_code == 409
-    assert (await world.client.post("/api/v1/events/requirement-templates", headers=member.headers, json={
-        "name": "Mine", "requirements": [{"kind": "verified_email"}]})).status_code == 403
+    assert (
+        await world.client.post(
+            "/api/v1/events/requirement-templates",
+            headers=member.headers,
+            json={"name": "Mine", "requirements": [{"kind": "verified_email"}]},
+        )
+    ).status_code == 403
     listed = await world.get("/api/v1/events/requirement-templates", ptm)
     assert [t["name"] for t in listed["items"]] == ["Retreat basics"]
 
-    event = await world.create_event(ptm, requirement_template_ids=[template["id"]],
-                                     requirements=[{"kind": "verified_phone"}])
+    event = await world.create_event(
+        ptm, requirement_template_ids=[template["id"]], requirements=[{"kind": "verified_phone"}]
+    )
     assert [r["kind"] for r in event["requirements"]] == ["verified_email", "min_age", "verified_phone"]
-    unknown = await world.client.patch(f"/api/v1/events/{event['id']}", headers=ptm.headers,
-                                       json={"requirement_template_ids": ["00000000-0000-0000-0000-000000000000"]})
+    unknown = await world.client.patch(
+        f"/api/v1/events/{event['id']}",
+        headers=ptm.headers,
+        json={"requirement_template_ids": ["00000000-0000-0000-0000-000000000000"]},
+    )
     assert unknown.status_code == 422
     cleared = await world.client.patch(f"/api/v1/events/{event['id']}", headers=ptm.headers, json={"requirements": []})
     assert cleared.json()["requirements"] == []
@@ -140,4 +162,6 @@ async def test_templates_are_for_circle_facilitators_not_for_the_token_role_alon
     facilitating = await world.person("member", "facilitator")
     await world.circle(facilitating)
     await world.post("/api/v1/events/requirement-templates", facilitating, expect=201, json=body)
-    assert [t["name"] for t in (await world.get("/api/v1/events/requirement-templates", facilitating))["items"]] == ["Adults"]
+    assert [t["name"] for t in (await world.get("/api/v1/events/requirement-templates", facilitating))["items"]] == [
+        "Adults"
+    ]

@@ -5,6 +5,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-04
 """
+
 from alembic import op
 
 revision = "0003"
@@ -19,7 +20,9 @@ AFTER = ("staff", "event_cancelled", "registration_cancelled", "stripe", "cancel
 
 def _origin_check(origins: tuple[str, ...]) -> None:
     op.drop_constraint(op.f("ck_refunds_origin"), "refunds", type_="check", schema=SCHEMA)
-    op.create_check_constraint(op.f("ck_refunds_origin"), "refunds", f"origin IN ({', '.join(repr(o) for o in origins)})", schema=SCHEMA)
+    op.create_check_constraint(
+        op.f("ck_refunds_origin"), "refunds", f"origin IN ({', '.join(repr(o) for o in origins)})", schema=SCHEMA
+    )
 
 
 def upgrade() -> None:

@@ -1,9 +1,9 @@
 """`python -m mcm_payments serve|migrate`."""
-from mcm_shared.cli import run_cli
-from mcm_shared.migrations import migrate_command
 
 from mcm_payments.config import Settings
 from mcm_payments.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_shared.cli import run_cli
+from mcm_shared.migrations import migrate_command
 
 
 def migrate() -> None:
@@ -11,4 +11,10 @@ def migrate() -> None:
 
 
 if __name__ == "__main__":
-    run_cli("mcm_payments", app_path="mcm_payments.main:create_app", port_env="PAYMENTS_PORT", default_port=8003, migrate=migrate)
+    run_cli(
+        "mcm_payments",
+        app_path="mcm_payments.main:create_app",
+        port_env="PAYMENTS_PORT",
+        default_port=8003,
+        migrate=migrate,
+    )

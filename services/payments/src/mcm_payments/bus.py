@@ -4,6 +4,7 @@ Publishes to `events:payments` through the outbox (relay started in main.py); co
 `events:circles` as consumer group `payments`, applying each event exactly once through the
 inbox. Handlers run inside the consumer's transaction and never commit themselves.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -12,11 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.events import Envelope, Handler, stream_for
-
 from mcm_payments.obligations import service as obligations
 from mcm_payments.refunds import service as refunds
 from mcm_payments.runtime import Runtime
+from mcm_shared.events import Envelope, Handler, stream_for
 
 GROUP = "payments"
 PRODUCER = "payments"

@@ -6,6 +6,7 @@ to small pages the stand-in serves (`/_standin/checkout/success|cancelled`), on 
 `STRIPE_API_BASE` names. Production refuses to start with them: it needs real keys, an https
 Stripe API and real (https) return URLs.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -60,7 +61,11 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
         return {**super().required_urls(), "DATABASE_URL": self.database_url}
 
     def secrets(self) -> dict[str, SecretStr | None]:
-        return {**super().secrets(), "STRIPE_SECRET_KEY": self.stripe_secret_key, "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret}
+        return {
+            **super().secrets(),
+            "STRIPE_SECRET_KEY": self.stripe_secret_key,
+            "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+        }
 
     def check_production_ready(self) -> None:
         problems: list[str] = []

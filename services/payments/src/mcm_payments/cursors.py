@@ -1,4 +1,5 @@
 """Keyset cursors over (timestamp, id), opaque to clients (see mcm_shared.pagination)."""
+
 from __future__ import annotations
 
 import uuid
@@ -21,7 +22,9 @@ def after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         moment = datetime.fromisoformat(values["t"])
         return moment, uuid.UUID(values["id"])
     except (TypeError, ValueError):
-        raise InvalidInput("The cursor is not valid.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}]) from None
+        raise InvalidInput(
+            "The cursor is not valid.", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "cursor"}]
+        ) from None
 
 
 def page(rows: Sequence[T], limit: int, key: Callable[[T], tuple[datetime, Any]]) -> tuple[list[T], str | None]:

@@ -1,4 +1,5 @@
 """The payments service's declarative base: every table lives in the `payments` schema."""
+
 from __future__ import annotations
 
 from pathlib import Path

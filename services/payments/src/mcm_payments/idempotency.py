@@ -1,5 +1,6 @@
 """`Idempotency-Key` for our own POSTs that move money: the first response is stored with a
 hash of the request and replayed for the same key; the same key with another body is a 422."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +13,8 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.errors import InvalidInput
-
 from mcm_payments.db import Base
+from mcm_shared.errors import InvalidInput
 
 MAX_KEY_LENGTH = 255
 
@@ -42,8 +42,10 @@ def validate_key(key: str | None) -> str | None:
     if key is None:
         return None
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidInput("The Idempotency-Key header must be 1–255 printable characters.",
-                           errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid idempotency key", "type": "value_error"}])
+        raise InvalidInput(
+            "The Idempotency-Key header must be 1–255 printable characters.",
+            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid idempotency key", "type": "value_error"}],
+        )
     return key
 
 
@@ -52,7 +54,9 @@ async def replay(session: AsyncSession, scope: str, owner: str, key: str | None,
     if key is None:
         return None
     record = await session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.owner == owner, IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.owner == owner, IdempotencyRecord.key == key
+        )
     )
     if record is None:
         return None
@@ -61,7 +65,9 @@ async def replay(session: AsyncSession, scope: str, owner: str, key: str | None,
     return record.response
 
 
-async def remember(session: AsyncSession, scope: str, owner: str, key: str | None, digest: str, response: dict[str, Any]) -> bool:
+async def remember(
+    session: AsyncSession, scope: str, owner: str, key: str | None, digest: str, response: dict[str, Any]
+) -> bool:
     """Store the response in the caller's transaction. False if a concurrent request won."""
     if key is None:
         return True
@@ -79,5 +85,7 @@ RETENTION = timedelta(days=7)
 
 
 async def purge(session: AsyncSession) -> int:
-    result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < func.now() - RETENTION))
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < func.now() - RETENTION)
+    )
     return result.rowcount or 0

@@ -5,18 +5,18 @@ Runs every `WORKER_INTERVAL_SECONDS`, and at once when a request kicks it (after
 Stripe task). Safe with several replicas: tasks are leased, webhook rows are locked with SKIP
 LOCKED, and obligations are row-locked.
 """
+
 from __future__ import annotations
 
 import asyncio
 from time import monotonic
-
-from mcm_shared.events.worker import BackgroundWorker
 
 from mcm_payments import idempotency
 from mcm_payments.interventions.service import resume_lapsed_pauses
 from mcm_payments.runtime import Runtime
 from mcm_payments.tasks import service as tasks
 from mcm_payments.webhooks import service as webhooks
+from mcm_shared.events.worker import BackgroundWorker
 
 PAUSE_CHECK_SECONDS = 5.0
 PURGE_SECONDS = 3600.0

@@ -1,14 +1,11 @@
 """The payments service app: obligations, Stripe checkout, webhooks, refunds, interventions."""
+
 from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
-
-from mcm_shared.app import create_service_app
-from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay
-from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis_hook, verifier_hook
 
 from mcm_payments import bus
 from mcm_payments.checkout.router import router as checkout_router
@@ -25,9 +22,20 @@ from mcm_payments.runtime import Runtime
 from mcm_payments.stripe_api import StripeApi
 from mcm_payments.webhooks.processor import WebhookProcessor
 from mcm_payments.webhooks.router import router as webhooks_router
+from mcm_shared.app import create_service_app
+from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay
+from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis_hook, verifier_hook
 
 # Order matters where paths overlap: fixed paths before `/{payment_id}/refunds`.
-ROUTERS = [webhooks_router, checkout_router, obligations_router, interventions_router, history_router, overview_router, refunds_router]
+ROUTERS = [
+    webhooks_router,
+    checkout_router,
+    obligations_router,
+    interventions_router,
+    history_router,
+    overview_router,
+    refunds_router,
+]
 
 
 def payments_hook(settings: Settings, streams: bus.Streams) -> Hook:
@@ -35,11 +43,20 @@ def payments_hook(settings: Settings, streams: bus.Streams) -> Hook:
 
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         database = app.state.db
-        stripe_api = StripeApi(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base, timeout=settings.stripe_timeout_seconds)
+        stripe_api = StripeApi(
+            settings.stripe_secret_key.get_secret_value(),
+            settings.stripe_api_base,
+            timeout=settings.stripe_timeout_seconds,
+        )
         stack.push_async_callback(stripe_api.aclose)
         writer = EventWriter(EVENTS, producer=bus.PRODUCER, stream=streams.publish)
-        runtime = Runtime(settings=settings, stripe=stripe_api, writer=writer, sessionmaker=database.sessionmaker,
-                          store_slots=asyncio.Semaphore(max(1, settings.database_pool_size // 2)))
+        runtime = Runtime(
+            settings=settings,
+            stripe=stripe_api,
+            writer=writer,
+            sessionmaker=database.sessionmaker,
+            store_slots=asyncio.Semaphore(max(1, settings.database_pool_size // 2)),
+        )
         app.state.runtime = runtime
         worker = PaymentsWorker(runtime, settings.worker_interval_seconds)
         runtime.kick = worker.kick
@@ -55,7 +72,14 @@ def payments_hook(settings: Settings, streams: bus.Streams) -> Hook:
         if redis is None:
             return  # no Redis configured: events stay in the outbox until one is
         relay = OutboxRelay(database.sessionmaker, redis, EVENTS)
-        consumer = EventConsumer(database.sessionmaker, redis, EVENTS, group=bus.GROUP, streams=streams.consume, handlers=bus.handlers(runtime))
+        consumer = EventConsumer(
+            database.sessionmaker,
+            redis,
+            EVENTS,
+            group=bus.GROUP,
+            streams=streams.consume,
+            handlers=bus.handlers(runtime),
+        )
         app.state.relay, app.state.consumer = relay, consumer
         relay.start()
         consumer.start()

@@ -1,5 +1,4 @@
 """Import point for every model of the service, so Alembic sees the whole metadata."""
-from mcm_shared.events import event_tables
 
 from mcm_payments.checkout.models import CheckoutSession
 from mcm_payments.customers.models import Customer
@@ -10,11 +9,23 @@ from mcm_payments.obligations.models import Obligation, ObligationAudit
 from mcm_payments.refunds.models import Refund
 from mcm_payments.tasks.models import StripeTask
 from mcm_payments.webhooks.models import WebhookEvent
+from mcm_shared.events import event_tables
 
 EVENTS = event_tables(Base)
 metadata = Base.metadata
 
 __all__ = [
-    "EVENTS", "CheckoutSession", "Customer", "IdempotencyRecord", "Invoice", "Obligation", "ObligationAudit",
-    "Payment", "Refund", "StripeTask", "Subscription", "WebhookEvent", "metadata",
+    "EVENTS",
+    "CheckoutSession",
+    "Customer",
+    "IdempotencyRecord",
+    "Invoice",
+    "Obligation",
+    "ObligationAudit",
+    "Payment",
+    "Refund",
+    "StripeTask",
+    "Subscription",
+    "WebhookEvent",
+    "metadata",
 ]

@@ -1,11 +1,12 @@
 """Who may do what in payments (role names from auth's table; roles are additive)."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends
 
-from mcm_shared.tokens import Principal, require_roles
+from mcm_shared.security import Principal, require_roles
 
 INTERVENTION_ROLES = ("support", "admin")
 REFUND_ROLES = ("support", "admin")

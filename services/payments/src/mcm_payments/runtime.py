@@ -1,6 +1,7 @@
 """What the service layer needs besides a database session: settings, the Stripe API, the event
 writer, a way to wake the background worker and one to hand stored webhooks to the webhook
 processor. Built once per app (see main.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,10 +13,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from mcm_shared.events import EventWriter
-
 from mcm_payments.config import Settings
 from mcm_payments.stripe_api import StripeApi
+from mcm_shared.events import EventWriter
 
 
 @dataclass

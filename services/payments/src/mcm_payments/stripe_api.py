@@ -5,6 +5,7 @@ creates or changes something, and a short timeout. Stripe's failures are sorted 
 the rest of the service understands: `StripeUnavailable` (network, 5xx, rate limit: try again
 later, 503 to a client) and `StripeRejected` (Stripe said no: 4xx, don't retry as is).
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,7 +67,9 @@ class StripeApi:
             if exc.http_status and exc.http_status >= 500:
                 raise StripeUnavailable("The payment provider is unavailable; try again shortly.") from exc
             logger.warning("stripe %s rejected: %s %s %s", what, code, param, exc.user_message)
-            raise StripeRejected(exc.user_message or "The payment provider refused the request.", code=code, param=param) from exc
+            raise StripeRejected(
+                exc.user_message or "The payment provider refused the request.", code=code, param=param
+            ) from exc
 
     @staticmethod
     def _options(idempotency_key: str | None) -> dict[str, Any]:
@@ -79,33 +82,54 @@ class StripeApi:
         key = f"customer:{user_id}" + (f":replaces:{replaces}" if replaces else "")
         return await self._call(
             "customer.create",
-            self._client.v1.customers.create_async(params={"metadata": {"user_id": user_id}}, options=self._options(key)),
+            self._client.v1.customers.create_async(
+                params={"metadata": {"user_id": user_id}}, options=self._options(key)
+            ),
         )
 
     async def create_checkout_session(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
-        return await self._call("checkout.create", self._client.v1.checkout.sessions.create_async(params=params, options=self._options(idempotency_key)))
+        return await self._call(
+            "checkout.create",
+            self._client.v1.checkout.sessions.create_async(params=params, options=self._options(idempotency_key)),
+        )
 
     async def expire_checkout_session(self, session_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
-        return await self._call("checkout.expire", self._client.v1.checkout.sessions.expire_async(session_id, options=self._options(idempotency_key)))
+        return await self._call(
+            "checkout.expire",
+            self._client.v1.checkout.sessions.expire_async(session_id, options=self._options(idempotency_key)),
+        )
 
     async def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
         return await self._call("subscription.retrieve", self._client.v1.subscriptions.retrieve_async(subscription_id))
 
-    async def update_subscription(self, subscription_id: str, params: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+    async def update_subscription(
+        self, subscription_id: str, params: dict[str, Any], idempotency_key: str | None = None
+    ) -> dict[str, Any]:
         return await self._call(
-            "subscription.update", self._client.v1.subscriptions.update_async(subscription_id, params=params, options=self._options(idempotency_key))
+            "subscription.update",
+            self._client.v1.subscriptions.update_async(
+                subscription_id, params=params, options=self._options(idempotency_key)
+            ),
         )
 
     async def cancel_subscription(self, subscription_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
-        return await self._call("subscription.cancel", self._client.v1.subscriptions.cancel_async(subscription_id, options=self._options(idempotency_key)))
+        return await self._call(
+            "subscription.cancel",
+            self._client.v1.subscriptions.cancel_async(subscription_id, options=self._options(idempotency_key)),
+        )
 
     async def pay_invoice_out_of_band(self, invoice_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
         return await self._call(
-            "invoice.pay", self._client.v1.invoices.pay_async(invoice_id, params={"paid_out_of_band": True}, options=self._options(idempotency_key))
+            "invoice.pay",
+            self._client.v1.invoices.pay_async(
+                invoice_id, params={"paid_out_of_band": True}, options=self._options(idempotency_key)
+            ),
         )
 
     async def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
         return await self._call("invoice.retrieve", self._client.v1.invoices.retrieve_async(invoice_id))
 
     async def create_refund(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
-        return await self._call("refund.create", self._client.v1.refunds.create_async(params=params, options=self._options(idempotency_key)))
+        return await self._call(
+            "refund.create", self._client.v1.refunds.create_async(params=params, options=self._options(idempotency_key))
+        )

@@ -6,6 +6,7 @@ a mail sink, an SMS sink and the Stripe stand-in unless SMTP_HOST/SMS_API_BASE/S
 are set, migrations, the first admin, the four services; Ctrl-C or SIGTERM stops everything it
 started.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,22 +33,30 @@ def _outside_lines(platform: Platform) -> list[str]:
     env, sidecars = platform.env, platform.sidecars
     lines = []
     if mail := sidecars.get("mailsink"):
-        lines += [f"  mail sink    {mail.url} — every email printed to {_where(mail.log)},",
-                  f"               the last ones kept in {_where(mail.store)}"]
+        lines += [
+            f"  mail sink    {mail.url} — every email printed to {_where(mail.log)},",
+            f"               the last ones kept in {_where(mail.store)}",
+        ]
     else:
         lines.append(f"  email        SMTP {env.get('SMTP_HOST')}:{env.get('SMTP_PORT', '25')} (from SMTP_HOST)")
     if sms := sidecars.get("smssink"):
-        lines += [f"  SMS sink     {sms.url} — every SMS printed to {_where(sms.log)},",
-                  f"               the last ones kept in {_where(sms.store)}"]
+        lines += [
+            f"  SMS sink     {sms.url} — every SMS printed to {_where(sms.log)},",
+            f"               the last ones kept in {_where(sms.store)}",
+        ]
     else:
         lines.append(f"  SMS          {env.get('SMS_API_BASE')} (from SMS_API_BASE)")
     if stripe := sidecars.get("stripe-standin"):
-        lines += [f"  Stripe       stand-in {stripe.url} (hosted checkout pages; log {_where(stripe.log)})",
-                  f"               webhooks → {platform.url('gateway')}/api/v1/payments/webhooks/stripe",
-                  "               test cards 4242 4242 4242 4242 pays · 4000 0000 0000 0341 fails on renewal"
-                  " · 4000 0000 0000 0002 declined"]
+        lines += [
+            f"  Stripe       stand-in {stripe.url} (hosted checkout pages; log {_where(stripe.log)})",
+            f"               webhooks → {platform.url('gateway')}/api/v1/payments/webhooks/stripe",
+            "               test cards 4242 4242 4242 4242 pays · 4000 0000 0000 0341 fails on renewal"
+            " · 4000 0000 0000 0002 declined",
+        ]
     else:
-        lines.append(f"  Stripe       {env.get('STRIPE_API_BASE', 'https://api.stripe.com')} (STRIPE_SECRET_KEY / STRIPE_API_BASE set)")
+        lines.append(
+            f"  Stripe       {env.get('STRIPE_API_BASE', 'https://api.stripe.com')} (STRIPE_SECRET_KEY / STRIPE_API_BASE set)"
+        )
     return lines
 
 
@@ -83,13 +92,20 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        admin = platform.start(admin_email=os.environ.get("ADMIN_EMAIL"), admin_password=os.environ.get("ADMIN_PASSWORD"))
+        admin = platform.start(
+            admin_email=os.environ.get("ADMIN_EMAIL"), admin_password=os.environ.get("ADMIN_PASSWORD")
+        )
         _print_banner(platform, admin, started)
         while not stop_requested:
-            running = {**platform.processes, **{name: sidecar.process for name, sidecar in platform.sidecars.items() if sidecar.process}}
+            running = {
+                **platform.processes,
+                **{name: sidecar.process for name, sidecar in platform.sidecars.items() if sidecar.process},
+            }
             for name, process in running.items():
                 if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; see {platform.log_dir}/{name}.log", file=sys.stderr)
+                    print(
+                        f"{name} exited with {process.returncode}; see {platform.log_dir}/{name}.log", file=sys.stderr
+                    )
                     return 1
             time.sleep(0.5)
         return 0

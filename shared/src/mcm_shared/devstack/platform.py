@@ -5,6 +5,7 @@ migrations, the first admin, auth, circles, payments and the gateway.
 `make run` and the end-to-end tests both use `Platform`, so what the tests drive is what a
 newcomer runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,17 +99,25 @@ class Platform:
         replace with real ones, and point the services' settings at them (call after configure).
         Called again, it restarts whichever of them has stopped, on the same port."""
         if not self.sidecars:
-            self.sidecars = sidecars.plan(self.env, data_dir=self.data_dir, gateway_url=self.url("gateway"), port_for=self._port_for)
+            self.sidecars = sidecars.plan(
+                self.env, data_dir=self.data_dir, gateway_url=self.url("gateway"), port_for=self._port_for
+            )
         sidecars.start_all(self.sidecars, self.env, self.log_dir)
 
     # -- commands ---------------------------------------------------------------------------
     def _command(self, module: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", module, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", module, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
 
     def migrate(self) -> None:
         running = {
             spec.name: subprocess.Popen(
-                [sys.executable, "-m", spec.module, "migrate"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                [sys.executable, "-m", spec.module, "migrate"],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             for spec in SERVICES
             if spec.migrates

@@ -11,6 +11,7 @@ signed with the same `STRIPE_WEBHOOK_SECRET` payments checks (a random one per r
 Ports: `MAILSINK_PORT` (1025), `SMSSINK_PORT` (8025), `STRIPE_STANDIN_PORT` (12111), or free
 ones when the platform picks free ports (tests).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -65,7 +66,9 @@ class Sidecar:
     def ready(self, client: httpx.Client) -> bool:
         if self.process is None or self.process.poll() is not None:
             code = self.process.returncode if self.process else None
-            raise RuntimeError(f"{self.name} exited with {code} during start-up" + (f"; see {self.log}" if self.log else ""))
+            raise RuntimeError(
+                f"{self.name} exited with {code} during start-up" + (f"; see {self.log}" if self.log else "")
+            )
         if self.health_path is None:
             try:
                 with socket.create_connection((HOST, self.port), timeout=0.5):
@@ -88,7 +91,9 @@ class Sidecar:
             self.process.wait()
 
 
-def plan(env: dict[str, str], *, data_dir: Path, gateway_url: str, port_for: Callable[[str, int], int]) -> dict[str, Sidecar]:
+def plan(
+    env: dict[str, str], *, data_dir: Path, gateway_url: str, port_for: Callable[[str, int], int]
+) -> dict[str, Sidecar]:
     """Decide which sidecars to run and point the services' settings in `env` at them.
 
     `port_for(variable, default)` picks each sidecar's port (fixed or free)."""
@@ -101,16 +106,22 @@ def plan(env: dict[str, str], *, data_dir: Path, gateway_url: str, port_for: Cal
             port = port_for("MAILSINK_PORT", 1025)
             store = sinks / "mail.json"
             sidecars["mailsink"] = Sidecar(
-                "mailsink", ["-m", "mcm_shared.devstack.mailsink", "--host", HOST, "--port", str(port), "--store", str(store)],
-                port, f"smtp://{HOST}:{port}", store=store,
+                "mailsink",
+                ["-m", "mcm_shared.devstack.mailsink", "--host", HOST, "--port", str(port), "--store", str(store)],
+                port,
+                f"smtp://{HOST}:{port}",
+                store=store,
             )
             env["SMTP_HOST"], env["SMTP_PORT"] = HOST, str(port)
     if not env.get("SMS_API_BASE"):
         port = port_for("SMSSINK_PORT", 8025)
         store = sinks / "sms.json"
         sidecars["smssink"] = Sidecar(
-            "smssink", ["-m", "mcm_shared.devstack.smssink", "--host", HOST, "--port", str(port), "--store", str(store)],
-            port, f"http://{HOST}:{port}", store=store,
+            "smssink",
+            ["-m", "mcm_shared.devstack.smssink", "--host", HOST, "--port", str(port), "--store", str(store)],
+            port,
+            f"http://{HOST}:{port}",
+            store=store,
             # The sink checks the token auth sends (auth's default unless SMS_AUTH_TOKEN is set),
             # as the provider would; passed in the environment, not on a visible command line.
             env={"SMSSINK_AUTH_TOKEN": env.get("SMS_AUTH_TOKEN") or DEV_DEFAULT_SECRET},
@@ -120,12 +131,16 @@ def plan(env: dict[str, str], *, data_dir: Path, gateway_url: str, port_for: Cal
         port = port_for("STRIPE_STANDIN_PORT", 12111)
         env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_{secrets.token_urlsafe(24)}")
         standin = Sidecar(
-            "stripe-standin", ["-m", "mcm_payments.standin"], port, f"http://{HOST}:{port}",
+            "stripe-standin",
+            ["-m", "mcm_payments.standin"],
+            port,
+            f"http://{HOST}:{port}",
             env={
                 "STRIPE_STANDIN_HOST": HOST,
                 "STRIPE_STANDIN_PORT": str(port),
                 # Through the gateway, like Stripe's own deliveries.
-                "STRIPE_STANDIN_WEBHOOK_URL": env.get("STRIPE_STANDIN_WEBHOOK_URL") or gateway_url + STRIPE_WEBHOOK_PATH,
+                "STRIPE_STANDIN_WEBHOOK_URL": env.get("STRIPE_STANDIN_WEBHOOK_URL")
+                or gateway_url + STRIPE_WEBHOOK_PATH,
             },
             health_path="/_standin/health",
         )

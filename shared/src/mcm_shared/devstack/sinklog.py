@@ -1,5 +1,6 @@
 """What the local mail and SMS sinks do with a message: print it readably to their log and keep
 the last N in a JSON file, which people (and the end-to-end tests) read to find codes and links."""
+
 from __future__ import annotations
 
 import json

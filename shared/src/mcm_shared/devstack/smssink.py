@@ -7,6 +7,7 @@ list (`GET` on the same path). Nothing is sent anywhere: each message is printed
 the last N are kept in a JSON file. With `SMSSINK_AUTH_TOKEN` set, only that auth token is
 accepted (as the provider would check it); otherwise any.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,12 @@ MAX_BODY = 64 * 1024
 
 
 def _error(status: int, code: int, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 class SmsSink(ThreadingHTTPServer):
@@ -52,7 +58,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     # -- plumbing ---------------------------------------------------------------------------
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the messages themselves are the log; access lines would only hide them
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
@@ -72,7 +78,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         account = match["account"]
         scheme, _, value = self.headers.get("Authorization", "").partition(" ")
         try:
-            user, _, token = base64.b64decode(value, validate=True).decode().partition(":") if scheme.lower() == "basic" else ("", "", "")
+            user, _, token = (
+                base64.b64decode(value, validate=True).decode().partition(":")
+                if scheme.lower() == "basic"
+                else ("", "", "")
+            )
         except (binascii.Error, UnicodeDecodeError):
             user, token = "", ""
         expected = self.server.auth_token
@@ -82,7 +92,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         return account
 
     # -- the API ----------------------------------------------------------------------------
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             self._send(413, _error(413, 20413, "Request entity too large"))
@@ -91,26 +101,40 @@ class RequestHandler(BaseHTTPRequestHandler):
         account = self._account()
         if account is None:
             return
-        for field, code, text in (("To", 21604, "A 'To' phone number is required."),
-                                  ("From", 21603, "A 'From' phone number is required."),
-                                  ("Body", 21602, "Message body is required.")):
+        for field, code, text in (
+            ("To", 21604, "A 'To' phone number is required."),
+            ("From", 21603, "A 'From' phone number is required."),
+            ("Body", 21602, "Message body is required."),
+        ):
             if not form.get(field, "").strip():
                 self._send(400, _error(400, code, text))
                 return
         sid = "SM" + secrets.token_hex(16)
         message = {
-            "sid": sid, "account_sid": account, "to": form["To"], "from": form["From"], "body": form["Body"],
-            "status": "queued", "direction": "outbound-api", "num_segments": str(len(form["Body"]) // 153 + 1),
-            "date_created": formatdate(usegmt=True), "api_version": API_VERSION, "price": None, "error_code": None,
-            "uri": f"/{API_VERSION}/Accounts/{account}/Messages/{sid}.json", "received_at": now_iso(),
+            "sid": sid,
+            "account_sid": account,
+            "to": form["To"],
+            "from": form["From"],
+            "body": form["Body"],
+            "status": "queued",
+            "direction": "outbound-api",
+            "num_segments": str(len(form["Body"]) // 153 + 1),
+            "date_created": formatdate(usegmt=True),
+            "api_version": API_VERSION,
+            "price": None,
+            "error_code": None,
+            "uri": f"/{API_VERSION}/Accounts/{account}/Messages/{sid}.json",
+            "received_at": now_iso(),
         }
         with self.server.count_lock:
             self.server.count += 1
             number = self.server.count
-        self.server.log.record(message, f"SMS #{number}", [f"From: {message['from']}", f"To:   {message['to']}"], message["body"])
+        self.server.log.record(
+            message, f"SMS #{number}", [f"From: {message['from']}", f"To:   {message['to']}"], message["body"]
+        )
         self._send(201, message)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         account = self._account()
         if account is None:
             return
@@ -125,15 +149,20 @@ def main() -> None:
     parser.add_argument("--store", type=Path, required=True, help="JSON file with the last messages")
     parser.add_argument("--keep", type=int, default=DEFAULT_KEEP, help="how many messages the JSON file keeps")
     args = parser.parse_args()
-    sink = SmsSink((args.host, args.port), MessageLog(args.store, args.keep), os.environ.get("SMSSINK_AUTH_TOKEN") or None)
+    sink = SmsSink(
+        (args.host, args.port), MessageLog(args.store, args.keep), os.environ.get("SMSSINK_AUTH_TOKEN") or None
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
     # serve_forever runs on a thread so the main thread is free to wait for the signal and then
     # call shutdown(), which must not be called from the serving thread.
     threading.Thread(target=sink.serve_forever, name="sms-sink", daemon=True).start()
-    print(f"SMS sink (Twilio Messages API) on http://{args.host}:{args.port}; "
-          f"the last {args.keep} messages are kept in {args.store}", flush=True)
+    print(
+        f"SMS sink (Twilio Messages API) on http://{args.host}:{args.port}; "
+        f"the last {args.keep} messages are kept in {args.store}",
+        flush=True,
+    )
     stop.wait()
     sink.shutdown()
     sink.server_close()

@@ -22,6 +22,7 @@ Wiring a service (circles shown):
     def upgrade(): create_event_tables(op, schema="circles")      # an Alembic revision
     def downgrade(): drop_event_tables(op, schema="circles")
 """
+
 from mcm_shared.events.consumer import EventConsumer, Handler, HandlerTimeout
 from mcm_shared.events.envelope import Envelope, MalformedEvent, stream_for
 from mcm_shared.events.relay import OutboxRelay

@@ -15,6 +15,7 @@ Failure rules:
 - PostgreSQL or Redis unreachable → never parks (an outage is not the event's fault); the loop
   backs off and the entry is retried later.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_shared.events.envelope import Envelope, MalformedEvent
 from mcm_shared.events.groups import (
-    ack_vanished, create_group, default_consumer_name, delivery_counts, forget_idle_consumers,
-    is_missing_group, park, text_of,
+    ack_vanished,
+    create_group,
+    default_consumer_name,
+    delivery_counts,
+    forget_idle_consumers,
+    is_missing_group,
+    park,
+    text_of,
 )
 from mcm_shared.events.relay import DEFAULT_MAX_STREAM_LENGTH, SessionFactory
 from mcm_shared.events.tables import EventTables
@@ -145,8 +152,11 @@ class EventConsumer(BackgroundWorker):
         """
         try:
             response = await self.redis.xreadgroup(
-                self.group, self.name, {stream: ">" for stream in self.streams},
-                count=self.read_count, block=int(self.block * 1000) if self.block > 0 else None,
+                self.group,
+                self.name,
+                {stream: ">" for stream in self.streams},
+                count=self.read_count,
+                block=int(self.block * 1000) if self.block > 0 else None,
             )
         except ResponseError as exc:
             return self._lost_group(exc)
@@ -166,14 +176,21 @@ class EventConsumer(BackgroundWorker):
             while not self.stopping:
                 try:
                     result = await self.redis.xautoclaim(
-                        stream, self.group, self.name, int(self.claim_idle * 1000), start_id=cursor, count=self.read_count
+                        stream,
+                        self.group,
+                        self.name,
+                        int(self.claim_idle * 1000),
+                        start_id=cursor,
+                        count=self.read_count,
                     )
                 except ResponseError as exc:
                     return handled + self._lost_group(exc)
                 next_cursor, entries = result[0], result[1]
                 live = [(mid, fields) for mid, fields in entries if mid is not None]
                 if len(live) < len(entries):  # Redis 6.2 marks trimmed entries as nil
-                    await ack_vanished(self.redis, stream, self.group, self.name, cursor, next_cursor, [m for m, _ in live])
+                    await ack_vanished(
+                        self.redis, stream, self.group, self.name, cursor, next_cursor, [m for m, _ in live]
+                    )
                 counts = await delivery_counts(self.redis, stream, self.group, [mid for mid, _ in live])
                 for message_id, fields in live:  # claimed to us: finish them even when stopping
                     await self._handle(stream, message_id, fields, deliveries=counts.get(message_id, 1))
@@ -244,7 +261,9 @@ class EventConsumer(BackgroundWorker):
             async with self.sessionmaker() as session, session.begin():
                 claimed = await session.execute(
                     pg_insert(inbox)
-                    .values(consumer=self.group, event_id=envelope.id, event_type=envelope.type, producer=envelope.producer)
+                    .values(
+                        consumer=self.group, event_id=envelope.id, event_type=envelope.type, producer=envelope.producer
+                    )
                     .on_conflict_do_nothing()
                     .returning(inbox.c.event_id)
                 )
@@ -263,9 +282,16 @@ class EventConsumer(BackgroundWorker):
 
     async def _park(self, stream: str, message_id: Any, fields: Any, deliveries: int, reason: str) -> None:
         await park(
-            self.redis, dead_letter_stream=self.dead_letter_stream, max_length=self.dead_letter_max_length,
-            stream=stream, group=self.group, consumer=self.name, message_id=message_id, fields=fields,
-            deliveries=deliveries, reason=reason,
+            self.redis,
+            dead_letter_stream=self.dead_letter_stream,
+            max_length=self.dead_letter_max_length,
+            stream=stream,
+            group=self.group,
+            consumer=self.name,
+            message_id=message_id,
+            fields=fields,
+            deliveries=deliveries,
+            reason=reason,
         )
 
     def _lost_group(self, exc: ResponseError) -> int:

@@ -3,6 +3,7 @@
 A stream entry carries two fields: `type` (so an operator reading the stream with redis-cli sees
 what an entry is without parsing JSON) and `envelope` (the whole envelope as compact JSON).
 """
+
 from __future__ import annotations
 
 import json

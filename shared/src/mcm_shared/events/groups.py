@@ -1,6 +1,7 @@
 """Redis consumer-group plumbing used by the consumer: group creation, delivery counts, the
 dead-letter stream, trimmed entries and forgotten consumers. No database, no handlers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -113,8 +114,12 @@ async def park(
     logger.error(
         "event parked in dead-letter stream",
         extra={
-            "stream": stream, "message_id": text_of(message_id), "event_type": text_of(event_type),
-            "dead_letter_stream": dead_letter_stream, "deliveries": deliveries, "reason": reason[:500],
+            "stream": stream,
+            "message_id": text_of(message_id),
+            "event_type": text_of(event_type),
+            "dead_letter_stream": dead_letter_stream,
+            "deliveries": deliveries,
+            "reason": reason[:500],
         },
     )
 

@@ -21,6 +21,7 @@ backlog drains at full speed.
 Order: within one replica rows go out in `position` order (write order). With several replicas
 concurrent batches may interleave, so consumers must not rely on strict global order.
 """
+
 from __future__ import annotations
 
 import logging
@@ -120,7 +121,9 @@ class OutboxRelay(BackgroundWorker):
             # transaction back and the whole batch is sent again (at-least-once).
             async with self.redis.pipeline(transaction=False) as pipe:
                 for row in rows:
-                    pipe.xadd(row.stream, _envelope_of(row).to_fields(), maxlen=self.max_stream_length, approximate=True)
+                    pipe.xadd(
+                        row.stream, _envelope_of(row).to_fields(), maxlen=self.max_stream_length, approximate=True
+                    )
                 await pipe.execute()
             await session.execute(
                 update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=func.now())

@@ -13,6 +13,7 @@ outbox: id uuid PK (the event id) · position bigint identity (publishing order)
 inbox:  consumer text (consumer group) · event_id uuid · event_type text · producer text ·
         processed_at timestamptz; PK (consumer, event_id)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -101,9 +102,7 @@ def event_tables(base_or_metadata: Any) -> EventTables:
 def create_event_tables(op: Any, schema: str | None) -> None:
     """Create both tables from an Alembic revision: `create_event_tables(op, schema="circles")`."""
     op.create_table(OUTBOX, *_outbox_columns(), schema=schema)
-    op.create_index(
-        UNPUBLISHED_INDEX, OUTBOX, ["position"], schema=schema, postgresql_where=text(_UNPUBLISHED)
-    )
+    op.create_index(UNPUBLISHED_INDEX, OUTBOX, ["position"], schema=schema, postgresql_where=text(_UNPUBLISHED))
     op.create_table(INBOX, *_inbox_columns(), schema=schema)
 
 

@@ -4,6 +4,7 @@ A worker repeats one `_cycle()`. Any exception is logged and followed by an expo
 jittered pause, because the only sensible reaction to "PostgreSQL or Redis is down" in a
 background task is to wait and try again; a crashed task would silently stop all events.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -118,7 +119,9 @@ class BackgroundWorker:
                     raise
                 except Exception as exc:  # the loop must outlive any dependency failure
                     self.consecutive_failures += 1
-                    delay = backoff_delay(self.consecutive_failures, initial=self.backoff_initial, maximum=self.backoff_max)
+                    delay = backoff_delay(
+                        self.consecutive_failures, initial=self.backoff_initial, maximum=self.backoff_max
+                    )
                     self._log_failure(exc, delay)
                     await self._pause(delay)
         except asyncio.CancelledError:
@@ -131,6 +134,9 @@ class BackgroundWorker:
         extra: dict[str, Any] = {"error": f"{type(exc).__name__}: {exc}"[:500], "retry_in_s": round(delay, 2)}
         # The traceback once per outage is useful; on every retry it only floods the log.
         logger.warning(
-            "%s cycle failed (attempt %d); retrying", self.kind, self.consecutive_failures,
-            exc_info=self.consecutive_failures == 1, extra=extra,
+            "%s cycle failed (attempt %d); retrying",
+            self.kind,
+            self.consecutive_failures,
+            exc_info=self.consecutive_failures == 1,
+            extra=extra,
         )

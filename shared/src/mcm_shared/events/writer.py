@@ -3,6 +3,7 @@
 Nothing is sent here. The row becomes visible to the relay only when the caller commits, so an
 event exists if and only if the state change that caused it does (ARCHITECTURE.md §5).
 """
+
 from __future__ import annotations
 
 import uuid

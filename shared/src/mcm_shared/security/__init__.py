@@ -1,9 +1,10 @@
 """Identity and tokens (ARCHITECTURE.md §4): the shared access-token verifier.
 
 `principal` — who is calling; `jwks` — auth's public keys, cached; `verifier` — strict ES256
-verification; `dependencies` — FastAPI dependencies and `make_verifier`. Import from
-`mcm_shared.tokens` (or from here); both expose the same names.
+verification; `dependencies` — FastAPI dependencies and `make_verifier`; `roles` — the role
+names tokens carry. Import these names from `mcm_shared.security`.
 """
+
 from mcm_shared.security.dependencies import (
     CurrentPrincipal,
     bearer_token,
@@ -13,15 +14,18 @@ from mcm_shared.security.dependencies import (
 )
 from mcm_shared.security.jwks import ALGORITHM, JWKSCache, parse_jwks
 from mcm_shared.security.principal import Principal
+from mcm_shared.security.roles import ROLE_NAMES, Role
 from mcm_shared.security.verifier import INVALID_TOKEN_DETAIL, KeyNotCached, TokenVerifier
 
 __all__ = [
     "ALGORITHM",
     "INVALID_TOKEN_DETAIL",
+    "ROLE_NAMES",
     "CurrentPrincipal",
     "JWKSCache",
     "KeyNotCached",
     "Principal",
+    "Role",
     "TokenVerifier",
     "bearer_token",
     "current_principal",

@@ -3,6 +3,7 @@
 Routes take `principal: CurrentPrincipal`, or `Depends(require_roles("admin"))` when a role is
 needed. The verifier lives at `app.state.verifier` (see `mcm_shared.wiring.verifier_hook`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

@@ -6,6 +6,7 @@ arrive (random kids must not turn into a flood of requests to auth). When the ca
 stale it is refreshed in the background while requests keep using it, and when auth cannot be
 reached the last good set stays in use.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -195,7 +196,7 @@ class JWKSCache:
             if len(response.content) > _MAX_JWKS_BYTES:
                 raise ValueError("the JWKS response is too large")
             self.load(response.json())
-        except Exception as exc:  # noqa: BLE001 - any failure means: keep the last good keys
+        except Exception as exc:
             self._last_fetch_failed = True
             logger.warning(
                 "jwks fetch failed; keeping the last good keys",

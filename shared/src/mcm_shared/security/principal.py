@@ -1,4 +1,5 @@
 """Who is calling: the identity a verified access token stands for."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -10,6 +10,7 @@ verifier and the key, never chosen by the token.
 Every failure is the same `Unauthenticated` with a generic detail so a caller learns nothing
 about which check failed; the reason goes to the debug log.
 """
+
 from __future__ import annotations
 
 import binascii
@@ -92,7 +93,7 @@ def _uuid(value: Any) -> UUID | None:
 
 
 class _Parsed:
-    __slots__ = ("kid", "signing_input", "payload_segment", "signature")
+    __slots__ = ("kid", "payload_segment", "signature", "signing_input")
 
     def __init__(self, kid: str, signing_input: bytes, payload_segment: bytes, signature: bytes) -> None:
         self.kid = kid
@@ -147,7 +148,9 @@ class TokenVerifier:
             key = await self.keys.key_for(parsed.kid)
             if key is None:
                 if self.keys.last_fetch_failed:
-                    logger.warning("token key unknown and the key set cannot be fetched", extra={"kid": parsed.kid[:64]})
+                    logger.warning(
+                        "token key unknown and the key set cannot be fetched", extra={"kid": parsed.kid[:64]}
+                    )
                     raise DependencyUnavailable("Sign-in cannot be checked right now; please retry shortly.")
                 raise _invalid("unknown kid")
         return self._remember(token, parsed.kid, key, self._check(parsed, key))

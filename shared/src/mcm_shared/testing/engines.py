@@ -10,6 +10,7 @@ cost nothing worth keeping, and a commit without a disk flush keeps the suite qu
 prove durability (tests/fault/test_durability.py) start their own server with the durable
 settings `make run` uses.
 """
+
 from __future__ import annotations
 
 import os

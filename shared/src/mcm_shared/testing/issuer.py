@@ -1,4 +1,5 @@
 """A test token issuer: an ES256 key, its JWKS, and access tokens shaped like auth's."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """pytest plugin loaded by the root conftest: engines for the whole session."""
+
 from __future__ import annotations
 
 import os

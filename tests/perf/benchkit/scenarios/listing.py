@@ -1,5 +1,6 @@
 """(b) Circle listing through the gateway at 32 concurrent clients, and the number of SQL
 statements one list request costs at different page sizes (it must not grow with the page)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -131,12 +132,20 @@ async def _statement_counts(ctx: BenchContext, token: str) -> dict:
                 after = await snapshot()
                 delta = total(after) - total(before)
                 per_request = (delta - background_rate * elapsed) / STATEMENT_SAMPLES
-                domain = sum(
-                    calls - before.get(qid, ("", 0))[1] for qid, (query, calls) in after.items() if DOMAIN.search(query)
-                ) / STATEMENT_SAMPLES
+                domain = (
+                    sum(
+                        calls - before.get(qid, ("", 0))[1]
+                        for qid, (query, calls) in after.items()
+                        if DOMAIN.search(query)
+                    )
+                    / STATEMENT_SAMPLES
+                )
                 breakdown = sorted(
                     (
-                        (round((calls - before.get(qid, ("", 0))[1]) / STATEMENT_SAMPLES, 2), " ".join(query.split())[:160])
+                        (
+                            round((calls - before.get(qid, ("", 0))[1]) / STATEMENT_SAMPLES, 2),
+                            " ".join(query.split())[:160],
+                        )
                         for qid, (query, calls) in after.items()
                         if calls > before.get(qid, ("", 0))[1]
                     ),
@@ -180,13 +189,24 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     if wrk_available():
         # Warm-up, as in the gateway scenario: pool connections opened, statements prepared, each
         # member's scope and each page cached once. Steady state is what is measured.
-        run_wrk(ctx.gateway, specs, connections=CONNECTIONS, duration=WARM_UP_SECONDS, work_dir=ctx.work_dir, name="listing-warm-up")
+        run_wrk(
+            ctx.gateway,
+            specs,
+            connections=CONNECTIONS,
+            duration=WARM_UP_SECONDS,
+            work_dir=ctx.work_dir,
+            name="listing-warm-up",
+        )
     outcomes_before = _cache_outcomes(ctx)
     meter = ctx.cpu_meter().start()
     if wrk_available():
-        result.load_generator = (f"wrk -t2 -c{CONNECTIONS} with a Lua script cycling pre-formatted requests (per-member tokens), "
-                                 f"after a {WARM_UP_SECONDS} s warm-up with the same mix")
-        load = run_wrk(ctx.gateway, specs, connections=CONNECTIONS, duration=duration, work_dir=ctx.work_dir, name="listing")
+        result.load_generator = (
+            f"wrk -t2 -c{CONNECTIONS} with a Lua script cycling pre-formatted requests (per-member tokens), "
+            f"after a {WARM_UP_SECONDS} s warm-up with the same mix"
+        )
+        load = run_wrk(
+            ctx.gateway, specs, connections=CONNECTIONS, duration=duration, work_dir=ctx.work_dir, name="listing"
+        )
     else:
         result.load_generator = f"aiohttp closed loop, {CONNECTIONS} concurrent (wrk not installed)"
         load = asyncio.run(_aiohttp_listing(ctx.gateway, specs, duration))
@@ -195,16 +215,31 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     result.details["load"] = load.summary()
     result.add("throughput", "Listing throughput through the gateway", round(load.rate), "req/s", ABSOLUTE)
     result.add("p50", "Listing p50", load.p50_ms, "ms", ABSOLUTE)
-    result.add("p95", f"Listing p95 at {CONNECTIONS} concurrent clients", load.p95_ms, "ms", ABSOLUTE, target=Target("<=", P95_TARGET_MS))
+    result.add(
+        "p95",
+        f"Listing p95 at {CONNECTIONS} concurrent clients",
+        load.p95_ms,
+        "ms",
+        ABSOLUTE,
+        target=Target("<=", P95_TARGET_MS),
+    )
     result.add("p99", "Listing p99", load.p99_ms, "ms", ABSOLUTE)
-    result.add("bad_answers", "Listing: non-2xx answers and socket errors", load.bad(), "", COUNT, target=Target("==", 0))
+    result.add(
+        "bad_answers", "Listing: non-2xx answers and socket errors", load.bad(), "", COUNT, target=Target("==", 0)
+    )
     meter.record(result, load.requests, label="list request")
     hits = outcomes_after.get("hit", 0) - outcomes_before.get("hit", 0)
     misses = outcomes_after.get("miss", 0) - outcomes_before.get("miss", 0)
     if hits + misses:
-        result.add("cache_hits", "Share of list requests answered from the circles listing cache", round(hits / (hits + misses), 3), "",
-                   COUNT, note=f"{int(misses)} misses (SQL run) of {int(hits + misses)}; the cache is cleared by any change of "
-                               "circles, memberships or names; the statement counts below are taken on misses")
+        result.add(
+            "cache_hits",
+            "Share of list requests answered from the circles listing cache",
+            round(hits / (hits + misses), 3),
+            "",
+            COUNT,
+            note=f"{int(misses)} misses (SQL run) of {int(hits + misses)}; the cache is cleared by any change of "
+            "circles, memberships or names; the statement counts below are taken on misses",
+        )
 
     try:
         counts = asyncio.run(_statement_counts(ctx, tokens[0]))
@@ -215,17 +250,37 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     per_size = counts["per_page_size"]
     for limit in PAGE_SIZES:
         entry = per_size[limit]
-        result.add(f"statements.limit_{limit}", f"SQL statements on circles/memberships/profiles per list request, limit={limit}",
-                   entry["domain_statements_per_request"], "", COUNT,
-                   note=f"all statements of the circles role ≈ {entry['all_statements_per_request']} (background-corrected); "
-                        f"pages held {entry['items_per_page']} items")
+        result.add(
+            f"statements.limit_{limit}",
+            f"SQL statements on circles/memberships/profiles per list request, limit={limit}",
+            entry["domain_statements_per_request"],
+            "",
+            COUNT,
+            note=f"all statements of the circles role ≈ {entry['all_statements_per_request']} (background-corrected); "
+            f"pages held {entry['items_per_page']} items",
+        )
     for limit in (PAGE_SIZES[1], PAGE_SIZES[-1]):
-        result.add(f"miss_latency.limit_{limit}", f"List request on a cleared cache (one at a time), limit={limit}, median",
-                   per_size[limit]["miss_latency_ms_median"], "ms", ABSOLUTE,
-                   note="what a page costs when any change has just cleared the cache: scope + page + facilitators SQL, rendering")
-    growth = per_size[PAGE_SIZES[-1]]["domain_statements_per_request"] - per_size[PAGE_SIZES[0]]["domain_statements_per_request"]
-    result.add("statements.growth", f"Statement growth from limit={PAGE_SIZES[0]} to limit={PAGE_SIZES[-1]}", round(growth, 2), "",
-               COUNT, target=Target("<=", 0.5), note="≈0 means no query per row (no N+1)")
+        result.add(
+            f"miss_latency.limit_{limit}",
+            f"List request on a cleared cache (one at a time), limit={limit}, median",
+            per_size[limit]["miss_latency_ms_median"],
+            "ms",
+            ABSOLUTE,
+            note="what a page costs when any change has just cleared the cache: scope + page + facilitators SQL, rendering",
+        )
+    growth = (
+        per_size[PAGE_SIZES[-1]]["domain_statements_per_request"]
+        - per_size[PAGE_SIZES[0]]["domain_statements_per_request"]
+    )
+    result.add(
+        "statements.growth",
+        f"Statement growth from limit={PAGE_SIZES[0]} to limit={PAGE_SIZES[-1]}",
+        round(growth, 2),
+        "",
+        COUNT,
+        target=Target("<=", 0.5),
+        note="≈0 means no query per row (no N+1)",
+    )
 
 
 async def _aiohttp_listing(gateway: str, specs: list[tuple], duration: float) -> LoadResult:

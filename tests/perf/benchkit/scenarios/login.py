@@ -1,5 +1,6 @@
 """(e) Login throughput at 50 concurrent sign-ins (bcrypt cost 12) while auth's liveness probe
 keeps being asked: a probe that times out under login load gets a healthy pod restarted."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,7 +61,9 @@ async def _run(ctx: BenchContext, emails: list[str], duration: float, meter: Cpu
 
     meter.start()
     try:
-        logins = await closed_loop(forever(), concurrency=CONCURRENCY, duration=duration, on_response=on_response, timeout=60)
+        logins = await closed_loop(
+            forever(), concurrency=CONCURRENCY, duration=duration, on_response=on_response, timeout=60
+        )
     finally:
         meter.stop()
         stop.set()
@@ -93,23 +96,68 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     ceiling = cores / hash_seconds
     rate = completed / duration  # sign-ins completed within the window (the drain after it is not counted)
     result.details.update(
-        logins=logins.summary(), live_under_load=live.summary(), live_baseline=baseline.summary(), sample_errors=failures,
-        bcrypt_cost12_seconds=round(hash_seconds, 4), cores=cores, load_average=os.getloadavg(),
+        logins=logins.summary(),
+        live_under_load=live.summary(),
+        live_baseline=baseline.summary(),
+        sample_errors=failures,
+        bcrypt_cost12_seconds=round(hash_seconds, 4),
+        cores=cores,
+        load_average=os.getloadavg(),
     )
     result.add("rate", "Successful logins per second (bcrypt cost 12)", round(rate, 1), "logins/s", ABSOLUTE)
-    result.add("efficiency", "Login rate / bcrypt ceiling of this machine (cores ÷ one hash)", round(rate / ceiling, 3), "×", RATIO,
-               note=f"ceiling {ceiling:.1f}/s")
+    result.add(
+        "efficiency",
+        "Login rate / bcrypt ceiling of this machine (cores ÷ one hash)",
+        round(rate / ceiling, 3),
+        "×",
+        RATIO,
+        note=f"ceiling {ceiling:.1f}/s",
+    )
     meter.record(result, logins.ok((200,)), label="successful sign-in")
     result.add("login_p50", "Login p50 at 50 concurrent", logins.p50_ms, "ms", ABSOLUTE)
     result.add("login_p99", "Login p99 at 50 concurrent", logins.p99_ms, "ms", ABSOLUTE)
     # A sign-in that would wait longer than the hashing queue allows is shed on purpose (503 with
     # Retry-After, docs/auth.md): that is the designed answer to a sustained overload, not a failure.
-    result.add("login_failures", "Logins answered neither 200 nor a 503 load-shedding answer (incl. transport errors)",
-               logins.bad((200, 503)), "", COUNT, target=Target("==", 0))
-    result.add("login_shed", "Logins shed with 503 + Retry-After (hashing queue longer than allowed)", logins.ok((503,)), "", COUNT)
-    result.add("live_p99", "auth /api/v1/health/live p99 during the logins", live.p99_ms, "ms", ABSOLUTE,
-               target=Target("<", LIVE_P99_TARGET_MS), note=f"{live.requests} probes, max {live.max_ms:.1f} ms" if live.max_ms else "")
-    result.add("live_p99_baseline", "auth /api/v1/health/live p99 without load (baseline)", baseline.p99_ms, "ms", ABSOLUTE)
+    result.add(
+        "login_failures",
+        "Logins answered neither 200 nor a 503 load-shedding answer (incl. transport errors)",
+        logins.bad((200, 503)),
+        "",
+        COUNT,
+        target=Target("==", 0),
+    )
+    result.add(
+        "login_shed",
+        "Logins shed with 503 + Retry-After (hashing queue longer than allowed)",
+        logins.ok((503,)),
+        "",
+        COUNT,
+    )
+    result.add(
+        "live_p99",
+        "auth /api/v1/health/live p99 during the logins",
+        live.p99_ms,
+        "ms",
+        ABSOLUTE,
+        target=Target("<", LIVE_P99_TARGET_MS),
+        note=f"{live.requests} probes, max {live.max_ms:.1f} ms" if live.max_ms else "",
+    )
+    result.add(
+        "live_p99_baseline", "auth /api/v1/health/live p99 without load (baseline)", baseline.p99_ms, "ms", ABSOLUTE
+    )
     if baseline.p99_ms:
-        result.add("live_p99_ratio", "Liveness p99 under login load / without load", round(live.p99_ms / baseline.p99_ms, 2), "×", RATIO)
-    result.add("live_failures", "Liveness probes that failed or were not 200", live.bad((200,)), "", COUNT, target=Target("==", 0))
+        result.add(
+            "live_p99_ratio",
+            "Liveness p99 under login load / without load",
+            round(live.p99_ms / baseline.p99_ms, 2),
+            "×",
+            RATIO,
+        )
+    result.add(
+        "live_failures",
+        "Liveness probes that failed or were not 200",
+        live.bad((200,)),
+        "",
+        COUNT,
+        target=Target("==", 0),
+    )

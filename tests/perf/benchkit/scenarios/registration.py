@@ -4,6 +4,7 @@ Every (member, event) pair is sent exactly once, shuffled, 64 at a time, through
 Afterwards SQL checks what no response can prove: no event holds more seats than it has, the
 counters match the rows, waitlist positions are dense, nobody is registered twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,10 +56,13 @@ async def _verify(dsn: str, event_ids: list[str]) -> list[dict]:
         entry = {k: (str(v) if k == "id" else int(v)) for k, v in dict(row).items()}
         entry["overbooked"] = max(0, entry["seated"] - entry["capacity"])
         entry["counter_mismatch"] = int(
-            entry["seats_taken"] != entry["seated"] or entry["confirmed_count"] != entry["confirmed"]
+            entry["seats_taken"] != entry["seated"]
+            or entry["confirmed_count"] != entry["confirmed"]
             or entry["waitlist_count"] != entry["waitlisted"]
         )
-        entry["waitlist_gaps"] = int(entry["positions"] != entry["waitlisted"] or entry["last_position"] != entry["waitlisted"])
+        entry["waitlist_gaps"] = int(
+            entry["positions"] != entry["waitlisted"] or entry["last_position"] != entry["waitlisted"]
+        )
         out.append(entry)
     return out
 
@@ -73,7 +77,9 @@ async def _missing(dsn: str, ids: list[str]) -> int:
             pass
     conn = await asyncpg.connect(dsn)
     try:
-        found = await conn.fetchval("SELECT count(*) FROM circles.event_registrations WHERE id = ANY($1::uuid[])", valid)
+        found = await conn.fetchval(
+            "SELECT count(*) FROM circles.event_registrations WHERE id = ANY($1::uuid[])", valid
+        )
     finally:
         await conn.close()
     return len(ids) - int(found)
@@ -93,7 +99,9 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         tokens = tokens[:300]
     pairs = [(token, event) for token in tokens for event in events]
     random.Random(7).shuffle(pairs)
-    result.load_generator = f"aiohttp closed loop, {CONCURRENCY} in flight (a different member's token and an Idempotency-Key per request)"
+    result.load_generator = (
+        f"aiohttp closed loop, {CONCURRENCY} in flight (a different member's token and an Idempotency-Key per request)"
+    )
     free = sum(1 for e in events if e["price"] == 0)
     result.method = (
         f"{len(tokens)} signed-in members each register once for each of {len(events)} published events of "
@@ -121,7 +129,11 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         Request(
             "POST",
             f"{ctx.gateway}{ROUTE.format(event_id=event['id'])}",
-            {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex},
+            {
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": uuid.uuid4().hex,
+            },
             b"{}",
         )
         for token, event in pairs
@@ -135,22 +147,66 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     result.details.update(load=load.summary(), outcomes=dict(statuses_by_body), sample_errors=problems, sql=checks)
     created = load.statuses.get(201, 0)
     rate = round(load.ok() / load.seconds, 1) if load.seconds else None
-    result.add("rate", "Registrations per second (first registrations, through the gateway)", rate, "req/s", ABSOLUTE,
-               target=Target(">=", TARGET_RATE))
+    result.add(
+        "rate",
+        "Registrations per second (first registrations, through the gateway)",
+        rate,
+        "req/s",
+        ABSOLUTE,
+        target=Target(">=", TARGET_RATE),
+    )
     baseline.record(result, bare, rate, what="Registrations")
     meter.record(result, load.requests, label="registration", target_ms=TARGET_CPU_MS)
     result.add("p50", "Registration p50", load.p50_ms, "ms", ABSOLUTE)
-    result.add("p99", f"Registration p99 ({CONCURRENCY} in flight)", load.p99_ms, "ms", ABSOLUTE, target=Target("<=", TARGET_P99_MS))
-    result.add("answers_not_2xx", "Registration answers other than 2xx (incl. transport errors)", load.bad(), "", COUNT,
-               target=Target("==", 0))
+    result.add(
+        "p99",
+        f"Registration p99 ({CONCURRENCY} in flight)",
+        load.p99_ms,
+        "ms",
+        ABSOLUTE,
+        target=Target("<=", TARGET_P99_MS),
+    )
+    result.add(
+        "answers_not_2xx",
+        "Registration answers other than 2xx (incl. transport errors)",
+        load.bad(),
+        "",
+        COUNT,
+        target=Target("==", 0),
+    )
     seated = sum(c["seated"] for c in checks)
-    result.add("outcome", "Seats given / waitlisted", seated, "seats", COUNT,
-               note=f"{sum(c['waitlisted'] for c in checks)} waitlisted; answers {dict(statuses_by_body)}")
-    result.add("overbooked", "Seats sold beyond capacity (SQL)", sum(c["overbooked"] for c in checks), "", COUNT, target=Target("==", 0))
-    result.add("inconsistent", "Events whose counters, waitlist or duplicates disagree with rows (SQL)",
-               sum(c["counter_mismatch"] + c["waitlist_gaps"] + (1 if c["duplicates"] else 0) for c in checks), "", COUNT,
-               target=Target("==", 0))
+    result.add(
+        "outcome",
+        "Seats given / waitlisted",
+        seated,
+        "seats",
+        COUNT,
+        note=f"{sum(c['waitlisted'] for c in checks)} waitlisted; answers {dict(statuses_by_body)}",
+    )
+    result.add(
+        "overbooked",
+        "Seats sold beyond capacity (SQL)",
+        sum(c["overbooked"] for c in checks),
+        "",
+        COUNT,
+        target=Target("==", 0),
+    )
+    result.add(
+        "inconsistent",
+        "Events whose counters, waitlist or duplicates disagree with rows (SQL)",
+        sum(c["counter_mismatch"] + c["waitlist_gaps"] + (1 if c["duplicates"] else 0) for c in checks),
+        "",
+        COUNT,
+        target=Target("==", 0),
+    )
     rows = sum(c["rows"] for c in checks)
-    result.add("lost", "Registrations answered 2xx but missing in SQL", missing, "", COUNT, target=Target("==", 0),
-               note=f"{rows} rows for {created} × 201; rows beyond the 201s belong to requests that timed out at the "
-                    "gateway (504) after the service committed — an Idempotency-Key retry returns them")
+    result.add(
+        "lost",
+        "Registrations answered 2xx but missing in SQL",
+        missing,
+        "",
+        COUNT,
+        target=Target("==", 0),
+        note=f"{rows} rows for {created} × 201; rows beyond the 201s belong to requests that timed out at the "
+        "gateway (504) after the service committed — an Idempotency-Key retry returns them",
+    )

@@ -1,12 +1,12 @@
 """Cold start (spawn → first /api/v1/health/ready 200, per service) and idle memory per process."""
+
 from __future__ import annotations
 
 import time
 
-from mcm_shared.devstack.platform import SERVICES
-
 from benchkit.context import BenchContext
 from benchkit.report import ABSOLUTE, ScenarioResult
+from mcm_shared.devstack.platform import SERVICES
 
 TITLE = "Cold start and idle memory"
 METHOD = (
@@ -31,10 +31,22 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
             continue
         if start.ready and start.seconds_to_ready is not None:
             total += start.seconds_to_ready
-            result.add(f"cold_start.{spec.name}", f"Cold start to ready: {spec.name}", round(start.seconds_to_ready, 2), "s", ABSOLUTE)
+            result.add(
+                f"cold_start.{spec.name}",
+                f"Cold start to ready: {spec.name}",
+                round(start.seconds_to_ready, 2),
+                "s",
+                ABSOLUTE,
+            )
         else:
-            result.add(f"cold_start.{spec.name}", f"Cold start to ready: {spec.name}", None, "s", ABSOLUTE,
-                       note=f"not ready: {start.error}")
+            result.add(
+                f"cold_start.{spec.name}",
+                f"Cold start to ready: {spec.name}",
+                None,
+                "s",
+                ABSOLUTE,
+                note=f"not ready: {start.error}",
+            )
     result.add("cold_start.sum", "Cold start, all ready services one after another", round(total, 2), "s", ABSOLUTE)
     time.sleep(3.0)
     memory = stack.memory()
@@ -48,5 +60,11 @@ def record_memory(result: ScenarioResult, memory: dict, *, prefix: str, label: s
             result.add(f"{prefix}.{name}", f"{label} (VmRSS): {name}", memory[name]["rss_mib"], "MiB", ABSOLUTE)
     if "postgresql" in memory:
         pg = memory["postgresql"]
-        result.add(f"{prefix}.postgresql", f"{label}: PostgreSQL, {pg['processes']} processes (sum of PSS)", pg["pss_total_mib"],
-                   "MiB", ABSOLUTE, note=f"postmaster VmRSS {pg['rss_mib']} MiB")
+        result.add(
+            f"{prefix}.postgresql",
+            f"{label}: PostgreSQL, {pg['processes']} processes (sum of PSS)",
+            pg["pss_total_mib"],
+            "MiB",
+            ABSOLUTE,
+            note=f"postmaster VmRSS {pg['rss_mib']} MiB",
+        )

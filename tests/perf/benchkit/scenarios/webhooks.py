@@ -4,6 +4,7 @@ Each event is signed like Stripe does (HMAC-SHA256 over "<t>.<raw body>" with th
 STRIPE_WEBHOOK_SECRET); one in ten is delivered a second time later in the run, as Stripe does
 on retries. SQL then counts the inbox rows of this run: one per distinct event id.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,9 +59,13 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     ctx.require_route("payments", "POST", PATH)
     schema, table = asyncio.run(_inbox_table(ctx.main_dsn))
     qualified = f'"{schema}"."{table}"'
-    probe = httpx.post(ctx.gateway + PATH, content=b'{"id":"evt_probe"}', headers={"Stripe-Signature": "t=1,v1=00"}, timeout=10)
+    probe = httpx.post(
+        ctx.gateway + PATH, content=b'{"id":"evt_probe"}', headers={"Stripe-Signature": "t=1,v1=00"}, timeout=10
+    )
     if probe.status_code not in (400, 401, 403):
-        raise NotAvailable(f"a badly signed webhook answered {probe.status_code} through the gateway (expected 400): {probe.text[:200]}")
+        raise NotAvailable(
+            f"a badly signed webhook answered {probe.status_code} through the gateway (expected 400): {probe.text[:200]}"
+        )
 
     distinct = int(ctx.scale(4000, 800))
     prefix = f"bench{uuid.uuid4().hex[:8]}_"
@@ -92,8 +97,13 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
             event_id, body = bodies[n]
             attempted.add(event_id)
             # Signed when sent, as Stripe signs each delivery attempt.
-            yield Request("POST", ctx.gateway + PATH,
-                          {"Content-Type": "application/json", "Stripe-Signature": signature_header(secret, body)}, body, tag=event_id)
+            yield Request(
+                "POST",
+                ctx.gateway + PATH,
+                {"Content-Type": "application/json", "Stripe-Signature": signature_header(secret, body)},
+                body,
+                tag=event_id,
+            )
 
     result.load_generator = f"aiohttp closed loop, {CONCURRENCY} in flight (a different signed body per request)"
     result.method = (
@@ -110,19 +120,55 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     stored = asyncio.run(_stored(ctx.main_dsn, qualified, prefix))
     stored_ids = set(stored)
     lost = len(acknowledged - stored_ids)
-    result.details.update(load=load.summary(), acknowledgements=seen_duplicate_flags, sample_errors=problems,
-                          inbox={"table": f"{schema}.{table}", "rows": len(stored), "distinct_ids": len(stored_ids),
-                                 "attempted_distinct": len(attempted), "acknowledged_distinct": len(acknowledged),
-                                 "planned_deliveries": len(order), "unexpected_ids": len(stored_ids - attempted)})
+    result.details.update(
+        load=load.summary(),
+        acknowledgements=seen_duplicate_flags,
+        sample_errors=problems,
+        inbox={
+            "table": f"{schema}.{table}",
+            "rows": len(stored),
+            "distinct_ids": len(stored_ids),
+            "attempted_distinct": len(attempted),
+            "acknowledged_distinct": len(acknowledged),
+            "planned_deliveries": len(order),
+            "unexpected_ids": len(stored_ids - attempted),
+        },
+    )
     rate = round(load.ok() / load.seconds, 1) if load.seconds else None
-    result.add("rate", "Webhooks acknowledged per second (through the gateway)", rate, "req/s", ABSOLUTE, target=Target(">=", TARGET_RATE))
+    result.add(
+        "rate",
+        "Webhooks acknowledged per second (through the gateway)",
+        rate,
+        "req/s",
+        ABSOLUTE,
+        target=Target(">=", TARGET_RATE),
+    )
     baseline.record(result, bare, rate, what="Webhooks acknowledged")
     meter.record(result, load.requests, label="webhook", target_ms=TARGET_CPU_MS)
     result.add("p50", "Webhook p50", load.p50_ms, "ms", ABSOLUTE)
     result.add("p99", "Webhook p99", load.p99_ms, "ms", ABSOLUTE)
-    result.add("not_acknowledged", "Webhooks not acknowledged with 2xx (incl. transport errors)", load.bad(), "", COUNT,
-               target=Target("==", 0))
-    result.add("lost", "Acknowledged events missing from the inbox (SQL)", lost, "", COUNT, target=Target("==", 0),
-               note=f"{len(stored_ids)} ids stored of {len(attempted)} distinct sent, {load.requests} deliveries")
-    result.add("duplicate_rows", "Inbox rows beyond one per event id (SQL)", len(stored) - len(stored_ids), "", COUNT,
-               target=Target("==", 0))
+    result.add(
+        "not_acknowledged",
+        "Webhooks not acknowledged with 2xx (incl. transport errors)",
+        load.bad(),
+        "",
+        COUNT,
+        target=Target("==", 0),
+    )
+    result.add(
+        "lost",
+        "Acknowledged events missing from the inbox (SQL)",
+        lost,
+        "",
+        COUNT,
+        target=Target("==", 0),
+        note=f"{len(stored_ids)} ids stored of {len(attempted)} distinct sent, {load.requests} deliveries",
+    )
+    result.add(
+        "duplicate_rows",
+        "Inbox rows beyond one per event id (SQL)",
+        len(stored) - len(stored_ids),
+        "",
+        COUNT,
+        target=Target("==", 0),
+    )

@@ -1,4 +1,5 @@
 """Errors of accounts."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import NotFound, Unauthenticated

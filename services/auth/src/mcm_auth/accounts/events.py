@@ -5,6 +5,7 @@ services know a user by id and display name, plus whether his email/phone are pr
   user.updated     the same fields — rename, verification, role change, disable/enable
   user.erased      {user_id, erased_at}
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The user table: credentials and contact details, which never leave this database."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,10 +8,9 @@ from sqlalchemy import CheckConstraint, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
 from mcm_auth.db import Base
 from mcm_auth.roles.permissions import ROLE_NAMES
+from mcm_shared.db import Entity
 
 _ROLE_LIST = ", ".join(f"'{role}'" for role in ROLE_NAMES)
 

@@ -5,6 +5,7 @@ removes everything that identifies or reaches the person: email, phone, password
 codes, reset tokens, preferences and any message not yet sent. Other services learn of it from
 `user.erased` and drop the display name they hold.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -47,31 +48,63 @@ async def rename(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID,
 
 async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
     sessions = await session.scalars(select(Session).where(Session.user_id == user.id).order_by(Session.created_at))
-    audit = await session.scalars(select(AuditEntry).where(AuditEntry.subject_id == user.id).order_by(AuditEntry.created_at))
+    audit = await session.scalars(
+        select(AuditEntry).where(AuditEntry.subject_id == user.id).order_by(AuditEntry.created_at)
+    )
     addresses = [value for value in (user.email, user.phone) if value]
-    messages = await session.scalars(
-        select(OutboundMessage).where(OutboundMessage.recipient.in_(addresses)).order_by(OutboundMessage.created_at)
-    ) if addresses else []
+    messages = (
+        await session.scalars(
+            select(OutboundMessage).where(OutboundMessage.recipient.in_(addresses)).order_by(OutboundMessage.created_at)
+        )
+        if addresses
+        else []
+    )
     return {
         "exported_at": datetime.now(UTC),
         "account": {
-            "id": user.id, "email": user.email, "email_verified_at": user.email_verified_at, "phone": user.phone,
-            "phone_verified_at": user.phone_verified_at, "display_name": user.display_name, "roles": user.roles,
-            "google_linked": user.google_subject is not None, "password_set": user.password_hash is not None,
-            "password_changed_at": user.password_changed_at, "created_at": user.created_at,
+            "id": user.id,
+            "email": user.email,
+            "email_verified_at": user.email_verified_at,
+            "phone": user.phone,
+            "phone_verified_at": user.phone_verified_at,
+            "display_name": user.display_name,
+            "roles": user.roles,
+            "google_linked": user.google_subject is not None,
+            "password_set": user.password_hash is not None,
+            "password_changed_at": user.password_changed_at,
+            "created_at": user.created_at,
         },
         "sessions": [
-            {"id": s.id, "user_agent": s.user_agent, "ip_address": s.ip_address, "created_at": s.created_at,
-             "last_used_at": s.last_used_at, "revoked_at": s.revoked_at, "revoked_reason": s.revoked_reason}
+            {
+                "id": s.id,
+                "user_agent": s.user_agent,
+                "ip_address": s.ip_address,
+                "created_at": s.created_at,
+                "last_used_at": s.last_used_at,
+                "revoked_at": s.revoked_at,
+                "revoked_reason": s.revoked_reason,
+            }
             for s in sessions
         ],
         "notification_preferences": (await get_preferences(session, user_id=user.id)).model_dump()["topics"],
         "messages": [
-            {"channel": m.channel, "template": m.template, "subject": m.subject, "created_at": m.created_at, "sent_at": m.sent_at}
+            {
+                "channel": m.channel,
+                "template": m.template,
+                "subject": m.subject,
+                "created_at": m.created_at,
+                "sent_at": m.sent_at,
+            }
             for m in messages
         ],
         "role_audit": [
-            {"action": a.action, "details": a.details, "reason": a.reason, "actor_id": a.actor_id, "created_at": a.created_at}
+            {
+                "action": a.action,
+                "details": a.details,
+                "reason": a.reason,
+                "actor_id": a.actor_id,
+                "created_at": a.created_at,
+            }
             for a in audit
         ],
     }
@@ -108,8 +141,14 @@ async def erase(
     now = datetime.now(UTC)
     addresses = [value for value in (user.email, user.phone) if value]
     if addresses:
-        await session.execute(delete(OutboundMessage).where(OutboundMessage.recipient.in_(addresses), OutboundMessage.sent_at.is_(None)))
-        await session.execute(update(OutboundMessage).where(OutboundMessage.recipient.in_(addresses)).values(recipient="erased", body=None, subject=None))
+        await session.execute(
+            delete(OutboundMessage).where(OutboundMessage.recipient.in_(addresses), OutboundMessage.sent_at.is_(None))
+        )
+        await session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.recipient.in_(addresses))
+            .values(recipient="erased", body=None, subject=None)
+        )
     for model in (VerificationCode, PasswordReset, NotificationPreference):
         await session.execute(delete(model).where(model.user_id == user.id))
     await session.execute(update(Session).where(Session.user_id == user.id).values(user_agent=None, ip_address=None))

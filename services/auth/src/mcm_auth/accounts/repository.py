@@ -1,4 +1,5 @@
 """SQL for users."""
+
 from __future__ import annotations
 
 import uuid

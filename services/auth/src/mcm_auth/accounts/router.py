@@ -1,19 +1,19 @@
 """HTTP for registration and the signed-in user's own record."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from mcm_shared.errors import InvalidInput, RateLimited, Unauthenticated, problem_responses
-from mcm_shared.wiring import SessionDep
-
 from mcm_auth.accounts import privacy, service
 from mcm_auth.accounts.schemas import Erasure, Me, ProfileUpdate, Registration, RegistrationAccepted
 from mcm_auth.admin.errors import LastAdmin
+from mcm_auth.deps import Client, Ctx, CurrentAccount
 from mcm_auth.passwords.errors import WrongCurrentPassword
-from mcm_auth.deps import Client, CurrentAccount, Ctx
 from mcm_auth.security.passwords import HashingBusy
+from mcm_shared.errors import InvalidInput, RateLimited, Unauthenticated, problem_responses
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
 

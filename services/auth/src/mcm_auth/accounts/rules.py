@@ -1,4 +1,5 @@
 """Input rules for credentials and names, shared by every schema that accepts them."""
+
 from __future__ import annotations
 
 import unicodedata

@@ -1,5 +1,6 @@
 """Pydantic schemas for accounts. Inputs forbid unknown fields, so a client can never set
 roles, verification flags or ids."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@ Registering an address that already has an account answers exactly like a new re
 (same status, same body, one bcrypt hash spent either way) and mails the owner instead, so the
 endpoint cannot be used to find out who has an account.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Errors of user administration."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import Conflict

@@ -1,4 +1,5 @@
 """SQL for user administration: search and the audit log."""
+
 from __future__ import annotations
 
 import uuid
@@ -30,26 +31,36 @@ class AdminRepository:
             statement = statement.where(User.roles.contains([role]))
         if after is not None:
             created, last_id = after
-            statement = statement.where(or_(User.created_at < created, and_(User.created_at == created, User.id < last_id)))
+            statement = statement.where(
+                or_(User.created_at < created, and_(User.created_at == created, User.id < last_id))
+            )
         statement = statement.order_by(User.created_at.desc(), User.id.desc()).limit(limit + 1)
         return list(await self.session.scalars(statement))
 
     async def count_active_admins(self) -> int:
         return await self.session.scalar(
-            select(func.count()).select_from(User).where(User.roles.contains(["admin"]), User.disabled_at.is_(None), User.erased_at.is_(None))
+            select(func.count())
+            .select_from(User)
+            .where(User.roles.contains(["admin"]), User.disabled_at.is_(None), User.erased_at.is_(None))
         )
 
     async def lock_admins(self) -> None:
         """Serialise changes that could remove the last admin (two admins demoting each other)."""
-        await self.session.execute(select(User.id).where(User.roles.contains(["admin"])).order_by(User.id).with_for_update())
+        await self.session.execute(
+            select(User.id).where(User.roles.contains(["admin"])).order_by(User.id).with_for_update()
+        )
 
     def audit(self, entry: AuditEntry) -> None:
         self.session.add(entry)
 
-    async def audit_for(self, subject_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[AuditEntry]:
+    async def audit_for(
+        self, subject_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[AuditEntry]:
         statement = select(AuditEntry).where(AuditEntry.subject_id == subject_id)
         if after is not None:
             created, last_id = after
-            statement = statement.where(or_(AuditEntry.created_at < created, and_(AuditEntry.created_at == created, AuditEntry.id < last_id)))
+            statement = statement.where(
+                or_(AuditEntry.created_at < created, and_(AuditEntry.created_at == created, AuditEntry.id < last_id))
+            )
         statement = statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit + 1)
         return list(await self.session.scalars(statement))

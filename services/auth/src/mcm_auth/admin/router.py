@@ -1,4 +1,5 @@
 """HTTP for user administration (staff only)."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,16 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from mcm_shared.errors import Forbidden, InvalidInput, Unauthenticated, problem_responses
-from mcm_shared.pagination import Page, PageParams, page_params
-from mcm_shared.wiring import SessionDep
-
 from mcm_auth.accounts.errors import AccountNotFound
 from mcm_auth.admin import service
 from mcm_auth.admin.errors import LastAdmin, NotOnYourself
 from mcm_auth.admin.schemas import AuditRecord, RolesUpdate, StatusChange, UserSummary
 from mcm_auth.deps import Ctx, SignedIn, require_permission
 from mcm_auth.roles.permissions import Role
+from mcm_shared.errors import Forbidden, InvalidInput, Unauthenticated, problem_responses
+from mcm_shared.pagination import Page, PageParams, page_params
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/users", tags=["admin"])
 
@@ -36,26 +36,48 @@ async def list_users(
     email: Annotated[str | None, Query(max_length=254, description="Part of the email address")] = None,
     role: Annotated[Role | None, Query()] = None,
 ) -> Page[UserSummary]:
-    return await service.list_users(db, email=email.strip().lower() if email else None, role=role, limit=page.limit, cursor=page.cursor)
+    return await service.list_users(
+        db, email=email.strip().lower() if email else None, role=role, limit=page.limit, cursor=page.cursor
+    )
 
 
-@router.put("/{user_id}/roles", response_model=UserSummary, responses=problem_responses(*_ERRORS, AccountNotFound, LastAdmin, NotOnYourself))
+@router.put(
+    "/{user_id}/roles",
+    response_model=UserSummary,
+    responses=problem_responses(*_ERRORS, AccountNotFound, LastAdmin, NotOnYourself),
+)
 async def set_roles(user_id: UserID, body: RolesUpdate, admin: CanWriteRoles, db: SessionDep, ctx: Ctx) -> UserSummary:
     """Replace the user's roles (member is always kept). Losing a role signs the user out everywhere."""
-    return await service.set_roles(db, ctx, actor_id=admin.user.id, user_id=user_id, roles=body.roles, reason=body.reason)
+    return await service.set_roles(
+        db, ctx, actor_id=admin.user.id, user_id=user_id, roles=body.roles, reason=body.reason
+    )
 
 
-@router.get("/{user_id}/audit", response_model=Page[AuditRecord], responses=problem_responses(*_ERRORS, AccountNotFound))
+@router.get(
+    "/{user_id}/audit", response_model=Page[AuditRecord], responses=problem_responses(*_ERRORS, AccountNotFound)
+)
 async def audit(user_id: UserID, staff: CanReadAudit, db: SessionDep, page: Paging) -> Page[AuditRecord]:
     return await service.audit_of(db, subject_id=user_id, limit=page.limit, cursor=page.cursor)
 
 
-@router.post("/{user_id}/disable", response_model=UserSummary, responses=problem_responses(*_ERRORS, AccountNotFound, LastAdmin, NotOnYourself))
+@router.post(
+    "/{user_id}/disable",
+    response_model=UserSummary,
+    responses=problem_responses(*_ERRORS, AccountNotFound, LastAdmin, NotOnYourself),
+)
 async def disable(user_id: UserID, body: StatusChange, admin: CanDisable, db: SessionDep, ctx: Ctx) -> UserSummary:
     """Disable the account: sign-in is refused and every session ends at once."""
-    return await service.set_disabled(db, ctx, actor_id=admin.user.id, user_id=user_id, disabled=True, reason=body.reason)
+    return await service.set_disabled(
+        db, ctx, actor_id=admin.user.id, user_id=user_id, disabled=True, reason=body.reason
+    )
 
 
-@router.post("/{user_id}/enable", response_model=UserSummary, responses=problem_responses(*_ERRORS, AccountNotFound, NotOnYourself))
+@router.post(
+    "/{user_id}/enable",
+    response_model=UserSummary,
+    responses=problem_responses(*_ERRORS, AccountNotFound, NotOnYourself),
+)
 async def enable(user_id: UserID, body: StatusChange, admin: CanDisable, db: SessionDep, ctx: Ctx) -> UserSummary:
-    return await service.set_disabled(db, ctx, actor_id=admin.user.id, user_id=user_id, disabled=False, reason=body.reason)
+    return await service.set_disabled(
+        db, ctx, actor_id=admin.user.id, user_id=user_id, disabled=False, reason=body.reason
+    )

@@ -4,6 +4,7 @@ Demotion (losing any role) and disabling revoke every session of the account at 
 lost rights cannot be used for the rest of an access token's life; a promotion needs no
 revocation and shows in the next access token (at the next refresh).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -11,8 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.pagination import Page, decode_cursor, encode_cursor
 
 from mcm_auth.accounts.errors import AccountNotFound
 from mcm_auth.accounts.events import announce
@@ -25,15 +24,21 @@ from mcm_auth.context import AuthContext
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.roles.permissions import Role, canonical_roles
 from mcm_auth.sessions.revocation import revoke_sessions
+from mcm_shared.pagination import Page, decode_cursor, encode_cursor
 
 _KEYS = {"created_at", "id"}
 
 
 def summary(user: User) -> UserSummary:
     return UserSummary(
-        id=user.id, email=user.email, display_name=user.display_name, roles=user.roles,
-        email_verified=user.email_verified_at is not None, phone_verified=user.phone_verified_at is not None,
-        disabled=user.disabled_at is not None, created_at=user.created_at,
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        roles=user.roles,
+        email_verified=user.email_verified_at is not None,
+        phone_verified=user.phone_verified_at is not None,
+        disabled=user.disabled_at is not None,
+        created_at=user.created_at,
     )
 
 
@@ -51,16 +56,26 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 def _page(rows: list[Any], limit: int, convert) -> Page:
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = encode_cursor({"created_at": rows[-1].created_at.isoformat(), "id": str(rows[-1].id)}) if more and rows else None
+    cursor = (
+        encode_cursor({"created_at": rows[-1].created_at.isoformat(), "id": str(rows[-1].id)})
+        if more and rows
+        else None
+    )
     return Page(items=[convert(row) for row in rows], next_cursor=cursor)
 
 
-async def list_users(session: AsyncSession, *, email: str | None, role: Role | None, limit: int, cursor: str | None) -> Page[UserSummary]:
-    rows = await AdminRepository(session).search(email=email, role=role.value if role else None, after=_after(cursor), limit=limit)
+async def list_users(
+    session: AsyncSession, *, email: str | None, role: Role | None, limit: int, cursor: str | None
+) -> Page[UserSummary]:
+    rows = await AdminRepository(session).search(
+        email=email, role=role.value if role else None, after=_after(cursor), limit=limit
+    )
     return _page(rows, limit, summary)
 
 
-async def audit_of(session: AsyncSession, *, subject_id: uuid.UUID, limit: int, cursor: str | None) -> Page[AuditRecord]:
+async def audit_of(
+    session: AsyncSession, *, subject_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[AuditRecord]:
     if await UserRepository(session).get(subject_id) is None:
         raise AccountNotFound("No such user.")
     rows = await AdminRepository(session).audit_for(subject_id, after=_after(cursor), limit=limit)
@@ -75,7 +90,9 @@ async def _target(session: AsyncSession, repo: AdminRepository, user_id: uuid.UU
     return user
 
 
-async def set_roles(session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.UUID, user_id: uuid.UUID, roles: list[Role], reason: str) -> UserSummary:
+async def set_roles(
+    session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.UUID, user_id: uuid.UUID, roles: list[Role], reason: str
+) -> UserSummary:
     repo = AdminRepository(session)
     user = await _target(session, repo, user_id)
     before, after = list(user.roles), canonical_roles(role.value for role in roles)
@@ -88,7 +105,15 @@ async def set_roles(session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.U
     if before == after:
         return summary(user)
     user.roles = after
-    repo.audit(AuditEntry(actor_id=actor_id, subject_id=user.id, action="roles_changed", details={"before": before, "after": after}, reason=reason))
+    repo.audit(
+        AuditEntry(
+            actor_id=actor_id,
+            subject_id=user.id,
+            action="roles_changed",
+            details={"before": before, "after": after},
+            reason=reason,
+        )
+    )
     if removed:
         await revoke_sessions(session, ctx.redis, user.id, "demoted")
     await _announce(session, ctx, user)
@@ -96,7 +121,9 @@ async def set_roles(session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.U
     return summary(user)
 
 
-async def set_disabled(session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.UUID, user_id: uuid.UUID, disabled: bool, reason: str) -> UserSummary:
+async def set_disabled(
+    session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.UUID, user_id: uuid.UUID, disabled: bool, reason: str
+) -> UserSummary:
     repo = AdminRepository(session)
     user = await _target(session, repo, user_id)
     if user.id == actor_id:

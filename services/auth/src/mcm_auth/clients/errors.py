@@ -1,4 +1,5 @@
 """Errors of the token endpoint; each also carries the RFC 6749 `error` code clients expect."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,9 @@ class InvalidClient(Unauthenticated):
     type_slug, title = "invalid-client", "Client authentication failed"
 
     def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Basic realm="mcm-auth"'}, extra={"error": "invalid_client"})
+        super().__init__(
+            detail, headers={"WWW-Authenticate": 'Basic realm="mcm-auth"'}, extra={"error": "invalid_client"}
+        )
 
 
 class InvalidTokenRequest(InvalidInput):

@@ -1,4 +1,5 @@
 """HTTP for the OAuth2 token endpoint (client credentials, RFC 6749 §4.4)."""
+
 from __future__ import annotations
 
 import base64
@@ -10,11 +11,10 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from mcm_shared.errors import RateLimited, problem_responses
-
 from mcm_auth.clients import service
 from mcm_auth.clients.errors import InvalidClient, InvalidTokenRequest
 from mcm_auth.deps import Client, Ctx
+from mcm_shared.errors import RateLimited, problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["service tokens"])
 
@@ -61,10 +61,23 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     "/token",
     response_model=ServiceToken,
     responses=problem_responses(InvalidClient, InvalidTokenRequest, RateLimited),
-    openapi_extra={"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "required": ["grant_type"],
-        "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]}, "client_id": {"type": "string"}, "client_secret": {"type": "string"}},
-    }}}}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "client_id": {"type": "string"},
+                            "client_secret": {"type": "string"},
+                        },
+                    }
+                }
+            }
+        }
+    },
 )
 async def token(request: Request, response: Response, ctx: Ctx, client: Client) -> ServiceToken:
     """A short-lived token for service-to-service calls (`aud=internal`, `sub=svc:<name>`).
@@ -73,6 +86,8 @@ async def token(request: Request, response: Response, ctx: Ctx, client: Client) 
     if form.get("grant_type") != "client_credentials":
         raise InvalidTokenRequest("Only grant_type=client_credentials is supported.", error="unsupported_grant_type")
     credentials = _basic_credentials(request) or (form.get("client_id", ""), form.get("client_secret", ""))
-    access, ttl = await service.issue(ctx, client_id=credentials[0], client_secret=credentials[1], client_ip=client.ip_address)
+    access, ttl = await service.issue(
+        ctx, client_id=credentials[0], client_secret=credentials[1], client_ip=client.ip_address
+    )
     response.headers["Cache-Control"] = "no-store"
     return ServiceToken(access_token=access, expires_in=ttl)

@@ -2,6 +2,7 @@
 
 Clients and their secrets come from SERVICE_CLIENTS; secrets are compared in constant time.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -18,7 +19,13 @@ _CLIENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
 async def issue(ctx: AuthContext, *, client_id: str, client_secret: str, client_ip: str | None) -> tuple[str, int]:
-    await hit(ctx.redis, f"auth:token:ip:{client_ip or 'unknown'}", limit=120, window_seconds=60, detail="Too many token requests.")
+    await hit(
+        ctx.redis,
+        f"auth:token:ip:{client_ip or 'unknown'}",
+        limit=120,
+        window_seconds=60,
+        detail="Too many token requests.",
+    )
     expected = ctx.settings.service_client_secrets().get(client_id)
     # Compare even when the client is unknown, so the answer time does not tell which exist.
     valid = hmac.compare_digest((expected or "\0").encode(), client_secret.encode()) and expected is not None

@@ -1,4 +1,5 @@
 """Errors of Google sign-in."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import DependencyUnavailable, InvalidInput, NotFound, Unauthenticated

@@ -1,5 +1,6 @@
 """Talking to the OpenID provider: exchange the code, then verify the ID token strictly
 (signature from the provider's JWKS, issuer, audience, expiry, nonce)."""
+
 from __future__ import annotations
 
 import base64
@@ -52,7 +53,9 @@ class OidcClient:
                     "code": code,
                     "redirect_uri": settings.google_redirect_uri,
                     "client_id": settings.google_client_id or "",
-                    "client_secret": settings.google_client_secret.get_secret_value() if settings.google_client_secret else "",
+                    "client_secret": settings.google_client_secret.get_secret_value()
+                    if settings.google_client_secret
+                    else "",
                     "code_verifier": verifier,
                 },
                 headers={"Accept": "application/json"},

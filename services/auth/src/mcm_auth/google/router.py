@@ -1,12 +1,10 @@
 """HTTP for Google sign-in."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-
-from mcm_shared.errors import InvalidInput, problem_responses
-from mcm_shared.wiring import SessionDep
 
 from mcm_auth.deps import Client, Ctx
 from mcm_auth.google import service
@@ -14,6 +12,8 @@ from mcm_auth.google.errors import GoogleDisabled, GoogleRejected, GoogleUnavail
 from mcm_auth.google.schemas import AuthorizationResult, AuthorizationStart
 from mcm_auth.sessions.errors import AccountDisabled
 from mcm_auth.sessions.schemas import TokenPair
+from mcm_shared.errors import InvalidInput, problem_responses
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/auth/oidc/google", tags=["google sign-in"])
 
@@ -28,9 +28,13 @@ async def start(ctx: Ctx, response: Response) -> AuthorizationStart:
 @router.post(
     "/callback",
     response_model=TokenPair,
-    responses=problem_responses(GoogleDisabled, InvalidState, InvalidInput, GoogleRejected, AccountDisabled, GoogleUnavailable),
+    responses=problem_responses(
+        GoogleDisabled, InvalidState, InvalidInput, GoogleRejected, AccountDisabled, GoogleUnavailable
+    ),
 )
-async def callback(body: AuthorizationResult, request: Request, db: SessionDep, ctx: Ctx, client: Client, response: Response) -> TokenPair:
+async def callback(
+    body: AuthorizationResult, request: Request, db: SessionDep, ctx: Ctx, client: Client, response: Response
+) -> TokenPair:
     """Finish the sign-in with the `code` and `state` Google sent back: a token pair, as from login."""
     response.headers["Cache-Control"] = "no-store"
     return await service.finish(db, ctx, request.app.state.oidc, code=body.code, state=body.state, client=client)
@@ -39,11 +43,18 @@ async def callback(body: AuthorizationResult, request: Request, db: SessionDep, 
 @router.get(
     "/callback",
     response_model=TokenPair,
-    responses=problem_responses(GoogleDisabled, InvalidState, InvalidInput, GoogleRejected, AccountDisabled, GoogleUnavailable),
+    responses=problem_responses(
+        GoogleDisabled, InvalidState, InvalidInput, GoogleRejected, AccountDisabled, GoogleUnavailable
+    ),
 )
 async def callback_redirect(
-    request: Request, db: SessionDep, ctx: Ctx, client: Client, response: Response,
-    code: Annotated[str, Query(min_length=1, max_length=2048)], state: Annotated[str, Query(min_length=16, max_length=128)],
+    request: Request,
+    db: SessionDep,
+    ctx: Ctx,
+    client: Client,
+    response: Response,
+    code: Annotated[str, Query(min_length=1, max_length=2048)],
+    state: Annotated[str, Query(min_length=16, max_length=128)],
 ) -> TokenPair:
     """The same, when `GOOGLE_REDIRECT_URI` points straight at this API (no frontend page in between)."""
     response.headers["Cache-Control"] = "no-store"

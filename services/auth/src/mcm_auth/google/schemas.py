@@ -1,4 +1,5 @@
 """Pydantic schemas for Google sign-in."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -10,6 +10,7 @@ Linking to an account whose email nobody had verified first clears what its regi
 (password, phone, sessions): the address may have been registered by someone else to wait for
 the owner's Google sign-in (see docs/auth.md, "Google sign-in").
 """
+
 from __future__ import annotations
 
 import json
@@ -49,22 +50,28 @@ async def start(ctx: AuthContext) -> AuthorizationStart:
     if not settings.google_client_id:
         raise GoogleDisabled("Google sign-in is not enabled.")
     state, nonce, pkce = secrets.token_urlsafe(32), secrets.token_urlsafe(32), new_pkce()
-    await ctx.redis.set(_state_key(state), json.dumps({"verifier": pkce.verifier, "nonce": nonce}), ex=STATE_TTL_SECONDS)
-    query = urlencode({
-        "response_type": "code",
-        "client_id": settings.google_client_id,
-        "redirect_uri": settings.google_redirect_uri,
-        "scope": "openid email profile",
-        "state": state,
-        "nonce": nonce,
-        "code_challenge": pkce.challenge,
-        "code_challenge_method": "S256",
-        "prompt": "select_account",
-    })
+    await ctx.redis.set(
+        _state_key(state), json.dumps({"verifier": pkce.verifier, "nonce": nonce}), ex=STATE_TTL_SECONDS
+    )
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": settings.google_client_id,
+            "redirect_uri": settings.google_redirect_uri,
+            "scope": "openid email profile",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": "S256",
+            "prompt": "select_account",
+        }
+    )
     return AuthorizationStart(authorization_url=f"{settings.google_authorization_endpoint}?{query}", state=state)
 
 
-async def finish(session: AsyncSession, ctx: AuthContext, oidc: OidcClient, *, code: str, state: str, client: ClientInfo) -> TokenPair:
+async def finish(
+    session: AsyncSession, ctx: AuthContext, oidc: OidcClient, *, code: str, state: str, client: ClientInfo
+) -> TokenPair:
     if not ctx.settings.google_client_id:
         raise GoogleDisabled("Google sign-in is not enabled.")
     stored = await ctx.redis.getdel(_state_key(state))
@@ -80,7 +87,9 @@ async def finish(session: AsyncSession, ctx: AuthContext, oidc: OidcClient, *, c
     return pair
 
 
-async def _take_from_squatter(session: AsyncSession, ctx: AuthContext, user: User, identity: GoogleIdentity, now: datetime) -> None:
+async def _take_from_squatter(
+    session: AsyncSession, ctx: AuthContext, user: User, identity: GoogleIdentity, now: datetime
+) -> None:
     """Google has proved who owns this address; nobody had proved it for this account. Whoever
     registered it may not be the owner, so nothing they set up survives the link: the password,
     the phone number and every session go (revocations published), and the name becomes the
@@ -125,8 +134,15 @@ async def _account_for(session: AsyncSession, ctx: AuthContext, identity: Google
         name = clean_display_name(identity.name or email.split("@")[0])
     except ValueError:
         name = email.split("@")[0][:64]
-    user = User(id=uuid.uuid4(), email=email, display_name=name, password_hash=None, roles=[Role.MEMBER.value],
-                email_verified_at=now, google_subject=identity.subject)
+    user = User(
+        id=uuid.uuid4(),
+        email=email,
+        display_name=name,
+        password_hash=None,
+        roles=[Role.MEMBER.value],
+        email_verified_at=now,
+        google_subject=identity.subject,
+    )
     try:
         await repo.add(user)
     except IntegrityError:

@@ -1,6 +1,7 @@
 """Key material: load the private signing key (PEM from the environment, or a development
 key file generated once) and describe public keys as JWKs with RFC 7638 thumbprint kids.
 """
+
 from __future__ import annotations
 
 import base64

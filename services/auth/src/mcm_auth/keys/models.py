@@ -1,4 +1,5 @@
 """Published public keys: every replica reads the same set, so JWKS is the same everywhere."""
+
 from __future__ import annotations
 
 from datetime import datetime

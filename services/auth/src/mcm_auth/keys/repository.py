@@ -1,4 +1,5 @@
 """SQL for published keys."""
+
 from __future__ import annotations
 
 from datetime import datetime

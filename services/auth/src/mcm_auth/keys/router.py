@@ -1,4 +1,5 @@
 """HTTP for the public key set."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request

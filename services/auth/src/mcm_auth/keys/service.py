@@ -2,6 +2,7 @@
 published. Published keys are read from the database so every replica serves the same JWKS,
 and a key stays published after a newer one took over until its last tokens have expired.
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,11 +12,10 @@ from typing import Any
 
 import jwt
 
-from mcm_shared.db import Database
-from mcm_shared.security.jwks import JWKSCache
-
 from mcm_auth.keys.material import SigningKey
 from mcm_auth.keys.repository import KeyRepository
+from mcm_shared.db import Database
+from mcm_shared.security.jwks import JWKSCache
 
 logger = logging.getLogger("mcm.auth.keys")
 
@@ -85,7 +85,7 @@ class KeyRing:
         self._last_unknown_reload = now
         try:
             await self.reload(database)
-        except Exception:  # noqa: BLE001 - the caller answers 401 with the keys it has
+        except Exception:
             logger.warning("could not re-read published keys for an unknown kid", exc_info=True)
         return kid in self.verifier_keys.kids
 
@@ -95,6 +95,6 @@ class KeyRing:
         try:
             # A replica that started while the database was down publishes its key now.
             await (self.reload(database) if self._registered else self.register(database))
-        except Exception:  # noqa: BLE001 - a database blip must not take the JWKS down
+        except Exception:
             self._loaded_at = time.monotonic()  # retry after the next interval, not every call
             logger.warning("could not re-read published keys; serving the last known set", exc_info=True)

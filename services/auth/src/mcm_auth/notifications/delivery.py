@@ -3,6 +3,7 @@
 Rows are claimed with FOR UPDATE SKIP LOCKED, so several replicas share the queue without
 sending a message twice; a row is marked sent in the same transaction that held its lock.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,12 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from mcm_shared.db import Database
-from mcm_shared.events.worker import BackgroundWorker
-
 from mcm_auth.notifications.models import OutboundMessage
 from mcm_auth.notifications.outbound import Outbound
 from mcm_auth.notifications.transports import PermanentFailure, SmsTransport, SmtpTransport
+from mcm_shared.db import Database
+from mcm_shared.events.worker import BackgroundWorker
 
 logger = logging.getLogger("mcm.auth.delivery")
 
@@ -28,8 +28,14 @@ class DeliveryWorker(BackgroundWorker):
     kind = "delivery"
 
     def __init__(
-        self, database: Database, outbound: Outbound, smtp: SmtpTransport, sms: SmsTransport,
-        *, poll_seconds: float = 2.0, log_when_unconfigured: bool = False,
+        self,
+        database: Database,
+        outbound: Outbound,
+        smtp: SmtpTransport,
+        sms: SmsTransport,
+        *,
+        poll_seconds: float = 2.0,
+        log_when_unconfigured: bool = False,
     ) -> None:
         super().__init__(backoff_initial=0.5, backoff_max=30.0)
         self.database = database
@@ -59,7 +65,11 @@ class DeliveryWorker(BackgroundWorker):
         async with self.database.session() as session:
             rows = await session.scalars(
                 select(OutboundMessage)
-                .where(OutboundMessage.sent_at.is_(None), OutboundMessage.failed_at.is_(None), OutboundMessage.next_attempt_at <= now)
+                .where(
+                    OutboundMessage.sent_at.is_(None),
+                    OutboundMessage.failed_at.is_(None),
+                    OutboundMessage.next_attempt_at <= now,
+                )
                 .order_by(OutboundMessage.next_attempt_at)
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)
@@ -78,23 +88,35 @@ class DeliveryWorker(BackgroundWorker):
             if not transport.configured:
                 if not self.log_when_unconfigured:
                     raise RuntimeError(f"no {message.channel} transport is configured")
-                logger.info("development message (no transport configured)", extra={
-                    "channel": message.channel, "to": message.recipient, "subject": message.subject, "body": message.body})
+                logger.info(
+                    "development message (no transport configured)",
+                    extra={
+                        "channel": message.channel,
+                        "to": message.recipient,
+                        "subject": message.subject,
+                        "body": message.body,
+                    },
+                )
             elif message.channel == "email":
                 await self.smtp.send(message.recipient, message.subject or "", message.body or "")
             else:
                 await self.sms.send(message.recipient, message.body or "")
         except PermanentFailure as exc:
             message.failed_at, message.body, message.last_error = now, None, str(exc)[:500]
-            logger.warning("message refused for good", extra={"message_id": str(message.id), "channel": message.channel})
-        except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
+            logger.warning(
+                "message refused for good", extra={"message_id": str(message.id), "channel": message.channel}
+            )
+        except Exception as exc:
             message.last_error = f"{type(exc).__name__}: {exc}"[:500]
             if message.attempts >= MAX_ATTEMPTS:
                 message.failed_at, message.body = now, None
                 logger.error("message given up", extra={"message_id": str(message.id), "channel": message.channel})
             else:
-                message.next_attempt_at = now + timedelta(seconds=min(600, 2 ** message.attempts))
+                message.next_attempt_at = now + timedelta(seconds=min(600, 2**message.attempts))
         else:
             # The body may hold a code or link; once delivered we keep only the fact of sending.
             message.sent_at, message.body = now, None
-            logger.info("message sent", extra={"message_id": str(message.id), "channel": message.channel, "template": message.template})
+            logger.info(
+                "message sent",
+                extra={"message_id": str(message.id), "channel": message.channel, "template": message.template},
+            )

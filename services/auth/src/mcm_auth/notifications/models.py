@@ -1,4 +1,5 @@
 """The send queue and notification preferences."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
 from mcm_auth.db import Base
+from mcm_shared.db import Entity
 
 
 class OutboundMessage(Entity, Base):
@@ -22,7 +22,11 @@ class OutboundMessage(Entity, Base):
     __tablename__ = "outbound_messages"
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'sms')", name="channel"),
-        Index("ix_outbound_messages_due", "next_attempt_at", postgresql_where=text("sent_at IS NULL AND failed_at IS NULL")),
+        Index(
+            "ix_outbound_messages_due",
+            "next_attempt_at",
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
     )
 
     channel: Mapped[str] = mapped_column(String(8), nullable=False)

@@ -1,4 +1,5 @@
 """Queueing messages: a row in the caller's transaction, then a nudge to the delivery worker."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,11 @@ class Outbound:
 
     async def queue_email(self, session: AsyncSession, to: str, template: str, data: dict[str, Any]) -> None:
         subject, body = render_email(template, data)
-        session.add(OutboundMessage(id=uuid.uuid4(), channel="email", recipient=to, template=template, subject=subject, body=body))
+        session.add(
+            OutboundMessage(
+                id=uuid.uuid4(), channel="email", recipient=to, template=template, subject=subject, body=body
+            )
+        )
         await session.flush()
         self.wake.set()
 

@@ -1,4 +1,5 @@
 """SQL for notification preferences."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,7 +16,9 @@ class PreferenceRepository:
         self.session = session
 
     async def for_user(self, user_id: uuid.UUID) -> dict[str, NotificationPreference]:
-        rows = await self.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
+        rows = await self.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user_id)
+        )
         return {row.topic: row for row in rows}
 
     async def upsert(self, user_id: uuid.UUID, topic: str, *, email: bool, sms: bool) -> None:

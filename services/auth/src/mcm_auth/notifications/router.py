@@ -1,14 +1,14 @@
 """HTTP for the signed-in user's notification preferences."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mcm_shared.errors import InvalidInput, Unauthenticated, problem_responses
-from mcm_shared.wiring import SessionDep
-
 from mcm_auth.deps import CurrentAccount
 from mcm_auth.notifications import service
 from mcm_auth.notifications.schemas import Preferences, PreferencesUpdate
+from mcm_shared.errors import InvalidInput, Unauthenticated, problem_responses
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/auth/me/notification-preferences", tags=["notifications"])
 

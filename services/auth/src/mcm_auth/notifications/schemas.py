@@ -1,4 +1,5 @@
 """Pydantic schemas for notification preferences and the `notification.requested` event."""
+
 from __future__ import annotations
 
 import uuid

@@ -4,6 +4,7 @@ A `notification.requested` event names recipients by user id only; auth looks up
 verified contact details and preferences and queues one message per allowed channel. It runs
 inside the consumer's transaction, so the queued messages and the inbox row commit together.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,13 +13,18 @@ import uuid
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.events.envelope import Envelope
-
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.notifications.outbound import Outbound
 from mcm_auth.notifications.repository import PreferenceRepository
-from mcm_auth.notifications.schemas import TOPICS, NotificationRequested, Preferences, PreferencesUpdate, TopicPreference
+from mcm_auth.notifications.schemas import (
+    TOPICS,
+    NotificationRequested,
+    Preferences,
+    PreferencesUpdate,
+    TopicPreference,
+)
 from mcm_auth.notifications.templates import SECURITY_TEMPLATES, topic_of
+from mcm_shared.events.envelope import Envelope
 
 logger = logging.getLogger("mcm.auth.notifications")
 
@@ -47,7 +53,9 @@ def request_handler(outbound: Outbound):
         try:
             request = NotificationRequested.model_validate(envelope.payload)
         except ValidationError:
-            logger.warning("notification.requested with an unusable payload; skipped", extra={"event_id": str(envelope.id)})
+            logger.warning(
+                "notification.requested with an unusable payload; skipped", extra={"event_id": str(envelope.id)}
+            )
             return
         if request.template in SECURITY_TEMPLATES:
             logger.warning("other services may not send security templates", extra={"template": request.template})

@@ -1,5 +1,6 @@
 """Plain-text message templates. Values are substituted with `string.Template`, so a value
 can never inject template syntax; unknown placeholders stay visible rather than failing."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,13 +58,13 @@ TEMPLATES: dict[str, MessageTemplate] = {
     ),
     "event_cancelled": MessageTemplate(
         "Cancelled: $title",
-        "Hello $display_name,\n\nWe are sorry: \"$title\" has been cancelled. Any payment will be refunded.\n",
-        sms="\"$title\" has been cancelled. Any payment will be refunded.",
+        'Hello $display_name,\n\nWe are sorry: "$title" has been cancelled. Any payment will be refunded.\n',
+        sms='"$title" has been cancelled. Any payment will be refunded.',
     ),
     "waitlist_promoted": MessageTemplate(
         "A place opened up: $title",
-        "Hello $display_name,\n\nA place opened up for \"$title\" and it is yours.\n",
-        sms="A place opened up for \"$title\" and it is yours.",
+        'Hello $display_name,\n\nA place opened up for "$title" and it is yours.\n',
+        sms='A place opened up for "$title" and it is yours.',
     ),
     "payment_reminder": MessageTemplate(
         "Payment reminder",
@@ -73,47 +74,47 @@ TEMPLATES: dict[str, MessageTemplate] = {
     ),
     "circle.join_requested": MessageTemplate(
         "New request to join $circle_name",
-        "Hello $display_name,\n\nSomeone asked to join \"$circle_name\". Review the request in the app.\n",
-        sms="Someone asked to join \"$circle_name\". Review it in the app.",
+        'Hello $display_name,\n\nSomeone asked to join "$circle_name". Review the request in the app.\n',
+        sms='Someone asked to join "$circle_name". Review it in the app.',
     ),
     "circle.join_approved": MessageTemplate(
         "Welcome to $circle_name",
-        "Hello $display_name,\n\nYour request to join \"$circle_name\" was approved. Welcome!\n",
-        sms="You are now a member of \"$circle_name\". Welcome!",
+        'Hello $display_name,\n\nYour request to join "$circle_name" was approved. Welcome!\n',
+        sms='You are now a member of "$circle_name". Welcome!',
     ),
     "circle.join_declined": MessageTemplate(
         "Your request to join $circle_name",
-        "Hello $display_name,\n\nYour request to join \"$circle_name\" was declined. $reason\n",
+        'Hello $display_name,\n\nYour request to join "$circle_name" was declined. $reason\n',
     ),
     "circle.member_added": MessageTemplate(
         "You were added to $circle_name",
-        "Hello $display_name,\n\nYou were added to the circle \"$circle_name\".\n",
-        sms="You were added to the circle \"$circle_name\".",
+        'Hello $display_name,\n\nYou were added to the circle "$circle_name".\n',
+        sms='You were added to the circle "$circle_name".',
     ),
     "circle.member_removed": MessageTemplate(
         "You left $circle_name",
-        "Hello $display_name,\n\nYour membership of \"$circle_name\" has ended. $reason\n",
+        'Hello $display_name,\n\nYour membership of "$circle_name" has ended. $reason\n',
     ),
     "circle.archived": MessageTemplate(
         "$circle_name has closed",
-        "Hello $display_name,\n\nThe circle \"$circle_name\" has been closed. Thank you for taking part.\n",
+        'Hello $display_name,\n\nThe circle "$circle_name" has been closed. Thank you for taking part.\n',
     ),
     "circle.transfer_requested": MessageTemplate(
         "Transfer request for $circle_name",
-        "Hello $display_name,\n\nA member asked to transfer into \"$circle_name\". Review it in the app.\n",
+        'Hello $display_name,\n\nA member asked to transfer into "$circle_name". Review it in the app.\n',
     ),
     "circle.transfer_approved": MessageTemplate(
         "Transfer approved: $circle_name",
-        "Hello $display_name,\n\nYour transfer to \"$circle_name\" was approved. $note\n",
-        sms="Your transfer to \"$circle_name\" was approved.",
+        'Hello $display_name,\n\nYour transfer to "$circle_name" was approved. $note\n',
+        sms='Your transfer to "$circle_name" was approved.',
     ),
     "circle.transfer_declined": MessageTemplate(
         "Transfer declined: $circle_name",
-        "Hello $display_name,\n\nYour transfer to \"$circle_name\" was declined. $note\n",
+        'Hello $display_name,\n\nYour transfer to "$circle_name" was declined. $note\n',
     ),
     "circle.member_payment_overdue": MessageTemplate(
         "A member's dues are overdue in $circle_name",
-        "Hello $display_name,\n\nA member's dues for \"$circle_name\" are overdue. Staff will follow up.\n",
+        'Hello $display_name,\n\nA member\'s dues for "$circle_name" are overdue. Staff will follow up.\n',
     ),
 }
 

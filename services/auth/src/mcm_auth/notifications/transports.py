@@ -1,4 +1,5 @@
 """Talking to the outside: SMTP for email, a Twilio-shaped REST API for SMS."""
+
 from __future__ import annotations
 
 import smtplib

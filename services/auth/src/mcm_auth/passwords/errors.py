@@ -1,4 +1,5 @@
 """Errors of password reset and change."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import InvalidInput, Unauthenticated

@@ -1,4 +1,5 @@
 """SQL for password resets."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,7 +17,9 @@ class ResetRepository:
 
     async def void_open(self, user_id: uuid.UUID, now: datetime) -> None:
         await self.session.execute(
-            update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None)).values(used_at=now)
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
         )
 
     async def add(self, reset: PasswordReset) -> None:
@@ -27,12 +30,17 @@ class ResetRepository:
         """Use the token atomically: of two concurrent confirmations only one gets the row."""
         return await self.session.scalar(
             update(PasswordReset)
-            .where(PasswordReset.token_hash == token_hash, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now)
+            .where(
+                PasswordReset.token_hash == token_hash, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now
+            )
             .values(used_at=now)
             .returning(PasswordReset)
         )
 
     async def latest_for(self, user_id: uuid.UUID) -> PasswordReset | None:
         return await self.session.scalar(
-            select(PasswordReset).where(PasswordReset.user_id == user_id).order_by(PasswordReset.created_at.desc()).limit(1)
+            select(PasswordReset)
+            .where(PasswordReset.user_id == user_id)
+            .order_by(PasswordReset.created_at.desc())
+            .limit(1)
         )

@@ -1,4 +1,5 @@
 """Pydantic schemas for password reset and change."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -8,6 +8,7 @@ before it touches the database; a change reads the account, ends that transactio
 current password and hashes the new one, then writes only if the row (locked) still holds the
 hash that was checked.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -15,8 +16,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.errors import RateLimited
 
 from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.models import User
@@ -30,18 +29,27 @@ from mcm_auth.security.secrets import new_token, token_hash
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.throttle import LoginThrottle
+from mcm_shared.errors import RateLimited
 
 RESETS_PER_ACCOUNT_PER_HOUR = 3
 
 
 async def request_reset(session: AsyncSession, ctx: AuthContext, *, email: str, client_ip: str | None) -> None:
-    await hit(ctx.redis, f"auth:reset:ip:{client_ip or 'unknown'}", limit=20, window_seconds=3600, detail="Too many reset requests from this address.")
+    await hit(
+        ctx.redis,
+        f"auth:reset:ip:{client_ip or 'unknown'}",
+        limit=20,
+        window_seconds=3600,
+        detail="Too many reset requests from this address.",
+    )
     user = await UserRepository(session).by_email(email)
     if user is None or not user.active:
         return
     try:
         # Per account the limit is silent: the answer stays 202 so it reveals nothing.
-        await hit(ctx.redis, f"auth:reset:user:{user.id}", limit=RESETS_PER_ACCOUNT_PER_HOUR, window_seconds=3600, detail="")
+        await hit(
+            ctx.redis, f"auth:reset:user:{user.id}", limit=RESETS_PER_ACCOUNT_PER_HOUR, window_seconds=3600, detail=""
+        )
     except RateLimited:
         return
     now = datetime.now(UTC)
@@ -49,9 +57,15 @@ async def request_reset(session: AsyncSession, ctx: AuthContext, *, email: str, 
     ttl = ctx.settings.password_reset_ttl_seconds
     repo = ResetRepository(session)
     await repo.void_open(user.id, now)
-    await repo.add(PasswordReset(id=uuid.uuid4(), user_id=user.id, token_hash=token_hash(token), expires_at=now + timedelta(seconds=ttl)))
+    await repo.add(
+        PasswordReset(
+            id=uuid.uuid4(), user_id=user.id, token_hash=token_hash(token), expires_at=now + timedelta(seconds=ttl)
+        )
+    )
     link = f"{ctx.settings.public_app_url.rstrip('/')}/reset-password?token={quote(token)}"
-    await ctx.outbound.queue_email(session, user.email, "password_reset", {"display_name": user.display_name, "link": link, "minutes": ttl // 60})
+    await ctx.outbound.queue_email(
+        session, user.email, "password_reset", {"display_name": user.display_name, "link": link, "minutes": ttl // 60}
+    )
     await session.commit()
 
 
@@ -102,7 +116,9 @@ async def change_password(
     await session.commit()
 
 
-async def _set_password(session: AsyncSession, ctx: AuthContext, user: User, password_hash: str, *, keep_session: uuid.UUID | None) -> None:
+async def _set_password(
+    session: AsyncSession, ctx: AuthContext, user: User, password_hash: str, *, keep_session: uuid.UUID | None
+) -> None:
     now = datetime.now(UTC)
     user.password_hash = password_hash
     user.password_changed_at = now

@@ -1,4 +1,5 @@
 """The audit log of what staff did to accounts: who, to whom, what, when and why."""
+
 from __future__ import annotations
 
 import uuid

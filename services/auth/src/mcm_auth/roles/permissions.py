@@ -2,22 +2,12 @@
 roles and may do whatever any of them allows. Other services see role names in the token and
 decide with this same vocabulary.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
-
-class Role(StrEnum):
-    MEMBER = "member"
-    FACILITATOR = "facilitator"
-    PTM = "ptm"  # event staff ("people team member"): runs events and registrations
-    SUPPORT = "support"
-    LEADERSHIP = "leadership"
-    ADMIN = "admin"
-
-
-ROLE_NAMES: tuple[str, ...] = tuple(role.value for role in Role)
+from mcm_shared.security import ROLE_NAMES, Role
 
 # Ordered from least to most privileged; used to tell promotion from demotion.
 PERMISSIONS: dict[Role, frozenset[str]] = {

@@ -17,6 +17,7 @@ Callers must not hold a database transaction while they await `hash` or `verify`
 connection kept through a hash (and through the wait for a slot) is what drains the pool under
 a burst of sign-ins. See docs/auth.md, "Transaction rule".
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,7 +87,9 @@ def default_concurrency() -> int:
 class PasswordHasher:
     """One per process (the app's context): the bound only holds if every hash goes through it."""
 
-    def __init__(self, pepper: str, rounds: int, *, concurrency: int | None = None, queue_timeout: float = 10.0) -> None:
+    def __init__(
+        self, pepper: str, rounds: int, *, concurrency: int | None = None, queue_timeout: float = 10.0
+    ) -> None:
         self._pepper = pepper.encode()
         self._rounds = rounds
         self.concurrency = concurrency or default_concurrency()

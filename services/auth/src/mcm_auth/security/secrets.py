@@ -3,6 +3,7 @@
 A SHA-256 of a 256-bit random value is enough: the input has no structure to guess, so a slow
 hash would add nothing but latency.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Errors of sign-in and sessions."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import Forbidden, NotFound, Unauthenticated

@@ -1,4 +1,5 @@
 """The signed-in user's own sessions: list them, end one, end this one, end all."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,7 +14,9 @@ from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.schemas import SessionInfo
 
 
-async def list_sessions(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, current: uuid.UUID) -> list[SessionInfo]:
+async def list_sessions(
+    session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, current: uuid.UUID
+) -> list[SessionInfo]:
     now = datetime.now(UTC)
     idle = timedelta(seconds=ctx.settings.refresh_idle_ttl_seconds)
     rows = await SessionRepository(session).active_for_user(user_id, now)

@@ -1,4 +1,5 @@
 """A session is one sign-in on one device; its refresh tokens form one rotation family."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
 from mcm_auth.db import Base
+from mcm_shared.db import Entity
 
 
 class Session(Entity, Base):

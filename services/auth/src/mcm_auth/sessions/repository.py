@@ -1,4 +1,5 @@
 """SQL for sessions and refresh tokens."""
+
 from __future__ import annotations
 
 import uuid
@@ -50,7 +51,13 @@ class SessionRepository:
         return list(rows)
 
     async def revoke(
-        self, user_id: uuid.UUID, now: datetime, reason: str, *, only: uuid.UUID | None = None, keep: uuid.UUID | None = None
+        self,
+        user_id: uuid.UUID,
+        now: datetime,
+        reason: str,
+        *,
+        only: uuid.UUID | None = None,
+        keep: uuid.UUID | None = None,
     ) -> list[Session]:
         """Revoke the user's live sessions (or just `only`, or all but `keep`); returns them."""
         statement = (

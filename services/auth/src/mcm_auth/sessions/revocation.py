@@ -5,6 +5,7 @@ set plus a pub/sub message) and refuses the session's access tokens within a sec
 before committing: if Redis is down the whole use case fails with 503 and nothing changes, and
 if the commit then failed the session would be dead at the gateway anyway (the safe side).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -13,10 +14,9 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.revocation import publish_revocation
-
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.repository import SessionRepository
+from mcm_shared.revocation import publish_revocation
 
 
 async def publish(redis: Redis, sessions: list[Session]) -> None:

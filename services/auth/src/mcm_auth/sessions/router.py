@@ -1,4 +1,5 @@
 """HTTP for sign-in, token refresh, logout and the user's sessions."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,10 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from mcm_shared.errors import InvalidInput, RateLimited, Unauthenticated, problem_responses
-from mcm_shared.wiring import SessionDep
-
-from mcm_auth.deps import Client, CurrentAccount, Ctx
+from mcm_auth.deps import Client, Ctx, CurrentAccount
 from mcm_auth.security.passwords import HashingBusy
 from mcm_auth.sessions import manage, service
 from mcm_auth.sessions.errors import (
@@ -21,6 +19,8 @@ from mcm_auth.sessions.errors import (
     SignInCodeRequired,
 )
 from mcm_auth.sessions.schemas import Login, Refresh, SessionInfo, TokenPair
+from mcm_shared.errors import InvalidInput, RateLimited, Unauthenticated, problem_responses
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["sessions"])
 
@@ -32,7 +32,15 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 @router.post(
     "/login",
     response_model=TokenPair,
-    responses=problem_responses(InvalidCredentials, SignInCodeRequired, InvalidSignInCode, AccountDisabled, InvalidInput, RateLimited, HashingBusy),
+    responses=problem_responses(
+        InvalidCredentials,
+        SignInCodeRequired,
+        InvalidSignInCode,
+        AccountDisabled,
+        InvalidInput,
+        RateLimited,
+        HashingBusy,
+    ),
 )
 async def login(body: Login, db: SessionDep, ctx: Ctx, client: Client, response: Response) -> TokenPair:
     """Sign in with email and password. While an account is under a password-guessing attack,
@@ -65,6 +73,10 @@ async def list_sessions(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> li
     return await manage.list_sessions(db, ctx, user_id=account.user.id, current=account.session.id)
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, SessionNotFound))
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(Unauthenticated, SessionNotFound),
+)
 async def end_session(session_id: SessionID, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
     await manage.end_session(db, ctx, user_id=account.user.id, session_id=session_id)

@@ -1,4 +1,5 @@
 """Pydantic schemas for sign-in and sessions."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -14,6 +14,7 @@ Refresh rule: a refresh token is claimed by one conditional UPDATE, so of two co
 exactly one wins. Presenting a token that was already rotated is treated as theft: the whole
 session (its family of tokens) is revoked, whoever presents it.
 """
+
 from __future__ import annotations
 
 import uuid

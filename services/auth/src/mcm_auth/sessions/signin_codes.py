@@ -7,6 +7,7 @@ after `LOGIN_CODE_TTL_SECONDS`, is single use, is burned after `MAX_ATTEMPTS` wr
 a new one replaces the old. Sending is limited per account (a short cooldown and an hourly cap),
 so sign-in cannot be used to flood a mailbox; within the cooldown the last code stays valid.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -15,12 +16,11 @@ import uuid
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.errors import RateLimited
-
 from mcm_auth.accounts.models import User
 from mcm_auth.context import AuthContext
 from mcm_auth.ratelimit import hit
 from mcm_auth.security.secrets import code_hash, new_code
+from mcm_shared.errors import RateLimited
 
 MAX_ATTEMPTS = 5
 
@@ -49,10 +49,20 @@ async def send(session: AsyncSession, ctx: AuthContext, user: User) -> None:
         return
     settings = ctx.settings
     try:
-        await hit(ctx.redis, f"auth:login:code-sent:{user.id}:cooldown", limit=1,
-                  window_seconds=settings.verification_resend_cooldown_seconds, detail="")
-        await hit(ctx.redis, f"auth:login:code-sent:{user.id}:hour", limit=settings.login_codes_per_hour,
-                  window_seconds=3600, detail="")
+        await hit(
+            ctx.redis,
+            f"auth:login:code-sent:{user.id}:cooldown",
+            limit=1,
+            window_seconds=settings.verification_resend_cooldown_seconds,
+            detail="",
+        )
+        await hit(
+            ctx.redis,
+            f"auth:login:code-sent:{user.id}:hour",
+            limit=settings.login_codes_per_hour,
+            window_seconds=3600,
+            detail="",
+        )
     except RateLimited:
         return
     code, salt = new_code(), secrets.token_hex(16)
@@ -62,8 +72,12 @@ async def send(session: AsyncSession, ctx: AuthContext, user: User) -> None:
         pipe.hset(_key(user.id), mapping={"hash": code_hash(code, salt), "salt": salt, "attempts": 0})
         pipe.expire(_key(user.id), ttl)
         await pipe.execute()
-    await ctx.outbound.queue_email(session, user.email, "signin_code",
-                                   {"display_name": user.display_name, "code": code, "minutes": max(1, ttl // 60)})
+    await ctx.outbound.queue_email(
+        session,
+        user.email,
+        "signin_code",
+        {"display_name": user.display_name, "code": code, "minutes": max(1, ttl // 60)},
+    )
 
 
 async def redeem(redis: Redis, user_id: uuid.UUID, code: str) -> bool:

@@ -17,6 +17,7 @@ IPv6 clients are counted per /64, the block one subscriber usually holds, so rot
 inside it does not buy fresh guesses. A successful sign-in clears its address's counter; a
 password reset clears all of the account's (the owner proved the mailbox).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,10 +25,9 @@ import ipaddress
 
 from redis.asyncio import Redis
 
-from mcm_shared.errors import RateLimited
-
 from mcm_auth.config import Settings
 from mcm_auth.ratelimit import hit
+from mcm_shared.errors import RateLimited
 
 LOCKED_DETAIL = "Too many failed attempts for this account from your address; try again later."
 

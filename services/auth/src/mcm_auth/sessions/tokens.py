@@ -1,4 +1,5 @@
 """Access tokens: the claims of ARCHITECTURE.md §4, signed ES256 with the active key."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """Errors of verification."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import Conflict, InvalidInput

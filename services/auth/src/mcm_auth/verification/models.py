@@ -1,4 +1,5 @@
 """One-time codes for proving an email address or phone number."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
 from mcm_auth.db import Base
+from mcm_shared.db import Entity
 
 MAX_ATTEMPTS = 5
 

@@ -4,6 +4,7 @@ We require a plausible number for its country (known country code, possible leng
 than one inside today's allocated ranges: numbering plans change faster than the library, and
 the SMS code itself proves the number works (a provider refusal is recorded as final).
 """
+
 from __future__ import annotations
 
 import phonenumbers

@@ -1,4 +1,5 @@
 """SQL for verification codes."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,7 +18,11 @@ class CodeRepository:
     async def void_open(self, user_id: uuid.UUID, purpose: str, now: datetime) -> None:
         await self.session.execute(
             update(VerificationCode)
-            .where(VerificationCode.user_id == user_id, VerificationCode.purpose == purpose, VerificationCode.consumed_at.is_(None))
+            .where(
+                VerificationCode.user_id == user_id,
+                VerificationCode.purpose == purpose,
+                VerificationCode.consumed_at.is_(None),
+            )
             .values(consumed_at=now)
         )
 
@@ -42,7 +47,11 @@ class CodeRepository:
         )
         return await self.session.scalar(
             update(VerificationCode)
-            .where(VerificationCode.id == open_code, VerificationCode.consumed_at.is_(None), VerificationCode.attempts < MAX_ATTEMPTS)
+            .where(
+                VerificationCode.id == open_code,
+                VerificationCode.consumed_at.is_(None),
+                VerificationCode.attempts < MAX_ATTEMPTS,
+            )
             .values(attempts=VerificationCode.attempts + 1)
             .returning(VerificationCode),
             execution_options={"synchronize_session": False},

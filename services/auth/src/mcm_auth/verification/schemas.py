@@ -1,4 +1,5 @@
 """Pydantic schemas for verification."""
+
 from __future__ import annotations
 
 from typing import Annotated

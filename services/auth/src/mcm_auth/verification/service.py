@@ -4,6 +4,7 @@ A code is single-use, expires after VERIFICATION_CODE_TTL_SECONDS (at most 10 mi
 burned after five wrong guesses; sending a new code voids the older one. Sends are limited per
 account (and, for SMS, per number) so the endpoints cannot be used to spam anyone.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -33,8 +34,12 @@ async def _new_code(session: AsyncSession, ctx: AuthContext, user: User, purpose
     ttl = ctx.settings.verification_code_ttl_seconds
     await repo.add(
         VerificationCode(
-            id=code_id, user_id=user.id, purpose=purpose, target=target,
-            code_hash=code_hash(code, str(code_id)), expires_at=now + timedelta(seconds=ttl),
+            id=code_id,
+            user_id=user.id,
+            purpose=purpose,
+            target=target,
+            code_hash=code_hash(code, str(code_id)),
+            expires_at=now + timedelta(seconds=ttl),
         )
     )
     return code
@@ -46,7 +51,9 @@ async def queue_email_code(session: AsyncSession, ctx: AuthContext, user: User) 
         return
     code = await _new_code(session, ctx, user, EMAIL, user.email)
     minutes = ctx.settings.verification_code_ttl_seconds // 60
-    await ctx.outbound.queue_email(session, user.email, "verify_email", {"display_name": user.display_name, "code": code, "minutes": minutes})
+    await ctx.outbound.queue_email(
+        session, user.email, "verify_email", {"display_name": user.display_name, "code": code, "minutes": minutes}
+    )
 
 
 async def resend_email_code(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID) -> CodeSent:
@@ -69,7 +76,9 @@ async def request_phone_code(session: AsyncSession, ctx: AuthContext, *, user_id
     await _limit_sends(ctx, f"auth:verify:phone-number:{phone}", per_hour=settings.sms_per_number_per_hour)
     await _limit_sends(ctx, f"auth:verify:phone-user:{user.id}", per_hour=settings.sms_per_account_per_hour)
     code = await _new_code(session, ctx, user, PHONE, phone)
-    await ctx.outbound.queue_sms(session, phone, "verify_phone", {"code": code, "minutes": settings.verification_code_ttl_seconds // 60})
+    await ctx.outbound.queue_sms(
+        session, phone, "verify_phone", {"code": code, "minutes": settings.verification_code_ttl_seconds // 60}
+    )
     await session.commit()
     return CodeSent(expires_in=settings.verification_code_ttl_seconds)
 
@@ -89,7 +98,10 @@ async def verify(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID,
         if left <= 0:
             row.consumed_at = now  # burned: only a new code can help now
         await session.commit()  # the spent guess must count even though we refuse
-        raise InvalidCode("The code is wrong." + (f" {left} attempt(s) left." if left else " Ask for a new code."), extra={"attempts_left": left})
+        raise InvalidCode(
+            "The code is wrong." + (f" {left} attempt(s) left." if left else " Ask for a new code."),
+            extra={"attempts_left": left},
+        )
     row.consumed_at = now
     if purpose == EMAIL:
         if row.target == user.email:
@@ -103,5 +115,17 @@ async def verify(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID,
 
 async def _limit_sends(ctx: AuthContext, key: str, *, per_hour: int) -> None:
     # A short cooldown stops rapid-fire resends; the hourly cap stops slow, steady abuse.
-    await hit(ctx.redis, key + ":cooldown", limit=1, window_seconds=ctx.settings.verification_resend_cooldown_seconds, detail="Please wait before asking for another code.")
-    await hit(ctx.redis, key + ":hour", limit=per_hour, window_seconds=3600, detail="Too many codes requested; try again later.")
+    await hit(
+        ctx.redis,
+        key + ":cooldown",
+        limit=1,
+        window_seconds=ctx.settings.verification_resend_cooldown_seconds,
+        detail="Please wait before asking for another code.",
+    )
+    await hit(
+        ctx.redis,
+        key + ":hour",
+        limit=per_hour,
+        window_seconds=3600,
+        detail="Too many codes requested; try again later.",
+    )

@@ -4,13 +4,12 @@ Current memberships end ("circle_archived", so payments stops billing), pending 
 requests into or out of it are cancelled, future meetings are called off; the circle row and
 all history stay. Archiving an archived circle changes nothing.
 """
+
 from __future__ import annotations
 
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.tokens import Principal
 
 from mcm_circles.bus import notify
 from mcm_circles.clock import utcnow
@@ -19,6 +18,7 @@ from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.permissions import actor_id, load_access
 from mcm_circles.transfers.repository import TransferRepository
+from mcm_shared.security import Principal
 
 REASON = "circle archived"
 

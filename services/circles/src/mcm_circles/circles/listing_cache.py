@@ -16,6 +16,7 @@ Forgetting is what makes this safe:
 - a page computed while a change arrived is not stored (generation check), and entries also
   expire after a TTL and are bounded in number (LRU).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,7 +38,9 @@ from mcm_shared.pg_notify import NotificationListener
 CHANNEL = "circles_listing"  # see migrations/versions/0004_listing_notify.py
 STAFF_SCOPE = "staff"
 # Writes that can change a listed page; matched on the SQL text so ORM, Core and text() all count.
-_LISTED_WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+circles\.(?:circles|memberships|profiles)\b", re.I)
+_LISTED_WRITE = re.compile(
+    r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+circles\.(?:circles|memberships|profiles)\b", re.I
+)
 _DIRTY = "circles_listing_dirty"
 _COMMITTED = "circles_listing_committed"
 
@@ -149,26 +152,26 @@ def watch_local_writes(sync_engine: Any, cache: ListingCache) -> None:
     """Clear the cache when a transaction of this engine that wrote listed tables commits."""
 
     @event.listens_for(sync_engine, "after_cursor_execute")
-    def _note_write(connection, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def _note_write(connection, cursor, statement, parameters, context, executemany) -> None:
         if _LISTED_WRITE.match(statement) and (info := _info(connection)) is not None:
             info[_DIRTY] = True
 
     @event.listens_for(sync_engine, "commit")
-    def _on_commit(connection) -> None:  # noqa: ANN001
+    def _on_commit(connection) -> None:
         info = _info(connection)
         if info is not None and info.pop(_DIRTY, False):
             cache.invalidate()
             info[_COMMITTED] = True
 
     @event.listens_for(sync_engine, "rollback")
-    def _on_rollback(connection) -> None:  # noqa: ANN001
+    def _on_rollback(connection) -> None:
         if (info := _info(connection)) is not None:
             info.pop(_DIRTY, None)
 
     # "commit" fires just before COMMIT is sent; a page read in between would still show the
     # old rows, so clear again once the connection comes back to the pool, after the commit.
     @event.listens_for(sync_engine, "checkin")
-    def _after_commit(dbapi_connection, record) -> None:  # noqa: ANN001
+    def _after_commit(dbapi_connection, record) -> None:
         if record.info.pop(_COMMITTED, False):
             cache.invalidate()
 
@@ -179,15 +182,18 @@ def listing_cache_hook(*, max_entries: int, ttl_seconds: float):
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         cache = ListingCache(max_entries=max_entries, ttl_seconds=ttl_seconds)
         cache.outcomes = Counter(
-            "circles_listing_cache_total", "GET /api/v1/circles and /circles/{id} answered from the listing cache or not",
-            ["outcome"], registry=app.state.metrics.registry,
+            "circles_listing_cache_total",
+            "GET /api/v1/circles and /circles/{id} answered from the listing cache or not",
+            ["outcome"],
+            registry=app.state.metrics.registry,
         )
         app.state.listing_cache = cache
         if max_entries <= 0:
             return
         watch_local_writes(app.state.db.engine.sync_engine, cache)
         listener = NotificationListener(
-            app.state.db.url, CHANNEL,
+            app.state.db.url,
+            CHANNEL,
             on_notify=lambda _payload: cache.invalidate(),
             on_reset=lambda: cache.set_listening(listener.listening),
             connect_timeout=app.state.settings.dependency_timeout_seconds,

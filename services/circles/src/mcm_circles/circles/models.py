@@ -3,6 +3,7 @@
 `status`, `open_seats` and `search_text` are generated columns, so filters and sorts on them
 use plain indexes and can never disagree with `member_count`.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -11,9 +12,8 @@ from datetime import datetime, time
 from sqlalchemy import Boolean, CheckConstraint, Computed, Index, Integer, SmallInteger, String, Text, Time, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
 from mcm_circles.db import Base
+from mcm_shared.db import Entity
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 FREQUENCIES = ("weekly", "biweekly", "monthly")
@@ -86,5 +86,10 @@ class Circle(Entity, Base):
         Index("ix_circles_online", "location_online"),
         Index("ix_circles_weekday", "schedule_weekday"),
         Index("ix_circles_visibility", "visibility"),
-        Index("ix_circles_search_trgm", "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}),
+        Index(
+            "ix_circles_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )

@@ -1,4 +1,5 @@
 """SQL for circles: loading with the caller's membership, row locks, and the filtered list."""
+
 from __future__ import annotations
 
 import uuid
@@ -43,7 +44,10 @@ class CircleRepository:
             # that statement sees whatever the transaction we queued behind has committed.
             circle = (
                 await self.session.execute(
-                    select(Circle).where(Circle.id == circle_id).with_for_update().execution_options(populate_existing=True)
+                    select(Circle)
+                    .where(Circle.id == circle_id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
                 )
             ).scalar_one_or_none()
             if circle is None:
@@ -53,7 +57,11 @@ class CircleRepository:
                 membership = (
                     await self.session.execute(
                         select(Membership)
-                        .where(Membership.circle_id == circle_id, Membership.user_id == user_id, Membership.status.in_(CURRENT))
+                        .where(
+                            Membership.circle_id == circle_id,
+                            Membership.user_id == user_id,
+                            Membership.status.in_(CURRENT),
+                        )
                         .execution_options(populate_existing=True)
                     )
                 ).scalar_one_or_none()
@@ -74,7 +82,10 @@ class CircleRepository:
         """Lock several circles in id order: one order everywhere means no deadlock."""
         ids = sorted(set(circle_ids))
         stmt = (
-            select(Circle).where(Circle.id.in_(ids)).order_by(Circle.id).with_for_update()
+            select(Circle)
+            .where(Circle.id.in_(ids))
+            .order_by(Circle.id)
+            .with_for_update()
             .execution_options(populate_existing=True)
         )
         return {circle.id: circle for circle in (await self.session.execute(stmt)).scalars()}

@@ -1,26 +1,29 @@
 """HTTP for circles. Routes only translate HTTP; rules live in service.py."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import CurrentPrincipal
-from mcm_shared.wiring import SessionDep, SessionOpenerDep
-
 from mcm_circles.circles import archive, service
 from mcm_circles.circles.listing_cache import ListingCacheDep
 from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, CircleUpdate
 from mcm_circles.deps import CircleID
+from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
+from mcm_shared.pagination import Page
+from mcm_shared.security import CurrentPrincipal
+from mcm_shared.wiring import SessionDep, SessionOpenerDep
 
 router = APIRouter(prefix="/api/v1/circles", tags=["circles"])
 
 
 @router.get("", response_model=Page[Circle], responses=problem_responses(Unauthenticated, InvalidInput))
 async def list_circles(
-    open_session: SessionOpenerDep, principal: CurrentPrincipal, query: Annotated[CircleQuery, Query()], cache: ListingCacheDep
+    open_session: SessionOpenerDep,
+    principal: CurrentPrincipal,
+    query: Annotated[CircleQuery, Query()],
+    cache: ListingCacheDep,
 ) -> Response:
     """Circles the caller may see: public ones, private ones he belongs to, all of them for staff."""
     # Already JSON (often straight from the listing cache), so FastAPI need not validate it again.
@@ -28,7 +31,9 @@ async def list_circles(
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=Circle,
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Circle,
     responses=problem_responses(Unauthenticated, Forbidden, InvalidInput),
 )
 async def create_circle(data: CircleCreate, session: SessionDep, principal: CurrentPrincipal) -> Circle:
@@ -37,21 +42,27 @@ async def create_circle(data: CircleCreate, session: SessionDep, principal: Curr
 
 
 @router.get("/{circle_id}", response_model=Circle, responses=problem_responses(Unauthenticated, NotFound))
-async def get_circle(circle_id: CircleID, open_session: SessionOpenerDep, principal: CurrentPrincipal, cache: ListingCacheDep) -> Response:
+async def get_circle(
+    circle_id: CircleID, open_session: SessionOpenerDep, principal: CurrentPrincipal, cache: ListingCacheDep
+) -> Response:
     return Response(await service.get_circle(open_session, principal, circle_id, cache), media_type="application/json")
 
 
 @router.patch(
-    "/{circle_id}", response_model=Circle,
+    "/{circle_id}",
+    response_model=Circle,
     responses=problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, InvalidInput),
 )
-async def update_circle(circle_id: CircleID, data: CircleUpdate, session: SessionDep, principal: CurrentPrincipal) -> Circle:
+async def update_circle(
+    circle_id: CircleID, data: CircleUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> Circle:
     """Change only the fields sent. capacity_max cannot drop below the current member count (409)."""
     return await service.update_circle(session, principal, circle_id, data)
 
 
 @router.delete(
-    "/{circle_id}", status_code=status.HTTP_204_NO_CONTENT,
+    "/{circle_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(Unauthenticated, Forbidden, NotFound),
 )
 async def archive_circle(circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal) -> Response:

@@ -1,8 +1,9 @@
 """Pydantic schemas for circles (field names from ARCHITECTURE.md §11 "circle in/out")."""
+
 from __future__ import annotations
 
-import uuid
 import datetime as dt
+import uuid
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, WithJsonSchema, field_validator, model_validator
@@ -11,9 +12,16 @@ from mcm_circles.schemas_common import Input, Name, Output, TimeZoneName, text
 
 # JSON Schema's "time" format is RFC 3339 full-time, which requires an offset; this is a wall-clock
 # time whose zone is given separately, so it is documented as what it is.
-LocalTime = Annotated[dt.time, WithJsonSchema(
-    {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$", "examples": ["19:30"]}
-)]
+LocalTime = Annotated[
+    dt.time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "examples": ["19:30"],
+        }
+    ),
+]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 Frequency = Literal["weekly", "biweekly", "monthly"]
 Visibility = Literal["public", "private"]
@@ -75,7 +83,16 @@ class CircleCreate(Input):
         return self
 
 
-NOT_NULLABLE = ("name", "description", "capacity_max", "capacity_min", "schedule", "location", "visibility", "join_policy")
+NOT_NULLABLE = (
+    "name",
+    "description",
+    "capacity_max",
+    "capacity_min",
+    "schedule",
+    "location",
+    "visibility",
+    "join_policy",
+)
 
 
 class CircleUpdate(Input):

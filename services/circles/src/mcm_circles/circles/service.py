@@ -4,6 +4,7 @@ A list request costs two statements whatever the page size: the filtered page, t
 facilitators of every circle on it (plus, once per viewer while the listing cache keeps it, the
 viewer's private circles). Pages already rendered come from the listing cache.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -11,21 +12,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
-from mcm_shared.wiring import OpenSession
-
 from mcm_circles.circles.errors import CapacityBelowMembers, CircleNotFound, InvalidCapacity
 from mcm_circles.circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
-from mcm_circles.integrity import maps_conflicts
 from mcm_circles.circles.models import Circle
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.circles.schemas import Circle as CircleOut
 from mcm_circles.circles.schemas import CircleCreate, CircleQuery, CircleUpdate, Facilitator, Location, Money, Schedule
+from mcm_circles.integrity import maps_conflicts
 from mcm_circles.memberships import lifecycle
 from mcm_circles.paging import make_cursor, parse_datetime, parse_int, parse_str, read_cursor
 from mcm_circles.permissions import ensure_can_create_circle, is_staff, load_access
 from mcm_circles.profiles.service import ensure_profile
+from mcm_shared.pagination import Page
+from mcm_shared.security import Principal
+from mcm_shared.wiring import OpenSession
 
 CURSOR_PARSERS = {"name": parse_str, "created_at": parse_datetime, "open_seats": parse_int}
 
@@ -61,7 +61,11 @@ def to_out(circle: Circle, facilitators: list[tuple[uuid.UUID, str]]) -> CircleO
 
 def _columns(values: dict[str, Any]) -> dict[str, Any]:
     """API shape (nested schedule/location/dues) → table columns."""
-    columns = {key: values[key] for key in ("name", "description", "capacity_max", "capacity_min", "visibility", "join_policy") if key in values}
+    columns = {
+        key: values[key]
+        for key in ("name", "description", "capacity_max", "capacity_min", "visibility", "join_policy")
+        if key in values
+    }
     if "schedule" in values:
         schedule = values["schedule"]
         columns.update(
@@ -94,7 +98,9 @@ async def create_circle(session: AsyncSession, principal: Principal, data: Circl
     return result
 
 
-async def get_circle(open_session: OpenSession, principal: Principal, circle_id: uuid.UUID, cache: ListingCache) -> bytes:
+async def get_circle(
+    open_session: OpenSession, principal: Principal, circle_id: uuid.UUID, cache: ListingCache
+) -> bytes:
     """One circle as JSON bytes; from the listing cache when it has it, with the same visibility
     rule as `load_access` (public, a current membership — the viewer's scope — or staff)."""
     generation = cache.generation
@@ -113,7 +119,9 @@ async def get_circle(open_session: OpenSession, principal: Principal, circle_id:
     return body
 
 
-async def list_circles(open_session: OpenSession, principal: Principal, query: CircleQuery, cache: ListingCache) -> bytes:
+async def list_circles(
+    open_session: OpenSession, principal: Principal, query: CircleQuery, cache: ListingCache
+) -> bytes:
     """The page as JSON bytes, from the listing cache when it has it (see listing_cache.py);
     a database session is opened only for what the cache does not know."""
     generation = cache.generation  # before any read: a change heard after this voids the result
@@ -128,7 +136,9 @@ async def list_circles(open_session: OpenSession, principal: Principal, query: C
             page = await _list_page(session, principal, query)
         return page.model_dump_json().encode()
 
-    return await cache.page_or_render((tuple(getattr(query, name) for name in LIST_QUERY_FIELDS), scope), generation, render)
+    return await cache.page_or_render(
+        (tuple(getattr(query, name) for name in LIST_QUERY_FIELDS), scope), generation, render
+    )
 
 
 LIST_QUERY_FIELDS = tuple(CircleQuery.model_fields)
@@ -163,11 +173,15 @@ async def _list_page(session: AsyncSession, principal: Principal, query: CircleQ
     if len(rows) > query.limit:
         last = page[-1]
         next_cursor = make_cursor(query.sort, getattr(last, sort_field), last.id)
-    return Page[CircleOut](items=[to_out(circle, facilitators.get(circle.id, [])) for circle in page], next_cursor=next_cursor)
+    return Page[CircleOut](
+        items=[to_out(circle, facilitators.get(circle.id, [])) for circle in page], next_cursor=next_cursor
+    )
 
 
 @maps_conflicts({"ck_circles_member_count_within_capacity": CapacityBelowMembers})
-async def update_circle(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: CircleUpdate) -> CircleOut:
+async def update_circle(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: CircleUpdate
+) -> CircleOut:
     access = (await load_access(session, principal, circle_id, lock=True)).ensure_manage()
     circle = access.circle
     lifecycle.ensure_open(circle)

@@ -2,14 +2,13 @@
 `event.cancelled` (it refunds whatever was paid for the event), and everyone registered or
 waiting is notified. Drafts can be cancelled too (nobody to tell).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.tokens import Principal
 
 from mcm_circles.events import messages
 from mcm_circles.events.config import EventsSettings
@@ -18,10 +17,12 @@ from mcm_circles.events.errors import InvalidEventState
 from mcm_circles.events.models import Event
 from mcm_circles.events.repository import RegistrationRepository
 from mcm_circles.events.service import managed_event
+from mcm_shared.security import Principal
 
 
-async def cancel_event(session: AsyncSession, principal: Principal, event_id: UUID, *, reason: str, now: datetime,
-                       settings: EventsSettings) -> Event:
+async def cancel_event(
+    session: AsyncSession, principal: Principal, event_id: UUID, *, reason: str, now: datetime, settings: EventsSettings
+) -> Event:
     access = await managed_event(session, principal, event_id, now=now, settings=settings)
     event = access.event
     if event.status not in (EventStatus.DRAFT, EventStatus.PUBLISHED):

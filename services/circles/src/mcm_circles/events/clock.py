@@ -4,6 +4,7 @@ refund cut-offs) asks a `Clock`, so tests move time instead of sleeping.
 The app keeps one clock at `app.state.events_clock` (set by `lifespan.events_hook`); HTTP routes
 get it through `ClockDep` and the hold-expiry worker reads the same object.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,5 @@
 """Settings of the events context (environment variables prefixed `EVENTS_`)."""
+
 from __future__ import annotations
 
 from typing import Annotated

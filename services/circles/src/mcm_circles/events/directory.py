@@ -1,6 +1,7 @@
 """What the events context reads from the rest of the circles service: member profiles,
 memberships and meeting attendance. Read-only, and the only module here that knows those tables.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -36,7 +37,9 @@ class MemberDirectory:
         return MemberFacts(row.display_name, bool(row.verified_email), bool(row.verified_phone))
 
     async def exists(self, user_id: UUID) -> bool:
-        found = await self.session.scalar(select(Profile.user_id).where(Profile.user_id == user_id, Profile.erased_at.is_(None)))
+        found = await self.session.scalar(
+            select(Profile.user_id).where(Profile.user_id == user_id, Profile.erased_at.is_(None))
+        )
         return found is not None
 
     async def display_names(self, user_ids: Iterable[UUID | None]) -> dict[UUID, str]:
@@ -52,7 +55,9 @@ class MemberDirectory:
     async def circle_roles(self, user_id: UUID) -> tuple[set[UUID], set[UUID]]:
         """(circles he is an active member of, circles he actively facilitates)."""
         rows = await self.session.execute(
-            select(Membership.circle_id, Membership.role).where(Membership.user_id == user_id, Membership.status == "active")
+            select(Membership.circle_id, Membership.role).where(
+                Membership.user_id == user_id, Membership.status == "active"
+            )
         )
         member_of: set[UUID] = set()
         facilitating: set[UUID] = set()
@@ -69,7 +74,9 @@ class MemberDirectory:
         active = (Membership.user_id == user_id, Membership.status == "active")
         member_of = select(func.array_agg(Membership.circle_id)).where(*active).scalar_subquery()
         facilitating = (
-            select(func.array_agg(Membership.circle_id)).where(*active, Membership.role == "facilitator").scalar_subquery()
+            select(func.array_agg(Membership.circle_id))
+            .where(*active, Membership.role == "facilitator")
+            .scalar_subquery()
         )
         return member_of, facilitating
 

@@ -1,4 +1,5 @@
 """The closed vocabularies of events, each defined once (the database CHECKs use the same values)."""
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,4 +1,5 @@
 """Errors of the events context, each carrying its HTTP status and problem type."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -15,6 +15,7 @@ busy loop. It goes through `admissions` instead: at most half the connection poo
 any events, so a burst waits here rather than exhausting the pool (and churning overflow
 connections) while PostgreSQL hands the lock from one statement to the next.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -7,6 +7,7 @@ with a moved clock instead of sleeping. The same expiry is also applied lazily w
 locks an event (`seats.lock_event`), so nobody ever sees a hold that should have run out.
 Each event is handled in its own short transaction under its row lock.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,13 +16,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.events.worker import BackgroundWorker
-
 from mcm_circles.events import seats
 from mcm_circles.events.clock import Clock
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.enums import EventStatus
 from mcm_circles.events.repository import EventRepository, RegistrationRepository
+from mcm_shared.events.worker import BackgroundWorker
 
 logger = logging.getLogger("mcm.circles.events.holds")
 

@@ -4,13 +4,12 @@ that expires seat holds and completes ended events, and the consumer of payments
 Add `events_hook()` to the app's lifespan hooks after the database and Redis hooks. Tests may
 put their own `events_clock` / `events_settings` on `app.state` before the lifespan starts.
 """
+
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
-
-from mcm_shared.events import EventConsumer
 
 from mcm_circles.bus import EVENTS
 from mcm_circles.events.clock import SystemClock
@@ -18,6 +17,7 @@ from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.gate import EventGates
 from mcm_circles.events.holds import EventsSweeper
 from mcm_circles.events.payments import handlers
+from mcm_shared.events import EventConsumer
 
 
 def events_hook():
@@ -35,8 +35,14 @@ def events_hook():
         app.state.events_consumer = None
         redis = getattr(app.state, "redis", None)
         if redis is not None and settings.consume_payments:
-            consumer = EventConsumer(sessionmaker, redis, EVENTS, group=settings.consumer_group,
-                                     streams=[settings.payments_stream], handlers=handlers(clock, settings))
+            consumer = EventConsumer(
+                sessionmaker,
+                redis,
+                EVENTS,
+                group=settings.consumer_group,
+                streams=[settings.payments_stream],
+                handlers=handlers(clock, settings),
+            )
             app.state.events_consumer = consumer
             consumer.start()
             stack.push_async_callback(consumer.stop)

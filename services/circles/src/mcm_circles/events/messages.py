@@ -12,6 +12,7 @@ Published (stream `events:circles`):
 Consumed (stream `events:payments`, see `payments.py`): obligation.settled, obligation.overdue.
 Every publish happens inside the caller's transaction, so a message exists iff its change does.
 """
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,40 +34,65 @@ def _ids(registration: Registration) -> dict:
 
 
 async def payment_required(session: AsyncSession, event: Event, registration: Registration) -> None:
-    await publish(session, PAYMENT_REQUIRED, {
-        **_ids(registration),
-        "amount": registration.amount,
-        "currency": registration.currency,
-        "instalments": registration.instalments,
-        "hold_expires_at": registration.hold_expires_at,
-        "title": event.title,
-    }, key=event.id)
+    await publish(
+        session,
+        PAYMENT_REQUIRED,
+        {
+            **_ids(registration),
+            "amount": registration.amount,
+            "currency": registration.currency,
+            "instalments": registration.instalments,
+            "hold_expires_at": registration.hold_expires_at,
+            "title": event.title,
+        },
+        key=event.id,
+    )
 
 
 async def registration_expired(session: AsyncSession, event: Event, registration: Registration) -> None:
     await publish(session, REGISTRATION_EXPIRED, _ids(registration), key=event.id)
-    await notify(session, [registration.user_id], "generic", {
-        "subject": f"Your seat hold expired: {event.title}",
-        "message": f"Your reserved seat for \"{event.title}\" was released because the payment did not "
-                   "arrive in time. You can register again if seats are still free.",
-        "event_id": str(event.id),
-    })
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"Your seat hold expired: {event.title}",
+            "message": f'Your reserved seat for "{event.title}" was released because the payment did not '
+            "arrive in time. You can register again if seats are still free.",
+            "event_id": str(event.id),
+        },
+    )
 
 
-async def registration_cancelled(session: AsyncSession, registration: Registration, *, refund: Refund, reason: str) -> None:
-    await publish(session, REGISTRATION_CANCELLED, {
-        **_ids(registration),
-        "refund": refund,
-        "reason": reason,
-        "amount": registration.amount,
-        "currency": registration.currency,
-    }, key=registration.event_id)
+async def registration_cancelled(
+    session: AsyncSession, registration: Registration, *, refund: Refund, reason: str
+) -> None:
+    await publish(
+        session,
+        REGISTRATION_CANCELLED,
+        {
+            **_ids(registration),
+            "refund": refund,
+            "reason": reason,
+            "amount": registration.amount,
+            "currency": registration.currency,
+        },
+        key=registration.event_id,
+    )
 
 
 async def event_cancelled(session: AsyncSession, event: Event, recipients: list) -> None:
-    await publish(session, EVENT_CANCELLED, {
-        "event_id": event.id, "title": event.title, "reason": event.cancel_reason or "", "cancelled_at": event.cancelled_at,
-    }, key=event.id)
+    await publish(
+        session,
+        EVENT_CANCELLED,
+        {
+            "event_id": event.id,
+            "title": event.title,
+            "reason": event.cancel_reason or "",
+            "cancelled_at": event.cancelled_at,
+        },
+        key=event.id,
+    )
     await notify(session, recipients, "event_cancelled", {"title": event.title, "event_id": str(event.id)})
 
 

@@ -4,6 +4,7 @@ Concurrency rules live in the database: `seats_taken <= capacity` is a CHECK, on
 registration per person and event is a partial unique index, and every change to an event's
 seats or waitlist happens with that event's row locked (see `seats.py`).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -14,12 +15,16 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mcm_shared.db import Entity, TimestampedMixin
-
 from mcm_circles.db import Base
 from mcm_circles.events.enums import (
-    ACTIVE_STATUSES, EventStatus, RegistrationStatus, StaffRole, Visibility, sql_in,
+    ACTIVE_STATUSES,
+    EventStatus,
+    RegistrationStatus,
+    StaffRole,
+    Visibility,
+    sql_in,
 )
+from mcm_shared.db import Entity, TimestampedMixin
 
 
 class EventType(Base):
@@ -41,7 +46,9 @@ class Event(Entity, Base):
         CheckConstraint("waitlist_count >= 0", name="waitlist_count_nonnegative"),
         CheckConstraint("price_amount >= 0", name="price_nonnegative"),
         CheckConstraint("price_currency ~ '^[A-Z]{3}$'", name="currency_iso"),
-        CheckConstraint("instalments IS NULL OR (instalments BETWEEN 2 AND 12 AND price_amount > 0)", name="payment_plan"),
+        CheckConstraint(
+            "instalments IS NULL OR (instalments BETWEEN 2 AND 12 AND price_amount > 0)", name="payment_plan"
+        ),
         CheckConstraint(
             "registration_opens_at IS NULL OR registration_closes_at IS NULL OR registration_opens_at < registration_closes_at",
             name="registration_window",
@@ -77,9 +84,15 @@ class Event(Entity, Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
-    circle_links: Mapped[list[EventCircle]] = relationship(lazy="raise", cascade="all, delete-orphan", order_by="EventCircle.circle_id")
-    invitations: Mapped[list[EventInvitation]] = relationship(lazy="raise", cascade="all, delete-orphan", order_by="EventInvitation.user_id")
-    requirements: Mapped[list[EventRequirement]] = relationship(lazy="raise", cascade="all, delete-orphan", order_by="EventRequirement.position")
+    circle_links: Mapped[list[EventCircle]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="EventCircle.circle_id"
+    )
+    invitations: Mapped[list[EventInvitation]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="EventInvitation.user_id"
+    )
+    requirements: Mapped[list[EventRequirement]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="EventRequirement.position"
+    )
 
     @property
     def is_free(self) -> bool:
@@ -149,8 +162,11 @@ class Registration(Entity, Base):
         Index("uq_event_registrations_active", "event_id", "user_id", unique=True, postgresql_where=text(_ACTIVE)),
         # Positions are dense (1..n) per event; deferred so shifting a whole list in one UPDATE works.
         UniqueConstraint(
-            "event_id", "waitlist_position", name="uq_event_registrations_waitlist_position",
-            deferrable=True, initially="DEFERRED",
+            "event_id",
+            "waitlist_position",
+            name="uq_event_registrations_waitlist_position",
+            deferrable=True,
+            initially="DEFERRED",
         ),
         Index("ix_event_registrations_holds", "hold_expires_at", postgresql_where=text("status = 'pending_payment'")),
         Index("ix_event_registrations_user_id", "user_id"),

@@ -9,6 +9,7 @@ overdue  → the registration is flagged for staff (`payment_overdue` in the par
            nothing is cancelled automatically.
 Handlers run inside the consumer's transaction (with the inbox row) and never commit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,20 +18,20 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.events import Envelope, Handler
-
 from mcm_circles.events import messages, seats
 from mcm_circles.events.clock import Clock
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.enums import ACTIVE_STATUSES, CancelReason, Refund, RegistrationStatus
 from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.repository import RegistrationRepository
+from mcm_shared.events import Envelope, Handler
 
 logger = logging.getLogger("mcm.circles.events.payments")
 
 
-async def _locked_registration(session: AsyncSession, envelope: Envelope, *, now: datetime,
-                               settings: EventsSettings) -> tuple[Event, Registration] | None:
+async def _locked_registration(
+    session: AsyncSession, envelope: Envelope, *, now: datetime, settings: EventsSettings
+) -> tuple[Event, Registration] | None:
     if envelope.payload.get("kind") != "registration":
         return None  # circle dues and other obligations belong to other contexts
     registration_id = UUID(str(envelope.payload["registration_id"]))
@@ -66,12 +67,14 @@ async def settle(session: AsyncSession, envelope: Envelope, *, now: datetime, se
         await _late_payment(session, event, registration, now=now, settings=settings)
     elif status == RegistrationStatus.CANCELLED and first_payment and registration.refund != Refund.FULL:
         registration.refund = Refund.FULL
-        await messages.registration_cancelled(session, registration, refund=Refund.FULL,
-                                              reason=registration.cancel_reason or CancelReason.BY_PARTICIPANT)
+        await messages.registration_cancelled(
+            session, registration, refund=Refund.FULL, reason=registration.cancel_reason or CancelReason.BY_PARTICIPANT
+        )
 
 
-async def _late_payment(session: AsyncSession, event: Event, registration: Registration, *, now: datetime,
-                        settings: EventsSettings) -> None:
+async def _late_payment(
+    session: AsyncSession, event: Event, registration: Registration, *, now: datetime, settings: EventsSettings
+) -> None:
     other = await RegistrationRepository(session).active(event.id, registration.user_id)
     if other is None and seats.free_seats(event) > 0 and seats.promotable(event, now):
         await seats.take_seat(session, event, registration, now=now, settings=settings)  # paid → confirmed
@@ -81,8 +84,9 @@ async def _late_payment(session: AsyncSession, event: Event, registration: Regis
     registration.cancel_reason = CancelReason.NO_SEAT_AFTER_PAYMENT
     registration.refund = Refund.FULL
     await session.flush()
-    await messages.registration_cancelled(session, registration, refund=Refund.FULL,
-                                          reason=CancelReason.NO_SEAT_AFTER_PAYMENT)
+    await messages.registration_cancelled(
+        session, registration, refund=Refund.FULL, reason=CancelReason.NO_SEAT_AFTER_PAYMENT
+    )
 
 
 async def overdue(session: AsyncSession, envelope: Envelope, *, now: datetime, settings: EventsSettings) -> None:

@@ -9,16 +9,16 @@
   or when he has registered for it.
 - An event a person may not see is a 404 everywhere; a function his roles lack is a 403.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from mcm_shared.tokens import Principal
-
 from mcm_circles.events.enums import EventStatus, Visibility
 from mcm_circles.events.errors import EventNotFound, NotEventManager, NotEventStaff
 from mcm_circles.events.models import Event
+from mcm_shared.security import Principal
 
 MANAGE_ALL = ("ptm", "admin")
 SEE_ALL = ("ptm", "admin", "leadership", "support")

@@ -8,6 +8,7 @@ The hot path uses Core statements (one to lock and read, one to insert and count
 event needs bringing up to date first (overdue holds, people waiting beside a free seat) it takes
 the ORM path through `seats`, which gives the newcomer the same answer.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -18,18 +19,20 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.driver import driver_connection
-from mcm_shared.tokens import Principal
-
 from mcm_circles.events import messages, seats
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.directory import MemberDirectory
-from mcm_circles.events.gate import EventGates
 from mcm_circles.events.enums import CancelReason, EventStatus, Refund, RegistrationStatus
 from mcm_circles.events.errors import (
-    AlreadyRegistered, EventNotFound, InvalidEventState, RegistrationClosed, RegistrationNotFound, RequirementsNotMet,
+    AlreadyRegistered,
+    EventNotFound,
+    InvalidEventState,
+    RegistrationClosed,
+    RegistrationNotFound,
+    RequirementsNotMet,
     field_error,
 )
+from mcm_circles.events.gate import EventGates
 from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.permissions import EventAccess, Viewer, ensure_visible
 from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationFacts, RegistrationRepository
@@ -38,40 +41,68 @@ from mcm_circles.events.schemas_registration import RegistrationCreate
 from mcm_circles.events.service import visible_event
 from mcm_circles.integrity import violated_constraint
 from mcm_circles.permissions import actor_id
+from mcm_shared.driver import driver_connection
+from mcm_shared.security import Principal
 
 
 def check_open(event: Event | LockedEvent, now: datetime) -> None:
     if event.status != EventStatus.PUBLISHED:
         raise RegistrationClosed(f"This event is {event.status}; registration is not open.")
     if event.registration_opens_at is not None and now < event.registration_opens_at:
-        raise RegistrationClosed("Registration has not opened yet.",
-                                 extra={"registration_opens_at": event.registration_opens_at.isoformat()})
+        raise RegistrationClosed(
+            "Registration has not opened yet.", extra={"registration_opens_at": event.registration_opens_at.isoformat()}
+        )
     if now >= seats.registration_deadline(event):
         raise RegistrationClosed("Registration has closed.")
 
 
-async def register(session: AsyncSession, principal: Principal, event_id: UUID, *, data: RegistrationCreate,
-                   now: datetime, settings: EventsSettings, gates: EventGates,
-                   idempotency_key: str | None = None) -> tuple[Registration | Row | SimpleNamespace, bool]:
+async def register(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    *,
+    data: RegistrationCreate,
+    now: datetime,
+    settings: EventsSettings,
+    gates: EventGates,
+    idempotency_key: str | None = None,
+) -> tuple[Registration | Row | SimpleNamespace, bool]:
     """Register the caller; returns (registration, created). A retry with the same
     Idempotency-Key returns the registration it created instead of a 409."""
     user_id = actor_id(principal)
     async with gates.admissions:
-        admitted = await _register_at_once(session, principal, user_id, event_id, data=data, now=now,
-                                           idempotency_key=idempotency_key)
+        admitted = await _register_at_once(
+            session, principal, user_id, event_id, data=data, now=now, idempotency_key=idempotency_key
+        )
     if admitted is not None:
         return admitted, True
     async with gates.enter(event_id):
         try:
-            return await _register(session, principal, user_id, event_id, data=data, now=now, settings=settings,
-                                   idempotency_key=idempotency_key)
+            return await _register(
+                session,
+                principal,
+                user_id,
+                event_id,
+                data=data,
+                now=now,
+                settings=settings,
+                idempotency_key=idempotency_key,
+            )
         except Exception:
             await session.rollback()  # release the row lock before the next in the gate needs it
             raise
 
 
-async def _register_at_once(session: AsyncSession, principal: Principal, user_id: UUID, event_id: UUID, *,
-                            data: RegistrationCreate, now: datetime, idempotency_key: str | None) -> SimpleNamespace | None:
+async def _register_at_once(
+    session: AsyncSession,
+    principal: Principal,
+    user_id: UUID,
+    event_id: UUID,
+    *,
+    data: RegistrationCreate,
+    now: datetime,
+    idempotency_key: str | None,
+) -> SimpleNamespace | None:
     """The at-once path: the checks on facts read without a lock, then one autocommitted
     statement that confirms or waitlists. None when the locked path must decide (it checks again)."""
     assert session.bind is not None
@@ -80,8 +111,9 @@ async def _register_at_once(session: AsyncSession, principal: Principal, user_id
         facts = await repository.registration_facts(connection, event_id, user_id, now)
         if facts is None:
             raise EventNotFound()
-        values = await _checked_values(session, principal, user_id, facts, data=data, now=now,
-                                       idempotency_key=idempotency_key)
+        values = await _checked_values(
+            session, principal, user_id, facts, data=data, now=now, idempotency_key=idempotency_key
+        )
         quick = seats.quick_decision(facts.event, overdue_holds=facts.expired_holds)
         if facts.active_id is not None or quick not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
             return None  # a retry or a duplicate, a seat held for payment, an event to bring up to date
@@ -93,14 +125,29 @@ async def _register_at_once(session: AsyncSession, principal: Principal, user_id
             return None  # registered meanwhile: the locked path answers (the retry's registration, or 409)
 
 
-async def _checked_values(session: AsyncSession, principal: Principal, user_id: UUID, facts: RegistrationFacts, *,
-                          data: RegistrationCreate, now: datetime, idempotency_key: str | None) -> dict:
+async def _checked_values(
+    session: AsyncSession,
+    principal: Principal,
+    user_id: UUID,
+    facts: RegistrationFacts,
+    *,
+    data: RegistrationCreate,
+    now: datetime,
+    idempotency_key: str | None,
+) -> dict:
     """Every check a registration must pass (visibility, window, sponsor, requirements) on
     `facts`; returns the new registration's columns."""
     event = facts.event
     viewer = Viewer(principal, user_id, facts.member_circles, facts.facilitated_circles)
-    ensure_visible(EventAccess(viewer=viewer, event=event, staff_roles=facts.staff_roles,  # type: ignore[arg-type]
-                               invited=facts.invited, registered=facts.registered))
+    ensure_visible(
+        EventAccess(
+            viewer=viewer,
+            event=event,
+            staff_roles=facts.staff_roles,  # type: ignore[arg-type]
+            invited=facts.invited,
+            registered=facts.registered,
+        )
+    )
     check_open(event, now)
     if data.sponsor_user_id is not None:
         if data.sponsor_user_id == user_id:
@@ -111,22 +158,39 @@ async def _checked_values(session: AsyncSession, principal: Principal, user_id: 
     if event.requirements or data.answers:
         failures, answers = await evaluate(
             [parse_spec(kind, params) for kind, params in event.requirements],
-            principal=principal, directory=MemberDirectory(session), answers=data.answers,
-            birth_date=data.date_of_birth, event_day=event.starts_at.date(),
+            principal=principal,
+            directory=MemberDirectory(session),
+            answers=data.answers,
+            birth_date=data.date_of_birth,
+            event_day=event.starts_at.date(),
         )
         if failures:
             raise RequirementsNotMet(failures)
     return {
-        "id": uuid4(), "event_id": event.id, "user_id": user_id, "amount": event.price_amount,
-        "currency": event.price_currency, "instalments": event.instalments or 1, "answers": answers,
-        "declared_birth_date": data.date_of_birth, "sponsor_user_id": data.sponsor_user_id,
+        "id": uuid4(),
+        "event_id": event.id,
+        "user_id": user_id,
+        "amount": event.price_amount,
+        "currency": event.price_currency,
+        "instalments": event.instalments or 1,
+        "answers": answers,
+        "declared_birth_date": data.date_of_birth,
+        "sponsor_user_id": data.sponsor_user_id,
         "idempotency_key": idempotency_key,
     }
 
 
-async def _register(session: AsyncSession, principal: Principal, user_id: UUID, event_id: UUID, *,
-                    data: RegistrationCreate, now: datetime, settings: EventsSettings,
-                    idempotency_key: str | None) -> tuple[Registration | Row, bool]:
+async def _register(
+    session: AsyncSession,
+    principal: Principal,
+    user_id: UUID,
+    event_id: UUID,
+    *,
+    data: RegistrationCreate,
+    now: datetime,
+    settings: EventsSettings,
+    idempotency_key: str | None,
+) -> tuple[Registration | Row, bool]:
     """The locked path: one transaction, the event row locked from its first statement, the
     checks, then seat or waitlist. In the usual case three round trips besides BEGIN (lock and
     read, insert and count, commit)."""
@@ -134,8 +198,9 @@ async def _register(session: AsyncSession, principal: Principal, user_id: UUID, 
     if facts is None:
         raise EventNotFound()
     event = facts.event
-    values = await _checked_values(session, principal, user_id, facts, data=data, now=now,
-                                   idempotency_key=idempotency_key)
+    values = await _checked_values(
+        session, principal, user_id, facts, data=data, now=now, idempotency_key=idempotency_key
+    )
     if facts.active_id is not None:
         if idempotency_key and facts.active_key == idempotency_key:
             existing = await RegistrationRepository(session).active(event_id, user_id)
@@ -161,8 +226,9 @@ async def _register(session: AsyncSession, principal: Principal, user_id: UUID, 
     return row, True
 
 
-async def _decide(session: AsyncSession, event_id: UUID, values: dict, *, now: datetime,
-                  settings: EventsSettings) -> Registration:
+async def _decide(
+    session: AsyncSession, event_id: UUID, values: dict, *, now: datetime, settings: EventsSettings
+) -> Registration:
     """The slow path, when the event needs bringing up to date first: overdue holds released,
     waiting people moved into free seats, then seat or waitlist for the newcomer."""
     event = await seats.lock_event(session, event_id, now=now, settings=settings, details=False)
@@ -178,8 +244,9 @@ async def _decide(session: AsyncSession, event_id: UUID, values: dict, *, now: d
     return registration
 
 
-async def my_registration(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
-                          settings: EventsSettings) -> Registration:
+async def my_registration(
+    session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
+) -> Registration:
     """The caller's latest registration for the event (active, or else the last one that ended)."""
     access = await visible_event(session, principal, event_id, now=now, settings=settings)
     registrations = RegistrationRepository(session)
@@ -199,8 +266,9 @@ def refund_for(event: Event, registration: Registration, *, now: datetime, setti
     return Refund.FULL if now < cutoff else Refund.NONE
 
 
-async def cancel_my_registration(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
-                                 settings: EventsSettings) -> Registration:
+async def cancel_my_registration(
+    session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
+) -> Registration:
     access = await visible_event(session, principal, event_id, now=now, settings=settings)
     event = await seats.lock_event(session, event_id, now=now, settings=settings)
     registration = await RegistrationRepository(session).active(event.id, access.viewer.user_id)
@@ -215,8 +283,15 @@ async def cancel_my_registration(session: AsyncSession, principal: Principal, ev
     return registration
 
 
-async def withdraw(session: AsyncSession, event: Event, registration: Registration, *, now: datetime,
-                   reason: CancelReason, refund: Refund) -> None:
+async def withdraw(
+    session: AsyncSession,
+    event: Event,
+    registration: Registration,
+    *,
+    now: datetime,
+    reason: CancelReason,
+    refund: Refund,
+) -> None:
     """Cancel one active registration, free its seat or waitlist place, tell payments."""
     if registration.status == RegistrationStatus.WAITLISTED:
         await seats.leave_waitlist(session, event, registration)

@@ -1,4 +1,5 @@
 """SQL of the events context. Repositories take the session and return models; no rules here."""
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,20 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from mcm_shared.driver import DriverConnection, DriverStatement
-
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, Visibility
 from mcm_circles.events.models import (
-    Event, EventCircle, EventInvitation, EventRequirement, EventStaff, EventType, Registration, RequirementTemplate,
+    Event,
+    EventCircle,
+    EventInvitation,
+    EventRequirement,
+    EventStaff,
+    EventType,
+    Registration,
+    RequirementTemplate,
 )
 from mcm_circles.events.permissions import Viewer
+from mcm_shared.driver import DriverConnection, DriverStatement
 
 _DETAILS = (selectinload(Event.circle_links), selectinload(Event.invitations), selectinload(Event.requirements))
 
@@ -68,45 +75,86 @@ class RegistrationFacts:
 
 
 _LOCKED_EVENT_COLUMNS = (
-    Event.id, Event.title, Event.status, Event.visibility, Event.starts_at, Event.registration_opens_at,
-    Event.registration_closes_at, Event.capacity, Event.seats_taken, Event.confirmed_count, Event.waitlist_count,
-    Event.price_amount, Event.price_currency, Event.instalments,
+    Event.id,
+    Event.title,
+    Event.status,
+    Event.visibility,
+    Event.starts_at,
+    Event.registration_opens_at,
+    Event.registration_closes_at,
+    Event.capacity,
+    Event.seats_taken,
+    Event.confirmed_count,
+    Event.waitlist_count,
+    Event.price_amount,
+    Event.price_currency,
+    Event.instalments,
 )
 
 
 def _registration_facts_statement(*, lock: bool = True):
-    event_id, user_id = bindparam("event_id", type_=Event.id.type), bindparam("user_id", type_=Registration.user_id.type)
+    event_id, user_id = (
+        bindparam("event_id", type_=Event.id.type),
+        bindparam("user_id", type_=Registration.user_id.type),
+    )
     # The statuses inline (not an expanding IN parameter, which is re-rendered on every execution).
     active_statuses = [literal_column(f"'{status}'") for status in ACTIVE_STATUSES]
-    active = (Registration.event_id == Event.id, Registration.user_id == user_id, Registration.status.in_(active_statuses))
-    member_of, facilitating = MemberDirectory.circle_roles_columns(user_id)
-    statement = (
-        select(
-            *_LOCKED_EVENT_COLUMNS,
-            select(func.array_agg(aggregate_order_by(EventCircle.circle_id, EventCircle.circle_id)))
-            .where(EventCircle.event_id == Event.id).scalar_subquery(),
-            select(func.jsonb_agg(aggregate_order_by(
-                func.jsonb_build_array(EventRequirement.kind, EventRequirement.params), EventRequirement.position
-            ), type_=JSONB)).where(EventRequirement.event_id == Event.id).scalar_subquery(),
-            member_of,
-            facilitating,
-            select(func.array_agg(EventStaff.role))
-            .where(EventStaff.event_id == Event.id, EventStaff.user_id == user_id).scalar_subquery(),
-            exists().where(EventInvitation.event_id == Event.id, EventInvitation.user_id == user_id),
-            exists().where(Registration.event_id == Event.id, Registration.user_id == user_id),
-            select(Registration.id).where(*active).limit(1).scalar_subquery(),
-            select(Registration.idempotency_key).where(*active).limit(1).scalar_subquery(),
-            exists().where(Registration.event_id == Event.id, Registration.status == RegistrationStatus.PENDING_PAYMENT,
-                           Registration.hold_expires_at <= bindparam("now", type_=Registration.hold_expires_at.type)),
-        )
-        .where(Event.id == event_id)
+    active = (
+        Registration.event_id == Event.id,
+        Registration.user_id == user_id,
+        Registration.status.in_(active_statuses),
     )
+    member_of, facilitating = MemberDirectory.circle_roles_columns(user_id)
+    statement = select(
+        *_LOCKED_EVENT_COLUMNS,
+        select(func.array_agg(aggregate_order_by(EventCircle.circle_id, EventCircle.circle_id)))
+        .where(EventCircle.event_id == Event.id)
+        .scalar_subquery(),
+        select(
+            func.jsonb_agg(
+                aggregate_order_by(
+                    func.jsonb_build_array(EventRequirement.kind, EventRequirement.params), EventRequirement.position
+                ),
+                type_=JSONB,
+            )
+        )
+        .where(EventRequirement.event_id == Event.id)
+        .scalar_subquery(),
+        member_of,
+        facilitating,
+        select(func.array_agg(EventStaff.role))
+        .where(EventStaff.event_id == Event.id, EventStaff.user_id == user_id)
+        .scalar_subquery(),
+        exists().where(EventInvitation.event_id == Event.id, EventInvitation.user_id == user_id),
+        exists().where(Registration.event_id == Event.id, Registration.user_id == user_id),
+        select(Registration.id).where(*active).limit(1).scalar_subquery(),
+        select(Registration.idempotency_key).where(*active).limit(1).scalar_subquery(),
+        exists().where(
+            Registration.event_id == Event.id,
+            Registration.status == RegistrationStatus.PENDING_PAYMENT,
+            Registration.hold_expires_at <= bindparam("now", type_=Registration.hold_expires_at.type),
+        ),
+    ).where(Event.id == event_id)
     return statement.with_for_update(of=Event) if lock else statement
 
 
 # What a new registration is inserted with (parameters `new_<column>`); the rest is NULL or server-set.
-_INSERTED = ("id", "event_id", "user_id", "status", "waitlist_position", "hold_expires_at", "amount", "currency",
-             "instalments", "sponsor_user_id", "answers", "declared_birth_date", "idempotency_key", "confirmed_at")
+_INSERTED = (
+    "id",
+    "event_id",
+    "user_id",
+    "status",
+    "waitlist_position",
+    "hold_expires_at",
+    "amount",
+    "currency",
+    "instalments",
+    "sponsor_user_id",
+    "answers",
+    "declared_birth_date",
+    "idempotency_key",
+    "confirmed_at",
+)
 
 
 def _add_registration_statement():
@@ -114,10 +162,12 @@ def _add_registration_statement():
     counters = (
         update(events)
         .where(events.c.id == bindparam("counted_event", type_=events.c.id.type))
-        .values(seats_taken=events.c.seats_taken + bindparam("add_seats", type_=Integer()),
-                confirmed_count=events.c.confirmed_count + bindparam("add_confirmed", type_=Integer()),
-                waitlist_count=events.c.waitlist_count + bindparam("add_waitlisted", type_=Integer()),
-                updated_at=func.now())
+        .values(
+            seats_taken=events.c.seats_taken + bindparam("add_seats", type_=Integer()),
+            confirmed_count=events.c.confirmed_count + bindparam("add_confirmed", type_=Integer()),
+            waitlist_count=events.c.waitlist_count + bindparam("add_waitlisted", type_=Integer()),
+            updated_at=func.now(),
+        )
         .cte("counters")
     )
     values = {name: bindparam(f"new_{name}", type_=registrations.c[name].type) for name in _INSERTED}
@@ -178,8 +228,11 @@ def _admit_at_once_statement():
         SELECT * FROM added
     """
     table = Registration.__table__
-    binds = [bindparam(name, type_=table.c[name].type) for name in _INSERTED if name not in
-             ("status", "waitlist_position", "hold_expires_at", "confirmed_at")]
+    binds = [
+        bindparam(name, type_=table.c[name].type)
+        for name in _INSERTED
+        if name not in ("status", "waitlist_position", "hold_expires_at", "confirmed_at")
+    ]
     return text(sql).bindparams(*binds, bindparam("now", type_=table.c.confirmed_at.type)).columns(*table.c)
 
 
@@ -201,12 +254,19 @@ def _facts_of_row(row) -> RegistrationFacts | None:
         return None
     n = len(_LOCKED_EVENT_COLUMNS)
     circles, requirements, member_of, facilitating, roles, invited, registered, active_id, active_key, expired = row[n:]
-    event = LockedEvent(*row[:n], circle_ids=list(circles or ()),
-                        requirements=[(kind, params) for kind, params in requirements or ()])
+    event = LockedEvent(
+        *row[:n], circle_ids=list(circles or ()), requirements=[(kind, params) for kind, params in requirements or ()]
+    )
     return RegistrationFacts(
-        event=event, member_circles=frozenset(member_of or ()), facilitated_circles=frozenset(facilitating or ()),
-        staff_roles=frozenset(roles or ()), invited=bool(invited), registered=bool(registered),
-        active_id=active_id, active_key=active_key, expired_holds=bool(expired),
+        event=event,
+        member_circles=frozenset(member_of or ()),
+        facilitated_circles=frozenset(facilitating or ()),
+        staff_roles=frozenset(roles or ()),
+        invited=bool(invited),
+        registered=bool(registered),
+        active_id=active_id,
+        active_key=active_key,
+        expired_holds=bool(expired),
     )
 
 
@@ -240,11 +300,14 @@ class EventRepository:
     async def lock(self, event_id: UUID, *, details: bool = True) -> Event | None:
         return await self.get(event_id, lock=True, details=details)
 
-    async def registration_facts(self, connection: DriverConnection, event_id: UUID, user_id: UUID,
-                                 now: datetime) -> RegistrationFacts | None:
+    async def registration_facts(
+        self, connection: DriverConnection, event_id: UUID, user_id: UUID, now: datetime
+    ) -> RegistrationFacts | None:
         """What registering `user_id` needs, read without locking (on a driver connection outside
         a transaction: one round trip); `admit_at_once` re-checks under the lock what must hold."""
-        row = await connection.fetchrow(_REGISTRATION_FACTS_UNLOCKED, {"event_id": event_id, "user_id": user_id, "now": now})
+        row = await connection.fetchrow(
+            _REGISTRATION_FACTS_UNLOCKED, {"event_id": event_id, "user_id": user_id, "now": now}
+        )
         return _facts_of_row(row)
 
     async def admit_at_once(self, connection: DriverConnection, values: dict, now: datetime) -> SimpleNamespace | None:
@@ -269,15 +332,18 @@ class EventRepository:
         which reads again; a hold cannot become overdue through another transaction)."""
         # Core execution on the session's connection: no ORM identity map or loading involved.
         connection = await self.session.connection()
-        return _facts(await connection.execute(_REGISTRATION_FACTS, {"event_id": event_id, "user_id": user_id, "now": now}))
+        return _facts(
+            await connection.execute(_REGISTRATION_FACTS, {"event_id": event_id, "user_id": user_id, "now": now})
+        )
 
     async def add_registration(self, values: dict, *, seats: int, confirmed: int, waitlisted: int) -> Row:
         """Insert one registration (`values`: its columns) and move the locked event's counters,
         in one statement; returns the new row with its server-set columns."""
         connection = await self.session.connection()
         parameters = {f"new_{name}": values[name] for name in _INSERTED}
-        parameters.update(counted_event=values["event_id"], add_seats=seats, add_confirmed=confirmed,
-                          add_waitlisted=waitlisted)
+        parameters.update(
+            counted_event=values["event_id"], add_seats=seats, add_confirmed=confirmed, add_waitlisted=waitlisted
+        )
         return (await connection.execute(_ADD_REGISTRATION, parameters)).one()
 
     async def type_exists(self, code: str) -> bool:
@@ -298,8 +364,9 @@ class EventRepository:
         row = (await self.session.execute(select(roles, invited, registered))).one()
         return frozenset(row[0] or ()), bool(row[1]), bool(row[2])
 
-    async def list_visible(self, viewer: Viewer, filters: EventFilters, *, limit: int,
-                           after: tuple[datetime, UUID] | None) -> list[Event]:
+    async def list_visible(
+        self, viewer: Viewer, filters: EventFilters, *, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[Event]:
         query = select(Event).options(*_DETAILS)
         if not viewer.sees_all:
             query = query.where(_visible_to(viewer))
@@ -338,7 +405,9 @@ class EventRepository:
     # -- staff ------------------------------------------------------------------------------
     async def staff(self, event_id: UUID) -> list[EventStaff]:
         rows = await self.session.scalars(
-            select(EventStaff).where(EventStaff.event_id == event_id).order_by(EventStaff.created_at, EventStaff.user_id)
+            select(EventStaff)
+            .where(EventStaff.event_id == event_id)
+            .order_by(EventStaff.created_at, EventStaff.user_id)
         )
         return list(rows)
 
@@ -352,17 +421,22 @@ def _visible_to(viewer: Viewer):
         Event.status != EventStatus.DRAFT,
         or_(
             Event.visibility == Visibility.PUBLIC,
-            and_(Event.visibility == Visibility.CIRCLES,
-                 attached.where(EventCircle.circle_id.in_(list(viewer.member_circles)))),
-            and_(Event.visibility == Visibility.INVITED,
-                 exists().where(EventInvitation.event_id == Event.id, EventInvitation.user_id == viewer.user_id)),
+            and_(
+                Event.visibility == Visibility.CIRCLES,
+                attached.where(EventCircle.circle_id.in_(list(viewer.member_circles))),
+            ),
+            and_(
+                Event.visibility == Visibility.INVITED,
+                exists().where(EventInvitation.event_id == Event.id, EventInvitation.user_id == viewer.user_id),
+            ),
             exists().where(Registration.event_id == Event.id, Registration.user_id == viewer.user_id),
         ),
     )
     clauses = [published, exists().where(EventStaff.event_id == Event.id, EventStaff.user_id == viewer.user_id)]
     if viewer.manageable_circles:
-        clauses.append(exists().where(EventCircle.event_id == Event.id,
-                                      EventCircle.circle_id.in_(list(viewer.manageable_circles))))
+        clauses.append(
+            exists().where(EventCircle.event_id == Event.id, EventCircle.circle_id.in_(list(viewer.manageable_circles)))
+        )
     return or_(*clauses)
 
 
@@ -376,14 +450,17 @@ def _filtered(query, filters: EventFilters, user_id: UUID):
     if filters.starts_to:
         query = query.where(Event.starts_at < filters.starts_to)
     if filters.circle_id:
-        query = query.where(exists().where(EventCircle.event_id == Event.id, EventCircle.circle_id == filters.circle_id))
+        query = query.where(
+            exists().where(EventCircle.event_id == Event.id, EventCircle.circle_id == filters.circle_id)
+        )
     if filters.city:
         query = query.where(func.lower(Event.city) == filters.city.lower())
     if filters.online is not None:
         query = query.where(Event.online.is_(filters.online))
     if filters.registered is not None:
-        mine = exists().where(Registration.event_id == Event.id, Registration.user_id == user_id,
-                              Registration.status.in_(ACTIVE_STATUSES))
+        mine = exists().where(
+            Registration.event_id == Event.id, Registration.user_id == user_id, Registration.status.in_(ACTIVE_STATUSES)
+        )
         query = query.where(mine if filters.registered else ~mine)
     return query
 
@@ -416,8 +493,11 @@ class RegistrationRepository:
     async def waitlist(self, event_id: UUID, *, limit: int | None = None, after: int = 0) -> list[Registration]:
         query = (
             select(Registration)
-            .where(Registration.event_id == event_id, Registration.status == RegistrationStatus.WAITLISTED,
-                   Registration.waitlist_position > after)
+            .where(
+                Registration.event_id == event_id,
+                Registration.status == RegistrationStatus.WAITLISTED,
+                Registration.waitlist_position > after,
+            )
             .order_by(Registration.waitlist_position)
             .execution_options(populate_existing=True)
         )
@@ -427,12 +507,16 @@ class RegistrationRepository:
 
     async def shift_waitlist(self, event_id: UUID, *, above: int, upto: int | None, delta: int) -> None:
         """Move every waiting position in (above, upto] by `delta` (the event must be locked)."""
-        condition = [Registration.event_id == event_id, Registration.status == RegistrationStatus.WAITLISTED,
-                     Registration.waitlist_position > above]
+        condition = [
+            Registration.event_id == event_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            Registration.waitlist_position > above,
+        ]
         if upto is not None:
             condition.append(Registration.waitlist_position <= upto)
         await self.session.execute(
-            update(Registration).where(*condition)
+            update(Registration)
+            .where(*condition)
             .values(waitlist_position=Registration.waitlist_position + delta)
             .execution_options(synchronize_session="fetch")
         )
@@ -440,8 +524,11 @@ class RegistrationRepository:
     async def expired_holds(self, event_id: UUID, now: datetime) -> list[Registration]:
         query = (
             select(Registration)
-            .where(Registration.event_id == event_id, Registration.status == RegistrationStatus.PENDING_PAYMENT,
-                   Registration.hold_expires_at <= now)
+            .where(
+                Registration.event_id == event_id,
+                Registration.status == RegistrationStatus.PENDING_PAYMENT,
+                Registration.hold_expires_at <= now,
+            )
             .order_by(Registration.hold_expires_at)
             .with_for_update()
             .execution_options(populate_existing=True)
@@ -449,10 +536,17 @@ class RegistrationRepository:
         return list((await self.session.scalars(query)).all())
 
     async def has_expired_holds(self, event_id: UUID, now: datetime) -> bool:
-        return bool(await self.session.scalar(select(exists().where(
-            Registration.event_id == event_id, Registration.status == RegistrationStatus.PENDING_PAYMENT,
-            Registration.hold_expires_at <= now,
-        ))))
+        return bool(
+            await self.session.scalar(
+                select(
+                    exists().where(
+                        Registration.event_id == event_id,
+                        Registration.status == RegistrationStatus.PENDING_PAYMENT,
+                        Registration.hold_expires_at <= now,
+                    )
+                )
+            )
+        )
 
     async def events_with_expired_holds(self, now: datetime, limit: int = 100) -> list[UUID]:
         rows = await self.session.scalars(
@@ -472,14 +566,22 @@ class RegistrationRepository:
         )
         return list((await self.session.scalars(query)).all())
 
-    async def page(self, event_id: UUID, *, status: RegistrationStatus | None, overdue: bool | None,
-                   limit: int, after: tuple[datetime, UUID] | None) -> list[Registration]:
+    async def page(
+        self,
+        event_id: UUID,
+        *,
+        status: RegistrationStatus | None,
+        overdue: bool | None,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+    ) -> list[Registration]:
         query = select(Registration).where(Registration.event_id == event_id)
         if status is not None:
             query = query.where(Registration.status == status)
         if overdue is not None:
-            query = query.where(Registration.payment_overdue_at.is_not(None) if overdue
-                                else Registration.payment_overdue_at.is_(None))
+            query = query.where(
+                Registration.payment_overdue_at.is_not(None) if overdue else Registration.payment_overdue_at.is_(None)
+            )
         if after is not None:
             query = query.where(func.row(Registration.created_at, Registration.id) > func.row(*after))
         query = query.order_by(Registration.created_at, Registration.id).limit(limit + 1)
@@ -494,8 +596,11 @@ class RegistrationRepository:
     async def assigned_to(self, event_id: UUID) -> dict[UUID, list[UUID]]:
         rows = await self.session.execute(
             select(Registration.care_user_id, Registration.id)
-            .where(Registration.event_id == event_id, Registration.care_user_id.is_not(None),
-                   Registration.status.in_(ACTIVE_STATUSES))
+            .where(
+                Registration.event_id == event_id,
+                Registration.care_user_id.is_not(None),
+                Registration.status.in_(ACTIVE_STATUSES),
+            )
             .order_by(Registration.created_at)
         )
         assigned: dict[UUID, list[UUID]] = {}

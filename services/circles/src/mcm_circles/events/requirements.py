@@ -6,6 +6,7 @@ never only the first. Facts about the person (verified contact flags, membership
 come from the circles context through `directory.MemberDirectory`; missing facts count as
 "not met" (an absent profile is unverified).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,9 +15,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from mcm_shared.tokens import Principal
-
 from mcm_circles.events.directory import MemberDirectory
+from mcm_shared.security import Principal
 
 GLOBAL_ROLES = ("member", "facilitator", "ptm", "support", "leadership", "admin")
 Role = Literal["member", "facilitator", "ptm", "support", "leadership", "admin"]
@@ -128,8 +128,15 @@ async def evaluate(
         profile = await directory.profile(user_id)
 
     def fail(index: int, spec: RequirementSpec, msg: str, **more: Any) -> None:
-        failures.append({"loc": ["requirements", str(index)], "requirement": spec.kind, "msg": msg,
-                         "type": "requirement_not_met", **more})
+        failures.append(
+            {
+                "loc": ["requirements", str(index)],
+                "requirement": spec.kind,
+                "msg": msg,
+                "type": "requirement_not_met",
+                **more,
+            }
+        )
 
     known_questions: set[str] = set()
     for index, spec in enumerate(specs):
@@ -148,8 +155,13 @@ async def evaluate(
         elif isinstance(spec, MinMeetingsAttended):
             attended = await directory.meetings_attended(user_id, spec.circle_id)
             if attended < spec.count:
-                fail(index, spec, f"You have attended {attended} circle meetings; {spec.count} are required.",
-                     required=spec.count, actual=attended)
+                fail(
+                    index,
+                    spec,
+                    f"You have attended {attended} circle meetings; {spec.count} are required.",
+                    required=spec.count,
+                    actual=attended,
+                )
         elif isinstance(spec, HasRole):
             if not principal.has_role(spec.role):
                 fail(index, spec, f"You need the {spec.role} role.", role=spec.role)
@@ -167,7 +179,9 @@ async def evaluate(
                 elif value is not None:
                     kept[question.id] = value
     for key in sorted(set(answers) - known_questions):
-        failures.append({"loc": ["body", "answers", key], "msg": "This event asks no such question.", "type": "unknown_answer"})
+        failures.append(
+            {"loc": ["body", "answers", key], "msg": "This event asks no such question.", "type": "unknown_answer"}
+        )
     return failures, kept
 
 

@@ -3,6 +3,7 @@
 
 Everything lives under /api/v1/events (the gateway routes that prefix to this service); the
 literal paths (`types`, `requirement-templates`) are declared before `/{event_id}`."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,26 +12,35 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Query
 
-from mcm_shared.errors import Unauthenticated, problem_responses
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import CurrentPrincipal
-from mcm_shared.wiring import SessionDep
-
 from mcm_circles.deps import Cursor, Limit
 from mcm_circles.events import cancellation, service, templates, views
 from mcm_circles.events.clock import ClockDep
 from mcm_circles.events.config import EventsSettingsDep
 from mcm_circles.events.enums import EventStatus
 from mcm_circles.events.errors import (
-    CapacityBelowSeatsTaken, DuplicateTemplateName, EventNotFound, InvalidEventState, NotEventManager,
+    CapacityBelowSeatsTaken,
+    DuplicateTemplateName,
+    EventNotFound,
+    InvalidEventState,
+    NotEventManager,
     TemplateNotFound,
 )
 from mcm_circles.events.repository import EventFilters
 from mcm_circles.events.router_registrations import router as registrations_router
 from mcm_circles.events.schemas import (
-    Event, EventCancel, EventCreate, EventType, EventUpdate, RequirementTemplate, RequirementTemplateCreate,
+    Event,
+    EventCancel,
+    EventCreate,
+    EventType,
+    EventUpdate,
+    RequirementTemplate,
+    RequirementTemplateCreate,
 )
 from mcm_circles.paging import make_cursor, parse_datetime, parse_str, read_cursor
+from mcm_shared.errors import Unauthenticated, problem_responses
+from mcm_shared.pagination import Page
+from mcm_shared.security import CurrentPrincipal
+from mcm_shared.wiring import SessionDep
 
 EventID = Annotated[UUID, Path(description="Event id")]
 TemplateID = Annotated[UUID, Path(description="Requirement template id")]
@@ -47,28 +57,41 @@ async def list_event_types(principal: CurrentPrincipal, session: SessionDep) -> 
 
 
 # -- requirement templates (literal paths, declared before /api/v1/events/{event_id}) -----------
-@router.get("/api/v1/events/requirement-templates", response_model=Page[RequirementTemplate],
-            responses=problem_responses(Unauthenticated, NotEventManager))
-async def list_templates(principal: CurrentPrincipal, session: SessionDep, limit: Limit = 20,
-                         cursor: Cursor = None) -> Page[RequirementTemplate]:
+@router.get(
+    "/api/v1/events/requirement-templates",
+    response_model=Page[RequirementTemplate],
+    responses=problem_responses(Unauthenticated, NotEventManager),
+)
+async def list_templates(
+    principal: CurrentPrincipal, session: SessionDep, limit: Limit = 20, cursor: Cursor = None
+) -> Page[RequirementTemplate]:
     after = read_cursor(cursor, "name", parse_str)
     rows = await templates.list_templates(session, principal, limit=limit, after=after)
     next_cursor = make_cursor("name", rows[limit - 1].name, rows[limit - 1].id) if len(rows) > limit else None
     return Page[RequirementTemplate](items=[views.template(row) for row in rows[:limit]], next_cursor=next_cursor)
 
 
-@router.post("/api/v1/events/requirement-templates", status_code=201, response_model=RequirementTemplate,
-             responses=problem_responses(Unauthenticated, NotEventManager, DuplicateTemplateName))
-async def create_template(principal: CurrentPrincipal, session: SessionDep,
-                          data: RequirementTemplateCreate) -> RequirementTemplate:
+@router.post(
+    "/api/v1/events/requirement-templates",
+    status_code=201,
+    response_model=RequirementTemplate,
+    responses=problem_responses(Unauthenticated, NotEventManager, DuplicateTemplateName),
+)
+async def create_template(
+    principal: CurrentPrincipal, session: SessionDep, data: RequirementTemplateCreate
+) -> RequirementTemplate:
     return views.template(await templates.create_template(session, principal, data=data))
 
 
-@router.get("/api/v1/events/requirement-templates/{template_id}", response_model=RequirementTemplate,
-            responses=problem_responses(Unauthenticated, NotEventManager, TemplateNotFound))
-async def get_template(template_id: TemplateID, principal: CurrentPrincipal, session: SessionDep) -> RequirementTemplate:
+@router.get(
+    "/api/v1/events/requirement-templates/{template_id}",
+    response_model=RequirementTemplate,
+    responses=problem_responses(Unauthenticated, NotEventManager, TemplateNotFound),
+)
+async def get_template(
+    template_id: TemplateID, principal: CurrentPrincipal, session: SessionDep
+) -> RequirementTemplate:
     return views.template(await templates.get_template(session, principal, template_id))
-
 
 
 # -- events ---------------------------------------------------------------------------------------
@@ -85,11 +108,22 @@ async def list_events(
     circle_id: UUID | None = None,
     city: Annotated[str | None, Query(max_length=120)] = None,
     online: bool | None = None,
-    registered: Annotated[bool | None, Query(description="Only events I have (or have not) an active registration for")] = None,
+    registered: Annotated[
+        bool | None, Query(description="Only events I have (or have not) an active registration for")
+    ] = None,
     sort: Annotated[str, Query(pattern="^-?starts_at$")] = "starts_at",
 ) -> Page[Event]:
-    filters = EventFilters(type=type, status=status, starts_from=starts_from, starts_to=starts_to, circle_id=circle_id,
-                           city=city, online=online, registered=registered, descending=SORTS[sort])
+    filters = EventFilters(
+        type=type,
+        status=status,
+        starts_from=starts_from,
+        starts_to=starts_to,
+        circle_id=circle_id,
+        city=city,
+        online=online,
+        registered=registered,
+        descending=SORTS[sort],
+    )
     after = read_cursor(cursor, sort, parse_datetime)
     rows, viewer = await service.list_events(session, principal, filters, limit=limit, after=after)
     items = [views.event(row, manager=viewer.manages(row)) for row in rows[:limit]]
@@ -97,45 +131,68 @@ async def list_events(
     return Page[Event](items=items, next_cursor=next_cursor)
 
 
-@router.post("/api/v1/events", status_code=201, response_model=Event,
-             responses=problem_responses(Unauthenticated, NotEventManager))
+@router.post(
+    "/api/v1/events",
+    status_code=201,
+    response_model=Event,
+    responses=problem_responses(Unauthenticated, NotEventManager),
+)
 async def create_event(principal: CurrentPrincipal, session: SessionDep, data: EventCreate) -> Event:
     return views.event(await service.create_event(session, principal, data=data), manager=True)
 
 
 @router.get("/api/v1/events/{event_id}", response_model=Event, responses=_SEEN)
-async def get_event(event_id: EventID, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep,
-                    settings: EventsSettingsDep) -> Event:
+async def get_event(
+    event_id: EventID, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep, settings: EventsSettingsDep
+) -> Event:
     access = await service.visible_event(session, principal, event_id, now=clock.now(), settings=settings)
     return views.event(access.event, manager=access.can_manage)
 
 
-@router.patch("/api/v1/events/{event_id}", response_model=Event,
-              responses=problem_responses(Unauthenticated, NotEventManager, EventNotFound, CapacityBelowSeatsTaken))
-async def update_event(event_id: EventID, data: EventUpdate, principal: CurrentPrincipal, session: SessionDep,
-                       clock: ClockDep, settings: EventsSettingsDep) -> Event:
+@router.patch(
+    "/api/v1/events/{event_id}",
+    response_model=Event,
+    responses=problem_responses(Unauthenticated, NotEventManager, EventNotFound, CapacityBelowSeatsTaken),
+)
+async def update_event(
+    event_id: EventID,
+    data: EventUpdate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: EventsSettingsDep,
+) -> Event:
     event = await service.update_event(session, principal, event_id, data=data, now=clock.now(), settings=settings)
     return views.event(event, manager=True)
 
 
 @router.post("/api/v1/events/{event_id}/publish", response_model=Event, responses=_MANAGED)
-async def publish_event(event_id: EventID, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep,
-                        settings: EventsSettingsDep) -> Event:
+async def publish_event(
+    event_id: EventID, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep, settings: EventsSettingsDep
+) -> Event:
     event = await service.publish_event(session, principal, event_id, now=clock.now(), settings=settings)
     return views.event(event, manager=True)
 
 
 @router.post("/api/v1/events/{event_id}/cancel", response_model=Event, responses=_MANAGED)
-async def cancel_event(event_id: EventID, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep,
-                       settings: EventsSettingsDep, data: Annotated[EventCancel | None, Body()] = None) -> Event:
-    event = await cancellation.cancel_event(session, principal, event_id, reason=(data.reason if data else ""),
-                                            now=clock.now(), settings=settings)
+async def cancel_event(
+    event_id: EventID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: EventsSettingsDep,
+    data: Annotated[EventCancel | None, Body()] = None,
+) -> Event:
+    event = await cancellation.cancel_event(
+        session, principal, event_id, reason=(data.reason if data else ""), now=clock.now(), settings=settings
+    )
     return views.event(event, manager=True)
 
 
 @router.post("/api/v1/events/{event_id}/complete", response_model=Event, responses=_MANAGED)
-async def complete_event(event_id: EventID, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep,
-                         settings: EventsSettingsDep) -> Event:
+async def complete_event(
+    event_id: EventID, principal: CurrentPrincipal, session: SessionDep, clock: ClockDep, settings: EventsSettingsDep
+) -> Event:
     event = await service.complete_event(session, principal, event_id, now=clock.now(), settings=settings)
     return views.event(event, manager=True)
 

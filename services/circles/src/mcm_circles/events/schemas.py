@@ -4,9 +4,10 @@ Inputs forbid unknown fields; updates apply only the fields sent. Money is `{amo
 with `amount` in minor units (0 = free). Instants are timezone-aware and returned in UTC; the
 IANA `timezone` says how to show them.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -110,7 +111,7 @@ class EventUpdate(_In):
 
 def _aware(value: datetime | None) -> datetime | None:
     """Stored values come back aware; a naive one (never from a client) is read as UTC."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def schedule_problem(values: dict[str, Any]) -> str | None:

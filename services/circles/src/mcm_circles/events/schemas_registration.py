@@ -1,4 +1,5 @@
 """Pydantic schemas of registrations, waitlists, staff and check-in."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -17,8 +18,9 @@ class _In(BaseModel):
 
 
 class RegistrationCreate(_In):
-    answers: dict[AnswerKey, str | None] = Field(default_factory=dict, max_length=50,
-                                                 description="Answers to the event's questions, by question id")
+    answers: dict[AnswerKey, str | None] = Field(
+        default_factory=dict, max_length=50, description="Answers to the event's questions, by question id"
+    )
     date_of_birth: date | None = Field(default=None, description="Declared, for events with a minimum age")
     sponsor_user_id: UUID | None = Field(default=None, description="The member who referred you")
 

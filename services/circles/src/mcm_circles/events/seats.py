@@ -6,6 +6,7 @@ so counters and rows change together; the CHECK `seats_taken <= capacity` is the
 makes an overbooking bug fail loudly instead of selling a seat twice. Waitlist positions are
 dense (1..n) per event.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,8 +23,9 @@ from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationRepository
 
 
-async def lock_event(session: AsyncSession, event_id: UUID, *, now: datetime, settings: EventsSettings,
-                     details: bool = True) -> Event:
+async def lock_event(
+    session: AsyncSession, event_id: UUID, *, now: datetime, settings: EventsSettings, details: bool = True
+) -> Event:
     """Lock the event row and bring it up to date (expired holds released, seats refilled).
 
     `details=False` skips loading circles, invitations and requirements: the hot registration
@@ -49,8 +51,9 @@ def promotable(event: Event, now: datetime) -> bool:
     return event.status == EventStatus.PUBLISHED and now < max(event.starts_at, registration_deadline(event))
 
 
-async def take_seat(session: AsyncSession, event: Event, registration: Registration, *, now: datetime,
-                    settings: EventsSettings) -> None:
+async def take_seat(
+    session: AsyncSession, event: Event, registration: Registration, *, now: datetime, settings: EventsSettings
+) -> None:
     """Give `registration` a seat: confirmed when free (or already paid), else held for payment."""
     event.seats_taken += 1
     registration.waitlist_position = None
@@ -79,20 +82,32 @@ def quick_decision(event: LockedEvent, *, overdue_holds: bool) -> RegistrationSt
     return RegistrationStatus.WAITLISTED
 
 
-async def admit(session: AsyncSession, event: LockedEvent, status: RegistrationStatus, values: dict, *,
-                now: datetime, settings: EventsSettings) -> Row:
+async def admit(
+    session: AsyncSession,
+    event: LockedEvent,
+    status: RegistrationStatus,
+    values: dict,
+    *,
+    now: datetime,
+    settings: EventsSettings,
+) -> Row:
     """Insert a new registration with the `quick_decision` status and count it, in one statement
     (the same outcome as `take_seat` / `append_to_waitlist` on an ORM registration)."""
     seat = status != RegistrationStatus.WAITLISTED
     values = {
-        **values, "status": status,
+        **values,
+        "status": status,
         "waitlist_position": None if seat else event.waitlist_count + 1,
         "hold_expires_at": now + timedelta(minutes=settings.hold_minutes)
-        if status == RegistrationStatus.PENDING_PAYMENT else None,
+        if status == RegistrationStatus.PENDING_PAYMENT
+        else None,
         "confirmed_at": now if status == RegistrationStatus.CONFIRMED else None,
     }
     row = await EventRepository(session).add_registration(
-        values, seats=int(seat), confirmed=int(status == RegistrationStatus.CONFIRMED), waitlisted=int(not seat),
+        values,
+        seats=int(seat),
+        confirmed=int(status == RegistrationStatus.CONFIRMED),
+        waitlisted=int(not seat),
     )
     if status == RegistrationStatus.PENDING_PAYMENT:
         await messages.payment_required(session, event, row)
@@ -146,7 +161,9 @@ async def move_in_waitlist(session: AsyncSession, event: Event, registration: Re
     await session.flush()
 
 
-async def fill_free_seats(session: AsyncSession, event: Event, *, now: datetime, settings: EventsSettings) -> list[Registration]:
+async def fill_free_seats(
+    session: AsyncSession, event: Event, *, now: datetime, settings: EventsSettings
+) -> list[Registration]:
     """Promote the first waiting people into free seats, in order, and tell each of them."""
     promoted: list[Registration] = []
     repository = RegistrationRepository(session)
@@ -159,8 +176,9 @@ async def fill_free_seats(session: AsyncSession, event: Event, *, now: datetime,
     return promoted
 
 
-async def promote(session: AsyncSession, event: Event, registration: Registration, *, now: datetime,
-                  settings: EventsSettings) -> None:
+async def promote(
+    session: AsyncSession, event: Event, registration: Registration, *, now: datetime, settings: EventsSettings
+) -> None:
     await leave_waitlist(session, event, registration)
     await take_seat(session, event, registration, now=now, settings=settings)
     await session.flush()

@@ -1,6 +1,7 @@
 """Event use cases: create, read, list, edit, publish, complete; and the access lookup every
 other use case starts with. Each use case commits once, at its end.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,24 +10,31 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.tokens import Principal
-
 from mcm_circles.events import seats
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import EventStatus
 from mcm_circles.events.errors import (
-    CapacityBelowSeatsTaken, EventNotFound, InvalidEventState, NotEventManager, field_error,
+    CapacityBelowSeatsTaken,
+    EventNotFound,
+    InvalidEventState,
+    NotEventManager,
+    field_error,
 )
 from mcm_circles.events.models import Event, EventCircle, EventInvitation, EventRequirement, EventType
 from mcm_circles.events.permissions import (
-    EventAccess, Viewer, check_can_create, ensure_manager, ensure_visible,
+    EventAccess,
+    Viewer,
+    check_can_create,
+    ensure_manager,
+    ensure_visible,
 )
 from mcm_circles.events.repository import EventFilters, EventRepository, RegistrationRepository
 from mcm_circles.events.requirements import RequirementSpec, parse_spec, question_ids_problem, spec_params
 from mcm_circles.events.schemas import EventCreate, EventUpdate, schedule_problem
 from mcm_circles.events.templates import expand_templates
 from mcm_circles.permissions import actor_id
+from mcm_shared.security import Principal
 
 # Fields that make up what a registrant agreed to pay; frozen once the event is published.
 _PRICE_FIELDS = ("type", "price", "payment_plan")
@@ -43,8 +51,9 @@ async def access_to(session: AsyncSession, viewer: Viewer, event: Event) -> Even
     return EventAccess(viewer=viewer, event=event, staff_roles=staff_roles, invited=invited, registered=registered)
 
 
-async def visible_event(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
-                        settings: EventsSettings) -> EventAccess:
+async def visible_event(
+    session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
+) -> EventAccess:
     """The event if the caller may see it (404 otherwise), with overdue seat holds applied."""
     viewer = await viewer_for(session, principal)
     event = await EventRepository(session).get(event_id)
@@ -60,8 +69,9 @@ async def visible_event(session: AsyncSession, principal: Principal, event_id: U
     return access
 
 
-async def managed_event(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
-                        settings: EventsSettings) -> EventAccess:
+async def managed_event(
+    session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
+) -> EventAccess:
     """Lock the event for a change by one of its managers (404 if unseen, 403 if not a manager)."""
     viewer = await viewer_for(session, principal)
     event = await seats.lock_event(session, event_id, now=now, settings=settings)
@@ -79,28 +89,55 @@ async def create_event(session: AsyncSession, principal: Principal, *, data: Eve
     await _check_circles(session, data.circle_ids)
     specs = await _merged_requirements(session, data.requirements, data.requirement_template_ids)
     event = Event(
-        type=data.type, created_by=viewer.user_id, status=EventStatus.DRAFT,
-        seats_taken=0, confirmed_count=0, waitlist_count=0,
+        type=data.type,
+        created_by=viewer.user_id,
+        status=EventStatus.DRAFT,
+        seats_taken=0,
+        confirmed_count=0,
+        waitlist_count=0,
         circle_links=[EventCircle(circle_id=circle_id) for circle_id in dict.fromkeys(data.circle_ids)],
         invitations=[EventInvitation(user_id=user_id) for user_id in dict.fromkeys(data.invited_user_ids)],
     )
-    _apply(event, data.model_dump(exclude={"type", "circle_ids", "invited_user_ids", "requirements",
-                                           "requirement_template_ids"}))
+    _apply(
+        event,
+        data.model_dump(exclude={"type", "circle_ids", "invited_user_ids", "requirements", "requirement_template_ids"}),
+    )
     event.requirements = _requirement_rows(specs)
     session.add(event)
     await session.commit()
     return await repository.get(event.id)  # type: ignore[return-value]
 
 
-async def update_event(session: AsyncSession, principal: Principal, event_id: UUID, *, data: EventUpdate,
-                       now: datetime, settings: EventsSettings) -> Event:
+async def update_event(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    *,
+    data: EventUpdate,
+    now: datetime,
+    settings: EventsSettings,
+) -> Event:
     access = await managed_event(session, principal, event_id, now=now, settings=settings)
     event = access.event
     if event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
         raise InvalidEventState(f"A {event.status} event can no longer be changed.")
     changes = data.model_dump(exclude_unset=True)
-    for name in ("type", "title", "starts_at", "ends_at", "timezone", "location", "capacity", "price", "visibility",
-                 "description", "circle_ids", "invited_user_ids", "requirements", "requirement_template_ids"):
+    for name in (
+        "type",
+        "title",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "location",
+        "capacity",
+        "price",
+        "visibility",
+        "description",
+        "circle_ids",
+        "invited_user_ids",
+        "requirements",
+        "requirement_template_ids",
+    ):
         if name in changes and changes[name] is None:
             raise field_error(["body", name], "may not be null")
     current = _as_input(event)
@@ -111,7 +148,8 @@ async def update_event(session: AsyncSession, principal: Principal, event_id: UU
     specs: list[RequirementSpec] | None = None
     if "requirements" in changes or "requirement_template_ids" in changes:
         specs = await _merged_requirements(
-            session, data.requirements if data.requirements is not None else _current_specs(event),
+            session,
+            data.requirements if data.requirements is not None else _current_specs(event),
             data.requirement_template_ids or [],
         )
     merged = {**current, **changes, "requirements": specs if specs is not None else _current_specs(event)}
@@ -137,8 +175,14 @@ async def update_event(session: AsyncSession, principal: Principal, event_id: UU
             f"{event.seats_taken} seats are taken; the capacity cannot go below that.",
             extra={"seats_taken": event.seats_taken},
         )
-    _apply(event, {name: changes[name] for name in changes if name not in (
-        "type", "circle_ids", "invited_user_ids", "requirements", "requirement_template_ids")})
+    _apply(
+        event,
+        {
+            name: changes[name]
+            for name in changes
+            if name not in ("type", "circle_ids", "invited_user_ids", "requirements", "requirement_template_ids")
+        },
+    )
     if "type" in changes:
         event.type = changes["type"]
     await session.flush()
@@ -147,8 +191,9 @@ async def update_event(session: AsyncSession, principal: Principal, event_id: UU
     return await EventRepository(session).get(event.id)  # type: ignore[return-value]
 
 
-async def publish_event(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
-                        settings: EventsSettings) -> Event:
+async def publish_event(
+    session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
+) -> Event:
     access = await managed_event(session, principal, event_id, now=now, settings=settings)
     event = access.event
     if event.status != EventStatus.DRAFT:
@@ -161,8 +206,9 @@ async def publish_event(session: AsyncSession, principal: Principal, event_id: U
     return event
 
 
-async def complete_event(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
-                         settings: EventsSettings) -> Event:
+async def complete_event(
+    session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
+) -> Event:
     access = await managed_event(session, principal, event_id, now=now, settings=settings)
     event = access.event
     if event.status != EventStatus.PUBLISHED or now < event.starts_at:
@@ -172,8 +218,14 @@ async def complete_event(session: AsyncSession, principal: Principal, event_id: 
     return event
 
 
-async def list_events(session: AsyncSession, principal: Principal, filters: EventFilters, *, limit: int,
-                      after: tuple[datetime, UUID] | None) -> tuple[list[Event], Viewer]:
+async def list_events(
+    session: AsyncSession,
+    principal: Principal,
+    filters: EventFilters,
+    *,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
+) -> tuple[list[Event], Viewer]:
     viewer = await viewer_for(session, principal)
     return await EventRepository(session).list_visible(viewer, filters, limit=limit, after=after), viewer
 
@@ -198,11 +250,15 @@ def _apply(event: Event, values: dict[str, Any]) -> None:
 
 def _as_input(event: Event) -> dict[str, Any]:
     return {
-        "type": event.type, "starts_at": event.starts_at, "ends_at": event.ends_at,
-        "registration_opens_at": event.registration_opens_at, "registration_closes_at": event.registration_closes_at,
+        "type": event.type,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "registration_opens_at": event.registration_opens_at,
+        "registration_closes_at": event.registration_closes_at,
         "price": {"amount": event.price_amount, "currency": event.price_currency},
         "payment_plan": {"instalments": event.instalments} if event.instalments else None,
-        "visibility": event.visibility, "circle_ids": event.circle_ids,
+        "visibility": event.visibility,
+        "circle_ids": event.circle_ids,
     }
 
 
@@ -214,8 +270,9 @@ def _requirement_rows(specs: list[RequirementSpec]) -> list[EventRequirement]:
     return [EventRequirement(position=i, kind=spec.kind, params=spec_params(spec)) for i, spec in enumerate(specs)]
 
 
-async def _merged_requirements(session: AsyncSession, specs: list[RequirementSpec],
-                               template_ids: list[UUID]) -> list[RequirementSpec]:
+async def _merged_requirements(
+    session: AsyncSession, specs: list[RequirementSpec], template_ids: list[UUID]
+) -> list[RequirementSpec]:
     merged = await expand_templates(session, template_ids) + list(specs)
     if len(merged) > 20:
         raise field_error(["body", "requirements"], "an event has at most 20 requirements")
@@ -228,5 +285,6 @@ async def _merged_requirements(session: AsyncSession, specs: list[RequirementSpe
 async def _check_circles(session: AsyncSession, circle_ids: list[UUID]) -> None:
     missing = set(circle_ids) - await MemberDirectory(session).existing_circles(circle_ids)
     if missing:
-        raise field_error(["body", "circle_ids"], f"unknown or archived circles: {', '.join(sorted(map(str, missing)))}")
-
+        raise field_error(
+            ["body", "circle_ids"], f"unknown or archived circles: {', '.join(sorted(map(str, missing)))}"
+        )

@@ -6,6 +6,7 @@ participants to care-team members; any staff member reads the participant list, 
 display names only (contact details never leave auth) — answers to the event's questions are
 shown to managers only.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,23 +14,34 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.tokens import Principal
-
 from mcm_circles.events.config import EventsSettings
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, StaffRole
 from mcm_circles.events.errors import (
-    DuplicateStaff, InvalidEventState, InvalidRegistrationState, RegistrationNotFound, StaffMemberNotFound,
+    DuplicateStaff,
+    InvalidEventState,
+    InvalidRegistrationState,
+    RegistrationNotFound,
+    StaffMemberNotFound,
     field_error,
 )
 from mcm_circles.events.models import EventStaff, Registration
 from mcm_circles.events.permissions import EventAccess, ensure_staff
 from mcm_circles.events.repository import EventRepository, RegistrationRepository
 from mcm_circles.events.service import managed_event, visible_event
+from mcm_shared.security import Principal
 
 
-async def add_staff(session: AsyncSession, principal: Principal, event_id: UUID, *, user_id: UUID, role: StaffRole,
-                    now: datetime, settings: EventsSettings) -> EventStaff:
+async def add_staff(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    *,
+    user_id: UUID,
+    role: StaffRole,
+    now: datetime,
+    settings: EventsSettings,
+) -> EventStaff:
     access = await managed_event(session, principal, event_id, now=now, settings=settings)
     if access.event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
         raise InvalidEventState(f"A {access.event.status} event gets no new staff.")
@@ -43,8 +55,16 @@ async def add_staff(session: AsyncSession, principal: Principal, event_id: UUID,
     return member
 
 
-async def remove_staff(session: AsyncSession, principal: Principal, event_id: UUID, *, user_id: UUID,
-                       role: StaffRole, now: datetime, settings: EventsSettings) -> None:
+async def remove_staff(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    *,
+    user_id: UUID,
+    role: StaffRole,
+    now: datetime,
+    settings: EventsSettings,
+) -> None:
     await managed_event(session, principal, event_id, now=now, settings=settings)
     member = await EventRepository(session).staff_member(event_id, user_id, role)
     if member is None:
@@ -56,8 +76,9 @@ async def remove_staff(session: AsyncSession, principal: Principal, event_id: UU
     await session.commit()
 
 
-async def staff_list(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
-                     settings: EventsSettings) -> tuple[list[EventStaff], dict[UUID, str], dict[UUID, list[UUID]]]:
+async def staff_list(
+    session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
+) -> tuple[list[EventStaff], dict[UUID, str], dict[UUID, list[UUID]]]:
     access = await visible_event(session, principal, event_id, now=now, settings=settings)
     ensure_staff(access)
     members = await EventRepository(session).staff(event_id)
@@ -65,29 +86,49 @@ async def staff_list(session: AsyncSession, principal: Principal, event_id: UUID
     return members, names, await RegistrationRepository(session).assigned_to(event_id)
 
 
-async def assign_care(session: AsyncSession, principal: Principal, event_id: UUID, registration_id: UUID, *,
-                      care_user_id: UUID | None, now: datetime, settings: EventsSettings) -> Registration:
+async def assign_care(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    registration_id: UUID,
+    *,
+    care_user_id: UUID | None,
+    now: datetime,
+    settings: EventsSettings,
+) -> Registration:
     await managed_event(session, principal, event_id, now=now, settings=settings)
     registration = await RegistrationRepository(session).get(registration_id, lock=True)
     if registration is None or registration.event_id != event_id:
         raise RegistrationNotFound()
     if registration.status not in ACTIVE_STATUSES:
         raise InvalidRegistrationState(f"The registration is {registration.status}.")
-    if care_user_id is not None and await EventRepository(session).staff_member(
-        event_id, care_user_id, StaffRole.CARE_TEAM
-    ) is None:
+    if (
+        care_user_id is not None
+        and await EventRepository(session).staff_member(event_id, care_user_id, StaffRole.CARE_TEAM) is None
+    ):
         raise field_error(["body", "user_id"], "that person is not on this event's care team")
     registration.care_user_id = care_user_id
     await session.commit()
     return registration
 
 
-async def participants(session: AsyncSession, principal: Principal, event_id: UUID, *, status: RegistrationStatus | None,
-                       overdue: bool | None, limit: int, after: tuple[datetime, UUID] | None, now: datetime,
-                       settings: EventsSettings) -> tuple[list[Registration], dict[UUID, str], EventAccess]:
+async def participants(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    *,
+    status: RegistrationStatus | None,
+    overdue: bool | None,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
+    now: datetime,
+    settings: EventsSettings,
+) -> tuple[list[Registration], dict[UUID, str], EventAccess]:
     access = await visible_event(session, principal, event_id, now=now, settings=settings)
     ensure_staff(access)
-    rows = await RegistrationRepository(session).page(event_id, status=status, overdue=overdue, limit=limit, after=after)
+    rows = await RegistrationRepository(session).page(
+        event_id, status=status, overdue=overdue, limit=limit, after=after
+    )
     names = await display_names(session, rows)
     return rows, names, access
 
@@ -99,4 +140,3 @@ async def display_names(session: AsyncSession, rows: list[Registration]) -> dict
 
 async def display_names_of(session: AsyncSession, user_ids: list[UUID]) -> dict[UUID, str]:
     return await MemberDirectory(session).display_names(user_ids)
-

@@ -5,14 +5,13 @@ Managed by whoever may create events — ptm, admin, and whoever facilitates a c
 facilitator membership, as for creating an event; the `facilitator` token role alone is not
 enough) — and readable by the same people.
 """
+
 from __future__ import annotations
 
 from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.tokens import Principal
 
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.errors import DuplicateTemplateName, NotEventManager, TemplateNotFound, field_error
@@ -22,6 +21,8 @@ from mcm_circles.events.repository import EventRepository
 from mcm_circles.events.requirements import RequirementSpec, parse_spec
 from mcm_circles.events.schemas import RequirementTemplateCreate
 from mcm_circles.permissions import actor_id
+from mcm_shared.security import Principal
+
 
 async def _ensure_event_creator(session: AsyncSession, principal: Principal) -> None:
     user_id = actor_id(principal)
@@ -45,7 +46,9 @@ async def expand_templates(session: AsyncSession, template_ids: list[UUID]) -> l
     return [spec for template_id in ordered for spec in stored_specs(found[template_id])]
 
 
-async def create_template(session: AsyncSession, principal: Principal, *, data: RequirementTemplateCreate) -> RequirementTemplate:
+async def create_template(
+    session: AsyncSession, principal: Principal, *, data: RequirementTemplateCreate
+) -> RequirementTemplate:
     await _ensure_event_creator(session, principal)
     template = RequirementTemplate(
         name=data.name,
@@ -70,7 +73,8 @@ async def get_template(session: AsyncSession, principal: Principal, template_id:
     return template
 
 
-async def list_templates(session: AsyncSession, principal: Principal, *, limit: int,
-                         after: tuple[str, UUID] | None) -> list[RequirementTemplate]:
+async def list_templates(
+    session: AsyncSession, principal: Principal, *, limit: int, after: tuple[str, UUID] | None
+) -> list[RequirementTemplate]:
     await _ensure_event_creator(session, principal)
     return await EventRepository(session).template_page(limit=limit, after=after)

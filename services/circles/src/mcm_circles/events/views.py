@@ -1,11 +1,13 @@
 """Models → response schemas. Which fields a caller sees is decided here, in one place."""
+
 from __future__ import annotations
 
 from uuid import UUID
 
 from sqlalchemy import Row
 
-from mcm_circles.events import schemas, schemas_registration as rs
+from mcm_circles.events import schemas
+from mcm_circles.events import schemas_registration as rs
 from mcm_circles.events.models import Event, EventStaff, Registration, RequirementTemplate
 from mcm_circles.events.requirements import parse_spec
 
@@ -91,7 +93,8 @@ def template(model: RequirementTemplate) -> schemas.RequirementTemplate:
         id=model.id,
         name=model.name,
         description=model.description,
-        requirements=[parse_spec(item["kind"], {k: v for k, v in item.items() if k != "kind"})
-                      for item in model.requirements],
+        requirements=[
+            parse_spec(item["kind"], {k: v for k, v in item.items() if k != "kind"}) for item in model.requirements
+        ],
         created_at=model.created_at,
     )

@@ -5,14 +5,13 @@ runs wherever a seat frees. By hand, a manager may give a free seat to someone o
 first in line, or — with `extend_capacity` — add one seat for that person when none is free.
 Never more seats than the capacity: without a free seat and without `extend_capacity`, 409.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.tokens import Principal
 
 from mcm_circles.events import seats
 from mcm_circles.events.config import EventsSettings
@@ -22,10 +21,19 @@ from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.permissions import ensure_staff
 from mcm_circles.events.repository import RegistrationRepository
 from mcm_circles.events.service import managed_event, visible_event
+from mcm_shared.security import Principal
 
 
-async def waitlist(session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime,
-                   settings: EventsSettings, limit: int, after: int) -> tuple[Event, list[Registration], bool]:
+async def waitlist(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    *,
+    now: datetime,
+    settings: EventsSettings,
+    limit: int,
+    after: int,
+) -> tuple[Event, list[Registration], bool]:
     access = await visible_event(session, principal, event_id, now=now, settings=settings)
     ensure_staff(access)
     rows = await RegistrationRepository(session).waitlist(event_id, limit=limit + 1, after=after)
@@ -41,8 +49,16 @@ async def _waiting(session: AsyncSession, event: Event, registration_id: UUID) -
     return registration
 
 
-async def move(session: AsyncSession, principal: Principal, event_id: UUID, registration_id: UUID, *,
-               position: int, now: datetime, settings: EventsSettings) -> Registration:
+async def move(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    registration_id: UUID,
+    *,
+    position: int,
+    now: datetime,
+    settings: EventsSettings,
+) -> Registration:
     access = await managed_event(session, principal, event_id, now=now, settings=settings)
     registration = await _waiting(session, access.event, registration_id)
     await seats.move_in_waitlist(session, access.event, registration, position)
@@ -50,8 +66,16 @@ async def move(session: AsyncSession, principal: Principal, event_id: UUID, regi
     return registration
 
 
-async def promote(session: AsyncSession, principal: Principal, event_id: UUID, registration_id: UUID, *,
-                  extend_capacity: bool, now: datetime, settings: EventsSettings) -> Registration:
+async def promote(
+    session: AsyncSession,
+    principal: Principal,
+    event_id: UUID,
+    registration_id: UUID,
+    *,
+    extend_capacity: bool,
+    now: datetime,
+    settings: EventsSettings,
+) -> Registration:
     access = await managed_event(session, principal, event_id, now=now, settings=settings)
     event = access.event
     if event.status != EventStatus.PUBLISHED or now >= event.ends_at:
@@ -64,4 +88,3 @@ async def promote(session: AsyncSession, principal: Principal, event_id: UUID, r
     await seats.promote(session, event, registration, now=now, settings=settings)
     await session.commit()
     return registration
-

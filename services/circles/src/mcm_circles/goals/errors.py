@@ -1,4 +1,5 @@
 """Problems a client can meet with goals."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import NotFound

@@ -1,4 +1,5 @@
 """A personal goal for a period, set within a circle by one of its members."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,9 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
 from mcm_circles.db import Base
+from mcm_shared.db import Entity
 
 
 class Goal(Entity, Base):

@@ -1,4 +1,5 @@
 """SQL for goals."""
+
 from __future__ import annotations
 
 import uuid
@@ -47,7 +48,9 @@ class GoalRepository:
         stmt = self._overlapping(stmt, start, end).order_by(Goal.period_start.desc(), Goal.created_at).limit(500)
         return list((await self.session.execute(stmt)).scalars())
 
-    async def completion(self, circle_id: uuid.UUID, start: date | None, end: date | None) -> list[tuple[uuid.UUID, str, int, int]]:
+    async def completion(
+        self, circle_id: uuid.UUID, start: date | None, end: date | None
+    ) -> list[tuple[uuid.UUID, str, int, int]]:
         done = func.sum(case((Goal.done_at.is_not(None), 1), else_=0))
         stmt = (
             select(Goal.user_id, Profile.display_name, Profile.erased_at, func.count(), done)
@@ -56,7 +59,10 @@ class GoalRepository:
             .group_by(Goal.user_id, Profile.display_name, Profile.erased_at)
         )
         rows = await self.session.execute(self._overlapping(stmt, start, end))
-        result = [(uid, ERASED_NAME if erased else name, int(total), int(done or 0)) for uid, name, erased, total, done in rows]
+        result = [
+            (uid, ERASED_NAME if erased else name, int(total), int(done or 0))
+            for uid, name, erased, total, done in rows
+        ]
         return sorted(result, key=lambda row: (row[1], str(row[0])))
 
     async def anonymise_user(self, user_id: uuid.UUID) -> None:

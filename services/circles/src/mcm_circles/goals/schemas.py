@@ -1,4 +1,5 @@
 """Pydantic schemas for goals."""
+
 from __future__ import annotations
 
 import uuid

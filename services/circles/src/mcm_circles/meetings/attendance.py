@@ -3,14 +3,13 @@
 Rate = (present + late) / (present + late + absent); excused absences count neither way.
 Private notes are shown only to the circle's facilitators and staff.
 """
+
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.tokens import Principal
 
 from mcm_circles.clock import utcnow
 from mcm_circles.meetings.errors import MeetingNotFound, MeetingNotStarted, NotInCircle
@@ -26,6 +25,7 @@ from mcm_circles.meetings.schemas import (
 )
 from mcm_circles.meetings.service import scheduled_meeting
 from mcm_circles.permissions import actor_id, load_access
+from mcm_shared.security import Principal
 
 
 def rate(counts: dict[str, int]) -> float | None:
@@ -38,7 +38,9 @@ async def _sheet(repo: MeetingRepository, meeting_id: uuid.UUID) -> AttendanceSh
     rows = await repo.sheet(meeting_id)
     return AttendanceSheet(
         meeting_id=meeting_id,
-        records=[AttendanceRecord(user_id=a.user_id, display_name=name, status=a.status, note=a.note) for a, name in rows],
+        records=[
+            AttendanceRecord(user_id=a.user_id, display_name=name, status=a.status, note=a.note) for a, name in rows
+        ],
     )
 
 
@@ -55,8 +57,11 @@ async def record(
     if duplicates:
         raise NotInCircle(
             "Each member appears once on the sheet.",
-            errors=[{"loc": ["body", "records", i, "user_id"], "msg": "duplicate", "type": "duplicate"}
-                    for i, e in enumerate(data.records) if e.user_id in duplicates],
+            errors=[
+                {"loc": ["body", "records", i, "user_id"], "msg": "duplicate", "type": "duplicate"}
+                for i, e in enumerate(data.records)
+                if e.user_id in duplicates
+            ],
         )
     repo = MeetingRepository(session)
     ends_at = meeting.starts_at + timedelta(minutes=meeting.duration_minutes)
@@ -65,12 +70,21 @@ async def record(
     if strangers:
         raise NotInCircle(
             "Attendance is recorded only for members of the circle (current, or at the time of the meeting).",
-            errors=[{"loc": ["body", "records", i, "user_id"], "msg": "not a member of this circle", "type": "membership"}
-                    for i in strangers],
+            errors=[
+                {"loc": ["body", "records", i, "user_id"], "msg": "not a member of this circle", "type": "membership"}
+                for i in strangers
+            ],
         )
     rows = [
-        {"meeting_id": meeting.id, "user_id": e.user_id, "circle_id": circle_id, "membership_id": memberships[e.user_id].id,
-         "status": e.status, "note": e.note, "recorded_by": actor}
+        {
+            "meeting_id": meeting.id,
+            "user_id": e.user_id,
+            "circle_id": circle_id,
+            "membership_id": memberships[e.user_id].id,
+            "status": e.status,
+            "note": e.note,
+            "recorded_by": actor,
+        }
         for e in data.records
     ]
     await repo.replace_sheet(meeting, rows)
@@ -79,7 +93,9 @@ async def record(
     return result
 
 
-async def read_sheet(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, meeting_id: uuid.UUID) -> AttendanceSheet:
+async def read_sheet(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, meeting_id: uuid.UUID
+) -> AttendanceSheet:
     access = await load_access(session, principal, circle_id)
     access.ensure(access.can_read_private, "Only this circle's facilitators and staff can see attendance sheets.")
     repo = MeetingRepository(session)
@@ -112,8 +128,13 @@ async def summary(session: AsyncSession, principal: Principal, circle_id: uuid.U
             total[status] = total.get(status, 0) + count
         members.append(
             MemberAttendance(
-                user_id=user_id, display_name=name, present=counts.get("present", 0), late=counts.get("late", 0),
-                excused=counts.get("excused", 0), absent=counts.get("absent", 0), rate=rate(counts),
+                user_id=user_id,
+                display_name=name,
+                present=counts.get("present", 0),
+                late=counts.get("late", 0),
+                excused=counts.get("excused", 0),
+                absent=counts.get("absent", 0),
+                rate=rate(counts),
             )
         )
     return AttendanceSummary(circle_id=circle_id, meetings_recorded=meetings, rate=rate(total), members=members)

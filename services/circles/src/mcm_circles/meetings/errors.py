@@ -1,4 +1,5 @@
 """Problems a client can meet with meetings and attendance."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import Conflict, InvalidInput, NotFound
@@ -36,7 +37,9 @@ class AttendanceRecorded(Conflict):
     type_slug, title = "attendance-recorded", "Attendance already recorded"
 
     def __init__(self, detail: str | None = None, **kwargs) -> None:
-        super().__init__(detail or "The meeting has attendance recorded; it took place and cannot be cancelled.", **kwargs)
+        super().__init__(
+            detail or "The meeting has attendance recorded; it took place and cannot be cancelled.", **kwargs
+        )
 
 
 class NotInCircle(InvalidInput):

@@ -1,4 +1,5 @@
 """Meetings (UTC instants computed from the circle's local schedule) and attendance records."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,10 +8,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, PrimaryKeyConstraint, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity, TimestampedMixin
-
 from mcm_circles.circles.models import _in
 from mcm_circles.db import Base
+from mcm_shared.db import Entity, TimestampedMixin
 
 MEETING_STATUSES = ("scheduled", "cancelled")
 ATTENDANCE_STATUSES = ("present", "late", "excused", "absent")
@@ -32,7 +32,13 @@ class Meeting(Entity, Base):
         CheckConstraint(_in("status", MEETING_STATUSES), name="status"),
         CheckConstraint("duration_minutes BETWEEN 15 AND 720", name="duration"),
         # Generating the same occurrence twice (double click, two facilitators) adds it once.
-        Index("uq_meetings_scheduled_start", "circle_id", "starts_at", unique=True, postgresql_where=text("status = 'scheduled'")),
+        Index(
+            "uq_meetings_scheduled_start",
+            "circle_id",
+            "starts_at",
+            unique=True,
+            postgresql_where=text("status = 'scheduled'"),
+        ),
         Index("ix_meetings_circle_starts", "circle_id", "starts_at", "id"),
     )
 

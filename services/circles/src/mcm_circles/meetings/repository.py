@@ -1,4 +1,5 @@
 """SQL for meetings and attendance."""
+
 from __future__ import annotations
 
 import uuid
@@ -24,7 +25,9 @@ class MeetingRepository:
 
     async def get(self, circle_id: uuid.UUID, meeting_id: uuid.UUID, *, lock: bool = False) -> Meeting | None:
         stmt = (
-            select(Meeting).where(Meeting.id == meeting_id, Meeting.circle_id == circle_id).execution_options(populate_existing=True)
+            select(Meeting)
+            .where(Meeting.id == meeting_id, Meeting.circle_id == circle_id)
+            .execution_options(populate_existing=True)
         )
         if lock:
             stmt = stmt.with_for_update()
@@ -49,8 +52,14 @@ class MeetingRepository:
         return set((await self.session.execute(stmt)).scalars())
 
     async def page(
-        self, circle_id: uuid.UUID, *, start: datetime | None, end: datetime | None, status: str | None,
-        after: tuple[datetime, uuid.UUID] | None, limit: int,
+        self,
+        circle_id: uuid.UUID,
+        *,
+        start: datetime | None,
+        end: datetime | None,
+        status: str | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
     ) -> list[Meeting]:
         stmt = select(Meeting).where(Meeting.circle_id == circle_id)
         if start is not None:
@@ -77,17 +86,23 @@ class MeetingRepository:
         stmt = select(func.count()).select_from(Attendance).where(Attendance.meeting_id == meeting_id)
         return bool((await self.session.execute(stmt)).scalar_one())
 
-    async def memberships_during(self, meeting: Meeting, ends_at: datetime, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Membership]:
+    async def memberships_during(
+        self, meeting: Meeting, ends_at: datetime, user_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, Membership]:
         """Active memberships of these users, or ended ones that overlapped the meeting (a
         sheet may be completed after someone left)."""
         overlapped = and_(
             Membership.status == "ended", Membership.joined_at <= ends_at, Membership.ended_at >= meeting.starts_at
         )
-        stmt = select(Membership).where(
-            Membership.circle_id == meeting.circle_id,
-            Membership.user_id.in_(user_ids),
-            or_(Membership.status == "active", overlapped),
-        ).order_by(Membership.joined_at)
+        stmt = (
+            select(Membership)
+            .where(
+                Membership.circle_id == meeting.circle_id,
+                Membership.user_id.in_(user_ids),
+                or_(Membership.status == "active", overlapped),
+            )
+            .order_by(Membership.joined_at)
+        )
         return {m.user_id: m for m in (await self.session.execute(stmt)).scalars()}
 
     async def replace_sheet(self, meeting: Meeting, rows: list[dict]) -> None:
@@ -153,5 +168,7 @@ class MeetingRepository:
     async def anonymise_user(self, user_id: uuid.UUID) -> None:
         """Erasure: private notes about him go; the records (and rates) stay."""
         await self.session.execute(
-            update(Attendance).where(and_(Attendance.user_id == user_id, Attendance.note.is_not(None))).values(note=None)
+            update(Attendance)
+            .where(and_(Attendance.user_id == user_id, Attendance.note.is_not(None)))
+            .values(note=None)
         )

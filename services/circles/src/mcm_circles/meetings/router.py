@@ -1,15 +1,11 @@
 """HTTP for meetings and attendance."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, status
 from pydantic import AwareDatetime
-
-from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import CurrentPrincipal
-from mcm_shared.wiring import SessionDep
 
 from mcm_circles.deps import DEFAULT_PAGE, CircleID, Cursor, Limit, MeetingID
 from mcm_circles.meetings import attendance, service
@@ -24,6 +20,10 @@ from mcm_circles.meetings.schemas import (
     MeetingUpdate,
     MyAttendanceHistory,
 )
+from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
+from mcm_shared.pagination import Page
+from mcm_shared.security import CurrentPrincipal
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/circles/{circle_id}", tags=["meetings"])
 
@@ -49,7 +49,9 @@ async def list_meetings(
 
 
 @router.post("/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingBatch, responses=WRITE)
-async def schedule_meetings(circle_id: CircleID, data: MeetingCreate, session: SessionDep, principal: CurrentPrincipal) -> MeetingBatch:
+async def schedule_meetings(
+    circle_id: CircleID, data: MeetingCreate, session: SessionDep, principal: CurrentPrincipal
+) -> MeetingBatch:
     """Schedule one meeting (`starts_at`) or the next `count` from the circle's schedule."""
     return await service.schedule(session, principal, circle_id, data)
 
@@ -63,7 +65,10 @@ async def reschedule_meeting(
 
 @router.post("/meetings/{meeting_id}/cancel", response_model=Meeting, responses=WRITE)
 async def cancel_meeting(
-    circle_id: CircleID, meeting_id: MeetingID, session: SessionDep, principal: CurrentPrincipal,
+    circle_id: CircleID,
+    meeting_id: MeetingID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
     data: Annotated[MeetingCancel | None, Body()] = None,
 ) -> Meeting:
     return await service.cancel(session, principal, circle_id, meeting_id, data or MeetingCancel())
@@ -71,20 +76,28 @@ async def cancel_meeting(
 
 @router.put("/meetings/{meeting_id}/attendance", response_model=AttendanceSheet, responses=WRITE)
 async def record_attendance(
-    circle_id: CircleID, meeting_id: MeetingID, data: AttendanceSheetIn, session: SessionDep, principal: CurrentPrincipal
+    circle_id: CircleID,
+    meeting_id: MeetingID,
+    data: AttendanceSheetIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> AttendanceSheet:
     """Replace the meeting's attendance sheet (facilitators and admins)."""
     return await attendance.record(session, principal, circle_id, meeting_id, data)
 
 
 @router.get("/meetings/{meeting_id}/attendance", response_model=AttendanceSheet, responses=READ)
-async def read_attendance(circle_id: CircleID, meeting_id: MeetingID, session: SessionDep, principal: CurrentPrincipal) -> AttendanceSheet:
+async def read_attendance(
+    circle_id: CircleID, meeting_id: MeetingID, session: SessionDep, principal: CurrentPrincipal
+) -> AttendanceSheet:
     """The sheet with private notes (facilitators and staff)."""
     return await attendance.read_sheet(session, principal, circle_id, meeting_id)
 
 
 @router.get("/attendance", response_model=AttendanceSummary, responses=READ)
-async def attendance_summary(circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal) -> AttendanceSummary:
+async def attendance_summary(
+    circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal
+) -> AttendanceSummary:
     """Attendance rate of the circle and of each member (facilitators and staff)."""
     return await attendance.summary(session, principal, circle_id)
 

@@ -9,6 +9,7 @@ day takes its first occurrence.
 Frequencies: weekly; biweekly (every other week, keeping the parity of the last meeting when it
 fell on the schedule's weekday); monthly (the first such weekday of each month).
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,7 +31,14 @@ def first_weekday_of_month(year: int, month: int, weekday: int) -> date:
 
 
 def occurrences(
-    *, weekday: str, at: time, timezone: str, frequency: str, after: datetime, count: int, anchor: datetime | None = None
+    *,
+    weekday: str,
+    at: time,
+    timezone: str,
+    frequency: str,
+    after: datetime,
+    count: int,
+    anchor: datetime | None = None,
 ) -> list[datetime]:
     """The next `count` meeting instants (UTC) strictly after `after`."""
     zone = ZoneInfo(timezone)

@@ -1,4 +1,5 @@
 """Pydantic schemas for meetings and attendance."""
+
 from __future__ import annotations
 
 import uuid

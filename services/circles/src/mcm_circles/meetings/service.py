@@ -3,6 +3,7 @@
 Changes take the circle's row lock, so two facilitators generating at once cannot add the same
 occurrence twice (the partial unique index on (circle_id, starts_at) backs this up).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -10,9 +11,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
 
 from mcm_circles.bus import notify
 from mcm_circles.circles.models import Circle
@@ -28,26 +26,41 @@ from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, actor_id, load_access
+from mcm_shared.pagination import Page
+from mcm_shared.security import Principal
 
 
 def to_out(meeting: Meeting, circle: Circle) -> MeetingOut:
     local = meeting.starts_at.astimezone(ZoneInfo(circle.schedule_timezone))
     return MeetingOut(
-        id=meeting.id, circle_id=meeting.circle_id, starts_at=meeting.starts_at,
+        id=meeting.id,
+        circle_id=meeting.circle_id,
+        starts_at=meeting.starts_at,
         ends_at=meeting.starts_at + timedelta(minutes=meeting.duration_minutes),
-        local_starts_at=local.isoformat(), timezone=circle.schedule_timezone,
-        duration_minutes=meeting.duration_minutes, status=meeting.status, note=meeting.note,
+        local_starts_at=local.isoformat(),
+        timezone=circle.schedule_timezone,
+        duration_minutes=meeting.duration_minutes,
+        status=meeting.status,
+        note=meeting.note,
         cancel_reason=meeting.cancel_reason,
     )
 
 
-async def _tell_members(session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra) -> None:
-    recipients = [uid for uid in await MembershipRepository(session).active_user_ids(access.circle.id) if uid != access.user_id]
+async def _tell_members(
+    session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra
+) -> None:
+    recipients = [
+        uid for uid in await MembershipRepository(session).active_user_ids(access.circle.id) if uid != access.user_id
+    ]
     await notify(
-        session, recipients, template,
+        session,
+        recipients,
+        template,
         {
-            "circle_id": access.circle.id, "circle_name": access.circle.name,
-            "meetings": [{"meeting_id": m.id, "starts_at": m.starts_at} for m in meetings], **extra,
+            "circle_id": access.circle.id,
+            "circle_name": access.circle.name,
+            "meetings": [{"meeting_id": m.id, "starts_at": m.starts_at} for m in meetings],
+            **extra,
         },
     )
 
@@ -56,19 +69,30 @@ guarded = maps_conflicts({"uq_meetings_scheduled_start": MeetingClash})
 
 
 async def list_meetings(
-    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, *, start: datetime | None, end: datetime | None,
-    status: str | None, limit: int, cursor: str | None,
+    session: AsyncSession,
+    principal: Principal,
+    circle_id: uuid.UUID,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
 ) -> Page[MeetingOut]:
     access = await load_access(session, principal, circle_id)
     access.ensure(access.can_read_members, "Only members of this circle and staff can see its meetings.")
     after = read_cursor(cursor, "meetings", parse_datetime)
-    rows = await MeetingRepository(session).page(circle_id, start=start, end=end, status=status, after=after, limit=limit)
+    rows = await MeetingRepository(session).page(
+        circle_id, start=start, end=end, status=status, after=after, limit=limit
+    )
     next_cursor = make_cursor("meetings", rows[limit - 1].starts_at, rows[limit - 1].id) if len(rows) > limit else None
     return Page[MeetingOut](items=[to_out(m, access.circle) for m in rows[:limit]], next_cursor=next_cursor)
 
 
 @guarded
-async def schedule(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: MeetingCreate) -> MeetingBatch:
+async def schedule(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: MeetingCreate
+) -> MeetingBatch:
     actor = actor_id(principal)
     access = (await load_access(session, principal, circle_id, lock=True)).ensure_manage()
     circle = access.circle
@@ -83,13 +107,24 @@ async def schedule(session: AsyncSession, principal: Principal, circle_id: uuid.
         now = utcnow()
         after = max(now, last.starts_at) if last is not None else now
         starts = occurrences(
-            weekday=circle.schedule_weekday, at=circle.schedule_time, timezone=circle.schedule_timezone,
-            frequency=circle.schedule_frequency, after=after, count=data.count,
+            weekday=circle.schedule_weekday,
+            at=circle.schedule_time,
+            timezone=circle.schedule_timezone,
+            frequency=circle.schedule_frequency,
+            after=after,
+            count=data.count,
             anchor=last.starts_at if last is not None else None,
         )
     meetings = [
-        Meeting(id=uuid.uuid4(), circle_id=circle_id, starts_at=start, duration_minutes=data.duration_minutes,
-                status="scheduled", note=data.note, created_by=actor)
+        Meeting(
+            id=uuid.uuid4(),
+            circle_id=circle_id,
+            starts_at=start,
+            duration_minutes=data.duration_minutes,
+            status="scheduled",
+            note=data.note,
+            created_by=actor,
+        )
         for start in starts
     ]
     await repo.add_all(meetings)

@@ -1,4 +1,5 @@
 """Problems a client can meet with memberships."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import Conflict, InvalidInput, NotFound
@@ -15,7 +16,9 @@ class AlreadyMember(Conflict):
     type_slug, title = "already-member", "Already a member"
 
     def __init__(self, detail: str | None = None, **kwargs) -> None:
-        super().__init__(detail or "There is already a current membership (active or pending) for this person.", **kwargs)
+        super().__init__(
+            detail or "There is already a current membership (active or pending) for this person.", **kwargs
+        )
 
 
 class MembershipNotFound(NotFound):

@@ -4,6 +4,7 @@
 obligation. `membership.ended` — the seat is gone; payments stops billing. `membership.transferred`
 — the person moved circles (published together with the two above).
 """
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -5,6 +5,7 @@ Seats: only active members with role `member` take a seat (`circles.member_count
 do not, and do not pay dues. The count changes in the same transaction as the membership, and
 CHECK (member_count <= capacity_max) backs the Python check.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -38,7 +39,12 @@ def ensure_seat(circle: Circle) -> None:
 
 
 async def activate(
-    session: AsyncSession, circle: Circle, membership: Membership, *, decided_by: uuid.UUID | None = None, new: bool = False
+    session: AsyncSession,
+    circle: Circle,
+    membership: Membership,
+    *,
+    decided_by: uuid.UUID | None = None,
+    new: bool = False,
 ) -> None:
     """Make a new or pending membership active, taking a seat when it is a member's."""
     ensure_open(circle)
@@ -58,9 +64,16 @@ async def activate(
 
 
 async def start(
-    session: AsyncSession, circle: Circle, user_id: uuid.UUID, *, role: str = "member", added_by: uuid.UUID | None = None
+    session: AsyncSession,
+    circle: Circle,
+    user_id: uuid.UUID,
+    *,
+    role: str = "member",
+    added_by: uuid.UUID | None = None,
 ) -> Membership:
-    membership = Membership(id=uuid.uuid4(), circle_id=circle.id, user_id=user_id, role=role, status="pending", added_by=added_by)
+    membership = Membership(
+        id=uuid.uuid4(), circle_id=circle.id, user_id=user_id, role=role, status="pending", added_by=added_by
+    )
     await activate(session, circle, membership, decided_by=added_by, new=True)
     return membership
 

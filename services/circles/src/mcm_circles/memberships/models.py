@@ -1,4 +1,5 @@
 """A membership: one person's time in one circle. Rows are never deleted, only ended."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,17 +8,23 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
 from mcm_circles.circles.models import _in
 from mcm_circles.db import Base
+from mcm_shared.db import Entity
 
 ROLES = ("facilitator", "member")
 STATUSES = ("pending", "active", "declined", "ended")
 CURRENT = ("pending", "active")  # at most one current membership per circle and user
 PAYMENT_STATUSES = ("not_required", "pending", "current", "overdue", "paused", "waived")
 END_REASONS = (
-    "left", "withdrawn", "removed", "declined", "transferred", "role_changed", "circle_archived", "account_erased",
+    "left",
+    "withdrawn",
+    "removed",
+    "declined",
+    "transferred",
+    "role_changed",
+    "circle_archived",
+    "account_erased",
 )
 
 

@@ -4,6 +4,7 @@
 nobody is ever removed automatically. A later settled/paused/waived clears the flag. Events that
 happened before the status we already hold (re-delivered, out of order) change nothing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,11 +12,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.errors import Forbidden
-from mcm_shared.events.envelope import Envelope
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
 
 from mcm_circles.bus import notify
 from mcm_circles.circles.repository import CircleRepository
@@ -25,6 +21,10 @@ from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import FlaggedMembership, MyMembership
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import actor_id, can_follow_up_payments, load_access
+from mcm_shared.errors import Forbidden
+from mcm_shared.events.envelope import Envelope
+from mcm_shared.pagination import Page
+from mcm_shared.security import Principal
 
 logger = logging.getLogger("mcm.circles.payments")
 
@@ -62,7 +62,9 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
     membership = await _membership_of(session, envelope.payload) if kind in (None, "membership") else None
     if membership is None:
         # Obligations for event registrations, or for memberships we never had: not ours.
-        logger.info("payment event without a membership of ours", extra={"event_id": str(envelope.id), "type": envelope.type})
+        logger.info(
+            "payment event without a membership of ours", extra={"event_id": str(envelope.id), "type": envelope.type}
+        )
         return
     if membership.payment_status_at is not None and envelope.occurred_at < membership.payment_status_at:
         return
@@ -77,7 +79,12 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
                 session,
                 facilitators,
                 "circle.member_payment_overdue",
-                {"circle_id": circle.id, "circle_name": circle.name, "user_id": membership.user_id, "membership_id": membership.id},
+                {
+                    "circle_id": circle.id,
+                    "circle_name": circle.name,
+                    "user_id": membership.user_id,
+                    "membership_id": membership.id,
+                },
             )
     else:
         membership.flagged_at = None
@@ -87,8 +94,13 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
 def _flagged_page(rows: list[tuple[Membership, str, str]], limit: int) -> Page[FlaggedMembership]:
     items = [
         FlaggedMembership(
-            membership_id=m.id, circle_id=m.circle_id, circle_name=circle_name, user_id=m.user_id,
-            display_name=name, payment_status=m.payment_status, flagged_at=m.flagged_at,
+            membership_id=m.id,
+            circle_id=m.circle_id,
+            circle_name=circle_name,
+            user_id=m.user_id,
+            display_name=name,
+            payment_status=m.payment_status,
+            flagged_at=m.flagged_at,
         )
         for m, name, circle_name in rows[:limit]
     ]
@@ -104,11 +116,15 @@ async def flagged_in_circle(
 ) -> Page[FlaggedMembership]:
     access = await load_access(session, principal, circle_id)
     access.ensure(access.can_read_flagged, "Only this circle's facilitators and support staff can see this.")
-    rows = await MembershipRepository(session).flagged_page([circle_id], read_cursor(cursor, "flagged", parse_datetime), limit)
+    rows = await MembershipRepository(session).flagged_page(
+        [circle_id], read_cursor(cursor, "flagged", parse_datetime), limit
+    )
     return _flagged_page(rows, limit)
 
 
-async def flagged_everywhere(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None) -> Page[FlaggedMembership]:
+async def flagged_everywhere(
+    session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None
+) -> Page[FlaggedMembership]:
     """Support/leadership/admin see every circle; a facilitator sees the circles he facilitates."""
     repo = MembershipRepository(session)
     circle_ids: list[uuid.UUID] | None = None
@@ -125,8 +141,15 @@ async def my_memberships(session: AsyncSession, principal: Principal, *, include
     rows = await MembershipRepository(session).mine(actor_id(principal), statuses)
     return [
         MyMembership(
-            id=m.id, circle_id=m.circle_id, circle_name=name, role=m.role, status=m.status,
-            payment_status=m.payment_status, joined_at=m.joined_at, ended_at=m.ended_at, end_reason=m.end_reason,
+            id=m.id,
+            circle_id=m.circle_id,
+            circle_name=name,
+            role=m.role,
+            status=m.status,
+            payment_status=m.payment_status,
+            joined_at=m.joined_at,
+            ended_at=m.ended_at,
+            end_reason=m.end_reason,
         )
         for m, name in rows
     ]

@@ -1,4 +1,5 @@
 """SQL for memberships."""
+
 from __future__ import annotations
 
 import uuid
@@ -34,10 +35,14 @@ class MembershipRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def current(self, circle_id: uuid.UUID, user_id: uuid.UUID, *, statuses: Iterable[str] = CURRENT) -> Membership | None:
+    async def current(
+        self, circle_id: uuid.UUID, user_id: uuid.UUID, *, statuses: Iterable[str] = CURRENT
+    ) -> Membership | None:
         stmt = (
             select(Membership)
-            .where(Membership.circle_id == circle_id, Membership.user_id == user_id, Membership.status.in_(tuple(statuses)))
+            .where(
+                Membership.circle_id == circle_id, Membership.user_id == user_id, Membership.status.in_(tuple(statuses))
+            )
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -1,18 +1,26 @@
 """HTTP for memberships. Routes only translate HTTP; rules live in service.py."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import CurrentPrincipal
-from mcm_shared.wiring import SessionDep
-
 from mcm_circles.deps import DEFAULT_PAGE, CircleID, Cursor, Limit, UserID
 from mcm_circles.memberships import payments, service
-from mcm_circles.memberships.schemas import Decision, FlaggedMembership, MemberAdd, Membership, MembershipEnd, MyMembership, RoleChange
+from mcm_circles.memberships.schemas import (
+    Decision,
+    FlaggedMembership,
+    MemberAdd,
+    Membership,
+    MembershipEnd,
+    MyMembership,
+    RoleChange,
+)
+from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
+from mcm_shared.pagination import Page
+from mcm_shared.security import CurrentPrincipal
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/circles/{circle_id}", tags=["memberships"])
 # Under /api/v1/members: the gateway routes that prefix to this service.
@@ -43,13 +51,17 @@ async def list_members(
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED, response_model=Membership, responses=WRITE)
-async def add_member(circle_id: CircleID, data: MemberAdd, session: SessionDep, principal: CurrentPrincipal) -> Membership:
+async def add_member(
+    circle_id: CircleID, data: MemberAdd, session: SessionDep, principal: CurrentPrincipal
+) -> Membership:
     """A facilitator (or admin) adds someone, as member or co-facilitator."""
     return await service.add_member(session, principal, circle_id, data)
 
 
 @router.post("/members/{user_id}/approve", response_model=Membership, responses=WRITE)
-async def approve_member(circle_id: CircleID, user_id: UserID, session: SessionDep, principal: CurrentPrincipal) -> Membership:
+async def approve_member(
+    circle_id: CircleID, user_id: UserID, session: SessionDep, principal: CurrentPrincipal
+) -> Membership:
     return await service.approve(session, principal, circle_id, user_id)
 
 
@@ -87,7 +99,11 @@ async def end_membership(
 
 @router.get("/flagged-members", response_model=Page[FlaggedMembership], responses=READ)
 async def flagged_members(
-    circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None
+    circle_id: CircleID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
 ) -> Page[FlaggedMembership]:
     """Members whose dues are overdue, for a human follow-up (facilitators and support)."""
     return await payments.flagged_in_circle(session, principal, circle_id, limit=limit, cursor=cursor)
@@ -101,7 +117,9 @@ async def flagged_everywhere(
     return await payments.flagged_everywhere(session, principal, limit=limit, cursor=cursor)
 
 
-@mine_router.get("/me/memberships", response_model=list[MyMembership], responses=problem_responses(Unauthenticated, Forbidden))
+@mine_router.get(
+    "/me/memberships", response_model=list[MyMembership], responses=problem_responses(Unauthenticated, Forbidden)
+)
 async def my_memberships(
     session: SessionDep, principal: CurrentPrincipal, include_ended: bool = False
 ) -> list[MyMembership]:

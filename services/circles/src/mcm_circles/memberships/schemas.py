@@ -1,4 +1,5 @@
 """Pydantic schemas for memberships (§11 "Membership out")."""
+
 from __future__ import annotations
 
 import uuid

@@ -4,20 +4,24 @@ Each use case is one transaction that starts by locking the circle's row, and co
 A lost race that only the database noticed (the partial unique index on current memberships,
 the member_count CHECK) is turned into the same 409 the Python check would have given.
 """
+
 from __future__ import annotations
 
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.errors import Forbidden
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
-
 from mcm_circles.bus import notify
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.memberships import lifecycle
-from mcm_circles.memberships.errors import AlreadyMember, CircleFull, MembershipNotFound, NotPending, ReasonRequired, UserNotFound
+from mcm_circles.memberships.errors import (
+    AlreadyMember,
+    CircleFull,
+    MembershipNotFound,
+    NotPending,
+    ReasonRequired,
+    UserNotFound,
+)
 from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import Decision, MemberAdd, MembershipEnd, RoleChange
@@ -26,7 +30,9 @@ from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, actor_id, is_staff, load_access
 from mcm_circles.profiles.repository import ProfileRepository
 from mcm_circles.profiles.service import ensure_profile
-
+from mcm_shared.errors import Forbidden
+from mcm_shared.pagination import Page
+from mcm_shared.security import Principal
 
 CONFLICTS = {"uq_memberships_current": AlreadyMember, "ck_circles_member_count_within_capacity": CircleFull}
 guarded = maps_conflicts(CONFLICTS)
@@ -79,7 +85,9 @@ async def join(session: AsyncSession, principal: Principal, circle_id: uuid.UUID
 
 
 @guarded
-async def add_member(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: MemberAdd) -> MembershipOut:
+async def add_member(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: MemberAdd
+) -> MembershipOut:
     actor = actor_id(principal)
     access = (await load_access(session, principal, circle_id, lock=True)).ensure_manage()
     lifecycle.ensure_open(access.circle)
@@ -111,7 +119,9 @@ async def _pending(session: AsyncSession, access: CircleAccess, user_id: uuid.UU
 
 
 @guarded
-async def approve(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, user_id: uuid.UUID) -> MembershipOut:
+async def approve(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, user_id: uuid.UUID
+) -> MembershipOut:
     actor = actor_id(principal)
     access = (await load_access(session, principal, circle_id, lock=True)).ensure_manage()
     membership = await _pending(session, access, user_id)
@@ -137,7 +147,9 @@ async def decline(
 
 
 @guarded
-async def end(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, user_id: uuid.UUID, data: MembershipEnd) -> None:
+async def end(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, user_id: uuid.UUID, data: MembershipEnd
+) -> None:
     """A member leaves (or withdraws his request); a facilitator or admin removes someone, with a reason."""
     actor = actor_id(principal)
     access = (await load_access(session, principal, circle_id, lock=True)).ensure_visible()

@@ -5,14 +5,13 @@ Erasure anonymises the profile, ends his current memberships (seats free up, pay
 through `membership.ended`), cancels his pending transfer requests, and removes the words about
 him (private attendance notes, goal titles) while every row — and so every count and rate — stays.
 """
+
 from __future__ import annotations
 
 import logging
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.events.envelope import Envelope
 
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
@@ -22,6 +21,7 @@ from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.profiles import service
 from mcm_circles.transfers.repository import TransferRepository
+from mcm_shared.events.envelope import Envelope
 
 logger = logging.getLogger("mcm.circles.profiles")
 
@@ -45,7 +45,9 @@ async def on_user_erased(session: AsyncSession, envelope: Envelope) -> None:
     if user_id is None or not await service.anonymise(session, user_id, envelope.occurred_at):
         return
     memberships = MembershipRepository(session)
-    circles = await CircleRepository(session).lock_many(m.circle_id for m in await memberships.current_for_user(user_id))
+    circles = await CircleRepository(session).lock_many(
+        m.circle_id for m in await memberships.current_for_user(user_id)
+    )
     for membership in await memberships.current_for_user(user_id):  # re-read under the locks
         circle = circles.get(membership.circle_id)
         if circle is not None:

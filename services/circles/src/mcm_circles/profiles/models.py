@@ -1,4 +1,5 @@
 """A member profile: user id and display name, never contact details (those stay in auth)."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import TimestampedMixin
-
 from mcm_circles.db import Base
+from mcm_shared.db import TimestampedMixin
 
 ERASED_NAME = "Former member"
 PLACEHOLDER_NAME = "Member"

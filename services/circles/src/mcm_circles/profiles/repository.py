@@ -1,4 +1,5 @@
 """SQL for member profiles."""
+
 from __future__ import annotations
 
 import uuid

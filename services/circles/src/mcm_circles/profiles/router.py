@@ -1,14 +1,14 @@
 """HTTP for the caller's own profile."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mcm_shared.errors import Forbidden, Unauthenticated, problem_responses
-from mcm_shared.tokens import CurrentPrincipal
-from mcm_shared.wiring import SessionDep
-
 from mcm_circles.profiles import service
 from mcm_circles.profiles.schemas import Profile
+from mcm_shared.errors import Forbidden, Unauthenticated, problem_responses
+from mcm_shared.security import CurrentPrincipal
+from mcm_shared.wiring import SessionDep
 
 # Under /api/v1/members: the gateway routes that prefix to this service.
 router = APIRouter(prefix="/api/v1/members", tags=["profiles"])

@@ -1,4 +1,5 @@
 """Pydantic schemas for profiles."""
+
 from __future__ import annotations
 
 import uuid

@@ -3,6 +3,7 @@
 Auth's events may arrive late, twice or out of order: each carries the time it happened and a
 profile only takes changes newer than the last one applied. Erasure is final.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -11,12 +12,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.tokens import Principal
-
 from mcm_circles.permissions import actor_id
 from mcm_circles.profiles.models import ERASED_NAME, Profile
 from mcm_circles.profiles.repository import ProfileRepository
 from mcm_circles.profiles.schemas import Profile as ProfileOut
+from mcm_shared.security import Principal
 
 
 async def ensure_profile(session: AsyncSession, principal: Principal) -> uuid.UUID:
@@ -54,7 +54,9 @@ def _display_name(payload: dict[str, Any]) -> str | None:
     return None
 
 
-async def apply_user_fields(session: AsyncSession, user_id: uuid.UUID, payload: dict[str, Any], occurred_at: datetime) -> Profile | None:
+async def apply_user_fields(
+    session: AsyncSession, user_id: uuid.UUID, payload: dict[str, Any], occurred_at: datetime
+) -> Profile | None:
     """`user.registered` / `user.updated`: take the fields present, if newer than what we have.
 
     Returns the profile when it changed, None when the event was stale or the user is erased.

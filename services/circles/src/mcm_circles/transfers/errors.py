@@ -1,4 +1,5 @@
 """Problems a client can meet with transfer requests."""
+
 from __future__ import annotations
 
 from mcm_shared.errors import Conflict, InvalidInput, NotFound
@@ -36,5 +37,8 @@ class SameCircle(InvalidInput):
     type_slug, title = "same-circle", "Same circle"
 
     def __init__(self, detail: str | None = None, **kwargs) -> None:
-        kwargs.setdefault("errors", [{"loc": ["body", "to_circle_id"], "msg": "must differ from the current circle", "type": "value_error"}])
+        kwargs.setdefault(
+            "errors",
+            [{"loc": ["body", "to_circle_id"], "msg": "must differ from the current circle", "type": "value_error"}],
+        )
         super().__init__(detail or "A transfer needs a different circle.", **kwargs)

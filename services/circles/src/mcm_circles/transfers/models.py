@@ -1,4 +1,5 @@
 """A request to move a membership to another circle, decided by the target circle."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,10 +8,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Entity
-
 from mcm_circles.circles.models import _in
 from mcm_circles.db import Base
+from mcm_shared.db import Entity
 
 STATUSES = ("pending", "approved", "declined", "cancelled")
 
@@ -35,7 +35,12 @@ class TransferRequest(Entity, Base):
         CheckConstraint("from_circle_id <> to_circle_id", name="different_circles"),
         CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_at"),
         # One open request per membership at a time.
-        Index("uq_transfer_requests_pending", "from_membership_id", unique=True, postgresql_where=text("status = 'pending'")),
+        Index(
+            "uq_transfer_requests_pending",
+            "from_membership_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
         Index("ix_transfer_requests_to_circle", "to_circle_id", "status", "created_at"),
         Index("ix_transfer_requests_from_circle", "from_circle_id", "status", "created_at"),
         Index("ix_transfer_requests_user", "user_id", "created_at"),

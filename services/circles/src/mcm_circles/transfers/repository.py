@@ -1,4 +1,5 @@
 """SQL for transfer requests."""
+
 from __future__ import annotations
 
 import uuid
@@ -27,11 +28,21 @@ class TransferRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def display_name(self, user_id: uuid.UUID) -> str:
-        row = (await self.session.execute(select(Profile.display_name, Profile.erased_at).where(Profile.user_id == user_id))).one()
+        row = (
+            await self.session.execute(
+                select(Profile.display_name, Profile.erased_at).where(Profile.user_id == user_id)
+            )
+        ).one()
         return ERASED_NAME if row[1] else row[0]
 
     async def page_for_circle(
-        self, circle_id: uuid.UUID, *, incoming: bool, status: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+        self,
+        circle_id: uuid.UUID,
+        *,
+        incoming: bool,
+        status: str | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
     ) -> list[tuple[TransferRequest, str]]:
         column = TransferRequest.to_circle_id if incoming else TransferRequest.from_circle_id
         stmt = (
@@ -46,10 +57,14 @@ class TransferRepository:
         stmt = stmt.order_by(TransferRequest.created_at, TransferRequest.id).limit(limit + 1)
         return [(t, ERASED_NAME if erased else name) for t, name, erased in await self.session.execute(stmt)]
 
-    async def pending_involving(self, *, circle_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None) -> list[TransferRequest]:
+    async def pending_involving(
+        self, *, circle_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
+    ) -> list[TransferRequest]:
         stmt = select(TransferRequest).where(TransferRequest.status == "pending")
         if circle_id is not None:
-            stmt = stmt.where(or_(TransferRequest.from_circle_id == circle_id, TransferRequest.to_circle_id == circle_id))
+            stmt = stmt.where(
+                or_(TransferRequest.from_circle_id == circle_id, TransferRequest.to_circle_id == circle_id)
+            )
         if user_id is not None:
             stmt = stmt.where(TransferRequest.user_id == user_id)
         stmt = stmt.with_for_update().execution_options(populate_existing=True)

@@ -1,4 +1,5 @@
 """Pydantic schemas for transfer requests."""
+
 from __future__ import annotations
 
 import uuid

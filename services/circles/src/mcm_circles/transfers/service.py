@@ -4,15 +4,12 @@ Approval is one transaction: both circles are locked in id order (the order ever
 change uses, so two transfers in opposite directions cannot deadlock), then the request, then
 the old membership ends ("transferred") and a new one starts under the target's capacity check.
 """
+
 from __future__ import annotations
 
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.errors import Forbidden
-from mcm_shared.pagination import Page
-from mcm_shared.tokens import Principal
 
 from mcm_circles.bus import notify
 from mcm_circles.circles.errors import CircleNotFound
@@ -37,14 +34,19 @@ from mcm_circles.transfers.models import TransferRequest
 from mcm_circles.transfers.repository import TransferRepository
 from mcm_circles.transfers.schemas import TransferCreate, TransferDecision
 from mcm_circles.transfers.schemas import TransferRequest as TransferOut
-
+from mcm_shared.errors import Forbidden
+from mcm_shared.pagination import Page
+from mcm_shared.security import Principal
 
 guarded = maps_conflicts({**MEMBERSHIP_CONFLICTS, "uq_transfer_requests_pending": TransferAlreadyPending})
 
 
 def to_out(request: TransferRequest, display_name: str) -> TransferOut:
     return TransferOut.model_validate(
-        {**{c: getattr(request, c) for c in TransferOut.model_fields if c != "display_name"}, "display_name": display_name}
+        {
+            **{c: getattr(request, c) for c in TransferOut.model_fields if c != "display_name"},
+            "display_name": display_name,
+        }
     )
 
 
@@ -53,7 +55,9 @@ async def _out(session: AsyncSession, request: TransferRequest) -> TransferOut:
 
 
 @guarded
-async def request_transfer(session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: TransferCreate) -> TransferOut:
+async def request_transfer(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, data: TransferCreate
+) -> TransferOut:
     user_id = actor_id(principal)
     source = (await load_access(session, principal, circle_id)).ensure_visible()
     if not source.is_member or source.membership is None or source.membership.role != "member":
@@ -67,14 +71,26 @@ async def request_transfer(session: AsyncSession, principal: Principal, circle_i
     if target.membership is not None:
         raise AlreadyMember("You already have a current membership in the target circle.")
     request = TransferRequest(
-        id=uuid.uuid4(), user_id=user_id, from_membership_id=source.membership.id,
-        from_circle_id=circle_id, to_circle_id=data.to_circle_id, message=data.message, status="pending",
+        id=uuid.uuid4(),
+        user_id=user_id,
+        from_membership_id=source.membership.id,
+        from_circle_id=circle_id,
+        to_circle_id=data.to_circle_id,
+        message=data.message,
+        status="pending",
     )
     await TransferRepository(session).add(request)
     facilitators = await MembershipRepository(session).active_user_ids(data.to_circle_id, role="facilitator")
     await notify(
-        session, facilitators, "circle.transfer_requested",
-        {"transfer_request_id": request.id, "circle_id": data.to_circle_id, "circle_name": target.circle.name, "user_id": user_id},
+        session,
+        facilitators,
+        "circle.transfer_requested",
+        {
+            "transfer_request_id": request.id,
+            "circle_id": data.to_circle_id,
+            "circle_name": target.circle.name,
+            "user_id": user_id,
+        },
     )
     result = await _out(session, request)
     await session.commit()
@@ -142,9 +158,16 @@ async def decide(
     if approve:
         await membership_events.transferred(session, request_id=request.id, old=old, new=new)
     await notify(
-        session, [request.user_id], "circle.transfer_" + ("approved" if approve else "declined"),
-        {"transfer_request_id": request.id, "from_circle_id": request.from_circle_id, "circle_id": request.to_circle_id,
-         "circle_name": circles[request.to_circle_id].name, "note": data.note},
+        session,
+        [request.user_id],
+        "circle.transfer_" + ("approved" if approve else "declined"),
+        {
+            "transfer_request_id": request.id,
+            "from_circle_id": request.from_circle_id,
+            "circle_id": request.to_circle_id,
+            "circle_name": circles[request.to_circle_id].name,
+            "note": data.note,
+        },
     )
     result = await _out(session, request)
     await session.commit()
@@ -170,10 +193,19 @@ async def cancel(session: AsyncSession, principal: Principal, request_id: uuid.U
 
 
 async def list_for_circle(
-    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, *, incoming: bool, status: str | None, limit: int, cursor: str | None
+    session: AsyncSession,
+    principal: Principal,
+    circle_id: uuid.UUID,
+    *,
+    incoming: bool,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
 ) -> Page[TransferOut]:
     access: CircleAccess = await load_access(session, principal, circle_id)
-    access.ensure(access.can_manage or is_staff(principal), "Only this circle's facilitators and staff can see its transfers.")
+    access.ensure(
+        access.can_manage or is_staff(principal), "Only this circle's facilitators and staff can see its transfers."
+    )
     sort = f"transfers:{'in' if incoming else 'out'}:{status or 'all'}"
     rows = await TransferRepository(session).page_for_circle(
         circle_id, incoming=incoming, status=status, after=read_cursor(cursor, sort, parse_datetime), limit=limit

@@ -1,4 +1,5 @@
 """Checkout Sessions we opened at Stripe, one open at a time per obligation."""
+
 from __future__ import annotations
 
 import uuid

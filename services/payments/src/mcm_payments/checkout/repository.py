@@ -1,4 +1,5 @@
 """SQL for checkout sessions."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,15 +19,23 @@ class CheckoutRepository:
         self.session.add(row)
 
     async def open_for(self, obligation_id: uuid.UUID) -> Sequence[CheckoutSession]:
-        return (await self.session.scalars(
-            select(CheckoutSession).where(CheckoutSession.obligation_id == obligation_id, CheckoutSession.status == "open")
-        )).all()
+        return (
+            await self.session.scalars(
+                select(CheckoutSession).where(
+                    CheckoutSession.obligation_id == obligation_id, CheckoutSession.status == "open"
+                )
+            )
+        ).all()
 
     async def expire_lapsed(self, obligation_id: uuid.UUID) -> None:
         """Sessions past their expiry are expired at Stripe too; say so locally."""
         await self.session.execute(
             update(CheckoutSession)
-            .where(CheckoutSession.obligation_id == obligation_id, CheckoutSession.status == "open", CheckoutSession.expires_at <= func.now())
+            .where(
+                CheckoutSession.obligation_id == obligation_id,
+                CheckoutSession.status == "open",
+                CheckoutSession.expires_at <= func.now(),
+            )
             .values(status="expired", updated_at=func.now())
         )
 

@@ -1,13 +1,10 @@
 """HTTP for starting a payment."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Header
-
-from mcm_shared.errors import NotFound, problem_responses
-from mcm_shared.tokens import CurrentPrincipal
-from mcm_shared.wiring import SessionDep
 
 from mcm_payments.checkout import service
 from mcm_payments.checkout.errors import CollectionPaused, PaymentInProgress
@@ -16,6 +13,9 @@ from mcm_payments.idempotency import IdempotencyKeyReused
 from mcm_payments.obligations.errors import NothingDue
 from mcm_payments.runtime import RuntimeDep
 from mcm_payments.stripe_api import StripeRejected, StripeUnavailable
+from mcm_shared.errors import NotFound, problem_responses
+from mcm_shared.security import CurrentPrincipal
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/payments", tags=["checkout"])
 
@@ -24,7 +24,15 @@ router = APIRouter(prefix="/api/v1/payments", tags=["checkout"])
     "/checkout",
     status_code=201,
     summary="Start paying one of my obligations (returns the page to send the browser to)",
-    responses=problem_responses(NotFound, NothingDue, PaymentInProgress, CollectionPaused, IdempotencyKeyReused, StripeRejected, StripeUnavailable),
+    responses=problem_responses(
+        NotFound,
+        NothingDue,
+        PaymentInProgress,
+        CollectionPaused,
+        IdempotencyKeyReused,
+        StripeRejected,
+        StripeUnavailable,
+    ),
 )
 async def start_checkout(
     body: CheckoutCreate,

@@ -9,6 +9,7 @@ A stored customer Stripe no longer knows (deleted in the dashboard; the stand-in
 Stripe refuse the session with `resource_missing` on `customer`: the customer is replaced
 (`customers.service.replace_missing`) and the session created once more.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.tokens import Principal
 
 from mcm_payments import idempotency
 from mcm_payments.checkout.errors import CollectionPaused, PaymentInProgress
@@ -34,6 +33,7 @@ from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.obligations.standing import instalment_amount
 from mcm_payments.runtime import Runtime
 from mcm_payments.stripe_api import StripeRejected
+from mcm_shared.security import Principal
 
 SCOPE = "checkout"
 # A session about to expire is not handed out again.
@@ -41,7 +41,9 @@ REUSE_MARGIN = timedelta(minutes=5)
 PRODUCT_NAMES = {"membership": "Circle dues", "registration": "Event registration"}
 
 
-async def start(session: AsyncSession, runtime: Runtime, principal: Principal, *, obligation_id: uuid.UUID, key: str | None) -> Checkout:
+async def start(
+    session: AsyncSession, runtime: Runtime, principal: Principal, *, obligation_id: uuid.UUID, key: str | None
+) -> Checkout:
     key = idempotency.validate_key(key)
     digest = idempotency.request_hash({"obligation_id": str(obligation_id)})
     if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
@@ -64,8 +66,15 @@ async def start(session: AsyncSession, runtime: Runtime, principal: Principal, *
     return await _start_locked(session, runtime, principal, obligation_id, customer_id, key, digest)
 
 
-async def _start_locked(session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID,
-                        customer_id: str, key: str | None, digest: str) -> Checkout:
+async def _start_locked(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    obligation_id: uuid.UUID,
+    customer_id: str,
+    key: str | None,
+    digest: str,
+) -> Checkout:
     obligation = await ObligationRepository(session).lock(obligation_id)
     assert obligation is not None
     # A request with the same key may have finished while we waited for the lock.
@@ -86,7 +95,9 @@ def _check_payable(obligation: Obligation) -> None:
         raise NothingDue("Nothing is due on this obligation.")
 
 
-async def _checkout_for(session: AsyncSession, runtime: Runtime, obligation: Obligation, customer_id: str, key: str | None) -> Checkout:
+async def _checkout_for(
+    session: AsyncSession, runtime: Runtime, obligation: Obligation, customer_id: str, key: str | None
+) -> Checkout:
     _check_payable(obligation)
     ledger = LedgerRepository(session)
     failed = await ledger.unpaid_failed_invoices(obligation.id)
@@ -99,18 +110,35 @@ async def _checkout_for(session: AsyncSession, runtime: Runtime, obligation: Obl
     now = datetime.now(UTC)
     for existing in await sessions.open_for(obligation.id):
         if existing.expires_at > now + REUSE_MARGIN:
-            return Checkout(url=existing.url, mode=existing.mode, session_id=existing.stripe_session_id,
-                            expires_at=existing.expires_at, obligation_id=obligation.id)
+            return Checkout(
+                url=existing.url,
+                mode=existing.mode,
+                session_id=existing.stripe_session_id,
+                expires_at=existing.expires_at,
+                obligation_id=obligation.id,
+            )
         existing.status = "expired"  # about to lapse: let it, and open a fresh one
     await session.flush()
     params = _params(runtime, obligation, customer_id)
     created = await runtime.stripe.create_checkout_session(params, _stripe_key(obligation, customer_id, key))
     row = CheckoutSession(
-        id=uuid.uuid4(), obligation_id=obligation.id, user_id=obligation.user_id, stripe_session_id=created["id"],
-        url=created["url"], mode=params["mode"], status="open", expires_at=ts(created["expires_at"]) or now + timedelta(hours=24),
+        id=uuid.uuid4(),
+        obligation_id=obligation.id,
+        user_id=obligation.user_id,
+        stripe_session_id=created["id"],
+        url=created["url"],
+        mode=params["mode"],
+        status="open",
+        expires_at=ts(created["expires_at"]) or now + timedelta(hours=24),
     )
     sessions.add(row)
-    return Checkout(url=row.url, mode=row.mode, session_id=row.stripe_session_id, expires_at=row.expires_at, obligation_id=obligation.id)
+    return Checkout(
+        url=row.url,
+        mode=row.mode,
+        session_id=row.stripe_session_id,
+        expires_at=row.expires_at,
+        obligation_id=obligation.id,
+    )
 
 
 def _stripe_key(obligation: Obligation, customer_id: str, key: str | None) -> str:
@@ -124,7 +152,11 @@ def _stripe_key(obligation: Obligation, customer_id: str, key: str | None) -> st
 
 
 def _price(obligation: Obligation, amount: int, *, recurring: bool, name: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"currency": obligation.currency.lower(), "unit_amount": amount, "product_data": {"name": name}}
+    data: dict[str, Any] = {
+        "currency": obligation.currency.lower(),
+        "unit_amount": amount,
+        "product_data": {"name": name},
+    }
     if recurring:
         data["recurring"] = {"interval": "month"}
     return {"price_data": data, "quantity": 1}
@@ -141,17 +173,25 @@ def _params(runtime: Runtime, obligation: Obligation, customer_id: str) -> dict[
         "cancel_url": runtime.settings.checkout_cancel_url,
     }
     if not obligation.is_recurring:
-        params.update(mode="payment", line_items=[_price(obligation, obligation.amount, recurring=False, name=name)],
-                      payment_intent_data={"metadata": metadata})
+        params.update(
+            mode="payment",
+            line_items=[_price(obligation, obligation.amount, recurring=False, name=name)],
+            payment_intent_data={"metadata": metadata},
+        )
         return params
     if obligation.instalments > 1:
         name = f"{name} — {obligation.instalments} monthly instalments"
         items = [_price(obligation, instalment_amount(obligation), recurring=True, name=name)]
         remainder = obligation.amount % obligation.instalments
         if remainder:
-            items.append(_price(obligation, remainder, recurring=False, name=f"{PRODUCT_NAMES[obligation.kind]} — rounding"))
+            items.append(
+                _price(obligation, remainder, recurring=False, name=f"{PRODUCT_NAMES[obligation.kind]} — rounding")
+            )
     else:
         items = [_price(obligation, obligation.amount, recurring=True, name=name)]
-    params.update(mode="subscription", line_items=items,
-                  subscription_data={"metadata": {**metadata, "instalments": str(obligation.instalments)}})
+    params.update(
+        mode="subscription",
+        line_items=items,
+        subscription_data={"metadata": {**metadata, "instalments": str(obligation.instalments)}},
+    )
     return params

@@ -3,6 +3,7 @@
 A customer Stripe no longer knows (deleted in the dashboard, or a restarted stand-in) is replaced by
 a new one; the old row stays, marked `replaced_at`, so late webhooks about the old customer are
 still attributed to the user."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """SQL for the user ↔ Stripe customer link."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,7 +17,9 @@ class CustomerRepository:
 
     async def by_user(self, user_id: uuid.UUID) -> Customer | None:
         """The user's current customer (not one that was replaced)."""
-        return await self.session.scalar(select(Customer).where(Customer.user_id == user_id, Customer.replaced_at.is_(None)))
+        return await self.session.scalar(
+            select(Customer).where(Customer.user_id == user_id, Customer.replaced_at.is_(None))
+        )
 
     async def by_stripe_id(self, stripe_customer_id: str) -> Customer | None:
         """Current or replaced: events about an old customer still belong to its user."""
@@ -25,7 +28,9 @@ class CustomerRepository:
     async def insert_if_absent(self, user_id: uuid.UUID, stripe_customer_id: str) -> None:
         # Nothing when the user already has a current customer or this one is already linked.
         await self.session.execute(
-            insert(Customer).values(id=uuid.uuid4(), user_id=user_id, stripe_customer_id=stripe_customer_id).on_conflict_do_nothing()
+            insert(Customer)
+            .values(id=uuid.uuid4(), user_id=user_id, stripe_customer_id=stripe_customer_id)
+            .on_conflict_do_nothing()
         )
 
     async def retire(self, user_id: uuid.UUID, stripe_customer_id: str) -> bool:
@@ -33,7 +38,11 @@ class CustomerRepository:
         replacement waits for this row lock and then finds nothing to retire."""
         result = await self.session.execute(
             update(Customer)
-            .where(Customer.user_id == user_id, Customer.stripe_customer_id == stripe_customer_id, Customer.replaced_at.is_(None))
+            .where(
+                Customer.user_id == user_id,
+                Customer.stripe_customer_id == stripe_customer_id,
+                Customer.replaced_at.is_(None),
+            )
             .values(replaced_at=func.now(), updated_at=func.now())
         )
         return bool(result.rowcount)

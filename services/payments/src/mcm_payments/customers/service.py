@@ -9,6 +9,7 @@ replaced by `replace_missing`: a new customer with the idempotency key
 `customer:<user_id>:replaces:<old id>` (the first key would replay the lost customer), linked in
 place of the old one, which stays in the table marked `replaced_at` so late webhooks about it are
 still attributed to the user."""
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,12 @@ async def replace_missing(session: AsyncSession, runtime: Runtime, user_id: uuid
     customer = await runtime.stripe.create_customer(str(user_id), replaces=missing_id)
     repository = CustomerRepository(session)
     if await repository.retire(user_id, missing_id):
-        logger.warning("stripe customer %s of user %s no longer exists at Stripe; replaced by %s", missing_id, user_id, customer["id"])
+        logger.warning(
+            "stripe customer %s of user %s no longer exists at Stripe; replaced by %s",
+            missing_id,
+            user_id,
+            customer["id"],
+        )
     await repository.insert_if_absent(user_id, customer["id"])
     await session.commit()
     linked = await repository.by_user(user_id)

@@ -1,4 +1,5 @@
 """A member's payment history: payments (with receipts and refunds) and subscriptions."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -6,8 +7,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.tokens import Principal
 
 from mcm_payments import cursors
 from mcm_payments.history.schemas import History, PaymentEntry, Receipt, RefundEntry, SubscriptionEntry
@@ -17,17 +16,28 @@ from mcm_payments.obligations.models import Obligation
 from mcm_payments.obligations.schemas import Money
 from mcm_payments.refunds.models import Refund
 from mcm_payments.refunds.repository import RefundRepository
+from mcm_shared.security import Principal
 
 
 def payment_entry(payment: Payment, refunds: Sequence[Refund] = ()) -> PaymentEntry:
     currency = payment.currency
     return PaymentEntry(
-        id=payment.id, obligation_id=payment.obligation_id, amount=Money(amount=payment.amount, currency=currency),
-        amount_refunded=Money(amount=payment.amount_refunded, currency=currency), source=payment.source, method=payment.method,
+        id=payment.id,
+        obligation_id=payment.obligation_id,
+        amount=Money(amount=payment.amount, currency=currency),
+        amount_refunded=Money(amount=payment.amount_refunded, currency=currency),
+        source=payment.source,
+        method=payment.method,
         paid_at=payment.paid_at,
         receipt=Receipt(number=payment.receipt_number or f"MCM-{payment.id.hex[:10].upper()}", url=payment.receipt_url),
         refunds=[
-            RefundEntry(id=r.id, amount=Money(amount=r.amount, currency=r.currency), status=r.status, created_at=r.created_at, succeeded_at=r.succeeded_at)
+            RefundEntry(
+                id=r.id,
+                amount=Money(amount=r.amount, currency=r.currency),
+                status=r.status,
+                created_at=r.created_at,
+                succeeded_at=r.succeeded_at,
+            )
             for r in refunds
         ],
     )
@@ -37,15 +47,27 @@ async def history(session: AsyncSession, principal: Principal, *, limit: int, cu
     if principal.user_id is None:
         return History(items=[], subscriptions=[])
     ledger = LedgerRepository(session)
-    rows, next_cursor = cursors.page(await ledger.payments_of_user(principal.user_id, limit, cursors.after(cursor)), limit,
-                                     lambda p: (p.paid_at, p.id))
+    rows, next_cursor = cursors.page(
+        await ledger.payments_of_user(principal.user_id, limit, cursors.after(cursor)),
+        limit,
+        lambda p: (p.paid_at, p.id),
+    )
     by_payment: dict = defaultdict(list)
     for refund in await RefundRepository(session).for_payments([p.id for p in rows]):
         by_payment[refund.payment_id].append(refund)
     obligation_ids = (await session.scalars(select(Obligation.id).where(Obligation.user_id == principal.user_id))).all()
     subscriptions = [
-        SubscriptionEntry(id=s.stripe_subscription_id, obligation_id=s.obligation_id, status=s.status, current_period_end=s.current_period_end,
-                          cancel_at_period_end=s.cancel_at_period_end, canceled_at=s.canceled_at, paused=s.paused)
+        SubscriptionEntry(
+            id=s.stripe_subscription_id,
+            obligation_id=s.obligation_id,
+            status=s.status,
+            current_period_end=s.current_period_end,
+            cancel_at_period_end=s.cancel_at_period_end,
+            canceled_at=s.canceled_at,
+            paused=s.paused,
+        )
         for s in await ledger.subscriptions_of_user(obligation_ids)
     ]
-    return History(items=[payment_entry(p, by_payment[p.id]) for p in rows], next_cursor=next_cursor, subscriptions=subscriptions)
+    return History(
+        items=[payment_entry(p, by_payment[p.id]) for p in rows], next_cursor=next_cursor, subscriptions=subscriptions
+    )

@@ -2,15 +2,13 @@
 collection, keep notes, send reminders, clear flags. Every action is written to the
 obligation's audit trail with who, when, what and why, and shows in the member's status.
 Each use case commits once."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.errors import RateLimited
-from mcm_shared.tokens import Principal
 
 from mcm_payments import cursors, idempotency
 from mcm_payments.interventions.errors import AmountExceedsDue, InvalidPause
@@ -24,6 +22,8 @@ from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.roles import actor_of
 from mcm_payments.runtime import Runtime
 from mcm_payments.tasks.repository import TaskRepository
+from mcm_shared.errors import RateLimited
+from mcm_shared.security import Principal
 
 MAX_PAUSE = timedelta(days=366)
 
@@ -37,24 +37,51 @@ async def _open(session: AsyncSession, obligation_id: uuid.UUID) -> Obligation:
     return obligation
 
 
-def _audit(session: AsyncSession, obligation: Obligation, principal: Principal | None, action: str, *, before: str, reason: str | None = None, **data) -> ObligationAudit:
+def _audit(
+    session: AsyncSession,
+    obligation: Obligation,
+    principal: Principal | None,
+    action: str,
+    *,
+    before: str,
+    reason: str | None = None,
+    **data,
+) -> ObligationAudit:
     return ObligationRepository(session).audit(
-        obligation, actor=actor_of(principal) if principal else "system", actor_roles=sorted(principal.roles) if principal else (),
-        action=action, reason=reason, status_before=before, data={k: str(v) if isinstance(v, uuid.UUID) else v for k, v in data.items()},
+        obligation,
+        actor=actor_of(principal) if principal else "system",
+        actor_roles=sorted(principal.roles) if principal else (),
+        action=action,
+        reason=reason,
+        status_before=before,
+        data={k: str(v) if isinstance(v, uuid.UUID) else v for k, v in data.items()},
     )
 
 
-async def queue(session: AsyncSession, *, limit: int, cursor: str | None) -> tuple[list[Obligation], dict[uuid.UUID, ObligationAudit], str | None]:
+async def queue(
+    session: AsyncSession, *, limit: int, cursor: str | None
+) -> tuple[list[Obligation], dict[uuid.UUID, ObligationAudit], str | None]:
     repository = ObligationRepository(session)
     rows = await repository.queue(limit, cursors.after(cursor))
     items, next_cursor = cursors.page(rows, limit, lambda o: (o.overdue_since or o.created_at, o.id))
     return items, await repository.last_note([o.id for o in items]), next_cursor
 
 
-async def offline_payment(session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID, *,
-                          amount: int, method: str, note: str | None, key: str | None) -> tuple[Payment, Obligation]:
+async def offline_payment(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    obligation_id: uuid.UUID,
+    *,
+    amount: int,
+    method: str,
+    note: str | None,
+    key: str | None,
+) -> tuple[Payment, Obligation]:
     key = idempotency.validate_key(key)
-    digest = idempotency.request_hash({"obligation_id": str(obligation_id), "amount": amount, "method": method, "note": note})
+    digest = idempotency.request_hash(
+        {"obligation_id": str(obligation_id), "amount": amount, "method": method, "note": note}
+    )
     if (replayed := await _replayed(session, principal, key, digest)) is not None:
         return replayed
     obligation = await _open(session, obligation_id)
@@ -63,12 +90,21 @@ async def offline_payment(session: AsyncSession, runtime: Runtime, principal: Pr
     if obligation.amount_due <= 0:
         raise NothingDue("Nothing is due on this obligation.")
     if amount > obligation.amount_due:
-        raise AmountExceedsDue(f"At most {obligation.amount_due} {obligation.currency} is due.",
-                               errors=[{"loc": ["body", "amount"], "msg": "more than is due", "type": "value_error"}])
+        raise AmountExceedsDue(
+            f"At most {obligation.amount_due} {obligation.currency} is due.",
+            errors=[{"loc": ["body", "amount"], "msg": "more than is due", "type": "value_error"}],
+        )
     ledger = LedgerRepository(session)
     payment = await ledger.record_payment(
-        obligation_id=obligation.id, user_id=obligation.user_id, source="offline", method=method, amount=amount,
-        currency=obligation.currency, note=note, recorded_by=actor_of(principal), paid_at=datetime.now(UTC),
+        obligation_id=obligation.id,
+        user_id=obligation.user_id,
+        source="offline",
+        method=method,
+        amount=amount,
+        currency=obligation.currency,
+        note=note,
+        recorded_by=actor_of(principal),
+        paid_at=datetime.now(UTC),
     )
     assert payment is not None
     before = await standing.refresh(session, runtime, obligation, method="offline")
@@ -77,15 +113,31 @@ async def offline_payment(session: AsyncSession, runtime: Runtime, principal: Pr
         failed = await ledger.unpaid_failed_invoices(obligation.id)
         await ledger.mark_paid_locally([invoice.id for invoice in failed])
         for invoice in failed:
-            TaskRepository(session).enqueue("pay_invoice_out_of_band", invoice.stripe_invoice_id, obligation_id=obligation.id)
-    _audit(session, obligation, principal, "offline_payment", before=before, reason=note, payment_id=payment.id, amount=amount, method=method)
-    await idempotency.remember(session, "offline-payment", principal.subject, key, digest, {"payment_id": str(payment.id)})
+            TaskRepository(session).enqueue(
+                "pay_invoice_out_of_band", invoice.stripe_invoice_id, obligation_id=obligation.id
+            )
+    _audit(
+        session,
+        obligation,
+        principal,
+        "offline_payment",
+        before=before,
+        reason=note,
+        payment_id=payment.id,
+        amount=amount,
+        method=method,
+    )
+    await idempotency.remember(
+        session, "offline-payment", principal.subject, key, digest, {"payment_id": str(payment.id)}
+    )
     await session.commit()
     runtime.kick()
     return payment, obligation
 
 
-async def _replayed(session: AsyncSession, principal: Principal, key: str | None, digest: str) -> tuple[Payment, Obligation] | None:
+async def _replayed(
+    session: AsyncSession, principal: Principal, key: str | None, digest: str
+) -> tuple[Payment, Obligation] | None:
     stored = await idempotency.replay(session, "offline-payment", principal.subject, key, digest)
     if stored is None:
         return None
@@ -96,7 +148,9 @@ async def _replayed(session: AsyncSession, principal: Principal, key: str | None
     return payment, obligation
 
 
-async def waive(session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID, *, reason: str) -> Obligation:
+async def waive(
+    session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID, *, reason: str
+) -> Obligation:
     obligation = await _open(session, obligation_id)
     waived = obligation.amount_due
     before = await obligations.close(session, obligation, reason="waived", at_period_end=False, status="waived")
@@ -107,20 +161,37 @@ async def waive(session: AsyncSession, runtime: Runtime, principal: Principal, o
     return obligation
 
 
-async def pause(session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID, *, until: datetime, reason: str) -> Obligation:
+async def pause(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    obligation_id: uuid.UUID,
+    *,
+    until: datetime,
+    reason: str,
+) -> Obligation:
     if until.tzinfo is None:
-        raise InvalidPause("`until` needs a timezone.", errors=[{"loc": ["body", "until"], "msg": "timezone required", "type": "value_error"}])
+        raise InvalidPause(
+            "`until` needs a timezone.",
+            errors=[{"loc": ["body", "until"], "msg": "timezone required", "type": "value_error"}],
+        )
     now = datetime.now(UTC)
     if not now < until <= now + MAX_PAUSE:
-        raise InvalidPause("`until` must be in the future and at most a year away.",
-                           errors=[{"loc": ["body", "until"], "msg": "out of range", "type": "value_error"}])
+        raise InvalidPause(
+            "`until` must be in the future and at most a year away.",
+            errors=[{"loc": ["body", "until"], "msg": "out of range", "type": "value_error"}],
+        )
     obligation = await _open(session, obligation_id)
     before = obligation.status
     obligation.status, obligation.paused_until = "paused", until
     subscription = await LedgerRepository(session).live_subscription(obligation.id)
     if subscription is not None:
-        TaskRepository(session).enqueue("pause_collection", subscription.stripe_subscription_id, obligation_id=obligation.id,
-                                        params={"resumes_at": int(until.timestamp())})
+        TaskRepository(session).enqueue(
+            "pause_collection",
+            subscription.stripe_subscription_id,
+            obligation_id=obligation.id,
+            params={"resumes_at": int(until.timestamp())},
+        )
     await events.publish_paused(session, runtime.writer, obligation, reason=reason)
     _audit(session, obligation, principal, "pause", before=before, reason=reason, until=until.isoformat())
     await session.commit()
@@ -128,15 +199,31 @@ async def pause(session: AsyncSession, runtime: Runtime, principal: Principal, o
     return obligation
 
 
-async def resume(session: AsyncSession, runtime: Runtime, principal: Principal | None, obligation_id: uuid.UUID, *, reason: str | None) -> Obligation:
+async def resume(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal | None,
+    obligation_id: uuid.UUID,
+    *,
+    reason: str | None,
+) -> Obligation:
     obligation = await _open(session, obligation_id)
     if obligation.status != "paused":
         raise NotPaused("The obligation is not paused.")
     before = await standing.refresh(session, runtime, obligation, unpause=True)
     subscription = await LedgerRepository(session).live_subscription(obligation.id)
     if subscription is not None:
-        TaskRepository(session).enqueue("resume_collection", subscription.stripe_subscription_id, obligation_id=obligation.id)
-    _audit(session, obligation, principal, "resume", before=before, reason=reason or ("pause ended" if principal is None else None))
+        TaskRepository(session).enqueue(
+            "resume_collection", subscription.stripe_subscription_id, obligation_id=obligation.id
+        )
+    _audit(
+        session,
+        obligation,
+        principal,
+        "resume",
+        before=before,
+        reason=reason or ("pause ended" if principal is None else None),
+    )
     await session.commit()
     runtime.kick()
     return obligation
@@ -164,7 +251,9 @@ async def note(session: AsyncSession, principal: Principal, obligation_id: uuid.
     return entry
 
 
-async def resolve(session: AsyncSession, principal: Principal, obligation_id: uuid.UUID, *, note_text: str) -> Obligation:
+async def resolve(
+    session: AsyncSession, principal: Principal, obligation_id: uuid.UUID, *, note_text: str
+) -> Obligation:
     obligation = await ObligationRepository(session).lock(obligation_id)
     if obligation is None:
         raise ObligationNotFound("No such obligation.")
@@ -181,8 +270,10 @@ async def remind(session: AsyncSession, runtime: Runtime, principal: Principal, 
     now = datetime.now(UTC)
     cooldown = timedelta(seconds=runtime.settings.reminder_cooldown_seconds)
     if obligation.last_reminder_at and now - obligation.last_reminder_at < cooldown:
-        raise RateLimited(int((obligation.last_reminder_at + cooldown - now).total_seconds()) + 1,
-                          "A reminder was sent recently; wait before sending another.")
+        raise RateLimited(
+            int((obligation.last_reminder_at + cooldown - now).total_seconds()) + 1,
+            "A reminder was sent recently; wait before sending another.",
+        )
     obligation.last_reminder_at = now
     await events.request_reminder(session, runtime.writer, obligation, requested_by=actor_of(principal))
     _audit(session, obligation, principal, "reminder_sent", before=obligation.status, amount_due=obligation.amount_due)

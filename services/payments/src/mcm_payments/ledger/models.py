@@ -1,5 +1,6 @@
 """The money ledger: payments received (card or offline), and local mirrors of the Stripe
 subscriptions and invoices that belong to obligations."""
+
 from __future__ import annotations
 
 import uuid

@@ -4,6 +4,7 @@ Stripe objects arrive more than once and out of order, so every write here is id
 (unique Stripe ids, ON CONFLICT) and monotonic (an invoice never goes back to open, a canceled
 subscription never comes back to life).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -50,13 +51,21 @@ class LedgerRepository:
         return await self.session.scalar(select(Payment).where(Payment.stripe_payment_intent_id == intent_id))
 
     async def payments_of(self, obligation_id: uuid.UUID) -> Sequence[Payment]:
-        return (await self.session.scalars(select(Payment).where(Payment.obligation_id == obligation_id).order_by(Payment.paid_at))).all()
+        return (
+            await self.session.scalars(
+                select(Payment).where(Payment.obligation_id == obligation_id).order_by(Payment.paid_at)
+            )
+        ).all()
 
-    async def payments_of_user(self, user_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None) -> Sequence[Payment]:
+    async def payments_of_user(
+        self, user_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> Sequence[Payment]:
         query = select(Payment).where(Payment.user_id == user_id)
         if after:
             query = query.where(tuple_(Payment.paid_at, Payment.id) < after)
-        return (await self.session.scalars(query.order_by(Payment.paid_at.desc(), Payment.id.desc()).limit(limit + 1))).all()
+        return (
+            await self.session.scalars(query.order_by(Payment.paid_at.desc(), Payment.id.desc()).limit(limit + 1))
+        ).all()
 
     async def reserve_refund(self, payment_id: uuid.UUID, amount: int) -> bool:
         """Atomically take `amount` from what is left to refund; False if not that much is left.
@@ -74,15 +83,24 @@ class LedgerRepository:
 
     async def release_refund(self, payment_id: uuid.UUID, amount: int) -> None:
         await self.session.execute(
-            update(Payment).where(Payment.id == payment_id).values(amount_refunded=func.greatest(Payment.amount_refunded - amount, 0))
+            update(Payment)
+            .where(Payment.id == payment_id)
+            .values(amount_refunded=func.greatest(Payment.amount_refunded - amount, 0))
         )
 
     # -- invoices ---------------------------------------------------------------------------
-    async def upsert_invoice(self, *, obligation_id: uuid.UUID, stripe_invoice_id: str, status: str, **values: Any) -> Invoice | None:
+    async def upsert_invoice(
+        self, *, obligation_id: uuid.UUID, stripe_invoice_id: str, status: str, **values: Any
+    ) -> Invoice | None:
         """Insert or move an invoice forward. Returns None if it was already final (stale event)."""
         attempted = values.pop("attempted", False)
         statement = insert(Invoice).values(
-            id=uuid.uuid4(), obligation_id=obligation_id, stripe_invoice_id=stripe_invoice_id, status=status, attempted=attempted, **values
+            id=uuid.uuid4(),
+            obligation_id=obligation_id,
+            stripe_invoice_id=stripe_invoice_id,
+            status=status,
+            attempted=attempted,
+            **values,
         )
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
@@ -105,32 +123,44 @@ class LedgerRepository:
         return await self.session.scalar(select(Invoice).where(Invoice.stripe_invoice_id == stripe_invoice_id))
 
     async def unpaid_failed_invoices(self, obligation_id: uuid.UUID) -> Sequence[Invoice]:
-        return (await self.session.scalars(
-            select(Invoice).where(Invoice.obligation_id == obligation_id, Invoice.status == "open", Invoice.attempted)
-            .order_by(Invoice.created_at)
-        )).all()
+        return (
+            await self.session.scalars(
+                select(Invoice)
+                .where(Invoice.obligation_id == obligation_id, Invoice.status == "open", Invoice.attempted)
+                .order_by(Invoice.created_at)
+            )
+        ).all()
 
     async def mark_paid_locally(self, invoice_ids: Sequence[uuid.UUID]) -> None:
         if invoice_ids:
             await self.session.execute(
-                update(Invoice).where(Invoice.id.in_(invoice_ids), Invoice.status == "open")
+                update(Invoice)
+                .where(Invoice.id.in_(invoice_ids), Invoice.status == "open")
                 .values(status="paid", paid_out_of_band=True, paid_at=func.now(), updated_at=func.now())
             )
 
     async def totals(self, obligation_id: uuid.UUID) -> Totals:
-        paid = await self.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.obligation_id == obligation_id))
+        paid = await self.session.scalar(
+            select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.obligation_id == obligation_id)
+        )
         counted = or_(Invoice.status == "paid", and_(Invoice.status == "open", Invoice.attempted))
-        row = (await self.session.execute(
-            select(
-                func.coalesce(func.sum(case((counted, Invoice.amount_due), else_=0)), 0),
-                func.count().filter(Invoice.status == "paid"),
-                func.count().filter(and_(Invoice.status == "open", Invoice.attempted)),
-            ).where(Invoice.obligation_id == obligation_id)
-        )).one()
-        return Totals(paid=int(paid or 0), billed_invoices=int(row[0]), invoices_paid=int(row[1]), unpaid_failed=int(row[2]))
+        row = (
+            await self.session.execute(
+                select(
+                    func.coalesce(func.sum(case((counted, Invoice.amount_due), else_=0)), 0),
+                    func.count().filter(Invoice.status == "paid"),
+                    func.count().filter(and_(Invoice.status == "open", Invoice.attempted)),
+                ).where(Invoice.obligation_id == obligation_id)
+            )
+        ).one()
+        return Totals(
+            paid=int(paid or 0), billed_invoices=int(row[0]), invoices_paid=int(row[1]), unpaid_failed=int(row[2])
+        )
 
     # -- subscriptions ----------------------------------------------------------------------
-    async def upsert_subscription(self, *, obligation_id: uuid.UUID, stripe_subscription_id: str, **values: Any) -> Subscription | None:
+    async def upsert_subscription(
+        self, *, obligation_id: uuid.UUID, stripe_subscription_id: str, **values: Any
+    ) -> Subscription | None:
         statement = insert(Subscription).values(
             id=uuid.uuid4(), obligation_id=obligation_id, stripe_subscription_id=stripe_subscription_id, **values
         )
@@ -143,17 +173,25 @@ class LedgerRepository:
         return None if sub_id is None else await self.session.get(Subscription, sub_id, populate_existing=True)
 
     async def subscription(self, stripe_subscription_id: str) -> Subscription | None:
-        return await self.session.scalar(select(Subscription).where(Subscription.stripe_subscription_id == stripe_subscription_id))
+        return await self.session.scalar(
+            select(Subscription).where(Subscription.stripe_subscription_id == stripe_subscription_id)
+        )
 
     async def live_subscription(self, obligation_id: uuid.UUID) -> Subscription | None:
         return await self.session.scalar(
-            select(Subscription).where(Subscription.obligation_id == obligation_id, Subscription.status.in_(LIVE_SUBSCRIPTION))
-            .order_by(Subscription.created_at.desc()).limit(1)
+            select(Subscription)
+            .where(Subscription.obligation_id == obligation_id, Subscription.status.in_(LIVE_SUBSCRIPTION))
+            .order_by(Subscription.created_at.desc())
+            .limit(1)
         )
 
     async def subscriptions_of_user(self, obligation_ids: Sequence[uuid.UUID]) -> Sequence[Subscription]:
         if not obligation_ids:
             return []
-        return (await self.session.scalars(
-            select(Subscription).where(Subscription.obligation_id.in_(obligation_ids)).order_by(Subscription.created_at.desc())
-        )).all()
+        return (
+            await self.session.scalars(
+                select(Subscription)
+                .where(Subscription.obligation_id.in_(obligation_ids))
+                .order_by(Subscription.created_at.desc())
+            )
+        ).all()

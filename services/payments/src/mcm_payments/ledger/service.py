@@ -1,4 +1,5 @@
 """Turning Stripe objects into ledger rows (shared by webhook handlers and the task runner)."""
+
 from __future__ import annotations
 
 import uuid
@@ -40,14 +41,16 @@ def subscription_metadata_of_invoice(invoice: dict[str, Any]) -> dict[str, Any]:
 def intent_of_invoice(invoice: dict[str, Any]) -> str | None:
     if invoice.get("payment_intent"):
         return invoice["payment_intent"]
-    for payment in ((invoice.get("payments") or {}).get("data") or []):
+    for payment in (invoice.get("payments") or {}).get("data") or []:
         intent = (payment.get("payment") or {}).get("payment_intent")
         if intent:
             return intent
     return None
 
 
-async def sync_subscription(session: AsyncSession, obligation_id: uuid.UUID, sub: dict[str, Any]) -> Subscription | None:
+async def sync_subscription(
+    session: AsyncSession, obligation_id: uuid.UUID, sub: dict[str, Any]
+) -> Subscription | None:
     """Mirror a subscription as Stripe reports it now (callers pass a fresh retrieve, not an
     event snapshot, so an old event cannot roll the mirror back)."""
     return await LedgerRepository(session).upsert_subscription(

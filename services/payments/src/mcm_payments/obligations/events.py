@@ -5,6 +5,7 @@ obligation.waived, notification.requested. Consumed (stream `events:circles`):
 membership.payment_required, registration.payment_required, membership.ended,
 registration.expired (registration.cancelled and event.cancelled: see refunds/events.py).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -14,9 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.events import Envelope, EventWriter
-
 from mcm_payments.obligations.models import Obligation
+from mcm_shared.events import Envelope, EventWriter
 
 SOURCE_KEYS = {"membership": ("membership_id", "circle_id"), "registration": ("registration_id", "event_id")}
 
@@ -34,39 +34,85 @@ def reference(obligation: Obligation) -> dict[str, Any]:
 
 
 async def publish_settled(session: AsyncSession, writer: EventWriter, obligation: Obligation, *, method: str) -> None:
-    await writer.publish(session, "obligation.settled", {
-        **reference(obligation), "amount_paid": obligation.amount_paid, "currency": obligation.currency, "method": method,
-        "instalments": obligation.instalments, "instalments_paid": obligation.instalments_paid,
-    }, key=str(obligation.id))
+    await writer.publish(
+        session,
+        "obligation.settled",
+        {
+            **reference(obligation),
+            "amount_paid": obligation.amount_paid,
+            "currency": obligation.currency,
+            "method": method,
+            "instalments": obligation.instalments,
+            "instalments_paid": obligation.instalments_paid,
+        },
+        key=str(obligation.id),
+    )
 
 
 async def publish_overdue(session: AsyncSession, writer: EventWriter, obligation: Obligation) -> None:
-    await writer.publish(session, "obligation.overdue", {
-        **reference(obligation), "amount_due": obligation.amount_due, "currency": obligation.currency,
-        "overdue_since": obligation.overdue_since,
-    }, key=str(obligation.id))
+    await writer.publish(
+        session,
+        "obligation.overdue",
+        {
+            **reference(obligation),
+            "amount_due": obligation.amount_due,
+            "currency": obligation.currency,
+            "overdue_since": obligation.overdue_since,
+        },
+        key=str(obligation.id),
+    )
 
 
 async def publish_paused(session: AsyncSession, writer: EventWriter, obligation: Obligation, *, reason: str) -> None:
-    await writer.publish(session, "obligation.paused", {
-        **reference(obligation), "until": obligation.paused_until, "reason": reason,
-    }, key=str(obligation.id))
+    await writer.publish(
+        session,
+        "obligation.paused",
+        {
+            **reference(obligation),
+            "until": obligation.paused_until,
+            "reason": reason,
+        },
+        key=str(obligation.id),
+    )
 
 
-async def publish_waived(session: AsyncSession, writer: EventWriter, obligation: Obligation, *, reason: str, amount_waived: int) -> None:
-    await writer.publish(session, "obligation.waived", {
-        **reference(obligation), "reason": reason, "amount_waived": amount_waived, "currency": obligation.currency,
-    }, key=str(obligation.id))
+async def publish_waived(
+    session: AsyncSession, writer: EventWriter, obligation: Obligation, *, reason: str, amount_waived: int
+) -> None:
+    await writer.publish(
+        session,
+        "obligation.waived",
+        {
+            **reference(obligation),
+            "reason": reason,
+            "amount_waived": amount_waived,
+            "currency": obligation.currency,
+        },
+        key=str(obligation.id),
+    )
 
 
-async def request_reminder(session: AsyncSession, writer: EventWriter, obligation: Obligation, *, requested_by: str) -> None:
+async def request_reminder(
+    session: AsyncSession, writer: EventWriter, obligation: Obligation, *, requested_by: str
+) -> None:
     # Auth owns contact details and sends the message; we only say to whom and what.
-    await writer.publish(session, "notification.requested", {
-        "recipient_user_ids": [obligation.user_id],
-        "template": "payment_reminder",
-        "data": {**reference(obligation), "amount_due": obligation.amount_due, "currency": obligation.currency,
-                 "status": obligation.status, "overdue_since": obligation.overdue_since, "requested_by": requested_by},
-    }, key=str(obligation.id))
+    await writer.publish(
+        session,
+        "notification.requested",
+        {
+            "recipient_user_ids": [obligation.user_id],
+            "template": "payment_reminder",
+            "data": {
+                **reference(obligation),
+                "amount_due": obligation.amount_due,
+                "currency": obligation.currency,
+                "status": obligation.status,
+                "overdue_since": obligation.overdue_since,
+                "requested_by": requested_by,
+            },
+        },
+        key=str(obligation.id),
+    )
 
 
 # -- consumed ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """What a member owes (an obligation) and the audit trail of everything done to one."""
+
 from __future__ import annotations
 
 import uuid
@@ -33,7 +34,11 @@ class Obligation(Record, Base):
         CheckConstraint("status <> 'paused' OR paused_until IS NOT NULL", name="paused_has_until"),
         Index("ix_obligations_user", "user_id", "created_at"),
         Index("ix_obligations_context", "kind", "context_id"),
-        Index("ix_obligations_queue", "overdue_since", postgresql_where=text("status = 'overdue' OR attention IS NOT NULL")),
+        Index(
+            "ix_obligations_queue",
+            "overdue_since",
+            postgresql_where=text("status = 'overdue' OR attention IS NOT NULL"),
+        ),
         Index("ix_obligations_paused", "paused_until", postgresql_where=text("status = 'paused'")),
     )
 

@@ -1,4 +1,5 @@
 """SQL for obligations and their audit trail."""
+
 from __future__ import annotations
 
 import uuid
@@ -39,26 +40,42 @@ class ObligationRepository:
     async def lock(self, obligation_id: uuid.UUID) -> Obligation | None:
         """The obligation, row-locked: every change to one obligation happens one at a time."""
         return await self.session.scalar(
-            select(Obligation).where(Obligation.id == obligation_id).with_for_update().execution_options(populate_existing=True)
+            select(Obligation)
+            .where(Obligation.id == obligation_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
 
     async def lock_by_source(self, kind: str, source_id: uuid.UUID) -> Obligation | None:
         return await self.session.scalar(
-            select(Obligation).where(Obligation.kind == kind, Obligation.source_id == source_id)
-            .with_for_update().execution_options(populate_existing=True)
+            select(Obligation)
+            .where(Obligation.kind == kind, Obligation.source_id == source_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
 
     async def lock_for_context(self, kind: str, context_id: uuid.UUID) -> Sequence[Obligation]:
-        return (await self.session.scalars(
-            select(Obligation).where(Obligation.kind == kind, Obligation.context_id == context_id)
-            .order_by(Obligation.id).with_for_update().execution_options(populate_existing=True)
-        )).all()
+        return (
+            await self.session.scalars(
+                select(Obligation)
+                .where(Obligation.kind == kind, Obligation.context_id == context_id)
+                .order_by(Obligation.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).all()
 
-    async def list_for_user(self, user_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None) -> Sequence[Obligation]:
+    async def list_for_user(
+        self, user_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> Sequence[Obligation]:
         query = select(Obligation).where(Obligation.user_id == user_id)
         if after:
             query = query.where(tuple_(Obligation.created_at, Obligation.id) < after)
-        return (await self.session.scalars(query.order_by(Obligation.created_at.desc(), Obligation.id.desc()).limit(limit + 1))).all()
+        return (
+            await self.session.scalars(
+                query.order_by(Obligation.created_at.desc(), Obligation.id.desc()).limit(limit + 1)
+            )
+        ).all()
 
     async def queue(self, limit: int, after: tuple[datetime, uuid.UUID] | None) -> Sequence[Obligation]:
         """Overdue obligations and those flagged for attention, oldest trouble first."""
@@ -69,10 +86,14 @@ class ObligationRepository:
         return (await self.session.scalars(query.order_by(queue_since(), Obligation.id).limit(limit + 1))).all()
 
     async def paused_until_before(self, moment: datetime, limit: int = 50) -> Sequence[uuid.UUID]:
-        return (await self.session.scalars(
-            select(Obligation.id).where(and_(Obligation.status == "paused", Obligation.paused_until <= moment))
-            .order_by(Obligation.paused_until).limit(limit)
-        )).all()
+        return (
+            await self.session.scalars(
+                select(Obligation.id)
+                .where(and_(Obligation.status == "paused", Obligation.paused_until <= moment))
+                .order_by(Obligation.paused_until)
+                .limit(limit)
+            )
+        ).all()
 
     def audit(
         self,
@@ -86,24 +107,38 @@ class ObligationRepository:
         data: dict[str, Any] | None = None,
     ) -> ObligationAudit:
         entry = ObligationAudit(
-            id=uuid.uuid4(), obligation_id=obligation.id, actor=actor, actor_roles=sorted(actor_roles), action=action,
-            reason=reason, status_before=status_before, status_after=obligation.status, data=data or {},
+            id=uuid.uuid4(),
+            obligation_id=obligation.id,
+            actor=actor,
+            actor_roles=sorted(actor_roles),
+            action=action,
+            reason=reason,
+            status_before=status_before,
+            status_after=obligation.status,
+            data=data or {},
         )
         self.session.add(entry)
         return entry
 
-    async def audit_trail(self, obligation_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None) -> Sequence[ObligationAudit]:
+    async def audit_trail(
+        self, obligation_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> Sequence[ObligationAudit]:
         query = select(ObligationAudit).where(ObligationAudit.obligation_id == obligation_id)
         if after:
             query = query.where(tuple_(ObligationAudit.created_at, ObligationAudit.id) > after)
-        return (await self.session.scalars(query.order_by(ObligationAudit.created_at, ObligationAudit.id).limit(limit + 1))).all()
+        return (
+            await self.session.scalars(query.order_by(ObligationAudit.created_at, ObligationAudit.id).limit(limit + 1))
+        ).all()
 
     async def last_note(self, obligation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ObligationAudit]:
         if not obligation_ids:
             return {}
-        rows = (await self.session.scalars(
-            select(ObligationAudit).where(ObligationAudit.obligation_id.in_(obligation_ids), ObligationAudit.action == "note")
-            .order_by(ObligationAudit.obligation_id, ObligationAudit.created_at.desc())
-            .distinct(ObligationAudit.obligation_id)
-        )).all()
+        rows = (
+            await self.session.scalars(
+                select(ObligationAudit)
+                .where(ObligationAudit.obligation_id.in_(obligation_ids), ObligationAudit.action == "note")
+                .order_by(ObligationAudit.obligation_id, ObligationAudit.created_at.desc())
+                .distinct(ObligationAudit.obligation_id)
+            )
+        ).all()
         return {row.obligation_id: row for row in rows}

@@ -47,13 +47,24 @@ class Obligation(BaseModel):
         )
         currency = obligation.currency
         return cls(
-            id=obligation.id, user_id=obligation.user_id, kind=obligation.kind, status=obligation.status, **ids,
-            amount=Money(amount=obligation.amount, currency=currency), interval=obligation.interval,
-            instalments=obligation.instalments, instalments_paid=obligation.instalments_paid,
+            id=obligation.id,
+            user_id=obligation.user_id,
+            kind=obligation.kind,
+            status=obligation.status,
+            **ids,
+            amount=Money(amount=obligation.amount, currency=currency),
+            interval=obligation.interval,
+            instalments=obligation.instalments,
+            instalments_paid=obligation.instalments_paid,
             amount_due=Money(amount=obligation.amount_due, currency=currency),
             amount_paid=Money(amount=obligation.amount_paid, currency=currency),
-            paused_until=obligation.paused_until, settled_at=obligation.settled_at, overdue_since=obligation.overdue_since,
-            completed_at=obligation.completed_at, created_at=obligation.created_at, updated_at=obligation.updated_at, **extra,
+            paused_until=obligation.paused_until,
+            settled_at=obligation.settled_at,
+            overdue_since=obligation.overdue_since,
+            completed_at=obligation.completed_at,
+            created_at=obligation.created_at,
+            updated_at=obligation.updated_at,
+            **extra,
         )
 
 

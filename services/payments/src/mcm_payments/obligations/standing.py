@@ -9,6 +9,7 @@
 Computing from the ledger (not from the order events arrived in) is what makes duplicate and
 out-of-order webhooks harmless: the same facts always give the same standing.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -34,7 +35,9 @@ def instalment_amount(obligation: Obligation) -> int:
     return obligation.amount // obligation.instalments
 
 
-async def refresh(session: AsyncSession, runtime: Runtime, obligation: Obligation, *, method: str = "card", unpause: bool = False) -> str:
+async def refresh(
+    session: AsyncSession, runtime: Runtime, obligation: Obligation, *, method: str = "card", unpause: bool = False
+) -> str:
     """Recompute and store the standing; publish what changed. Returns the status before.
 
     The caller holds the obligation's row lock. `unpause` ends a pause (the standing is then
@@ -77,4 +80,6 @@ async def _complete_if_done(session: AsyncSession, obligation: Obligation, due: 
             # The plan is paid in full: no further invoice may be raised.
             subscription = await LedgerRepository(session).live_subscription(obligation.id)
             if subscription is not None and not subscription.cancel_at_period_end:
-                TaskRepository(session).enqueue("cancel_at_period_end", subscription.stripe_subscription_id, obligation_id=obligation.id)
+                TaskRepository(session).enqueue(
+                    "cancel_at_period_end", subscription.stripe_subscription_id, obligation_id=obligation.id
+                )

@@ -1,4 +1,5 @@
 """The financial overview, aggregated by PostgreSQL (one query per figure)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,15 +24,23 @@ class OverviewRepository:
 
     async def months(self, start: datetime, end: datetime) -> list[Any]:
         collected = (
-            select(_month(Payment.paid_at).label("month"), Payment.currency.label("currency"),
-                   func.sum(Payment.amount).label("amount"), func.count().label("n"))
+            select(
+                _month(Payment.paid_at).label("month"),
+                Payment.currency.label("currency"),
+                func.sum(Payment.amount).label("amount"),
+                func.count().label("n"),
+            )
             .where(Payment.paid_at >= start, Payment.paid_at < end)
             .group_by(_month(Payment.paid_at), Payment.currency)
             .subquery()
         )
         refunded = (
-            select(_month(Refund.succeeded_at).label("month"), Refund.currency.label("currency"),
-                   func.sum(Refund.amount).label("amount"), func.count().label("n"))
+            select(
+                _month(Refund.succeeded_at).label("month"),
+                Refund.currency.label("currency"),
+                func.sum(Refund.amount).label("amount"),
+                func.count().label("n"),
+            )
             .where(Refund.status == "succeeded", Refund.succeeded_at >= start, Refund.succeeded_at < end)
             .group_by(_month(Refund.succeeded_at), Refund.currency)
             .subquery()
@@ -48,23 +57,37 @@ class OverviewRepository:
                 func.coalesce(refunded.c.n, 0).label("refunds"),
                 (func.coalesce(collected.c.amount, 0) - func.coalesce(refunded.c.amount, 0)).label("net"),
             )
-            .select_from(collected.join(refunded, (collected.c.month == refunded.c.month) & (collected.c.currency == refunded.c.currency), full=True))
+            .select_from(
+                collected.join(
+                    refunded,
+                    (collected.c.month == refunded.c.month) & (collected.c.currency == refunded.c.currency),
+                    full=True,
+                )
+            )
             .order_by(month, currency)
         )
         return list((await self.session.execute(query)).mappings())
 
     async def due(self, statuses: tuple[str, ...]) -> list[Any]:
         query = (
-            select(Obligation.currency.label("currency"), func.sum(Obligation.amount_due).label("amount"), func.count().label("count"))
+            select(
+                Obligation.currency.label("currency"),
+                func.sum(Obligation.amount_due).label("amount"),
+                func.count().label("count"),
+            )
             .where(Obligation.status.in_(statuses), Obligation.amount_due > 0)
-            .group_by(Obligation.currency).order_by(Obligation.currency)
+            .group_by(Obligation.currency)
+            .order_by(Obligation.currency)
         )
         return list((await self.session.execute(query)).mappings())
 
     async def refunds(self, statuses: tuple[str, ...], start: datetime, end: datetime) -> list[Any]:
         query = (
-            select(Refund.currency.label("currency"), func.sum(Refund.amount).label("amount"), func.count().label("count"))
+            select(
+                Refund.currency.label("currency"), func.sum(Refund.amount).label("amount"), func.count().label("count")
+            )
             .where(Refund.status.in_(statuses), Refund.created_at >= start, Refund.created_at < end)
-            .group_by(Refund.currency).order_by(Refund.currency)
+            .group_by(Refund.currency)
+            .order_by(Refund.currency)
         )
         return list((await self.session.execute(query)).mappings())

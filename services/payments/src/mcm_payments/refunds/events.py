@@ -1,5 +1,6 @@
 """Refund events: publishes refund.succeeded; consumes event.cancelled (refund that event) and
 registration.cancelled (refund one registration in full, or stop collecting without a refund)."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,12 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.events import EventWriter
-
 from mcm_payments.ledger.models import Payment
 from mcm_payments.obligations.events import reference
 from mcm_payments.obligations.models import Obligation
 from mcm_payments.refunds.models import Refund
+from mcm_shared.events import EventWriter
 
 
 class EventCancelled(BaseModel):
@@ -36,9 +36,21 @@ class RegistrationCancelled(BaseModel):
     currency: str | None = None
 
 
-async def publish_succeeded(session: AsyncSession, writer: EventWriter, refund: Refund, payment: Payment, obligation: Obligation) -> None:
-    await writer.publish(session, "refund.succeeded", {
-        **reference(obligation), "refund_id": refund.id, "payment_id": payment.id, "amount": refund.amount,
-        "currency": refund.currency, "reason": refund.reason, "origin": refund.origin,
-        "payment_refunded_in_full": payment.amount_refunded >= payment.amount,
-    }, key=str(obligation.id))
+async def publish_succeeded(
+    session: AsyncSession, writer: EventWriter, refund: Refund, payment: Payment, obligation: Obligation
+) -> None:
+    await writer.publish(
+        session,
+        "refund.succeeded",
+        {
+            **reference(obligation),
+            "refund_id": refund.id,
+            "payment_id": payment.id,
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "reason": refund.reason,
+            "origin": refund.origin,
+            "payment_refunded_in_full": payment.amount_refunded >= payment.amount,
+        },
+        key=str(obligation.id),
+    )

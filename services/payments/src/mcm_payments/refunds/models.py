@@ -1,4 +1,5 @@
 """Refunds of payments: requested here (staff, event or registration cancellation) or seen at Stripe."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """SQL for refunds."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,13 +26,24 @@ class RefundRepository:
 
     async def by_stripe_id(self, stripe_refund_id: str) -> Refund | None:
         return await self.session.scalar(
-            select(Refund).where(Refund.stripe_refund_id == stripe_refund_id).with_for_update().execution_options(populate_existing=True)
+            select(Refund)
+            .where(Refund.stripe_refund_id == stripe_refund_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
 
     async def for_payment(self, payment_id: uuid.UUID) -> Sequence[Refund]:
-        return (await self.session.scalars(select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.created_at))).all()
+        return (
+            await self.session.scalars(
+                select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.created_at)
+            )
+        ).all()
 
     async def for_payments(self, payment_ids: Sequence[uuid.UUID]) -> Sequence[Refund]:
         if not payment_ids:
             return []
-        return (await self.session.scalars(select(Refund).where(Refund.payment_id.in_(payment_ids)).order_by(Refund.created_at))).all()
+        return (
+            await self.session.scalars(
+                select(Refund).where(Refund.payment_id.in_(payment_ids)).order_by(Refund.created_at)
+            )
+        ).all()

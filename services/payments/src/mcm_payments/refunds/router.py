@@ -1,4 +1,5 @@
 """HTTP for refunds (staff)."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,15 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path
 
-from mcm_shared.errors import Forbidden, problem_responses
-from mcm_shared.wiring import SessionDep
-
 from mcm_payments.idempotency import IdempotencyKeyReused
 from mcm_payments.refunds import service
 from mcm_payments.refunds.errors import PaymentNotFound, RefundExceedsPayment
 from mcm_payments.refunds.schemas import Refund, RefundCreate
 from mcm_payments.roles import RefundStaff
 from mcm_payments.runtime import RuntimeDep
+from mcm_shared.errors import Forbidden, problem_responses
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/payments", tags=["refunds"])
 PaymentID = Annotated[uuid.UUID, Path(description="A payment's id (from history or an obligation's payments)")]
@@ -34,7 +34,9 @@ async def create_refund(
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Refund:
-    refund = await service.request(session, runtime, principal, payment_id=payment_id, amount=body.amount, reason=body.reason, key=idempotency_key)
+    refund = await service.request(
+        session, runtime, principal, payment_id=payment_id, amount=body.amount, reason=body.reason, key=idempotency_key
+    )
     return Refund.model_validate(refund)
 
 

@@ -7,6 +7,7 @@ CHECK constraint), so concurrent requests can never refund more than was paid; a
 fails releases its reservation. Stripe is called after the commit, as a task with its own
 idempotency key, so a crash or outage between the two loses nothing.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -15,9 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from mcm_shared.events import Envelope
-from mcm_shared.tokens import Principal
 
 from mcm_payments import idempotency
 from mcm_payments.ledger.models import Payment
@@ -32,12 +30,29 @@ from mcm_payments.refunds.repository import RefundRepository
 from mcm_payments.roles import actor_of
 from mcm_payments.runtime import Runtime
 from mcm_payments.tasks.repository import TaskRepository
+from mcm_shared.events import Envelope
+from mcm_shared.security import Principal
 
 SCOPE = "refund"
-STRIPE_STATUS = {"pending": "pending", "requires_action": "pending", "succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}
+STRIPE_STATUS = {
+    "pending": "pending",
+    "requires_action": "pending",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "canceled",
+}
 
 
-async def request(session: AsyncSession, runtime: Runtime, principal: Principal, *, payment_id: uuid.UUID, amount: int | None, reason: str, key: str | None) -> Refund:
+async def request(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    *,
+    payment_id: uuid.UUID,
+    amount: int | None,
+    reason: str,
+    key: str | None,
+) -> Refund:
     key = idempotency.validate_key(key)
     digest = idempotency.request_hash({"payment_id": str(payment_id), "amount": amount, "reason": reason})
     if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
@@ -56,8 +71,17 @@ async def request(session: AsyncSession, runtime: Runtime, principal: Principal,
     wanted = amount if amount is not None else left
     if left <= 0 or wanted > left:
         raise RefundExceedsPayment(f"Only {left} {payment.currency} of this payment can still be refunded.")
-    refund, task_id = await _create(session, runtime, obligation, payment, amount=wanted, origin="staff", reason=reason,
-                                    requested_by=actor_of(principal), roles=sorted(principal.roles))
+    refund, task_id = await _create(
+        session,
+        runtime,
+        obligation,
+        payment,
+        amount=wanted,
+        origin="staff",
+        reason=reason,
+        requested_by=actor_of(principal),
+        roles=sorted(principal.roles),
+    )
     await idempotency.remember(session, SCOPE, principal.subject, key, digest, {"refund_id": str(refund.id)})
     await session.commit()
     if task_id is not None:
@@ -75,13 +99,31 @@ async def _current(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
 
 
 async def _create(
-    session: AsyncSession, runtime: Runtime, obligation: Obligation, payment: Payment, *,
-    amount: int, origin: str, reason: str, requested_by: str, roles: Sequence[str] = (),
+    session: AsyncSession,
+    runtime: Runtime,
+    obligation: Obligation,
+    payment: Payment,
+    *,
+    amount: int,
+    origin: str,
+    reason: str,
+    requested_by: str,
+    roles: Sequence[str] = (),
 ) -> tuple[Refund, uuid.UUID | None]:
     if not await LedgerRepository(session).reserve_refund(payment.id, amount):
         raise RefundExceedsPayment("The refund exceeds what is left of the payment.")
-    refund = Refund(id=uuid.uuid4(), payment_id=payment.id, obligation_id=obligation.id, user_id=payment.user_id, amount=amount,
-                    currency=payment.currency, status="requested", origin=origin, reason=reason, requested_by=requested_by)
+    refund = Refund(
+        id=uuid.uuid4(),
+        payment_id=payment.id,
+        obligation_id=obligation.id,
+        user_id=payment.user_id,
+        amount=amount,
+        currency=payment.currency,
+        status="requested",
+        origin=origin,
+        reason=reason,
+        requested_by=requested_by,
+    )
     RefundRepository(session).add(refund)
     task_id = None
     if payment.source == "offline":
@@ -91,16 +133,36 @@ async def _create(
         await session.refresh(payment)
         await events.publish_succeeded(session, runtime.writer, refund, payment, obligation)
     else:
-        task = TaskRepository(session).enqueue("submit_refund", str(refund.id), obligation_id=obligation.id,
-                                               params={"payment_intent": payment.stripe_payment_intent_id, "amount": amount})
+        task = TaskRepository(session).enqueue(
+            "submit_refund",
+            str(refund.id),
+            obligation_id=obligation.id,
+            params={"payment_intent": payment.stripe_payment_intent_id, "amount": amount},
+        )
         task_id = task.id
-    ObligationRepository(session).audit(obligation, actor=requested_by, actor_roles=roles, action="refund_requested", reason=reason,
-                                        status_before=obligation.status, data={"refund_id": str(refund.id), "payment_id": str(payment.id), "amount": amount})
+    ObligationRepository(session).audit(
+        obligation,
+        actor=requested_by,
+        actor_roles=roles,
+        action="refund_requested",
+        reason=reason,
+        status_before=obligation.status,
+        data={"refund_id": str(refund.id), "payment_id": str(payment.id), "amount": amount},
+    )
     await session.flush()
     return refund, task_id
 
 
-async def refund_in_full(session: AsyncSession, runtime: Runtime, obligation: Obligation, payment: Payment, *, origin: str, reason: str, requested_by: str) -> Refund | None:
+async def refund_in_full(
+    session: AsyncSession,
+    runtime: Runtime,
+    obligation: Obligation,
+    payment: Payment,
+    *,
+    origin: str,
+    reason: str,
+    requested_by: str,
+) -> Refund | None:
     """Refund whatever is left of a card payment; offline money is flagged for staff instead."""
     payment = await LedgerRepository(session).payment(payment.id, lock=True)
     assert payment is not None
@@ -115,7 +177,9 @@ async def refund_in_full(session: AsyncSession, runtime: Runtime, obligation: Ob
         elif note not in obligation.attention:
             obligation.attention = f"{obligation.attention} {note}"
         return None
-    refund, _ = await _create(session, runtime, obligation, payment, amount=left, origin=origin, reason=reason, requested_by=requested_by)
+    refund, _ = await _create(
+        session, runtime, obligation, payment, amount=left, origin=origin, reason=reason, requested_by=requested_by
+    )
     return refund
 
 
@@ -127,10 +191,24 @@ async def on_event_cancelled(session: AsyncSession, runtime: Runtime, envelope: 
         before = await obligations.close(session, obligation, reason="event_cancelled", at_period_end=False)
         refunds = []
         for payment in await LedgerRepository(session).payments_of(obligation.id):
-            refund = await refund_in_full(session, runtime, obligation, payment, origin="event_cancelled", reason="Event cancelled", requested_by=actor)
+            refund = await refund_in_full(
+                session,
+                runtime,
+                obligation,
+                payment,
+                origin="event_cancelled",
+                reason="Event cancelled",
+                requested_by=actor,
+            )
             if refund is not None:
                 refunds.append(str(refund.id))
-        repository.audit(obligation, actor=actor, action="event_cancelled", status_before=before, data={"event_id": str(data.event_id), "refunds": refunds})
+        repository.audit(
+            obligation,
+            actor=actor,
+            action="event_cancelled",
+            status_before=before,
+            data={"event_id": str(data.event_id), "refunds": refunds},
+        )
 
 
 async def on_registration_cancelled(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
@@ -153,13 +231,31 @@ async def on_registration_cancelled(session: AsyncSession, runtime: Runtime, env
     refunds = []
     if data.refund == "full":
         for payment in await LedgerRepository(session).payments_of(obligation.id):
-            refund = await refund_in_full(session, runtime, obligation, payment, origin="registration_cancelled",
-                                          reason="Registration cancelled", requested_by=actor)
+            refund = await refund_in_full(
+                session,
+                runtime,
+                obligation,
+                payment,
+                origin="registration_cancelled",
+                reason="Registration cancelled",
+                requested_by=actor,
+            )
             if refund is not None:
                 refunds.append(str(refund.id))
-    repository.audit(obligation, actor=actor, action="registration_cancelled", reason=data.reason, status_before=before, data={
-        "event_id": str(envelope.id), "refund": data.refund, "refunds": refunds, "price": data.amount, "currency": data.currency,
-    })
+    repository.audit(
+        obligation,
+        actor=actor,
+        action="registration_cancelled",
+        reason=data.reason,
+        status_before=before,
+        data={
+            "event_id": str(envelope.id),
+            "refund": data.refund,
+            "refunds": refunds,
+            "price": data.amount,
+            "currency": data.currency,
+        },
+    )
 
 
 async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict[str, Any]) -> str:
@@ -196,8 +292,13 @@ async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict
         await ledger.release_refund(payment.id, refund.amount)
         obligation.attention = f"A refund of {refund.amount} {refund.currency} {new_status}: {refund.failure_reason}."
     if new_status != "pending":
-        ObligationRepository(session).audit(obligation, actor="stripe", action=f"refund_{new_status}", status_before=obligation.status,
-                                            data={"refund_id": str(refund.id), "amount": refund.amount})
+        ObligationRepository(session).audit(
+            obligation,
+            actor="stripe",
+            action=f"refund_{new_status}",
+            status_before=obligation.status,
+            data={"refund_id": str(refund.id), "amount": refund.amount},
+        )
     return "applied"
 
 
@@ -213,16 +314,28 @@ async def _adopt(session: AsyncSession, runtime: Runtime, obj: dict[str, Any], s
     if amount <= 0 or not await LedgerRepository(session).reserve_refund(payment.id, amount):
         obligation.attention = f"Stripe refund {obj.get('id')} exceeds what our ledger shows as refundable."
         return None
-    refund = Refund(id=uuid.uuid4(), payment_id=payment.id, obligation_id=obligation.id, user_id=payment.user_id, amount=amount,
-                    currency=payment.currency, status="requested", origin="stripe", reason=obj.get("reason") or "Refunded at Stripe",
-                    requested_by="stripe", stripe_refund_id=obj.get("id"))
+    refund = Refund(
+        id=uuid.uuid4(),
+        payment_id=payment.id,
+        obligation_id=obligation.id,
+        user_id=payment.user_id,
+        amount=amount,
+        currency=payment.currency,
+        status="requested",
+        origin="stripe",
+        reason=obj.get("reason") or "Refunded at Stripe",
+        requested_by="stripe",
+        stripe_refund_id=obj.get("id"),
+    )
     RefundRepository(session).add(refund)
     await session.flush()
     return refund
 
 
 async def mark_failed(session: AsyncSession, runtime: Runtime, refund_id: uuid.UUID, why: str) -> None:
-    await apply_stripe_refund(session, runtime, {"metadata": {"refund_id": str(refund_id)}, "status": "failed", "failure_reason": why})
+    await apply_stripe_refund(
+        session, runtime, {"metadata": {"refund_id": str(refund_id)}, "status": "failed", "failure_reason": why}
+    )
 
 
 async def list_for_payment(session: AsyncSession, payment_id: uuid.UUID) -> Sequence[Refund]:

@@ -6,6 +6,7 @@ Development and test tooling only: the service never imports it. It speaks Strip
 told to through `/_standin/...` control endpoints, and posts webhooks signed exactly as Stripe
 signs them. Run it with `python -m mcm_payments.standin` (port `STRIPE_STANDIN_PORT`, 12111).
 """
+
 from mcm_payments.standin.app import create_standin_app
 from mcm_payments.standin.config import StandInConfig
 

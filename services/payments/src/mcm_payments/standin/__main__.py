@@ -1,4 +1,5 @@
 """`python -m mcm_payments.standin`: serve the Stripe stand-in on STRIPE_STANDIN_PORT (12111)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Stripe's HTTP API surface, as far as the platform uses it: `/v1/...` with Bearer secret-key
 auth, form-encoded parameters, `Idempotency-Key` replay and Stripe-shaped errors."""
+
 from __future__ import annotations
 
 import base64
@@ -32,7 +33,9 @@ def _api_key(request: Request, s: StandIn) -> str:
         except (ValueError, UnicodeDecodeError):
             key = ""
     if not key:
-        raise StripeError(401, "You did not provide an API key. Provide it in the Authorization header, using Bearer auth.")
+        raise StripeError(
+            401, "You did not provide an API key. Provide it in the Authorization header, using Bearer auth."
+        )
     expected = s.config.secret_key
     if (expected and key != expected) or (not expected and not key.startswith("sk_")):
         raise StripeError(401, f"Invalid API Key provided: {key[:8]}****{key[-4:]}")
@@ -68,15 +71,29 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", r"/v1/prices/(?P<id>[^/]+)", _get("price")),
     ("GET", r"/v1/products/(?P<id>[^/]+)", _get("product")),
     ("POST", r"/v1/checkout/sessions", lambda s, p, i: checkout.create_session(s, p)),
-    ("GET", r"/v1/checkout/sessions", lambda s, p, i: _list(s, "checkout.session", p, "/v1/checkout/sessions", ("customer", "subscription", "payment_intent", "status"))),
+    (
+        "GET",
+        r"/v1/checkout/sessions",
+        lambda s, p, i: _list(
+            s, "checkout.session", p, "/v1/checkout/sessions", ("customer", "subscription", "payment_intent", "status")
+        ),
+    ),
     ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)", _get("checkout.session")),
     ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)/line_items", _session_lines),
     ("POST", r"/v1/checkout/sessions/(?P<id>[^/]+)/expire", lambda s, p, i: checkout.expire_session(s, i["id"])),
-    ("GET", r"/v1/subscriptions", lambda s, p, i: _list(s, "subscription", p, "/v1/subscriptions", ("customer", "status"))),
+    (
+        "GET",
+        r"/v1/subscriptions",
+        lambda s, p, i: _list(s, "subscription", p, "/v1/subscriptions", ("customer", "status")),
+    ),
     ("GET", r"/v1/subscriptions/(?P<id>[^/]+)", _get("subscription")),
     ("POST", r"/v1/subscriptions/(?P<id>[^/]+)", lambda s, p, i: billing.update(s, i["id"], p)),
     ("DELETE", r"/v1/subscriptions/(?P<id>[^/]+)", lambda s, p, i: billing.cancel(s, i["id"])),
-    ("GET", r"/v1/invoices", lambda s, p, i: _list(s, "invoice", p, "/v1/invoices", ("customer", "subscription", "status"))),
+    (
+        "GET",
+        r"/v1/invoices",
+        lambda s, p, i: _list(s, "invoice", p, "/v1/invoices", ("customer", "subscription", "status")),
+    ),
     ("GET", r"/v1/invoices/(?P<id>[^/]+)", _get("invoice")),
     ("POST", r"/v1/invoices/(?P<id>[^/]+)/pay", lambda s, p, i: billing.pay_invoice(s, i["id"], p)),
     ("GET", r"/v1/payment_intents/(?P<id>[^/]+)", _get("payment_intent")),
@@ -97,7 +114,9 @@ def _render(s: StandIn, result: dict[str, Any], params: dict[str, Any]) -> dict[
         expand = [expand]
     body = s.store.expand(result, [path for path in expand if path != "line_items"])
     if "line_items" in expand and body.get("object") == "checkout.session":
-        body["line_items"] = objects.listing(f"/v1/checkout/sessions/{body['id']}/line_items", snapshot(s.session_lines[body["id"]]))
+        body["line_items"] = objects.listing(
+            f"/v1/checkout/sessions/{body['id']}/line_items", snapshot(s.session_lines[body["id"]])
+        )
     return body
 
 
@@ -120,13 +139,22 @@ async def dispatch(request: Request) -> JSONResponse:
             raise StripeError(400, str(exc)) from None
         idem = request.headers.get("idempotency-key")
         if idem and method in _IDEMPOTENT_METHODS:
-            return await _idempotent(s, (key, idem), method, path, params, lambda: handler(s, params, match.groupdict()))
+            return await _idempotent(
+                s, (key, idem), method, path, params, lambda: handler(s, params, match.groupdict())
+            )
         return JSONResponse(_render(s, handler(s, params, match.groupdict()), params))
     except StripeError as exc:
         return JSONResponse(exc.body, status_code=exc.status)
 
 
-async def _idempotent(s: StandIn, cache_key: tuple[str, str], method: str, path: str, params: dict[str, Any], run: Callable[[], dict[str, Any]]) -> JSONResponse:
+async def _idempotent(
+    s: StandIn,
+    cache_key: tuple[str, str],
+    method: str,
+    path: str,
+    params: dict[str, Any],
+    run: Callable[[], dict[str, Any]],
+) -> JSONResponse:
     print_ = fingerprint(method, path, params)
     async with s.store.lock_for(cache_key):
         cached = s.store.idempotent.get(cache_key)
@@ -138,7 +166,11 @@ async def _idempotent(s: StandIn, cache_key: tuple[str, str], method: str, path:
                     f"Try using a key other than '{cache_key[1]}' if you meant to execute a different request.",
                     type_="idempotency_error",
                 )
-            return JSONResponse(cached.body, status_code=cached.status, headers={"Idempotent-Replayed": "true", "Idempotency-Key": cache_key[1]})
+            return JSONResponse(
+                cached.body,
+                status_code=cached.status,
+                headers={"Idempotent-Replayed": "true", "Idempotency-Key": cache_key[1]},
+            )
         try:
             status, body = 200, _render(s, run(), params)
         except StripeError as exc:

@@ -1,4 +1,5 @@
 """The stand-in's Starlette application."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

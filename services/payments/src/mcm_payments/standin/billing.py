@@ -1,6 +1,7 @@
 """Subscriptions and invoices: start at checkout, bill each period when told to, retry, pay an
 open invoice (with a card or out of band), update (cancel at period end, pause collection),
 cancel."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,11 +21,15 @@ def start_subscription(
     once, on the first invoice (as Stripe does)."""
     start = now()
     recurring = [(line["price"], line["quantity"]) for line in lines if line["price"]["recurring"]]
-    sub = s.store.add(objects.subscription(customer_id=customer_id, prices=recurring, metadata=metadata, pm_id=pm["id"], start=start))
+    sub = s.store.add(
+        objects.subscription(customer_id=customer_id, prices=recurring, metadata=metadata, pm_id=pm["id"], start=start)
+    )
     s.emit("customer.subscription.created", sub)
     end = sub["current_period_end"]
     invoice_lines = [
-        objects.invoice_line(line["price"], line["quantity"], start, end if line["price"]["recurring"] else start, line["description"])
+        objects.invoice_line(
+            line["price"], line["quantity"], start, end if line["price"]["recurring"] else start, line["description"]
+        )
         for line in lines
     ]
     invoice = _new_invoice(s, sub, invoice_lines, "subscription_create", start, end)
@@ -32,10 +37,20 @@ def start_subscription(
     return sub, invoice
 
 
-def _new_invoice(s: StandIn, sub: dict[str, Any], lines: list[dict[str, Any]], reason: str, start: int, end: int) -> dict[str, Any]:
-    invoice = s.store.add(objects.invoice(
-        customer_id=sub["customer"], subscription=sub, lines=lines, reason=reason, period_start=start, period_end=end, base_url=s.base_url,
-    ))
+def _new_invoice(
+    s: StandIn, sub: dict[str, Any], lines: list[dict[str, Any]], reason: str, start: int, end: int
+) -> dict[str, Any]:
+    invoice = s.store.add(
+        objects.invoice(
+            customer_id=sub["customer"],
+            subscription=sub,
+            lines=lines,
+            reason=reason,
+            period_start=start,
+            period_end=end,
+            base_url=s.base_url,
+        )
+    )
     sub["latest_invoice"] = invoice["id"]
     return invoice
 
@@ -45,7 +60,13 @@ def attempt(s: StandIn, invoice: dict[str, Any], *, first: bool, outcome: str | 
     sub = s.store.get(invoice["subscription"], "subscription")
     pm = s.store.get(sub["default_payment_method"], "payment_method")
     succeed = s.charge_outcome(pm["id"], first=first, outcome=outcome)
-    intent, _ = s.charge(amount=invoice["amount_due"], currency=invoice["currency"], customer_id=invoice["customer"], pm=pm, succeed=succeed)
+    intent, _ = s.charge(
+        amount=invoice["amount_due"],
+        currency=invoice["currency"],
+        customer_id=invoice["customer"],
+        pm=pm,
+        succeed=succeed,
+    )
     invoice["payment_intent"] = intent["id"]
     invoice["attempt_count"] += 1
     invoice["attempted"] = True
@@ -61,10 +82,16 @@ def attempt(s: StandIn, invoice: dict[str, Any], *, first: bool, outcome: str | 
 
 
 def _mark_paid(invoice: dict[str, Any], *, amount_paid: int, out_of_band: bool = False) -> None:
-    invoice.update({
-        "status": "paid", "paid": True, "amount_paid": amount_paid, "amount_remaining": 0,
-        "paid_out_of_band": out_of_band, "next_payment_attempt": None,
-    })
+    invoice.update(
+        {
+            "status": "paid",
+            "paid": True,
+            "amount_paid": amount_paid,
+            "amount_remaining": 0,
+            "paid_out_of_band": out_of_band,
+            "next_payment_attempt": None,
+        }
+    )
     invoice["status_transitions"]["paid_at"] = now()
 
 
@@ -90,9 +117,16 @@ def renew(s: StandIn, sub_id: str, outcome: str | None = None) -> dict[str, Any]
         _end(s, sub, reason="cancellation_requested", at=start)
         return {"subscription": sub, "invoice": None}
     end = objects.add_month(start)
-    previous = {"current_period_start": sub["current_period_start"], "current_period_end": sub["current_period_end"], "latest_invoice": sub["latest_invoice"]}
+    previous = {
+        "current_period_start": sub["current_period_start"],
+        "current_period_end": sub["current_period_end"],
+        "latest_invoice": sub["latest_invoice"],
+    }
     objects.set_period(sub, start, end)
-    lines = [objects.invoice_line(item["price"], item["quantity"], start, end, "Subscription renewal") for item in sub["items"]["data"]]
+    lines = [
+        objects.invoice_line(item["price"], item["quantity"], start, end, "Subscription renewal")
+        for item in sub["items"]["data"]
+    ]
     invoice = _new_invoice(s, sub, lines, "subscription_cycle", start, end)
     s.emit("customer.subscription.updated", sub, previous)
     pause = sub["pause_collection"]
@@ -195,6 +229,13 @@ def cancel(s: StandIn, sub_id: str) -> dict[str, Any]:
 
 
 def _end(s: StandIn, sub: dict[str, Any], *, reason: str, at: int) -> None:
-    sub.update({"status": "canceled", "canceled_at": now(), "ended_at": at, "cancel_at_period_end": sub["cancel_at_period_end"]})
+    sub.update(
+        {
+            "status": "canceled",
+            "canceled_at": now(),
+            "ended_at": at,
+            "cancel_at_period_end": sub["cancel_at_period_end"],
+        }
+    )
     sub["cancellation_details"]["reason"] = reason
     s.emit("customer.subscription.deleted", sub)

@@ -1,4 +1,5 @@
 """Customers, prices and Checkout Sessions: create, retrieve, expire, and complete (pay/decline)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,7 +42,9 @@ def create_price(s: StandIn, params: dict[str, Any], param: str = "") -> dict[st
         currency = str(params["currency"]).lower()
         unit_amount = to_int(params["unit_amount"], f"{param}unit_amount")
     except KeyError as exc:
-        raise StripeError(400, f"Missing required param: {param}{exc.args[0]}.", param=f"{param}{exc.args[0]}") from None
+        raise StripeError(
+            400, f"Missing required param: {param}{exc.args[0]}.", param=f"{param}{exc.args[0]}"
+        ) from None
     if len(currency) != 3 or not currency.isalpha():
         raise StripeError(400, f"Invalid currency: {currency}.", param=f"{param}currency")
     if unit_amount < 0 or unit_amount > 99_999_999:
@@ -55,9 +58,19 @@ def create_price(s: StandIn, params: dict[str, Any], param: str = "") -> dict[st
             raise StripeError(400, f"Missing required param: {param}product_data[name].", param=f"{param}product_data")
         product_id = s.store.add(objects.product(product_data["name"], _metadata(product_data)))["id"]
     recurring = params.get("recurring") or None
-    if recurring is not None and (not isinstance(recurring, dict) or recurring.get("interval") not in {"day", "week", "month", "year"}):
+    if recurring is not None and (
+        not isinstance(recurring, dict) or recurring.get("interval") not in {"day", "week", "month", "year"}
+    ):
         raise StripeError(400, "Invalid recurring[interval].", param=f"{param}recurring")
-    return s.store.add(objects.price(currency=currency, unit_amount=unit_amount, product_id=product_id, recurring=recurring, metadata=_metadata(params)))
+    return s.store.add(
+        objects.price(
+            currency=currency,
+            unit_amount=unit_amount,
+            product_id=product_id,
+            recurring=recurring,
+            metadata=_metadata(params),
+        )
+    )
 
 
 def _line_items(s: StandIn, params: dict[str, Any], mode: str) -> list[dict[str, Any]]:
@@ -83,7 +96,9 @@ def _line_items(s: StandIn, params: dict[str, Any], mode: str) -> list[dict[str,
         product = s.store.objects.get(price["product"], {})
         lines.append(objects.line_item(price, quantity, product.get("name", "Item")))
     if mode == "subscription" and not any(line["price"]["recurring"] for line in lines):
-        raise StripeError(400, "You must provide at least one recurring price in `subscription` mode.", param="line_items")
+        raise StripeError(
+            400, "You must provide at least one recurring price in `subscription` mode.", param="line_items"
+        )
     if len({line["currency"] for line in lines}) != 1:
         raise StripeError(400, "All line items must use the same currency.", param="line_items")
     return lines
@@ -100,24 +115,39 @@ def create_session(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:
         s.customer(customer_id, param="customer")
     lines = _line_items(s, params, mode)
     try:
-        expires_at = to_int(params["expires_at"], "expires_at") if params.get("expires_at") else now() + SESSION_LIFETIME
+        expires_at = (
+            to_int(params["expires_at"], "expires_at") if params.get("expires_at") else now() + SESSION_LIFETIME
+        )
     except FormError as exc:
         raise StripeError(400, str(exc), param="expires_at") from None
     session = objects.base("cs_test", "checkout.session", _metadata(params))
-    session.update({
-        "mode": mode, "status": "open", "payment_status": "unpaid", "customer": customer_id,
-        "client_reference_id": params.get("client_reference_id"), "success_url": params["success_url"],
-        "cancel_url": params.get("cancel_url"), "url": f"{s.base_url}/c/pay/{session['id']}",
-        "amount_subtotal": sum(line["amount_subtotal"] for line in lines),
-        "amount_total": sum(line["amount_total"] for line in lines), "currency": lines[0]["currency"],
-        "expires_at": expires_at, "subscription": None, "payment_intent": None, "invoice": None,
-        "customer_details": None, "payment_method_types": ["card"], "ui_mode": "hosted",
-        "subscription_data": {"metadata": _metadata(params.get("subscription_data") or {})},
-        "payment_intent_data": {
-            "metadata": _metadata(params.get("payment_intent_data") or {}),
-            "description": (params.get("payment_intent_data") or {}).get("description"),
-        },
-    })
+    session.update(
+        {
+            "mode": mode,
+            "status": "open",
+            "payment_status": "unpaid",
+            "customer": customer_id,
+            "client_reference_id": params.get("client_reference_id"),
+            "success_url": params["success_url"],
+            "cancel_url": params.get("cancel_url"),
+            "url": f"{s.base_url}/c/pay/{session['id']}",
+            "amount_subtotal": sum(line["amount_subtotal"] for line in lines),
+            "amount_total": sum(line["amount_total"] for line in lines),
+            "currency": lines[0]["currency"],
+            "expires_at": expires_at,
+            "subscription": None,
+            "payment_intent": None,
+            "invoice": None,
+            "customer_details": None,
+            "payment_method_types": ["card"],
+            "ui_mode": "hosted",
+            "subscription_data": {"metadata": _metadata(params.get("subscription_data") or {})},
+            "payment_intent_data": {
+                "metadata": _metadata(params.get("payment_intent_data") or {}),
+                "description": (params.get("payment_intent_data") or {}).get("description"),
+            },
+        }
+    )
     s.store.add(session)
     s.session_lines[session["id"]] = lines
     return session
@@ -135,7 +165,9 @@ def _open_session(s: StandIn, session_id: str) -> dict[str, Any]:
 def expire_session(s: StandIn, session_id: str) -> dict[str, Any]:
     session = s.store.get(session_id, "checkout.session")
     if session["status"] == "complete":
-        raise StripeError(400, "Only Checkout Sessions with a status of `open` can be expired.", code="checkout_session_not_open")
+        raise StripeError(
+            400, "Only Checkout Sessions with a status of `open` can be expired.", code="checkout_session_not_open"
+        )
     if session["status"] == "open":
         session["status"] = "expired"
         s.emit("checkout.session.expired", session)
@@ -154,8 +186,13 @@ def complete_session(s: StandIn, session_id: str, card_number: str | None) -> tu
     if session["mode"] == "payment":
         data = session["payment_intent_data"]
         intent, _ = s.charge(
-            amount=session["amount_total"], currency=session["currency"], customer_id=customer_id, pm=pm,
-            succeed=card.pays_first, metadata=data["metadata"], description=data.get("description"),
+            amount=session["amount_total"],
+            currency=session["currency"],
+            customer_id=customer_id,
+            pm=pm,
+            succeed=card.pays_first,
+            metadata=data["metadata"],
+            description=data.get("description"),
         )
         if not card.pays_first:
             return False, session
@@ -163,7 +200,9 @@ def complete_session(s: StandIn, session_id: str, card_number: str | None) -> tu
     else:
         if not card.pays_first:
             return False, session  # Checkout keeps the customer on the page; no subscription yet
-        sub, invoice = billing.start_subscription(s, customer_id=customer_id, lines=lines, pm=pm, metadata=session["subscription_data"]["metadata"])
+        sub, invoice = billing.start_subscription(
+            s, customer_id=customer_id, lines=lines, pm=pm, metadata=session["subscription_data"]["metadata"]
+        )
         session["subscription"], session["invoice"] = sub["id"], invoice["id"]
     session.update({"status": "complete", "payment_status": "paid", "customer_details": {"email": None, "name": None}})
     s.emit("checkout.session.completed", session)

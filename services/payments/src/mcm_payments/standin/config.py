@@ -1,4 +1,5 @@
 """Stand-in configuration, read from the environment by `StandInConfig.from_env()`."""
+
 from __future__ import annotations
 
 import os

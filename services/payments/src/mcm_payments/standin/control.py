@@ -1,5 +1,6 @@
 """Control endpoints for tests and `make run` (not part of Stripe's API): bill the next period,
 retry or settle things, inspect and resend events, change where webhooks go."""
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,13 @@ async def _settle_refund(s: StandIn, request: Request, body: dict[str, Any]) -> 
 async def _events(s: StandIn, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     wanted = request.query_params.get("type")
     items = [
-        {"id": event["id"], "type": event["type"], "created": event["created"], "object_id": event["data"]["object"].get("id"),
-         "delivery": s.sender.deliveries[event["id"]].as_dict()}
+        {
+            "id": event["id"],
+            "type": event["type"],
+            "created": event["created"],
+            "object_id": event["data"]["object"].get("id"),
+            "delivery": s.sender.deliveries[event["id"]].as_dict(),
+        }
         for event in s.sender.events.values()
         if not wanted or event["type"] == wanted
     ]
@@ -92,7 +98,11 @@ async def _config(s: StandIn, request: Request, body: dict[str, Any]) -> dict[st
         for name in ("webhook_url", "webhook_secret", "refund_settle_seconds"):
             if name in body:
                 setattr(s.config, name, body[name])
-    return {"webhook_url": s.config.webhook_url, "refund_settle_seconds": s.config.refund_settle_seconds, "base_url": s.base_url}
+    return {
+        "webhook_url": s.config.webhook_url,
+        "refund_settle_seconds": s.config.refund_settle_seconds,
+        "base_url": s.base_url,
+    }
 
 
 async def _health(s: StandIn, request: Request, body: dict[str, Any]) -> dict[str, Any]:

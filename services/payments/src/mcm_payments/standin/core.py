@@ -1,5 +1,6 @@
 """The stand-in's core: configuration, the object store, the webhook sender, and the two things
 every flow needs — emitting an event and charging a card."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,7 @@ from typing import Any
 from mcm_payments.standin import objects
 from mcm_payments.standin.config import StandInConfig
 from mcm_payments.standin.objects import CARDS, TestCard
-from mcm_payments.standin.state import StripeError, Store, missing, now
+from mcm_payments.standin.state import Store, StripeError, missing, now
 from mcm_payments.standin.webhooks import WebhookSender
 
 
@@ -55,7 +56,12 @@ class StandIn:
         digits = (number or objects.DEFAULT_CARD).replace(" ", "")
         card = CARDS.get(digits)
         if card is None:
-            raise StripeError(402, "Your card number is not one of the stand-in's test cards.", type_="card_error", code="invalid_number")
+            raise StripeError(
+                402,
+                "Your card number is not one of the stand-in's test cards.",
+                type_="card_error",
+                code="invalid_number",
+            )
         return card
 
     def new_payment_method(self, card: TestCard, customer_id: str | None) -> dict[str, Any]:
@@ -75,7 +81,11 @@ class StandIn:
         description: str | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Create a payment intent and its charge; emit their events. Returns (intent, charge)."""
-        intent = self.store.add(objects.payment_intent(amount=amount, currency=currency, customer_id=customer_id, metadata=metadata, description=description))
+        intent = self.store.add(
+            objects.payment_intent(
+                amount=amount, currency=currency, customer_id=customer_id, metadata=metadata, description=description
+            )
+        )
         charge = self.store.add(objects.charge(intent, pm, succeeded=succeed, base_url=self.base_url))
         intent["payment_method"], intent["latest_charge"] = pm["id"], charge["id"]
         if succeed:
@@ -84,8 +94,11 @@ class StandIn:
             self.emit("charge.succeeded", charge)
         else:
             intent["last_payment_error"] = {
-                "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
-                "message": "Your card was declined.", "payment_method": {"id": pm["id"]},
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined.",
+                "payment_method": {"id": pm["id"]},
             }
             self.emit("payment_intent.payment_failed", intent)
             self.emit("charge.failed", charge)

@@ -1,4 +1,5 @@
 """Stripe's request encoding: `a[b][0][c]=v` form fields turned into nested dicts and lists."""
+
 from __future__ import annotations
 
 import re

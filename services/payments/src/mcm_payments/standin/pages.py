@@ -4,6 +4,7 @@
 Also the pages checkout returns to in development (not Stripe's: they stand in for the web app's),
 `/_standin/checkout/success?session_id=…` and `/_standin/checkout/cancelled`, the default
 `CHECKOUT_SUCCESS_URL` / `CHECKOUT_CANCEL_URL`."""
+
 from __future__ import annotations
 
 from html import escape
@@ -37,7 +38,9 @@ def _card_choices() -> str:
     options = []
     for number, card in CARDS.items():
         checked = " checked" if number == DEFAULT_CARD else ""
-        options.append(f"<label><input type='radio' name='card' value='{number}'{checked}> {escape(card.label)}</label><br>")
+        options.append(
+            f"<label><input type='radio' name='card' value='{number}'{checked}> {escape(card.label)}</label><br>"
+        )
     return "<fieldset><legend>Card</legend>" + "".join(options) + "</fieldset>"
 
 
@@ -78,7 +81,11 @@ async def checkout_page(request: Request) -> Response:
     try:
         paid, session = checkout.complete_session(s, session["id"], card)
     except StripeError as exc:
-        return _page("Checkout unavailable", f"<p>{escape(exc.body['error']['message'])}</p>", exc.status if exc.status != 402 else 400)
+        return _page(
+            "Checkout unavailable",
+            f"<p>{escape(exc.body['error']['message'])}</p>",
+            exc.status if exc.status != 402 else 400,
+        )
     if paid:
         return RedirectResponse(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"]), status_code=303)
     notice = "<p role='alert'>Your card was declined.</p>"
@@ -112,8 +119,13 @@ async def receipt_page(request: Request) -> Response:
     charge = s.store.objects.get(request.path_params["charge_id"])
     if not charge or charge.get("object") != "charge":
         return _page("Receipt not found", "<p>This link is not valid.</p>", 404)
-    refunded = f"<p>Refunded: {_money(charge['amount_refunded'], charge['currency'])}</p>" if charge["amount_refunded"] else ""
-    return _page("Receipt", f"<p>Paid {_money(charge['amount'], charge['currency'])} with {escape(charge['payment_method_details']['card']['brand'])} •••• {escape(charge['payment_method_details']['card']['last4'])}.</p>{refunded}")
+    refunded = (
+        f"<p>Refunded: {_money(charge['amount_refunded'], charge['currency'])}</p>" if charge["amount_refunded"] else ""
+    )
+    return _page(
+        "Receipt",
+        f"<p>Paid {_money(charge['amount'], charge['currency'])} with {escape(charge['payment_method_details']['card']['brand'])} •••• {escape(charge['payment_method_details']['card']['last4'])}.</p>{refunded}",
+    )
 
 
 async def return_success_page(request: Request) -> Response:

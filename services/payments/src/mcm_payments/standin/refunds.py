@@ -1,5 +1,6 @@
 """Refunds: created `pending` against a succeeded charge (never more than is left of it), then
 settled — by themselves after `refund_settle_seconds`, or through the control endpoints."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,7 +20,9 @@ def _charge_of(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("payment_intent"):
         intent = s.store.get(params["payment_intent"], "payment_intent", "payment_intent")
         if intent["status"] != "succeeded" or not intent["latest_charge"]:
-            raise StripeError(400, "This PaymentIntent does not have a successful charge to refund.", code="charge_not_refundable")
+            raise StripeError(
+                400, "This PaymentIntent does not have a successful charge to refund.", code="charge_not_refundable"
+            )
         return s.store.get(intent["latest_charge"], "charge")
     raise StripeError(400, "One of the following params should be provided for this request: payment_intent or charge.")
 
@@ -41,7 +44,12 @@ def create(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:
     if left <= 0:
         raise StripeError(400, f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
     if amount <= 0 or amount > left:
-        raise StripeError(400, f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left}).", code="amount_too_large", param="amount")
+        raise StripeError(
+            400,
+            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left}).",
+            code="amount_too_large",
+            param="amount",
+        )
     reason = params.get("reason") or None
     if reason is not None and reason not in REASONS:
         raise StripeError(400, "Invalid reason.", param="reason")

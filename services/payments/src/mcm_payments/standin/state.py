@@ -1,4 +1,5 @@
 """The stand-in's memory: every object by id, idempotent responses, and the clock."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,15 @@ API_VERSION = "2026-10-28.endive"
 class StripeError(Exception):
     """An error rendered the way Stripe renders it: `{"error": {type, message, code, param}}`."""
 
-    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error", code: str | None = None, param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body: dict[str, Any] = {"error": {"type": type_, "message": message}}
@@ -68,7 +77,8 @@ class Store:
 
     def find(self, kind: str, **where: Any) -> list[dict[str, Any]]:
         return [
-            obj for obj in self.objects.values()
+            obj
+            for obj in self.objects.values()
             if obj.get("object") == kind and all(obj.get(key) == value for key, value in where.items())
         ]
 

@@ -4,6 +4,7 @@
 Events go out in the order they were created; a failed delivery (no answer, or not 2xx) is
 retried in the background with growing pauses, independently of later events, as Stripe does.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,12 @@ class Delivery:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"attempts": self.attempts, "delivered": self.delivered, "last_status": self.last_status, "last_error": self.last_error}
+        return {
+            "attempts": self.attempts,
+            "delivered": self.delivered,
+            "last_status": self.last_status,
+            "last_error": self.last_error,
+        }
 
 
 class WebhookSender:

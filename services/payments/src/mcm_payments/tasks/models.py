@@ -1,5 +1,6 @@
 """Stripe side effects decided in a transaction and carried out after it (an outbox for
 Stripe calls), so they survive a crash or a Stripe outage."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,8 +14,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mcm_payments.db import Base
 
 KINDS = (
-    "cancel_subscription", "cancel_at_period_end", "pause_collection", "resume_collection",
-    "pay_invoice_out_of_band", "expire_checkout_session", "submit_refund",
+    "cancel_subscription",
+    "cancel_at_period_end",
+    "pause_collection",
+    "resume_collection",
+    "pay_invoice_out_of_band",
+    "expire_checkout_session",
+    "submit_refund",
 )
 
 

@@ -1,4 +1,5 @@
 """SQL for the Stripe task queue: enqueue in the caller's transaction, lease due tasks."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,7 +19,9 @@ class TaskRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def enqueue(self, kind: str, target: str, *, obligation_id: uuid.UUID | None = None, params: dict[str, Any] | None = None) -> StripeTask:
+    def enqueue(
+        self, kind: str, target: str, *, obligation_id: uuid.UUID | None = None, params: dict[str, Any] | None = None
+    ) -> StripeTask:
         task = StripeTask(id=uuid.uuid4(), kind=kind, target=target, params=params or {}, obligation_id=obligation_id)
         self.session.add(task)
         return task
@@ -44,15 +47,21 @@ class TaskRepository:
 
     async def finish(self, task_id: uuid.UUID, status: str = "done", error: str | None = None) -> None:
         await self.session.execute(
-            update(StripeTask).where(StripeTask.id == task_id).values(status=status, done_at=func.now(), last_error=error)
+            update(StripeTask)
+            .where(StripeTask.id == task_id)
+            .values(status=status, done_at=func.now(), last_error=error)
         )
 
     async def retry_later(self, task_id: uuid.UUID, delay: timedelta, error: str) -> None:
         await self.session.execute(
-            update(StripeTask).where(StripeTask.id == task_id).values(next_attempt_at=func.now() + delay, last_error=error[:1000])
+            update(StripeTask)
+            .where(StripeTask.id == task_id)
+            .values(next_attempt_at=func.now() + delay, last_error=error[:1000])
         )
 
     async def pending_for(self, obligation_id: uuid.UUID) -> Sequence[StripeTask]:
-        return (await self.session.scalars(
-            select(StripeTask).where(StripeTask.obligation_id == obligation_id, StripeTask.status == "pending")
-        )).all()
+        return (
+            await self.session.scalars(
+                select(StripeTask).where(StripeTask.obligation_id == obligation_id, StripeTask.status == "pending")
+            )
+        ).all()

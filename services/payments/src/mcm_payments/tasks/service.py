@@ -1,6 +1,7 @@
 """Carrying out Stripe side effects recorded as tasks: lease, call Stripe with the task's own
 idempotency key, then record the outcome. Transient failures back off and retry; a refusal is
 final (and flags the obligation for staff unless the refusal means "already done")."""
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,12 @@ CALLS: dict[str, Call] = {
     "pay_invoice_out_of_band": lambda api, t, key: api.pay_invoice_out_of_band(t.target, key),
     "expire_checkout_session": lambda api, t, key: api.expire_checkout_session(t.target, key),
     "submit_refund": lambda api, t, key: api.create_refund(
-        {"payment_intent": t.params["payment_intent"], "amount": t.params["amount"], "reason": "requested_by_customer",
-         "metadata": {"refund_id": t.target, "obligation_id": str(t.obligation_id)}},
+        {
+            "payment_intent": t.params["payment_intent"],
+            "amount": t.params["amount"],
+            "reason": "requested_by_customer",
+            "metadata": {"refund_id": t.target, "obligation_id": str(t.obligation_id)},
+        },
         f"refund:{t.target}",
     ),
 }
@@ -45,7 +50,13 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
 
 
-async def run_due(sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime, *, limit: int = 20, task_id: uuid.UUID | None = None) -> int:
+async def run_due(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
+    *,
+    limit: int = 20,
+    task_id: uuid.UUID | None = None,
+) -> int:
     async with sessionmaker() as session, session.begin():
         tasks = await TaskRepository(session).lease(limit, task_id)
     for task in tasks:
@@ -61,7 +72,9 @@ async def _run(sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime,
             if task.attempts >= runtime.settings.stripe_task_max_attempts:
                 await _give_up(session, task, f"Stripe unavailable after {task.attempts} attempts")
             else:
-                await TaskRepository(session).retry_later(task.id, backoff(task.attempts), f"{type(exc).__name__}: {exc}")
+                await TaskRepository(session).retry_later(
+                    task.id, backoff(task.attempts), f"{type(exc).__name__}: {exc}"
+                )
         return
     except StripeRejected as exc:
         async with sessionmaker() as session, session.begin():
@@ -92,7 +105,10 @@ async def _rejected(session: AsyncSession, runtime: Runtime, task: StripeTask, e
             if task.obligation_id:
                 await sync_subscription(session, task.obligation_id, current)
             return
-    elif exc.code in {"invoice_not_open", "checkout_session_not_open", "resource_missing"} or "already" in exc.detail.lower():
+    elif (
+        exc.code in {"invoice_not_open", "checkout_session_not_open", "resource_missing"}
+        or "already" in exc.detail.lower()
+    ):
         await repository.finish(task.id, "done", exc.detail)
         return
     await _give_up(session, task, f"Stripe refused {task.kind}: {exc.detail}")

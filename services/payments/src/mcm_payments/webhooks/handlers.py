@@ -4,6 +4,7 @@ each returns an outcome recorded on the inbox row:
 applied · ignored (not ours, or a type we do not act on) · stale (older than what we know) ·
 unknown_customer / unknown_obligation / mismatch (stored and flagged, nothing granted).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -60,7 +61,10 @@ def _registry() -> dict[str, Handler]:
         return await refunds.apply_stripe_refund(ctx.session, ctx.runtime, ctx.obj)
 
     async def charge_refunded(ctx: Context) -> str:
-        outcomes = [await refunds.apply_stripe_refund(ctx.session, ctx.runtime, item) for item in (ctx.obj.get("refunds") or {}).get("data") or []]
+        outcomes = [
+            await refunds.apply_stripe_refund(ctx.session, ctx.runtime, item)
+            for item in (ctx.obj.get("refunds") or {}).get("data") or []
+        ]
         return "applied" if "applied" in outcomes else (outcomes[0] if outcomes else "ignored")
 
     return {

@@ -12,6 +12,7 @@ A batch the database refuses for a reason other than an outage (one bad row) is 
 row by row, so only the bad row's webhook fails. Every failure reaches exactly the callers
 whose rows were not stored; they answer 503 and Stripe sends those events again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,17 +23,23 @@ from datetime import timedelta
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mcm_shared.events.worker import is_transient
-
 from mcm_payments.webhooks.repository import insert_events
+from mcm_shared.events.worker import is_transient
 
 Row = tuple  # repository.inbox_row
 Waiter = tuple[Row, asyncio.Future]
 
 
 class WebhookInbox:
-    def __init__(self, engine: Callable[[], AsyncEngine], slots: asyncio.Semaphore, sweep_after: timedelta, *,
-                 writers: int = 4, batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        engine: Callable[[], AsyncEngine],
+        slots: asyncio.Semaphore,
+        sweep_after: timedelta,
+        *,
+        writers: int = 4,
+        batch_size: int = 200,
+    ) -> None:
         self._engine = engine
         self._slots = slots  # pooled connections the writers may hold at once (shared with nobody else)
         self._sweep_after = sweep_after
@@ -48,7 +55,7 @@ class WebhookInbox:
         self._queue.append((row, future))
         if len(self._writers) < self._writers_max:
             task = asyncio.create_task(self._write_queued())  # not the request's task: a caller
-            self._writers.add(task)                            # that goes away cancels no batch
+            self._writers.add(task)  # that goes away cancels no batch
             task.add_done_callback(self._writers.discard)
         return await future
 
@@ -57,7 +64,7 @@ class WebhookInbox:
             batch, self._queue = self._queue[: self._batch_size], self._queue[self._batch_size :]
             try:
                 await self._write(batch)
-            except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
+            except BaseException as exc:
                 _settle(batch, exc)
                 if not isinstance(exc, Exception):
                     raise
@@ -75,7 +82,7 @@ class WebhookInbox:
             for row in rows:  # one bad row must not fail the others
                 try:
                     outcomes[row[1]] = await self._insert([row])
-                except Exception as single:  # noqa: BLE001 - this row's callers' answer
+                except Exception as single:
                     outcomes[row[1]] = single
             for waiter in batch:
                 _settle([waiter], outcomes[waiter[0][1]])

@@ -1,4 +1,5 @@
 """The webhook inbox: every verified Stripe event, stored before we answer 2xx."""
+
 from __future__ import annotations
 
 import uuid

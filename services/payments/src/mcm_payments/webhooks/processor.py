@@ -8,6 +8,7 @@ and events arriving concurrently were processed concurrently before they were ba
 Only a hint kept in memory: every event is committed to the inbox before it is queued here,
 and the worker's sweep processes whatever a crash or a stop leaves behind (webhooks/service.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,10 +17,9 @@ import uuid
 from itertools import islice
 from typing import Any
 
-from mcm_shared.events.worker import BackgroundWorker
-
 from mcm_payments.runtime import Runtime
 from mcm_payments.webhooks import service
+from mcm_shared.events.worker import BackgroundWorker
 
 logger = logging.getLogger("mcm.payments.webhooks")
 

@@ -1,4 +1,5 @@
 """SQL for the webhook inbox."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.ledger.service import ts
 from mcm_payments.webhooks.models import WebhookEvent
-
 
 _INSERT_MANY = f"""
     INSERT INTO {WebhookEvent.__table__.fullname}
@@ -30,10 +30,20 @@ def inbox_row(event: dict[str, Any], payload: str) -> tuple:
     """The columns `insert_events` stores for one verified event (its new row id first)."""
     obj = event["data"]["object"]
     object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
-    return (uuid.uuid4(), event["id"], event["type"], ts(event["created"]), bool(event.get("livemode")), object_id, payload)
+    return (
+        uuid.uuid4(),
+        event["id"],
+        event["type"],
+        ts(event["created"]),
+        bool(event.get("livemode")),
+        object_id,
+        payload,
+    )
 
 
-async def insert_events(connection: asyncpg.Connection, rows: Sequence[tuple], sweep_after: timedelta) -> dict[str, uuid.UUID]:
+async def insert_events(
+    connection: asyncpg.Connection, rows: Sequence[tuple], sweep_after: timedelta
+) -> dict[str, uuid.UUID]:
     """Store several verified events (`inbox_row`s, distinct Stripe ids) in ONE statement on a
     connection outside any transaction, so one commit (one disk flush) covers them all. Returns
     Stripe event id → new row id for those not stored before (the others were duplicates)."""
@@ -46,12 +56,21 @@ async def insert_events(connection: asyncpg.Connection, rows: Sequence[tuple], s
 _IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
 _INBOX = WebhookEvent.__table__.c
 _CLAIM = (
-    select(_INBOX.id).where(_INBOX.id == any_(_IDS), _INBOX.processed_at.is_(None))
-    .order_by(_INBOX.event_created, _INBOX.received_at).with_for_update(skip_locked=True)
+    select(_INBOX.id)
+    .where(_INBOX.id == any_(_IDS), _INBOX.processed_at.is_(None))
+    .order_by(_INBOX.event_created, _INBOX.received_at)
+    .with_for_update(skip_locked=True)
 )
 _MARK_PROCESSED = (
-    update(WebhookEvent.__table__).where(_INBOX.id == any_(_IDS))
-    .values(processed_at=func.now(), outcome=bindparam("outcome"), flagged=bindparam("flagged"), attempts=_INBOX.attempts + 1, last_error=None)
+    update(WebhookEvent.__table__)
+    .where(_INBOX.id == any_(_IDS))
+    .values(
+        processed_at=func.now(),
+        outcome=bindparam("outcome"),
+        flagged=bindparam("flagged"),
+        attempts=_INBOX.attempts + 1,
+        last_error=None,
+    )
 )
 
 
@@ -70,20 +89,26 @@ class WebhookRepository:
         for row_id, outcome in outcomes.items():
             by_outcome.setdefault(outcome, []).append(row_id)
         for outcome, row_ids in by_outcome.items():
-            await self.session.execute(_MARK_PROCESSED, {"ids": row_ids, "outcome": outcome, "flagged": outcome in flagged})
+            await self.session.execute(
+                _MARK_PROCESSED, {"ids": row_ids, "outcome": outcome, "flagged": outcome in flagged}
+            )
 
     async def claim(self, row_id: uuid.UUID) -> WebhookEvent | None:
         """The unprocessed row, locked; None if done or someone else is processing it now."""
         return await self.session.scalar(
-            select(WebhookEvent).where(WebhookEvent.id == row_id, WebhookEvent.processed_at.is_(None))
-            .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+            select(WebhookEvent)
+            .where(WebhookEvent.id == row_id, WebhookEvent.processed_at.is_(None))
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
 
     async def due(self, limit: int) -> dict[uuid.UUID, dict[str, Any]]:
         """Unprocessed rows whose (re)try time has come: row id → event."""
         rows = await self.session.execute(
-            select(WebhookEvent.id, WebhookEvent.payload).where(WebhookEvent.processed_at.is_(None), WebhookEvent.next_attempt_at <= func.now())
-            .order_by(WebhookEvent.event_created, WebhookEvent.received_at).limit(limit)
+            select(WebhookEvent.id, WebhookEvent.payload)
+            .where(WebhookEvent.processed_at.is_(None), WebhookEvent.next_attempt_at <= func.now())
+            .order_by(WebhookEvent.event_created, WebhookEvent.received_at)
+            .limit(limit)
         )
         return {row.id: row.payload for row in rows}
 
@@ -92,13 +117,23 @@ class WebhookRepository:
         query = select(WebhookEvent).where(WebhookEvent.flagged | WebhookEvent.last_error.is_not(None))
         if after:
             query = query.where(tuple_(WebhookEvent.received_at, WebhookEvent.id) < after)
-        return (await self.session.scalars(query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit + 1))).all()
+        return (
+            await self.session.scalars(
+                query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit + 1)
+            )
+        ).all()
 
     async def attempts(self, row_id: uuid.UUID) -> int:
         return await self.session.scalar(select(WebhookEvent.attempts).where(WebhookEvent.id == row_id)) or 0
 
     async def failed(self, row_id: uuid.UUID, error: str, delay: timedelta, *, give_up: bool) -> None:
-        values: dict[str, Any] = {"attempts": WebhookEvent.attempts + 1, "last_error": error[:2000], "next_attempt_at": func.now() + delay}
+        values: dict[str, Any] = {
+            "attempts": WebhookEvent.attempts + 1,
+            "last_error": error[:2000],
+            "next_attempt_at": func.now() + delay,
+        }
         if give_up:
             values.update(processed_at=func.now(), outcome="failed", flagged=True)
-        await self.session.execute(update(WebhookEvent).where(WebhookEvent.id == row_id, WebhookEvent.processed_at.is_(None)).values(**values))
+        await self.session.execute(
+            update(WebhookEvent).where(WebhookEvent.id == row_id, WebhookEvent.processed_at.is_(None)).values(**values)
+        )

@@ -1,20 +1,20 @@
 """HTTP for Stripe's webhooks: public (no JWT), authenticated by the Stripe signature; and the
 list of stored events that were flagged or failed, for support and admin."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from mcm_shared.errors import Forbidden, problem_responses
-from mcm_shared.pagination import PageParams, page_params
-from mcm_shared.wiring import SessionDep
-
 from mcm_payments.roles import InterventionStaff
 from mcm_payments.runtime import RuntimeDep
 from mcm_payments.webhooks import service
 from mcm_payments.webhooks.errors import InvalidSignature, WebhookStorageFailed, WebhookTooLarge
 from mcm_payments.webhooks.schemas import FlaggedPage, WebhookAck, WebhookRecord
+from mcm_shared.errors import Forbidden, problem_responses
+from mcm_shared.pagination import PageParams, page_params
+from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/payments/webhooks", tags=["webhooks"])
 
@@ -47,14 +47,23 @@ async def _raw_body(request: Request) -> bytes:
 async def stripe_webhook(request: Request, runtime: RuntimeDep) -> Response:
     raw = await _raw_body(request)
     settings = runtime.settings
-    event, payload = service.verify(raw, request.headers.get("stripe-signature"), settings.stripe_webhook_secret.get_secret_value(),
-                                    settings.stripe_webhook_tolerance_seconds)
+    event, payload = service.verify(
+        raw,
+        request.headers.get("stripe-signature"),
+        settings.stripe_webhook_secret.get_secret_value(),
+        settings.stripe_webhook_tolerance_seconds,
+    )
     stored = await service.receive(runtime, event, payload)
     return Response(_ACK[not stored], media_type="application/json")
 
 
-@router.get("/flagged", summary="Stored Stripe events that were flagged or could not be processed (support, admin)",
-            responses=problem_responses(Forbidden))
-async def flagged_events(principal: InterventionStaff, session: SessionDep, paging: Annotated[PageParams, Depends(page_params)]) -> FlaggedPage:
+@router.get(
+    "/flagged",
+    summary="Stored Stripe events that were flagged or could not be processed (support, admin)",
+    responses=problem_responses(Forbidden),
+)
+async def flagged_events(
+    principal: InterventionStaff, session: SessionDep, paging: Annotated[PageParams, Depends(page_params)]
+) -> FlaggedPage:
     rows, cursor = await service.flagged(session, limit=paging.limit, cursor=paging.cursor)
     return FlaggedPage(items=[WebhookRecord.model_validate(row) for row in rows], next_cursor=cursor)

@@ -14,6 +14,7 @@ process crashed after storing). A processing failure never turns into a non-2xx 
 event is stored, so it will be processed; only a storage failure answers 503, so Stripe sends
 the event again.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,17 +29,16 @@ import stripe
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_shared.events.worker import is_transient
-
 from mcm_payments import cursors
 from mcm_payments.runtime import Runtime
 from mcm_payments.stripe_api import StripeUnavailable
 from mcm_payments.tasks.models import StripeTask
 from mcm_payments.webhooks import handlers
 from mcm_payments.webhooks.errors import InvalidSignature, InvalidWebhook, WebhookStorageFailed
-from mcm_payments.webhooks.models import WebhookEvent
 from mcm_payments.webhooks.inbox import WebhookInbox
+from mcm_payments.webhooks.models import WebhookEvent
 from mcm_payments.webhooks.repository import WebhookRepository, inbox_row
+from mcm_shared.events.worker import is_transient
 
 logger = logging.getLogger("mcm.payments.webhooks")
 
@@ -69,8 +69,11 @@ def verify(raw: bytes, header: str | None, secret: str, tolerance: int) -> tuple
     except ValueError:
         raise InvalidWebhook("The body is not JSON.") from None
     if (
-        not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str)
-        or not isinstance(event.get("created"), int) or not 0 <= event["created"] < MAX_CREATED
+        not isinstance(event, dict)
+        or not isinstance(event.get("id"), str)
+        or not isinstance(event.get("type"), str)
+        or not isinstance(event.get("created"), int)
+        or not 0 <= event["created"] < MAX_CREATED
         or not isinstance((event.get("data") or {}).get("object"), dict)
     ):
         raise InvalidWebhook("The body is not a Stripe event.")
@@ -99,7 +102,7 @@ def inbox(runtime: Runtime) -> WebhookInbox:
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(300, 2 ** attempts))
+    return timedelta(seconds=min(300, 2**attempts))
 
 
 async def process(runtime: Runtime, row_id: uuid.UUID) -> str | None:
@@ -118,7 +121,11 @@ async def process(runtime: Runtime, row_id: uuid.UUID) -> str | None:
         return outcome
     except Exception as exc:  # recorded and retried; the event is safe in the inbox
         transient = isinstance(exc, StripeUnavailable) or is_transient(exc)
-        logger.warning("webhook processing failed", exc_info=not transient, extra={"webhook_row": str(row_id), "error": type(exc).__name__})
+        logger.warning(
+            "webhook processing failed",
+            exc_info=not transient,
+            extra={"webhook_row": str(row_id), "error": type(exc).__name__},
+        )
         try:
             async with runtime.sessionmaker() as session, session.begin():
                 repository = WebhookRepository(session)
@@ -151,7 +158,10 @@ async def process_batch(runtime: Runtime, events: Mapping[uuid.UUID, dict[str, A
             await repository.processed(outcomes, FLAGGED)
             enqueued = any(isinstance(obj, StripeTask) for obj in (*session.new, *session.identity_map.values()))
     except Exception as exc:
-        logger.info("webhook batch failed; processing its events one by one", extra={"events": len(events), "error": type(exc).__name__})
+        logger.info(
+            "webhook batch failed; processing its events one by one",
+            extra={"events": len(events), "error": type(exc).__name__},
+        )
         return sum([await process(runtime, row_id) is not None for row_id in events])
     if enqueued:
         runtime.kick()  # run the Stripe tasks the handlers decided, now that they are committed
