@@ -45,6 +45,8 @@ IGNORED = {
     "BENCH_JWKS": "handed by tests/perf/gateway_bench.py to the upstream it spawns (bench_upstream.py), "
     "not set by people",
     "BENCH_UPSTREAM_KIND": "chosen by the benchmark harnesses for the upstream they spawn, not set by people",
+    "UPDATE_SNAPSHOTS": "a switch of tests/contracts that rewrites the contract snapshots after a deliberate "
+    "change, not configuration",
     "SEC_REUSE": "a temporary development hook in tests/security/conftest.py (marked TEMP-DEV-HOOK), not configuration",
 }
 
