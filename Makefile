@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: install run test test-fast fuzz bench lint clean
+.PHONY: install run test test-fast fuzz bench lint audit clean
 
 $(VENV)/.installed: pyproject.toml uv.lock */pyproject.toml services/*/pyproject.toml
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv
@@ -16,8 +16,43 @@ install: $(VENV)/.installed
 run: install
 	$(VENV)/bin/python -m mcm_shared.devstack run
 
+# Issue 14: once the tree is lint-clean the lead makes `test` depend on `lint` here:
+# test: install lint
 test: install
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# Every workspace package: where its sources live (mypy, deptry) and its own import contracts.
+PACKAGES := shared services/auth services/circles services/payments gateway
+
+# Lint, format, strict types, import contracts, declared dependencies. Every tool runs even when
+# an earlier one fails (so one run shows all findings); the target fails if any of them failed.
+# - mypy: strict, config in the root pyproject.toml, over every package's src at once.
+# - lint-imports: the root importlinter.ini (services independent, shared imports no service),
+#   then each package's own importlinter.ini, looping over the files that exist.
+# - deptry: one project at a time, each package's src against its own pyproject.toml, so a
+#   library a service imports must be declared by that service (not only reached through mcm-shared).
+lint: install
+	@status=0; \
+	echo "== ruff check"; $(VENV)/bin/ruff check . || status=1; \
+	echo "== ruff format --check"; $(VENV)/bin/ruff format --check . || status=1; \
+	echo "== mypy"; $(VENV)/bin/mypy $(addsuffix /src,$(PACKAGES)) || status=1; \
+	for config in importlinter.ini $(addsuffix /importlinter.ini,$(PACKAGES)); do \
+		[ -f "$$config" ] || continue; \
+		echo "== lint-imports $$config"; $(VENV)/bin/lint-imports "$$config" || status=1; \
+	done; \
+	for package in $(PACKAGES); do \
+		echo "== deptry $$package"; $(VENV)/bin/deptry "$$package/src" --config "$$package/pyproject.toml" || status=1; \
+	done; \
+	exit $$status
+
+# Known vulnerabilities in every locked third-party dependency (dev included: it runs on CI and
+# laptops), checked against PyPI's vulnerability data, so it needs the network. --strict makes a
+# package that could not be looked up an error: offline, the audit fails instead of printing
+# "No known vulnerabilities found" for packages it never checked.
+# Later, once web/ exists: cd web && npm audit --audit-level=high
+audit: install
+	$(PYTHON) -m uv export --frozen --no-hashes --all-packages --no-emit-workspace --quiet \
+		| $(VENV)/bin/pip-audit --requirement /dev/stdin --disable-pip --no-deps --strict --progress-spinner off
 
 fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(VENV)/bin/python -m pytest -q tests/fuzz $(PYTEST_ARGS)

@@ -26,7 +26,7 @@ APPS = {
 
 
 def _is_async(call) -> bool:
-    target = call if inspect.isfunction(call) or inspect.ismethod(call) else getattr(call, "__call__", call)
+    target = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
     return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
 
 

@@ -27,6 +27,8 @@ if not hasattr(_kubernetes_validate_utils.schema_contents, "cache_info"):
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+# The one Dockerfile every Python process is built from, parameterised by build arguments.
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERIGNORE = ROOT / ".dockerignore"
 # Kubernetes versions the manifests must be valid for: the oldest supported and the newest
@@ -56,7 +58,16 @@ class Service:
 
     @property
     def dockerfile(self) -> Path:
-        return ROOT / self.directory / "Dockerfile"
+        return DOCKERFILE
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        """The build arguments that make the shared Dockerfile build this service."""
+        return {"SERVICE": self.name, "SERVICE_DIR": self.directory, "SERVICE_PORT": str(self.port)}
+
+    def stages(self) -> list[Stage]:
+        """The shared Dockerfile's stages with this service's build arguments substituted."""
+        return parse_dockerfile(self.dockerfile, self.build_args)
 
     @property
     def image(self) -> str:
@@ -228,13 +239,14 @@ def container_environment(service_name: str, env: dict[str, str]) -> dict[str, s
 
 
 def compose_services_of_image(service: Service) -> list[str]:
-    """Compose services built from this service's Dockerfile."""
+    """Compose services built as this service's image (the shared Dockerfile with its build args)."""
     names = []
     for name, spec in compose()["services"].items():
         build = spec.get("build")
         if (
             isinstance(build, dict)
-            and Path(build.get("dockerfile", "")).as_posix() == f"{service.directory}/Dockerfile"
+            and (ROOT / build.get("context", ".") / build.get("dockerfile", "Dockerfile")).resolve() == DOCKERFILE
+            and {k: str(v) for k, v in (build.get("args") or {}).items()} == service.build_args
         ):
             names.append(name)
     return names
@@ -276,7 +288,33 @@ class Stage:
         return values
 
 
-def parse_dockerfile(path: Path) -> list[Stage]:
+_VARIABLE = re.compile(r"\$(?:\{(?P<braced>\w+)(?::(?P<op>[?-])(?P<word>[^}]*))?\}|(?P<bare>\w+))")
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """Docker's `$NAME` / `${NAME}` / `${NAME:-default}` / `${NAME:?message}` substitution of build
+    arguments. Names that are not build arguments (`$PATH`, a shell variable) are left alone."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("braced") or match.group("bare")
+        if name not in values:
+            return match.group(0)
+        value = values[name]
+        if not value and match.group("op") == "-":
+            return match.group("word")
+        if not value and match.group("op") == "?":
+            raise ValueError(f"build argument {name} is required: {match.group('word')}")
+        return value
+
+    return _VARIABLE.sub(replace, text)
+
+
+def parse_dockerfile(path: Path, build_args: dict[str, str] | None = None) -> list[Stage]:
+    """The Dockerfile's stages. ARGs (their defaults, overridden by `build_args`) are substituted
+    in every instruction but the exec-form ones, as `docker build` does for the instructions it
+    expands and the shell does for RUN; an ARG is in scope from its declaration to the end of its
+    stage (global ARGs, before the first FROM, only in FROM lines)."""
+    build_args = build_args or {}
     text = path.read_text()
     logical: list[str] = []
     current = ""
@@ -294,10 +332,25 @@ def parse_dockerfile(path: Path) -> list[Stage]:
     if current:
         logical.append(current)
     stages: list[Stage] = []
+    global_args: dict[str, str] = {}
+    scope: dict[str, str] = {}
     for line in logical:
         keyword, _, args = line.partition(" ")
         keyword = keyword.upper()
         args = args.strip()
+        if keyword == "ARG":
+            name, has_default, default = args.partition("=")
+            value = build_args.get(name, default if has_default else "")
+            if not stages:
+                global_args[name] = value
+            else:
+                scope[name] = build_args.get(name, global_args.get(name, value) if not has_default else value)
+            continue
+        if keyword == "FROM":
+            scope = {}
+            args = substitute(args, global_args)
+        elif keyword not in {"ENTRYPOINT", "CMD", "HEALTHCHECK"}:
+            args = substitute(args, scope)
         if keyword == "FROM":
             parts = args.split()
             name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
@@ -640,11 +693,30 @@ def connection_allowed(source: Endpoint, destination: Endpoint, port: int, proto
     ):
         return False
     ingress = _policies_for(destination, "Ingress")
-    if ingress and not any(
+    return not ingress or any(
         _port_matches(rule.get("ports"), port, protocol, destination)
         and (not rule.get("from") or any(_peer_matches(peer, source, NAMESPACE) for peer in rule["from"]))
         for policy in ingress
         for rule in policy["spec"].get("ingress") or []
-    ):
-        return False
-    return True
+    )
+
+
+def entrypoint_argv(stage: Stage) -> list[str]:
+    """The program and arguments the runtime stage's ENTRYPOINT finally runs (before CMD's).
+
+    The shared Dockerfile names the module through an ENV variable, which exec form cannot expand,
+    so its entrypoint is `["/bin/sh", "-c", "exec python -m \\"$VAR\\" \\"$@\\"", "mcm"]`: the shell
+    expands the variable and replaces itself (`exec`) with python, which becomes PID 1. This reads
+    that form (or a plain exec form) back into python's argv; anything else, e.g. a shell that stays
+    PID 1 and would swallow SIGTERM, fails the assertion."""
+    entrypoint = stage.of("ENTRYPOINT")[-1].exec_form()
+    assert entrypoint is not None, "ENTRYPOINT must be exec form"
+    if entrypoint[:2] != ["/bin/sh", "-c"]:
+        return entrypoint
+    assert len(entrypoint) == 4, "sh -c SCRIPT NAME: CMD's words become the script's $@"
+    script = entrypoint[2]
+    assert script.startswith("exec "), "the shell must exec python, so python is PID 1 and gets SIGTERM"
+    words = shlex.split(script.removeprefix("exec "))
+    assert words[-1] == "$@", "CMD's words (serve/migrate) are passed on"
+    env = stage.env()
+    return [env[word[1:]] if word.startswith("$") else word for word in words[:-1]]

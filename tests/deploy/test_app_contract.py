@@ -20,8 +20,8 @@ from deploy_support import (
     Service,
     compose,
     compose_services_of_image,
+    entrypoint_argv,
     objects,
-    parse_dockerfile,
 )
 
 APPS = list(SERVICES.values())
@@ -53,7 +53,7 @@ def _probe_paths(service: Service) -> set[str]:
             paths.add(annotations["prometheus.io/path"])
     healthcheck = compose()["services"][service.name].get("healthcheck", {}).get("test", [])
     paths |= set(re.findall(r"http://127\.0\.0\.1:\d+(/[\w/]+)", " ".join(healthcheck)))
-    for check in parse_dockerfile(service.dockerfile)[-1].of("HEALTHCHECK"):
+    for check in service.stages()[-1].of("HEALTHCHECK"):
         paths |= set(re.findall(r"(/api/v1/[\w/]+)", check.args))
     return paths
 
@@ -120,11 +120,9 @@ def cli_commands(service: Service) -> frozenset[str]:
     argv = sys.argv
     sys.argv = [f"python -m {service.package}", "--help"]
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                runpy.run_module(service.package, run_name="__main__", alter_sys=False)
-            except SystemExit:
-                pass
+        # argparse exits after printing the usage
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), contextlib.suppress(SystemExit):
+            runpy.run_module(service.package, run_name="__main__", alter_sys=False)
     finally:
         sys.argv = argv
     output = out.getvalue() + err.getvalue()
@@ -139,9 +137,8 @@ def cli_commands(service: Service) -> frozenset[str]:
 def _referenced_commands(service: Service) -> dict[str, str]:
     """command -> where it is referenced."""
     found: dict[str, str] = {}
-    runtime = parse_dockerfile(service.dockerfile)[-1]
-    entrypoint = runtime.of("ENTRYPOINT")[-1].exec_form()
-    assert entrypoint == ["python", "-m", service.package]
+    runtime = service.stages()[-1]
+    assert entrypoint_argv(runtime) == ["python", "-m", service.package]
     for cmd in runtime.of("CMD"):
         found[cmd.exec_form()[0]] = "Dockerfile CMD"
     for name in compose_services_of_image(service):
@@ -178,7 +175,7 @@ def test_compose_healthchecks_are_valid_python() -> None:
         if test[:3] == ["CMD", "python", "-c"]:
             compile(test[3], f"{name} healthcheck", "exec")
     for service in APPS:
-        for check in parse_dockerfile(service.dockerfile)[-1].of("HEALTHCHECK"):
+        for check in service.stages()[-1].of("HEALTHCHECK"):
             command = json.loads(check.args.split("CMD", 1)[1])
             assert command[:2] == ["python", "-c"]
             compile(command[2], f"{service.name} Dockerfile healthcheck", "exec")

@@ -138,7 +138,8 @@ def test_service_container_is_locked_down(service: Service) -> None:
     grace = int(str(spec["stop_grace_period"]).rstrip("s"))
     assert grace > 20, "longer than the app's 20 s drain"
     assert spec["build"]["context"] == "."
-    assert spec["build"]["dockerfile"] == f"{service.directory}/Dockerfile"
+    assert spec["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert {k: str(v) for k, v in spec["build"]["args"].items()} == service.build_args
     assert "command" not in spec or spec["command"] == ["serve"]
 
 

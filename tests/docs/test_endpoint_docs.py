@@ -182,7 +182,10 @@ def test_notation_is_read_as_the_documents_mean_it() -> None:
         ("POST", "/transfer-requests/{}/approve"),
         ("POST", "/transfer-requests/{}/decline"),
     }
-    table = "## Endpoints\n| a | b |\n|---|---|\n| `GET /x` | `|` splits |\n### More\n| `GET /y` | z |\n## Next\n| `GET /z` | w |\n"
+    table = (
+        "## Endpoints\n| a | b |\n|---|---|\n| `GET /x` | `|` splits |\n"
+        "### More\n| `GET /y` | z |\n## Next\n| `GET /z` | w |\n"
+    )
     assert endpoint_first_cells(table) == [" a ", " `GET /x` ", " `GET /y` "]
 
 
