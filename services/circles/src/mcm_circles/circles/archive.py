@@ -11,11 +11,11 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify
 from mcm_circles.clock import utcnow
 from mcm_circles.meetings.service import cancel_future
 from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.repository import MembershipRepository
+from mcm_circles.outbox import notify
 from mcm_circles.permissions import actor_id, load_access
 from mcm_circles.transfers.repository import TransferRepository
 from mcm_shared.security import Principal

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from mcm_circles.circles import archive, service
-from mcm_circles.circles.listing_cache import ListingCacheDep
 from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, CircleUpdate
-from mcm_circles.deps import CircleID
+from mcm_circles.deps import CircleID, ListingCacheDep
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
 from mcm_shared.security import CurrentPrincipal

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
+from mcm_circles.events.access import Viewer
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, Visibility
 from mcm_circles.events.models import (
@@ -24,7 +25,6 @@ from mcm_circles.events.models import (
     Registration,
     RequirementTemplate,
 )
-from mcm_circles.events.permissions import Viewer
 
 _DETAILS = (selectinload(Event.circle_links), selectinload(Event.invitations), selectinload(Event.requirements))
 

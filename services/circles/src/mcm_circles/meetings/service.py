@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify
 from mcm_circles.circles.models import Circle
 from mcm_circles.clock import utcnow
 from mcm_circles.integrity import maps_conflicts
@@ -24,6 +23,7 @@ from mcm_circles.meetings.schemas import Meeting as MeetingOut
 from mcm_circles.meetings.schemas import MeetingBatch, MeetingCancel, MeetingCreate, MeetingUpdate
 from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.repository import MembershipRepository
+from mcm_circles.outbox import notify
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, actor_id, load_access
 from mcm_shared.pagination import Page

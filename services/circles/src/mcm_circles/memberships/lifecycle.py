@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_circles.circles.errors import CircleArchived
 from mcm_circles.circles.models import Circle
 from mcm_circles.clock import utcnow
-from mcm_circles.memberships import events
+from mcm_circles.memberships import bus as events
 from mcm_circles.memberships.errors import CircleFull, LastFacilitator
 from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository

@@ -11,7 +11,6 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.errors import (
@@ -26,6 +25,7 @@ from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import Decision, MemberAdd, MembershipEnd, RoleChange
 from mcm_circles.memberships.schemas import Membership as MembershipOut
+from mcm_circles.outbox import notify
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, actor_id, is_staff, load_access
 from mcm_circles.profiles.repository import ProfileRepository

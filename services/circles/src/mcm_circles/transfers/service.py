@@ -11,16 +11,16 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify
 from mcm_circles.circles.errors import CircleNotFound
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
 from mcm_circles.integrity import maps_conflicts
-from mcm_circles.memberships import events as membership_events
+from mcm_circles.memberships import bus as membership_events
 from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.errors import AlreadyMember
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.service import CONFLICTS as MEMBERSHIP_CONFLICTS
+from mcm_circles.outbox import notify
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, actor_id, is_staff, load_access
 from mcm_circles.transfers.errors import (
