@@ -3,12 +3,11 @@
 for payments' obligations, by the kind of thing paid for) to the bus module of the package that
 owns the reaction.
 
-| stream          | event types                                         | kind           | handler                                      |
-|-----------------|-----------------------------------------------------|----------------|----------------------------------------------|
-| events:auth     | user.registered, user.updated                       |                | profiles.bus.on_user_changed                 |
-| events:auth     | user.erased                                         |                | profiles.bus.on_user_erased                  |
-| events:payments | obligation.settled, .overdue, .paused, .waived      | membership / – | memberships.payments.apply_payment_event     |
-| events:payments | obligation.settled, obligation.overdue              | registration   | events.registrations.bus.on_settled / on_overdue |
+- events:auth `user.registered`, `user.updated` -> profiles.bus.on_user_changed
+- events:auth `user.erased` -> on_user_erased (profiles first, then each package's service function)
+- events:payments `obligation.settled|overdue|paused|waived`, kind membership (or none)
+  -> memberships.payments.apply_payment_event
+- events:payments `obligation.settled|overdue`, kind registration -> events.registrations.bus
 """
 
 from __future__ import annotations
@@ -18,11 +17,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_circles.clock import Clock
 from mcm_circles.config import EventsSettings
 from mcm_circles.events.registrations import bus as registrations_bus
+from mcm_circles.goals import service as goals
+from mcm_circles.meetings import service as meetings
+from mcm_circles.memberships import lifecycle as memberships
 from mcm_circles.memberships.payments import STATUS_OF_EVENT, apply_payment_event
-from mcm_circles.profiles.bus import on_user_changed, on_user_erased
+from mcm_circles.profiles import bus as profiles_bus
+from mcm_circles.transfers import service as transfers
 from mcm_shared.events import Envelope, Handler
 
 REGISTRATION = "registration"
+
+
+async def on_user_erased(session: AsyncSession, envelope: Envelope) -> None:
+    """Erasure: the profile is anonymised, his current memberships end (seats free up, payments is
+    told through `membership.ended`), his pending transfer requests are cancelled, and the words
+    about him (private attendance notes, goal titles) go while every row, so every count, stays."""
+    user_id = await profiles_bus.on_user_erased(session, envelope)
+    if user_id is None:
+        return
+    await memberships.end_all_for_erased_user(session, user_id)
+    await transfers.cancel_pending_for_erased_user(session, user_id)
+    await meetings.anonymise_user(session, user_id)
+    await goals.anonymise_user(session, user_id)
+    await session.flush()
 
 
 def handlers(clock: Clock, events_settings: EventsSettings) -> dict[str, Handler]:
@@ -44,8 +61,8 @@ def handlers(clock: Clock, events_settings: EventsSettings) -> dict[str, Handler
         return on_obligation
 
     return {
-        "user.registered": on_user_changed,
-        "user.updated": on_user_changed,
+        "user.registered": profiles_bus.on_user_changed,
+        "user.updated": profiles_bus.on_user_changed,
         "user.erased": on_user_erased,
         **{event_type: obligation_handler(event_type) for event_type in STATUS_OF_EVENT},
     }

@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
-from mcm_circles.circles.listing_cache import ListingCache
 from mcm_circles.clock import Clock
 from mcm_circles.config import EventsSettings
-from mcm_circles.events.registrations.gate import EventGates
+from mcm_circles.gate import EventGates
+from mcm_circles.listing_cache import ListingCache
 from mcm_circles.runtime import CirclesRuntime
 from mcm_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
 

@@ -13,15 +13,16 @@ from contextlib import AsyncExitStack
 from fastapi import FastAPI
 
 from mcm_circles import consumers
-from mcm_circles.circles.listing_cache import start_listing_cache
+from mcm_circles.archiving.router import router as archiving_router
 from mcm_circles.circles.router import router as circles_router
 from mcm_circles.clock import Clock, SystemClock
 from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
-from mcm_circles.events.registrations.gate import EventGates
 from mcm_circles.events.registrations.holds import EventsSweeper
 from mcm_circles.events.router import router as events_router
+from mcm_circles.gate import EventGates
 from mcm_circles.goals.router import router as goals_router
+from mcm_circles.listing_cache import start_listing_cache
 from mcm_circles.meetings.router import router as meetings_router
 from mcm_circles.memberships.router import mine_router as my_memberships_router
 from mcm_circles.memberships.router import router as memberships_router
@@ -36,6 +37,7 @@ from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis
 
 CIRCLES_ROUTERS = [
     circles_router,
+    archiving_router,
     memberships_router,
     my_memberships_router,
     circle_transfers_router,

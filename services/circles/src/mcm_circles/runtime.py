@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from mcm_circles.circles.listing_cache import ListingCache
 from mcm_circles.clock import Clock
 from mcm_circles.config import EventsSettings, Settings
-from mcm_circles.events.registrations.gate import EventGates
+from mcm_circles.gate import EventGates
+from mcm_circles.listing_cache import ListingCache
 from mcm_shared.db import Database
 from mcm_shared.events import EventWriter
 from mcm_shared.pg_notify import NotificationListener

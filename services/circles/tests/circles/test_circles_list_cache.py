@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from mcm_circles.circles.listing_cache import ListingCache, watch_local_writes
+from mcm_circles.listing_cache import ListingCache, watch_local_writes
 
 from .support import count_statements, eventually, make_circle, make_facilitator, make_user
 

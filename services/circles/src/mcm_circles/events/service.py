@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.actors import actor_id
 from mcm_circles.config import EventsSettings
 from mcm_circles.events.access import (
     EventAccess,
@@ -33,7 +34,6 @@ from mcm_circles.events.repository import EventFilters, EventRepository, Registr
 from mcm_circles.events.requirements.service import RequirementSpec, parse_spec, question_ids_problem, spec_params
 from mcm_circles.events.schemas import EventCreate, EventUpdate, schedule_problem
 from mcm_circles.events.templates import expand_templates
-from mcm_circles.permissions import actor_id
 from mcm_shared.security import Principal
 
 # Fields that make up what a registrant agreed to pay; frozen once the event is published.

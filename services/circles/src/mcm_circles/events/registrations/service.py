@@ -18,6 +18,7 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.actors import actor_id
 from mcm_circles.config import EventsSettings
 from mcm_circles.events import bus as messages
 from mcm_circles.events.access import EventAccess, Viewer, ensure_visible
@@ -34,13 +35,12 @@ from mcm_circles.events.errors import (
 )
 from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.registrations import seats
-from mcm_circles.events.registrations.gate import EventGates
 from mcm_circles.events.registrations.schemas import RegistrationCreate
 from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationFacts, RegistrationRepository
 from mcm_circles.events.requirements.service import evaluate, parse_spec
 from mcm_circles.events.service import visible_event
+from mcm_circles.gate import EventGates
 from mcm_circles.integrity import violated_constraint
-from mcm_circles.permissions import actor_id
 from mcm_shared.security import Principal
 
 

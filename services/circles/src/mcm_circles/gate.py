@@ -6,7 +6,7 @@ them all wait inside PostgreSQL ties up pool connections and lets lock waits run
 statement timeout, while the lock holder itself waits for its turn on the busy event loop.
 Queuing them here first keeps at most one transaction per process on the lock; the others
 wait without holding a connection. Safety never depends on this gate, only throughput does.
-One `EventGates` per app (`CirclesRuntime.gates`), i.e. per process.
+One `EventGates` per app (`CirclesRuntime.gates`), i.e. per process; used by events.registrations.
 
 The at-once registration (one autocommitted statement, registration.py) holds the row lock
 only inside PostgreSQL, for that statement and its commit, never across a turn of our event
