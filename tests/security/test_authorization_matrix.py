@@ -13,7 +13,7 @@ dues, a payment, a requirement template).
 
 Expected outcome per cell comes from ONE table, POLICY, written from ARCHITECTURE.md §§4, 7, 11 and
 the permission modules (auth roles/permissions.py, circles permissions.py and
-events/permissions.py, payments roles.py). Asserted: never 5xx; anonymous → 401; an object the
+events/access.py, payments roles.py). Asserted: never 5xx; anonymous → 401; an object the
 caller may not see → 404 that looks exactly like a non-existent id; a function his roles lack →
 403; an allowed call → success (or a state conflict for calls that change state). List
 endpoints must not leak hidden objects. An operation without a POLICY row still gets the

@@ -1,59 +1,68 @@
-"""Background event work of the service: the outbox relay and the consumer of other services'
-events for profiles and memberships (the events context runs its own consumer group).
+"""The service's one consumer of other services' events (one consumer group,
+`MEMBERS_CONSUMER_GROUP`) and its handler table: each message is dispatched by event type (and,
+for payments' obligations, by the kind of thing paid for) to the bus module of the package that
+owns the reaction.
 
-| stream          | event types                                                        | handler                         |
-|-----------------|--------------------------------------------------------------------|---------------------------------|
-| events:auth     | user.registered, user.updated                                      | profiles.events.on_user_changed |
-| events:auth     | user.erased                                                        | profiles.events.on_user_erased  |
-| events:payments | obligation.settled, obligation.overdue, obligation.paused, obligation.waived | memberships.payments.apply_payment_event |
+- events:auth `user.registered`, `user.updated` -> profiles.bus.on_user_changed
+- events:auth `user.erased` -> on_user_erased (profiles first, then each package's service function)
+- events:payments `obligation.settled|overdue|paused|waived`, kind membership (or none)
+  -> memberships.payments.apply_payment_event
+- events:payments `obligation.settled|overdue`, kind registration -> events.registrations.bus
 """
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastapi import FastAPI
-
-from mcm_circles.bus import EVENTS
-from mcm_circles.config import Settings
+from mcm_circles.clock import Clock
+from mcm_circles.config import EventsSettings
+from mcm_circles.events.registrations import bus as registrations_bus
+from mcm_circles.goals import service as goals
+from mcm_circles.meetings import service as meetings
+from mcm_circles.memberships import lifecycle as memberships
 from mcm_circles.memberships.payments import STATUS_OF_EVENT, apply_payment_event
-from mcm_circles.profiles.events import on_user_changed, on_user_erased
-from mcm_shared.events import EventConsumer, Handler, OutboxRelay
+from mcm_circles.profiles import bus as profiles_bus
+from mcm_circles.transfers import service as transfers
+from mcm_shared.events import Envelope, Handler
 
-HANDLERS: dict[str, Handler] = {
-    "user.registered": on_user_changed,
-    "user.updated": on_user_changed,
-    "user.erased": on_user_erased,
-    **{event_type: apply_payment_event for event_type in STATUS_OF_EVENT},
-}
+REGISTRATION = "registration"
 
 
-def bus_hook():
-    """Lifespan hook (after the database and Redis hooks): start the relay and the consumer."""
+async def on_user_erased(session: AsyncSession, envelope: Envelope) -> None:
+    """Erasure: the profile is anonymised, his current memberships end (seats free up, payments is
+    told through `membership.ended`), his pending transfer requests are cancelled, and the words
+    about him (private attendance notes, goal titles) go while every row, so every count, stays."""
+    user_id = await profiles_bus.on_user_erased(session, envelope)
+    if user_id is None:
+        return
+    await memberships.end_all_for_erased_user(session, user_id)
+    await transfers.cancel_pending_for_erased_user(session, user_id)
+    await meetings.anonymise_user(session, user_id)
+    await goals.anonymise_user(session, user_id)
+    await session.flush()
 
-    async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
-        settings: Settings = app.state.settings
-        redis = getattr(app.state, "redis", None)
-        app.state.outbox_relay = app.state.members_consumer = None
-        if redis is None:
-            return
-        sessionmaker = app.state.db.sessionmaker
-        if settings.outbox_relay_enabled:
-            relay = OutboxRelay(sessionmaker, redis, EVENTS)
-            app.state.outbox_relay = relay
-            relay.start()
-            stack.push_async_callback(relay.stop)
-        if settings.consume_events:
-            consumer = EventConsumer(
-                sessionmaker,
-                redis,
-                EVENTS,
-                group=settings.members_consumer_group,
-                streams=[settings.auth_events_stream, settings.payments_events_stream],
-                handlers=HANDLERS,
-            )
-            app.state.members_consumer = consumer
-            consumer.start()
-            stack.push_async_callback(consumer.stop)
 
-    return hook
+def handlers(clock: Clock, events_settings: EventsSettings) -> dict[str, Handler]:
+    """The consumer's handler table, bound to the runtime's clock and the events settings."""
+    registration_handlers = (
+        registrations_bus.handlers(clock, events_settings) if events_settings.consume_payments else {}
+    )
+
+    def obligation_handler(event_type: str) -> Handler:
+        for_registration = registration_handlers.get(event_type)
+
+        async def on_obligation(session: AsyncSession, envelope: Envelope) -> None:
+            if envelope.payload.get("kind") == REGISTRATION:
+                if for_registration is not None:
+                    await for_registration(session, envelope)
+                return  # registrations are not memberships, and no registration reacts to it
+            await apply_payment_event(session, envelope)
+
+        return on_obligation
+
+    return {
+        "user.registered": profiles_bus.on_user_changed,
+        "user.updated": profiles_bus.on_user_changed,
+        "user.erased": on_user_erased,
+        **{event_type: obligation_handler(event_type) for event_type in STATUS_OF_EVENT},
+    }

@@ -30,24 +30,18 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.actors import actor_id
 from mcm_circles.circles.errors import CircleNotFound
 from mcm_circles.circles.models import Circle
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.memberships.models import Membership
 from mcm_shared.errors import Forbidden
-from mcm_shared.security import Principal
+from mcm_shared.security import Principal, Role
 
-ADMIN = "admin"
-CIRCLE_CREATOR_ROLES = frozenset({"facilitator", ADMIN})
-STAFF_ROLES = frozenset({"ptm", "support", "leadership", ADMIN})
-FOLLOW_UP_ROLES = frozenset({"support", "leadership", ADMIN})
-
-
-def actor_id(principal: Principal) -> uuid.UUID:
-    """The calling user's id; service tokens have no place in these user-facing routes."""
-    if principal.user_id is None:
-        raise Forbidden("This action needs a user account.")
-    return principal.user_id
+ADMIN = Role.ADMIN
+CIRCLE_CREATOR_ROLES = frozenset({Role.FACILITATOR, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.PTM, Role.SUPPORT, Role.LEADERSHIP, Role.ADMIN})
+FOLLOW_UP_ROLES = frozenset({Role.SUPPORT, Role.LEADERSHIP, Role.ADMIN})
 
 
 def is_staff(principal: Principal) -> bool:

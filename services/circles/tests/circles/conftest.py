@@ -13,9 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
-from mcm_circles.config import Settings
+from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
-from mcm_circles.events.config import EventsSettings
 from mcm_circles.main import create_app
 from mcm_shared.db import Database
 from mcm_shared.migrations import migrate_command
@@ -67,8 +66,7 @@ async def open_api(engines: TestEngines, template: str, issuer: TestIssuer, **ov
         members_consumer_group=f"circles-members-{suffix}",
         **options,
     )
-    app = create_app(settings)
-    app.state.events_settings = EventsSettings(sweep_enabled=False, consume_payments=False)
+    app = create_app(settings, events_settings=EventsSettings(sweep_enabled=False, consume_payments=False))
     db = Database(url)
     async with app.router.lifespan_context(app):
         app.state.verifier.keys.load(issuer.jwks())

@@ -15,8 +15,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event, select, text
 
-from mcm_circles.bus import EVENTS
 from mcm_circles.config import Settings
+from mcm_circles.outbox import EVENTS
 from mcm_circles.profiles.models import Profile
 from mcm_shared.db import Database
 from mcm_shared.events.envelope import Envelope

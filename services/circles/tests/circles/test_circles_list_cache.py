@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from mcm_circles.circles.listing_cache import ListingCache, watch_local_writes
+from mcm_circles.listing_cache import ListingCache, watch_local_writes
 
 from .support import count_statements, eventually, make_circle, make_facilitator, make_user
 
@@ -21,7 +21,7 @@ async def listed(api, user, query: str = "") -> dict:
 
 
 async def wait_listening(api) -> None:
-    assert await api.app.state.listing_listener.wait_listening(10), "the NOTIFY listener did not connect"
+    assert await api.app.state.runtime.listing_listener.wait_listening(10), "the NOTIFY listener did not connect"
 
 
 async def test_a_repeated_page_is_answered_from_memory_without_sql(api):
@@ -87,7 +87,7 @@ async def test_nothing_is_served_from_memory_while_the_listener_is_disconnected(
     await make_circle(api, ben)
     viewer = await make_user(api)
     await listed(api, viewer)
-    listener = api.app.state.listing_listener
+    listener = api.app.state.runtime.listing_listener
     async with api.db.session() as session:
         await session.execute(
             text(

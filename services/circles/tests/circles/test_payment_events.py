@@ -32,7 +32,7 @@ async def status_of(api, membership_id):
 
 
 async def test_settled_makes_the_membership_current(api):
-    ben, circle, joe, membership_id = await paying_member(api)
+    _ben, circle, joe, membership_id = await paying_member(api)
     assert await status_of(api, membership_id) == ("pending", False)
     await payment_event(
         api, "obligation.settled", {"obligation_id": "o1", "kind": "membership", "membership_id": str(membership_id)}
@@ -73,7 +73,7 @@ async def test_overdue_flags_for_follow_up_and_never_removes(api):
 
 
 async def test_paused_and_waived_are_recorded(api):
-    ben, circle, joe, membership_id = await paying_member(api)
+    _ben, _circle, _joe, membership_id = await paying_member(api)
     await payment_event(api, "obligation.paused", {"kind": "membership", "membership_id": str(membership_id)})
     assert await status_of(api, membership_id) == ("paused", False)
     await payment_event(api, "obligation.waived", {"kind": "membership", "membership_id": str(membership_id)})
@@ -81,7 +81,7 @@ async def test_paused_and_waived_are_recorded(api):
 
 
 async def test_late_and_duplicate_payment_events_change_nothing(api):
-    ben, circle, joe, membership_id = await paying_member(api)
+    _ben, _circle, _joe, membership_id = await paying_member(api)
     now = datetime.now(UTC)
     await payment_event(api, "obligation.settled", {"membership_id": str(membership_id)}, occurred_at=now)
     await payment_event(
@@ -110,7 +110,7 @@ async def test_late_and_duplicate_payment_events_change_nothing(api):
 
 
 async def test_registration_obligations_are_ignored(api):
-    ben, circle, joe, membership_id = await paying_member(api)
+    _ben, _circle, joe, membership_id = await paying_member(api)
     await payment_event(
         api, "obligation.settled", {"kind": "registration", "registration_id": "r1", "user_id": str(joe.id)}
     )
@@ -118,7 +118,7 @@ async def test_registration_obligations_are_ignored(api):
 
 
 async def test_no_api_lets_a_client_set_payment_status(api):
-    ben, circle, joe, membership_id = await paying_member(api)
+    ben, circle, _joe, _membership_id = await paying_member(api)
     response = await api.post(
         ben,
         f"/api/v1/circles/{circle['id']}/members",

@@ -56,7 +56,7 @@ async def test_approved_transfer_moves_the_membership_in_one_go(api):
 
 
 async def test_declined_transfer_keeps_the_member_where_he_is(api):
-    ben, tom, source, target = await two_circles(api)
+    _ben, tom, source, target = await two_circles(api)
     joe = await make_member(api, source)
     request = (
         await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests", {"to_circle_id": target["id"]})
@@ -71,7 +71,7 @@ async def test_declined_transfer_keeps_the_member_where_he_is(api):
 
 
 async def test_transfer_into_a_full_circle_is_refused_at_approval(api):
-    ben, tom, source, target = await two_circles(api, capacity_max=2)
+    _ben, tom, source, target = await two_circles(api, capacity_max=2)
     joe = await make_member(api, source)
     request = (
         await api.post(joe, f"/api/v1/circles/{source['id']}/transfer-requests", {"to_circle_id": target["id"]})
@@ -85,7 +85,7 @@ async def test_transfer_into_a_full_circle_is_refused_at_approval(api):
 
 
 async def test_transfer_requests_are_validated(api):
-    ben, tom, source, target = await two_circles(api)
+    _ben, tom, source, target = await two_circles(api)
     joe = await make_member(api, source)
     outsider = await make_user(api)
     path = f"/api/v1/circles/{source['id']}/transfer-requests"

@@ -13,10 +13,9 @@ import asyncpg
 import httpx
 import pytest
 
-from mcm_circles.config import Settings
+from mcm_circles.clock import ManualClock
+from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
-from mcm_circles.events.clock import ManualClock
-from mcm_circles.events.config import EventsSettings
 from mcm_circles.main import create_app
 from mcm_shared.db import Database
 from mcm_shared.migrations import migrate_command
@@ -56,20 +55,23 @@ async def open_world(
     url = url or await clone_database(engines, template)
     suffix = uuid.uuid4().hex[:8]
     events_settings = EventsSettings(
-        sweep_enabled=False,
-        payments_stream=f"events:payments-test-{suffix}",
-        consumer_group=f"circles-events-{suffix}",
-        **{k: v for k, v in settings.items() if k in EventsSettings.model_fields},
+        sweep_enabled=False, **{k: v for k, v in settings.items() if k in EventsSettings.model_fields}
     )
-    # The service's own relay and members consumer are not under test here; tests read the outbox.
+    # The service's relay is not under test here (tests read the outbox); its one consumer reads
+    # streams and a group of this test's own.
     service_settings = {
         "outbox_relay_enabled": False,
-        "consume_events": False,
+        "auth_events_stream": f"events:auth-test-{suffix}",
+        "payments_events_stream": f"events:payments-test-{suffix}",
+        "members_consumer_group": f"circles-events-{suffix}",
         **{k: v for k, v in settings.items() if k not in EventsSettings.model_fields},
     }
-    app = create_app(Settings(environment="test", database_url=url, redis_url=engines.redis_url, **service_settings))
     clock = ManualClock(START)
-    app.state.events_clock, app.state.events_settings = clock, events_settings
+    app = create_app(
+        Settings(environment="test", database_url=url, redis_url=engines.redis_url, **service_settings),
+        events_settings=events_settings,
+        clock=clock,
+    )
     db = Database(url)
     async with app.router.lifespan_context(app):
         app.state.verifier.keys.load(issuer.jwks())

@@ -11,12 +11,12 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from mcm_circles.bus import EVENTS
 from mcm_circles.circles.models import Circle
-from mcm_circles.events.clock import ManualClock
-from mcm_circles.events.config import EventsSettings
+from mcm_circles.clock import ManualClock
+from mcm_circles.config import EventsSettings
 from mcm_circles.meetings.models import Attendance, Meeting
 from mcm_circles.memberships.models import Membership
+from mcm_circles.outbox import EVENTS
 from mcm_circles.profiles.models import Profile
 from mcm_shared.db import Database
 from mcm_shared.testing.issuer import TestIssuer

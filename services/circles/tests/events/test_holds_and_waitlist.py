@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mcm_circles.events.holds import EventsSweeper, expire_holds
+from mcm_circles.events.registrations.holds import EventsSweeper, expire_holds
 
 from .support import START, World
 

@@ -8,8 +8,8 @@ import uuid
 from datetime import datetime, timedelta
 from time import monotonic
 
-from mcm_circles.events.holds import expire_holds
-from mcm_circles.events.payments import overdue, settle
+from mcm_circles.events.registrations.bus import overdue, settle
+from mcm_circles.events.registrations.holds import expire_holds
 from mcm_shared.events import Envelope
 from mcm_shared.redis import make_redis
 
@@ -117,12 +117,17 @@ async def test_payments_events_arrive_through_the_stream_once_each(world: World)
             payload={"kind": "membership", "membership_id": str(uuid.uuid4())},
         )
         for entry in (other, settled, settled):  # the duplicate is applied once (inbox)
-            await redis.xadd(world.settings.payments_stream, entry.to_fields())
+            await redis.xadd(world.app.state.runtime.settings.payments_events_stream, entry.to_fields())
         deadline = monotonic() + 20
         while (await world.get(f"/api/v1/events/{event['id']}/registrations/me", person))["status"] != "confirmed":
             assert monotonic() < deadline, "the consumer did not apply obligation.settled"
             await asyncio.sleep(0.05)
-        while (await redis.xpending(world.settings.payments_stream, world.settings.consumer_group))["pending"]:
+        while (
+            await redis.xpending(
+                world.app.state.runtime.settings.payments_events_stream,
+                world.app.state.runtime.settings.members_consumer_group,
+            )
+        )["pending"]:
             assert monotonic() < deadline
             await asyncio.sleep(0.05)
     finally:

@@ -124,7 +124,7 @@ async def test_cancelling_a_paid_registration_refunds_in_full_before_the_cutoff_
 async def _settle(world: World, registration_id: str) -> None:
     import uuid
 
-    from mcm_circles.events.payments import settle
+    from mcm_circles.events.registrations.bus import settle
     from mcm_shared.events import Envelope
 
     envelope = Envelope(

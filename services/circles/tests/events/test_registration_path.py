@@ -12,7 +12,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import event as sa_event
 
-from mcm_circles.events.router_registrations import router as registrations_router
+from mcm_circles.events.registrations.router import router as registrations_router
 from mcm_shared.driver import DriverConnection
 
 from .support import START, World

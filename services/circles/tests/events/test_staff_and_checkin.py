@@ -107,7 +107,7 @@ async def test_participant_list_is_for_staff_only_with_display_names_only(world:
 
 
 async def test_a_sponsor_must_be_another_known_member(world: World):
-    ptm, event, *_, alice, _, _ = await _setup(world)
+    _ptm, event, *_, alice, _, _ = await _setup(world)
     response = await world.client.post(
         f"/api/v1/events/{event['id']}/registrations",
         headers=alice.headers,
@@ -123,7 +123,7 @@ async def test_a_sponsor_must_be_another_known_member(world: World):
 
 
 async def test_staff_check_in_confirmed_participants(world: World):
-    ptm, event, care, helper, _, alice, bob, carl = await _setup(world)
+    ptm, event, _care, helper, _, alice, bob, carl = await _setup(world)
     await world.post(
         f"/api/v1/events/{event['id']}/staff", ptm, expect=201, json={"user_id": str(helper.user_id), "role": "support"}
     )

@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from mcm_circles.circles import archive, service
-from mcm_circles.circles.listing_cache import ListingCacheDep
+from mcm_circles.circles import service
 from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, CircleUpdate
-from mcm_circles.deps import CircleID
+from mcm_circles.deps import CircleID, ListingCacheDep
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
 from mcm_shared.security import CurrentPrincipal
@@ -58,14 +57,3 @@ async def update_circle(
 ) -> Circle:
     """Change only the fields sent. capacity_max cannot drop below the current member count (409)."""
     return await service.update_circle(session, principal, circle_id, data)
-
-
-@router.delete(
-    "/{circle_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(Unauthenticated, Forbidden, NotFound),
-)
-async def archive_circle(circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal) -> Response:
-    """Archive: memberships end, future meetings are cancelled, history stays."""
-    await archive.archive_circle(session, principal, circle_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

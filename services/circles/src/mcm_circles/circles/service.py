@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.circles.errors import CapacityBelowMembers, CircleNotFound, InvalidCapacity
-from mcm_circles.circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
 from mcm_circles.circles.models import Circle
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.circles.schemas import Circle as CircleOut
 from mcm_circles.circles.schemas import CircleCreate, CircleQuery, CircleUpdate, Facilitator, Location, Money, Schedule
 from mcm_circles.integrity import maps_conflicts
+from mcm_circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
 from mcm_circles.memberships import lifecycle
 from mcm_circles.paging import make_cursor, parse_datetime, parse_int, parse_str, read_cursor
 from mcm_circles.permissions import ensure_can_create_circle, is_staff, load_access

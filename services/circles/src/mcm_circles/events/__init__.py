@@ -1,8 +1,8 @@
 """Events: movie nights, workshops and retreats, their registrations, waitlists, requirements,
 staff and check-in — a bounded context of its own inside the circles service.
 
-HTTP lives in `router.py` / `router_registrations.py`; rules in the use-case modules
-(`service.py`, `registration.py`, `waitlist.py`, `holds.py`, `staff.py`, `checkin.py`,
-`cancellation.py`, `payments.py`, `requirements.py`); SQL in `repository.py`; what it publishes
-and consumes in `messages.py`. See docs/events.md.
+HTTP lives in `router.py` and `registrations/router.py`; rules in `service.py`,
+`cancellation.py` and the sub-packages `registrations/` (with `seats.py`, `holds.py` and the
+payments handlers in `bus.py`), `waitlist/`, `staff/`, `checkin/` and `requirements/`; who may do
+what in `access.py`; SQL in `repository.py`; what it publishes in `bus.py`. See docs/events.md.
 """

@@ -10,8 +10,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.events import messages
-from mcm_circles.events.config import EventsSettings
+from mcm_circles.config import EventsSettings
+from mcm_circles.events import bus as messages
 from mcm_circles.events.enums import CancelReason, EventStatus, Refund, RegistrationStatus
 from mcm_circles.events.errors import InvalidEventState
 from mcm_circles.events.models import Event

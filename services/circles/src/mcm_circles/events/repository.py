@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from mcm_circles.events.access import Viewer
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, Visibility
 from mcm_circles.events.models import (
@@ -26,7 +27,6 @@ from mcm_circles.events.models import (
     Registration,
     RequirementTemplate,
 )
-from mcm_circles.events.permissions import Viewer
 from mcm_shared.driver import DriverConnection, DriverStatement
 
 _DETAILS = (selectinload(Event.circle_links), selectinload(Event.invitations), selectinload(Event.requirements))

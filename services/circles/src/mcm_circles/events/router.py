@@ -1,5 +1,5 @@
 """HTTP for events, event types and requirement templates (registrations and staff routes are in
-`router_registrations.py`, included here so main.py registers one router).
+`registrations/router.py`, included here so main.py registers one router).
 
 Everything lives under /api/v1/events (the gateway routes that prefix to this service); the
 literal paths (`types`, `requirement-templates`) are declared before `/{event_id}`."""
@@ -12,10 +12,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Query
 
-from mcm_circles.deps import Cursor, Limit
+from mcm_circles.deps import ClockDep, Cursor, EventsSettingsDep, Limit
 from mcm_circles.events import cancellation, service, templates, views
-from mcm_circles.events.clock import ClockDep
-from mcm_circles.events.config import EventsSettingsDep
 from mcm_circles.events.enums import EventStatus
 from mcm_circles.events.errors import (
     CapacityBelowSeatsTaken,
@@ -25,8 +23,8 @@ from mcm_circles.events.errors import (
     NotEventManager,
     TemplateNotFound,
 )
+from mcm_circles.events.registrations.router import router as registrations_router
 from mcm_circles.events.repository import EventFilters
-from mcm_circles.events.router_registrations import router as registrations_router
 from mcm_circles.events.schemas import (
     Event,
     EventCancel,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from mcm_circles.events.enums import EventStatus, Visibility
-from mcm_circles.events.requirements import MAX_REQUIREMENTS, RequirementSpec, question_ids_problem
+from mcm_circles.events.requirements.service import MAX_REQUIREMENTS, RequirementSpec, question_ids_problem
 
 
 def _iana(name: str) -> str:

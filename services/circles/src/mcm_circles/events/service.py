@@ -10,8 +10,15 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.events import seats
-from mcm_circles.events.config import EventsSettings
+from mcm_circles.actors import actor_id
+from mcm_circles.config import EventsSettings
+from mcm_circles.events.access import (
+    EventAccess,
+    Viewer,
+    check_can_create,
+    ensure_manager,
+    ensure_visible,
+)
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import EventStatus
 from mcm_circles.events.errors import (
@@ -22,18 +29,11 @@ from mcm_circles.events.errors import (
     field_error,
 )
 from mcm_circles.events.models import Event, EventCircle, EventInvitation, EventRequirement, EventType
-from mcm_circles.events.permissions import (
-    EventAccess,
-    Viewer,
-    check_can_create,
-    ensure_manager,
-    ensure_visible,
-)
+from mcm_circles.events.registrations import seats
 from mcm_circles.events.repository import EventFilters, EventRepository, RegistrationRepository
-from mcm_circles.events.requirements import RequirementSpec, parse_spec, question_ids_problem, spec_params
+from mcm_circles.events.requirements.service import RequirementSpec, parse_spec, question_ids_problem, spec_params
 from mcm_circles.events.schemas import EventCreate, EventUpdate, schedule_problem
 from mcm_circles.events.templates import expand_templates
-from mcm_circles.permissions import actor_id
 from mcm_shared.security import Principal
 
 # Fields that make up what a registrant agreed to pay; frozen once the event is published.

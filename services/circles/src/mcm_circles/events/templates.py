@@ -13,14 +13,14 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.actors import actor_id
+from mcm_circles.events.access import MANAGE_ALL
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.errors import DuplicateTemplateName, NotEventManager, TemplateNotFound, field_error
 from mcm_circles.events.models import RequirementTemplate
-from mcm_circles.events.permissions import MANAGE_ALL
 from mcm_circles.events.repository import EventRepository
-from mcm_circles.events.requirements import RequirementSpec, parse_spec
+from mcm_circles.events.requirements.service import RequirementSpec, parse_spec
 from mcm_circles.events.schemas import RequirementTemplateCreate
-from mcm_circles.permissions import actor_id
 from mcm_shared.security import Principal
 
 

@@ -7,9 +7,9 @@ from uuid import UUID
 from sqlalchemy import Row
 
 from mcm_circles.events import schemas
-from mcm_circles.events import schemas_registration as rs
 from mcm_circles.events.models import Event, EventStaff, Registration, RequirementTemplate
-from mcm_circles.events.requirements import parse_spec
+from mcm_circles.events.registrations import schemas as rs
+from mcm_circles.events.requirements.service import parse_spec
 
 
 def event(model: Event, *, manager: bool) -> schemas.Event:

@@ -8,13 +8,14 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.actors import actor_id
 from mcm_circles.clock import utcnow
 from mcm_circles.goals.errors import GoalNotFound
 from mcm_circles.goals.models import Goal
 from mcm_circles.goals.repository import GoalRepository
 from mcm_circles.goals.schemas import Goal as GoalOut
 from mcm_circles.goals.schemas import GoalCreate, GoalSummary, GoalUpdate, MemberGoals, check_period
-from mcm_circles.permissions import actor_id, load_access
+from mcm_circles.permissions import load_access
 from mcm_shared.errors import Forbidden, InvalidInput
 from mcm_shared.security import Principal
 
@@ -119,3 +120,8 @@ async def summary(
             MemberGoals(user_id=uid, display_name=name, total=t, done=d, rate=_rate(t, d)) for uid, name, t, d in rows
         ],
     )
+
+
+async def anonymise_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Erasure: his goal titles go; every goal row (and so every count) stays."""
+    await GoalRepository(session).anonymise_user(user_id)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.actors import actor_id
 from mcm_circles.clock import utcnow
 from mcm_circles.meetings.errors import MeetingNotFound, MeetingNotStarted, NotInCircle
 from mcm_circles.meetings.repository import MeetingRepository
@@ -24,7 +25,7 @@ from mcm_circles.meetings.schemas import (
     MyAttendanceHistory,
 )
 from mcm_circles.meetings.service import scheduled_meeting
-from mcm_circles.permissions import actor_id, load_access
+from mcm_circles.permissions import load_access
 from mcm_shared.security import Principal
 
 

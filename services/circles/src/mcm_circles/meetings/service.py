@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify
+from mcm_circles.actors import actor_id
 from mcm_circles.circles.models import Circle
 from mcm_circles.clock import utcnow
 from mcm_circles.integrity import maps_conflicts
@@ -23,9 +23,9 @@ from mcm_circles.meetings.schedule import occurrences
 from mcm_circles.meetings.schemas import Meeting as MeetingOut
 from mcm_circles.meetings.schemas import MeetingBatch, MeetingCancel, MeetingCreate, MeetingUpdate
 from mcm_circles.memberships import lifecycle
-from mcm_circles.memberships.repository import MembershipRepository
+from mcm_circles.outbox import notify
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
-from mcm_circles.permissions import CircleAccess, actor_id, load_access
+from mcm_circles.permissions import CircleAccess, load_access
 from mcm_shared.pagination import Page
 from mcm_shared.security import Principal
 
@@ -49,9 +49,7 @@ def to_out(meeting: Meeting, circle: Circle) -> MeetingOut:
 async def _tell_members(
     session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra
 ) -> None:
-    recipients = [
-        uid for uid in await MembershipRepository(session).active_user_ids(access.circle.id) if uid != access.user_id
-    ]
+    recipients = [uid for uid in await lifecycle.active_user_ids(session, access.circle.id) if uid != access.user_id]
     await notify(
         session,
         recipients,
@@ -188,3 +186,8 @@ async def cancel_future(session: AsyncSession, circle: Circle, reason: str) -> N
     for meeting in await MeetingRepository(session).future_scheduled(circle.id, utcnow()):
         meeting.status, meeting.cancel_reason = "cancelled", reason
     await session.flush()
+
+
+async def anonymise_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Erasure: the private attendance notes about him go; every attendance row stays."""
+    await MeetingRepository(session).anonymise_user(user_id)

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.circles.errors import CircleArchived
 from mcm_circles.circles.models import Circle
+from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
-from mcm_circles.memberships import events
+from mcm_circles.memberships import bus
 from mcm_circles.memberships.errors import CircleFull, LastFacilitator
 from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
@@ -60,7 +61,7 @@ async def activate(
         session.add(membership)
     await session.flush()
     if needs_dues:
-        await events.payment_required(session, circle, membership)
+        await bus.payment_required(session, circle, membership)
 
 
 async def start(
@@ -79,9 +80,12 @@ async def start(
 
 
 async def ensure_not_last_facilitator(session: AsyncSession, circle: Circle, membership: Membership) -> None:
-    if membership.status == "active" and membership.role == "facilitator":
-        if await MembershipRepository(session).count_active_facilitators(circle.id) <= 1:
-            raise LastFacilitator()
+    if (
+        membership.status == "active"
+        and membership.role == "facilitator"
+        and await MembershipRepository(session).count_active_facilitators(circle.id) <= 1
+    ):
+        raise LastFacilitator()
 
 
 async def finish(
@@ -107,4 +111,26 @@ async def finish(
     membership.flagged_at = None
     await session.flush()
     if was_active:
-        await events.ended(session, membership)
+        await bus.ended(session, membership)
+
+
+async def end_all_for_erased_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Erasure: end every current membership of the user (seats free up, payments is told)."""
+    memberships = MembershipRepository(session)
+    circles = await CircleRepository(session).lock_many(
+        m.circle_id for m in await memberships.current_for_user(user_id)
+    )
+    for membership in await memberships.current_for_user(user_id):  # re-read under the locks
+        circle = circles.get(membership.circle_id)
+        if circle is not None:
+            await finish(session, circle, membership, reason="account_erased")
+
+
+async def current_in_circle(session: AsyncSession, circle_id: uuid.UUID) -> list[Membership]:
+    """The circle's current (active or pending) memberships, locked for the caller's changes."""
+    return await MembershipRepository(session).current_in_circle(circle_id)
+
+
+async def active_user_ids(session: AsyncSession, circle_id: uuid.UUID, *, role: str | None = None) -> list[uuid.UUID]:
+    """The users with an active membership in the circle (of that role, if given)."""
+    return await MembershipRepository(session).active_user_ids(circle_id, role=role)

@@ -13,14 +13,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify
+from mcm_circles.actors import actor_id
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
 from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import FlaggedMembership, MyMembership
+from mcm_circles.outbox import notify
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
-from mcm_circles.permissions import actor_id, can_follow_up_payments, load_access
+from mcm_circles.permissions import can_follow_up_payments, load_access
 from mcm_shared.errors import Forbidden
 from mcm_shared.events.envelope import Envelope
 from mcm_shared.pagination import Page

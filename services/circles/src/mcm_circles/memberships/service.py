@@ -11,7 +11,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify
+from mcm_circles.actors import actor_id
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.errors import (
@@ -26,10 +26,10 @@ from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import Decision, MemberAdd, MembershipEnd, RoleChange
 from mcm_circles.memberships.schemas import Membership as MembershipOut
+from mcm_circles.outbox import notify
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
-from mcm_circles.permissions import CircleAccess, actor_id, is_staff, load_access
-from mcm_circles.profiles.repository import ProfileRepository
-from mcm_circles.profiles.service import ensure_profile
+from mcm_circles.permissions import CircleAccess, is_staff, load_access
+from mcm_circles.profiles.service import ensure_profile, get_profile
 from mcm_shared.errors import Forbidden
 from mcm_shared.pagination import Page
 from mcm_shared.security import Principal
@@ -91,7 +91,7 @@ async def add_member(
     actor = actor_id(principal)
     access = (await load_access(session, principal, circle_id, lock=True)).ensure_manage()
     lifecycle.ensure_open(access.circle)
-    profile = await ProfileRepository(session).get(data.user_id)
+    profile = await get_profile(session, data.user_id)
     if profile is None or profile.erased_at is not None:
         raise UserNotFound()
     existing = await MembershipRepository(session).current(circle_id, data.user_id)

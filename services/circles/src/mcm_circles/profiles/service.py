@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.permissions import actor_id
+from mcm_circles.actors import actor_id
 from mcm_circles.profiles.models import ERASED_NAME, Profile
 from mcm_circles.profiles.repository import ProfileRepository
 from mcm_circles.profiles.schemas import Profile as ProfileOut
@@ -99,3 +99,8 @@ async def anonymise(session: AsyncSession, user_id: uuid.UUID, occurred_at: date
     profile.synced_at = occurred_at
     await session.flush()
     return True
+
+
+async def get_profile(session: AsyncSession, user_id: uuid.UUID) -> Profile | None:
+    """The stored profile of a user (erased ones included: callers decide what that means)."""
+    return await ProfileRepository(session).get(user_id)

@@ -8,21 +8,23 @@ the old membership ends ("transferred") and a new one starts under the target's 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify
+from mcm_circles.actors import actor_id
 from mcm_circles.circles.errors import CircleNotFound
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
 from mcm_circles.integrity import maps_conflicts
-from mcm_circles.memberships import events as membership_events
+from mcm_circles.memberships import bus as membership_bus
 from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.errors import AlreadyMember
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.service import CONFLICTS as MEMBERSHIP_CONFLICTS
+from mcm_circles.outbox import notify
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
-from mcm_circles.permissions import CircleAccess, actor_id, is_staff, load_access
+from mcm_circles.permissions import CircleAccess, is_staff, load_access
 from mcm_circles.transfers.errors import (
     MembershipNoLongerActive,
     SameCircle,
@@ -156,7 +158,7 @@ async def decide(
     request.decided_by, request.decided_at, request.decision_note = actor, utcnow(), data.note
     await session.flush()
     if approve:
-        await membership_events.transferred(session, request_id=request.id, old=old, new=new)
+        await membership_bus.transferred(session, request_id=request.id, old=old, new=new)
     await notify(
         session,
         [request.user_id],
@@ -213,3 +215,23 @@ async def list_for_circle(
     items = [to_out(t, name) for t, name in rows[:limit]]
     next_cursor = make_cursor(sort, rows[limit - 1][0].created_at, rows[limit - 1][0].id) if len(rows) > limit else None
     return Page[TransferOut](items=items, next_cursor=next_cursor)
+
+
+async def cancel_pending_for_erased_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Erasure: his pending transfer requests are cancelled (decided now, "account erased")."""
+    now = utcnow()
+    for request in await TransferRepository(session).pending_involving(user_id=user_id):
+        request.status, request.decided_at, request.decision_note = "cancelled", now, "account erased"
+
+
+async def cancel_pending_involving_circle(
+    session: AsyncSession, circle_id: uuid.UUID, *, decided_by: uuid.UUID, now: datetime, note: str
+) -> None:
+    """Archiving: pending requests into or out of the circle are cancelled."""
+    for request in await TransferRepository(session).pending_involving(circle_id=circle_id):
+        request.status, request.decided_by, request.decided_at, request.decision_note = (
+            "cancelled",
+            decided_by,
+            now,
+            note,
+        )

@@ -18,11 +18,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.events import messages, seats
-from mcm_circles.events.clock import Clock
-from mcm_circles.events.config import EventsSettings
+from mcm_circles.clock import Clock
+from mcm_circles.config import EventsSettings
+from mcm_circles.events import bus as messages
 from mcm_circles.events.enums import ACTIVE_STATUSES, CancelReason, Refund, RegistrationStatus
 from mcm_circles.events.models import Event, Registration
+from mcm_circles.events.registrations import seats
 from mcm_circles.events.repository import RegistrationRepository
 from mcm_shared.events import Envelope, Handler
 

@@ -7,11 +7,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.events.config import EventsSettings
+from mcm_circles.config import EventsSettings
+from mcm_circles.events.access import ensure_staff
 from mcm_circles.events.enums import EventStatus, RegistrationStatus
 from mcm_circles.events.errors import InvalidEventState, InvalidRegistrationState, RegistrationNotFound
 from mcm_circles.events.models import Registration
-from mcm_circles.events.permissions import ensure_staff
 from mcm_circles.events.repository import RegistrationRepository
 from mcm_circles.events.service import visible_event
 from mcm_shared.security import Principal

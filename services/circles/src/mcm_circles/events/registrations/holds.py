@@ -16,10 +16,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.events import seats
-from mcm_circles.events.clock import Clock
-from mcm_circles.events.config import EventsSettings
+from mcm_circles.clock import Clock
+from mcm_circles.config import EventsSettings
 from mcm_circles.events.enums import EventStatus
+from mcm_circles.events.registrations import seats
 from mcm_circles.events.repository import EventRepository, RegistrationRepository
 from mcm_shared.events.worker import BackgroundWorker
 

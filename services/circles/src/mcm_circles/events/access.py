@@ -18,10 +18,10 @@ from uuid import UUID
 from mcm_circles.events.enums import EventStatus, Visibility
 from mcm_circles.events.errors import EventNotFound, NotEventManager, NotEventStaff
 from mcm_circles.events.models import Event
-from mcm_shared.security import Principal
+from mcm_shared.security import Principal, Role
 
-MANAGE_ALL = ("ptm", "admin")
-SEE_ALL = ("ptm", "admin", "leadership", "support")
+MANAGE_ALL = (Role.PTM, Role.ADMIN)
+SEE_ALL = (Role.PTM, Role.ADMIN, Role.LEADERSHIP, Role.SUPPORT)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.events.config import EventsSettings
+from mcm_circles.config import EventsSettings
+from mcm_circles.events.access import EventAccess, ensure_staff
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, StaffRole
 from mcm_circles.events.errors import (
@@ -26,7 +27,6 @@ from mcm_circles.events.errors import (
     field_error,
 )
 from mcm_circles.events.models import EventStaff, Registration
-from mcm_circles.events.permissions import EventAccess, ensure_staff
 from mcm_circles.events.repository import EventRepository, RegistrationRepository
 from mcm_circles.events.service import managed_event, visible_event
 from mcm_shared.security import Principal

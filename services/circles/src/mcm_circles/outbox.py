@@ -1,5 +1,5 @@
 """The service's side of the event bus: its outbox/inbox tables and the one writer every bounded
-context publishes through (stream `events:circles`).
+context publishes through (stream `events:circles`); the runtime carries the same writer.
 
 Publishing only adds an outbox row to the caller's transaction; the relay sends it after commit.
 """
@@ -19,11 +19,12 @@ from mcm_shared.events.writer import EventWriter
 PRODUCER = "circles"
 
 EVENTS = event_tables(Base)
-writer = EventWriter(EVENTS, producer=PRODUCER)
+# Immutable (tables and names only): shared by `publish` and `CirclesRuntime.writer`.
+WRITER = EventWriter(EVENTS, producer=PRODUCER)
 
 
 async def publish(session: AsyncSession, event_type: str, payload: Mapping[str, Any], *, key: Any = None) -> Envelope:
-    return await writer.publish(session, event_type, payload, key=str(key) if key is not None else None)
+    return await WRITER.publish(session, event_type, payload, key=str(key) if key is not None else None)
 
 
 async def notify(session: AsyncSession, recipients: Any, template: str, data: Mapping[str, Any]) -> None:

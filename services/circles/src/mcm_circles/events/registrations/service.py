@@ -19,8 +19,10 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.events import messages, seats
-from mcm_circles.events.config import EventsSettings
+from mcm_circles.actors import actor_id
+from mcm_circles.config import EventsSettings
+from mcm_circles.events import bus as messages
+from mcm_circles.events.access import EventAccess, Viewer, ensure_visible
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import CancelReason, EventStatus, Refund, RegistrationStatus
 from mcm_circles.events.errors import (
@@ -32,15 +34,14 @@ from mcm_circles.events.errors import (
     RequirementsNotMet,
     field_error,
 )
-from mcm_circles.events.gate import EventGates
 from mcm_circles.events.models import Event, Registration
-from mcm_circles.events.permissions import EventAccess, Viewer, ensure_visible
+from mcm_circles.events.registrations import seats
+from mcm_circles.events.registrations.schemas import RegistrationCreate
 from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationFacts, RegistrationRepository
-from mcm_circles.events.requirements import evaluate, parse_spec
-from mcm_circles.events.schemas_registration import RegistrationCreate
+from mcm_circles.events.requirements.service import evaluate, parse_spec
 from mcm_circles.events.service import visible_event
+from mcm_circles.gate import EventGates
 from mcm_circles.integrity import violated_constraint
-from mcm_circles.permissions import actor_id
 from mcm_shared.driver import driver_connection
 from mcm_shared.security import Principal
 

@@ -16,10 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from mcm_circles.events.directory import MemberDirectory
-from mcm_shared.security import Principal
-
-GLOBAL_ROLES = ("member", "facilitator", "ptm", "support", "leadership", "admin")
-Role = Literal["member", "facilitator", "ptm", "support", "leadership", "admin"]
+from mcm_shared.security import Principal, Role
 
 
 class _Spec(BaseModel):

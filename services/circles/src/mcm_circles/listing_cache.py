@@ -26,13 +26,13 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AsyncExitStack
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
+from mcm_shared.db import Database
 from mcm_shared.pg_notify import NotificationListener
 
 CHANNEL = "circles_listing"  # see migrations/versions/0004_listing_notify.py
@@ -176,40 +176,33 @@ def watch_local_writes(sync_engine: Any, cache: ListingCache) -> None:
             cache.invalidate()
 
 
-def listing_cache_hook(*, max_entries: int, ttl_seconds: float):
-    """Lifespan hook (after the database hook): the cache, its local and NOTIFY invalidation."""
-
-    async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
-        cache = ListingCache(max_entries=max_entries, ttl_seconds=ttl_seconds)
-        cache.outcomes = Counter(
-            "circles_listing_cache_total",
-            "GET /api/v1/circles and /circles/{id} answered from the listing cache or not",
-            ["outcome"],
-            registry=app.state.metrics.registry,
-        )
-        app.state.listing_cache = cache
-        if max_entries <= 0:
-            return
-        watch_local_writes(app.state.db.engine.sync_engine, cache)
-        listener = NotificationListener(
-            app.state.db.url,
-            CHANNEL,
-            on_notify=lambda _payload: cache.invalidate(),
-            on_reset=lambda: cache.set_listening(listener.listening),
-            connect_timeout=app.state.settings.dependency_timeout_seconds,
-        )
-        app.state.listing_listener = listener
-        listener.start()
-        stack.push_async_callback(listener.stop)
-
-    return hook
-
-
-_OFF = ListingCache(max_entries=0, ttl_seconds=0)
-
-
-async def get_listing_cache(request: Request) -> ListingCache:
-    return getattr(request.app.state, "listing_cache", _OFF)
-
-
-ListingCacheDep = Annotated[ListingCache, Depends(get_listing_cache)]
+async def start_listing_cache(
+    *,
+    database: Database,
+    registry: CollectorRegistry,
+    max_entries: int,
+    ttl_seconds: float,
+    connect_timeout: float,
+    stack: AsyncExitStack,
+) -> tuple[ListingCache, NotificationListener | None]:
+    """The cache with its local and NOTIFY invalidation (called by the lifespan, after the database)."""
+    cache = ListingCache(max_entries=max_entries, ttl_seconds=ttl_seconds)
+    cache.outcomes = Counter(
+        "circles_listing_cache_total",
+        "GET /api/v1/circles and /circles/{id} answered from the listing cache or not",
+        ["outcome"],
+        registry=registry,
+    )
+    if max_entries <= 0:
+        return cache, None
+    watch_local_writes(database.engine.sync_engine, cache)
+    listener = NotificationListener(
+        database.url,
+        CHANNEL,
+        on_notify=lambda _payload: cache.invalidate(),
+        on_reset=lambda: cache.set_listening(listener.listening),
+        connect_timeout=connect_timeout,
+    )
+    listener.start()
+    stack.push_async_callback(listener.stop)
+    return cache, listener

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import publish
 from mcm_circles.circles.models import Circle
 from mcm_circles.memberships.models import Membership
+from mcm_circles.outbox import publish
 
 
 async def payment_required(session: AsyncSession, circle: Circle, membership: Membership) -> None:

@@ -6,7 +6,7 @@ them all wait inside PostgreSQL ties up pool connections and lets lock waits run
 statement timeout, while the lock holder itself waits for its turn on the busy event loop.
 Queuing them here first keeps at most one transaction per process on the lock; the others
 wait without holding a connection. Safety never depends on this gate, only throughput does.
-One `EventGates` per app (`app.state.events_gates`), i.e. per process.
+One `EventGates` per app (`CirclesRuntime.gates`), i.e. per process; used by events.registrations.
 
 The at-once registration (one autocommitted statement, registration.py) holds the row lock
 only inside PostgreSQL, for that statement and its commit, never across a turn of our event
@@ -21,10 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 from uuid import UUID
-
-from fastapi import Depends, Request
 
 
 class EventGates:
@@ -45,15 +42,3 @@ class EventGates:
                 del self._gates[event_id]  # no idle locks pile up
             else:
                 self._gates[event_id] = (lock, users - 1)
-
-
-# async: FastAPI runs a plain `def` dependency in its thread pool, a hop on every request.
-async def get_gates(request: Request) -> EventGates:
-    gates = getattr(request.app.state, "events_gates", None)
-    if gates is None:
-        pool_size = getattr(getattr(request.app.state, "settings", None), "database_pool_size", 10)
-        gates = request.app.state.events_gates = EventGates(admission_slots=max(1, pool_size // 2))
-    return gates
-
-
-GatesDep = Annotated[EventGates, Depends(get_gates)]

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_circles.bus import notify, publish
 from mcm_circles.events.enums import Refund
 from mcm_circles.events.models import Event, Registration
+from mcm_circles.outbox import notify, publish
 
 PAYMENT_REQUIRED = "registration.payment_required"
 REGISTRATION_EXPIRED = "registration.expired"

@@ -7,10 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from mcm_circles.deps import Cursor, Limit
-from mcm_circles.events import checkin, registration, staff, views, waitlist
-from mcm_circles.events.clock import ClockDep
-from mcm_circles.events.config import EventsSettingsDep
+from mcm_circles.deps import ClockDep, Cursor, EventsSettingsDep, GatesDep, Limit
+from mcm_circles.events import views
+from mcm_circles.events.checkin import service as checkin
 from mcm_circles.events.enums import RegistrationStatus, StaffRole
 from mcm_circles.events.errors import (
     AlreadyRegistered,
@@ -26,8 +25,8 @@ from mcm_circles.events.errors import (
     RequirementsNotMet,
     StaffMemberNotFound,
 )
-from mcm_circles.events.gate import GatesDep
-from mcm_circles.events.schemas_registration import (
+from mcm_circles.events.registrations import service as registration
+from mcm_circles.events.registrations.schemas import (
     CareAssignment,
     Participant,
     Promote,
@@ -37,6 +36,8 @@ from mcm_circles.events.schemas_registration import (
     StaffMember,
     WaitlistMove,
 )
+from mcm_circles.events.staff import service as staff
+from mcm_circles.events.waitlist import service as waitlist
 from mcm_circles.paging import make_cursor, parse_datetime, parse_int, read_cursor
 from mcm_shared.errors import Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
