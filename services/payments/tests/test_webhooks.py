@@ -350,7 +350,7 @@ async def test_one_failing_event_does_not_hold_back_the_others_of_its_batch(harn
 async def test_an_event_stored_by_a_process_that_died_before_processing_it_is_processed_by_the_sweep(
     harness, monkeypatch
 ):
-    monkeypatch.setattr(harness.app.state.runtime, "process_soon", lambda row_id, event: None)  # lost with the process
+    monkeypatch.setattr(harness.app.state.runtime.pending_webhooks, "put", lambda row_id, event: None)  # lost with the process
     event = fake_event("issuing_card.created")
     assert (await harness.send_webhook(event)).status_code == 200
     await asyncio.sleep(0.5)

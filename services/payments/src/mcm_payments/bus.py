@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.obligations import service as obligations
 from mcm_payments.refunds import service as refunds
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_shared.events import Envelope, Handler, stream_for
 
 GROUP = "payments"
@@ -30,7 +30,7 @@ class Streams:
     consume: tuple[str, ...] = field(default=(stream_for("circles"),))
 
 
-ServiceHandler = Callable[[AsyncSession, Runtime, Envelope], Awaitable[None]]
+ServiceHandler = Callable[[AsyncSession, PaymentsRuntime, Envelope], Awaitable[None]]
 
 CONSUMED: dict[str, ServiceHandler] = {
     "membership.payment_required": obligations.on_membership_payment_required,
@@ -42,7 +42,7 @@ CONSUMED: dict[str, ServiceHandler] = {
 }
 
 
-def handlers(runtime: Runtime) -> dict[str, Handler]:
+def handlers(runtime: PaymentsRuntime) -> dict[str, Handler]:
     def bind(handler: ServiceHandler) -> Handler:
         async def handle(session: AsyncSession, envelope: Envelope) -> None:
             # Stripe tasks a handler enqueues (refunds, cancels, expiries) run once the consumer

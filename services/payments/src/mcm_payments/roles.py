@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends
-
-from mcm_shared.security import Principal, require_roles
+from mcm_shared.security import Principal
 
 INTERVENTION_ROLES = ("support", "admin")
 REFUND_ROLES = ("support", "admin")
 OVERVIEW_ROLES = ("leadership", "admin")
-
-InterventionStaff = Annotated[Principal, Depends(require_roles(*INTERVENTION_ROLES))]
-RefundStaff = Annotated[Principal, Depends(require_roles(*REFUND_ROLES))]
-Leadership = Annotated[Principal, Depends(require_roles(*OVERVIEW_ROLES))]
 
 
 def actor_of(principal: Principal) -> str:

@@ -31,7 +31,7 @@ from mcm_payments.obligations.errors import NothingDue, ObligationClosed, Obliga
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.obligations.standing import instalment_amount
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeRejected
 from mcm_shared.security import Principal
 
@@ -42,7 +42,7 @@ PRODUCT_NAMES = {"membership": "Circle dues", "registration": "Event registratio
 
 
 async def start(
-    session: AsyncSession, runtime: Runtime, principal: Principal, *, obligation_id: uuid.UUID, key: str | None
+    session: AsyncSession, runtime: PaymentsRuntime, principal: Principal, *, obligation_id: uuid.UUID, key: str | None
 ) -> Checkout:
     key = idempotency.validate_key(key)
     digest = idempotency.request_hash({"obligation_id": str(obligation_id)})
@@ -68,7 +68,7 @@ async def start(
 
 async def _start_locked(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal,
     obligation_id: uuid.UUID,
     customer_id: str,
@@ -96,7 +96,7 @@ def _check_payable(obligation: Obligation) -> None:
 
 
 async def _checkout_for(
-    session: AsyncSession, runtime: Runtime, obligation: Obligation, customer_id: str, key: str | None
+    session: AsyncSession, runtime: PaymentsRuntime, obligation: Obligation, customer_id: str, key: str | None
 ) -> Checkout:
     _check_payable(obligation)
     ledger = LedgerRepository(session)
@@ -162,7 +162,7 @@ def _price(obligation: Obligation, amount: int, *, recurring: bool, name: str) -
     return {"price_data": data, "quantity": 1}
 
 
-def _params(runtime: Runtime, obligation: Obligation, customer_id: str) -> dict[str, Any]:
+def _params(runtime: PaymentsRuntime, obligation: Obligation, customer_id: str) -> dict[str, Any]:
     metadata = {"obligation_id": str(obligation.id), "user_id": str(obligation.user_id), "kind": obligation.kind}
     name = PRODUCT_NAMES[obligation.kind]
     params: dict[str, Any] = {

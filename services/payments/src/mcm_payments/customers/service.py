@@ -18,12 +18,12 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.customers.repository import CustomerRepository
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 
 logger = logging.getLogger("mcm.payments.customers")
 
 
-async def ensure_customer(session: AsyncSession, runtime: Runtime, user_id: uuid.UUID) -> str:
+async def ensure_customer(session: AsyncSession, runtime: PaymentsRuntime, user_id: uuid.UUID) -> str:
     """The user's Stripe customer id; creates and commits the link when missing."""
     repository = CustomerRepository(session)
     existing = await repository.by_user(user_id)
@@ -37,7 +37,7 @@ async def ensure_customer(session: AsyncSession, runtime: Runtime, user_id: uuid
     return linked.stripe_customer_id
 
 
-async def replace_missing(session: AsyncSession, runtime: Runtime, user_id: uuid.UUID, missing_id: str) -> str:
+async def replace_missing(session: AsyncSession, runtime: PaymentsRuntime, user_id: uuid.UUID, missing_id: str) -> str:
     """Stripe said `missing_id` does not exist: link a new customer instead and commit. Returns the
     user's current customer id (the one a concurrent replacement linked, if it was first: both
     create the same Stripe customer, through the same idempotency key)."""

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path
 
+from mcm_payments.deps import InterventionStaff, RuntimeDep
 from mcm_payments.history.service import payment_entry
 from mcm_payments.idempotency import IdempotencyKeyReused
 from mcm_payments.interventions import service
@@ -26,8 +27,6 @@ from mcm_payments.interventions.schemas import (
 )
 from mcm_payments.obligations.errors import NothingDue, NotPaused, ObligationClosed, ObligationNotFound
 from mcm_payments.obligations.schemas import AuditEntry, Obligation
-from mcm_payments.roles import InterventionStaff
-from mcm_payments.runtime import RuntimeDep
 from mcm_shared.errors import Forbidden, RateLimited, problem_responses
 from mcm_shared.pagination import PageParams, page_params
 from mcm_shared.wiring import SessionDep

@@ -20,7 +20,7 @@ from mcm_payments.obligations.errors import NothingDue, NotPaused, ObligationClo
 from mcm_payments.obligations.models import TERMINAL, Obligation, ObligationAudit
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.roles import actor_of
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.repository import TaskRepository
 from mcm_shared.errors import RateLimited
 from mcm_shared.security import Principal
@@ -69,7 +69,7 @@ async def queue(
 
 async def offline_payment(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal,
     obligation_id: uuid.UUID,
     *,
@@ -149,7 +149,7 @@ async def _replayed(
 
 
 async def waive(
-    session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID, *, reason: str
+    session: AsyncSession, runtime: PaymentsRuntime, principal: Principal, obligation_id: uuid.UUID, *, reason: str
 ) -> Obligation:
     obligation = await _open(session, obligation_id)
     waived = obligation.amount_due
@@ -163,7 +163,7 @@ async def waive(
 
 async def pause(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal,
     obligation_id: uuid.UUID,
     *,
@@ -201,7 +201,7 @@ async def pause(
 
 async def resume(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal | None,
     obligation_id: uuid.UUID,
     *,
@@ -229,7 +229,7 @@ async def resume(
     return obligation
 
 
-async def resume_lapsed_pauses(runtime: Runtime) -> int:
+async def resume_lapsed_pauses(runtime: PaymentsRuntime) -> int:
     """Obligations whose pause has run out go back to normal (the worker calls this)."""
     async with runtime.sessionmaker() as session:
         due = await ObligationRepository(session).paused_until_before(datetime.now(UTC))
@@ -263,7 +263,9 @@ async def resolve(
     return obligation
 
 
-async def remind(session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID) -> Obligation:
+async def remind(
+    session: AsyncSession, runtime: PaymentsRuntime, principal: Principal, obligation_id: uuid.UUID
+) -> Obligation:
     obligation = await _open(session, obligation_id)
     if obligation.amount_due <= 0:
         raise NothingDue("Nothing is due on this obligation, so there is nothing to remind about.")

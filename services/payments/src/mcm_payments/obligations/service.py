@@ -18,7 +18,7 @@ from mcm_payments.obligations.models import TERMINAL, Obligation, ObligationAudi
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.obligations.standing import first_charge
 from mcm_payments.roles import can_read_any_obligation
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.repository import TaskRepository
 from mcm_shared.events import Envelope
 from mcm_shared.security import Principal
@@ -52,7 +52,7 @@ async def audit_trail(
 
 
 # -- consumed events ---------------------------------------------------------------------------
-async def on_membership_payment_required(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+async def on_membership_payment_required(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
     data = events.parse(events.MembershipPaymentRequired, envelope)
     await _create(
         session,
@@ -68,7 +68,7 @@ async def on_membership_payment_required(session: AsyncSession, runtime: Runtime
     )
 
 
-async def on_registration_payment_required(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+async def on_registration_payment_required(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
     data = events.parse(events.RegistrationPaymentRequired, envelope)
     if data.amount < data.instalments:
         raise ValueError("amount is smaller than the number of instalments")
@@ -99,7 +99,7 @@ async def _create(session: AsyncSession, envelope: Envelope, **values) -> None:
         )
 
 
-async def on_membership_ended(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+async def on_membership_ended(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
     data = events.parse(events.MembershipEnded, envelope)
     repository = ObligationRepository(session)
     obligation = await repository.lock_by_source("membership", data.membership_id)
@@ -116,7 +116,7 @@ async def on_membership_ended(session: AsyncSession, runtime: Runtime, envelope:
     )
 
 
-async def on_registration_expired(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+async def on_registration_expired(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
     """An unpaid seat hold ran out: the fee can no longer be paid.
 
     Only an obligation nothing was paid on is cancelled (its open checkout expired at Stripe, any

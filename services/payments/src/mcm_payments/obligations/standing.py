@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_payments.ledger.repository import LedgerRepository
 from mcm_payments.obligations import events
 from mcm_payments.obligations.models import TERMINAL, Obligation
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.repository import TaskRepository
 
 
@@ -36,7 +36,7 @@ def instalment_amount(obligation: Obligation) -> int:
 
 
 async def refresh(
-    session: AsyncSession, runtime: Runtime, obligation: Obligation, *, method: str = "card", unpause: bool = False
+    session: AsyncSession, runtime: PaymentsRuntime, obligation: Obligation, *, method: str = "card", unpause: bool = False
 ) -> str:
     """Recompute and store the standing; publish what changed. Returns the status before.
 

@@ -28,7 +28,7 @@ from mcm_payments.refunds.errors import PaymentNotFound, RefundExceedsPayment
 from mcm_payments.refunds.models import RANK, Refund
 from mcm_payments.refunds.repository import RefundRepository
 from mcm_payments.roles import actor_of
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.repository import TaskRepository
 from mcm_shared.events import Envelope
 from mcm_shared.security import Principal
@@ -45,7 +45,7 @@ STRIPE_STATUS = {
 
 async def request(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal,
     *,
     payment_id: uuid.UUID,
@@ -100,7 +100,7 @@ async def _current(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
 
 async def _create(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     obligation: Obligation,
     payment: Payment,
     *,
@@ -155,7 +155,7 @@ async def _create(
 
 async def refund_in_full(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     obligation: Obligation,
     payment: Payment,
     *,
@@ -183,7 +183,7 @@ async def refund_in_full(
     return refund
 
 
-async def on_event_cancelled(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+async def on_event_cancelled(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
     data = events.EventCancelled.model_validate(envelope.payload)
     actor = f"svc:{envelope.producer}"
     repository = ObligationRepository(session)
@@ -211,7 +211,7 @@ async def on_event_cancelled(session: AsyncSession, runtime: Runtime, envelope: 
         )
 
 
-async def on_registration_cancelled(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+async def on_registration_cancelled(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
     """A registration was cancelled (by the participant, or no seat was left for a late payment).
 
     The obligation is cancelled (nothing more is collected: an instalment subscription is
@@ -258,7 +258,7 @@ async def on_registration_cancelled(session: AsyncSession, runtime: Runtime, env
     )
 
 
-async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict[str, Any]) -> str:
+async def apply_stripe_refund(session: AsyncSession, runtime: PaymentsRuntime, obj: dict[str, Any]) -> str:
     """Move a refund forward to what Stripe reports (never backwards). Returns the outcome."""
     refunds = RefundRepository(session)
     ledger = LedgerRepository(session)
@@ -302,7 +302,7 @@ async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict
     return "applied"
 
 
-async def _adopt(session: AsyncSession, runtime: Runtime, obj: dict[str, Any], status: str) -> Refund | None:
+async def _adopt(session: AsyncSession, runtime: PaymentsRuntime, obj: dict[str, Any], status: str) -> Refund | None:
     """A refund made at Stripe directly (the dashboard): record it against our payment."""
     intent = obj.get("payment_intent")
     payment = await LedgerRepository(session).payment_by_intent(intent) if intent else None
@@ -332,7 +332,7 @@ async def _adopt(session: AsyncSession, runtime: Runtime, obj: dict[str, Any], s
     return refund
 
 
-async def mark_failed(session: AsyncSession, runtime: Runtime, refund_id: uuid.UUID, why: str) -> None:
+async def mark_failed(session: AsyncSession, runtime: PaymentsRuntime, refund_id: uuid.UUID, why: str) -> None:
     await apply_stripe_refund(
         session, runtime, {"metadata": {"refund_id": str(refund_id)}, "status": "failed", "failure_reason": why}
     )

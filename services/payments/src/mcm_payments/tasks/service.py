@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mcm_payments.ledger.service import sync_subscription
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.refunds import service as refunds
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeApi, StripeRejected, StripeUnavailable
 from mcm_payments.tasks.models import StripeTask
 from mcm_payments.tasks.repository import TaskRepository
@@ -52,7 +52,7 @@ def backoff(attempts: int) -> timedelta:
 
 async def run_due(
     sessionmaker: async_sessionmaker[AsyncSession],
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     *,
     limit: int = 20,
     task_id: uuid.UUID | None = None,
@@ -64,7 +64,7 @@ async def run_due(
     return len(tasks)
 
 
-async def _run(sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime, task: StripeTask) -> None:
+async def _run(sessionmaker: async_sessionmaker[AsyncSession], runtime: PaymentsRuntime, task: StripeTask) -> None:
     try:
         result = await CALLS[task.kind](runtime.stripe, task, f"task:{task.id}")
     except StripeUnavailable as exc:
@@ -88,7 +88,7 @@ async def _run(sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime,
             await refunds.apply_stripe_refund(session, runtime, result)
 
 
-async def _rejected(session: AsyncSession, runtime: Runtime, task: StripeTask, exc: StripeRejected) -> None:
+async def _rejected(session: AsyncSession, runtime: PaymentsRuntime, task: StripeTask, exc: StripeRejected) -> None:
     """Stripe said no. For cancels, pays and expiries that usually means it is already so."""
     repository = TaskRepository(session)
     if task.kind == "submit_refund":

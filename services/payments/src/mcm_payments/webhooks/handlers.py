@@ -18,13 +18,13 @@ from mcm_payments.customers.repository import CustomerRepository
 from mcm_payments.obligations.models import Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.refunds import service as refunds
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 
 
 @dataclass
 class Context:
     session: AsyncSession
-    runtime: Runtime
+    runtime: PaymentsRuntime
     event: dict[str, Any]
 
     @property
@@ -97,7 +97,7 @@ def _handlers() -> dict[str, Handler]:
     return _HANDLERS
 
 
-async def dispatch(session: AsyncSession, runtime: Runtime, event: dict[str, Any]) -> str:
+async def dispatch(session: AsyncSession, runtime: PaymentsRuntime, event: dict[str, Any]) -> str:
     handler = _handlers().get(event.get("type", ""))
     if handler is None:
         return "ignored"
