@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_payments.closing import service as closing
 from mcm_payments.obligations import service as obligations
 from mcm_payments.refunds import service as refunds
 from mcm_payments.runtime import PaymentsRuntime
@@ -35,8 +36,8 @@ ServiceHandler = Callable[[AsyncSession, PaymentsRuntime, Envelope], Awaitable[N
 CONSUMED: dict[str, ServiceHandler] = {
     "membership.payment_required": obligations.on_membership_payment_required,
     "registration.payment_required": obligations.on_registration_payment_required,
-    "membership.ended": obligations.on_membership_ended,
-    "registration.expired": obligations.on_registration_expired,
+    "membership.ended": closing.on_membership_ended,
+    "registration.expired": closing.on_registration_expired,
     "registration.cancelled": refunds.on_registration_cancelled,
     "event.cancelled": refunds.on_event_cancelled,
 }

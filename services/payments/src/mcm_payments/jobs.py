@@ -13,6 +13,7 @@ from time import monotonic
 
 from mcm_payments import idempotency
 from mcm_payments.interventions.service import resume_lapsed_pauses
+from mcm_payments.refunds import service as refunds
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks import service as tasks
 from mcm_payments.webhooks import service as webhooks
@@ -34,7 +35,7 @@ class PaymentsWorker(BackgroundWorker):
         self._next_purge = 0.0
 
     async def run_once(self) -> int:
-        busy = await tasks.run_due(self.runtime.sessionmaker, self.runtime)
+        busy = await tasks.run_due(self.runtime.sessionmaker, self.runtime, refunds.TASK_REACTIONS)
         busy += await webhooks.process_due(self.runtime)
         if monotonic() >= self._next_pause_check:
             self._next_pause_check = monotonic() + PAUSE_CHECK_SECONDS

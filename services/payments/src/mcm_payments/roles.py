@@ -1,12 +1,12 @@
-"""Who may do what in payments (role names from auth's table; roles are additive)."""
+"""Who may do what in payments (role names are mcm_shared.security.Role; roles are additive)."""
 
 from __future__ import annotations
 
-from mcm_shared.security import Principal
+from mcm_shared.security import Principal, Role
 
-INTERVENTION_ROLES = ("support", "admin")
-REFUND_ROLES = ("support", "admin")
-OVERVIEW_ROLES = ("leadership", "admin")
+INTERVENTION_ROLES: tuple[Role, ...] = (Role.SUPPORT, Role.ADMIN)
+REFUND_ROLES: tuple[Role, ...] = (Role.SUPPORT, Role.ADMIN)
+OVERVIEW_ROLES: tuple[Role, ...] = (Role.LEADERSHIP, Role.ADMIN)
 
 
 def actor_of(principal: Principal) -> str:

@@ -76,7 +76,8 @@ async def _start_locked(
     digest: str,
 ) -> Checkout:
     obligation = await ObligationRepository(session).lock(obligation_id)
-    assert obligation is not None
+    if obligation is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation is missing")
     # A request with the same key may have finished while we waited for the lock.
     if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
         return Checkout.model_validate(stored)

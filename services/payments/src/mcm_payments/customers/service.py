@@ -33,7 +33,8 @@ async def ensure_customer(session: AsyncSession, runtime: PaymentsRuntime, user_
     await repository.insert_if_absent(user_id, customer["id"])
     await session.commit()
     linked = await repository.by_user(user_id)
-    assert linked is not None
+    if linked is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("linked is missing")
     return linked.stripe_customer_id
 
 
@@ -53,7 +54,8 @@ async def replace_missing(session: AsyncSession, runtime: PaymentsRuntime, user_
     await repository.insert_if_absent(user_id, customer["id"])
     await session.commit()
     linked = await repository.by_user(user_id)
-    assert linked is not None
+    if linked is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("linked is missing")
     return linked.stripe_customer_id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -52,7 +53,7 @@ async def history(session: AsyncSession, principal: Principal, *, limit: int, cu
         limit,
         lambda p: (p.paid_at, p.id),
     )
-    by_payment: dict = defaultdict(list)
+    by_payment: dict[uuid.UUID, list[Refund]] = defaultdict(list)
     for refund in await RefundRepository(session).for_payments([p.id for p in rows]):
         by_payment[refund.payment_id].append(refund)
     obligation_ids = (await session.scalars(select(Obligation.id).where(Obligation.user_id == principal.user_id))).all()

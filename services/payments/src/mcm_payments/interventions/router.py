@@ -155,7 +155,8 @@ async def send_reminder(
     obligation_id: ObligationID, principal: InterventionStaff, session: SessionDep, runtime: RuntimeDep
 ) -> ReminderQueued:
     obligation = await service.remind(session, runtime, principal, obligation_id)
-    assert obligation.last_reminder_at is not None
+    if obligation.last_reminder_at is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation.last_reminder_at is missing")
     return ReminderQueued(
         obligation_id=obligation.id, recipient_user_id=obligation.user_id, queued_at=obligation.last_reminder_at
     )

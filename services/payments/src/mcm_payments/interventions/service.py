@@ -5,17 +5,19 @@ Each use case commits once."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments import cursors, idempotency
+from mcm_payments.closing import service as closing
 from mcm_payments.interventions.errors import AmountExceedsDue, InvalidPause
 from mcm_payments.ledger.models import Payment
 from mcm_payments.ledger.repository import LedgerRepository
-from mcm_payments.obligations import events, standing
-from mcm_payments.obligations import service as obligations
+from mcm_payments.obligations import bus, standing
 from mcm_payments.obligations.errors import NothingDue, NotPaused, ObligationClosed, ObligationNotFound
 from mcm_payments.obligations.models import TERMINAL, Obligation, ObligationAudit
 from mcm_payments.obligations.repository import ObligationRepository
@@ -45,7 +47,7 @@ def _audit(
     *,
     before: str,
     reason: str | None = None,
-    **data,
+    **data: Any,
 ) -> ObligationAudit:
     return ObligationRepository(session).audit(
         obligation,
@@ -106,7 +108,8 @@ async def offline_payment(
         recorded_by=actor_of(principal),
         paid_at=datetime.now(UTC),
     )
-    assert payment is not None
+    if payment is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("payment is missing")
     before = await standing.refresh(session, runtime, obligation, method="offline")
     if obligation.amount_due == 0:
         # Stripe must stop retrying what was settled in cash: mark those invoices paid there too.
@@ -142,9 +145,11 @@ async def _replayed(
     if stored is None:
         return None
     payment = await LedgerRepository(session).payment(uuid.UUID(stored["payment_id"]))
-    assert payment is not None
+    if payment is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("payment is missing")
     obligation = await ObligationRepository(session).get(payment.obligation_id)
-    assert obligation is not None
+    if obligation is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation is missing")
     return payment, obligation
 
 
@@ -153,8 +158,8 @@ async def waive(
 ) -> Obligation:
     obligation = await _open(session, obligation_id)
     waived = obligation.amount_due
-    before = await obligations.close(session, obligation, reason="waived", at_period_end=False, status="waived")
-    await events.publish_waived(session, runtime.writer, obligation, reason=reason, amount_waived=waived)
+    before = await closing.close(session, obligation, reason="waived", at_period_end=False, status="waived")
+    await bus.publish_waived(session, runtime.writer, obligation, reason=reason, amount_waived=waived)
     _audit(session, obligation, principal, "waive", before=before, reason=reason, amount_waived=waived)
     await session.commit()
     runtime.kick()
@@ -192,7 +197,7 @@ async def pause(
             obligation_id=obligation.id,
             params={"resumes_at": int(until.timestamp())},
         )
-    await events.publish_paused(session, runtime.writer, obligation, reason=reason)
+    await bus.publish_paused(session, runtime.writer, obligation, reason=reason)
     _audit(session, obligation, principal, "pause", before=before, reason=reason, until=until.isoformat())
     await session.commit()
     runtime.kick()
@@ -235,10 +240,8 @@ async def resume_lapsed_pauses(runtime: PaymentsRuntime) -> int:
         due = await ObligationRepository(session).paused_until_before(datetime.now(UTC))
     for obligation_id in due:
         async with runtime.sessionmaker() as session:
-            try:
+            with contextlib.suppress(NotPaused, ObligationClosed):  # resumed or closed meanwhile
                 await resume(session, runtime, None, obligation_id, reason=None)
-            except (NotPaused, ObligationClosed):
-                pass
     return len(due)
 
 
@@ -277,7 +280,7 @@ async def remind(
             "A reminder was sent recently; wait before sending another.",
         )
     obligation.last_reminder_at = now
-    await events.request_reminder(session, runtime.writer, obligation, requested_by=actor_of(principal))
+    await bus.request_reminder(session, runtime.writer, obligation, requested_by=actor_of(principal))
     _audit(session, obligation, principal, "reminder_sent", before=obligation.status, amount_due=obligation.amount_due)
     await session.commit()
     return obligation

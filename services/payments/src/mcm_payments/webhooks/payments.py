@@ -12,7 +12,7 @@ from mcm_payments.obligations import standing
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.refunds import service as refunds
-from mcm_payments.webhooks.handlers import Context
+from mcm_payments.webhooks.context import Context
 
 
 def _obligation_ref(obj: dict[str, Any]) -> Any:

@@ -55,7 +55,7 @@ class WebhookProcessor(BackgroundWorker):
             logger.warning("webhook batch not processed; the sweep will retry it", exc_info=lane.exception())
         self._wake.set()
 
-    async def stop(self, timeout: float = 20.0) -> None:
+    async def stop(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109 (BackgroundWorker.stop's signature)
         """Stop taking batches; let those in hand finish (the sweep gets what is still queued)."""
         await super().stop(timeout)
         if self._active:
