@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -196,3 +197,13 @@ def _params(runtime: PaymentsRuntime, obligation: Obligation, customer_id: str) 
         subscription_data={"metadata": {**metadata, "instalments": str(obligation.instalments)}},
     )
     return params
+
+
+async def open_sessions(session: AsyncSession, obligation_id: uuid.UUID) -> Sequence[CheckoutSession]:
+    """The obligation's checkout sessions still open (to expire when it is closed)."""
+    return await CheckoutRepository(session).open_for(obligation_id)
+
+
+async def mark_session(session: AsyncSession, stripe_session_id: str, status: str) -> None:
+    """Record what Stripe says became of a checkout session (completed, expired)."""
+    await CheckoutRepository(session).mark(stripe_session_id, status)

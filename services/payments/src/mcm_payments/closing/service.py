@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments.checkout.repository import CheckoutRepository
+from mcm_payments.checkout import service as checkout_service
 from mcm_payments.ledger.repository import LedgerRepository
 from mcm_payments.obligations import bus
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.runtime import PaymentsRuntime
-from mcm_payments.tasks.repository import TaskRepository
+from mcm_payments.tasks import service as stripe_tasks
 from mcm_shared.events import Envelope
 
 
@@ -89,14 +89,16 @@ async def close(
     obligation.paused_until = None
     if status == "cancelled":
         obligation.cancel_reason = reason
-    tasks = TaskRepository(session)
     subscription = await LedgerRepository(session).live_subscription(obligation.id)
     if subscription is not None:
-        tasks.enqueue(
+        stripe_tasks.enqueue(
+            session,
             "cancel_at_period_end" if at_period_end else "cancel_subscription",
             subscription.stripe_subscription_id,
             obligation_id=obligation.id,
         )
-    for checkout in await CheckoutRepository(session).open_for(obligation.id):
-        tasks.enqueue("expire_checkout_session", checkout.stripe_session_id, obligation_id=obligation.id)
+    for checkout in await checkout_service.open_sessions(session, obligation.id):
+        stripe_tasks.enqueue(
+            session, "expire_checkout_session", checkout.stripe_session_id, obligation_id=obligation.id
+        )
     return before

@@ -17,6 +17,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_payments.customers.models import Customer
 from mcm_payments.customers.repository import CustomerRepository
 from mcm_payments.runtime import PaymentsRuntime
 
@@ -61,3 +62,8 @@ async def replace_missing(session: AsyncSession, runtime: PaymentsRuntime, user_
 
 async def is_known(session: AsyncSession, stripe_customer_id: str) -> bool:
     return await CustomerRepository(session).by_stripe_id(stripe_customer_id) is not None
+
+
+async def by_stripe_id(session: AsyncSession, stripe_customer_id: str) -> Customer | None:
+    """Which member a Stripe customer is (None: not one of ours)."""
+    return await CustomerRepository(session).by_stripe_id(stripe_customer_id)

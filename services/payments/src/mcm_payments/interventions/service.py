@@ -23,7 +23,7 @@ from mcm_payments.obligations.models import TERMINAL, Obligation, ObligationAudi
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.roles import actor_of
 from mcm_payments.runtime import PaymentsRuntime
-from mcm_payments.tasks.repository import TaskRepository
+from mcm_payments.tasks import service as stripe_tasks
 from mcm_shared.errors import RateLimited
 from mcm_shared.security import Principal
 
@@ -116,8 +116,8 @@ async def offline_payment(
         failed = await ledger.unpaid_failed_invoices(obligation.id)
         await ledger.mark_paid_locally([invoice.id for invoice in failed])
         for invoice in failed:
-            TaskRepository(session).enqueue(
-                "pay_invoice_out_of_band", invoice.stripe_invoice_id, obligation_id=obligation.id
+            stripe_tasks.enqueue(
+                session, "pay_invoice_out_of_band", invoice.stripe_invoice_id, obligation_id=obligation.id
             )
     _audit(
         session,
@@ -191,7 +191,8 @@ async def pause(
     obligation.status, obligation.paused_until = "paused", until
     subscription = await LedgerRepository(session).live_subscription(obligation.id)
     if subscription is not None:
-        TaskRepository(session).enqueue(
+        stripe_tasks.enqueue(
+            session,
             "pause_collection",
             subscription.stripe_subscription_id,
             obligation_id=obligation.id,
@@ -218,8 +219,8 @@ async def resume(
     before = await standing.refresh(session, runtime, obligation, unpause=True)
     subscription = await LedgerRepository(session).live_subscription(obligation.id)
     if subscription is not None:
-        TaskRepository(session).enqueue(
-            "resume_collection", subscription.stripe_subscription_id, obligation_id=obligation.id
+        stripe_tasks.enqueue(
+            session, "resume_collection", subscription.stripe_subscription_id, obligation_id=obligation.id
         )
     _audit(
         session,

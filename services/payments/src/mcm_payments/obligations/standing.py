@@ -20,7 +20,7 @@ from mcm_payments.ledger.repository import LedgerRepository
 from mcm_payments.obligations import bus
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.runtime import PaymentsRuntime
-from mcm_payments.tasks.repository import TaskRepository
+from mcm_payments.tasks import service as stripe_tasks
 
 
 def first_charge(obligation: Obligation) -> int:
@@ -85,6 +85,6 @@ async def _complete_if_done(session: AsyncSession, obligation: Obligation, due: 
             # The plan is paid in full: no further invoice may be raised.
             subscription = await LedgerRepository(session).live_subscription(obligation.id)
             if subscription is not None and not subscription.cancel_at_period_end:
-                TaskRepository(session).enqueue(
-                    "cancel_at_period_end", subscription.stripe_subscription_id, obligation_id=obligation.id
+                stripe_tasks.enqueue(
+                    session, "cancel_at_period_end", subscription.stripe_subscription_id, obligation_id=obligation.id
                 )

@@ -33,7 +33,6 @@ from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeRejected
 from mcm_payments.tasks import service as tasks
 from mcm_payments.tasks.models import StripeTask
-from mcm_payments.tasks.repository import TaskRepository
 from mcm_shared.events import Envelope
 from mcm_shared.security import Principal
 
@@ -137,7 +136,8 @@ async def _create(
         await session.refresh(payment)
         await bus.publish_succeeded(session, runtime.writer, refund, payment, obligation)
     else:
-        task = TaskRepository(session).enqueue(
+        task = tasks.enqueue(
+            session,
             "submit_refund",
             str(refund.id),
             obligation_id=obligation.id,
@@ -371,3 +371,8 @@ TASK_REACTIONS = tasks.Reactions(
     refused={"submit_refund": _refund_refused},
     gave_up=obligations.flag_task_failure,
 )
+
+
+async def for_payments(session: AsyncSession, payment_ids: Sequence[uuid.UUID]) -> Sequence[Refund]:
+    """The refunds of these payments (for the member's history)."""
+    return await RefundRepository(session).for_payments(payment_ids)

@@ -67,6 +67,18 @@ class Reactions:
 SUBSCRIPTION_KINDS = {"cancel_subscription", "cancel_at_period_end", "pause_collection", "resume_collection"}
 
 
+def enqueue(
+    session: AsyncSession,
+    kind: str,
+    target: str,
+    *,
+    obligation_id: uuid.UUID | None = None,
+    params: dict[str, Any] | None = None,
+) -> StripeTask:
+    """Record a Stripe side effect in the caller's transaction; the worker carries it out after commit."""
+    return TaskRepository(session).enqueue(kind, target, obligation_id=obligation_id, params=params)
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
 

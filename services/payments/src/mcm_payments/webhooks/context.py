@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments.customers.repository import CustomerRepository
+from mcm_payments.customers import service as customers
 from mcm_payments.obligations.models import Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.runtime import PaymentsRuntime
@@ -43,7 +43,7 @@ class Context:
         customer_id = self.obj.get("customer")
         if not customer_id:
             return True
-        customer = await CustomerRepository(self.session).by_stripe_id(customer_id)
+        customer = await customers.by_stripe_id(self.session, customer_id)
         return customer is not None and customer.user_id == obligation.user_id
 
 

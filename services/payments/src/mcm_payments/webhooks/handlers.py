@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments.customers.repository import CustomerRepository
+from mcm_payments.customers import service as customers
 from mcm_payments.refunds import service as refunds
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.webhooks import billing, payments
@@ -62,6 +62,6 @@ async def dispatch(session: AsyncSession, runtime: PaymentsRuntime, event: dict[
         return "ignored"
     ctx = Context(session, runtime, event)
     customer_id = ctx.obj.get("customer")
-    if isinstance(customer_id, str) and await CustomerRepository(session).by_stripe_id(customer_id) is None:
+    if isinstance(customer_id, str) and await customers.by_stripe_id(session, customer_id) is None:
         return "unknown_customer"
     return await handler(ctx)
