@@ -115,7 +115,10 @@ class Harness:
             await connection.close()
 
     async def wait_for(
-        self, probe: Callable[[], Awaitable[Any]], timeout: float = 15.0, what: str = "condition"
+        self,
+        probe: Callable[[], Awaitable[Any]],
+        timeout: float = 15.0,  # noqa: ASYNC109 (a polling deadline, not a cancellation scope)
+        what: str = "condition",
     ) -> Any:
         deadline = time.monotonic() + timeout
         while True:
@@ -148,7 +151,7 @@ class Harness:
             found = [e for e in await self.published(event_type) if all(e.get(k) == v for k, v in match.items())]
             return found if len(found) >= count else None
 
-        return await self.wait_for(probe, what=f"{count} × {event_type} {match}")
+        return await self.wait_for(probe, what=f"{count} x {event_type} {match}")
 
     async def dues(self, user_id: uuid.UUID, amount: int = 2500, currency: str = "EUR") -> dict[str, Any]:
         membership_id = uuid.uuid4()
@@ -197,7 +200,7 @@ class Harness:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def wait_status(self, obligation_id: str, status: str, timeout: float = 15.0) -> dict[str, Any]:
+    async def wait_status(self, obligation_id: str, status: str, timeout: float = 15.0) -> dict[str, Any]:  # noqa: ASYNC109
         async def probe() -> dict[str, Any] | None:
             body = await self.obligation(obligation_id)
             return body if body["status"] == status else None
@@ -226,7 +229,7 @@ class Harness:
         assert flushed["idle"]
         await self.inbox_processed()
 
-    async def processed(self, event_id: str, timeout: float = 15.0) -> dict[str, Any]:
+    async def processed(self, event_id: str, timeout: float = 15.0) -> dict[str, Any]:  # noqa: ASYNC109
         """The inbox row of a Stripe event once processed (webhooks are processed after the 200)."""
 
         async def probe() -> dict[str, Any] | None:

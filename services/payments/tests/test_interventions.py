@@ -223,7 +223,7 @@ async def test_the_queue_lists_flagged_obligations_and_resolving_clears_them(har
     user = uuid.uuid4()
     obligation = await harness.registration(user, amount=1000)
     await harness.execute(
-        f"UPDATE payments.obligations SET attention = 'Check the bank statement' WHERE id = '{obligation['id']}'"
+        f"UPDATE payments.obligations SET attention = 'Check the bank statement' WHERE id = '{obligation['id']}'"  # noqa: S608
     )
     queue = (await harness.http.get("/api/v1/payments/interventions", headers=staff(harness))).json()
     assert [(i["obligation"]["id"], i["attention"]) for i in queue["items"]] == [

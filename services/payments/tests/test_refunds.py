@@ -108,7 +108,7 @@ async def test_concurrent_refunds_never_exceed_what_was_paid(harness):
 async def test_the_database_itself_refuses_to_refund_more_than_was_paid(harness):
     _, payment_id = await paid_fee(harness, uuid.uuid4(), amount=500)
     try:
-        await harness.execute(f"UPDATE payments.payments SET amount_refunded = 501 WHERE id = '{payment_id}'")
+        await harness.execute(f"UPDATE payments.payments SET amount_refunded = 501 WHERE id = '{payment_id}'")  # noqa: S608
     except Exception as exc:  # asyncpg CheckViolationError
         assert "refund_within_amount" in str(exc)
     else:
@@ -158,7 +158,7 @@ async def test_a_failed_refund_releases_the_amount_and_flags_the_obligation(harn
 
 
 async def test_a_refund_made_in_the_stripe_dashboard_is_recorded(harness):
-    _, payment_id = await paid_fee(harness, uuid.uuid4(), amount=4000)
+    _, _payment_id = await paid_fee(harness, uuid.uuid4(), amount=4000)
     [payment] = await harness.sql("SELECT stripe_payment_intent_id FROM payments.payments")
     made_at_stripe = await harness.stripe.post(
         "/v1/refunds",
@@ -204,7 +204,8 @@ async def test_event_cancelled_refunds_every_payment_of_that_event_in_full(harne
     await harness.wait_published("refund.succeeded", count=4)  # 2000 by hand, then 10000, 3000 and 3000
     await harness.settle_webhooks()
     refunds = await harness.sql(
-        "SELECT r.amount, r.origin, r.status, p.obligation_id FROM payments.refunds r JOIN payments.payments p ON p.id = r.payment_id"
+        "SELECT r.amount, r.origin, r.status, p.obligation_id"
+        " FROM payments.refunds r JOIN payments.payments p ON p.id = r.payment_id"
     )
     automatic = sorted((r["amount"], str(r["obligation_id"])) for r in refunds if r["origin"] == "event_cancelled")
     assert automatic == sorted([(10000, one_time["id"]), (3000, plan["id"]), (3000, plan["id"])])

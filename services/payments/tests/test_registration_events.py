@@ -65,7 +65,8 @@ async def pay_once(harness, user, obligation):
 
 async def refunds_of(harness, obligation_id: str):
     return await harness.sql(
-        "SELECT r.amount, r.origin, r.status, r.payment_id FROM payments.refunds r WHERE r.obligation_id = $1 ORDER BY r.created_at",
+        "SELECT r.amount, r.origin, r.status, r.payment_id FROM payments.refunds r"
+        " WHERE r.obligation_id = $1 ORDER BY r.created_at",
         uuid.UUID(obligation_id),
     )
 
@@ -313,8 +314,13 @@ async def test_a_cancellation_without_refund_stops_future_instalments_and_keeps_
         return (await harness.stripe_object(sub_id))["status"] == "canceled"
 
     await harness.wait_for(canceled_at_stripe, what="the instalment subscription to be cancelled")
-    [task] = await harness.sql("SELECT kind, status FROM payments.stripe_tasks")
-    assert (task["kind"], task["status"]) == ("cancel_subscription", "done")
+
+    async def task_done():
+        # The worker records the outcome after Stripe answered: under load that is a moment later.
+        [task] = await harness.sql("SELECT kind, status FROM payments.stripe_tasks")
+        return (task["kind"], task["status"]) == ("cancel_subscription", "done")
+
+    await harness.wait_for(task_done, what="the cancel task to be recorded as done")
     renewal = await harness.stripe.post(f"/_standin/subscriptions/{sub_id}/renew")
     assert (
         renewal.status_code == 400 and renewal.json()["error"]["code"] == "subscription_not_live"

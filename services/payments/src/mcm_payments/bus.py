@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import event as orm_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_payments.closing import service as closing
 from mcm_payments.obligations import service as obligations
 from mcm_payments.refunds import service as refunds
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_shared.events import Envelope, Handler, stream_for
 
 GROUP = "payments"
@@ -30,19 +31,19 @@ class Streams:
     consume: tuple[str, ...] = field(default=(stream_for("circles"),))
 
 
-ServiceHandler = Callable[[AsyncSession, Runtime, Envelope], Awaitable[None]]
+ServiceHandler = Callable[[AsyncSession, PaymentsRuntime, Envelope], Awaitable[None]]
 
 CONSUMED: dict[str, ServiceHandler] = {
     "membership.payment_required": obligations.on_membership_payment_required,
     "registration.payment_required": obligations.on_registration_payment_required,
-    "membership.ended": obligations.on_membership_ended,
-    "registration.expired": obligations.on_registration_expired,
+    "membership.ended": closing.on_membership_ended,
+    "registration.expired": closing.on_registration_expired,
     "registration.cancelled": refunds.on_registration_cancelled,
     "event.cancelled": refunds.on_event_cancelled,
 }
 
 
-def handlers(runtime: Runtime) -> dict[str, Handler]:
+def handlers(runtime: PaymentsRuntime) -> dict[str, Handler]:
     def bind(handler: ServiceHandler) -> Handler:
         async def handle(session: AsyncSession, envelope: Envelope) -> None:
             # Stripe tasks a handler enqueues (refunds, cancels, expiries) run once the consumer

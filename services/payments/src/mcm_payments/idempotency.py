@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, Text, delete, func, select, text
+from sqlalchemy import CursorResult, String, Text, delete, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,7 +43,8 @@ def validate_key(key: str | None) -> str | None:
         return None
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(
-            "The Idempotency-Key header must be 1–255 printable characters.",
+            # the en dash is part of the documented message clients see
+            "The Idempotency-Key header must be 1–255 printable characters.",  # noqa: RUF001
             errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid idempotency key", "type": "value_error"}],
         )
     return key
@@ -88,4 +89,4 @@ async def purge(session: AsyncSession) -> int:
     result = await session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < func.now() - RETENTION)
     )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0  # a DELETE's result is a CursorResult

@@ -13,7 +13,8 @@ from time import monotonic
 
 from mcm_payments import idempotency
 from mcm_payments.interventions.service import resume_lapsed_pauses
-from mcm_payments.runtime import Runtime
+from mcm_payments.refunds import service as refunds
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks import service as tasks
 from mcm_payments.webhooks import service as webhooks
 from mcm_shared.events.worker import BackgroundWorker
@@ -25,19 +26,16 @@ PURGE_SECONDS = 3600.0
 class PaymentsWorker(BackgroundWorker):
     kind = "payments-worker"
 
-    def __init__(self, runtime: Runtime, interval: float) -> None:
+    def __init__(self, runtime: PaymentsRuntime, interval: float) -> None:
         super().__init__(backoff_initial=0.2, backoff_max=10.0)
         self.runtime = runtime
         self.interval = interval
-        self._wake = asyncio.Event()
+        self._wake = runtime.worker_wakeup.event
         self._next_pause_check = 0.0
         self._next_purge = 0.0
 
-    def kick(self) -> None:
-        self._wake.set()
-
     async def run_once(self) -> int:
-        busy = await tasks.run_due(self.runtime.sessionmaker, self.runtime)
+        busy = await tasks.run_due(self.runtime.sessionmaker, self.runtime, refunds.TASK_REACTIONS)
         busy += await webhooks.process_due(self.runtime)
         if monotonic() >= self._next_pause_check:
             self._next_pause_check = monotonic() + PAUSE_CHECK_SECONDS

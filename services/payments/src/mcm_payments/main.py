@@ -18,11 +18,15 @@ from mcm_payments.models import EVENTS
 from mcm_payments.obligations.router import router as obligations_router
 from mcm_payments.overview.router import router as overview_router
 from mcm_payments.refunds.router import router as refunds_router
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeApi
+from mcm_payments.wakeups import PendingWebhooks, WorkerWakeup
+from mcm_payments.webhooks.inbox import WebhookInbox
 from mcm_payments.webhooks.processor import WebhookProcessor
 from mcm_payments.webhooks.router import router as webhooks_router
+from mcm_payments.webhooks.service import SWEEP_AFTER
 from mcm_shared.app import create_service_app
+from mcm_shared.db import Database
 from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay
 from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis_hook, verifier_hook
 
@@ -38,11 +42,37 @@ ROUTERS = [
 ]
 
 
+def build_runtime(
+    settings: Settings,
+    database: Database,
+    stripe_api: StripeApi,
+    writer: EventWriter,
+    worker_wakeup: WorkerWakeup,
+    pending_webhooks: PendingWebhooks,
+) -> PaymentsRuntime:
+    """The runtime, wired completely: the wake-up signals are made first and shared with the loops."""
+    engine = database.engine
+    # Webhook stores in flight at once. Each holds a pooled connection for one short statement;
+    # beyond this, webhooks wait their turn rather than open overflow connections, which the pool
+    # closes again as soon as they are returned (a connect per webhook under load).
+    store_slots = asyncio.Semaphore(max(1, settings.database_pool_size // 2))
+    return PaymentsRuntime(
+        settings=settings,
+        stripe=stripe_api,
+        writer=writer,
+        sessionmaker=database.sessionmaker,
+        engine=engine,
+        webhook_inbox=WebhookInbox(lambda: engine, store_slots, SWEEP_AFTER),
+        worker_wakeup=worker_wakeup,
+        pending_webhooks=pending_webhooks,
+    )
+
+
 def payments_hook(settings: Settings, streams: bus.Streams) -> Hook:
     """Stripe client, event writer, background worker, webhook processor, outbox relay and event consumer."""
 
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
-        database = app.state.db
+        database: Database = app.state.db
         stripe_api = StripeApi(
             settings.stripe_secret_key.get_secret_value(),
             settings.stripe_api_base,
@@ -50,22 +80,13 @@ def payments_hook(settings: Settings, streams: bus.Streams) -> Hook:
         )
         stack.push_async_callback(stripe_api.aclose)
         writer = EventWriter(EVENTS, producer=bus.PRODUCER, stream=streams.publish)
-        runtime = Runtime(
-            settings=settings,
-            stripe=stripe_api,
-            writer=writer,
-            sessionmaker=database.sessionmaker,
-            store_slots=asyncio.Semaphore(max(1, settings.database_pool_size // 2)),
-        )
+        worker_wakeup, pending_webhooks = WorkerWakeup(), PendingWebhooks()
+        runtime = build_runtime(settings, database, stripe_api, writer, worker_wakeup, pending_webhooks)
         app.state.runtime = runtime
         worker = PaymentsWorker(runtime, settings.worker_interval_seconds)
-        runtime.kick = worker.kick
-        app.state.worker = worker
         worker.start()
         stack.push_async_callback(worker.stop)
         processor = WebhookProcessor(runtime)
-        runtime.process_soon = processor.put
-        app.state.webhook_processor = processor
         processor.start()
         stack.push_async_callback(processor.stop)
         redis = app.state.redis
@@ -80,7 +101,6 @@ def payments_hook(settings: Settings, streams: bus.Streams) -> Hook:
             streams=streams.consume,
             handlers=bus.handlers(runtime),
         )
-        app.state.relay, app.state.consumer = relay, consumer
         relay.start()
         consumer.start()
         stack.push_async_callback(relay.stop)

@@ -1,20 +1,12 @@
-"""Who may do what in payments (role names from auth's table; roles are additive)."""
+"""Who may do what in payments (role names are mcm_shared.security.Role; roles are additive)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from mcm_shared.security import Principal, Role
 
-from fastapi import Depends
-
-from mcm_shared.security import Principal, require_roles
-
-INTERVENTION_ROLES = ("support", "admin")
-REFUND_ROLES = ("support", "admin")
-OVERVIEW_ROLES = ("leadership", "admin")
-
-InterventionStaff = Annotated[Principal, Depends(require_roles(*INTERVENTION_ROLES))]
-RefundStaff = Annotated[Principal, Depends(require_roles(*REFUND_ROLES))]
-Leadership = Annotated[Principal, Depends(require_roles(*OVERVIEW_ROLES))]
+INTERVENTION_ROLES: tuple[Role, ...] = (Role.SUPPORT, Role.ADMIN)
+REFUND_ROLES: tuple[Role, ...] = (Role.SUPPORT, Role.ADMIN)
+OVERVIEW_ROLES: tuple[Role, ...] = (Role.LEADERSHIP, Role.ADMIN)
 
 
 def actor_of(principal: Principal) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, cast
 
 import stripe
+from stripe.params import RefundCreateParams, SubscriptionUpdateParams
+from stripe.params.checkout import SessionCreateParams
 
 from mcm_shared.errors import DependencyUnavailable, ProblemError
 
@@ -51,7 +53,7 @@ class StripeApi:
         )
 
     async def aclose(self) -> None:
-        await self._http.close_async()
+        await self._http.close_async()  # type: ignore[no-untyped-call]  # stripe leaves it unannotated
 
     async def _call(self, what: str, call: Awaitable[Any]) -> dict[str, Any]:
         try:
@@ -72,7 +74,7 @@ class StripeApi:
             ) from exc
 
     @staticmethod
-    def _options(idempotency_key: str | None) -> dict[str, Any]:
+    def _options(idempotency_key: str | None) -> stripe.RequestOptions:
         return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
     async def create_customer(self, user_id: str, *, replaces: str | None = None) -> dict[str, Any]:
@@ -90,7 +92,9 @@ class StripeApi:
     async def create_checkout_session(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._call(
             "checkout.create",
-            self._client.v1.checkout.sessions.create_async(params=params, options=self._options(idempotency_key)),
+            self._client.v1.checkout.sessions.create_async(
+                params=cast(SessionCreateParams, params), options=self._options(idempotency_key)
+            ),
         )
 
     async def expire_checkout_session(self, session_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
@@ -108,7 +112,7 @@ class StripeApi:
         return await self._call(
             "subscription.update",
             self._client.v1.subscriptions.update_async(
-                subscription_id, params=params, options=self._options(idempotency_key)
+                subscription_id, params=cast(SubscriptionUpdateParams, params), options=self._options(idempotency_key)
             ),
         )
 
@@ -131,5 +135,8 @@ class StripeApi:
 
     async def create_refund(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._call(
-            "refund.create", self._client.v1.refunds.create_async(params=params, options=self._options(idempotency_key))
+            "refund.create",
+            self._client.v1.refunds.create_async(
+                params=cast(RefundCreateParams, params), options=self._options(idempotency_key)
+            ),
         )

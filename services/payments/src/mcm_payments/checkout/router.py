@@ -9,9 +9,9 @@ from fastapi import APIRouter, Header
 from mcm_payments.checkout import service
 from mcm_payments.checkout.errors import CollectionPaused, PaymentInProgress
 from mcm_payments.checkout.schemas import Checkout, CheckoutCreate
+from mcm_payments.deps import RuntimeDep
 from mcm_payments.idempotency import IdempotencyKeyReused
 from mcm_payments.obligations.errors import NothingDue
-from mcm_payments.runtime import RuntimeDep
 from mcm_payments.stripe_api import StripeRejected, StripeUnavailable
 from mcm_shared.errors import NotFound, problem_responses
 from mcm_shared.security import CurrentPrincipal

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +32,7 @@ from mcm_payments.obligations.errors import NothingDue, ObligationClosed, Obliga
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.obligations.standing import instalment_amount
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeRejected
 from mcm_shared.security import Principal
 
@@ -42,7 +43,7 @@ PRODUCT_NAMES = {"membership": "Circle dues", "registration": "Event registratio
 
 
 async def start(
-    session: AsyncSession, runtime: Runtime, principal: Principal, *, obligation_id: uuid.UUID, key: str | None
+    session: AsyncSession, runtime: PaymentsRuntime, principal: Principal, *, obligation_id: uuid.UUID, key: str | None
 ) -> Checkout:
     key = idempotency.validate_key(key)
     digest = idempotency.request_hash({"obligation_id": str(obligation_id)})
@@ -68,7 +69,7 @@ async def start(
 
 async def _start_locked(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal,
     obligation_id: uuid.UUID,
     customer_id: str,
@@ -76,7 +77,8 @@ async def _start_locked(
     digest: str,
 ) -> Checkout:
     obligation = await ObligationRepository(session).lock(obligation_id)
-    assert obligation is not None
+    if obligation is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation is missing")
     # A request with the same key may have finished while we waited for the lock.
     if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
         return Checkout.model_validate(stored)
@@ -96,7 +98,7 @@ def _check_payable(obligation: Obligation) -> None:
 
 
 async def _checkout_for(
-    session: AsyncSession, runtime: Runtime, obligation: Obligation, customer_id: str, key: str | None
+    session: AsyncSession, runtime: PaymentsRuntime, obligation: Obligation, customer_id: str, key: str | None
 ) -> Checkout:
     _check_payable(obligation)
     ledger = LedgerRepository(session)
@@ -162,7 +164,7 @@ def _price(obligation: Obligation, amount: int, *, recurring: bool, name: str) -
     return {"price_data": data, "quantity": 1}
 
 
-def _params(runtime: Runtime, obligation: Obligation, customer_id: str) -> dict[str, Any]:
+def _params(runtime: PaymentsRuntime, obligation: Obligation, customer_id: str) -> dict[str, Any]:
     metadata = {"obligation_id": str(obligation.id), "user_id": str(obligation.user_id), "kind": obligation.kind}
     name = PRODUCT_NAMES[obligation.kind]
     params: dict[str, Any] = {
@@ -195,3 +197,13 @@ def _params(runtime: Runtime, obligation: Obligation, customer_id: str) -> dict[
         subscription_data={"metadata": {**metadata, "instalments": str(obligation.instalments)}},
     )
     return params
+
+
+async def open_sessions(session: AsyncSession, obligation_id: uuid.UUID) -> Sequence[CheckoutSession]:
+    """The obligation's checkout sessions still open (to expire when it is closed)."""
+    return await CheckoutRepository(session).open_for(obligation_id)
+
+
+async def mark_session(session: AsyncSession, stripe_session_id: str, status: str) -> None:
+    """Record what Stripe says became of a checkout session (completed, expired)."""
+    await CheckoutRepository(session).mark(stripe_session_id, status)

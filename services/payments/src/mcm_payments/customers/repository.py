@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,4 +46,4 @@ class CustomerRepository:
             )
             .values(replaced_at=func.now(), updated_at=func.now())
         )
-        return bool(result.rowcount)
+        return bool(cast(CursorResult[Any], result).rowcount)  # an UPDATE's result is a CursorResult

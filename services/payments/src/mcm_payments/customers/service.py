@@ -17,13 +17,14 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_payments.customers.models import Customer
 from mcm_payments.customers.repository import CustomerRepository
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 
 logger = logging.getLogger("mcm.payments.customers")
 
 
-async def ensure_customer(session: AsyncSession, runtime: Runtime, user_id: uuid.UUID) -> str:
+async def ensure_customer(session: AsyncSession, runtime: PaymentsRuntime, user_id: uuid.UUID) -> str:
     """The user's Stripe customer id; creates and commits the link when missing."""
     repository = CustomerRepository(session)
     existing = await repository.by_user(user_id)
@@ -33,11 +34,12 @@ async def ensure_customer(session: AsyncSession, runtime: Runtime, user_id: uuid
     await repository.insert_if_absent(user_id, customer["id"])
     await session.commit()
     linked = await repository.by_user(user_id)
-    assert linked is not None
+    if linked is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("linked is missing")
     return linked.stripe_customer_id
 
 
-async def replace_missing(session: AsyncSession, runtime: Runtime, user_id: uuid.UUID, missing_id: str) -> str:
+async def replace_missing(session: AsyncSession, runtime: PaymentsRuntime, user_id: uuid.UUID, missing_id: str) -> str:
     """Stripe said `missing_id` does not exist: link a new customer instead and commit. Returns the
     user's current customer id (the one a concurrent replacement linked, if it was first: both
     create the same Stripe customer, through the same idempotency key)."""
@@ -53,9 +55,15 @@ async def replace_missing(session: AsyncSession, runtime: Runtime, user_id: uuid
     await repository.insert_if_absent(user_id, customer["id"])
     await session.commit()
     linked = await repository.by_user(user_id)
-    assert linked is not None
+    if linked is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("linked is missing")
     return linked.stripe_customer_id
 
 
 async def is_known(session: AsyncSession, stripe_customer_id: str) -> bool:
     return await CustomerRepository(session).by_stripe_id(stripe_customer_id) is not None
+
+
+async def by_stripe_id(session: AsyncSession, stripe_customer_id: str) -> Customer | None:
+    """Which member a Stripe customer is (None: not one of ours)."""
+    return await CustomerRepository(session).by_stripe_id(stripe_customer_id)

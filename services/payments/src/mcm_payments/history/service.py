@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -14,8 +15,8 @@ from mcm_payments.ledger.models import Payment
 from mcm_payments.ledger.repository import LedgerRepository
 from mcm_payments.obligations.models import Obligation
 from mcm_payments.obligations.schemas import Money
+from mcm_payments.refunds import service as refund_service
 from mcm_payments.refunds.models import Refund
-from mcm_payments.refunds.repository import RefundRepository
 from mcm_shared.security import Principal
 
 
@@ -52,8 +53,8 @@ async def history(session: AsyncSession, principal: Principal, *, limit: int, cu
         limit,
         lambda p: (p.paid_at, p.id),
     )
-    by_payment: dict = defaultdict(list)
-    for refund in await RefundRepository(session).for_payments([p.id for p in rows]):
+    by_payment: dict[uuid.UUID, list[Refund]] = defaultdict(list)
+    for refund in await refund_service.for_payments(session, [p.id for p in rows]):
         by_payment[refund.payment_id].append(refund)
     obligation_ids = (await session.scalars(select(Obligation.id).where(Obligation.user_id == principal.user_id))).all()
     subscriptions = [

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path
 
+from mcm_payments.deps import InterventionStaff, RuntimeDep
 from mcm_payments.history.service import payment_entry
 from mcm_payments.idempotency import IdempotencyKeyReused
 from mcm_payments.interventions import service
@@ -26,8 +27,6 @@ from mcm_payments.interventions.schemas import (
 )
 from mcm_payments.obligations.errors import NothingDue, NotPaused, ObligationClosed, ObligationNotFound
 from mcm_payments.obligations.schemas import AuditEntry, Obligation
-from mcm_payments.roles import InterventionStaff
-from mcm_payments.runtime import RuntimeDep
 from mcm_shared.errors import Forbidden, RateLimited, problem_responses
 from mcm_shared.pagination import PageParams, page_params
 from mcm_shared.wiring import SessionDep
@@ -156,7 +155,8 @@ async def send_reminder(
     obligation_id: ObligationID, principal: InterventionStaff, session: SessionDep, runtime: RuntimeDep
 ) -> ReminderQueued:
     obligation = await service.remind(session, runtime, principal, obligation_id)
-    assert obligation.last_reminder_at is not None
+    if obligation.last_reminder_at is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation.last_reminder_at is missing")
     return ReminderQueued(
         obligation_id=obligation.id, recipient_user_id=obligation.user_id, queued_at=obligation.last_reminder_at
     )

@@ -5,23 +5,25 @@ Each use case commits once."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments import cursors, idempotency
+from mcm_payments.closing import service as closing
 from mcm_payments.interventions.errors import AmountExceedsDue, InvalidPause
 from mcm_payments.ledger.models import Payment
 from mcm_payments.ledger.repository import LedgerRepository
-from mcm_payments.obligations import events, standing
-from mcm_payments.obligations import service as obligations
+from mcm_payments.obligations import bus, standing
 from mcm_payments.obligations.errors import NothingDue, NotPaused, ObligationClosed, ObligationNotFound
 from mcm_payments.obligations.models import TERMINAL, Obligation, ObligationAudit
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.roles import actor_of
-from mcm_payments.runtime import Runtime
-from mcm_payments.tasks.repository import TaskRepository
+from mcm_payments.runtime import PaymentsRuntime
+from mcm_payments.tasks import service as stripe_tasks
 from mcm_shared.errors import RateLimited
 from mcm_shared.security import Principal
 
@@ -45,7 +47,7 @@ def _audit(
     *,
     before: str,
     reason: str | None = None,
-    **data,
+    **data: Any,
 ) -> ObligationAudit:
     return ObligationRepository(session).audit(
         obligation,
@@ -69,7 +71,7 @@ async def queue(
 
 async def offline_payment(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal,
     obligation_id: uuid.UUID,
     *,
@@ -106,15 +108,16 @@ async def offline_payment(
         recorded_by=actor_of(principal),
         paid_at=datetime.now(UTC),
     )
-    assert payment is not None
+    if payment is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("payment is missing")
     before = await standing.refresh(session, runtime, obligation, method="offline")
     if obligation.amount_due == 0:
         # Stripe must stop retrying what was settled in cash: mark those invoices paid there too.
         failed = await ledger.unpaid_failed_invoices(obligation.id)
         await ledger.mark_paid_locally([invoice.id for invoice in failed])
         for invoice in failed:
-            TaskRepository(session).enqueue(
-                "pay_invoice_out_of_band", invoice.stripe_invoice_id, obligation_id=obligation.id
+            stripe_tasks.enqueue(
+                session, "pay_invoice_out_of_band", invoice.stripe_invoice_id, obligation_id=obligation.id
             )
     _audit(
         session,
@@ -142,19 +145,21 @@ async def _replayed(
     if stored is None:
         return None
     payment = await LedgerRepository(session).payment(uuid.UUID(stored["payment_id"]))
-    assert payment is not None
+    if payment is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("payment is missing")
     obligation = await ObligationRepository(session).get(payment.obligation_id)
-    assert obligation is not None
+    if obligation is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation is missing")
     return payment, obligation
 
 
 async def waive(
-    session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID, *, reason: str
+    session: AsyncSession, runtime: PaymentsRuntime, principal: Principal, obligation_id: uuid.UUID, *, reason: str
 ) -> Obligation:
     obligation = await _open(session, obligation_id)
     waived = obligation.amount_due
-    before = await obligations.close(session, obligation, reason="waived", at_period_end=False, status="waived")
-    await events.publish_waived(session, runtime.writer, obligation, reason=reason, amount_waived=waived)
+    before = await closing.close(session, obligation, reason="waived", at_period_end=False, status="waived")
+    await bus.publish_waived(session, runtime.writer, obligation, reason=reason, amount_waived=waived)
     _audit(session, obligation, principal, "waive", before=before, reason=reason, amount_waived=waived)
     await session.commit()
     runtime.kick()
@@ -163,7 +168,7 @@ async def waive(
 
 async def pause(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal,
     obligation_id: uuid.UUID,
     *,
@@ -186,13 +191,14 @@ async def pause(
     obligation.status, obligation.paused_until = "paused", until
     subscription = await LedgerRepository(session).live_subscription(obligation.id)
     if subscription is not None:
-        TaskRepository(session).enqueue(
+        stripe_tasks.enqueue(
+            session,
             "pause_collection",
             subscription.stripe_subscription_id,
             obligation_id=obligation.id,
             params={"resumes_at": int(until.timestamp())},
         )
-    await events.publish_paused(session, runtime.writer, obligation, reason=reason)
+    await bus.publish_paused(session, runtime.writer, obligation, reason=reason)
     _audit(session, obligation, principal, "pause", before=before, reason=reason, until=until.isoformat())
     await session.commit()
     runtime.kick()
@@ -201,7 +207,7 @@ async def pause(
 
 async def resume(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal | None,
     obligation_id: uuid.UUID,
     *,
@@ -213,8 +219,8 @@ async def resume(
     before = await standing.refresh(session, runtime, obligation, unpause=True)
     subscription = await LedgerRepository(session).live_subscription(obligation.id)
     if subscription is not None:
-        TaskRepository(session).enqueue(
-            "resume_collection", subscription.stripe_subscription_id, obligation_id=obligation.id
+        stripe_tasks.enqueue(
+            session, "resume_collection", subscription.stripe_subscription_id, obligation_id=obligation.id
         )
     _audit(
         session,
@@ -229,16 +235,14 @@ async def resume(
     return obligation
 
 
-async def resume_lapsed_pauses(runtime: Runtime) -> int:
+async def resume_lapsed_pauses(runtime: PaymentsRuntime) -> int:
     """Obligations whose pause has run out go back to normal (the worker calls this)."""
     async with runtime.sessionmaker() as session:
         due = await ObligationRepository(session).paused_until_before(datetime.now(UTC))
     for obligation_id in due:
         async with runtime.sessionmaker() as session:
-            try:
+            with contextlib.suppress(NotPaused, ObligationClosed):  # resumed or closed meanwhile
                 await resume(session, runtime, None, obligation_id, reason=None)
-            except (NotPaused, ObligationClosed):
-                pass
     return len(due)
 
 
@@ -263,7 +267,9 @@ async def resolve(
     return obligation
 
 
-async def remind(session: AsyncSession, runtime: Runtime, principal: Principal, obligation_id: uuid.UUID) -> Obligation:
+async def remind(
+    session: AsyncSession, runtime: PaymentsRuntime, principal: Principal, obligation_id: uuid.UUID
+) -> Obligation:
     obligation = await _open(session, obligation_id)
     if obligation.amount_due <= 0:
         raise NothingDue("Nothing is due on this obligation, so there is nothing to remind about.")
@@ -275,7 +281,7 @@ async def remind(session: AsyncSession, runtime: Runtime, principal: Principal, 
             "A reminder was sent recently; wait before sending another.",
         )
     obligation.last_reminder_at = now
-    await events.request_reminder(session, runtime.writer, obligation, requested_by=actor_of(principal))
+    await bus.request_reminder(session, runtime.writer, obligation, requested_by=actor_of(principal))
     _audit(session, obligation, principal, "reminder_sent", before=obligation.status, amount_due=obligation.amount_due)
     await session.commit()
     return obligation

@@ -103,7 +103,7 @@ class LedgerRepository:
             **values,
         )
         excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
+        upsert = statement.on_conflict_do_update(
             index_elements=[Invoice.stripe_invoice_id],
             set_={
                 "status": excluded.status,
@@ -116,7 +116,7 @@ class LedgerRepository:
             },
             where=Invoice.status == "open",
         ).returning(Invoice.id)
-        invoice_id = (await self.session.execute(statement)).scalar_one_or_none()
+        invoice_id = (await self.session.execute(upsert)).scalar_one_or_none()
         return None if invoice_id is None else await self.session.get(Invoice, invoice_id, populate_existing=True)
 
     async def invoice(self, stripe_invoice_id: str) -> Invoice | None:
@@ -164,12 +164,12 @@ class LedgerRepository:
         statement = insert(Subscription).values(
             id=uuid.uuid4(), obligation_id=obligation_id, stripe_subscription_id=stripe_subscription_id, **values
         )
-        statement = statement.on_conflict_do_update(
+        upsert = statement.on_conflict_do_update(
             index_elements=[Subscription.stripe_subscription_id],
             set_={**{name: getattr(statement.excluded, name) for name in values}, "updated_at": func.now()},
             where=Subscription.status != "canceled",
         ).returning(Subscription.id)
-        sub_id = (await self.session.execute(statement)).scalar_one_or_none()
+        sub_id = (await self.session.execute(upsert)).scalar_one_or_none()
         return None if sub_id is None else await self.session.get(Subscription, sub_id, populate_existing=True)
 
     async def subscription(self, stripe_subscription_id: str) -> Subscription | None:

@@ -39,12 +39,13 @@ def subscription_metadata_of_invoice(invoice: dict[str, Any]) -> dict[str, Any]:
 
 
 def intent_of_invoice(invoice: dict[str, Any]) -> str | None:
-    if invoice.get("payment_intent"):
-        return invoice["payment_intent"]
+    intent: str | None = invoice.get("payment_intent")
+    if intent:
+        return intent
     for payment in (invoice.get("payments") or {}).get("data") or []:
-        intent = (payment.get("payment") or {}).get("payment_intent")
-        if intent:
-            return intent
+        paid_with: str | None = (payment.get("payment") or {}).get("payment_intent")
+        if paid_with:
+            return paid_with
     return None
 
 

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.obligations.models import Obligation, ObligationAudit
 
 
-def queue_since():
+def queue_since() -> ColumnElement[datetime]:
     """When the trouble started: overdue since, else when the obligation was created."""
     return func.coalesce(Obligation.overdue_since, Obligation.created_at)
 

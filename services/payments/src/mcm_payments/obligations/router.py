@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
+from mcm_payments.deps import InterventionStaff
 from mcm_payments.obligations import service
 from mcm_payments.obligations.schemas import AuditEntry, AuditPage, Obligation, ObligationPage
-from mcm_payments.roles import InterventionStaff
 from mcm_shared.errors import Forbidden, NotFound, problem_responses
 from mcm_shared.pagination import PageParams, page_params
 from mcm_shared.security import CurrentPrincipal

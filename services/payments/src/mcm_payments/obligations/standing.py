@@ -2,7 +2,7 @@
 
     billed  one-time: the price · recurring: every invoice paid or failed-and-open, or the
             first charge when nothing was invoiced yet
-    due     max(0, billed − everything paid, card and offline)
+    due     max(0, billed - everything paid, card and offline)
     status  waived/cancelled/paused stay as they are; else settled when nothing is due,
             overdue when something is due and a charge failed, pending otherwise
 
@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.ledger.repository import LedgerRepository
-from mcm_payments.obligations import events
+from mcm_payments.obligations import bus
 from mcm_payments.obligations.models import TERMINAL, Obligation
-from mcm_payments.runtime import Runtime
-from mcm_payments.tasks.repository import TaskRepository
+from mcm_payments.runtime import PaymentsRuntime
+from mcm_payments.tasks import service as stripe_tasks
 
 
 def first_charge(obligation: Obligation) -> int:
@@ -36,7 +36,12 @@ def instalment_amount(obligation: Obligation) -> int:
 
 
 async def refresh(
-    session: AsyncSession, runtime: Runtime, obligation: Obligation, *, method: str = "card", unpause: bool = False
+    session: AsyncSession,
+    runtime: PaymentsRuntime,
+    obligation: Obligation,
+    *,
+    method: str = "card",
+    unpause: bool = False,
 ) -> str:
     """Recompute and store the standing; publish what changed. Returns the status before.
 
@@ -61,10 +66,10 @@ async def refresh(
     if obligation.status != before:
         if obligation.status == "settled":
             obligation.settled_at, obligation.overdue_since = now, None
-            await events.publish_settled(session, runtime.writer, obligation, method=method)
+            await bus.publish_settled(session, runtime.writer, obligation, method=method)
         elif obligation.status == "overdue":
             obligation.overdue_since = now
-            await events.publish_overdue(session, runtime.writer, obligation)
+            await bus.publish_overdue(session, runtime.writer, obligation)
         else:
             obligation.overdue_since = None
     await _complete_if_done(session, obligation, due, now)
@@ -80,6 +85,6 @@ async def _complete_if_done(session: AsyncSession, obligation: Obligation, due: 
             # The plan is paid in full: no further invoice may be raised.
             subscription = await LedgerRepository(session).live_subscription(obligation.id)
             if subscription is not None and not subscription.cancel_at_period_end:
-                TaskRepository(session).enqueue(
-                    "cancel_at_period_end", subscription.stripe_subscription_id, obligation_id=obligation.id
+                stripe_tasks.enqueue(
+                    session, "cancel_at_period_end", subscription.stripe_subscription_id, obligation_id=obligation.id
                 )

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from mcm_payments.deps import Leadership
 from mcm_payments.overview import service
 from mcm_payments.overview.schemas import Overview
-from mcm_payments.roles import Leadership
 from mcm_shared.errors import Forbidden, InvalidInput, problem_responses
 from mcm_shared.wiring import SessionDep
 

@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path
 
+from mcm_payments.deps import RefundStaff, RuntimeDep
 from mcm_payments.idempotency import IdempotencyKeyReused
 from mcm_payments.refunds import service
 from mcm_payments.refunds.errors import PaymentNotFound, RefundExceedsPayment
 from mcm_payments.refunds.schemas import Refund, RefundCreate
-from mcm_payments.roles import RefundStaff
-from mcm_payments.runtime import RuntimeDep
 from mcm_shared.errors import Forbidden, problem_responses
 from mcm_shared.wiring import SessionDep
 

@@ -18,18 +18,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments import idempotency
+from mcm_payments.closing import service as closing
 from mcm_payments.ledger.models import Payment
 from mcm_payments.ledger.repository import LedgerRepository
 from mcm_payments.obligations import service as obligations
 from mcm_payments.obligations.models import Obligation
 from mcm_payments.obligations.repository import ObligationRepository
-from mcm_payments.refunds import events
+from mcm_payments.refunds import bus
 from mcm_payments.refunds.errors import PaymentNotFound, RefundExceedsPayment
 from mcm_payments.refunds.models import RANK, Refund
 from mcm_payments.refunds.repository import RefundRepository
 from mcm_payments.roles import actor_of
-from mcm_payments.runtime import Runtime
-from mcm_payments.tasks.repository import TaskRepository
+from mcm_payments.runtime import PaymentsRuntime
+from mcm_payments.stripe_api import StripeRejected
+from mcm_payments.tasks import service as tasks
+from mcm_payments.tasks.models import StripeTask
 from mcm_shared.events import Envelope
 from mcm_shared.security import Principal
 
@@ -45,7 +48,7 @@ STRIPE_STATUS = {
 
 async def request(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     principal: Principal,
     *,
     payment_id: uuid.UUID,
@@ -64,7 +67,8 @@ async def request(
     # Lock order everywhere: obligation, then payment.
     obligation = await ObligationRepository(session).lock(found.obligation_id)
     payment = await ledger.payment(payment_id, lock=True)
-    assert obligation is not None and payment is not None
+    if obligation is None or payment is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation or payment is missing")
     if (stored := await idempotency.replay(session, SCOPE, principal.subject, key, digest)) is not None:
         return await _current(session, uuid.UUID(stored["refund_id"]))
     left = payment.amount - payment.amount_refunded
@@ -85,22 +89,21 @@ async def request(
     await idempotency.remember(session, SCOPE, principal.subject, key, digest, {"refund_id": str(refund.id)})
     await session.commit()
     if task_id is not None:
-        from mcm_payments.tasks import service as tasks  # the task runner imports this module
-
-        await tasks.run_due(runtime.sessionmaker, runtime, task_id=task_id)
+        await tasks.run_due(runtime.sessionmaker, runtime, TASK_REACTIONS, task_id=task_id)
     return await _current(session, refund.id)
 
 
 async def _current(session: AsyncSession, refund_id: uuid.UUID) -> Refund:
     """The refund as stored now (the task runner may have moved it on in its own session)."""
     refund = await session.get(Refund, refund_id, populate_existing=True)
-    assert refund is not None
+    if refund is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("refund is missing")
     return refund
 
 
 async def _create(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     obligation: Obligation,
     payment: Payment,
     *,
@@ -131,9 +134,10 @@ async def _create(
         refund.status, refund.succeeded_at = "succeeded", datetime.now(UTC)
         await session.flush()
         await session.refresh(payment)
-        await events.publish_succeeded(session, runtime.writer, refund, payment, obligation)
+        await bus.publish_succeeded(session, runtime.writer, refund, payment, obligation)
     else:
-        task = TaskRepository(session).enqueue(
+        task = tasks.enqueue(
+            session,
             "submit_refund",
             str(refund.id),
             obligation_id=obligation.id,
@@ -155,7 +159,7 @@ async def _create(
 
 async def refund_in_full(
     session: AsyncSession,
-    runtime: Runtime,
+    runtime: PaymentsRuntime,
     obligation: Obligation,
     payment: Payment,
     *,
@@ -164,8 +168,10 @@ async def refund_in_full(
     requested_by: str,
 ) -> Refund | None:
     """Refund whatever is left of a card payment; offline money is flagged for staff instead."""
-    payment = await LedgerRepository(session).payment(payment.id, lock=True)
-    assert payment is not None
+    locked = await LedgerRepository(session).payment(payment.id, lock=True)
+    if locked is None:  # held by a foreign key
+        raise RuntimeError("payment is missing")
+    payment = locked
     left = payment.amount - payment.amount_refunded
     if left <= 0:
         return None
@@ -183,12 +189,12 @@ async def refund_in_full(
     return refund
 
 
-async def on_event_cancelled(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
-    data = events.EventCancelled.model_validate(envelope.payload)
+async def on_event_cancelled(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
+    data = bus.EventCancelled.model_validate(envelope.payload)
     actor = f"svc:{envelope.producer}"
     repository = ObligationRepository(session)
     for obligation in await repository.lock_for_context("registration", data.event_id):
-        before = await obligations.close(session, obligation, reason="event_cancelled", at_period_end=False)
+        before = await closing.close(session, obligation, reason="event_cancelled", at_period_end=False)
         refunds = []
         for payment in await LedgerRepository(session).payments_of(obligation.id):
             refund = await refund_in_full(
@@ -211,7 +217,7 @@ async def on_event_cancelled(session: AsyncSession, runtime: Runtime, envelope: 
         )
 
 
-async def on_registration_cancelled(session: AsyncSession, runtime: Runtime, envelope: Envelope) -> None:
+async def on_registration_cancelled(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
     """A registration was cancelled (by the participant, or no seat was left for a late payment).
 
     The obligation is cancelled (nothing more is collected: an instalment subscription is
@@ -221,13 +227,13 @@ async def on_registration_cancelled(session: AsyncSession, runtime: Runtime, env
     refunds take what is left of each payment (reserved on the payment row under a CHECK
     constraint), so a repeat, or a late-payment refund that already ran, refunds nothing more.
     """
-    data = events.RegistrationCancelled.model_validate(envelope.payload)
+    data = bus.RegistrationCancelled.model_validate(envelope.payload)
     actor = f"svc:{envelope.producer}"
     repository = ObligationRepository(session)
     obligation = await repository.lock_by_source("registration", data.registration_id)
     if obligation is None:
         return  # a free registration: nothing was ever owed
-    before = await obligations.close(session, obligation, reason="registration_cancelled", at_period_end=False)
+    before = await closing.close(session, obligation, reason="registration_cancelled", at_period_end=False)
     refunds = []
     if data.refund == "full":
         for payment in await LedgerRepository(session).payments_of(obligation.id):
@@ -258,7 +264,7 @@ async def on_registration_cancelled(session: AsyncSession, runtime: Runtime, env
     )
 
 
-async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict[str, Any]) -> str:
+async def apply_stripe_refund(session: AsyncSession, runtime: PaymentsRuntime, obj: dict[str, Any]) -> str:
     """Move a refund forward to what Stripe reports (never backwards). Returns the outcome."""
     refunds = RefundRepository(session)
     ledger = LedgerRepository(session)
@@ -283,10 +289,11 @@ async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict
     refund.status = new_status
     obligation = await ObligationRepository(session).lock(refund.obligation_id)
     payment = await ledger.payment(refund.payment_id, lock=True)
-    assert obligation is not None and payment is not None
+    if obligation is None or payment is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation or payment is missing")
     if new_status == "succeeded":
         refund.succeeded_at = datetime.now(UTC)
-        await events.publish_succeeded(session, runtime.writer, refund, payment, obligation)
+        await bus.publish_succeeded(session, runtime.writer, refund, payment, obligation)
     elif new_status in ("failed", "canceled"):
         refund.failure_reason = obj.get("failure_reason") or new_status
         await ledger.release_refund(payment.id, refund.amount)
@@ -302,14 +309,15 @@ async def apply_stripe_refund(session: AsyncSession, runtime: Runtime, obj: dict
     return "applied"
 
 
-async def _adopt(session: AsyncSession, runtime: Runtime, obj: dict[str, Any], status: str) -> Refund | None:
+async def _adopt(session: AsyncSession, runtime: PaymentsRuntime, obj: dict[str, Any], status: str) -> Refund | None:
     """A refund made at Stripe directly (the dashboard): record it against our payment."""
     intent = obj.get("payment_intent")
     payment = await LedgerRepository(session).payment_by_intent(intent) if intent else None
     if payment is None or status in ("failed", "canceled"):
         return None
     obligation = await ObligationRepository(session).lock(payment.obligation_id)
-    assert obligation is not None
+    if obligation is None:  # held by a foreign key / the lock taken above
+        raise RuntimeError("obligation is missing")
     amount = int(obj.get("amount") or 0)
     if amount <= 0 or not await LedgerRepository(session).reserve_refund(payment.id, amount):
         obligation.attention = f"Stripe refund {obj.get('id')} exceeds what our ledger shows as refundable."
@@ -332,7 +340,7 @@ async def _adopt(session: AsyncSession, runtime: Runtime, obj: dict[str, Any], s
     return refund
 
 
-async def mark_failed(session: AsyncSession, runtime: Runtime, refund_id: uuid.UUID, why: str) -> None:
+async def mark_failed(session: AsyncSession, runtime: PaymentsRuntime, refund_id: uuid.UUID, why: str) -> None:
     await apply_stripe_refund(
         session, runtime, {"metadata": {"refund_id": str(refund_id)}, "status": "failed", "failure_reason": why}
     )
@@ -342,3 +350,29 @@ async def list_for_payment(session: AsyncSession, payment_id: uuid.UUID) -> Sequ
     if await LedgerRepository(session).payment(payment_id) is None:
         raise PaymentNotFound("No such payment.")
     return await RefundRepository(session).for_payment(payment_id)
+
+
+async def _refund_submitted(
+    session: AsyncSession, runtime: PaymentsRuntime, task: StripeTask, result: dict[str, Any]
+) -> str:
+    return await apply_stripe_refund(session, runtime, result)
+
+
+async def _refund_refused(
+    session: AsyncSession, runtime: PaymentsRuntime, task: StripeTask, exc: StripeRejected
+) -> None:
+    await mark_failed(session, runtime, uuid.UUID(task.target), exc.detail)
+
+
+# What the Stripe task runner does with task outcomes (tasks/service.py): refunds move on, and a
+# task that failed for good flags its obligation. The worker runs tasks with these too (jobs.py).
+TASK_REACTIONS = tasks.Reactions(
+    done={"submit_refund": _refund_submitted},
+    refused={"submit_refund": _refund_refused},
+    gave_up=obligations.flag_task_failure,
+)
+
+
+async def for_payments(session: AsyncSession, payment_ids: Sequence[uuid.UUID]) -> Sequence[Refund]:
+    """The refunds of these payments (for the member's history)."""
+    return await RefundRepository(session).for_payments(payment_ids)

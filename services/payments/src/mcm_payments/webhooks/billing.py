@@ -16,7 +16,7 @@ from mcm_payments.obligations import standing
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.stripe_api import StripeRejected
-from mcm_payments.webhooks.handlers import Context
+from mcm_payments.webhooks.context import Context
 from mcm_payments.webhooks.payments import record_card_payment
 
 
@@ -126,7 +126,7 @@ async def subscription_changed(ctx: Context) -> str:
         return "mismatch"
     try:
         # Events can arrive in any order; what Stripe says now is never older than the event.
-        current = await ctx.runtime.stripe.retrieve_subscription(snapshot["id"])
+        current: dict[str, Any] | None = await ctx.runtime.stripe.retrieve_subscription(snapshot["id"])
     except StripeRejected:
         current = snapshot if ctx.event["type"] == "customer.subscription.deleted" else None
     if current is None:

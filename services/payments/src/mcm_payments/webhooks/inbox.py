@@ -20,14 +20,14 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mcm_payments.webhooks.repository import insert_events
+from mcm_payments.webhooks.repository import InboxRow, insert_events
 from mcm_shared.events.worker import is_transient
 
-Row = tuple  # repository.inbox_row
-Waiter = tuple[Row, asyncio.Future]
+Row = InboxRow
+Waiter = tuple[Row, "asyncio.Future[uuid.UUID | None]"]
 
 
 class WebhookInbox:
@@ -46,12 +46,12 @@ class WebhookInbox:
         self._writers_max = writers
         self._batch_size = batch_size
         self._queue: list[Waiter] = []
-        self._writers: set[asyncio.Task] = set()
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def store(self, row: Row) -> uuid.UUID | None:
         """Store one event's row; returns its row id once committed, or None if the Stripe
         event was stored before (a redelivery). Raises what storing raised."""
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[uuid.UUID | None] = asyncio.get_running_loop().create_future()
         self._queue.append((row, future))
         if len(self._writers) < self._writers_max:
             task = asyncio.create_task(self._write_queued())  # not the request's task: a caller

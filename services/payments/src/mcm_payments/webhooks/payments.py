@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcm_payments.checkout.repository import CheckoutRepository
+from mcm_payments.checkout import service as checkout_service
 from mcm_payments.ledger.models import Payment
 from mcm_payments.ledger.repository import LedgerRepository
 from mcm_payments.ledger.service import sync_subscription, ts
@@ -12,7 +12,7 @@ from mcm_payments.obligations import standing
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.refunds import service as refunds
-from mcm_payments.webhooks.handlers import Context
+from mcm_payments.webhooks.context import Context
 
 
 def _obligation_ref(obj: dict[str, Any]) -> Any:
@@ -21,7 +21,7 @@ def _obligation_ref(obj: dict[str, Any]) -> Any:
 
 async def session_completed(ctx: Context) -> str:
     session_obj = ctx.obj
-    await CheckoutRepository(ctx.session).mark(session_obj["id"], "complete")
+    await checkout_service.mark_session(ctx.session, session_obj["id"], "complete")
     obligation = await ctx.owner(_obligation_ref(session_obj))
     if obligation is None:
         return "unknown_obligation"
@@ -45,7 +45,7 @@ async def session_completed(ctx: Context) -> str:
 
 
 async def session_expired(ctx: Context) -> str:
-    await CheckoutRepository(ctx.session).mark(ctx.obj["id"], "expired")
+    await checkout_service.mark_session(ctx.session, ctx.obj["id"], "expired")
     return "applied"
 
 

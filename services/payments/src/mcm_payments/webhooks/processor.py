@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from itertools import islice
-from typing import Any
 
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.webhooks import service
 from mcm_shared.events.worker import BackgroundWorker
 
@@ -30,22 +27,16 @@ LANES = 4
 class WebhookProcessor(BackgroundWorker):
     kind = "webhook-processor"
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: PaymentsRuntime) -> None:
         super().__init__(backoff_initial=0.2, backoff_max=5.0)
         self.runtime = runtime
-        self._pending: dict[uuid.UUID, dict[str, Any]] = {}
+        self._pending = runtime.pending_webhooks  # filled by runtime.process_soon
         self._active: set[asyncio.Task[int]] = set()
-        self._wake = asyncio.Event()
-
-    def put(self, row_id: uuid.UUID, event: dict[str, Any]) -> None:
-        self._pending[row_id] = event
-        self._wake.set()
+        self._wake = runtime.pending_webhooks.event
 
     async def _cycle(self) -> None:
         while self._pending and len(self._active) < LANES:
-            batch = dict(islice(self._pending.items(), BATCH_SIZE))
-            for row_id in batch:
-                del self._pending[row_id]
+            batch = self._pending.take(BATCH_SIZE)
             # process_batch records its failures itself; if even that fails (the database is
             # down), the rows are left to the worker's sweep.
             lane = asyncio.create_task(service.process_batch(self.runtime, batch), name="mcm-webhook-batch")
@@ -64,7 +55,7 @@ class WebhookProcessor(BackgroundWorker):
             logger.warning("webhook batch not processed; the sweep will retry it", exc_info=lane.exception())
         self._wake.set()
 
-    async def stop(self, timeout: float = 20.0) -> None:
+    async def stop(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109 (BackgroundWorker.stop's signature)
         """Stop taking batches; let those in hand finish (the sweep gets what is still queued)."""
         await super().stop(timeout)
         if self._active:

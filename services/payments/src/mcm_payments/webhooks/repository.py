@@ -5,28 +5,35 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-import asyncpg
-from sqlalchemy import any_, bindparam, func, select, tuple_, update
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+from sqlalchemy import Table, any_, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.ledger.service import ts
 from mcm_payments.webhooks.models import WebhookEvent
 
+# The inbox table (a mapped class's __table__ is typed as any FromClause).
+_TABLE = cast(Table, WebhookEvent.__table__)
+
+# One verified event as `insert_events` stores it (its new row id first, then its Stripe id).
+InboxRow = tuple[Any, ...]
+
+# The table name is ours; every value is a bind parameter.
 _INSERT_MANY = f"""
-    INSERT INTO {WebhookEvent.__table__.fullname}
+    INSERT INTO {_TABLE.fullname}
            (id, stripe_event_id, type, event_created, livemode, object_id, payload, next_attempt_at)
     SELECT id, stripe_event_id, type, event_created, livemode, object_id, payload::jsonb, now() + $8::interval
       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bool[], $6::text[], $7::text[])
            AS new (id, stripe_event_id, type, event_created, livemode, object_id, payload)
     ON CONFLICT (stripe_event_id) DO NOTHING
     RETURNING stripe_event_id, id
-"""
+"""  # noqa: S608
 
 
-def inbox_row(event: dict[str, Any], payload: str) -> tuple:
+def inbox_row(event: dict[str, Any], payload: str) -> InboxRow:
     """The columns `insert_events` stores for one verified event (its new row id first)."""
     obj = event["data"]["object"]
     object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
@@ -42,7 +49,7 @@ def inbox_row(event: dict[str, Any], payload: str) -> tuple:
 
 
 async def insert_events(
-    connection: asyncpg.Connection, rows: Sequence[tuple], sweep_after: timedelta
+    connection: asyncpg.Connection, rows: Sequence[InboxRow], sweep_after: timedelta
 ) -> dict[str, uuid.UUID]:
     """Store several verified events (`inbox_row`s, distinct Stripe ids) in ONE statement on a
     connection outside any transaction, so one commit (one disk flush) covers them all. Returns
@@ -54,7 +61,7 @@ async def insert_events(
 
 # Built once: the processor runs these for every batch.
 _IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
-_INBOX = WebhookEvent.__table__.c
+_INBOX = _TABLE.c
 _CLAIM = (
     select(_INBOX.id)
     .where(_INBOX.id == any_(_IDS), _INBOX.processed_at.is_(None))
@@ -62,7 +69,7 @@ _CLAIM = (
     .with_for_update(skip_locked=True)
 )
 _MARK_PROCESSED = (
-    update(WebhookEvent.__table__)
+    update(_TABLE)
     .where(_INBOX.id == any_(_IDS))
     .values(
         processed_at=func.now(),

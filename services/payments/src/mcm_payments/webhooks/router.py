@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from mcm_payments.roles import InterventionStaff
-from mcm_payments.runtime import RuntimeDep
+from mcm_payments.deps import InterventionStaff, RuntimeDep
 from mcm_payments.webhooks import service
 from mcm_payments.webhooks.errors import InvalidSignature, WebhookStorageFailed, WebhookTooLarge
 from mcm_payments.webhooks.schemas import FlaggedPage, WebhookAck, WebhookRecord

@@ -24,18 +24,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import stripe
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments import cursors
-from mcm_payments.runtime import Runtime
+from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeUnavailable
 from mcm_payments.tasks.models import StripeTask
 from mcm_payments.webhooks import handlers
 from mcm_payments.webhooks.errors import InvalidSignature, InvalidWebhook, WebhookStorageFailed
-from mcm_payments.webhooks.inbox import WebhookInbox
 from mcm_payments.webhooks.models import WebhookEvent
 from mcm_payments.webhooks.repository import WebhookRepository, inbox_row
 from mcm_shared.events.worker import is_transient
@@ -80,11 +79,11 @@ def verify(raw: bytes, header: str | None, secret: str, tolerance: int) -> tuple
     return event, payload
 
 
-async def receive(runtime: Runtime, event: dict[str, Any], payload: str) -> bool:
+async def receive(runtime: PaymentsRuntime, event: dict[str, Any], payload: str) -> bool:
     """Store a verified event (committed when this returns) and have it processed soon.
     Returns False if it was already stored (a redelivery: nothing more to do)."""
     try:
-        row_id = await inbox(runtime).store(inbox_row(event, payload))
+        row_id = await runtime.webhook_inbox.store(inbox_row(event, payload))
     except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
         logger.error("webhook not stored", extra={"stripe_event_id": event.get("id"), "error": type(exc).__name__})
         raise WebhookStorageFailed("The event could not be stored; please retry.") from exc
@@ -94,18 +93,11 @@ async def receive(runtime: Runtime, event: dict[str, Any], payload: str) -> bool
     return True
 
 
-def inbox(runtime: Runtime) -> WebhookInbox:
-    """This process's webhook inbox writer (one per runtime, made on first use)."""
-    if runtime.webhook_inbox is None:
-        runtime.webhook_inbox = WebhookInbox(lambda: runtime.engine, runtime.store_slots, SWEEP_AFTER)
-    return runtime.webhook_inbox
-
-
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2**attempts))
 
 
-async def process(runtime: Runtime, row_id: uuid.UUID) -> str | None:
+async def process(runtime: PaymentsRuntime, row_id: uuid.UUID) -> str | None:
     """Process one stored event. Returns its outcome, or None if it was not ours to process."""
     try:
         async with runtime.sessionmaker() as session, session.begin():
@@ -142,7 +134,7 @@ async def flagged(session: AsyncSession, *, limit: int, cursor: str | None) -> t
     return cursors.page(rows, limit, lambda row: (row.received_at, row.id))
 
 
-async def process_batch(runtime: Runtime, events: Mapping[uuid.UUID, dict[str, Any]]) -> int:
+async def process_batch(runtime: PaymentsRuntime, events: Mapping[uuid.UUID, dict[str, Any]]) -> int:
     """Process stored events (row id → event) in one transaction, oldest event first; rows
     already processed, or being processed elsewhere, are skipped. If any event fails, none of
     the batch is kept and each is processed alone (`process`), so one bad event neither holds
@@ -168,7 +160,7 @@ async def process_batch(runtime: Runtime, events: Mapping[uuid.UUID, dict[str, A
     return len(outcomes)
 
 
-async def process_due(runtime: Runtime, limit: int = 20) -> int:
+async def process_due(runtime: PaymentsRuntime, limit: int = 20) -> int:
     """The worker's sweep: rows whose processing failed earlier, or that nobody took."""
     async with runtime.sessionmaker() as session:
         due = await WebhookRepository(session).due(limit)

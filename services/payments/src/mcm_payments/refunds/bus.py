@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.ledger.models import Payment
-from mcm_payments.obligations.events import reference
+from mcm_payments.obligations.bus import reference
 from mcm_payments.obligations.models import Obligation
 from mcm_payments.refunds.models import Refund
 from mcm_shared.events import EventWriter

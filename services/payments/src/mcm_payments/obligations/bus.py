@@ -3,7 +3,7 @@
 Published (stream `events:payments`): obligation.settled, obligation.overdue, obligation.paused,
 obligation.waived, notification.requested. Consumed (stream `events:circles`):
 membership.payment_required, registration.payment_required, membership.ended,
-registration.expired (registration.cancelled and event.cancelled: see refunds/events.py).
+registration.expired (registration.cancelled and event.cancelled: see refunds/bus.py).
 """
 
 from __future__ import annotations
