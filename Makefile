@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml uv.lock */pyproject.toml services/*/pyproject
 install: $(VENV)/.installed
 
 run: install
-	$(VENV)/bin/python -m mcm_shared.devstack run
+	$(VENV)/bin/python -m mcm_devstack run
 
 test: install
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)

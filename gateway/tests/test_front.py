@@ -392,7 +392,7 @@ def test_sigterm_drains_readiness_first_then_stops_cleanly(tmp_path):
 
     import httpx
 
-    from mcm_shared.devstack.engines import free_port
+    from mcm_devstack.engines import free_port
 
     port = free_port()
     env = {

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mcm_shared.devstack.engines import free_port
+from mcm_devstack.engines import free_port
 
 
 async def test_connection_refused_is_502_then_a_known_down_upstream_is_a_fast_503(start_gateway, bearer):

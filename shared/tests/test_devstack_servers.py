@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcm_shared.devstack.engines import _ephemeral_range, free_port
+from mcm_devstack.engines import _ephemeral_range, free_port
 
 
 def test_free_ports_for_servers_avoid_the_ephemeral_range():
@@ -14,7 +14,7 @@ def test_free_ports_for_servers_avoid_the_ephemeral_range():
 
 def test_test_engines_remove_their_data_when_stopped(tmp_path):
     """A full `make test` writes GBs of PostgreSQL data; it must not stay behind in /tmp."""
-    from mcm_shared.testing.engines import TestEngines
+    from mcm_testing.engines import TestEngines
 
     root = tmp_path / "mcm-test-x"
     (root / "pg").mkdir(parents=True)
@@ -26,7 +26,7 @@ def test_test_engines_remove_their_data_when_stopped(tmp_path):
 def test_embedded_postgres_is_durable_by_default_and_restarts_a_server_left_running_with_fast_settings(tmp_path):
     """`make run` acknowledges only what is on disk; a server an older `make run` left running
     with fsync off is not adopted as it is."""
-    from mcm_shared.devstack.engines import DURABLE_SETTINGS, FAST_SETTINGS, EmbeddedPostgres
+    from mcm_devstack.engines import DURABLE_SETTINGS, FAST_SETTINGS, EmbeddedPostgres
 
     fast = EmbeddedPostgres(tmp_path / "pg", durable=False).start()
     try:
@@ -41,7 +41,7 @@ def test_embedded_postgres_is_durable_by_default_and_restarts_a_server_left_runn
 def test_embedded_redis_appends_and_fsyncs_every_write(tmp_path):
     import redis
 
-    from mcm_shared.devstack.engines import EmbeddedRedis
+    from mcm_devstack.engines import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "redis").start()
     try:

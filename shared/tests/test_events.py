@@ -25,7 +25,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mcm_shared.db import Database, make_base
-from mcm_shared.devstack.engines import EmbeddedPostgres, EmbeddedRedis
+from mcm_devstack.engines import EmbeddedPostgres, EmbeddedRedis
 from mcm_shared.events import (
     Envelope,
     EventConsumer,

@@ -136,7 +136,7 @@ def string_arguments(*, keyword: str | None = None, first_argument_of: str | Non
 
 
 def _devstack_services() -> tuple:
-    return importlib.import_module("mcm_shared.devstack.platform").SERVICES
+    return importlib.import_module("mcm_devstack.platform").SERVICES
 
 
 # Reads whose name is computed: (file, expression of the name) -> (how it is computed, the names).
@@ -145,15 +145,15 @@ DYNAMIC_READS: dict[tuple[str, str], tuple[str, Callable[[], set[str]]]] = {
         "each service's `__main__` passes its port variable to `run_cli(port_env=...)`",
         lambda: string_arguments(keyword="port_env"),
     ),
-    ("shared/src/mcm_shared/devstack/platform.py", "spec.port_env"): (
-        "the port variable of each process in `mcm_shared.devstack.platform.SERVICES`",
+    ("devtools/src/mcm_devstack/platform.py", "spec.port_env"): (
+        "the port variable of each process in `mcm_devstack.platform.SERVICES`",
         lambda: {spec.port_env for spec in _devstack_services()},
     ),
-    ("shared/src/mcm_shared/devstack/platform.py", "f'{spec.name.upper()}_URL'"): (
+    ("devtools/src/mcm_devstack/platform.py", "f'{spec.name.upper()}_URL'"): (
         "`Platform.configure` defaults `<NAME>_URL` for every process but the gateway",
         lambda: {f"{spec.name.upper()}_URL" for spec in _devstack_services() if spec.name != "gateway"},
     ),
-    ("shared/src/mcm_shared/devstack/platform.py", "variable"): (
+    ("devtools/src/mcm_devstack/platform.py", "variable"): (
         "`Platform._port_for(variable, default)`: the sidecars' port variables that `sidecars.plan` asks for",
         lambda: string_arguments(first_argument_of="port_for"),
     ),
@@ -348,7 +348,7 @@ def test_the_code_is_read_as_expected(reads: Reads, settings) -> None:
         ("shared/src/mcm_shared/cli.py", "port_env")
     ][1]()
     assert {"MAILSINK_PORT", "SMSSINK_PORT"} <= DYNAMIC_READS[
-        ("shared/src/mcm_shared/devstack/platform.py", "variable")
+        ("devtools/src/mcm_devstack/platform.py", "variable")
     ][1]()
     assert {"PYTEST_ARGS", "PYTHON"} <= makefile_variables() and "VENV" not in makefile_variables()
     assert {"MAIN_DB_PASSWORD", "MCM_TAG"} <= compose_variables()

@@ -13,9 +13,9 @@ import httpx
 from mcm_payments.bus import Streams
 from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET
 from mcm_payments.main import create_app
-from mcm_payments.standin.webhooks import sign
+from mcm_stripe_standin.webhooks import sign
 from mcm_payments.webhooks import handlers, processor, service
-from mcm_shared.devstack.engines import free_port
+from mcm_devstack.engines import free_port
 
 PATH = "/api/v1/payments/webhooks/stripe"
 

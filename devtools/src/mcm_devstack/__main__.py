@@ -1,4 +1,4 @@
-"""`python -m mcm_shared.devstack run`: what `make run` starts.
+"""`python -m mcm_devstack run`: what `make run` starts.
 
 Runs the whole platform on this machine: embedded PostgreSQL and Redis (data kept under
 `.data/`, so a second run keeps it) unless DATABASE_URL/CREDS_DATABASE_URL/REDIS_URL are set,
@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 
 def _where(path: Path | None) -> str:
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="mcm_shared.devstack")
+    parser = argparse.ArgumentParser(prog="mcm_devstack")
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="start the whole platform")
     run_parser.add_argument("--data-dir", default=".data")

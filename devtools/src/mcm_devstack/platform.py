@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from mcm_shared.devstack import sidecars
-from mcm_shared.devstack.engines import EmbeddedPostgres, EmbeddedRedis, free_port
-from mcm_shared.devstack.sidecars import Sidecar
+from mcm_devstack import sidecars
+from mcm_devstack.engines import EmbeddedPostgres, EmbeddedRedis, free_port
+from mcm_devstack.sidecars import Sidecar
 
 MAIN_DATABASE = "mcm_main"
 CREDENTIALS_DATABASE = "mcm_credentials"

@@ -1,4 +1,4 @@
-"""`python -m mcm_shared.devstack.mailsink`: the local SMTP server `make run` points auth at.
+"""`python -m mcm_devstack.mailsink`: the local SMTP server `make run` points auth at.
 
 Accepts every message (nothing is relayed anywhere), prints it readably to its log and keeps the
 last N in a JSON file, so verification codes and reset links can be read on a machine without
@@ -18,7 +18,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mcm_shared.devstack.sinklog import DEFAULT_KEEP, MessageLog, now_iso
+from mcm_devstack.sinklog import DEFAULT_KEEP, MessageLog, now_iso
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -79,7 +79,7 @@ async def serve(host: str, port: int, log: MessageLog) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="mcm_shared.devstack.mailsink", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mcm_devstack.mailsink", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--store", type=Path, required=True, help="JSON file with the last messages")

@@ -107,7 +107,7 @@ def plan(
             store = sinks / "mail.json"
             sidecars["mailsink"] = Sidecar(
                 "mailsink",
-                ["-m", "mcm_shared.devstack.mailsink", "--host", HOST, "--port", str(port), "--store", str(store)],
+                ["-m", "mcm_devstack.mailsink", "--host", HOST, "--port", str(port), "--store", str(store)],
                 port,
                 f"smtp://{HOST}:{port}",
                 store=store,
@@ -118,7 +118,7 @@ def plan(
         store = sinks / "sms.json"
         sidecars["smssink"] = Sidecar(
             "smssink",
-            ["-m", "mcm_shared.devstack.smssink", "--host", HOST, "--port", str(port), "--store", str(store)],
+            ["-m", "mcm_devstack.smssink", "--host", HOST, "--port", str(port), "--store", str(store)],
             port,
             f"http://{HOST}:{port}",
             store=store,
@@ -132,7 +132,7 @@ def plan(
         env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_{secrets.token_urlsafe(24)}")
         standin = Sidecar(
             "stripe-standin",
-            ["-m", "mcm_payments.standin"],
+            ["-m", "mcm_stripe_standin"],
             port,
             f"http://{HOST}:{port}",
             env={

@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from mcm_payments.standin import objects
-from mcm_payments.standin.config import StandInConfig
-from mcm_payments.standin.objects import CARDS, TestCard
-from mcm_payments.standin.state import Store, StripeError, missing, now
-from mcm_payments.standin.webhooks import WebhookSender
+from mcm_stripe_standin import objects
+from mcm_stripe_standin.config import StandInConfig
+from mcm_stripe_standin.objects import CARDS, TestCard
+from mcm_stripe_standin.state import Store, StripeError, missing, now
+from mcm_stripe_standin.webhooks import WebhookSender
 
 
 class StandIn:

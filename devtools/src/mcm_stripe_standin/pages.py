@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from mcm_payments.standin import billing, checkout
-from mcm_payments.standin.core import StandIn
-from mcm_payments.standin.objects import CARDS, DEFAULT_CARD
-from mcm_payments.standin.state import StripeError
+from mcm_stripe_standin import billing, checkout
+from mcm_stripe_standin.core import StandIn
+from mcm_stripe_standin.objects import CARDS, DEFAULT_CARD
+from mcm_stripe_standin.state import StripeError
 
 
 def _money(amount: int, currency: str) -> str:

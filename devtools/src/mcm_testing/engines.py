@@ -22,7 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
-from mcm_shared.devstack.engines import EmbeddedPostgres, EmbeddedRedis
+from mcm_devstack.engines import EmbeddedPostgres, EmbeddedRedis
 
 
 @dataclass

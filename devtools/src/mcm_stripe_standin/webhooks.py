@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from mcm_payments.standin.config import StandInConfig
+from mcm_stripe_standin.config import StandInConfig
 
 logger = logging.getLogger("mcm.standin.webhooks")
 
