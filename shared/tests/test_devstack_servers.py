@@ -51,3 +51,12 @@ def test_embedded_redis_appends_and_fsyncs_every_write(tmp_path):
         assert (config["appendonly"], config["appendfsync"]) == ("yes", "always")
     finally:
         server.stop()
+
+
+def test_stripe_standin_signs_with_the_payments_development_webhook_secret():
+    # The stand-in builds the secret itself (devtools depends on no service); the two must agree,
+    # or `make run` would refuse every webhook the stand-in sends.
+    from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET
+    from mcm_stripe_standin.config import DEV_WEBHOOK_SECRET
+
+    assert DEV_WEBHOOK_SECRET == DEV_STRIPE_WEBHOOK_SECRET

@@ -24,8 +24,8 @@ from alembic.operations import Operations
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mcm_shared.db import Database, make_base
 from mcm_devstack.engines import EmbeddedPostgres, EmbeddedRedis
+from mcm_shared.db import Database, make_base
 from mcm_shared.events import (
     Envelope,
     EventConsumer,

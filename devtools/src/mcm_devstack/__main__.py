@@ -3,8 +3,9 @@
 Runs the whole platform on this machine: embedded PostgreSQL and Redis (data kept under
 `.data/`, so a second run keeps it) unless DATABASE_URL/CREDS_DATABASE_URL/REDIS_URL are set,
 a mail sink, an SMS sink and the Stripe stand-in unless SMTP_HOST/SMS_API_BASE/STRIPE_SECRET_KEY
-are set, migrations, the first admin, the four services; Ctrl-C or SIGTERM stops everything it
-started.
+are set, migrations (skipped when already done for this data), the first admin, the four services,
+all side by side (see platform.py); the banner says how long it took. Ctrl-C or SIGTERM stops
+everything it started.
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ def _outside_lines(platform: Platform) -> list[str]:
     return lines
 
 
+def _phases(platform: Platform) -> str:
+    """Where the start-up time went: the engines, then migrations and services side by side."""
+    timings = platform.timings
+    migrations = f"migrations {timings['migrations']:.1f}s" if "migrations" in timings else "migrations skipped"
+    return f"engines {timings.get('engines', 0.0):.1f}s, {migrations}, services ready at {timings.get('services', 0.0):.1f}s"
+
+
 def _print_banner(platform: Platform, admin: str, started: float) -> None:
     gateway = platform.url("gateway")
     lines = [
@@ -73,7 +81,7 @@ def _print_banner(platform: Platform, admin: str, started: float) -> None:
         f"  data         {platform.data_dir}",
         f"  logs         {platform.log_dir}",
         f"  {admin}",
-        f"  ready in {time.monotonic() - started:.1f}s — press Ctrl-C to stop",
+        f"  ready in {time.monotonic() - started:.1f}s ({_phases(platform)}) — press Ctrl-C to stop",
         "",
     ]
     print("\n".join(lines), flush=True)

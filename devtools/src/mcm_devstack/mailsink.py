@@ -26,9 +26,11 @@ def _text_of(message: EmailMessage) -> str:
     if part is None:
         return ""
     try:
-        return part.get_content()
+        content: str = part.get_content()
     except (LookupError, ValueError):
-        return part.get_payload(decode=True).decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload or "")
+    return content
 
 
 class Handler:

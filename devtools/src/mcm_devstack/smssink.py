@@ -130,7 +130,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.server.count += 1
             number = self.server.count
         self.server.log.record(
-            message, f"SMS #{number}", [f"From: {message['from']}", f"To:   {message['to']}"], message["body"]
+            message, f"SMS #{number}", [f"From: {message['from']}", f"To:   {message['to']}"], message["body"] or ""
         )
         self._send(201, message)
 

@@ -4,6 +4,7 @@ retry or settle things, inspect and resend events, change where webhooks go."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -35,7 +36,9 @@ def _outcome(body: dict[str, Any]) -> str | None:
     return outcome
 
 
-def _endpoint(action):
+def _endpoint(
+    action: Callable[[StandIn, Request, dict[str, Any]], Awaitable[dict[str, Any]]],
+) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def endpoint(request: Request) -> JSONResponse:
         s: StandIn = request.app.state.standin
         try:

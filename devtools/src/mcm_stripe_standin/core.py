@@ -33,7 +33,7 @@ class StandIn:
         self.sender.enqueue(event)
         return event
 
-    def later(self, delay: float, action: Callable[[], None]) -> None:
+    def later(self, delay: float, action: Callable[[], object]) -> None:
         loop = asyncio.get_running_loop()
         handle: asyncio.TimerHandle
 

@@ -29,7 +29,7 @@ def _charge_of(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:
 
 def refundable(s: StandIn, charge: dict[str, Any]) -> int:
     taken = sum(r["amount"] for r in s.store.find("refund", charge=charge["id"]) if r["status"] in COUNTING)
-    return charge["amount"] - taken
+    return int(charge["amount"] - taken)
 
 
 def create(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mcm_devstack.engines import free_port
 from mcm_payments.config import DEV_STRIPE_API_BASE, Settings
 from mcm_stripe_standin import StandInConfig, create_standin_app
 from mcm_stripe_standin.forms import parse_body
-from mcm_devstack.engines import free_port
 
 SECRET = "whsec_standin_test"
 KEY = "sk_test_standin"

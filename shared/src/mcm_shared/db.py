@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, func, text
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
@@ -38,7 +39,7 @@ def make_base(schema: str | None) -> type[DeclarativeBase]:
 
     class ServiceBase(DeclarativeBase):
         metadata = make_metadata(schema)
-        type_annotation_map = {
+        type_annotation_map: ClassVar[dict[Any, Any]] = {
             datetime: DateTime(timezone=True),
             uuid.UUID: PG_UUID(as_uuid=True),
         }

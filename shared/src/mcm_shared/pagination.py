@@ -1,4 +1,4 @@
-"""Keyset pagination: `limit` (1–100) plus an opaque cursor, answered as `{items, next_cursor}`.
+"""Keyset pagination: `limit` (1 to 100) plus an opaque cursor, answered as `{items, next_cursor}`.
 
 A cursor is the sort key of the last item returned, base64url-encoded JSON. Clients treat it
 as opaque; a tampered or foreign cursor is a 422 ("The cursor is not valid."), never a 500.

@@ -77,7 +77,7 @@ class Exchange:
         now writes the whole request, so there is nothing left to finish."""
         self.conn.exchange_progress(self)
 
-    async def wait_head(self, timeout: float) -> None:
+    async def wait_head(self, timeout: float) -> None:  # noqa: ASYNC109  # a protocol timer, not a cancel scope
         if self.status == 0 and self.error is None:
             await self._wait(timeout, "the upstream did not answer in time")
         if self.error is not None and self.status == 0:
@@ -100,7 +100,7 @@ class Exchange:
             raise self.error
         return data, not self.complete
 
-    async def wait_body(self, timeout: float) -> None:
+    async def wait_body(self, timeout: float) -> None:  # noqa: ASYNC109  # a protocol timer, not a cancel scope
         if not self._chunks and not self.complete and self.error is None:
             await self._wait(timeout, "the upstream stopped sending its response")
 
@@ -109,7 +109,7 @@ class Exchange:
         if self.conn.exchange is self:
             self.conn.close()
 
-    async def _wait(self, timeout: float, why: str) -> None:
+    async def _wait(self, timeout: float, why: str) -> None:  # noqa: ASYNC109  # a protocol timer, not a cancel scope
         loop = self.conn.loop
         self._waiter = loop.create_future()
         sweeper = self.conn.pool.sweeper
