@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from mcm_devstack.engines import _ephemeral_range, free_port
 
 
@@ -60,3 +64,26 @@ def test_stripe_standin_signs_with_the_payments_development_webhook_secret():
     from mcm_stripe_standin.config import DEV_WEBHOOK_SECRET
 
     assert DEV_WEBHOOK_SECRET == DEV_STRIPE_WEBHOOK_SECRET
+
+
+def test_make_run_skips_only_migrations_it_applied_to_this_very_database(engines, tmp_path):
+    from mcm_devstack.platform import SERVICES, Platform
+
+    if engines.postgres is None:
+        pytest.skip("needs the embedded PostgreSQL (TEST_DATABASE_URL is set)")
+    auth, circles = (next(spec for spec in SERVICES if spec.name == name) for name in ("auth", "circles"))
+    platform = Platform(data_dir=tmp_path, postgres=engines.postgres)
+    assert not platform._already_migrated(auth)  # nothing recorded yet: migrate
+
+    platform._remember_migrated("auth")
+    assert platform._already_migrated(auth)
+    assert not platform._already_migrated(circles)  # recorded per service
+
+    # A record about another cluster or re-created databases vouches for nothing.
+    record = json.loads((tmp_path / "migrated.json").read_text())
+    (tmp_path / "migrated.json").write_text(json.dumps({**record, "database": "1:mcm_main=1"}))
+    assert not Platform(data_dir=tmp_path, postgres=engines.postgres)._already_migrated(auth)
+
+    # A database given by URL may have been changed by anyone: its migrations always run.
+    (tmp_path / "migrated.json").write_text(json.dumps(record))
+    assert not Platform(data_dir=tmp_path)._already_migrated(auth)

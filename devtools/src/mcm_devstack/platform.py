@@ -291,7 +291,8 @@ class Platform:
             names = f"'{MAIN_DATABASE}', '{CREDENTIALS_DATABASE}'"
             self._identity = self.postgres.psql(
                 "SELECT (SELECT system_identifier FROM pg_control_system())::text || ':' || "
-                f"string_agg(datname || '=' || oid::text, ',' ORDER BY datname) FROM pg_database WHERE datname IN ({names})"
+                "coalesce(string_agg(datname || '=' || oid::text, ',' ORDER BY datname), '') "
+                f"FROM pg_database WHERE datname IN ({names})"  # noqa: S608  # constant names
             ).strip()
         return self._identity
 

@@ -13,14 +13,28 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httptools
 
+from mcm_gateway.deadlines import Sweeper
 from mcm_gateway.upstream.errors import UpstreamBroken, UpstreamError, UpstreamTimeout
 
-if TYPE_CHECKING:
-    from mcm_gateway.upstream.pool import UpstreamPool
+
+class ConnectionOwner(Protocol):
+    """What a connection needs of its pool (UpstreamPool), so the pool imports connections and
+    never the other way round."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    @property
+    def sweeper(self) -> Sweeper | None: ...
+
+    def release(self, conn: UpstreamConnection) -> None: ...
+
+    def forget(self, conn: UpstreamConnection) -> None: ...
+
 
 # Response bytes buffered before we stop reading from the upstream (the client is slower).
 READ_HIGH_WATER = 512 * 1024
@@ -205,7 +219,7 @@ class Exchange:
 
 
 class UpstreamConnection(asyncio.Protocol):
-    def __init__(self, pool: UpstreamPool) -> None:
+    def __init__(self, pool: ConnectionOwner) -> None:
         self.pool = pool
         self.loop = pool.loop
         self.transport: asyncio.Transport | None = None
