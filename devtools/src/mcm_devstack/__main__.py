@@ -56,7 +56,8 @@ def _outside_lines(platform: Platform) -> list[str]:
         ]
     else:
         lines.append(
-            f"  Stripe       {env.get('STRIPE_API_BASE', 'https://api.stripe.com')} (STRIPE_SECRET_KEY / STRIPE_API_BASE set)"
+            f"  Stripe       {env.get('STRIPE_API_BASE', 'https://api.stripe.com')}"
+            " (STRIPE_SECRET_KEY / STRIPE_API_BASE set)"
         )
     return lines
 
@@ -65,7 +66,8 @@ def _phases(platform: Platform) -> str:
     """Where the start-up time went: the engines, then migrations and services side by side."""
     timings = platform.timings
     migrations = f"migrations {timings['migrations']:.1f}s" if "migrations" in timings else "migrations skipped"
-    return f"engines {timings.get('engines', 0.0):.1f}s, {migrations}, services ready at {timings.get('services', 0.0):.1f}s"
+    engines, services = timings.get("engines", 0.0), timings.get("services", 0.0)
+    return f"engines {engines:.1f}s, {migrations}, services ready at {services:.1f}s"
 
 
 def _print_banner(platform: Platform, admin: str, started: float) -> None:

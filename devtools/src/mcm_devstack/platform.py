@@ -58,7 +58,7 @@ SERVICES = (
 class Platform:
     data_dir: Path
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-    free_ports: bool = False  # tests pick free ports; `make run` uses 8000–8003 unless overridden
+    free_ports: bool = False  # tests pick free ports; `make run` uses 8000-8003 unless overridden
     log_dir: Path | None = None
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
@@ -84,13 +84,10 @@ class Platform:
     # -- configuration ----------------------------------------------------------------------
     def configure(self) -> None:
         self.env.setdefault("ENVIRONMENT", "development")
-        self.env.setdefault("XDG_RUNTIME_DIR", "/tmp")
+        self.env.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108  # where the tools look when unset
         self.env.setdefault("JWT_KEY_DIR", str(self.data_dir / "keys"))
         for spec in SERVICES:
-            if self.free_ports:
-                port = free_port()
-            else:
-                port = int(self.env.get(spec.port_env, spec.default_port))
+            port = free_port() if self.free_ports else int(self.env.get(spec.port_env, spec.default_port))
             self.ports[spec.name] = port
             self.env[spec.port_env] = str(port)
         for spec in SERVICES:
@@ -161,7 +158,7 @@ class Platform:
         log = None
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            log = open(self.log_dir / f"{spec.name}.log", "ab")
+            log = open(self.log_dir / f"{spec.name}.log", "ab")  # noqa: SIM115  # closed below, once the child has it
         self.processes[spec.name] = subprocess.Popen(
             [sys.executable, "-m", spec.module, "serve"],
             env=self.env,
@@ -288,12 +285,12 @@ class Platform:
         if self._identity is None:
             if self.postgres is None:
                 raise RuntimeError("only the embedded database's migrations are remembered")
-            names = f"'{MAIN_DATABASE}', '{CREDENTIALS_DATABASE}'"
-            self._identity = self.postgres.psql(
-                "SELECT (SELECT system_identifier FROM pg_control_system())::text || ':' || "
+            query = (
+                "SELECT (SELECT system_identifier FROM pg_control_system())::text || ':' || "  # noqa: S608  # constant names below
                 "coalesce(string_agg(datname || '=' || oid::text, ',' ORDER BY datname), '') "
-                f"FROM pg_database WHERE datname IN ({names})"  # noqa: S608  # constant names
-            ).strip()
+                f"FROM pg_database WHERE datname IN ('{MAIN_DATABASE}', '{CREDENTIALS_DATABASE}')"
+            )
+            self._identity = self.postgres.psql(query).strip()
         return self._identity
 
     def _migrated(self) -> dict[str, str]:

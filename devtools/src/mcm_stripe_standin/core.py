@@ -4,6 +4,7 @@ every flow needs — emitting an event and charging a card."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -39,10 +40,8 @@ class StandIn:
 
         def run() -> None:
             self._timers.discard(handle)
-            try:
+            with contextlib.suppress(StripeError):  # the object moved on meanwhile (e.g. settled by hand)
                 action()
-            except StripeError:
-                pass  # the object moved on meanwhile (e.g. settled by hand)
 
         handle = loop.call_later(delay, run)
         self._timers.add(handle)

@@ -9,7 +9,7 @@ import pytest
 
 from mcm_testing.engines import TestEngines, start_test_engines
 
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108  # where the tools look when unset
 
 
 @pytest.fixture(scope="session")
