@@ -2,7 +2,7 @@
 
 What counts as read, all derived from the code:
 
-- every field of every pydantic-settings class in the source trees (`shared/src`,
+- every field of every pydantic-settings class in the source trees (`shared/src`, `devtools/src`,
   `services/*/src`, `gateway/src`): the field name upper-cased, with the class's `env_prefix`,
   or its alias when it has one;
 - every direct read of the environment in those trees: `os.environ[...]`, `os.environ.get(...)`,
@@ -34,7 +34,12 @@ from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
-SOURCE_TREES = [ROOT / "shared" / "src", ROOT / "gateway" / "src", *sorted((ROOT / "services").glob("*/src"))]
+SOURCE_TREES = [
+    ROOT / "shared" / "src",
+    ROOT / "gateway" / "src",
+    ROOT / "devtools" / "src",
+    *sorted((ROOT / "services").glob("*/src")),
+]
 TEST_SOURCES = [ROOT / "tests", ROOT / "conftest.py"]
 NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 

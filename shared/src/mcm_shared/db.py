@@ -71,11 +71,6 @@ def to_async_url(url: str) -> str:
     return url
 
 
-def to_sync_url(url: str) -> str:
-    """The same URL for tools that want the driver spelled out (kept asyncpg for Alembic's async env)."""
-    return to_async_url(url)
-
-
 class ResilientSession(AsyncSession):
     """An AsyncSession whose close() does not fail when the database already dropped the
     connection (restart, failover): the transaction went with it and SQLAlchemy has discarded
