@@ -352,9 +352,9 @@ def test_the_code_is_read_as_expected(reads: Reads, settings) -> None:
     assert {"AUTH_PORT", "CIRCLES_PORT", "PAYMENTS_PORT"} <= DYNAMIC_READS[
         ("shared/src/mcm_shared/cli.py", "port_env")
     ][1]()
-    assert {"MAILSINK_PORT", "SMSSINK_PORT"} <= DYNAMIC_READS[
-        ("devtools/src/mcm_devstack/platform.py", "variable")
-    ][1]()
+    assert {"MAILSINK_PORT", "SMSSINK_PORT"} <= DYNAMIC_READS[("devtools/src/mcm_devstack/platform.py", "variable")][
+        1
+    ]()
     assert {"PYTEST_ARGS", "PYTHON"} <= makefile_variables() and "VENV" not in makefile_variables()
     assert {"MAIN_DB_PASSWORD", "MCM_TAG"} <= compose_variables()
     assert len(documented_rows()) > 100
