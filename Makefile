@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml uv.lock */pyproject.toml services/*/pyproject
 install: $(VENV)/.installed
 
 run: install
-	$(VENV)/bin/python -m mcm_shared.devstack run
+	$(VENV)/bin/python -m mcm_devstack run
 
 # Issue 14: once the tree is lint-clean the lead makes `test` depend on `lint` here:
 # test: install lint

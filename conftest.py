@@ -1,1 +1,1 @@
-pytest_plugins = ["mcm_shared.testing.plugin"]
+pytest_plugins = ["mcm_testing.plugin"]

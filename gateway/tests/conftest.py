@@ -24,10 +24,10 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from mcm_devstack.engines import free_port
 from mcm_gateway.config import Settings
 from mcm_gateway.front import GatewayServer, uvicorn_config
 from mcm_gateway.main import GatewayApp, create_app
-from mcm_shared.devstack.engines import free_port
 
 ISSUER = "mcm-auth-test"
 AUDIENCE = "mcm-api-test"

@@ -9,6 +9,7 @@ taken and the circuit stayed open for good, even once the upstream was back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 
@@ -29,10 +30,8 @@ class BlackHole:
         for _ in range(4):
             filler = socket.socket()
             filler.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 filler.connect(("127.0.0.1", self.port))
-            except BlockingIOError:
-                pass
             self.fillers.append(filler)
 
     def close(self) -> None:

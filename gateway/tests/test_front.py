@@ -14,7 +14,7 @@ async def _open(gateway):
     return await asyncio.open_connection(host, int(port))
 
 
-async def _raw(gateway, payload: bytes, *, timeout: float = 5.0) -> bytes:
+async def _raw(gateway, payload: bytes, *, timeout: float = 5.0) -> bytes:  # noqa: ASYNC109  # a read deadline
     reader, writer = await _open(gateway)
     writer.write(payload)
     await writer.drain()
@@ -392,7 +392,7 @@ def test_sigterm_drains_readiness_first_then_stops_cleanly(tmp_path):
 
     import httpx
 
-    from mcm_shared.devstack.engines import free_port
+    from mcm_devstack.engines import free_port
 
     port = free_port()
     env = {

@@ -9,7 +9,7 @@ import sys
 
 import httpx
 
-from mcm_shared.devstack.engines import free_port, wait_for_port
+from mcm_devstack.engines import free_port, wait_for_port
 
 
 async def test_live_and_ready(gateway):

@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from mcm_shared.devstack.engines import free_port
+from mcm_devstack.engines import free_port
 
 
 @pytest.mark.parametrize("server", ["uvicorn", "native"])

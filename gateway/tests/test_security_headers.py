@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from mcm_devstack.engines import free_port
 from mcm_gateway.security_headers import CONTENT_SECURITY_POLICY
-from mcm_shared.devstack.engines import free_port
 
 EXPECTED = {
     "x-content-type-options": "nosniff",

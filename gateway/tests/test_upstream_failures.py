@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
 
-from mcm_shared.devstack.engines import free_port
+from mcm_devstack.engines import free_port
 
 
 async def test_connection_refused_is_502_then_a_known_down_upstream_is_a_fast_503(start_gateway, bearer):
@@ -151,10 +152,8 @@ def black_hole():
     for _ in range(4):  # fill the accept queue; later SYNs are dropped
         filler = socket.socket()
         filler.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             filler.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         fillers.append(filler)
     yield port
     for sock in (*fillers, listener):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from mcm_shared.devstack.engines import _ephemeral_range, free_port
+import json
+
+import pytest
+
+from mcm_devstack.engines import _ephemeral_range, free_port
 
 
 def test_free_ports_for_servers_avoid_the_ephemeral_range():
@@ -14,7 +18,7 @@ def test_free_ports_for_servers_avoid_the_ephemeral_range():
 
 def test_test_engines_remove_their_data_when_stopped(tmp_path):
     """A full `make test` writes GBs of PostgreSQL data; it must not stay behind in /tmp."""
-    from mcm_shared.testing.engines import TestEngines
+    from mcm_testing.engines import TestEngines
 
     root = tmp_path / "mcm-test-x"
     (root / "pg").mkdir(parents=True)
@@ -26,7 +30,7 @@ def test_test_engines_remove_their_data_when_stopped(tmp_path):
 def test_embedded_postgres_is_durable_by_default_and_restarts_a_server_left_running_with_fast_settings(tmp_path):
     """`make run` acknowledges only what is on disk; a server an older `make run` left running
     with fsync off is not adopted as it is."""
-    from mcm_shared.devstack.engines import DURABLE_SETTINGS, FAST_SETTINGS, EmbeddedPostgres
+    from mcm_devstack.engines import DURABLE_SETTINGS, FAST_SETTINGS, EmbeddedPostgres
 
     fast = EmbeddedPostgres(tmp_path / "pg", durable=False).start()
     try:
@@ -41,7 +45,7 @@ def test_embedded_postgres_is_durable_by_default_and_restarts_a_server_left_runn
 def test_embedded_redis_appends_and_fsyncs_every_write(tmp_path):
     import redis
 
-    from mcm_shared.devstack.engines import EmbeddedRedis
+    from mcm_devstack.engines import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "redis").start()
     try:
@@ -51,3 +55,35 @@ def test_embedded_redis_appends_and_fsyncs_every_write(tmp_path):
         assert (config["appendonly"], config["appendfsync"]) == ("yes", "always")
     finally:
         server.stop()
+
+
+def test_stripe_standin_signs_with_the_payments_development_webhook_secret():
+    # The stand-in builds the secret itself (devtools depends on no service); the two must agree,
+    # or `make run` would refuse every webhook the stand-in sends.
+    from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET
+    from mcm_stripe_standin.config import DEV_WEBHOOK_SECRET
+
+    assert DEV_WEBHOOK_SECRET == DEV_STRIPE_WEBHOOK_SECRET
+
+
+def test_make_run_skips_only_migrations_it_applied_to_this_very_database(engines, tmp_path):
+    from mcm_devstack.platform import SERVICES, Platform
+
+    if engines.postgres is None:
+        pytest.skip("needs the embedded PostgreSQL (TEST_DATABASE_URL is set)")
+    auth, circles = (next(spec for spec in SERVICES if spec.name == name) for name in ("auth", "circles"))
+    platform = Platform(data_dir=tmp_path, postgres=engines.postgres)
+    assert not platform._already_migrated(auth)  # nothing recorded yet: migrate
+
+    platform._remember_migrated("auth")
+    assert platform._already_migrated(auth)
+    assert not platform._already_migrated(circles)  # recorded per service
+
+    # A record about another cluster or re-created databases vouches for nothing.
+    record = json.loads((tmp_path / "migrated.json").read_text())
+    (tmp_path / "migrated.json").write_text(json.dumps({**record, "database": "1:mcm_main=1"}))
+    assert not Platform(data_dir=tmp_path, postgres=engines.postgres)._already_migrated(auth)
+
+    # A database given by URL may have been changed by anyone: its migrations always run.
+    (tmp_path / "migrated.json").write_text(json.dumps(record))
+    assert not Platform(data_dir=tmp_path)._already_migrated(auth)

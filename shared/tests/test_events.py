@@ -24,8 +24,8 @@ from alembic.operations import Operations
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from mcm_devstack.engines import EmbeddedPostgres, EmbeddedRedis
 from mcm_shared.db import Database, make_base
-from mcm_shared.devstack.engines import EmbeddedPostgres, EmbeddedRedis
 from mcm_shared.events import (
     Envelope,
     EventConsumer,
@@ -100,7 +100,7 @@ async def record(session, envelope: Envelope) -> None:
     session.add(Applied(event_id=envelope.id, note=envelope.payload.get("note", "")))
 
 
-async def eventually(check, timeout: float = 20.0):
+async def eventually(check, timeout: float = 20.0):  # noqa: ASYNC109  # polling budget
     deadline = monotonic() + timeout
     while not (result := await check()):
         assert monotonic() < deadline, "condition not met in time"

@@ -65,22 +65,24 @@ async def test_a_revoked_session_is_refused_by_a_service_within_a_second(jwks, r
     token = signer.token(sid=str(session_id))
     publisher = make_redis(redis_url)
     try:
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http:
-                headers = {"Authorization": f"Bearer {token}"}
-                assert (await http.get("/api/v1/whoami", headers=headers)).status_code == 200
-                await publish_revocation(publisher, session_id, time.time() + 900)
-                started = time.monotonic()
-                while (answer := await http.get("/api/v1/whoami", headers=headers)).status_code != 401:
-                    assert time.monotonic() - started < 1.0, "the service still accepts a revoked session"
-                    await asyncio.sleep(0.02)
-                assert answer.headers["content-type"].startswith("application/problem+json")
-                # Other sessions are unaffected.
-                assert (
-                    await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})
-                ).status_code == 200
-                ready = await http.get("/api/v1/health/ready")
-                assert ready.json()["checks"]["revocations"]["status"] == "ok"
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http,
+        ):
+            headers = {"Authorization": f"Bearer {token}"}
+            assert (await http.get("/api/v1/whoami", headers=headers)).status_code == 200
+            await publish_revocation(publisher, session_id, time.time() + 900)
+            started = time.monotonic()
+            while (answer := await http.get("/api/v1/whoami", headers=headers)).status_code != 401:
+                assert time.monotonic() - started < 1.0, "the service still accepts a revoked session"
+                await asyncio.sleep(0.02)
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            # Other sessions are unaffected.
+            assert (
+                await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})
+            ).status_code == 200
+            ready = await http.get("/api/v1/health/ready")
+            assert ready.json()["checks"]["revocations"]["status"] == "ok"
     finally:
         await publisher.aclose()
 
@@ -88,36 +90,42 @@ async def test_a_revoked_session_is_refused_by_a_service_within_a_second(jwks, r
 async def test_a_service_without_redis_still_verifies_tokens(jwks):
     server, signer = jwks
     app = await _service(server, None)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http:
-            assert (
-                await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})
-            ).status_code == 200
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http,
+    ):
+        assert (
+            await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})
+        ).status_code == 200
 
 
 async def test_before_the_revocations_ever_loaded_user_tokens_are_503_not_trusted(jwks):
     server, signer = jwks
     # Nothing listens on this port: the listener can never load.
     app = await _service(server, "redis://127.0.0.1:9/0")
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http:
-            answer = await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})
-            assert answer.status_code == 503, answer.text
-            assert answer.headers["retry-after"]
-            ready = await http.get("/api/v1/health/ready")
-            assert ready.status_code == 503 and ready.json()["checks"]["revocations"]["status"] == "down"
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http,
+    ):
+        answer = await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {signer.token()}"})
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"]
+        ready = await http.get("/api/v1/health/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["revocations"]["status"] == "down"
 
 
 async def test_two_authorization_headers_are_refused(jwks):
     server, signer = jwks
     app = await _service(server, None)
     token = signer.token()
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http:
-            for second in ("Bearer another", f"Bearer {token}"):
-                answer = await http.get(
-                    "/api/v1/whoami", headers=[("Authorization", f"Bearer {token}"), ("Authorization", second)]
-                )
-                assert answer.status_code == 400, answer.text
-                assert answer.headers["content-type"].startswith("application/problem+json")
-                assert answer.json()["type"].endswith("/ambiguous-authorization")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as http,
+    ):
+        for second in ("Bearer another", f"Bearer {token}"):
+            answer = await http.get(
+                "/api/v1/whoami", headers=[("Authorization", f"Bearer {token}"), ("Authorization", second)]
+            )
+            assert answer.status_code == 400, answer.text
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert answer.json()["type"].endswith("/ambiguous-authorization")

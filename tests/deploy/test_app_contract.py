@@ -79,9 +79,9 @@ async def test_probed_paths_are_served_by_the_app(service: Service) -> None:
 
 
 async def test_gateway_serves_metrics_on_the_scraped_port() -> None:
+    from mcm_devstack.engines import free_port
     from mcm_gateway.config import Settings
     from mcm_gateway.main import create_app
-    from mcm_shared.devstack.engines import free_port
 
     annotations = objects("Deployment")["gateway"]["spec"]["template"]["metadata"]["annotations"]
     configured = int(objects("ConfigMap")["gateway-config"]["data"]["METRICS_PORT"])

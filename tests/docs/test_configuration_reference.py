@@ -2,7 +2,7 @@
 
 What counts as read, all derived from the code:
 
-- every field of every pydantic-settings class in the source trees (`shared/src`,
+- every field of every pydantic-settings class in the source trees (`shared/src`, `devtools/src`,
   `services/*/src`, `gateway/src`): the field name upper-cased, with the class's `env_prefix`,
   or its alias when it has one;
 - every direct read of the environment in those trees: `os.environ[...]`, `os.environ.get(...)`,
@@ -34,7 +34,12 @@ from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "configuration.md"
-SOURCE_TREES = [ROOT / "shared" / "src", ROOT / "gateway" / "src", *sorted((ROOT / "services").glob("*/src"))]
+SOURCE_TREES = [
+    ROOT / "shared" / "src",
+    ROOT / "gateway" / "src",
+    ROOT / "devtools" / "src",
+    *sorted((ROOT / "services").glob("*/src")),
+]
 TEST_SOURCES = [ROOT / "tests", ROOT / "conftest.py"]
 NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -139,7 +144,7 @@ def string_arguments(*, keyword: str | None = None, first_argument_of: str | Non
 
 
 def _devstack_services() -> tuple:
-    return importlib.import_module("mcm_shared.devstack.platform").SERVICES
+    return importlib.import_module("mcm_devstack.platform").SERVICES
 
 
 # Reads whose name is computed: (file, expression of the name) -> (how it is computed, the names).
@@ -148,15 +153,15 @@ DYNAMIC_READS: dict[tuple[str, str], tuple[str, Callable[[], set[str]]]] = {
         "each service's `__main__` passes its port variable to `run_cli(port_env=...)`",
         lambda: string_arguments(keyword="port_env"),
     ),
-    ("shared/src/mcm_shared/devstack/platform.py", "spec.port_env"): (
-        "the port variable of each process in `mcm_shared.devstack.platform.SERVICES`",
+    ("devtools/src/mcm_devstack/platform.py", "spec.port_env"): (
+        "the port variable of each process in `mcm_devstack.platform.SERVICES`",
         lambda: {spec.port_env for spec in _devstack_services()},
     ),
-    ("shared/src/mcm_shared/devstack/platform.py", "f'{spec.name.upper()}_URL'"): (
+    ("devtools/src/mcm_devstack/platform.py", "f'{spec.name.upper()}_URL'"): (
         "`Platform.configure` defaults `<NAME>_URL` for every process but the gateway",
         lambda: {f"{spec.name.upper()}_URL" for spec in _devstack_services() if spec.name != "gateway"},
     ),
-    ("shared/src/mcm_shared/devstack/platform.py", "variable"): (
+    ("devtools/src/mcm_devstack/platform.py", "variable"): (
         "`Platform._port_for(variable, default)`: the sidecars' port variables that `sidecars.plan` asks for",
         lambda: string_arguments(first_argument_of="port_for"),
     ),
@@ -350,9 +355,9 @@ def test_the_code_is_read_as_expected(reads: Reads, settings) -> None:
     assert {"AUTH_PORT", "CIRCLES_PORT", "PAYMENTS_PORT"} <= DYNAMIC_READS[
         ("shared/src/mcm_shared/cli.py", "port_env")
     ][1]()
-    assert {"MAILSINK_PORT", "SMSSINK_PORT"} <= DYNAMIC_READS[
-        ("shared/src/mcm_shared/devstack/platform.py", "variable")
-    ][1]()
+    assert {"MAILSINK_PORT", "SMSSINK_PORT"} <= DYNAMIC_READS[("devtools/src/mcm_devstack/platform.py", "variable")][
+        1
+    ]()
     assert {"PYTEST_ARGS", "PYTHON"} <= makefile_variables() and "VENV" not in makefile_variables()
     assert {"MAIN_DB_PASSWORD", "MCM_TAG"} <= compose_variables()
     assert len(documented_rows()) > 100

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mcm_shared.devstack.platform import Platform
-from mcm_shared.testing.engines import TestEngines
+from mcm_devstack.platform import Platform
+from mcm_testing.engines import TestEngines
 
 sys.path.insert(0, str(Path(__file__).parent))  # so test modules can import e2ekit
 

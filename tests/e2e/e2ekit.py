@@ -16,8 +16,8 @@ from urllib.parse import urljoin
 import httpx
 import redis
 
-from mcm_shared.devstack.platform import Platform
-from mcm_shared.devstack.sinklog import read_messages
+from mcm_devstack.platform import Platform
+from mcm_devstack.sinklog import read_messages
 from mcm_shared.events.envelope import Envelope, stream_for
 
 T = TypeVar("T")

@@ -31,7 +31,7 @@ from e2ekit import (
     verify_email,
 )
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 # A dozen people sign up and in from 127.0.0.1 within a minute; the per-address limit on
 # credential endpoints (tested in tests/security) would otherwise throttle the flows themselves.

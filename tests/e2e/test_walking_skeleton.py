@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from mcm_shared.devstack.platform import SERVICES, Platform
+from mcm_devstack.platform import SERVICES, Platform
 
 
 @pytest.fixture

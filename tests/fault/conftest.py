@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from faultkit import ADMIN_EMAIL, ADMIN_PASSWORD, admin_token, log_tails, make_fault_platform, restore, resume
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 HERE = Path(__file__).parent
 _started: list[Platform] = []

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from mcm_shared.devstack.platform import SERVICES, Platform
+from mcm_devstack.platform import SERVICES, Platform
 from mcm_shared.events.envelope import Envelope
 
 ADMIN_EMAIL = "admin@fault.example"

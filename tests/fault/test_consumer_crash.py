@@ -21,7 +21,7 @@ import pytest
 import redis
 from faultkit import USER_PASSWORD, new_email, wait_ready, wait_until
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 STREAM = "events:auth"
 GROUP = "circles-members"  # circles' MEMBERS_CONSUMER_GROUP default

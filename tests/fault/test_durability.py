@@ -32,8 +32,8 @@ from faultkit import (
     wait_until,
 )
 
-from mcm_shared.devstack.engines import DURABLE_SETTINGS
-from mcm_shared.devstack.platform import MAIN_DATABASE, Platform
+from mcm_devstack.engines import DURABLE_SETTINGS
+from mcm_devstack.platform import MAIN_DATABASE, Platform
 
 PREPARE_TIMEOUT = 20.0  # seconds for an event to travel circles → bus → payments
 

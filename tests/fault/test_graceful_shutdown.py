@@ -37,7 +37,7 @@ from faultkit import (
     wait_until,
 )
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 GRACE_SECONDS = 20  # timeout_graceful_shutdown of every process
 GATEWAY_ROUTE = {"auth": "/api/v1/auth/me", "circles": "/api/v1/circles", "payments": "/api/v1/payments/obligations"}

@@ -23,7 +23,7 @@ from faultkit import (
     wait_until,
 )
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 ANSWER_WITHIN = 3.0  # seconds; the database connect timeout is 2 s
 

@@ -28,7 +28,7 @@ from faultkit import (
     wait_until,
 )
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 ANSWER_WITHIN = DEPENDENCY_TIMEOUT_SECONDS + 1.0  # the Redis socket timeout plus a margin
 READS = ("read circles", "read me")

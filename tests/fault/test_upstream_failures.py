@@ -11,7 +11,7 @@ import httpx
 import pytest
 from faultkit import ADMIN_EMAIL, ADMIN_PASSWORD, UPSTREAM_TIMEOUT_SECONDS, call, wait_ready, wait_until
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 
 def other_routes_work(client: httpx.Client, headers: dict[str, str]) -> None:

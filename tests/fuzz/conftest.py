@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "security"))
 
 from seckit import start_platform
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 FUZZ_REDIS_DB = 14
 UNLIMITED = "1000000000"

@@ -51,7 +51,7 @@ PREVIOUS = {
 
 
 def free_port() -> int:
-    from mcm_shared.devstack.engines import free_port as platform_free_port  # below the ephemeral range
+    from mcm_devstack.engines import free_port as platform_free_port  # below the ephemeral range
 
     return platform_free_port()
 
@@ -302,7 +302,7 @@ def main() -> int:
     redis = None
     redis_url = None
     if args.with_redis:
-        from mcm_shared.devstack.engines import EmbeddedRedis
+        from mcm_devstack.engines import EmbeddedRedis
 
         redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="gateway-bench-redis-")), persist=False).start()
         redis_url = redis.url()

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from seckit import Accounts, start_platform
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 SECURITY_REDIS_DB = 15
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from mcm_shared.devstack.engines import free_port
+from mcm_devstack.engines import free_port
 
 
 # -- raw connections ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 ADMIN_EMAIL = "admin@security.example"
 ADMIN_PASSWORD = "correct horse battery staple"

@@ -27,7 +27,7 @@ from seckit import (
     wait_for,
 )
 
-from mcm_shared.devstack.sinklog import read_messages
+from mcm_devstack.sinklog import read_messages
 
 # Upper bounds the defaults must stay under; a test fails if no 429 arrives by then.
 MAX_FAILURES_BEFORE_LOCK = 10  # from one address, for one account

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from seckit import Accounts, User, client, fresh_source_ip
 
-from mcm_shared.devstack.engines import free_port, wait_for_port
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.engines import free_port, wait_for_port
+from mcm_devstack.platform import Platform
 
 SECURITY_HEADERS = ("x-content-type-options", "x-frame-options", "referrer-policy", "content-security-policy")
 

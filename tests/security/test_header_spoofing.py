@@ -25,7 +25,7 @@ import httpx
 import pytest
 from seckit import Accounts, User, assert_problem, bearer, client, describe, fresh_source_ip
 
-from mcm_shared.devstack.engines import free_port
+from mcm_devstack.engines import free_port
 
 SPOOFED = {
     "X-User-Id": "00000000-0000-0000-0000-000000000001",

@@ -37,7 +37,7 @@ from seckit import (
     signing_key,
 )
 
-from mcm_shared.testing.issuer import TestIssuer
+from mcm_testing.issuer import TestIssuer
 
 TARGETS = [("gateway", service) for service in WHO_AM_I] + [(service, service) for service in WHO_AM_I]
 TARGET_IDS = [f"{via}->{service}" if via == "gateway" else f"direct-{service}" for via, service in TARGETS]

@@ -73,7 +73,7 @@ def incoming_from_scope(scope: Scope) -> Incoming:
         raw_path=scope.get("raw_path") or scope["path"].encode(),
         query=scope.get("query_string", b""),
         headers=headers,
-        peer=client[0] if client else "0.0.0.0",
+        peer=client[0] if client else "0.0.0.0",  # noqa: S104  # an unknown peer, not a bind address
         scheme=scope.get("scheme", "http"),
         header_count=len(headers) if count is None else count,
     )

@@ -102,7 +102,9 @@ class Authenticator:
         # Only after a full verification (~100 µs), so reading the header again costs little;
         # no await since the verification, so this is the key that verified it.
         kid = jwt.get_unverified_header(token).get("kid")
-        key = self.verifier.keys.cached_key(kid) if type(kid) is str else None
+        if not isinstance(kid, str):
+            return
+        key = self.verifier.keys.cached_key(kid)
         if key is None:
             return
         cache = self._cache

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mcm_gateway.proxy import ClientIO
+
 ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key", "x-request-id", "stripe-signature")
 EXPOSE_HEADERS = (
@@ -78,7 +80,7 @@ class CorsClient:
 
     __slots__ = ("extra", "inner")
 
-    def __init__(self, inner, extra: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, inner: ClientIO, extra: list[tuple[bytes, bytes]]) -> None:
         self.inner = inner
         self.extra = extra
 

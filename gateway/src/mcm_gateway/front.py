@@ -24,7 +24,7 @@ import asyncio
 import math
 import signal
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -92,7 +92,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
     max_url_bytes = 8 * 1024
     max_header_bytes = 16 * 1024
     header_timeout = 10.0
-    _sweeping: set[GatewayHttpProtocol] = set()
+    _sweeping: ClassVar[set[GatewayHttpProtocol]] = set()  # one sweeper for every connection
     _sweeper: asyncio.Task[None] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -166,7 +166,8 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         # llhttp hands chunked trailers to on_header too, and uvicorn appends them to this same
         # list — often before the app even runs, when the request came in one segment. Only the
         # proxy knows to stop here: it reads the first HEADER_COUNT entries and refuses the rest.
-        self.scope["extensions"] = {HEADER_COUNT: len(self.headers)}
+        # ASGI types every extension as a dict; this private one, read only by asgi.py, is a count.
+        self.scope["extensions"] = {HEADER_COUNT: len(self.headers)}  # type: ignore[dict-item]
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # not an accepted WebSocket handshake
@@ -224,7 +225,7 @@ def _current_refusal() -> _Refuse | None:
     while exc is not None:
         if isinstance(exc, _Refuse):
             return exc
-        exc = exc.__context__ or exc.__cause__  # type: ignore[assignment]
+        exc = exc.__context__ or exc.__cause__
     return None
 
 

@@ -83,10 +83,7 @@ class RequestHeaders:
 
 def has_upgrade(headers: Sequence[tuple[bytes, bytes]]) -> bool:
     """An Upgrade header, or an `upgrade` token in Connection (for the gateway's own endpoints)."""
-    for name, value in headers:
-        if name == b"upgrade" or (name == b"connection" and b"upgrade" in value.lower()):
-            return True
-    return False
+    return any(name == b"upgrade" or (name == b"connection" and b"upgrade" in value.lower()) for name, value in headers)
 
 
 def split_request_headers(headers: Sequence[tuple[bytes, bytes]], count: int | None = None) -> RequestHeaders:

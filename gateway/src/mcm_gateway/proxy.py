@@ -252,10 +252,7 @@ def _request_head(
     method = request.method
     target = request.raw_path + b"?" + request.query if request.query else request.raw_path
     # Framed from what was read, never from what the client declared.
-    if body or method in _LENGTH_REQUIRED:
-        framing = b"content-length: %d\r\n" % len(body)
-    else:
-        framing = b""
+    framing = b"content-length: %d\r\n" % len(body) if body or method in _LENGTH_REQUIRED else b""
     proto = found.xfp if via_proxy and found.xfp else request.scheme.encode()
     forwarded_host = found.xfh if via_proxy and found.xfh else found.host
     return b"".join(
@@ -297,7 +294,11 @@ async def _send_request(pool: UpstreamPool, head: bytes, body: bytes, method: st
 
 
 async def _relay_response(
-    exchange: Exchange, pool: UpstreamPool, client: ClientIO, request_id: bytes, extra_headers
+    exchange: Exchange,
+    pool: UpstreamPool,
+    client: ClientIO,
+    request_id: bytes,
+    extra_headers: list[tuple[bytes, bytes]] | None,
 ) -> int:
     headers = [(name, value) for name, value in exchange.headers if name not in RESPONSE_DROPPED]
     headers.append((b"x-request-id", request_id))

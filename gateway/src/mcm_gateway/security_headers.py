@@ -92,5 +92,5 @@ class SecurityHeaders:
         for name, value in scope["headers"]:
             if name == b"x-forwarded-proto":
                 # "https" or "https, http": the first is what the client used at the edge.
-                return value.split(b",", 1)[0].strip().lower() == b"https"
+                return bool(value.split(b",", 1)[0].strip().lower() == b"https")
         return False

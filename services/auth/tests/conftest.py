@@ -19,7 +19,7 @@ from mcm_auth.config import Settings
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_auth.main import create_app
 from mcm_shared.migrations import migrate_command
-from mcm_shared.testing.engines import TestEngines
+from mcm_testing.engines import TestEngines
 
 from .fakes import MailSink, SmsApi, start_mail_sink, start_sms_api
 

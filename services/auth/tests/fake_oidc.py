@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcm_shared.devstack.engines import free_port, wait_for_port
+from mcm_devstack.engines import free_port, wait_for_port
 
 CLIENT_ID, CLIENT_SECRET = "google-client-id.apps.test", "google-client-secret"
 

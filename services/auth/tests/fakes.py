@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcm_shared.devstack.engines import free_port, wait_for_port
+from mcm_devstack.engines import free_port, wait_for_port
 
 
 @dataclass

@@ -154,7 +154,7 @@ async def test_sent_messages_keep_no_body(client, mail):
 
 
 async def test_email_queued_while_smtp_is_down_is_sent_later(app_client, mail):
-    from mcm_shared.devstack.engines import free_port
+    from mcm_devstack.engines import free_port
 
     dead_port = free_port()
     async with app_client(smtp_port=dead_port) as client:

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from mcm_auth.db import SCHEMA, VERSION_TABLE
 from mcm_auth.models import metadata
+from mcm_devstack.engines import free_port
 from mcm_shared.db import to_async_url
-from mcm_shared.devstack.engines import free_port
 
 from .conftest import PASSWORD, new_email
 

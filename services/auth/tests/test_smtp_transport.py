@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from mcm_auth.config import Settings
 from mcm_auth.notifications.transports import SmtpTransport
-from mcm_shared.devstack.engines import free_port
+from mcm_devstack.engines import free_port
 from mcm_shared.settings import ConfigurationError
 
 

@@ -19,17 +19,17 @@ import httpx
 import pytest
 import uvicorn
 
+from mcm_devstack.engines import free_port
 from mcm_payments.bus import Streams
 from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET, Settings
 from mcm_payments.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_payments.main import create_app
-from mcm_payments.standin import StandInConfig, create_standin_app
-from mcm_payments.standin.webhooks import sign
-from mcm_shared.devstack.engines import free_port
 from mcm_shared.events import Envelope
 from mcm_shared.migrations import alembic_config, upgrade_to_head
 from mcm_shared.redis import make_redis
-from mcm_shared.testing.issuer import TestIssuer
+from mcm_stripe_standin import StandInConfig, create_standin_app
+from mcm_stripe_standin.webhooks import sign
+from mcm_testing.issuer import TestIssuer
 
 WEBHOOK_PATH = "/api/v1/payments/webhooks/stripe"
 

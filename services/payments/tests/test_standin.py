@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mcm_devstack.engines import free_port
 from mcm_payments.config import DEV_STRIPE_API_BASE, Settings
-from mcm_payments.standin import StandInConfig, create_standin_app
-from mcm_payments.standin.forms import parse_body
-from mcm_shared.devstack.engines import free_port
+from mcm_stripe_standin import StandInConfig, create_standin_app
+from mcm_stripe_standin.forms import parse_body
 
 SECRET = "whsec_standin_test"
 KEY = "sk_test_standin"
@@ -355,7 +355,7 @@ async def test_runs_as_a_program_on_the_configured_port(tmp_path):
     port = free_port()
     env = {**os.environ, "STRIPE_STANDIN_PORT": str(port), "STRIPE_STANDIN_WEBHOOK_URL": ""}
     process = subprocess.Popen(
-        [sys.executable, "-m", "mcm_payments.standin"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "mcm_stripe_standin"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         async with httpx.AsyncClient() as client:

@@ -10,12 +10,12 @@ import uuid
 
 import httpx
 
+from mcm_devstack.engines import free_port
 from mcm_payments.bus import Streams
 from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET
 from mcm_payments.main import create_app
-from mcm_payments.standin.webhooks import sign
 from mcm_payments.webhooks import handlers, processor, service
-from mcm_shared.devstack.engines import free_port
+from mcm_stripe_standin.webhooks import sign
 
 PATH = "/api/v1/payments/webhooks/stripe"
 

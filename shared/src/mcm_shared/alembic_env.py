@@ -44,6 +44,8 @@ async def _run_async(url: str, metadata: MetaData, schema: str | None, version_t
 def run_env(metadata: MetaData) -> None:
     config = context.config
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:  # mcm_shared.migrations always sets it; a bare `alembic` run may not
+        raise SystemExit("sqlalchemy.url is not set; run migrations through the service's `migrate` command")
     schema = config.attributes.get("version_table_schema")
     version_table = config.attributes.get("version_table", "alembic_version")
     if context.is_offline_mode():

@@ -114,7 +114,7 @@ def create_service_app(
     return app
 
 
-async def wait_closed(tasks: Sequence[asyncio.Task[Any]], timeout: float = 10.0) -> None:
+async def wait_closed(tasks: Sequence[asyncio.Task[Any]], timeout: float = 10.0) -> None:  # noqa: ASYNC109  # a bound on the wait, not a caller-side deadline
     for task in tasks:
         task.cancel()
     if tasks:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, func, text
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
@@ -38,7 +39,7 @@ def make_base(schema: str | None) -> type[DeclarativeBase]:
 
     class ServiceBase(DeclarativeBase):
         metadata = make_metadata(schema)
-        type_annotation_map = {
+        type_annotation_map: ClassVar[dict[Any, Any]] = {
             datetime: DateTime(timezone=True),
             uuid.UUID: PG_UUID(as_uuid=True),
         }
@@ -68,11 +69,6 @@ def to_async_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+asyncpg://" + url[len("postgresql://") :]
     return url
-
-
-def to_sync_url(url: str) -> str:
-    """The same URL for tools that want the driver spelled out (kept asyncpg for Alembic's async env)."""
-    return to_async_url(url)
 
 
 class ResilientSession(AsyncSession):

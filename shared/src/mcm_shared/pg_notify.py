@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
 from mcm_shared.events.worker import backoff_delay
 
@@ -62,7 +62,7 @@ class NotificationListener:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"listen:{self.channel}")
 
-    async def wait_listening(self, timeout: float) -> bool:
+    async def wait_listening(self, timeout: float) -> bool:  # noqa: ASYNC109  # answers False when it runs out
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listening.wait(), timeout)
         return self.listening

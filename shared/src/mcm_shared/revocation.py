@@ -21,10 +21,12 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -39,7 +41,13 @@ REVOCATIONS_CHANNEL = "auth:revocations"
 
 
 class HasSession(Protocol):
-    session_id: UUID | None
+    @property
+    def session_id(self) -> UUID | None: ...
+
+
+def _connection_of(pubsub: PubSub) -> Connection | None:
+    # redis-py declares PubSub.connection as always None (it is set once subscribed).
+    return cast("Connection | None", pubsub.connection)
 
 
 def _unix(expires_at: int | float | datetime) -> int:
@@ -145,12 +153,15 @@ class RevocationListener:
         delay = self.reconnect_delays[0]
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            pooled_retry = None
+            pooled_retry: Retry | None = None
             try:
                 await pubsub.subscribe(REVOCATIONS_CHANNEL)
                 # The client retries a dropped connection once (mcm_shared.redis); here a silent
                 # reconnect would skip what was announced meanwhile, so a drop must reach this loop.
-                pooled_retry, pubsub.connection.retry = pubsub.connection.retry, _NO_RETRY
+                connection = _connection_of(pubsub)
+                if connection is None:  # subscribe() connects; without a connection there is nothing to listen on
+                    raise RedisError("revocation subscription has no connection")
+                pooled_retry, connection.retry = connection.retry, _NO_RETRY
                 await self._reload()
                 if not self._connected:
                     logger.info("revocation listener connected", extra={"revoked_sessions": len(self._revoked)})
@@ -171,15 +182,18 @@ class RevocationListener:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.reconnect_delays[1])
             finally:
-                if pooled_retry is not None and pubsub.connection is not None:
-                    pubsub.connection.retry = pooled_retry  # it goes back to the pool
+                connection = _connection_of(pubsub)
+                if pooled_retry is not None and connection is not None:
+                    connection.retry = pooled_retry  # it goes back to the pool
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
 
     async def _reload(self) -> None:
         now = self._clock()
-        rows: list[tuple[Any, float]] = await self.redis.zrangebyscore(
-            REVOKED_SESSIONS_KEY, now, "+inf", withscores=True
+        # withscores=True always answers (member, score) pairs; redis-py types every reply shape at once.
+        rows = cast(
+            "list[tuple[Any, float]]",
+            await self.redis.zrangebyscore(REVOKED_SESSIONS_KEY, now, "+inf", withscores=True),
         )
         for member, score in rows:
             self._add(member, float(score))

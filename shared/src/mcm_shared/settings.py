@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # A value that only a development machine may use; production refuses to start with it.
-DEV_DEFAULT_SECRET = "dev-insecure-change-me"
+DEV_DEFAULT_SECRET = "dev-insecure-change-me"  # noqa: S105  # refused outside development (see below)
 
 
 class Environment(StrEnum):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_shared.db import Database
@@ -115,7 +116,8 @@ OpenSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 async def get_session_opener(request: Request) -> OpenSession:
     """For routes that often need no database at all (answers from a cache): the use case
     opens a session only when it has to, instead of one being set up for every request."""
-    return request.app.state.db.session
+    database: Database = request.app.state.db
+    return database.session
 
 
 SessionOpenerDep = Annotated[OpenSession, Depends(get_session_opener)]
@@ -133,7 +135,7 @@ def database_errors_as_503(app: FastAPI) -> None:
     from mcm_shared.errors import problem_response
     from mcm_shared.events.worker import is_transient
 
-    async def unavailable(request: Request, exc: Exception):
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(
             503,
             headers={"Retry-After": "1"},
@@ -142,7 +144,7 @@ def database_errors_as_503(app: FastAPI) -> None:
             detail="A dependency is unavailable; try again shortly.",
         )
 
-    async def driver_error(request: Request, exc: Exception):
+    async def driver_error(request: Request, exc: Exception) -> JSONResponse:
         # asyncpg's "the database system is starting up / shutting down" and "terminating
         # connection due to administrator command" reach us as a plain DBAPIError.
         if is_transient(exc):
@@ -154,7 +156,9 @@ def database_errors_as_503(app: FastAPI) -> None:
                 422,
                 type_slug="validation-error",
                 title="Invalid input",
-                detail="A value in the request cannot be stored (for example a NUL character or a number out of range).",
+                detail=(
+                    "A value in the request cannot be stored (for example a NUL character or a number out of range)."
+                ),
             )
         raise exc
 

@@ -13,7 +13,7 @@ from benchkit.baseline import InsertBaseline
 from benchkit.report import NotAvailable
 from benchkit.seed import SeedResult
 from benchkit.stack import BenchStack
-from mcm_shared.devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE
+from mcm_devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE
 
 
 @dataclass

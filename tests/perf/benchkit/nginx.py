@@ -7,7 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from mcm_shared.devstack.engines import free_port, wait_for_port
+from mcm_devstack.engines import free_port, wait_for_port
 
 CONFIG = """\
 worker_processes auto;

@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 
 from benchkit.machine import descendants, own_cpu_seconds, postmaster_pid, pss_kib, rss_kib, tree_cpu_seconds
-from mcm_shared.devstack.engines import EmbeddedPostgres
-from mcm_shared.devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE, SERVICES, Platform
+from mcm_devstack.engines import EmbeddedPostgres
+from mcm_devstack.platform import CREDENTIALS_DATABASE, MAIN_DATABASE, SERVICES, Platform
 
 ADMIN_EMAIL = "admin@bench.example"
 ADMIN_PASSWORD = "bench admin password, long enough"
@@ -136,7 +136,7 @@ class BenchStack:
             self.admin_line = f"create-admin failed: {str(exc)[-300:]}"
         self.timings["create_admin_s"] = time.perf_counter() - started
         if getattr(self.platform, "sidecars", None):
-            from mcm_shared.devstack import sidecars
+            from mcm_devstack import sidecars
 
             sidecars.wait_all(self.platform.sidecars)
         for spec in SERVICES:

@@ -13,14 +13,28 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httptools
 
+from mcm_gateway.deadlines import Sweeper
 from mcm_gateway.upstream.errors import UpstreamBroken, UpstreamError, UpstreamTimeout
 
-if TYPE_CHECKING:
-    from mcm_gateway.upstream.pool import UpstreamPool
+
+class ConnectionOwner(Protocol):
+    """What a connection needs of its pool (UpstreamPool), so the pool imports connections and
+    never the other way round."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    @property
+    def sweeper(self) -> Sweeper | None: ...
+
+    def release(self, conn: UpstreamConnection) -> None: ...
+
+    def forget(self, conn: UpstreamConnection) -> None: ...
+
 
 # Response bytes buffered before we stop reading from the upstream (the client is slower).
 READ_HIGH_WATER = 512 * 1024
@@ -77,7 +91,7 @@ class Exchange:
         now writes the whole request, so there is nothing left to finish."""
         self.conn.exchange_progress(self)
 
-    async def wait_head(self, timeout: float) -> None:
+    async def wait_head(self, timeout: float) -> None:  # noqa: ASYNC109  # a protocol timer, not a cancel scope
         if self.status == 0 and self.error is None:
             await self._wait(timeout, "the upstream did not answer in time")
         if self.error is not None and self.status == 0:
@@ -100,7 +114,7 @@ class Exchange:
             raise self.error
         return data, not self.complete
 
-    async def wait_body(self, timeout: float) -> None:
+    async def wait_body(self, timeout: float) -> None:  # noqa: ASYNC109  # a protocol timer, not a cancel scope
         if not self._chunks and not self.complete and self.error is None:
             await self._wait(timeout, "the upstream stopped sending its response")
 
@@ -109,7 +123,7 @@ class Exchange:
         if self.conn.exchange is self:
             self.conn.close()
 
-    async def _wait(self, timeout: float, why: str) -> None:
+    async def _wait(self, timeout: float, why: str) -> None:  # noqa: ASYNC109  # a protocol timer, not a cancel scope
         loop = self.conn.loop
         self._waiter = loop.create_future()
         sweeper = self.conn.pool.sweeper
@@ -205,7 +219,7 @@ class Exchange:
 
 
 class UpstreamConnection(asyncio.Protocol):
-    def __init__(self, pool: UpstreamPool) -> None:
+    def __init__(self, pool: ConnectionOwner) -> None:
         self.pool = pool
         self.loop = pool.loop
         self.transport: asyncio.Transport | None = None

@@ -6,6 +6,7 @@ the older ones expire instead of spreading traffic thinly over all of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections import deque
 from urllib.parse import urlsplit
@@ -144,10 +145,8 @@ class UpstreamPool:
     def forget(self, conn: UpstreamConnection) -> None:
         """Called once per connection when it closes."""
         self._open -= 1
-        try:
+        with contextlib.suppress(ValueError):  # it was busy, not idle
             self._idle.remove(conn)
-        except ValueError:
-            pass
         if self._waiters:
             self._wake_one()
 

@@ -18,8 +18,8 @@ from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_circles.main import create_app
 from mcm_shared.db import Database
 from mcm_shared.migrations import migrate_command
-from mcm_shared.testing.engines import TestEngines
-from mcm_shared.testing.issuer import TestIssuer
+from mcm_testing.engines import TestEngines
+from mcm_testing.issuer import TestIssuer
 
 from .support import Api
 

@@ -20,7 +20,7 @@ from mcm_circles.outbox import EVENTS
 from mcm_circles.profiles.models import Profile
 from mcm_shared.db import Database
 from mcm_shared.events.envelope import Envelope
-from mcm_shared.testing.issuer import TestIssuer
+from mcm_testing.issuer import TestIssuer
 
 
 @dataclass

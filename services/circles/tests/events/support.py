@@ -19,7 +19,7 @@ from mcm_circles.memberships.models import Membership
 from mcm_circles.outbox import EVENTS
 from mcm_circles.profiles.models import Profile
 from mcm_shared.db import Database
-from mcm_shared.testing.issuer import TestIssuer
+from mcm_testing.issuer import TestIssuer
 
 START = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from contextlib import AsyncExitStack
 import pytest
 from sqlalchemy import text
 
-from mcm_shared.testing.engines import TestEngines
-from mcm_shared.testing.issuer import TestIssuer
+from mcm_testing.engines import TestEngines
+from mcm_testing.issuer import TestIssuer
 
 from .conftest import clone_database, open_world
 from .support import World

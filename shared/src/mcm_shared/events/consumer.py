@@ -151,7 +151,8 @@ class EventConsumer(BackgroundWorker):
         stopped consumer leaves nothing pending behind it.
         """
         try:
-            response = await self.redis.xreadgroup(
+            # RESP2 answers a list of [stream, entries] pairs, RESP3 a dict: typed loosely on purpose.
+            response: Any = await self.redis.xreadgroup(
                 self.group,
                 self.name,
                 {stream: ">" for stream in self.streams},

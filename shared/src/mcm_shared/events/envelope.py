@@ -47,7 +47,8 @@ def normalise_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     """Return `payload` as plain JSON types (str keys, lists, numbers, strings, bools, None)."""
     if not isinstance(payload, Mapping):
         raise TypeError("event payload must be a mapping")
-    return json.loads(json.dumps(payload, default=_json_default, allow_nan=False))
+    normalised: dict[str, Any] = json.loads(json.dumps(payload, default=_json_default, allow_nan=False))
+    return normalised
 
 
 @dataclass(frozen=True, slots=True)

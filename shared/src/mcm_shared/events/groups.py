@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 logger = logging.getLogger("mcm.events.consumer")
 
@@ -54,7 +55,7 @@ async def delivery_counts(redis: Redis, stream: str, group: str, message_ids: li
         for message_id in message_ids:
             pipe.xpending_range(stream, group, min=message_id, max=message_id, count=1)
         replies = await pipe.execute()
-    return {mid: reply[0]["times_delivered"] for mid, reply in zip(message_ids, replies) if reply}
+    return {mid: reply[0]["times_delivered"] for mid, reply in zip(message_ids, replies, strict=True) if reply}
 
 
 async def ack_vanished(
@@ -95,7 +96,7 @@ async def park(
     """Copy an entry to the dead-letter stream and ack it, atomically (MULTI)."""
     fields = fields or {}
     event_type = fields.get(b"type", fields.get("type", ""))
-    entry = {
+    entry: dict[FieldT, EncodableT] = {
         "stream": stream,
         "message_id": message_id,
         "group": group,

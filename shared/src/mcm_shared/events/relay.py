@@ -31,6 +31,7 @@ from time import monotonic
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -121,9 +122,8 @@ class OutboxRelay(BackgroundWorker):
             # transaction back and the whole batch is sent again (at-least-once).
             async with self.redis.pipeline(transaction=False) as pipe:
                 for row in rows:
-                    pipe.xadd(
-                        row.stream, _envelope_of(row).to_fields(), maxlen=self.max_stream_length, approximate=True
-                    )
+                    fields: dict[FieldT, EncodableT] = {k: v for k, v in _envelope_of(row).to_fields().items()}
+                    pipe.xadd(row.stream, fields, maxlen=self.max_stream_length, approximate=True)
                 await pipe.execute()
             await session.execute(
                 update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=func.now())
@@ -145,7 +145,7 @@ class OutboxRelay(BackgroundWorker):
                 .scalar_subquery()
             )
             result = await session.execute(delete(outbox).where(outbox.c.id.in_(chunk)))
-        return result.rowcount or 0
+        return int(getattr(result, "rowcount", 0) or 0)  # a DELETE answers a CursorResult
 
     async def _cycle(self) -> None:
         published = await self.publish_batch()

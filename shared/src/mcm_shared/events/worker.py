@@ -21,7 +21,7 @@ logger = logging.getLogger("mcm.events")
 def backoff_delay(failures: int, *, initial: float, maximum: float) -> float:
     """Exponential backoff with full jitter, so replicas do not retry in lock step."""
     ceiling = min(maximum, initial * (2 ** max(0, failures - 1)))
-    return random.uniform(ceiling / 2, ceiling)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311  # jitter, not a secret
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -80,7 +80,7 @@ class BackgroundWorker:
         self._task = asyncio.create_task(self._run(), name=f"mcm-{self.kind}")
         return self._task
 
-    async def stop(self, timeout: float = 20.0) -> None:
+    async def stop(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109  # the drain budget, part of the API
         """Finish the work in hand, then return. Cancels only if it overruns `timeout`
         (default fits inside Kubernetes' 30 s termination grace period)."""
         self._stop_requested.set()

@@ -20,7 +20,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 from uuid import UUID
 
 import jwt
@@ -31,7 +31,7 @@ from mcm_shared.security.principal import SERVICE_SUBJECT_PREFIX, Principal
 
 logger = logging.getLogger("mcm.security.tokens")
 
-INVALID_TOKEN_DETAIL = "The access token is invalid or has expired."
+INVALID_TOKEN_DETAIL = "The access token is invalid or has expired."  # noqa: S105  # a message, not a secret
 # RFC 6750 §3.1: a presented but unusable token is answered with error="invalid_token".
 _INVALID_TOKEN_HEADERS = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
@@ -74,7 +74,7 @@ def _b64url_decode(segment: bytes) -> bytes:
     return binascii.a2b_base64(segment.translate(_FROM_B64URL) + _PADDING[remainder], strict_mode=True)
 
 
-def _is_time(value: Any) -> bool:
+def _is_time(value: Any) -> TypeGuard[int | float]:
     """A NumericDate: a non-negative int or finite float (never a bool, NaN or Infinity)."""
     if type(value) is int:
         return 0 <= value < _MAX_TIME
@@ -112,7 +112,7 @@ class TokenVerifier:
         issuer: str,
         audience: str | list[str],
         leeway: float = 10,
-        token_type: str = "access",
+        token_type: str = "access",  # noqa: S107  # the `typ` claim, not a secret
         is_revoked: Callable[[Principal], bool] | None = None,
         cache_size: int = 10_000,
     ) -> None:
@@ -297,10 +297,8 @@ class TokenVerifier:
         )
 
     def _check_audience(self, aud: Any) -> None:
-        if type(aud) is str:
-            if aud in self.audiences:
-                return
-        elif type(aud) is list and aud and all(type(a) is str for a in aud):
-            if not self.audiences.isdisjoint(aud):
-                return
+        if type(aud) is str and aud in self.audiences:
+            return
+        if type(aud) is list and aud and all(type(a) is str for a in aud) and not self.audiences.isdisjoint(aud):
+            return
         raise _invalid("wrong aud")

@@ -6,7 +6,7 @@ import time
 
 from benchkit.context import BenchContext
 from benchkit.report import ABSOLUTE, ScenarioResult
-from mcm_shared.devstack.platform import SERVICES
+from mcm_devstack.platform import SERVICES
 
 TITLE = "Cold start and idle memory"
 METHOD = (

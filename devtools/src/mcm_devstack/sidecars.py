@@ -1,10 +1,11 @@
 """Local stand-ins for what the platform talks to outside, started by `Platform` in development:
 
-| sidecar        | replaces                   | started unless              | services are pointed at it with |
-|----------------|----------------------------|-----------------------------|---------------------------------|
-| mailsink       | an SMTP server             | `SMTP_HOST` is set          | `SMTP_HOST`, `SMTP_PORT`        |
-| smssink        | the SMS provider (Twilio)  | `SMS_API_BASE` is set       | `SMS_API_BASE`                  |
-| stripe-standin | Stripe's API and webhooks  | `STRIPE_SECRET_KEY` or `STRIPE_API_BASE` is set | `STRIPE_API_BASE`, `STRIPE_WEBHOOK_SECRET` |
+| sidecar        | replaces                  | started unless                              | services use it via     |
+|----------------|---------------------------|---------------------------------------------|-------------------------|
+| mailsink       | an SMTP server            | `SMTP_HOST` is set                          | `SMTP_HOST`/`SMTP_PORT` |
+| smssink        | the SMS provider (Twilio) | `SMS_API_BASE` is set                       | `SMS_API_BASE`          |
+| stripe-standin | Stripe's API and webhooks | `STRIPE_SECRET_KEY` or `STRIPE_API_BASE` is | `STRIPE_API_BASE`,      |
+|                |                           | set                                         | `STRIPE_WEBHOOK_SECRET` |
 
 The Stripe stand-in posts its webhooks to the gateway's public webhook path, as Stripe would,
 signed with the same `STRIPE_WEBHOOK_SECRET` payments checks (a random one per run unless set).
@@ -107,7 +108,7 @@ def plan(
             store = sinks / "mail.json"
             sidecars["mailsink"] = Sidecar(
                 "mailsink",
-                ["-m", "mcm_shared.devstack.mailsink", "--host", HOST, "--port", str(port), "--store", str(store)],
+                ["-m", "mcm_devstack.mailsink", "--host", HOST, "--port", str(port), "--store", str(store)],
                 port,
                 f"smtp://{HOST}:{port}",
                 store=store,
@@ -118,7 +119,7 @@ def plan(
         store = sinks / "sms.json"
         sidecars["smssink"] = Sidecar(
             "smssink",
-            ["-m", "mcm_shared.devstack.smssink", "--host", HOST, "--port", str(port), "--store", str(store)],
+            ["-m", "mcm_devstack.smssink", "--host", HOST, "--port", str(port), "--store", str(store)],
             port,
             f"http://{HOST}:{port}",
             store=store,
@@ -132,7 +133,7 @@ def plan(
         env.setdefault("STRIPE_WEBHOOK_SECRET", f"whsec_{secrets.token_urlsafe(24)}")
         standin = Sidecar(
             "stripe-standin",
-            ["-m", "mcm_payments.standin"],
+            ["-m", "mcm_stripe_standin"],
             port,
             f"http://{HOST}:{port}",
             env={

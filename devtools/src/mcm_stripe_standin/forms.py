@@ -66,7 +66,8 @@ def parse_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             bucket.append(value)
         else:
             node[last] = value
-    return _listify(root)
+    listified: dict[str, Any] = _listify(root)
+    return listified
 
 
 def parse_body(body: bytes, query: str = "") -> dict[str, Any]:

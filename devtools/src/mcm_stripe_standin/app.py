@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
-from mcm_payments.standin import api, control, pages
-from mcm_payments.standin.config import StandInConfig
-from mcm_payments.standin.core import StandIn
+from mcm_stripe_standin import api, control, pages
+from mcm_stripe_standin.config import StandInConfig
+from mcm_stripe_standin.core import StandIn
 
 
 def create_standin_app(config: StandInConfig | None = None) -> Starlette:

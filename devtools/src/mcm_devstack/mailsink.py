@@ -1,4 +1,4 @@
-"""`python -m mcm_shared.devstack.mailsink`: the local SMTP server `make run` points auth at.
+"""`python -m mcm_devstack.mailsink`: the local SMTP server `make run` points auth at.
 
 Accepts every message (nothing is relayed anywhere), prints it readably to its log and keeps the
 last N in a JSON file, so verification codes and reset links can be read on a machine without
@@ -18,7 +18,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mcm_shared.devstack.sinklog import DEFAULT_KEEP, MessageLog, now_iso
+from mcm_devstack.sinklog import DEFAULT_KEEP, MessageLog, now_iso
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -26,9 +26,11 @@ def _text_of(message: EmailMessage) -> str:
     if part is None:
         return ""
     try:
-        return part.get_content()
+        content: str = part.get_content()
     except (LookupError, ValueError):
-        return part.get_payload(decode=True).decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload or "")
+    return content
 
 
 class Handler:
@@ -79,7 +81,7 @@ async def serve(host: str, port: int, log: MessageLog) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="mcm_shared.devstack.mailsink", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mcm_devstack.mailsink", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--store", type=Path, required=True, help="JSON file with the last messages")

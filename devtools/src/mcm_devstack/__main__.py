@@ -1,10 +1,11 @@
-"""`python -m mcm_shared.devstack run`: what `make run` starts.
+"""`python -m mcm_devstack run`: what `make run` starts.
 
 Runs the whole platform on this machine: embedded PostgreSQL and Redis (data kept under
 `.data/`, so a second run keeps it) unless DATABASE_URL/CREDS_DATABASE_URL/REDIS_URL are set,
 a mail sink, an SMS sink and the Stripe stand-in unless SMTP_HOST/SMS_API_BASE/STRIPE_SECRET_KEY
-are set, migrations, the first admin, the four services; Ctrl-C or SIGTERM stops everything it
-started.
+are set, migrations (skipped when already done for this data), the first admin, the four services,
+all side by side (see platform.py); the banner says how long it took. Ctrl-C or SIGTERM stops
+everything it started.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from mcm_shared.devstack.platform import Platform
+from mcm_devstack.platform import Platform
 
 
 def _where(path: Path | None) -> str:
@@ -55,9 +56,18 @@ def _outside_lines(platform: Platform) -> list[str]:
         ]
     else:
         lines.append(
-            f"  Stripe       {env.get('STRIPE_API_BASE', 'https://api.stripe.com')} (STRIPE_SECRET_KEY / STRIPE_API_BASE set)"
+            f"  Stripe       {env.get('STRIPE_API_BASE', 'https://api.stripe.com')}"
+            " (STRIPE_SECRET_KEY / STRIPE_API_BASE set)"
         )
     return lines
+
+
+def _phases(platform: Platform) -> str:
+    """Where the start-up time went: the engines, then migrations and services side by side."""
+    timings = platform.timings
+    migrations = f"migrations {timings['migrations']:.1f}s" if "migrations" in timings else "migrations skipped"
+    engines, services = timings.get("engines", 0.0), timings.get("services", 0.0)
+    return f"engines {engines:.1f}s, {migrations}, services ready at {services:.1f}s"
 
 
 def _print_banner(platform: Platform, admin: str, started: float) -> None:
@@ -73,7 +83,7 @@ def _print_banner(platform: Platform, admin: str, started: float) -> None:
         f"  data         {platform.data_dir}",
         f"  logs         {platform.log_dir}",
         f"  {admin}",
-        f"  ready in {time.monotonic() - started:.1f}s — press Ctrl-C to stop",
+        f"  ready in {time.monotonic() - started:.1f}s ({_phases(platform)}) — press Ctrl-C to stop",
         "",
     ]
     print("\n".join(lines), flush=True)
@@ -116,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="mcm_shared.devstack")
+    parser = argparse.ArgumentParser(prog="mcm_devstack")
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="start the whole platform")
     run_parser.add_argument("--data-dir", default=".data")

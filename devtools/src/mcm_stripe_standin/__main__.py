@@ -1,4 +1,4 @@
-"""`python -m mcm_payments.standin`: serve the Stripe stand-in on STRIPE_STANDIN_PORT (12111)."""
+"""`python -m mcm_stripe_standin`: serve the Stripe stand-in on STRIPE_STANDIN_PORT (12111)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 
 import uvicorn
 
-from mcm_payments.standin.app import create_standin_app
-from mcm_payments.standin.config import StandInConfig
+from mcm_stripe_standin.app import create_standin_app
+from mcm_stripe_standin.config import StandInConfig
 
 
 def main() -> None:

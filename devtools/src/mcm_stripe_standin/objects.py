@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mcm_payments.standin.state import API_VERSION, new_id, now, snapshot
+from mcm_stripe_standin.state import API_VERSION, new_id, now, snapshot
 
 
 @dataclass(frozen=True)

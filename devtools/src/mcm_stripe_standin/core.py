@@ -4,14 +4,15 @@ every flow needs — emitting an event and charging a card."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from mcm_payments.standin import objects
-from mcm_payments.standin.config import StandInConfig
-from mcm_payments.standin.objects import CARDS, TestCard
-from mcm_payments.standin.state import Store, StripeError, missing, now
-from mcm_payments.standin.webhooks import WebhookSender
+from mcm_stripe_standin import objects
+from mcm_stripe_standin.config import StandInConfig
+from mcm_stripe_standin.objects import CARDS, TestCard
+from mcm_stripe_standin.state import Store, StripeError, missing, now
+from mcm_stripe_standin.webhooks import WebhookSender
 
 
 class StandIn:
@@ -33,16 +34,14 @@ class StandIn:
         self.sender.enqueue(event)
         return event
 
-    def later(self, delay: float, action: Callable[[], None]) -> None:
+    def later(self, delay: float, action: Callable[[], object]) -> None:
         loop = asyncio.get_running_loop()
         handle: asyncio.TimerHandle
 
         def run() -> None:
             self._timers.discard(handle)
-            try:
+            with contextlib.suppress(StripeError):  # the object moved on meanwhile (e.g. settled by hand)
                 action()
-            except StripeError:
-                pass  # the object moved on meanwhile (e.g. settled by hand)
 
         handle = loop.call_later(delay, run)
         self._timers.add(handle)

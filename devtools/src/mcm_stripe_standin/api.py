@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcm_payments.standin import billing, checkout, objects, refunds
-from mcm_payments.standin.core import StandIn
-from mcm_payments.standin.forms import FormError, parse_body, to_int
-from mcm_payments.standin.state import Idempotent, StripeError, fingerprint, snapshot
+from mcm_stripe_standin import billing, checkout, objects, refunds
+from mcm_stripe_standin.core import StandIn
+from mcm_stripe_standin.forms import FormError, parse_body, to_int
+from mcm_stripe_standin.state import Idempotent, StripeError, fingerprint, snapshot
 
 Handler = Callable[[StandIn, dict[str, Any], dict[str, str]], dict[str, Any]]
 _IDEMPOTENT_METHODS = {"POST", "DELETE"}

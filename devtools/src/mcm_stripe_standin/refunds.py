@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcm_payments.standin import objects
-from mcm_payments.standin.core import StandIn
-from mcm_payments.standin.forms import FormError, to_int
-from mcm_payments.standin.state import StripeError
+from mcm_stripe_standin import objects
+from mcm_stripe_standin.core import StandIn
+from mcm_stripe_standin.forms import FormError, to_int
+from mcm_stripe_standin.state import StripeError
 
 REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
 COUNTING = {"pending", "succeeded", "requires_action"}
@@ -29,7 +29,7 @@ def _charge_of(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:
 
 def refundable(s: StandIn, charge: dict[str, Any]) -> int:
     taken = sum(r["amount"] for r in s.store.find("refund", charge=charge["id"]) if r["status"] in COUNTING)
-    return charge["amount"] - taken
+    return int(charge["amount"] - taken)
 
 
 def create(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:

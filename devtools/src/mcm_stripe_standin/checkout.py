@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcm_payments.standin import billing, objects
-from mcm_payments.standin.core import StandIn
-from mcm_payments.standin.forms import FormError, to_int
-from mcm_payments.standin.state import StripeError, now
+from mcm_stripe_standin import billing, objects
+from mcm_stripe_standin.core import StandIn
+from mcm_stripe_standin.forms import FormError, to_int
+from mcm_stripe_standin.state import StripeError, now
 
 MODES = {"payment", "subscription"}
 SESSION_LIFETIME = 24 * 3600

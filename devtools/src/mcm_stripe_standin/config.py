@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET as DEV_WEBHOOK_SECRET
+from mcm_shared.settings import DEV_DEFAULT_SECRET
+
+# The payments service's development default (mcm_payments.config.DEV_STRIPE_WEBHOOK_SECRET), built
+# the same way so that the stand-in needs no service package (a test holds the two equal).
+DEV_WEBHOOK_SECRET = f"whsec_{DEV_DEFAULT_SECRET}"
 
 DEFAULT_PORT = 12111
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from mcm_shared.testing.engines import TestEngines, start_test_engines
+from mcm_testing.engines import TestEngines, start_test_engines
 
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108  # where the tools look when unset
 
 
 @pytest.fixture(scope="session")

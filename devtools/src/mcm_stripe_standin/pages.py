@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from mcm_payments.standin import billing, checkout
-from mcm_payments.standin.core import StandIn
-from mcm_payments.standin.objects import CARDS, DEFAULT_CARD
-from mcm_payments.standin.state import StripeError
+from mcm_stripe_standin import billing, checkout
+from mcm_stripe_standin.core import StandIn
+from mcm_stripe_standin.objects import CARDS, DEFAULT_CARD
+from mcm_stripe_standin.state import StripeError
 
 
 def _money(amount: int, currency: str) -> str:
@@ -51,13 +51,15 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _checkout_form(s: StandIn, session: dict[str, Any], notice: str = "") -> str:
     lines = "".join(
-        f"<li>{escape(line['description'])} × {line['quantity']}: {_money(line['amount_total'], line['currency'])}"
+        f"<li>{escape(line['description'])} &times; {line['quantity']}: "
+        f"{_money(line['amount_total'], line['currency'])}"
         f"{' per ' + escape(line['price']['recurring']['interval']) if line['price']['recurring'] else ''}</li>"
         for line in s.session_lines[session["id"]]
     )
     cancel = "<button name='action' value='cancel' type='submit'>Cancel</button>" if session.get("cancel_url") else ""
     return (
-        f"{notice}<ul>{lines}</ul><p>Total today: <strong>{_money(session['amount_total'], session['currency'])}</strong></p>"
+        f"{notice}<ul>{lines}</ul>"
+        f"<p>Total today: <strong>{_money(session['amount_total'], session['currency'])}</strong></p>"
         f"<form method='post' action='/c/pay/{escape(session['id'])}'>{_card_choices()}"
         "<button name='action' value='pay' type='submit'>Pay</button> "
         f"<button name='action' value='decline' type='submit'>Decline</button> {cancel}</form>"
@@ -97,7 +99,10 @@ async def invoice_page(request: Request) -> Response:
     invoice = s.store.objects.get(request.path_params["invoice_id"])
     if not invoice or invoice.get("object") != "invoice":
         return _page("Invoice not found", "<p>This link is not valid.</p>", 404)
-    summary = f"<p>Invoice {escape(invoice['number'])}: {_money(invoice['amount_due'], invoice['currency'])} — {escape(invoice['status'])}</p>"
+    summary = (
+        f"<p>Invoice {escape(invoice['number'])}: {_money(invoice['amount_due'], invoice['currency'])}"
+        f" — {escape(invoice['status'])}</p>"
+    )
     form = (
         f"<form method='post' action='/i/{escape(invoice['id'])}'>{_card_choices()}"
         "<button name='action' value='pay' type='submit'>Pay</button></form>"
@@ -119,12 +124,14 @@ async def receipt_page(request: Request) -> Response:
     charge = s.store.objects.get(request.path_params["charge_id"])
     if not charge or charge.get("object") != "charge":
         return _page("Receipt not found", "<p>This link is not valid.</p>", 404)
+    card = charge["payment_method_details"]["card"]
     refunded = (
         f"<p>Refunded: {_money(charge['amount_refunded'], charge['currency'])}</p>" if charge["amount_refunded"] else ""
     )
     return _page(
         "Receipt",
-        f"<p>Paid {_money(charge['amount'], charge['currency'])} with {escape(charge['payment_method_details']['card']['brand'])} •••• {escape(charge['payment_method_details']['card']['last4'])}.</p>{refunded}",
+        f"<p>Paid {_money(charge['amount'], charge['currency'])} with {escape(card['brand'])}"
+        f" •••• {escape(card['last4'])}.</p>{refunded}",
     )
 
 

@@ -4,10 +4,10 @@ Development and test tooling only: the service never imports it. It speaks Strip
 (form-encoded requests, Bearer secret key, `Idempotency-Key`, JSON objects with `id`, `object`,
 `created`), serves a minimal hosted checkout and invoice page, bills subscription periods when
 told to through `/_standin/...` control endpoints, and posts webhooks signed exactly as Stripe
-signs them. Run it with `python -m mcm_payments.standin` (port `STRIPE_STANDIN_PORT`, 12111).
+signs them. Run it with `python -m mcm_stripe_standin` (port `STRIPE_STANDIN_PORT`, 12111).
 """
 
-from mcm_payments.standin.app import create_standin_app
-from mcm_payments.standin.config import StandInConfig
+from mcm_stripe_standin.app import create_standin_app
+from mcm_stripe_standin.config import StandInConfig
 
 __all__ = ["StandInConfig", "create_standin_app"]

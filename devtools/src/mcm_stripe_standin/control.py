@@ -4,15 +4,16 @@ retry or settle things, inspect and resend events, change where webhooks go."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcm_payments.standin import billing, checkout, refunds
-from mcm_payments.standin.core import StandIn
-from mcm_payments.standin.state import StripeError
+from mcm_stripe_standin import billing, checkout, refunds
+from mcm_stripe_standin.core import StandIn
+from mcm_stripe_standin.state import StripeError
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -35,7 +36,9 @@ def _outcome(body: dict[str, Any]) -> str | None:
     return outcome
 
 
-def _endpoint(action):
+def _endpoint(
+    action: Callable[[StandIn, Request, dict[str, Any]], Awaitable[dict[str, Any]]],
+) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def endpoint(request: Request) -> JSONResponse:
         s: StandIn = request.app.state.standin
         try:

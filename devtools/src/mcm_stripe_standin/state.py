@@ -9,7 +9,9 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 API_VERSION = "2026-10-28.endive"
 
@@ -47,7 +49,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
 
-def snapshot(obj: dict[str, Any]) -> dict[str, Any]:
+def snapshot(obj: T) -> T:
     return copy.deepcopy(obj)
 
 
