@@ -26,7 +26,7 @@ async def test_unknown_email_and_wrong_password_get_the_same_answer(client):
 
 
 async def test_unknown_email_still_spends_a_password_check(client):
-    hasher = client.app.state.ctx.hasher
+    hasher = client.app.state.runtime.hasher
     calls = []
     original = hasher._verify_sync
 

@@ -210,7 +210,7 @@ async def test_unusable_requests_are_skipped_and_the_consumer_keeps_going(client
         await session.execute(text("UPDATE auth.users SET disabled_at = now() WHERE id = :i"), {"i": user_id})
         queued = await deliver(
             session,
-            client.app.state.ctx.outbound,
+            client.app.state.runtime.outbound,
             NotificationRequested(recipient_user_ids=[user_id], template="generic", data={}),
         )
         await session.rollback()

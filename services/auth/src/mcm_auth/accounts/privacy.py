@@ -21,13 +21,13 @@ from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.admin.errors import LastAdmin
 from mcm_auth.admin.repository import AdminRepository
-from mcm_auth.context import AuthContext
 from mcm_auth.notifications.models import NotificationPreference, OutboundMessage
 from mcm_auth.notifications.service import get_preferences
 from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.roles.permissions import Role
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.throttle import LoginThrottle
@@ -36,12 +36,12 @@ from mcm_auth.verification.models import VerificationCode
 ERASED_NAME = "Deleted member"
 
 
-async def rename(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, display_name: str) -> User:
+async def rename(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, display_name: str) -> User:
     user = await UserRepository(session).get_for_update(user_id)
     assert user is not None
     if user.display_name != display_name:
         user.display_name = display_name
-        await announce(session, ctx.events, "user.updated", user)
+        await announce(session, runtime.events, "user.updated", user)
         await session.commit()
     return user
 
@@ -111,7 +111,12 @@ async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
 
 
 async def erase(
-    session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, password: str | None, client_ip: str | None = None
+    session: AsyncSession,
+    runtime: AuthRuntime,
+    *,
+    user_id: uuid.UUID,
+    password: str | None,
+    client_ip: str | None = None,
 ) -> None:
     users = UserRepository(session)
     user = await users.get(user_id)
@@ -122,9 +127,9 @@ async def erase(
     await session.commit()
     if checked_hash is not None:
         # Counted like a failed sign-in, so a stolen session cannot guess the password here.
-        throttle = LoginThrottle(ctx.redis, ctx.settings)
+        throttle = LoginThrottle(runtime.redis, runtime.settings)
         await throttle.ensure_client_allowed(throttle_key, client_ip)
-        if not await ctx.hasher.verify(password or "", checked_hash):
+        if not await runtime.hasher.verify(password or "", checked_hash):
             await throttle.record_failure(throttle_key, client_ip)
             raise WrongCurrentPassword("Confirm with your current password to delete the account.")
     repo = AdminRepository(session)
@@ -155,6 +160,6 @@ async def erase(
     user.email = user.phone = user.password_hash = user.google_subject = None
     user.email_verified_at = user.phone_verified_at = None
     user.display_name, user.roles, user.erased_at = ERASED_NAME, [Role.MEMBER.value], now
-    await revoke_sessions(session, ctx.redis, user.id, "erased")
-    await ctx.events.publish(session, "user.erased", {"user_id": user.id, "erased_at": now}, key=str(user.id))
+    await revoke_sessions(session, runtime.redis, user.id, "erased")
+    await runtime.events.publish(session, "user.erased", {"user_id": user.id, "erased_at": now}, key=str(user.id))
     await session.commit()

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from mcm_auth.accounts import privacy, service
 from mcm_auth.accounts.schemas import Erasure, Me, ProfileUpdate, Registration, RegistrationAccepted
 from mcm_auth.admin.errors import LastAdmin
-from mcm_auth.deps import Client, Ctx, CurrentAccount
+from mcm_auth.deps import Client, CurrentAccount, RuntimeDep
 from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.security.passwords import HashingBusy
 from mcm_shared.errors import InvalidInput, RateLimited, Unauthenticated, problem_responses
@@ -24,10 +24,10 @@ router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
     response_model=RegistrationAccepted,
     responses=problem_responses(InvalidInput, RateLimited, HashingBusy),
 )
-async def register(body: Registration, db: SessionDep, ctx: Ctx, client: Client) -> RegistrationAccepted:
+async def register(body: Registration, db: SessionDep, runtime: RuntimeDep, client: Client) -> RegistrationAccepted:
     """Create an account. An address that already has one gets the same answer, and its owner
     an email, so this endpoint never tells who is registered."""
-    await service.register(db, ctx, body, client_ip=client.ip_address)
+    await service.register(db, runtime, body, client_ip=client.ip_address)
     return RegistrationAccepted()
 
 
@@ -37,9 +37,9 @@ async def me(account: CurrentAccount) -> Me:
 
 
 @router.patch("/me", response_model=Me, responses=problem_responses(Unauthenticated, InvalidInput))
-async def update_me(body: ProfileUpdate, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> Me:
+async def update_me(body: ProfileUpdate, account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> Me:
     """Change the display name (the only name other members see)."""
-    return service.to_me(await privacy.rename(db, ctx, user_id=account.user.id, display_name=body.display_name))
+    return service.to_me(await privacy.rename(db, runtime, user_id=account.user.id, display_name=body.display_name))
 
 
 @router.get("/me/export", responses=problem_responses(Unauthenticated))
@@ -57,7 +57,9 @@ async def export_my_data(account: CurrentAccount, db: SessionDep) -> JSONRespons
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(Unauthenticated, WrongCurrentPassword, LastAdmin, RateLimited, HashingBusy),
 )
-async def delete_my_account(body: Erasure, account: CurrentAccount, db: SessionDep, ctx: Ctx, client: Client) -> None:
+async def delete_my_account(
+    body: Erasure, account: CurrentAccount, db: SessionDep, runtime: RuntimeDep, client: Client
+) -> None:
     """Erase credentials and contact details, end every session and tell other services.
     Wrong passwords count like failed sign-ins (per account and client address)."""
-    await privacy.erase(db, ctx, user_id=account.user.id, password=body.password, client_ip=client.ip_address)
+    await privacy.erase(db, runtime, user_id=account.user.id, password=body.password, client_ip=client.ip_address)

@@ -17,27 +17,27 @@ from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.accounts.schemas import Me, Registration
-from mcm_auth.context import AuthContext
 from mcm_auth.ratelimit import hit
 from mcm_auth.roles.permissions import Role
+from mcm_auth.runtime import AuthRuntime
 
 logger = logging.getLogger("mcm.auth.accounts")
 
 
-async def register(session: AsyncSession, ctx: AuthContext, data: Registration, *, client_ip: str | None) -> None:
+async def register(session: AsyncSession, runtime: AuthRuntime, data: Registration, *, client_ip: str | None) -> None:
     await hit(
-        ctx.redis,
+        runtime.redis,
         f"auth:register:ip:{client_ip or 'unknown'}",
-        limit=ctx.settings.register_max_per_ip,
-        window_seconds=ctx.settings.register_ip_window_seconds,
+        limit=runtime.settings.register_max_per_ip,
+        window_seconds=runtime.settings.register_ip_window_seconds,
         detail="Too many sign-ups from this address; try again later.",
     )
     # Hashed before the first query, so no transaction (no pooled connection) waits on bcrypt.
-    password_hash = await ctx.hasher.hash(data.password)
+    password_hash = await runtime.hasher.hash(data.password)
     repo = UserRepository(session)
     existing = await repo.by_email(data.email)
     if existing is not None:
-        await _tell_owner(session, ctx, existing)
+        await _tell_owner(session, runtime, existing)
         return
     user = User(
         id=uuid.uuid4(),
@@ -48,27 +48,27 @@ async def register(session: AsyncSession, ctx: AuthContext, data: Registration, 
     )
     try:
         await repo.add(user)
-        await after_registration(session, ctx, user)
+        await after_registration(session, runtime, user)
         await session.commit()
     except IntegrityError:
         # A concurrent sign-up with the same address won the unique constraint.
         await session.rollback()
         existing = await repo.by_email(data.email)
         if existing is not None:
-            await _tell_owner(session, ctx, existing)
+            await _tell_owner(session, runtime, existing)
 
 
-async def after_registration(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+async def after_registration(session: AsyncSession, runtime: AuthRuntime, user: User) -> None:
     """What every new account gets, inside its creating transaction."""
-    await announce(session, ctx.events, "user.registered", user)
+    await announce(session, runtime.events, "user.registered", user)
     from mcm_auth.verification.service import queue_email_code  # verification builds on accounts
 
-    await queue_email_code(session, ctx, user)
+    await queue_email_code(session, runtime, user)
 
 
-async def _tell_owner(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+async def _tell_owner(session: AsyncSession, runtime: AuthRuntime, user: User) -> None:
     if user.email and user.active:
-        await ctx.outbound.queue_email(session, user.email, "account_exists", {"display_name": user.display_name})
+        await runtime.outbound.queue_email(session, user.email, "account_exists", {"display_name": user.display_name})
         await session.commit()
 
 

@@ -20,9 +20,9 @@ from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.admin.errors import LastAdmin, NotOnYourself
 from mcm_auth.admin.repository import AdminRepository
 from mcm_auth.admin.schemas import AuditRecord, UserSummary
-from mcm_auth.context import AuthContext
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.roles.permissions import Role, canonical_roles
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_shared.pagination import Page, decode_cursor, encode_cursor
 
@@ -91,7 +91,13 @@ async def _target(session: AsyncSession, repo: AdminRepository, user_id: uuid.UU
 
 
 async def set_roles(
-    session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.UUID, user_id: uuid.UUID, roles: list[Role], reason: str
+    session: AsyncSession,
+    runtime: AuthRuntime,
+    *,
+    actor_id: uuid.UUID,
+    user_id: uuid.UUID,
+    roles: list[Role],
+    reason: str,
 ) -> UserSummary:
     repo = AdminRepository(session)
     user = await _target(session, repo, user_id)
@@ -115,14 +121,14 @@ async def set_roles(
         )
     )
     if removed:
-        await revoke_sessions(session, ctx.redis, user.id, "demoted")
-    await _announce(session, ctx, user)
+        await revoke_sessions(session, runtime.redis, user.id, "demoted")
+    await _announce(session, runtime, user)
     await session.commit()
     return summary(user)
 
 
 async def set_disabled(
-    session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.UUID, user_id: uuid.UUID, disabled: bool, reason: str
+    session: AsyncSession, runtime: AuthRuntime, *, actor_id: uuid.UUID, user_id: uuid.UUID, disabled: bool, reason: str
 ) -> UserSummary:
     repo = AdminRepository(session)
     user = await _target(session, repo, user_id)
@@ -136,13 +142,15 @@ async def set_disabled(
     action = "disabled" if disabled else "enabled"
     repo.audit(AuditEntry(actor_id=actor_id, subject_id=user.id, action=action, details={}, reason=reason))
     if disabled:
-        await revoke_sessions(session, ctx.redis, user.id, "disabled")
+        await revoke_sessions(session, runtime.redis, user.id, "disabled")
         if user.email:
-            await ctx.outbound.queue_email(session, user.email, "account_disabled", {"display_name": user.display_name})
-    await _announce(session, ctx, user)
+            await runtime.outbound.queue_email(
+                session, user.email, "account_disabled", {"display_name": user.display_name}
+            )
+    await _announce(session, runtime, user)
     await session.commit()
     return summary(user)
 
 
-async def _announce(session: AsyncSession, ctx: AuthContext, user: User) -> None:
-    await announce(session, ctx.events, "user.updated", user)
+async def _announce(session: AsyncSession, runtime: AuthRuntime, user: User) -> None:
+    await announce(session, runtime.events, "user.updated", user)
