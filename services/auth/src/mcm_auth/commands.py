@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.accounts.rules import check_password, clean_display_name, normalise_email
 from mcm_auth.config import Settings
+from mcm_auth.keys import service as keys
 from mcm_auth.keys.material import generate_key, key_to_pem, write_key_file
-from mcm_auth.keys.repository import KeyRepository
 from mcm_auth.models import EVENTS
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.roles.permissions import Role, canonical_roles
@@ -50,8 +50,7 @@ async def ensure_admin_in(
 ) -> str:
     """Idempotent: an existing admin is left alone; an existing account gains the admin role."""
     async with database.session() as session:
-        repo = UserRepository(session)
-        user = await repo.by_email(email)
+        user = await accounts.user_by_email(session, email)
         if user is not None:
             if Role.ADMIN.value in user.roles:
                 return f"admin {email} already exists; nothing changed"
@@ -90,7 +89,7 @@ async def ensure_admin_in(
             email_verified_at=datetime.now(UTC),
         )
         try:
-            await repo.add(user)
+            await accounts.add_user(session, user)
             writer = EventWriter(EVENTS, producer="auth")
             await announce(session, writer, "user.registered", user)
             session.add(
@@ -142,7 +141,7 @@ async def prepublish(settings: Settings, kid: str, jwk: dict) -> None:
     database = Database(settings.creds_database_url or "")
     try:
         async with database.session() as session:
-            await KeyRepository(session).add_if_missing(kid, jwk, datetime.now(UTC))
+            await keys.prepublish(session, kid, jwk, datetime.now(UTC))
             await session.commit()
     finally:
         await database.dispose()

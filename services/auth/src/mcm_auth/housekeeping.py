@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_
 
-from mcm_auth.notifications.models import OutboundMessage
+from mcm_auth.outbox.models import OutboundMessage
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.sessions.models import RefreshToken, Session
 from mcm_auth.verification.models import VerificationCode

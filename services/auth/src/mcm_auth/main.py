@@ -15,19 +15,21 @@ from mcm_auth.admin.router import router as admin_router
 from mcm_auth.clients.router import router as clients_router
 from mcm_auth.config import Settings
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
-from mcm_auth.google.oidc import OidcClient
 from mcm_auth.google.router import router as google_router
 from mcm_auth.housekeeping import Housekeeping
 from mcm_auth.keys.material import load_signing_key
 from mcm_auth.keys.router import router as keys_router
 from mcm_auth.keys.service import KeyRing
 from mcm_auth.models import EVENTS
-from mcm_auth.notifications.delivery import DeliveryWorker
-from mcm_auth.notifications.outbound import Outbound
 from mcm_auth.notifications.router import router as notifications_router
 from mcm_auth.notifications.service import request_handler
-from mcm_auth.notifications.transports import SmsTransport, SmtpTransport
+from mcm_auth.oidc.client import OidcClient
+from mcm_auth.outbox.delivery import DeliveryWorker
+from mcm_auth.outbox.outbound import Outbound
+from mcm_auth.outbox.transports import SmsTransport, SmtpTransport
 from mcm_auth.passwords.router import router as passwords_router
+from mcm_auth.privacy.router import router as privacy_router
+from mcm_auth.registration.router import router as registration_router
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.security.passwords import PasswordHasher
 from mcm_auth.sessions.router import router as sessions_router
@@ -44,7 +46,9 @@ logger = logging.getLogger("mcm.auth")
 
 ROUTERS = [
     keys_router,
+    registration_router,
     accounts_router,
+    privacy_router,
     sessions_router,
     passwords_router,
     verification_router,

@@ -9,9 +9,9 @@ import httpx
 from redis.asyncio import Redis
 
 from mcm_auth.config import Settings
-from mcm_auth.google.oidc import OidcClient
 from mcm_auth.keys.service import KeyRing
-from mcm_auth.notifications.outbound import Outbound
+from mcm_auth.oidc.client import OidcClient
+from mcm_auth.outbox.outbound import Outbound
 from mcm_auth.security.passwords import PasswordHasher
 from mcm_shared.db import Database
 from mcm_shared.events import EventWriter

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.errors import AccountNotFound
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.admin.errors import LastAdmin, NotOnYourself
 from mcm_auth.admin.repository import AdminRepository
 from mcm_auth.admin.schemas import AuditRecord, UserSummary
@@ -76,15 +76,26 @@ async def list_users(
 async def audit_of(
     session: AsyncSession, *, subject_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[AuditRecord]:
-    if await UserRepository(session).get(subject_id) is None:
+    if await accounts.get_user(session, subject_id) is None:
         raise AccountNotFound("No such user.")
     rows = await AdminRepository(session).audit_for(subject_id, after=_after(cursor), limit=limit)
     return _page(rows, limit, lambda row: AuditRecord.model_validate(row, from_attributes=True))
 
 
+async def lock_admins(session: AsyncSession) -> None:
+    """Serialise every change that could leave no active admin (until commit)."""
+    await AdminRepository(session).lock_admins()
+
+
+async def ensure_not_last_admin(session: AsyncSession, user: User) -> None:
+    """Refuse to remove the last active administrator (call after `lock_admins`)."""
+    if Role.ADMIN.value in user.roles and await AdminRepository(session).count_active_admins() <= 1:
+        raise LastAdmin("The last active administrator cannot delete the account.")
+
+
 async def _target(session: AsyncSession, repo: AdminRepository, user_id: uuid.UUID) -> User:
     await repo.lock_admins()
-    user = await UserRepository(session).get_for_update(user_id)
+    user = await accounts.get_user_for_update(session, user_id)
     if user is None or user.erased_at is not None:
         raise AccountNotFound("No such user.")
     return user

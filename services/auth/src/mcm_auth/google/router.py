@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Response
 
 from mcm_auth.deps import Client, RuntimeDep
 from mcm_auth.google import service
-from mcm_auth.google.errors import GoogleDisabled, GoogleRejected, GoogleUnavailable, InvalidState
+from mcm_auth.google.errors import GoogleDisabled, InvalidState
 from mcm_auth.google.schemas import AuthorizationResult, AuthorizationStart
+from mcm_auth.oidc.errors import GoogleRejected, GoogleUnavailable
 from mcm_auth.sessions.errors import AccountDisabled
 from mcm_auth.sessions.schemas import TokenPair
 from mcm_shared.errors import InvalidInput, problem_responses

@@ -22,21 +22,22 @@ from urllib.parse import urlencode
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.accounts.rules import clean_display_name, normalise_email
-from mcm_auth.google.errors import GoogleDisabled, GoogleRejected, InvalidState
-from mcm_auth.google.oidc import GoogleIdentity, new_pkce
+from mcm_auth.google.errors import GoogleDisabled, InvalidState
 from mcm_auth.google.schemas import AuthorizationStart
-from mcm_auth.passwords.repository import ResetRepository
+from mcm_auth.oidc.client import GoogleIdentity, new_pkce
+from mcm_auth.oidc.errors import GoogleRejected
+from mcm_auth.passwords.service import void_open_resets
 from mcm_auth.roles.permissions import Role
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.errors import AccountDisabled
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.schemas import TokenPair
 from mcm_auth.sessions.service import ClientInfo, start_session
-from mcm_auth.verification.repository import CodeRepository
+from mcm_auth.verification.service import void_open_codes
 
 STATE_TTL_SECONDS = 600
 
@@ -101,14 +102,13 @@ async def _take_from_squatter(
         user.display_name = clean_display_name(identity.name or user.display_name)
     except ValueError:
         pass
-    await ResetRepository(session).void_open(user.id, now)
-    await CodeRepository(session).void_open(user.id, "phone", now)
+    await void_open_resets(session, user.id, now)
+    await void_open_codes(session, user.id, "phone", now)
     await revoke_sessions(session, runtime.redis, user.id, "google_link")
 
 
 async def _account_for(session: AsyncSession, runtime: AuthRuntime, identity: GoogleIdentity) -> User:
-    repo = UserRepository(session)
-    user = await repo.by_google_subject(identity.subject)
+    user = await accounts.user_by_google_subject(session, identity.subject)
     if user is not None:
         return user
     if not identity.email_verified:
@@ -119,9 +119,9 @@ async def _account_for(session: AsyncSession, runtime: AuthRuntime, identity: Go
     except ValueError:
         raise GoogleRejected("Google shared an email address we cannot use.") from None
     now = datetime.now(UTC)
-    user = await repo.by_email(email)
+    user = await accounts.user_by_email(session, email)
     if user is not None:
-        user = await repo.get_for_update(user.id)
+        user = await accounts.get_user_for_update(session, user.id)
         assert user is not None
         if user.email_verified_at is None:
             await _take_from_squatter(session, runtime, user, identity, now)
@@ -144,7 +144,7 @@ async def _account_for(session: AsyncSession, runtime: AuthRuntime, identity: Go
         google_subject=identity.subject,
     )
     try:
-        await repo.add(user)
+        await accounts.add_user(session, user)
     except IntegrityError:
         await session.rollback()
         raise GoogleRejected("This Google account was just linked by another sign-in; try again.") from None

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.keys.material import SigningKey
 from mcm_auth.keys.repository import KeyRepository
@@ -23,6 +24,11 @@ logger = logging.getLogger("mcm.auth.keys")
 REFRESH_SECONDS = 30.0
 # Random kids in forged tokens must not turn into a database query each.
 UNKNOWN_KID_COOLDOWN = 5.0
+
+
+async def prepublish(session: AsyncSession, kid: str, jwk: dict[str, Any], now: datetime) -> None:
+    """Publish a public key before anything signs with it (idempotent; the caller commits)."""
+    await KeyRepository(session).add_if_missing(kid, jwk, now)
 
 
 class KeyRing:

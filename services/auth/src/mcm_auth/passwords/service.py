@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.passwords.errors import InvalidResetToken, WrongCurrentPassword
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.passwords.repository import ResetRepository
@@ -42,7 +42,7 @@ async def request_reset(session: AsyncSession, runtime: AuthRuntime, *, email: s
         window_seconds=3600,
         detail="Too many reset requests from this address.",
     )
-    user = await UserRepository(session).by_email(email)
+    user = await accounts.user_by_email(session, email)
     if user is None or not user.active:
         return
     try:
@@ -76,7 +76,7 @@ async def request_reset(session: AsyncSession, runtime: AuthRuntime, *, email: s
 async def confirm_reset(session: AsyncSession, runtime: AuthRuntime, *, token: str, new_password: str) -> None:
     password_hash = await runtime.hasher.hash(new_password)  # first: no transaction is open yet
     reset = await ResetRepository(session).claim(token_hash(token), datetime.now(UTC))
-    user = await UserRepository(session).get_for_update(reset.user_id) if reset else None
+    user = await accounts.get_user_for_update(session, reset.user_id) if reset else None
     if reset is None or user is None or not user.active:
         await session.rollback()
         raise InvalidResetToken("The reset link is invalid, used or expired.")
@@ -95,8 +95,7 @@ async def change_password(
     new_password: str,
     client_ip: str | None,
 ) -> None:
-    users = UserRepository(session)
-    user = await users.get(user_id)
+    user = await accounts.get_user(session, user_id)
     assert user is not None  # the caller's dependency loaded it a moment ago
     checked_hash, throttle_key = user.password_hash, user.email or str(user.id)
     await session.commit()  # read-only (the caller's checks too): no connection held through bcrypt
@@ -107,7 +106,7 @@ async def change_password(
         await throttle.record_failure(throttle_key, client_ip)
         raise WrongCurrentPassword("The current password is not correct.")
     password_hash = await runtime.hasher.hash(new_password)
-    user = await users.get_for_update(user_id)
+    user = await accounts.get_user_for_update(session, user_id)
     record = await session.get(Session, session_id, populate_existing=True)
     if user is None or not user.active or record is None or record.revoked_at is not None:
         await session.rollback()
@@ -130,3 +129,8 @@ async def _set_password(
     await revoke_sessions(session, runtime.redis, user.id, "password_changed", keep=keep_session)
     if user.email:
         await runtime.outbound.queue_email(session, user.email, "password_changed", {"display_name": user.display_name})
+
+
+async def void_open_resets(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> None:
+    """Make every unused reset link of the user worthless (in the caller's transaction)."""
+    await ResetRepository(session).void_open(user_id, now)

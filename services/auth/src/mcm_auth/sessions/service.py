@@ -23,8 +23,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.security.secrets import new_token, token_hash
 from mcm_auth.sessions import revocation, signin_codes
@@ -94,8 +94,7 @@ async def login(
     throttle = LoginThrottle(runtime.redis, runtime.settings)
     await throttle.count_ip(client.ip_address)
     await throttle.ensure_client_allowed(email, client.ip_address)
-    users = UserRepository(session)
-    user = await users.by_email(email)
+    user = await accounts.user_by_email(session, email)
     checked_hash = user.password_hash if user else None
     await session.commit()  # read-only: gives the connection back before bcrypt (module docstring)
     # An unknown email still pays for one bcrypt check, so timing does not tell them apart.
@@ -107,7 +106,7 @@ async def login(
     step_up = await throttle.needs_step_up(email)
     if step_up and code is not None and not await signin_codes.redeem(runtime.redis, user.id, code):
         raise InvalidSignInCode("The sign-in code is wrong, used or expired; sign in again to get a new one.")
-    user = await users.get_for_share(user.id)
+    user = await accounts.get_user_for_share(session, user.id)
     if user is None or user.password_hash != checked_hash:
         # The password was changed (or the account erased) while the old one was being checked.
         await session.rollback()
@@ -137,7 +136,7 @@ async def refresh(session: AsyncSession, runtime: AuthRuntime, *, refresh_token:
         await _handle_unusable(session, runtime, hashed)
         raise InvalidRefreshToken("The refresh token is invalid or has expired.")
     record = await repo.get_for_update(session_id)
-    user = await UserRepository(session).get(record.user_id) if record else None
+    user = await accounts.get_user(session, record.user_id) if record else None
     idle_limit = timedelta(seconds=runtime.settings.refresh_idle_ttl_seconds)
     if (
         record is None

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.ratelimit import hit
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.security.secrets import code_hash, new_code, same
@@ -57,7 +57,7 @@ async def queue_email_code(session: AsyncSession, runtime: AuthRuntime, user: Us
 
 
 async def resend_email_code(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID) -> CodeSent:
-    user = await UserRepository(session).get_for_update(user_id)
+    user = await accounts.get_user_for_update(session, user_id)
     assert user is not None
     if user.email_verified_at is not None:
         raise AlreadyVerified("The email address is already verified.")
@@ -70,7 +70,7 @@ async def resend_email_code(session: AsyncSession, runtime: AuthRuntime, *, user
 async def request_phone_code(
     session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, phone: str
 ) -> CodeSent:
-    user = await UserRepository(session).get_for_update(user_id)
+    user = await accounts.get_user_for_update(session, user_id)
     assert user is not None
     if user.phone == phone and user.phone_verified_at is not None:
         raise AlreadyVerified("This number is already verified.")
@@ -87,7 +87,7 @@ async def request_phone_code(
 
 async def verify(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, purpose: str, code: str) -> None:
     now = datetime.now(UTC)
-    user = await UserRepository(session).get(user_id)
+    user = await accounts.get_user(session, user_id)
     assert user is not None
     if purpose == EMAIL and user.email_verified_at is not None:
         raise AlreadyVerified("The email address is already verified.")
@@ -131,3 +131,8 @@ async def _limit_sends(runtime: AuthRuntime, key: str, *, per_hour: int) -> None
         window_seconds=3600,
         detail="Too many codes requested; try again later.",
     )
+
+
+async def void_open_codes(session: AsyncSession, user_id: uuid.UUID, purpose: str, now: datetime) -> None:
+    """Make every unused code of the user for `purpose` worthless (in the caller's transaction)."""
+    await CodeRepository(session).void_open(user_id, purpose, now)

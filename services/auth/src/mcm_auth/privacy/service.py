@@ -1,4 +1,4 @@
-"""The user's own data: profile change, export, and erasure. Each use case commits once.
+"""The user's own data: export and erasure. Each use case commits once.
 
 Erasure keeps the row (other services know the user id, and audit entries point at it) but
 removes everything that identifies or reaches the person: email, phone, password, Google link,
@@ -16,13 +16,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.accounts.errors import AccountUnavailable
-from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
-from mcm_auth.admin.errors import LastAdmin
-from mcm_auth.admin.repository import AdminRepository
-from mcm_auth.notifications.models import NotificationPreference, OutboundMessage
+from mcm_auth.accounts.service import get_user, get_user_for_update
+from mcm_auth.admin.service import ensure_not_last_admin, lock_admins
+from mcm_auth.notifications.models import NotificationPreference
 from mcm_auth.notifications.service import get_preferences
+from mcm_auth.outbox.models import OutboundMessage
 from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.roles.models import AuditEntry
@@ -34,16 +33,6 @@ from mcm_auth.sessions.throttle import LoginThrottle
 from mcm_auth.verification.models import VerificationCode
 
 ERASED_NAME = "Deleted member"
-
-
-async def rename(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, display_name: str) -> User:
-    user = await UserRepository(session).get_for_update(user_id)
-    assert user is not None
-    if user.display_name != display_name:
-        user.display_name = display_name
-        await announce(session, runtime.events, "user.updated", user)
-        await session.commit()
-    return user
 
 
 async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
@@ -118,9 +107,9 @@ async def erase(
     password: str | None,
     client_ip: str | None = None,
 ) -> None:
-    users = UserRepository(session)
-    user = await users.get(user_id)
-    assert user is not None  # the caller's dependency loaded it a moment ago
+    user = await get_user(session, user_id)
+    if user is None:  # the caller's dependency loaded it a moment ago
+        raise AccountUnavailable("The session has ended; sign in again.")
     checked_hash, throttle_key = user.password_hash, user.email or str(user.id)
     # The password is checked with no transaction open (no connection, no admin lock held
     # through bcrypt); the erasure then goes on only if the locked row still holds that hash.
@@ -132,17 +121,15 @@ async def erase(
         if not await runtime.hasher.verify(password or "", checked_hash):
             await throttle.record_failure(throttle_key, client_ip)
             raise WrongCurrentPassword("Confirm with your current password to delete the account.")
-    repo = AdminRepository(session)
-    await repo.lock_admins()
-    user = await users.get_for_update(user_id)
+    await lock_admins(session)
+    user = await get_user_for_update(session, user_id)
     if user is None or not user.active:
         await session.rollback()
         raise AccountUnavailable("The session has ended; sign in again.")
     if user.password_hash != checked_hash:
         await session.rollback()
         raise WrongCurrentPassword("Confirm with your current password to delete the account.")
-    if Role.ADMIN.value in user.roles and await repo.count_active_admins() <= 1:
-        raise LastAdmin("The last active administrator cannot delete the account.")
+    await ensure_not_last_admin(session, user)
     now = datetime.now(UTC)
     addresses = [value for value in (user.email, user.phone) if value]
     if addresses:
