@@ -110,7 +110,7 @@ async def test_forwarded_for_is_believed_from_a_trusted_network(app_client):
 
 
 def test_forwarded_allow_ips_must_be_addresses_or_networks():
-    with pytest.raises(ValueError, match="gateway.internal"):
+    with pytest.raises(ValueError, match=r"gateway\.internal"):
         Settings(forwarded_allow_ips="10.0.0.0/8,gateway.internal")
     assert Settings(forwarded_allow_ips="*").forwarded_allow_ips == ["*"]
 

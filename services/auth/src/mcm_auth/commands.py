@@ -9,6 +9,7 @@ import secrets
 import sys
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -22,10 +23,11 @@ from mcm_auth.keys import service as keys
 from mcm_auth.keys.material import generate_key, key_to_pem, write_key_file
 from mcm_auth.models import EVENTS
 from mcm_auth.roles.models import AuditEntry
-from mcm_auth.roles.permissions import Role, canonical_roles
+from mcm_auth.roles.permissions import canonical_roles
 from mcm_auth.security.passwords import PasswordHasher
 from mcm_shared.db import Database
 from mcm_shared.events.writer import EventWriter
+from mcm_shared.security import Role
 
 DEV_ADMIN_EMAIL = "admin@mcm.example"
 
@@ -136,7 +138,7 @@ def create_admin(argv: list[str]) -> int:
     return 0
 
 
-async def prepublish(settings: Settings, kid: str, jwk: dict) -> None:
+async def prepublish(settings: Settings, kid: str, jwk: dict[str, Any]) -> None:
     """Publish a new public key before anything signs with it, so verifiers already know it."""
     database = Database(settings.creds_database_url or "")
     try:

@@ -4,6 +4,7 @@ revoked session is refused here at once, not only at the gateway)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated
@@ -103,7 +104,7 @@ def _unverified_kid(request: Request) -> str | None:
     return kid if isinstance(kid, str) and 0 < len(kid) <= 64 else None
 
 
-def require_permission(permission: str):
+def require_permission(permission: str) -> Callable[[SignedIn], Awaitable[SignedIn]]:
     """403 unless the caller's current roles (read from the database) grant `permission`."""
 
     async def check(account: CurrentAccount) -> SignedIn:

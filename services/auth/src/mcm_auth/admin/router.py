@@ -12,9 +12,9 @@ from mcm_auth.admin import service
 from mcm_auth.admin.errors import LastAdmin, NotOnYourself
 from mcm_auth.admin.schemas import AuditRecord, RolesUpdate, StatusChange, UserSummary
 from mcm_auth.deps import RuntimeDep, SignedIn, require_permission
-from mcm_auth.roles.permissions import Role
 from mcm_shared.errors import Forbidden, InvalidInput, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page, PageParams, page_params
+from mcm_shared.security import Role
 from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/users", tags=["admin"])

@@ -8,8 +8,9 @@ revocation and shows in the next access token (at the next refresh).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,12 +22,14 @@ from mcm_auth.admin.errors import LastAdmin, NotOnYourself
 from mcm_auth.admin.repository import AdminRepository
 from mcm_auth.admin.schemas import AuditRecord, UserSummary
 from mcm_auth.roles.models import AuditEntry
-from mcm_auth.roles.permissions import Role, canonical_roles
+from mcm_auth.roles.permissions import canonical_roles
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_shared.pagination import Page, decode_cursor, encode_cursor
+from mcm_shared.security import Role
 
 _KEYS = {"created_at", "id"}
+T = TypeVar("T")
 
 
 def summary(user: User) -> UserSummary:
@@ -53,7 +56,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise
 
 
-def _page(rows: list[Any], limit: int, convert) -> Page:
+def _page(rows: list[Any], limit: int, convert: Callable[[Any], T]) -> Page[T]:
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = (

@@ -23,7 +23,7 @@ _MAX_BODY = 4096
 
 class ServiceToken(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int
 
 

@@ -13,6 +13,7 @@ the owner's Google sign-in (see docs/auth.md, "Google sign-in").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import uuid
@@ -31,13 +32,13 @@ from mcm_auth.google.schemas import AuthorizationStart
 from mcm_auth.oidc.client import GoogleIdentity, new_pkce
 from mcm_auth.oidc.errors import GoogleRejected
 from mcm_auth.passwords.service import void_open_resets
-from mcm_auth.roles.permissions import Role
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.errors import AccountDisabled
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.schemas import TokenPair
 from mcm_auth.sessions.service import ClientInfo, start_session
 from mcm_auth.verification.service import void_open_codes
+from mcm_shared.security import Role
 
 STATE_TTL_SECONDS = 600
 
@@ -98,10 +99,8 @@ async def _take_from_squatter(
     user.password_hash = None
     user.password_changed_at = now
     user.phone = user.phone_verified_at = None
-    try:
+    with contextlib.suppress(ValueError):  # an unusable Google name keeps the old one
         user.display_name = clean_display_name(identity.name or user.display_name)
-    except ValueError:
-        pass
     await void_open_resets(session, user.id, now)
     await void_open_codes(session, user.id, "phone", now)
     await revoke_sessions(session, runtime.redis, user.id, "google_link")
@@ -122,7 +121,8 @@ async def _account_for(session: AsyncSession, runtime: AuthRuntime, identity: Go
     user = await accounts.user_by_email(session, email)
     if user is not None:
         user = await accounts.get_user_for_update(session, user.id)
-        assert user is not None
+        if user is None:  # erased or renamed between the two reads
+            raise GoogleRejected("The account changed during sign-in; try again.")
         if user.email_verified_at is None:
             await _take_from_squatter(session, runtime, user, identity, now)
         user.google_subject = identity.subject

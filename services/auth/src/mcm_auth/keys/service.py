@@ -63,7 +63,8 @@ class KeyRing:
             await repo.add_if_missing(self.kid, self.signing.public_jwk, now)
             await session.flush()
             mine = await repo.get(self.kid)
-            assert mine is not None
+            if mine is None:  # cannot happen: added or already there, in this transaction
+                raise RuntimeError(f"signing key {self.kid} is not published after adding it")
             await repo.retire_older_than(self.kid, mine.created_at, now)
             await session.commit()
         self._registered = True

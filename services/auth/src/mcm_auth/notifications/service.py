@@ -24,6 +24,7 @@ from mcm_auth.notifications.schemas import (
 )
 from mcm_auth.outbox.outbound import Outbound
 from mcm_auth.outbox.templates import SECURITY_TEMPLATES, topic_of
+from mcm_shared.events import Handler
 from mcm_shared.events.envelope import Envelope
 
 logger = logging.getLogger("mcm.auth.notifications")
@@ -46,7 +47,7 @@ async def set_preferences(session: AsyncSession, *, user_id: uuid.UUID, update: 
     return await get_preferences(session, user_id=user_id)
 
 
-def request_handler(outbound: Outbound):
+def request_handler(outbound: Outbound) -> Handler:
     """The consumer handler for `notification.requested` (must not commit)."""
 
     async def handle(session: AsyncSession, envelope: Envelope) -> None:

@@ -68,7 +68,7 @@ async def request_reset(session: AsyncSession, runtime: AuthRuntime, *, email: s
     )
     link = f"{runtime.settings.public_app_url.rstrip('/')}/reset-password?token={quote(token)}"
     await runtime.outbound.queue_email(
-        session, user.email, "password_reset", {"display_name": user.display_name, "link": link, "minutes": ttl // 60}
+        session, email, "password_reset", {"display_name": user.display_name, "link": link, "minutes": ttl // 60}
     )
     await session.commit()
 
@@ -96,7 +96,8 @@ async def change_password(
     client_ip: str | None,
 ) -> None:
     user = await accounts.get_user(session, user_id)
-    assert user is not None  # the caller's dependency loaded it a moment ago
+    if user is None:  # the caller's dependency loaded it a moment ago
+        raise AccountUnavailable("The session has ended; sign in again.")
     checked_hash, throttle_key = user.password_hash, user.email or str(user.id)
     await session.commit()  # read-only (the caller's checks too): no connection held through bcrypt
     throttle = LoginThrottle(runtime.redis, runtime.settings)

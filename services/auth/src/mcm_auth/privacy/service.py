@@ -9,6 +9,7 @@ codes, reset tokens, preferences and any message not yet sent. Other services le
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,12 +26,12 @@ from mcm_auth.outbox.models import OutboundMessage
 from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.roles.models import AuditEntry
-from mcm_auth.roles.permissions import Role
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.throttle import LoginThrottle
 from mcm_auth.verification.models import VerificationCode
+from mcm_shared.security import Role
 
 ERASED_NAME = "Deleted member"
 
@@ -41,7 +42,7 @@ async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
         select(AuditEntry).where(AuditEntry.subject_id == user.id).order_by(AuditEntry.created_at)
     )
     addresses = [value for value in (user.email, user.phone) if value]
-    messages = (
+    messages: Iterable[OutboundMessage] = (
         await session.scalars(
             select(OutboundMessage).where(OutboundMessage.recipient.in_(addresses)).order_by(OutboundMessage.created_at)
         )

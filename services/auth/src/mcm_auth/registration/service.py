@@ -17,9 +17,9 @@ from mcm_auth.accounts.models import User
 from mcm_auth.accounts.service import add_user, user_by_email
 from mcm_auth.ratelimit import hit
 from mcm_auth.registration.schemas import Registration
-from mcm_auth.roles.permissions import Role
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.verification.service import queue_email_code
+from mcm_shared.security import Role
 
 
 async def register(session: AsyncSession, runtime: AuthRuntime, data: Registration, *, client_ip: str | None) -> None:

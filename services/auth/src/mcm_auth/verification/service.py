@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.accounts import service as accounts
+from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.ratelimit import hit
@@ -57,8 +58,7 @@ async def queue_email_code(session: AsyncSession, runtime: AuthRuntime, user: Us
 
 
 async def resend_email_code(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID) -> CodeSent:
-    user = await accounts.get_user_for_update(session, user_id)
-    assert user is not None
+    user = await accounts.signed_in_user(session, user_id)
     if user.email_verified_at is not None:
         raise AlreadyVerified("The email address is already verified.")
     await _limit_sends(runtime, f"auth:verify:email:{user.id}", per_hour=runtime.settings.verification_sends_per_hour)
@@ -70,8 +70,7 @@ async def resend_email_code(session: AsyncSession, runtime: AuthRuntime, *, user
 async def request_phone_code(
     session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, phone: str
 ) -> CodeSent:
-    user = await accounts.get_user_for_update(session, user_id)
-    assert user is not None
+    user = await accounts.signed_in_user(session, user_id)
     if user.phone == phone and user.phone_verified_at is not None:
         raise AlreadyVerified("This number is already verified.")
     settings = runtime.settings
@@ -88,7 +87,8 @@ async def request_phone_code(
 async def verify(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, purpose: str, code: str) -> None:
     now = datetime.now(UTC)
     user = await accounts.get_user(session, user_id)
-    assert user is not None
+    if user is None:  # the caller's dependency loaded it a moment ago
+        raise AccountUnavailable("The session has ended; sign in again.")
     if purpose == EMAIL and user.email_verified_at is not None:
         raise AlreadyVerified("The email address is already verified.")
     row = await CodeRepository(session).count_attempt(user_id, purpose, now)
