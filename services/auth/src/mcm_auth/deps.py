@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated
 
 import jwt
@@ -19,7 +18,6 @@ from mcm_auth.roles.permissions import permissions_of
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.service import ClientInfo
-from mcm_shared.client_address import TrustedProxies
 from mcm_shared.errors import Forbidden
 from mcm_shared.security import current_principal
 from mcm_shared.security.principal import Principal
@@ -37,19 +35,13 @@ async def get_runtime(request: Request) -> AuthRuntime:
 RuntimeDep = Annotated[AuthRuntime, Depends(get_runtime)]
 
 
-@lru_cache(maxsize=8)
-def _trusted_proxies(entries: tuple[str, ...]) -> TrustedProxies:
-    return TrustedProxies(entries)
-
-
 async def client_info(request: Request, runtime: RuntimeDep) -> ClientInfo:
     """The caller's address by the platform's one rule (mcm_shared.client_address): behind
     ingress → gateway, both trusted through FORWARDED_ALLOW_IPS, it is the real client."""
-    settings = runtime.settings
     peer = request.client.host if request.client else None
     ip = peer
     if peer:
-        ip = _trusted_proxies(tuple(settings.forwarded_allow_ips)).client(peer, request.headers.get("x-forwarded-for"))
+        ip = runtime.trusted_proxies.client(peer, request.headers.get("x-forwarded-for"))
     return ClientInfo(ip_address=ip, user_agent=request.headers.get("user-agent"))
 
 

@@ -35,6 +35,7 @@ from mcm_auth.security.passwords import PasswordHasher
 from mcm_auth.sessions.router import router as sessions_router
 from mcm_auth.verification.router import router as verification_router
 from mcm_shared.app import create_service_app
+from mcm_shared.client_address import TrustedProxies
 from mcm_shared.db import Database
 from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay, stream_for
 from mcm_shared.events.worker import BackgroundWorker
@@ -89,6 +90,7 @@ async def build_runtime(settings: Settings, database: Database, redis: Redis, st
         events=EventWriter(EVENTS, producer="auth"),
         outbound=Outbound(),
         oidc=OidcClient(settings, http),
+        trusted_proxies=TrustedProxies(settings.forwarded_allow_ips),
         http=http,
     )
 

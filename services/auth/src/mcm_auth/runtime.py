@@ -13,6 +13,7 @@ from mcm_auth.keys.service import KeyRing
 from mcm_auth.oidc.client import OidcClient
 from mcm_auth.outbox.outbound import Outbound
 from mcm_auth.security.passwords import PasswordHasher
+from mcm_shared.client_address import TrustedProxies
 from mcm_shared.db import Database
 from mcm_shared.events import EventWriter
 
@@ -27,4 +28,5 @@ class AuthRuntime:
     events: EventWriter
     outbound: Outbound
     oidc: OidcClient
+    trusted_proxies: TrustedProxies  # FORWARDED_ALLOW_IPS, parsed once
     http: httpx.AsyncClient  # outbound HTTP (Google, the SMS gateway); closed with the app
