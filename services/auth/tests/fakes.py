@@ -43,8 +43,8 @@ class MailSink:
     def to(self, address: str) -> list[Mail]:
         return [mail for mail in self.messages if mail.to == address.lower()]
 
-    async def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> list[Mail]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, address: str, count: int = 1, within: float = 10.0) -> list[Mail]:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             found = self.to(address)
             if len(found) >= count:
@@ -52,8 +52,8 @@ class MailSink:
             await asyncio.sleep(0.05)
         raise AssertionError(f"expected {count} mail(s) to {address}, got {len(self.to(address))}")
 
-    async def wait_for_text(self, address: str, text: str, timeout: float = 10.0) -> Mail:
-        deadline = time.monotonic() + timeout
+    async def wait_for_text(self, address: str, text: str, within: float = 10.0) -> Mail:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             for mail in self.to(address):
                 if text in mail.body or text in mail.subject:
@@ -86,8 +86,8 @@ class SmsApi:
     def to(self, number: str) -> list[Sms]:
         return [sms for sms in self.messages if sms.to == number]
 
-    async def wait_for(self, number: str, count: int = 1, timeout: float = 10.0) -> list[Sms]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, number: str, count: int = 1, within: float = 10.0) -> list[Sms]:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if len(self.to(number)) >= count:
                 return self.to(number)

@@ -1,4 +1,5 @@
-"""The operator commands: migrate, create-admin and rotate-key (real processes where that matters, in-process otherwise)."""
+"""The operator commands: migrate, create-admin and rotate-key (real processes where that matters,
+in-process otherwise)."""
 
 from __future__ import annotations
 

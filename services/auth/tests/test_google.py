@@ -140,7 +140,7 @@ async def test_google_sign_in_takes_an_unverified_squatted_account_from_the_squa
     refreshed = await google.post("/api/v1/auth/refresh", json={"refresh_token": squatter["refresh_token"]})
     assert refreshed.status_code == 401
     # The revocation was published, so the gateway and every other service refuse the token too.
-    revoked = await google.app.state.ctx.redis.zscore("auth:revoked_sessions", _sid(squatter))
+    revoked = await google.app.state.runtime.redis.zscore("auth:revoked_sessions", _sid(squatter))
     assert revoked is not None
 
 

@@ -72,7 +72,7 @@ async def test_preferences_refuse_unknown_topics_and_fields(client):
 async def test_requested_notifications_reach_verified_email(client, mail):
     email, tokens = await verified_user(client, mail)
     await request_notification(client, [await user_id_of(client, tokens)])
-    found = await mail.wait_for_text(email, "Tuesday Men", timeout=20)
+    found = await mail.wait_for_text(email, "Tuesday Men", within=20)
     assert "was approved" in found.body and found.subject == "Welcome to Tuesday Men"
 
 
@@ -88,7 +88,7 @@ async def test_unverified_addresses_and_unknown_users_get_nothing(client, mail):
     await request_notification(
         client, [await user_id_of(client, verified_tokens)], template="waitlist_promoted", data={"title": "Retreat A"}
     )
-    await mail.wait_for_text(verified_email, "Retreat A", timeout=20)
+    await mail.wait_for_text(verified_email, "Retreat A", within=20)
     assert not [m for m in mail.to(email) if "Retreat A" in m.body]
 
 
@@ -103,7 +103,7 @@ async def test_preferences_choose_the_channels(client, mail, sms):
     await request_notification(
         client, [await user_id_of(client, tokens)], template="event_cancelled", data={"title": "Movie night"}
     )
-    messages = await sms.wait_for(number, 2, timeout=20)
+    messages = await sms.wait_for(number, 2, within=20)
     assert "Movie night" in messages[-1].body
     await asyncio.sleep(0.5)
     assert not [m for m in mail.to(email) if "Movie night" in m.body]
@@ -113,7 +113,7 @@ async def test_a_redelivered_event_is_sent_once(client, mail):
     email, tokens = await verified_user(client, mail)
     envelope = await request_notification(client, [await user_id_of(client, tokens)], data={"circle_name": "Once Only"})
     await client.app.state.redis.xadd(stream_for("circles"), envelope.to_fields())  # the same event again
-    await mail.wait_for_text(email, "Once Only", timeout=20)
+    await mail.wait_for_text(email, "Once Only", within=20)
     await asyncio.sleep(1.0)
     assert len([m for m in mail.to(email) if "Once Only" in m.body]) == 1
 
@@ -124,7 +124,7 @@ async def test_other_services_cannot_send_security_templates(client, mail):
         client, [await user_id_of(client, tokens)], template="password_reset", data={"link": "https://evil.example"}
     )
     await request_notification(client, [await user_id_of(client, tokens)], data={"circle_name": "After Evil"})
-    await mail.wait_for_text(email, "After Evil", timeout=20)
+    await mail.wait_for_text(email, "After Evil", within=20)
     assert not [m for m in mail.to(email) if "evil.example" in m.body]
 
 
@@ -136,7 +136,7 @@ async def test_unknown_templates_are_still_delivered_plainly(client, mail):
         template="circle.new_feature",
         data={"circle_name": "Plain $display_name"},
     )
-    found = await mail.wait_for_text(email, "Plain $display_name", timeout=20)
+    found = await mail.wait_for_text(email, "Plain $display_name", within=20)
     assert found.subject == "Circle new feature"
 
 
@@ -170,7 +170,7 @@ async def test_email_queued_while_smtp_is_down_is_sent_later(app_client, mail):
             await session.commit()
         assert attempts >= 1
     async with app_client() as client:  # SMTP back: the queued message goes out
-        await mail.wait_for_text(email, "verification code is", timeout=20)
+        await mail.wait_for_text(email, "verification code is", within=20)
 
 
 async def test_development_without_smtp_logs_messages_instead_of_queueing_forever(app_client):
@@ -203,14 +203,14 @@ async def test_unusable_requests_are_skipped_and_the_consumer_keeps_going(client
     await redis.xadd(stream_for("circles"), broken.to_fields())
     await redis.xadd(stream_for("circles"), {"type": "notification.requested", "envelope": "{not json"})
     await request_notification(client, [await user_id_of(client, tokens)], data={"circle_name": "Still Working"})
-    await mail.wait_for_text(email, "Still Working", timeout=20)
+    await mail.wait_for_text(email, "Still Working", within=20)
     # A disabled recipient gets nothing.
     user_id = await user_id_of(client, tokens)
     async with client.app.state.db.session() as session:
         await session.execute(text("UPDATE auth.users SET disabled_at = now() WHERE id = :i"), {"i": user_id})
         queued = await deliver(
             session,
-            client.app.state.ctx.outbound,
+            client.app.state.runtime.outbound,
             NotificationRequested(recipient_user_ids=[user_id], template="generic", data={}),
         )
         await session.rollback()

@@ -131,7 +131,7 @@ async def test_no_transaction_is_open_while_a_password_is_hashed(client, mail, f
     action, expected = await _flow(flow, client, mail)
     live = track_request_sessions(client.app)
     seen: list[bool] = []
-    HashProbe(client.app.state.ctx.hasher, during=lambda _: seen.append(any(s.in_transaction() for s in live)))
+    HashProbe(client.app.state.runtime.hasher, during=lambda _: seen.append(any(s.in_transaction() for s in live)))
     response = await action()
     assert response.status_code == expected, response.text
     assert seen, "the use case hashed nothing"
@@ -149,7 +149,7 @@ async def test_thirty_concurrent_logins_share_a_pool_of_two_connections(app_clie
         emails = [await register(client) for _ in range(30)]
         # Each check takes 0.3 s more: a login that kept its connection through it would hold one
         # of the two for 0.3 s, and the last of 30 would wait ~4.5 s for the pool (> 2 s: 503).
-        probe = HashProbe(client.app.state.ctx.hasher, extra_seconds=0.3)
+        probe = HashProbe(client.app.state.runtime.hasher, extra_seconds=0.3)
         responses = await asyncio.gather(*(login_request(client, email) for email in emails))
     statuses = [response.status_code for response in responses]
     assert statuses == [200] * 30, statuses
@@ -163,7 +163,7 @@ async def test_thirty_concurrent_logins_share_a_pool_of_two_connections(app_clie
 async def test_no_more_hashes_run_at_once_than_password_hash_concurrency(app_client):
     async with app_client(password_hash_concurrency=2) as client:
         emails = [await register(client) for _ in range(8)]
-        probe = HashProbe(client.app.state.ctx.hasher, extra_seconds=0.05)
+        probe = HashProbe(client.app.state.runtime.hasher, extra_seconds=0.05)
         signups = [
             client.post(
                 "/api/v1/auth/register", json={"email": new_email(), "password": PASSWORD, "display_name": "Sam"}
@@ -183,7 +183,7 @@ async def test_no_more_hashes_run_at_once_than_password_hash_concurrency(app_cli
 async def test_a_queue_longer_than_the_timeout_answers_503_with_retry_after(app_client):
     async with app_client(password_hash_concurrency=1, password_hash_queue_timeout_seconds=0.3) as client:
         email = await register(client)
-        HashProbe(client.app.state.ctx.hasher, extra_seconds=0.6)
+        HashProbe(client.app.state.runtime.hasher, extra_seconds=0.6)
         responses = await asyncio.gather(*(login_request(client, email) for _ in range(3)))
         statuses = sorted(response.status_code for response in responses)
         assert statuses[0] == 200 and 503 in statuses, statuses
@@ -200,7 +200,7 @@ async def test_a_queue_longer_than_the_timeout_answers_503_with_retry_after(app_
 async def test_liveness_keeps_answering_while_twenty_logins_hash(app_client, record_property):
     async with app_client(bcrypt_rounds=10) as client:
         email = await register(client)  # a cost-10 hash: every check below spends one
-        hasher = client.app.state.ctx.hasher
+        hasher = client.app.state.runtime.hasher
         probe = HashProbe(hasher)
         logins = asyncio.gather(*(login_request(client, email) for _ in range(20)))
         latencies: list[float] = []
@@ -238,7 +238,7 @@ def hold_first_hash(started: threading.Event, go: threading.Event) -> Callable[[
 async def _while_checking(client, request, change_sql: str, **params: Any):
     """Run `request`; while its password check runs, apply `change_sql` to the account."""
     started, go = threading.Event(), threading.Event()
-    HashProbe(client.app.state.ctx.hasher, during=hold_first_hash(started, go))
+    HashProbe(client.app.state.runtime.hasher, during=hold_first_hash(started, go))
     task = asyncio.create_task(request())
     try:
         assert await asyncio.to_thread(started.wait, 10)
@@ -263,7 +263,7 @@ async def test_an_account_disabled_during_the_password_check_is_not_signed_in(cl
 
 async def test_a_password_changed_during_the_check_does_not_sign_in_with_the_old_one(client):
     email = await register(client)
-    other_hash = await client.app.state.ctx.hasher.hash(NEW_PASSWORD)
+    other_hash = await client.app.state.runtime.hasher.hash(NEW_PASSWORD)
     response = await _while_checking(
         client,
         lambda: login_request(client, email),
@@ -280,7 +280,7 @@ async def test_two_concurrent_password_changes_cannot_both_win(app_client):
         email, first = await signed_up(client)
         second = await login(client, email)
         both_checking = threading.Barrier(2, timeout=5)
-        HashProbe(client.app.state.ctx.hasher, during=lambda number: both_checking.wait() if number <= 2 else None)
+        HashProbe(client.app.state.runtime.hasher, during=lambda number: both_checking.wait() if number <= 2 else None)
         changes = [
             client.post(
                 "/api/v1/auth/password",
@@ -299,7 +299,7 @@ async def test_two_concurrent_password_changes_cannot_both_win(app_client):
 
 async def test_deletion_confirmed_with_a_password_changed_meanwhile_is_refused(client):
     email, tokens = await signed_up(client)
-    other_hash = await client.app.state.ctx.hasher.hash(NEW_PASSWORD)
+    other_hash = await client.app.state.runtime.hasher.hash(NEW_PASSWORD)
     response = await _while_checking(
         client,
         lambda: client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD}, headers=bearer(tokens)),

@@ -82,7 +82,8 @@ async def test_an_expired_reset_token_is_refused(client, mail):
     async with client.app.state.db.session() as session:
         await session.execute(
             text(
-                "UPDATE auth.password_resets SET expires_at = now() - interval '1 second' WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
+                "UPDATE auth.password_resets SET expires_at = now() - interval '1 second'"
+                " WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
             ),
             {"e": email},
         )
@@ -97,13 +98,15 @@ async def test_reset_links_expire_within_thirty_minutes(client, mail):
     async with client.app.state.db.session() as session:
         ttl = await session.scalar(
             text(
-                "SELECT extract(epoch FROM expires_at - created_at) FROM auth.password_resets WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
+                "SELECT extract(epoch FROM expires_at - created_at) FROM auth.password_resets"
+                " WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
             ),
             {"e": email},
         )
         stored = await session.scalar(
             text(
-                "SELECT token_hash FROM auth.password_resets WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
+                "SELECT token_hash FROM auth.password_resets"
+                " WHERE user_id = (SELECT id FROM auth.users WHERE email = :e)"
             ),
             {"e": email},
         )

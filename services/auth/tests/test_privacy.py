@@ -13,9 +13,9 @@ from mcm_shared.events import stream_for
 from .conftest import PASSWORD, bearer, make_admin, signed_up, user_id_of, verified_user
 
 
-async def events_of(client, event_type: str, user_id: str, timeout: float = 10.0) -> list[dict]:
+async def events_of(client, event_type: str, user_id: str, within: float = 10.0) -> list[dict]:
     """Envelopes of `event_type` about `user_id` that the relay put on auth's stream."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         entries = await client.app.state.redis.xrange(stream_for("auth"))
         found = []

@@ -18,7 +18,7 @@ async def count_users(client, email: str) -> int:
 async def test_email_is_trimmed_lowercased_and_nfkc_normalised(client):
     local = new_email().split("@")[0]
     # Fullwidth letters fold to ASCII under NFKC.
-    await register(client, email=f"  {local.upper()}@ＥＸＡＭＰＬＥ.org ")
+    await register(client, email=f"  {local.upper()}@ＥＸＡＭＰＬＥ.org ")  # noqa: RUF001 (fullwidth on purpose)
     assert await count_users(client, f"{local}@example.org") == 1
     await login(client, f"{local}@example.org")
     await login(client, f"{local.upper()}@Example.ORG")

@@ -32,7 +32,7 @@ async def test_the_shared_verifier_accepts_it_for_internal_routes_only(client):
     token = (await ask(client, grant_type="client_credentials", client_id="circles", client_secret=SECRET)).json()[
         "access_token"
     ]
-    keys = client.app.state.keyring.verifier_keys
+    keys = client.app.state.runtime.keyring.verifier_keys
     internal = TokenVerifier(keys, issuer="mcm-auth", audience="internal")
     principal = await internal.verify(token)
     assert principal.is_service and principal.subject == "svc:circles"

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mcm_auth.config import Settings
-from mcm_auth.notifications.transports import SmtpTransport
+from mcm_auth.outbox.transports import SmtpTransport
 from mcm_devstack.engines import free_port
 from mcm_shared.settings import ConfigurationError
 

@@ -189,4 +189,4 @@ async def test_sms_delivery_is_retried_when_the_provider_fails(client, sms):
     number = unique_number()
     sms.fail_next = 1
     assert (await client.post("/api/v1/auth/phone", json={"phone": number}, headers=bearer(tokens))).status_code == 202
-    await sms.wait_for(number, 1, timeout=15)
+    await sms.wait_for(number, 1, within=15)

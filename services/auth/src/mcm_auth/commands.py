@@ -9,23 +9,25 @@ import secrets
 import sys
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.accounts.rules import check_password, clean_display_name, normalise_email
 from mcm_auth.config import Settings
+from mcm_auth.keys import service as keys
 from mcm_auth.keys.material import generate_key, key_to_pem, write_key_file
-from mcm_auth.keys.repository import KeyRepository
 from mcm_auth.models import EVENTS
 from mcm_auth.roles.models import AuditEntry
-from mcm_auth.roles.permissions import Role, canonical_roles
+from mcm_auth.roles.permissions import canonical_roles
 from mcm_auth.security.passwords import PasswordHasher
 from mcm_shared.db import Database
 from mcm_shared.events.writer import EventWriter
+from mcm_shared.security import Role
 
 DEV_ADMIN_EMAIL = "admin@mcm.example"
 
@@ -50,8 +52,7 @@ async def ensure_admin_in(
 ) -> str:
     """Idempotent: an existing admin is left alone; an existing account gains the admin role."""
     async with database.session() as session:
-        repo = UserRepository(session)
-        user = await repo.by_email(email)
+        user = await accounts.user_by_email(session, email)
         if user is not None:
             if Role.ADMIN.value in user.roles:
                 return f"admin {email} already exists; nothing changed"
@@ -90,7 +91,7 @@ async def ensure_admin_in(
             email_verified_at=datetime.now(UTC),
         )
         try:
-            await repo.add(user)
+            await accounts.add_user(session, user)
             writer = EventWriter(EVENTS, producer="auth")
             await announce(session, writer, "user.registered", user)
             session.add(
@@ -137,12 +138,12 @@ def create_admin(argv: list[str]) -> int:
     return 0
 
 
-async def prepublish(settings: Settings, kid: str, jwk: dict) -> None:
+async def prepublish(settings: Settings, kid: str, jwk: dict[str, Any]) -> None:
     """Publish a new public key before anything signs with it, so verifiers already know it."""
     database = Database(settings.creds_database_url or "")
     try:
         async with database.session() as session:
-            await KeyRepository(session).add_if_missing(kid, jwk, datetime.now(UTC))
+            await keys.prepublish(session, kid, jwk, datetime.now(UTC))
             await session.commit()
     finally:
         await database.dispose()

@@ -103,7 +103,7 @@ class Settings(BaseServiceSettings):
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
     google_authorization_endpoint: str = "https://accounts.google.com/o/oauth2/v2/auth"
-    google_token_endpoint: str = "https://oauth2.googleapis.com/token"
+    google_token_endpoint: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
     google_jwks_uri: str = "https://www.googleapis.com/oauth2/v3/certs"
     google_issuer: str = "https://accounts.google.com"
     # The frontend page Google returns to (it posts code + state on), or this API's GET callback.

@@ -1,11 +1,11 @@
-"""Request dependencies of the auth service: its context, the caller's client details and the
+"""Request dependencies of the auth service: its runtime, the caller's client details and the
 signed-in account (token verified, then its session and account checked in the database, so a
 revoked session is refused here at once, not only at the gateway)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated
 
 import jwt
@@ -14,11 +14,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.models import User
-from mcm_auth.context import AuthContext
 from mcm_auth.roles.permissions import permissions_of
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.service import ClientInfo
-from mcm_shared.client_address import TrustedProxies
 from mcm_shared.errors import Forbidden
 from mcm_shared.security import current_principal
 from mcm_shared.security.principal import Principal
@@ -27,26 +26,22 @@ from mcm_shared.wiring import SessionDep
 _bearer = HTTPBearer(scheme_name="BearerToken", bearerFormat="JWT", auto_error=False)
 
 
-async def get_context(request: Request) -> AuthContext:
-    return request.app.state.ctx
+async def get_runtime(request: Request) -> AuthRuntime:
+    """The runtime the lifespan built (read only: dependencies never write `app.state`)."""
+    runtime: AuthRuntime = request.app.state.runtime
+    return runtime
 
 
-Ctx = Annotated[AuthContext, Depends(get_context)]
+RuntimeDep = Annotated[AuthRuntime, Depends(get_runtime)]
 
 
-@lru_cache(maxsize=8)
-def _trusted_proxies(entries: tuple[str, ...]) -> TrustedProxies:
-    return TrustedProxies(entries)
-
-
-async def client_info(request: Request) -> ClientInfo:
+async def client_info(request: Request, runtime: RuntimeDep) -> ClientInfo:
     """The caller's address by the platform's one rule (mcm_shared.client_address): behind
     ingress → gateway, both trusted through FORWARDED_ALLOW_IPS, it is the real client."""
-    settings = request.app.state.settings
     peer = request.client.host if request.client else None
     ip = peer
     if peer:
-        ip = _trusted_proxies(tuple(settings.forwarded_allow_ips)).client(peer, request.headers.get("x-forwarded-for"))
+        ip = runtime.trusted_proxies.client(peer, request.headers.get("x-forwarded-for"))
     return ClientInfo(ip_address=ip, user_agent=request.headers.get("user-agent"))
 
 
@@ -63,13 +58,13 @@ class SignedIn:
 async def signed_in(
     request: Request,
     db: SessionDep,
-    ctx: Ctx,
+    runtime: RuntimeDep,
     _openapi: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> SignedIn:
-    await ctx.keyring.reload_if_stale(ctx.db)
+    await runtime.keyring.reload_if_stale(runtime.database)
     kid = _unverified_kid(request)
     if kid is not None:
-        await ctx.keyring.learn_kid(ctx.db, kid)
+        await runtime.keyring.learn_kid(runtime.database, kid)
     principal = await current_principal(request)
     if principal.user_id is None or principal.session_id is None:
         raise AccountUnavailable("This endpoint needs a user's access token.")
@@ -101,7 +96,7 @@ def _unverified_kid(request: Request) -> str | None:
     return kid if isinstance(kid, str) and 0 < len(kid) <= 64 else None
 
 
-def require_permission(permission: str):
+def require_permission(permission: str) -> Callable[[SignedIn], Awaitable[SignedIn]]:
     """403 unless the caller's current roles (read from the database) grant `permission`."""
 
     async def check(account: CurrentAccount) -> SignedIn:

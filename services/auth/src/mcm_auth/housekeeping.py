@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, or_
+from sqlalchemy import CursorResult, delete, or_
 
-from mcm_auth.notifications.models import OutboundMessage
+from mcm_auth.outbox.models import OutboundMessage
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.sessions.models import RefreshToken, Session
 from mcm_auth.verification.models import VerificationCode
@@ -43,7 +44,9 @@ async def purge(database: Database, *, absolute_session_ttl: timedelta, now: dat
             ),
         ]
         for statement in statements:
-            removed += (await session.execute(statement)).rowcount or 0
+            # A DELETE yields a CursorResult (it has rowcount); SQLAlchemy types execute() as Result.
+            result = cast("CursorResult[Any]", await session.execute(statement))
+            removed += result.rowcount or 0
         await session.commit()
     if removed:
         logger.info("housekeeping removed rows", extra={"rows": removed})

@@ -3,7 +3,8 @@
 from mcm_auth.accounts.models import User
 from mcm_auth.db import Base
 from mcm_auth.keys.models import PublishedKey
-from mcm_auth.notifications.models import NotificationPreference, OutboundMessage
+from mcm_auth.notifications.models import NotificationPreference
+from mcm_auth.outbox.models import OutboundMessage
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.sessions.models import RefreshToken, Session

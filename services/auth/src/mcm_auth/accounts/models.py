@@ -9,8 +9,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mcm_auth.db import Base
-from mcm_auth.roles.permissions import ROLE_NAMES
 from mcm_shared.db import Entity
+from mcm_shared.security import ROLE_NAMES, Role
 
 _ROLE_LIST = ", ".join(f"'{role}'" for role in ROLE_NAMES)
 
@@ -28,7 +28,7 @@ class User(Entity, Base):
     # NULL for accounts that only sign in with Google, and after erasure.
     password_hash: Mapped[str | None] = mapped_column(String(100))
     roles: Mapped[list[str]] = mapped_column(
-        ARRAY(String(20)), nullable=False, server_default=text("ARRAY['member']::varchar[]")
+        ARRAY(String(20)), nullable=False, server_default=text(f"ARRAY['{Role.MEMBER.value}']::varchar[]")
     )
     email_verified_at: Mapped[datetime | None]
     phone: Mapped[str | None] = mapped_column(String(20))

@@ -27,26 +27,8 @@ class StrictInput(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
-class Registration(StrictInput):
-    email: Email
-    password: NewPassword
-    display_name: DisplayName
-
-
 class ProfileUpdate(StrictInput):
     display_name: DisplayName
-
-
-class Erasure(StrictInput):
-    # Required when the account has a password; Google-only accounts confirm by being signed in.
-    password: Annotated[str | None, Field(max_length=PASSWORD_MAX)] = None
-
-
-class RegistrationAccepted(BaseModel):
-    """The same answer whether or not the address already had an account."""
-
-    status: str = "accepted"
-    detail: str = "If the address can be used, a verification code is on its way."
 
 
 class Me(BaseModel):

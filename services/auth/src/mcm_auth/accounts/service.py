@@ -1,75 +1,63 @@
-"""Registration and the user's own record. Each use case commits once.
-
-Registering an address that already has an account answers exactly like a new registration
-(same status, same body, one bcrypt hash spent either way) and mails the owner instead, so the
-endpoint cannot be used to find out who has an account.
-"""
+"""The user's own record, and the account look-ups other packages build on (they call these,
+never the accounts repository). Each use case here commits once."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.repository import UserRepository
-from mcm_auth.accounts.schemas import Me, Registration
-from mcm_auth.context import AuthContext
-from mcm_auth.ratelimit import hit
-from mcm_auth.roles.permissions import Role
-
-logger = logging.getLogger("mcm.auth.accounts")
+from mcm_auth.accounts.schemas import Me
+from mcm_auth.runtime import AuthRuntime
 
 
-async def register(session: AsyncSession, ctx: AuthContext, data: Registration, *, client_ip: str | None) -> None:
-    await hit(
-        ctx.redis,
-        f"auth:register:ip:{client_ip or 'unknown'}",
-        limit=ctx.settings.register_max_per_ip,
-        window_seconds=ctx.settings.register_ip_window_seconds,
-        detail="Too many sign-ups from this address; try again later.",
-    )
-    # Hashed before the first query, so no transaction (no pooled connection) waits on bcrypt.
-    password_hash = await ctx.hasher.hash(data.password)
-    repo = UserRepository(session)
-    existing = await repo.by_email(data.email)
-    if existing is not None:
-        await _tell_owner(session, ctx, existing)
-        return
-    user = User(
-        id=uuid.uuid4(),
-        email=data.email,
-        display_name=data.display_name,
-        password_hash=password_hash,
-        roles=[Role.MEMBER.value],
-    )
-    try:
-        await repo.add(user)
-        await after_registration(session, ctx, user)
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await UserRepository(session).get(user_id)
+
+
+async def get_user_for_update(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The row re-read and locked until commit (see UserRepository.get_for_update)."""
+    return await UserRepository(session).get_for_update(user_id)
+
+
+async def get_user_for_share(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The row re-read and share-locked until commit (see UserRepository.get_for_share)."""
+    return await UserRepository(session).get_for_share(user_id)
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await UserRepository(session).by_email(email)
+
+
+async def user_by_google_subject(session: AsyncSession, subject: str) -> User | None:
+    return await UserRepository(session).by_google_subject(subject)
+
+
+async def add_user(session: AsyncSession, user: User) -> None:
+    """Insert and flush (a duplicate email or Google subject raises IntegrityError here)."""
+    await UserRepository(session).add(user)
+
+
+async def signed_in_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The caller's own account, which the request's dependency has just checked exists;
+    locked for update."""
+    user = await get_user_for_update(session, user_id)
+    if user is None:
+        raise AccountUnavailable("The session has ended; sign in again.")
+    return user
+
+
+async def rename(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, display_name: str) -> User:
+    user = await signed_in_user(session, user_id)
+    if user.display_name != display_name:
+        user.display_name = display_name
+        await announce(session, runtime.events, "user.updated", user)
         await session.commit()
-    except IntegrityError:
-        # A concurrent sign-up with the same address won the unique constraint.
-        await session.rollback()
-        existing = await repo.by_email(data.email)
-        if existing is not None:
-            await _tell_owner(session, ctx, existing)
-
-
-async def after_registration(session: AsyncSession, ctx: AuthContext, user: User) -> None:
-    """What every new account gets, inside its creating transaction."""
-    await announce(session, ctx.events, "user.registered", user)
-    from mcm_auth.verification.service import queue_email_code  # verification builds on accounts
-
-    await queue_email_code(session, ctx, user)
-
-
-async def _tell_owner(session: AsyncSession, ctx: AuthContext, user: User) -> None:
-    if user.email and user.active:
-        await ctx.outbound.queue_email(session, user.email, "account_exists", {"display_name": user.display_name})
-        await session.commit()
+    return user
 
 
 def to_me(user: User) -> Me:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.accounts.models import User
 from mcm_auth.roles.models import AuditEntry
+from mcm_shared.security import Role
 
 
 def _escape_like(value: str) -> str:
@@ -38,16 +39,17 @@ class AdminRepository:
         return list(await self.session.scalars(statement))
 
     async def count_active_admins(self) -> int:
-        return await self.session.scalar(
+        count = await self.session.scalar(
             select(func.count())
             .select_from(User)
-            .where(User.roles.contains(["admin"]), User.disabled_at.is_(None), User.erased_at.is_(None))
+            .where(User.roles.contains([Role.ADMIN.value]), User.disabled_at.is_(None), User.erased_at.is_(None))
         )
+        return count or 0  # count() always yields a row
 
     async def lock_admins(self) -> None:
         """Serialise changes that could remove the last admin (two admins demoting each other)."""
         await self.session.execute(
-            select(User.id).where(User.roles.contains(["admin"])).order_by(User.id).with_for_update()
+            select(User.id).where(User.roles.contains([Role.ADMIN.value])).order_by(User.id).with_for_update()
         )
 
     def audit(self, entry: AuditEntry) -> None:

@@ -11,10 +11,10 @@ from mcm_auth.accounts.errors import AccountNotFound
 from mcm_auth.admin import service
 from mcm_auth.admin.errors import LastAdmin, NotOnYourself
 from mcm_auth.admin.schemas import AuditRecord, RolesUpdate, StatusChange, UserSummary
-from mcm_auth.deps import Ctx, SignedIn, require_permission
-from mcm_auth.roles.permissions import Role
+from mcm_auth.deps import RuntimeDep, SignedIn, require_permission
 from mcm_shared.errors import Forbidden, InvalidInput, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page, PageParams, page_params
+from mcm_shared.security import Role
 from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/users", tags=["admin"])
@@ -46,10 +46,12 @@ async def list_users(
     response_model=UserSummary,
     responses=problem_responses(*_ERRORS, AccountNotFound, LastAdmin, NotOnYourself),
 )
-async def set_roles(user_id: UserID, body: RolesUpdate, admin: CanWriteRoles, db: SessionDep, ctx: Ctx) -> UserSummary:
+async def set_roles(
+    user_id: UserID, body: RolesUpdate, admin: CanWriteRoles, db: SessionDep, runtime: RuntimeDep
+) -> UserSummary:
     """Replace the user's roles (member is always kept). Losing a role signs the user out everywhere."""
     return await service.set_roles(
-        db, ctx, actor_id=admin.user.id, user_id=user_id, roles=body.roles, reason=body.reason
+        db, runtime, actor_id=admin.user.id, user_id=user_id, roles=body.roles, reason=body.reason
     )
 
 
@@ -65,10 +67,12 @@ async def audit(user_id: UserID, staff: CanReadAudit, db: SessionDep, page: Pagi
     response_model=UserSummary,
     responses=problem_responses(*_ERRORS, AccountNotFound, LastAdmin, NotOnYourself),
 )
-async def disable(user_id: UserID, body: StatusChange, admin: CanDisable, db: SessionDep, ctx: Ctx) -> UserSummary:
+async def disable(
+    user_id: UserID, body: StatusChange, admin: CanDisable, db: SessionDep, runtime: RuntimeDep
+) -> UserSummary:
     """Disable the account: sign-in is refused and every session ends at once."""
     return await service.set_disabled(
-        db, ctx, actor_id=admin.user.id, user_id=user_id, disabled=True, reason=body.reason
+        db, runtime, actor_id=admin.user.id, user_id=user_id, disabled=True, reason=body.reason
     )
 
 
@@ -77,7 +81,9 @@ async def disable(user_id: UserID, body: StatusChange, admin: CanDisable, db: Se
     response_model=UserSummary,
     responses=problem_responses(*_ERRORS, AccountNotFound, NotOnYourself),
 )
-async def enable(user_id: UserID, body: StatusChange, admin: CanDisable, db: SessionDep, ctx: Ctx) -> UserSummary:
+async def enable(
+    user_id: UserID, body: StatusChange, admin: CanDisable, db: SessionDep, runtime: RuntimeDep
+) -> UserSummary:
     return await service.set_disabled(
-        db, ctx, actor_id=admin.user.id, user_id=user_id, disabled=False, reason=body.reason
+        db, runtime, actor_id=admin.user.id, user_id=user_id, disabled=False, reason=body.reason
     )

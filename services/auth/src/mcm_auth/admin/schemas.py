@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints
 
 from mcm_auth.accounts.schemas import StrictInput
-from mcm_auth.roles.permissions import Role
+from mcm_shared.security import Role
 
 # Why a change was made is required: the audit log is only useful if it says.
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]

@@ -8,25 +8,28 @@ revocation and shows in the next access token (at the next refresh).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.errors import AccountNotFound
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.admin.errors import LastAdmin, NotOnYourself
 from mcm_auth.admin.repository import AdminRepository
 from mcm_auth.admin.schemas import AuditRecord, UserSummary
-from mcm_auth.context import AuthContext
 from mcm_auth.roles.models import AuditEntry
-from mcm_auth.roles.permissions import Role, canonical_roles
+from mcm_auth.roles.permissions import canonical_roles
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_shared.pagination import Page, decode_cursor, encode_cursor
+from mcm_shared.security import Role
 
 _KEYS = {"created_at", "id"}
+T = TypeVar("T")
 
 
 def summary(user: User) -> UserSummary:
@@ -53,7 +56,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise
 
 
-def _page(rows: list[Any], limit: int, convert) -> Page:
+def _page(rows: list[Any], limit: int, convert: Callable[[Any], T]) -> Page[T]:
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = (
@@ -76,22 +79,39 @@ async def list_users(
 async def audit_of(
     session: AsyncSession, *, subject_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[AuditRecord]:
-    if await UserRepository(session).get(subject_id) is None:
+    if await accounts.get_user(session, subject_id) is None:
         raise AccountNotFound("No such user.")
     rows = await AdminRepository(session).audit_for(subject_id, after=_after(cursor), limit=limit)
     return _page(rows, limit, lambda row: AuditRecord.model_validate(row, from_attributes=True))
 
 
+async def lock_admins(session: AsyncSession) -> None:
+    """Serialise every change that could leave no active admin (until commit)."""
+    await AdminRepository(session).lock_admins()
+
+
+async def ensure_not_last_admin(session: AsyncSession, user: User) -> None:
+    """Refuse to remove the last active administrator (call after `lock_admins`)."""
+    if Role.ADMIN.value in user.roles and await AdminRepository(session).count_active_admins() <= 1:
+        raise LastAdmin("The last active administrator cannot delete the account.")
+
+
 async def _target(session: AsyncSession, repo: AdminRepository, user_id: uuid.UUID) -> User:
     await repo.lock_admins()
-    user = await UserRepository(session).get_for_update(user_id)
+    user = await accounts.get_user_for_update(session, user_id)
     if user is None or user.erased_at is not None:
         raise AccountNotFound("No such user.")
     return user
 
 
 async def set_roles(
-    session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.UUID, user_id: uuid.UUID, roles: list[Role], reason: str
+    session: AsyncSession,
+    runtime: AuthRuntime,
+    *,
+    actor_id: uuid.UUID,
+    user_id: uuid.UUID,
+    roles: list[Role],
+    reason: str,
 ) -> UserSummary:
     repo = AdminRepository(session)
     user = await _target(session, repo, user_id)
@@ -115,14 +135,14 @@ async def set_roles(
         )
     )
     if removed:
-        await revoke_sessions(session, ctx.redis, user.id, "demoted")
-    await _announce(session, ctx, user)
+        await revoke_sessions(session, runtime.redis, user.id, "demoted")
+    await _announce(session, runtime, user)
     await session.commit()
     return summary(user)
 
 
 async def set_disabled(
-    session: AsyncSession, ctx: AuthContext, *, actor_id: uuid.UUID, user_id: uuid.UUID, disabled: bool, reason: str
+    session: AsyncSession, runtime: AuthRuntime, *, actor_id: uuid.UUID, user_id: uuid.UUID, disabled: bool, reason: str
 ) -> UserSummary:
     repo = AdminRepository(session)
     user = await _target(session, repo, user_id)
@@ -136,13 +156,15 @@ async def set_disabled(
     action = "disabled" if disabled else "enabled"
     repo.audit(AuditEntry(actor_id=actor_id, subject_id=user.id, action=action, details={}, reason=reason))
     if disabled:
-        await revoke_sessions(session, ctx.redis, user.id, "disabled")
+        await revoke_sessions(session, runtime.redis, user.id, "disabled")
         if user.email:
-            await ctx.outbound.queue_email(session, user.email, "account_disabled", {"display_name": user.display_name})
-    await _announce(session, ctx, user)
+            await runtime.outbound.queue_email(
+                session, user.email, "account_disabled", {"display_name": user.display_name}
+            )
+    await _announce(session, runtime, user)
     await session.commit()
     return summary(user)
 
 
-async def _announce(session: AsyncSession, ctx: AuthContext, user: User) -> None:
-    await announce(session, ctx.events, "user.updated", user)
+async def _announce(session: AsyncSession, runtime: AuthRuntime, user: User) -> None:
+    await announce(session, runtime.events, "user.updated", user)

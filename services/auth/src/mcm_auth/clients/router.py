@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from mcm_auth.clients import service
 from mcm_auth.clients.errors import InvalidClient, InvalidTokenRequest
-from mcm_auth.deps import Client, Ctx
+from mcm_auth.deps import Client, RuntimeDep
 from mcm_shared.errors import RateLimited, problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["service tokens"])
@@ -23,7 +23,7 @@ _MAX_BODY = 4096
 
 class ServiceToken(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int
 
 
@@ -79,7 +79,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
         }
     },
 )
-async def token(request: Request, response: Response, ctx: Ctx, client: Client) -> ServiceToken:
+async def token(request: Request, response: Response, runtime: RuntimeDep, client: Client) -> ServiceToken:
     """A short-lived token for service-to-service calls (`aud=internal`, `sub=svc:<name>`).
     Authenticate with HTTP Basic or client_id/client_secret in the form."""
     form = await _form(request)
@@ -87,7 +87,7 @@ async def token(request: Request, response: Response, ctx: Ctx, client: Client) 
         raise InvalidTokenRequest("Only grant_type=client_credentials is supported.", error="unsupported_grant_type")
     credentials = _basic_credentials(request) or (form.get("client_id", ""), form.get("client_secret", ""))
     access, ttl = await service.issue(
-        ctx, client_id=credentials[0], client_secret=credentials[1], client_ip=client.ip_address
+        runtime, client_id=credentials[0], client_secret=credentials[1], client_ip=client.ip_address
     )
     response.headers["Cache-Control"] = "no-store"
     return ServiceToken(access_token=access, expires_in=ttl)

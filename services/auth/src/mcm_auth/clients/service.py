@@ -10,31 +10,31 @@ import re
 from datetime import UTC, datetime
 
 from mcm_auth.clients.errors import InvalidClient
-from mcm_auth.context import AuthContext
 from mcm_auth.ratelimit import hit
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.tokens import access_token
 
 INTERNAL_AUDIENCE = "internal"
 _CLIENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 
-async def issue(ctx: AuthContext, *, client_id: str, client_secret: str, client_ip: str | None) -> tuple[str, int]:
+async def issue(runtime: AuthRuntime, *, client_id: str, client_secret: str, client_ip: str | None) -> tuple[str, int]:
     await hit(
-        ctx.redis,
+        runtime.redis,
         f"auth:token:ip:{client_ip or 'unknown'}",
         limit=120,
         window_seconds=60,
         detail="Too many token requests.",
     )
-    expected = ctx.settings.service_client_secrets().get(client_id)
+    expected = runtime.settings.service_client_secrets().get(client_id)
     # Compare even when the client is unknown, so the answer time does not tell which exist.
     valid = hmac.compare_digest((expected or "\0").encode(), client_secret.encode()) and expected is not None
     if not valid or not _CLIENT_NAME.fullmatch(client_id):
         raise InvalidClient("Unknown client or wrong secret.")
-    ttl = ctx.settings.service_token_ttl_seconds
+    ttl = runtime.settings.service_token_ttl_seconds
     token, _ = access_token(
-        ctx.keyring,
-        issuer=ctx.settings.jwt_issuer,
+        runtime.keyring,
+        issuer=runtime.settings.jwt_issuer,
         audience=INTERNAL_AUDIENCE,
         subject=f"svc:{client_id}",
         roles=[],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcm_shared.errors import DependencyUnavailable, InvalidInput, NotFound, Unauthenticated
+from mcm_shared.errors import InvalidInput, NotFound
 
 
 class GoogleDisabled(NotFound):
@@ -11,11 +11,3 @@ class GoogleDisabled(NotFound):
 
 class InvalidState(InvalidInput):
     status, type_slug, title = 400, "invalid-state", "The sign-in attempt is unknown, used or expired; start again"
-
-
-class GoogleRejected(Unauthenticated):
-    type_slug, title = "google-sign-in-failed", "Google sign-in failed"
-
-
-class GoogleUnavailable(DependencyUnavailable):
-    type_slug, title = "google-unavailable", "Google cannot be reached right now"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from mcm_auth.deps import Client, Ctx
+from mcm_auth.deps import Client, RuntimeDep
 from mcm_auth.google import service
-from mcm_auth.google.errors import GoogleDisabled, GoogleRejected, GoogleUnavailable, InvalidState
+from mcm_auth.google.errors import GoogleDisabled, InvalidState
 from mcm_auth.google.schemas import AuthorizationResult, AuthorizationStart
+from mcm_auth.oidc.errors import GoogleRejected, GoogleUnavailable
 from mcm_auth.sessions.errors import AccountDisabled
 from mcm_auth.sessions.schemas import TokenPair
 from mcm_shared.errors import InvalidInput, problem_responses
@@ -19,10 +20,10 @@ router = APIRouter(prefix="/api/v1/auth/oidc/google", tags=["google sign-in"])
 
 
 @router.get("/start", response_model=AuthorizationStart, responses=problem_responses(GoogleDisabled))
-async def start(ctx: Ctx, response: Response) -> AuthorizationStart:
+async def start(runtime: RuntimeDep, response: Response) -> AuthorizationStart:
     """Where to send the user to sign in with Google. Keep `state` and check it comes back."""
     response.headers["Cache-Control"] = "no-store"
-    return await service.start(ctx)
+    return await service.start(runtime)
 
 
 @router.post(
@@ -33,11 +34,11 @@ async def start(ctx: Ctx, response: Response) -> AuthorizationStart:
     ),
 )
 async def callback(
-    body: AuthorizationResult, request: Request, db: SessionDep, ctx: Ctx, client: Client, response: Response
+    body: AuthorizationResult, db: SessionDep, runtime: RuntimeDep, client: Client, response: Response
 ) -> TokenPair:
     """Finish the sign-in with the `code` and `state` Google sent back: a token pair, as from login."""
     response.headers["Cache-Control"] = "no-store"
-    return await service.finish(db, ctx, request.app.state.oidc, code=body.code, state=body.state, client=client)
+    return await service.finish(db, runtime, code=body.code, state=body.state, client=client)
 
 
 @router.get(
@@ -48,9 +49,8 @@ async def callback(
     ),
 )
 async def callback_redirect(
-    request: Request,
     db: SessionDep,
-    ctx: Ctx,
+    runtime: RuntimeDep,
     client: Client,
     response: Response,
     code: Annotated[str, Query(min_length=1, max_length=2048)],
@@ -58,4 +58,4 @@ async def callback_redirect(
 ) -> TokenPair:
     """The same, when `GOOGLE_REDIRECT_URI` points straight at this API (no frontend page in between)."""
     response.headers["Cache-Control"] = "no-store"
-    return await service.finish(db, ctx, request.app.state.oidc, code=code, state=state, client=client)
+    return await service.finish(db, runtime, code=code, state=state, client=client)

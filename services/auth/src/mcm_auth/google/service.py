@@ -13,6 +13,7 @@ the owner's Google sign-in (see docs/auth.md, "Google sign-in").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import uuid
@@ -22,21 +23,22 @@ from urllib.parse import urlencode
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
 from mcm_auth.accounts.rules import clean_display_name, normalise_email
-from mcm_auth.context import AuthContext
-from mcm_auth.google.errors import GoogleDisabled, GoogleRejected, InvalidState
-from mcm_auth.google.oidc import GoogleIdentity, OidcClient, new_pkce
+from mcm_auth.google.errors import GoogleDisabled, InvalidState
 from mcm_auth.google.schemas import AuthorizationStart
-from mcm_auth.passwords.repository import ResetRepository
-from mcm_auth.roles.permissions import Role
+from mcm_auth.oidc.client import GoogleIdentity, new_pkce
+from mcm_auth.oidc.errors import GoogleRejected
+from mcm_auth.passwords.service import void_open_resets
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.errors import AccountDisabled
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.schemas import TokenPair
 from mcm_auth.sessions.service import ClientInfo, start_session
-from mcm_auth.verification.repository import CodeRepository
+from mcm_auth.verification.service import void_open_codes
+from mcm_shared.security import Role
 
 STATE_TTL_SECONDS = 600
 
@@ -45,12 +47,12 @@ def _state_key(state: str) -> str:
     return f"auth:oidc:state:{state}"
 
 
-async def start(ctx: AuthContext) -> AuthorizationStart:
-    settings = ctx.settings
+async def start(runtime: AuthRuntime) -> AuthorizationStart:
+    settings = runtime.settings
     if not settings.google_client_id:
         raise GoogleDisabled("Google sign-in is not enabled.")
     state, nonce, pkce = secrets.token_urlsafe(32), secrets.token_urlsafe(32), new_pkce()
-    await ctx.redis.set(
+    await runtime.redis.set(
         _state_key(state), json.dumps({"verifier": pkce.verifier, "nonce": nonce}), ex=STATE_TTL_SECONDS
     )
     query = urlencode(
@@ -70,25 +72,25 @@ async def start(ctx: AuthContext) -> AuthorizationStart:
 
 
 async def finish(
-    session: AsyncSession, ctx: AuthContext, oidc: OidcClient, *, code: str, state: str, client: ClientInfo
+    session: AsyncSession, runtime: AuthRuntime, *, code: str, state: str, client: ClientInfo
 ) -> TokenPair:
-    if not ctx.settings.google_client_id:
+    if not runtime.settings.google_client_id:
         raise GoogleDisabled("Google sign-in is not enabled.")
-    stored = await ctx.redis.getdel(_state_key(state))
+    stored = await runtime.redis.getdel(_state_key(state))
     if stored is None:
         raise InvalidState("The sign-in attempt is unknown, used or expired; start again.")
     attempt = json.loads(stored)
-    identity = await oidc.verify(await oidc.exchange(code, attempt["verifier"]), attempt["nonce"])
-    user = await _account_for(session, ctx, identity)
+    identity = await runtime.oidc.verify(await runtime.oidc.exchange(code, attempt["verifier"]), attempt["nonce"])
+    user = await _account_for(session, runtime, identity)
     if not user.active:
         raise AccountDisabled("This account is disabled.")
-    pair = await start_session(session, ctx, user, client)
+    pair = await start_session(session, runtime, user, client)
     await session.commit()
     return pair
 
 
 async def _take_from_squatter(
-    session: AsyncSession, ctx: AuthContext, user: User, identity: GoogleIdentity, now: datetime
+    session: AsyncSession, runtime: AuthRuntime, user: User, identity: GoogleIdentity, now: datetime
 ) -> None:
     """Google has proved who owns this address; nobody had proved it for this account. Whoever
     registered it may not be the owner, so nothing they set up survives the link: the password,
@@ -97,18 +99,15 @@ async def _take_from_squatter(
     user.password_hash = None
     user.password_changed_at = now
     user.phone = user.phone_verified_at = None
-    try:
+    with contextlib.suppress(ValueError):  # an unusable Google name keeps the old one
         user.display_name = clean_display_name(identity.name or user.display_name)
-    except ValueError:
-        pass
-    await ResetRepository(session).void_open(user.id, now)
-    await CodeRepository(session).void_open(user.id, "phone", now)
-    await revoke_sessions(session, ctx.redis, user.id, "google_link")
+    await void_open_resets(session, user.id, now)
+    await void_open_codes(session, user.id, "phone", now)
+    await revoke_sessions(session, runtime.redis, user.id, "google_link")
 
 
-async def _account_for(session: AsyncSession, ctx: AuthContext, identity: GoogleIdentity) -> User:
-    repo = UserRepository(session)
-    user = await repo.by_google_subject(identity.subject)
+async def _account_for(session: AsyncSession, runtime: AuthRuntime, identity: GoogleIdentity) -> User:
+    user = await accounts.user_by_google_subject(session, identity.subject)
     if user is not None:
         return user
     if not identity.email_verified:
@@ -119,16 +118,17 @@ async def _account_for(session: AsyncSession, ctx: AuthContext, identity: Google
     except ValueError:
         raise GoogleRejected("Google shared an email address we cannot use.") from None
     now = datetime.now(UTC)
-    user = await repo.by_email(email)
+    user = await accounts.user_by_email(session, email)
     if user is not None:
-        user = await repo.get_for_update(user.id)
-        assert user is not None
+        user = await accounts.get_user_for_update(session, user.id)
+        if user is None:  # erased or renamed between the two reads
+            raise GoogleRejected("The account changed during sign-in; try again.")
         if user.email_verified_at is None:
-            await _take_from_squatter(session, ctx, user, identity, now)
+            await _take_from_squatter(session, runtime, user, identity, now)
         user.google_subject = identity.subject
         if user.email_verified_at is None:
             user.email_verified_at = now
-            await announce(session, ctx.events, "user.updated", user)
+            await announce(session, runtime.events, "user.updated", user)
         return user
     try:
         name = clean_display_name(identity.name or email.split("@")[0])
@@ -144,9 +144,9 @@ async def _account_for(session: AsyncSession, ctx: AuthContext, identity: Google
         google_subject=identity.subject,
     )
     try:
-        await repo.add(user)
+        await accounts.add_user(session, user)
     except IntegrityError:
         await session.rollback()
         raise GoogleRejected("This Google account was just linked by another sign-in; try again.") from None
-    await announce(session, ctx.events, "user.registered", user)
+    await announce(session, runtime.events, "user.registered", user)
     return user

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
+from mcm_auth.deps import RuntimeDep
 
 router = APIRouter(tags=["keys"])
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify access tokens (ES256)")
-async def jwks(request: Request) -> JSONResponse:
-    state = request.app.state
-    await state.keyring.reload_if_stale(state.db)
-    max_age = state.settings.jwks_max_age_seconds
+async def jwks(runtime: RuntimeDep) -> JSONResponse:
+    await runtime.keyring.reload_if_stale(runtime.database)
+    max_age = runtime.settings.jwks_max_age_seconds
     # Short caching: verifiers must see a newly pre-published key soon after rotation.
-    return JSONResponse(state.keyring.jwks, headers={"Cache-Control": f"public, max-age={max_age}"})
+    return JSONResponse(runtime.keyring.jwks, headers={"Cache-Control": f"public, max-age={max_age}"})

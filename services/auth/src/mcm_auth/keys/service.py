@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.keys.material import SigningKey
 from mcm_auth.keys.repository import KeyRepository
@@ -23,6 +24,11 @@ logger = logging.getLogger("mcm.auth.keys")
 REFRESH_SECONDS = 30.0
 # Random kids in forged tokens must not turn into a database query each.
 UNKNOWN_KID_COOLDOWN = 5.0
+
+
+async def prepublish(session: AsyncSession, kid: str, jwk: dict[str, Any], now: datetime) -> None:
+    """Publish a public key before anything signs with it (idempotent; the caller commits)."""
+    await KeyRepository(session).add_if_missing(kid, jwk, now)
 
 
 class KeyRing:
@@ -57,7 +63,8 @@ class KeyRing:
             await repo.add_if_missing(self.kid, self.signing.public_jwk, now)
             await session.flush()
             mine = await repo.get(self.kid)
-            assert mine is not None
+            if mine is None:  # cannot happen: added or already there, in this transaction
+                raise RuntimeError(f"signing key {self.kid} is not published after adding it")
             await repo.retire_older_than(self.kid, mine.created_at, now)
             await session.commit()
         self._registered = True

@@ -1,2 +1,2 @@
-"""Outbound email and SMS: templates, a durable send queue, delivery, preferences and the
-`notification.requested` consumer."""
+"""Notification preferences and the `notification.requested` consumer: which of a user's proven
+channels may carry what other services ask to send (the sending itself is mcm_auth.outbox)."""

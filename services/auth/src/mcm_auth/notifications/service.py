@@ -13,8 +13,7 @@ import uuid
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_auth.accounts.repository import UserRepository
-from mcm_auth.notifications.outbound import Outbound
+from mcm_auth.accounts import service as accounts
 from mcm_auth.notifications.repository import PreferenceRepository
 from mcm_auth.notifications.schemas import (
     TOPICS,
@@ -23,7 +22,9 @@ from mcm_auth.notifications.schemas import (
     PreferencesUpdate,
     TopicPreference,
 )
-from mcm_auth.notifications.templates import SECURITY_TEMPLATES, topic_of
+from mcm_auth.outbox.outbound import Outbound
+from mcm_auth.outbox.templates import SECURITY_TEMPLATES, topic_of
+from mcm_shared.events import Handler
 from mcm_shared.events.envelope import Envelope
 
 logger = logging.getLogger("mcm.auth.notifications")
@@ -46,7 +47,7 @@ async def set_preferences(session: AsyncSession, *, user_id: uuid.UUID, update: 
     return await get_preferences(session, user_id=user_id)
 
 
-def request_handler(outbound: Outbound):
+def request_handler(outbound: Outbound) -> Handler:
     """The consumer handler for `notification.requested` (must not commit)."""
 
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
@@ -67,10 +68,10 @@ def request_handler(outbound: Outbound):
 
 async def deliver(session: AsyncSession, outbound: Outbound, request: NotificationRequested) -> int:
     topic = topic_of(request.template)
-    users, prefs = UserRepository(session), PreferenceRepository(session)
+    prefs = PreferenceRepository(session)
     queued = 0
     for user_id in dict.fromkeys(request.recipient_user_ids):
-        user = await users.get(user_id)
+        user = await accounts.get_user(session, user_id)
         if user is None or not user.active:
             continue
         chosen = (await prefs.for_user(user.id)).get(topic)

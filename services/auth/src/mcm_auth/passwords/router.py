@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from mcm_auth.deps import Client, Ctx, CurrentAccount
+from mcm_auth.deps import Client, CurrentAccount, RuntimeDep
 from mcm_auth.passwords import service
 from mcm_auth.passwords.errors import InvalidResetToken, WrongCurrentPassword
 from mcm_auth.passwords.schemas import Accepted, PasswordChange, ResetConfirm, ResetRequest
@@ -21,9 +21,9 @@ router = APIRouter(prefix="/api/v1/auth", tags=["passwords"])
     response_model=Accepted,
     responses=problem_responses(InvalidInput, RateLimited),
 )
-async def request_reset(body: ResetRequest, db: SessionDep, ctx: Ctx, client: Client) -> Accepted:
+async def request_reset(body: ResetRequest, db: SessionDep, runtime: RuntimeDep, client: Client) -> Accepted:
     """Email a single-use reset link if the address has an account; the answer is always 202."""
-    await service.request_reset(db, ctx, email=body.email, client_ip=client.ip_address)
+    await service.request_reset(db, runtime, email=body.email, client_ip=client.ip_address)
     return Accepted()
 
 
@@ -32,9 +32,9 @@ async def request_reset(body: ResetRequest, db: SessionDep, ctx: Ctx, client: Cl
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(InvalidResetToken, HashingBusy),
 )
-async def confirm_reset(body: ResetConfirm, db: SessionDep, ctx: Ctx) -> None:
+async def confirm_reset(body: ResetConfirm, db: SessionDep, runtime: RuntimeDep) -> None:
     """Set a new password with a reset token; every session of the account is signed out."""
-    await service.confirm_reset(db, ctx, token=body.token, new_password=body.new_password)
+    await service.confirm_reset(db, runtime, token=body.token, new_password=body.new_password)
 
 
 @router.post(
@@ -43,12 +43,12 @@ async def confirm_reset(body: ResetConfirm, db: SessionDep, ctx: Ctx) -> None:
     responses=problem_responses(Unauthenticated, WrongCurrentPassword, InvalidInput, RateLimited, HashingBusy),
 )
 async def change_password(
-    body: PasswordChange, account: CurrentAccount, db: SessionDep, ctx: Ctx, client: Client
+    body: PasswordChange, account: CurrentAccount, db: SessionDep, runtime: RuntimeDep, client: Client
 ) -> None:
     """Change the password (the current one is required); other sessions are signed out."""
     await service.change_password(
         db,
-        ctx,
+        runtime,
         user_id=account.user.id,
         session_id=account.session.id,
         current=body.current_password,

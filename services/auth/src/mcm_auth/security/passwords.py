@@ -9,7 +9,7 @@ so hashing is bounded. At most `concurrency` hashes run at once, on a small thre
 their own (so they never take the threads other `to_thread` work needs, such as sending mail);
 the others wait for a slot in arrival order. bcrypt is pure CPU: more hashes at once than cores
 add no throughput, only latency, and they starve the event loop that answers everything else
-(health probes, refreshes, JWKS). The default leaves the loop one core: usable cores − 1, at
+(health probes, refreshes, JWKS). The default leaves the loop one core: usable cores - 1, at
 least 1. A caller that would wait longer than `queue_timeout` for a slot gets `HashingBusy`
 (503 with Retry-After): the queue is longer than a client should wait.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import math
@@ -30,7 +31,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import bcrypt
 
@@ -152,12 +153,11 @@ class PasswordHasher:
         job.add_done_callback(self._releaser(asyncio.get_running_loop()))
         return await asyncio.wrap_future(job)
 
-    def _releaser(self, loop: asyncio.AbstractEventLoop) -> Callable[[Future], None]:
-        def release(_: Future) -> None:
-            try:
+    def _releaser(self, loop: asyncio.AbstractEventLoop) -> Callable[[Future[Any]], None]:
+        def release(_: Future[Any]) -> None:
+            # RuntimeError: the loop is already closed (shutdown): nobody waits any more.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._slots.release)
-            except RuntimeError:  # the loop is already closed (shutdown): nobody waits any more
-                pass
 
         return release
 
@@ -170,6 +170,6 @@ class PasswordHasher:
             self._hash_seconds = elapsed if not self._hash_seconds else 0.8 * self._hash_seconds + 0.2 * elapsed
 
     def _retry_after(self) -> int:
-        """Seconds until the queue in front of a newcomer has likely drained (1–60)."""
+        """Seconds until the queue in front of a newcomer has likely drained (1-60)."""
         backlog = (self._waiting + self.concurrency) * self._hash_seconds / self.concurrency
         return min(60, max(1, math.ceil(backlog)))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_auth.context import AuthContext
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.errors import SessionNotFound
 from mcm_auth.sessions.repository import SessionRepository
 from mcm_auth.sessions.revocation import revoke_sessions
@@ -15,10 +15,10 @@ from mcm_auth.sessions.schemas import SessionInfo
 
 
 async def list_sessions(
-    session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, current: uuid.UUID
+    session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, current: uuid.UUID
 ) -> list[SessionInfo]:
     now = datetime.now(UTC)
-    idle = timedelta(seconds=ctx.settings.refresh_idle_ttl_seconds)
+    idle = timedelta(seconds=runtime.settings.refresh_idle_ttl_seconds)
     rows = await SessionRepository(session).active_for_user(user_id, now)
     return [
         SessionInfo(
@@ -35,9 +35,11 @@ async def list_sessions(
     ]
 
 
-async def end_session(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+async def end_session(
+    session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, session_id: uuid.UUID
+) -> None:
     """End one of the user's sessions; someone else's session is a 404, like a missing one."""
-    revoked = await revoke_sessions(session, ctx.redis, user_id, "logout", only=session_id)
+    revoked = await revoke_sessions(session, runtime.redis, user_id, "logout", only=session_id)
     if not revoked:
         record = await SessionRepository(session).get(session_id)
         if record is None or record.user_id != user_id:
@@ -45,7 +47,7 @@ async def end_session(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.
     await session.commit()
 
 
-async def end_all(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID) -> int:
-    revoked = await revoke_sessions(session, ctx.redis, user_id, "logout_all")
+async def end_all(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID) -> int:
+    revoked = await revoke_sessions(session, runtime.redis, user_id, "logout_all")
     await session.commit()
     return len(revoked)

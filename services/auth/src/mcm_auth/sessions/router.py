@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from mcm_auth.deps import Client, Ctx, CurrentAccount
+from mcm_auth.deps import Client, CurrentAccount, RuntimeDep
 from mcm_auth.security.passwords import HashingBusy
 from mcm_auth.sessions import manage, service
 from mcm_auth.sessions.errors import (
@@ -42,35 +42,35 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
         HashingBusy,
     ),
 )
-async def login(body: Login, db: SessionDep, ctx: Ctx, client: Client, response: Response) -> TokenPair:
+async def login(body: Login, db: SessionDep, runtime: RuntimeDep, client: Client, response: Response) -> TokenPair:
     """Sign in with email and password. While an account is under a password-guessing attack,
     a correct password is answered `sign-in-code-required` and a code is emailed: send the same
     request again with `code` to finish."""
     response.headers.update(_NO_STORE)
-    return await service.login(db, ctx, email=body.email, password=body.password, client=client, code=body.code)
+    return await service.login(db, runtime, email=body.email, password=body.password, client=client, code=body.code)
 
 
 @router.post("/refresh", response_model=TokenPair, responses=problem_responses(InvalidRefreshToken, InvalidInput))
-async def refresh(body: Refresh, db: SessionDep, ctx: Ctx, response: Response) -> TokenPair:
+async def refresh(body: Refresh, db: SessionDep, runtime: RuntimeDep, response: Response) -> TokenPair:
     response.headers.update(_NO_STORE)
-    return await service.refresh(db, ctx, refresh_token=body.refresh_token)
+    return await service.refresh(db, runtime, refresh_token=body.refresh_token)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated))
-async def logout(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
+async def logout(account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> None:
     """End this session: its refresh token stops working and its access token is refused."""
-    await manage.end_session(db, ctx, user_id=account.user.id, session_id=account.session.id)
+    await manage.end_session(db, runtime, user_id=account.user.id, session_id=account.session.id)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated))
-async def logout_everywhere(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
+async def logout_everywhere(account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> None:
     """End every session of this account, this one included."""
-    await manage.end_all(db, ctx, user_id=account.user.id)
+    await manage.end_all(db, runtime, user_id=account.user.id)
 
 
 @router.get("/sessions", response_model=list[SessionInfo], responses=problem_responses(Unauthenticated))
-async def list_sessions(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> list[SessionInfo]:
-    return await manage.list_sessions(db, ctx, user_id=account.user.id, current=account.session.id)
+async def list_sessions(account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> list[SessionInfo]:
+    return await manage.list_sessions(db, runtime, user_id=account.user.id, current=account.session.id)
 
 
 @router.delete(
@@ -78,5 +78,5 @@ async def list_sessions(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> li
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(Unauthenticated, SessionNotFound),
 )
-async def end_session(session_id: SessionID, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
-    await manage.end_session(db, ctx, user_id=account.user.id, session_id=session_id)
+async def end_session(session_id: SessionID, account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> None:
+    await manage.end_session(db, runtime, user_id=account.user.id, session_id=session_id)

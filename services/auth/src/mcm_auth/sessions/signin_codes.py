@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.accounts.models import User
-from mcm_auth.context import AuthContext
 from mcm_auth.ratelimit import hit
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.security.secrets import code_hash, new_code
 from mcm_shared.errors import RateLimited
 
@@ -42,22 +42,22 @@ def _key(user_id: uuid.UUID) -> str:
     return f"auth:login:code:{user_id}"
 
 
-async def send(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+async def send(session: AsyncSession, runtime: AuthRuntime, user: User) -> None:
     """Email a fresh code inside the caller's transaction (the caller commits); nothing is sent
     while the account's sending limit holds, and the code sent last stays valid."""
     if user.email is None:
         return
-    settings = ctx.settings
+    settings = runtime.settings
     try:
         await hit(
-            ctx.redis,
+            runtime.redis,
             f"auth:login:code-sent:{user.id}:cooldown",
             limit=1,
             window_seconds=settings.verification_resend_cooldown_seconds,
             detail="",
         )
         await hit(
-            ctx.redis,
+            runtime.redis,
             f"auth:login:code-sent:{user.id}:hour",
             limit=settings.login_codes_per_hour,
             window_seconds=3600,
@@ -67,12 +67,12 @@ async def send(session: AsyncSession, ctx: AuthContext, user: User) -> None:
         return
     code, salt = new_code(), secrets.token_hex(16)
     ttl = settings.login_code_ttl_seconds
-    async with ctx.redis.pipeline(transaction=True) as pipe:
+    async with runtime.redis.pipeline(transaction=True) as pipe:
         pipe.delete(_key(user.id))
         pipe.hset(_key(user.id), mapping={"hash": code_hash(code, salt), "salt": salt, "attempts": 0})
         pipe.expire(_key(user.id), ttl)
         await pipe.execute()
-    await ctx.outbound.queue_email(
+    await runtime.outbound.queue_email(
         session,
         user.email,
         "signin_code",

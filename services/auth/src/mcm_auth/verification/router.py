@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from mcm_auth.deps import Ctx, CurrentAccount
+from mcm_auth.deps import CurrentAccount, RuntimeDep
 from mcm_auth.verification import service
 from mcm_auth.verification.errors import AlreadyVerified, InvalidCode
 from mcm_auth.verification.schemas import CodeIn, CodeSent, PhoneIn
@@ -19,8 +19,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["verification"])
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(Unauthenticated, InvalidCode, AlreadyVerified),
 )
-async def verify_email(body: CodeIn, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
-    await service.verify(db, ctx, user_id=account.user.id, purpose=service.EMAIL, code=body.code)
+async def verify_email(body: CodeIn, account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> None:
+    await service.verify(db, runtime, user_id=account.user.id, purpose=service.EMAIL, code=body.code)
 
 
 @router.post(
@@ -29,8 +29,8 @@ async def verify_email(body: CodeIn, account: CurrentAccount, db: SessionDep, ct
     response_model=CodeSent,
     responses=problem_responses(Unauthenticated, AlreadyVerified, RateLimited),
 )
-async def resend_email_code(account: CurrentAccount, db: SessionDep, ctx: Ctx) -> CodeSent:
-    return await service.resend_email_code(db, ctx, user_id=account.user.id)
+async def resend_email_code(account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> CodeSent:
+    return await service.resend_email_code(db, runtime, user_id=account.user.id)
 
 
 @router.post(
@@ -39,13 +39,13 @@ async def resend_email_code(account: CurrentAccount, db: SessionDep, ctx: Ctx) -
     response_model=CodeSent,
     responses=problem_responses(Unauthenticated, InvalidInput, AlreadyVerified, RateLimited),
 )
-async def add_phone(body: PhoneIn, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> CodeSent:
+async def add_phone(body: PhoneIn, account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> CodeSent:
     """Send a code by SMS to the number; it becomes the account's number once the code is entered."""
-    return await service.request_phone_code(db, ctx, user_id=account.user.id, phone=body.phone)
+    return await service.request_phone_code(db, runtime, user_id=account.user.id, phone=body.phone)
 
 
 @router.post(
     "/verify-phone", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(Unauthenticated, InvalidCode)
 )
-async def verify_phone(body: CodeIn, account: CurrentAccount, db: SessionDep, ctx: Ctx) -> None:
-    await service.verify(db, ctx, user_id=account.user.id, purpose=service.PHONE, code=body.code)
+async def verify_phone(body: CodeIn, account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> None:
+    await service.verify(db, runtime, user_id=account.user.id, purpose=service.PHONE, code=body.code)

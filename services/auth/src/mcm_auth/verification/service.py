@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_auth.accounts import service as accounts
+from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
-from mcm_auth.context import AuthContext
 from mcm_auth.ratelimit import hit
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.security.secrets import code_hash, new_code, same
 from mcm_auth.verification.errors import AlreadyVerified, InvalidCode
 from mcm_auth.verification.models import MAX_ATTEMPTS, VerificationCode
@@ -26,12 +27,12 @@ from mcm_auth.verification.schemas import CodeSent
 EMAIL, PHONE = "email", "phone"
 
 
-async def _new_code(session: AsyncSession, ctx: AuthContext, user: User, purpose: str, target: str) -> str:
+async def _new_code(session: AsyncSession, runtime: AuthRuntime, user: User, purpose: str, target: str) -> str:
     now = datetime.now(UTC)
     repo = CodeRepository(session)
     await repo.void_open(user.id, purpose, now)
     code, code_id = new_code(), uuid.uuid4()
-    ttl = ctx.settings.verification_code_ttl_seconds
+    ttl = runtime.settings.verification_code_ttl_seconds
     await repo.add(
         VerificationCode(
             id=code_id,
@@ -45,48 +46,49 @@ async def _new_code(session: AsyncSession, ctx: AuthContext, user: User, purpose
     return code
 
 
-async def queue_email_code(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+async def queue_email_code(session: AsyncSession, runtime: AuthRuntime, user: User) -> None:
     """Send a fresh email code inside the caller's transaction (used at registration too)."""
     if user.email is None:
         return
-    code = await _new_code(session, ctx, user, EMAIL, user.email)
-    minutes = ctx.settings.verification_code_ttl_seconds // 60
-    await ctx.outbound.queue_email(
+    code = await _new_code(session, runtime, user, EMAIL, user.email)
+    minutes = runtime.settings.verification_code_ttl_seconds // 60
+    await runtime.outbound.queue_email(
         session, user.email, "verify_email", {"display_name": user.display_name, "code": code, "minutes": minutes}
     )
 
 
-async def resend_email_code(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID) -> CodeSent:
-    user = await UserRepository(session).get_for_update(user_id)
-    assert user is not None
+async def resend_email_code(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID) -> CodeSent:
+    user = await accounts.signed_in_user(session, user_id)
     if user.email_verified_at is not None:
         raise AlreadyVerified("The email address is already verified.")
-    await _limit_sends(ctx, f"auth:verify:email:{user.id}", per_hour=ctx.settings.verification_sends_per_hour)
-    await queue_email_code(session, ctx, user)
+    await _limit_sends(runtime, f"auth:verify:email:{user.id}", per_hour=runtime.settings.verification_sends_per_hour)
+    await queue_email_code(session, runtime, user)
     await session.commit()
-    return CodeSent(expires_in=ctx.settings.verification_code_ttl_seconds)
+    return CodeSent(expires_in=runtime.settings.verification_code_ttl_seconds)
 
 
-async def request_phone_code(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, phone: str) -> CodeSent:
-    user = await UserRepository(session).get_for_update(user_id)
-    assert user is not None
+async def request_phone_code(
+    session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, phone: str
+) -> CodeSent:
+    user = await accounts.signed_in_user(session, user_id)
     if user.phone == phone and user.phone_verified_at is not None:
         raise AlreadyVerified("This number is already verified.")
-    settings = ctx.settings
-    await _limit_sends(ctx, f"auth:verify:phone-number:{phone}", per_hour=settings.sms_per_number_per_hour)
-    await _limit_sends(ctx, f"auth:verify:phone-user:{user.id}", per_hour=settings.sms_per_account_per_hour)
-    code = await _new_code(session, ctx, user, PHONE, phone)
-    await ctx.outbound.queue_sms(
+    settings = runtime.settings
+    await _limit_sends(runtime, f"auth:verify:phone-number:{phone}", per_hour=settings.sms_per_number_per_hour)
+    await _limit_sends(runtime, f"auth:verify:phone-user:{user.id}", per_hour=settings.sms_per_account_per_hour)
+    code = await _new_code(session, runtime, user, PHONE, phone)
+    await runtime.outbound.queue_sms(
         session, phone, "verify_phone", {"code": code, "minutes": settings.verification_code_ttl_seconds // 60}
     )
     await session.commit()
     return CodeSent(expires_in=settings.verification_code_ttl_seconds)
 
 
-async def verify(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, purpose: str, code: str) -> None:
+async def verify(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.UUID, purpose: str, code: str) -> None:
     now = datetime.now(UTC)
-    user = await UserRepository(session).get(user_id)
-    assert user is not None
+    user = await accounts.get_user(session, user_id)
+    if user is None:  # the caller's dependency loaded it a moment ago
+        raise AccountUnavailable("The session has ended; sign in again.")
     if purpose == EMAIL and user.email_verified_at is not None:
         raise AlreadyVerified("The email address is already verified.")
     row = await CodeRepository(session).count_attempt(user_id, purpose, now)
@@ -109,23 +111,28 @@ async def verify(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID,
     else:
         user.phone, user.phone_verified_at = row.target, now
     # Other services gate some things on proved contact (e.g. events that need a verified email).
-    await announce(session, ctx.events, "user.updated", user)
+    await announce(session, runtime.events, "user.updated", user)
     await session.commit()
 
 
-async def _limit_sends(ctx: AuthContext, key: str, *, per_hour: int) -> None:
+async def _limit_sends(runtime: AuthRuntime, key: str, *, per_hour: int) -> None:
     # A short cooldown stops rapid-fire resends; the hourly cap stops slow, steady abuse.
     await hit(
-        ctx.redis,
+        runtime.redis,
         key + ":cooldown",
         limit=1,
-        window_seconds=ctx.settings.verification_resend_cooldown_seconds,
+        window_seconds=runtime.settings.verification_resend_cooldown_seconds,
         detail="Please wait before asking for another code.",
     )
     await hit(
-        ctx.redis,
+        runtime.redis,
         key + ":hour",
         limit=per_hour,
         window_seconds=3600,
         detail="Too many codes requested; try again later.",
     )
+
+
+async def void_open_codes(session: AsyncSession, user_id: uuid.UUID, purpose: str, now: datetime) -> None:
+    """Make every unused code of the user for `purpose` worthless (in the caller's transaction)."""
+    await CodeRepository(session).void_open(user_id, purpose, now)

@@ -13,7 +13,7 @@ import httpx
 import jwt
 
 from mcm_auth.config import Settings
-from mcm_auth.google.errors import GoogleRejected, GoogleUnavailable
+from mcm_auth.oidc.errors import GoogleRejected, GoogleUnavailable
 
 ALLOWED_ALGORITHMS = ["RS256", "ES256"]
 

@@ -1,4 +1,4 @@
-"""The user's own data: profile change, export, and erasure. Each use case commits once.
+"""The user's own data: export and erasure. Each use case commits once.
 
 Erasure keeps the row (other services know the user id, and audit entries point at it) but
 removes everything that identifies or reaches the person: email, phone, password, Google link,
@@ -9,6 +9,7 @@ codes, reset tokens, preferences and any message not yet sent. Other services le
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,34 +17,23 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.accounts.errors import AccountUnavailable
-from mcm_auth.accounts.events import announce
 from mcm_auth.accounts.models import User
-from mcm_auth.accounts.repository import UserRepository
-from mcm_auth.admin.errors import LastAdmin
-from mcm_auth.admin.repository import AdminRepository
-from mcm_auth.context import AuthContext
-from mcm_auth.notifications.models import NotificationPreference, OutboundMessage
+from mcm_auth.accounts.service import get_user, get_user_for_update
+from mcm_auth.admin.service import ensure_not_last_admin, lock_admins
+from mcm_auth.notifications.models import NotificationPreference
 from mcm_auth.notifications.service import get_preferences
+from mcm_auth.outbox.models import OutboundMessage
 from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.roles.models import AuditEntry
-from mcm_auth.roles.permissions import Role
+from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.models import Session
 from mcm_auth.sessions.revocation import revoke_sessions
 from mcm_auth.sessions.throttle import LoginThrottle
 from mcm_auth.verification.models import VerificationCode
+from mcm_shared.security import Role
 
 ERASED_NAME = "Deleted member"
-
-
-async def rename(session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, display_name: str) -> User:
-    user = await UserRepository(session).get_for_update(user_id)
-    assert user is not None
-    if user.display_name != display_name:
-        user.display_name = display_name
-        await announce(session, ctx.events, "user.updated", user)
-        await session.commit()
-    return user
 
 
 async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
@@ -52,7 +42,7 @@ async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
         select(AuditEntry).where(AuditEntry.subject_id == user.id).order_by(AuditEntry.created_at)
     )
     addresses = [value for value in (user.email, user.phone) if value]
-    messages = (
+    messages: Iterable[OutboundMessage] = (
         await session.scalars(
             select(OutboundMessage).where(OutboundMessage.recipient.in_(addresses)).order_by(OutboundMessage.created_at)
         )
@@ -111,33 +101,36 @@ async def export(session: AsyncSession, *, user: User) -> dict[str, Any]:
 
 
 async def erase(
-    session: AsyncSession, ctx: AuthContext, *, user_id: uuid.UUID, password: str | None, client_ip: str | None = None
+    session: AsyncSession,
+    runtime: AuthRuntime,
+    *,
+    user_id: uuid.UUID,
+    password: str | None,
+    client_ip: str | None = None,
 ) -> None:
-    users = UserRepository(session)
-    user = await users.get(user_id)
-    assert user is not None  # the caller's dependency loaded it a moment ago
+    user = await get_user(session, user_id)
+    if user is None:  # the caller's dependency loaded it a moment ago
+        raise AccountUnavailable("The session has ended; sign in again.")
     checked_hash, throttle_key = user.password_hash, user.email or str(user.id)
     # The password is checked with no transaction open (no connection, no admin lock held
     # through bcrypt); the erasure then goes on only if the locked row still holds that hash.
     await session.commit()
     if checked_hash is not None:
         # Counted like a failed sign-in, so a stolen session cannot guess the password here.
-        throttle = LoginThrottle(ctx.redis, ctx.settings)
+        throttle = LoginThrottle(runtime.redis, runtime.settings)
         await throttle.ensure_client_allowed(throttle_key, client_ip)
-        if not await ctx.hasher.verify(password or "", checked_hash):
+        if not await runtime.hasher.verify(password or "", checked_hash):
             await throttle.record_failure(throttle_key, client_ip)
             raise WrongCurrentPassword("Confirm with your current password to delete the account.")
-    repo = AdminRepository(session)
-    await repo.lock_admins()
-    user = await users.get_for_update(user_id)
+    await lock_admins(session)
+    user = await get_user_for_update(session, user_id)
     if user is None or not user.active:
         await session.rollback()
         raise AccountUnavailable("The session has ended; sign in again.")
     if user.password_hash != checked_hash:
         await session.rollback()
         raise WrongCurrentPassword("Confirm with your current password to delete the account.")
-    if Role.ADMIN.value in user.roles and await repo.count_active_admins() <= 1:
-        raise LastAdmin("The last active administrator cannot delete the account.")
+    await ensure_not_last_admin(session, user)
     now = datetime.now(UTC)
     addresses = [value for value in (user.email, user.phone) if value]
     if addresses:
@@ -155,6 +148,6 @@ async def erase(
     user.email = user.phone = user.password_hash = user.google_subject = None
     user.email_verified_at = user.phone_verified_at = None
     user.display_name, user.roles, user.erased_at = ERASED_NAME, [Role.MEMBER.value], now
-    await revoke_sessions(session, ctx.redis, user.id, "erased")
-    await ctx.events.publish(session, "user.erased", {"user_id": user.id, "erased_at": now}, key=str(user.id))
+    await revoke_sessions(session, runtime.redis, user.id, "erased")
+    await runtime.events.publish(session, "user.erased", {"user_id": user.id, "erased_at": now}, key=str(user.id))
     await session.commit()

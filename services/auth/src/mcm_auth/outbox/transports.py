@@ -51,6 +51,8 @@ class SmtpTransport:
             raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
 
     def _connect(self) -> smtplib.SMTP:
+        if not self.host:  # send() is only called when configured (see `configured`)
+            raise RuntimeError("SMTP_HOST is not set")
         if self.security == "tls":
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.tls_context)
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_auth.notifications.models import OutboundMessage
-from mcm_auth.notifications.templates import render_email, render_sms
+from mcm_auth.outbox.models import OutboundMessage
+from mcm_auth.outbox.templates import render_email, render_sms
 
 
 class Outbound:

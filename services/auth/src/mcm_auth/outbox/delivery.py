@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from mcm_auth.notifications.models import OutboundMessage
-from mcm_auth.notifications.outbound import Outbound
-from mcm_auth.notifications.transports import PermanentFailure, SmsTransport, SmtpTransport
+from mcm_auth.outbox.models import OutboundMessage
+from mcm_auth.outbox.outbound import Outbound
+from mcm_auth.outbox.transports import PermanentFailure, SmsTransport, SmtpTransport
 from mcm_shared.db import Database
 from mcm_shared.events.worker import BackgroundWorker
 
