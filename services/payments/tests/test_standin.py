@@ -66,7 +66,10 @@ async def flush(served) -> None:
 
 
 def test_form_encoding_follows_stripe_brackets():
-    body = b"metadata[user_id]=u1&line_items[0][price_data][unit_amount]=100&line_items[1][quantity]=2&expand[0]=a&expand[1]=b&pause_collection="
+    body = (
+        b"metadata[user_id]=u1&line_items[0][price_data][unit_amount]=100&line_items[1][quantity]=2"
+        b"&expand[0]=a&expand[1]=b&pause_collection="
+    )
     assert parse_body(body) == {
         "metadata": {"user_id": "u1"},
         "line_items": [{"price_data": {"unit_amount": "100"}}, {"quantity": "2"}],
@@ -225,7 +228,7 @@ async def test_a_deleted_customer_is_gone_as_at_stripe(standin):
 async def test_development_return_urls_are_pages_of_the_standin(standin):
     """Checkout's development defaults return to the stand-in, which serves both pages (the web
     app has none: they used to point at a 404)."""
-    served, client, receiver = standin
+    served, client, _receiver = standin
     assert (
         Settings().checkout_success_url
         == DEV_STRIPE_API_BASE + "/_standin/checkout/success?session_id={CHECKOUT_SESSION_ID}"
@@ -354,7 +357,8 @@ async def test_cancel_at_period_end_ends_the_subscription_at_the_next_renewal(st
 async def test_runs_as_a_program_on_the_configured_port(tmp_path):
     port = free_port()
     env = {**os.environ, "STRIPE_STANDIN_PORT": str(port), "STRIPE_STANDIN_WEBHOOK_URL": ""}
-    process = subprocess.Popen(
+    # Popen returns at once; the child runs for the whole test.
+    process = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-m", "mcm_stripe_standin"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:

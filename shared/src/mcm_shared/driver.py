@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-_COMPILER_DIALECT = PGDialect_asyncpg()  # only compiles; never connects
+_COMPILER_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect __init__ is untyped; only compiles, never connects
 
 
 class DriverStatement:
@@ -54,7 +54,10 @@ class DriverConnection:
     def __init__(self, engine: AsyncEngine, pooled: PoolProxiedConnection) -> None:
         self._engine = engine
         self._pooled = pooled
-        self.driver = pooled.driver_connection  # the asyncpg connection
+        driver = pooled.driver_connection  # the asyncpg connection
+        if driver is None:  # only a connection that was already closed has none
+            raise RuntimeError("the pooled connection has no driver connection")
+        self.driver: Any = driver
         self.broken = False
 
     async def fetchrow(self, statement: DriverStatement, values: Mapping[str, Any] | None = None) -> Any:

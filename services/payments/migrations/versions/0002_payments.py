@@ -120,7 +120,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "kind IN ('cancel_subscription', 'cancel_at_period_end', 'pause_collection', 'resume_collection', 'pay_invoice_out_of_band', 'expire_checkout_session', 'submit_refund')",
+            "kind IN ('cancel_subscription', 'cancel_at_period_end', 'pause_collection', 'resume_collection', "
+            "'pay_invoice_out_of_band', 'expire_checkout_session', 'submit_refund')",
             name=op.f("ck_stripe_tasks_kind"),
         ),
         sa.CheckConstraint("status IN ('pending', 'done', 'failed')", name=op.f("ck_stripe_tasks_status")),

@@ -31,5 +31,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Relabel refunds of the new origin as the closest older one, so the narrower check holds.
-    op.execute(f"UPDATE {SCHEMA}.refunds SET origin = 'cancelled_obligation' WHERE origin = 'registration_cancelled'")
+    # SCHEMA is this module's constant, not input.
+    op.execute(f"UPDATE {SCHEMA}.refunds SET origin = 'cancelled_obligation' WHERE origin = 'registration_cancelled'")  # noqa: S608
     _origin_check(BEFORE)

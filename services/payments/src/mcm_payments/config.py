@@ -1,10 +1,10 @@
 """Configuration of the payments service (names from ARCHITECTURE.md §12).
 
 Development defaults point at the local Stripe stand-in (`python -m mcm_stripe_standin`, in the
-development-only devtools package), which reads the same defaults, so `make run` works without any Stripe account; checkout returns
-to small pages the stand-in serves (`/_standin/checkout/success|cancelled`), on whatever stand-in
-`STRIPE_API_BASE` names. Production refuses to start with them: it needs real keys, an https
-Stripe API and real (https) return URLs.
+development-only devtools package), which reads the same defaults, so `make run` works without any
+Stripe account; checkout returns to small pages the stand-in serves
+(`/_standin/checkout/success|cancelled`), on whatever stand-in `STRIPE_API_BASE` names. Production
+refuses to start with them: it needs real keys, an https Stripe API and real (https) return URLs.
 """
 
 from __future__ import annotations
