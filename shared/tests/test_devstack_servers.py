@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,21 @@ def test_embedded_postgres_is_durable_by_default_and_restarts_a_server_left_runn
         assert durable.port == fast.port
         assert durable.current_settings() == DURABLE_SETTINGS
     finally:
-        EmbeddedPostgres(tmp_path / "pg").stop(mode="immediate")
+        # A new instance (as a later `make run` would be) stops the server the others left running.
+        stopper = EmbeddedPostgres(tmp_path / "pg")
+        pid = stopper.postmaster_pid()
+        stopper.stop(mode="immediate")
+    assert pid is not None
+    assert not _alive(pid), "the server an earlier instance started is still running"
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie waiting to be reaped (PID 1 may never reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_embedded_redis_appends_and_fsyncs_every_write(tmp_path):

@@ -200,6 +200,9 @@ class EmbeddedPostgres:
         return True
 
     def stop(self, mode: str = "fast") -> None:
+        # Also from an instance that did not start the server (a later process stopping what an
+        # earlier one left running): pg_ctl must run as the server's user, never as root.
+        self._prepare_user()
         if self.initialised() and self.running():
             self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop", timeout=60)
 
