@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_circles.clock import Clock
 from mcm_circles.config import EventsSettings
 from mcm_circles.events.registrations import bus as registrations_bus
+from mcm_circles.events.registrations import service as registrations
 from mcm_circles.goals import service as goals
 from mcm_circles.meetings import service as meetings
 from mcm_circles.memberships import lifecycle as memberships
@@ -31,14 +32,18 @@ REGISTRATION = "registration"
 async def on_user_erased(session: AsyncSession, envelope: Envelope) -> None:
     """Erasure: the profile is anonymised, his current memberships end (seats free up, payments is
     told through `membership.ended`), his pending transfer requests are cancelled, and the words
-    about him (private attendance notes, goal titles) go while every row, so every count, stays."""
+    by or about him (private attendance notes, goal titles, registration answers and declared
+    birth dates, transfer messages and decision notes, membership end notes) go while every row,
+    so every count, stays. docs/privacy.md lists each field."""
     user_id = await profiles_bus.on_user_erased(session, envelope)
     if user_id is None:
         return
     await memberships.end_all_for_erased_user(session, user_id)
     await transfers.cancel_pending_for_erased_user(session, user_id)
+    await transfers.anonymise_user(session, user_id)
     await meetings.anonymise_user(session, user_id)
     await goals.anonymise_user(session, user_id)
+    await registrations.anonymise_user(session, user_id)
     await session.flush()
 
 

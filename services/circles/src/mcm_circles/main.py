@@ -27,6 +27,7 @@ from mcm_circles.meetings.router import router as meetings_router
 from mcm_circles.memberships.router import mine_router as my_memberships_router
 from mcm_circles.memberships.router import router as memberships_router
 from mcm_circles.outbox import EVENTS, WRITER
+from mcm_circles.people.router import router as people_router
 from mcm_circles.profiles.router import router as profiles_router
 from mcm_circles.runtime import CirclesRuntime
 from mcm_circles.transfers.router import circle_router as circle_transfers_router
@@ -45,6 +46,7 @@ CIRCLES_ROUTERS = [
     meetings_router,
     goals_router,
     profiles_router,
+    people_router,
 ]
 
 

@@ -469,6 +469,13 @@ class RegistrationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def anonymise_user(self, user_id: UUID) -> None:
+        """Erasure: his answers and declared birth date go; the registrations (seats, counts,
+        money) stay."""
+        await self.session.execute(
+            update(Registration).where(Registration.user_id == user_id).values(answers={}, declared_birth_date=None)
+        )
+
     async def get(self, registration_id: UUID, *, lock: bool = False) -> Registration | None:
         query = select(Registration).where(Registration.id == registration_id)
         if lock:

@@ -124,6 +124,7 @@ async def end_all_for_erased_user(session: AsyncSession, user_id: uuid.UUID) -> 
         circle = circles.get(membership.circle_id)
         if circle is not None:
             await finish(session, circle, membership, reason="account_erased")
+    await memberships.anonymise_user(user_id)
 
 
 async def current_in_circle(session: AsyncSession, circle_id: uuid.UUID) -> list[Membership]:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.circles.models import Circle
@@ -23,6 +23,10 @@ def _name(display_name: str, erased_at: datetime | None) -> str:
 class MembershipRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def anonymise_user(self, user_id: uuid.UUID) -> None:
+        """Erasure: the staff's notes on how his memberships ended go; the memberships stay."""
+        await self.session.execute(update(Membership).where(Membership.user_id == user_id).values(end_note=None))
 
     async def add(self, membership: Membership) -> Membership:
         self.session.add(membership)

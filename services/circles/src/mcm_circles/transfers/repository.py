@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.profiles.models import ERASED_NAME, Profile
@@ -15,6 +15,12 @@ from mcm_circles.transfers.models import TransferRequest
 class TransferRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def anonymise_user(self, user_id: uuid.UUID) -> None:
+        """Erasure: his message and the staff's note on his request go; the requests stay."""
+        await self.session.execute(
+            update(TransferRequest).where(TransferRequest.user_id == user_id).values(message="", decision_note=None)
+        )
 
     async def add(self, request: TransferRequest) -> TransferRequest:
         self.session.add(request)

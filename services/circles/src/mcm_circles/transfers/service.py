@@ -235,3 +235,8 @@ async def cancel_pending_involving_circle(
             now,
             note,
         )
+
+
+async def anonymise_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Erasure: the words on his transfer requests (his message, the decision note) go."""
+    await TransferRepository(session).anonymise_user(user_id)

@@ -305,3 +305,9 @@ async def withdraw(
     registration.refund = refund
     await session.flush()
     await messages.registration_cancelled(session, registration, refund=refund, reason=reason)
+
+
+async def anonymise_user(session: AsyncSession, user_id: UUID) -> None:
+    """Erasure: the answers he gave and the birth date he declared go; every registration row
+    (seats, waitlists, money) stays."""
+    await RegistrationRepository(session).anonymise_user(user_id)
