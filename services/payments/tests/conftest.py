@@ -141,6 +141,17 @@ class Harness:
         await self.redis.xadd(self.streams.consume[0], envelope.to_fields())
         return envelope
 
+    async def from_auth(self, event_type: str, payload: dict[str, Any]) -> Envelope:
+        envelope = Envelope(
+            id=uuid.uuid4(),
+            type=event_type,
+            occurred_at=datetime.now(UTC),
+            producer="auth",
+            payload=json.loads(json.dumps(payload, default=str)),
+        )
+        await self.redis.xadd(self.streams.consume[1], envelope.to_fields())
+        return envelope
+
     async def published(self, event_type: str | None = None) -> list[dict[str, Any]]:
         entries = await self.redis.xrange(self.streams.publish)
         envelopes = [Envelope.from_fields(fields) for _, fields in entries]
@@ -376,7 +387,9 @@ def payments_settings() -> Callable[..., Settings]:
 @pytest.fixture
 async def harness(database_url, redis_url) -> AsyncIterator[Harness]:
     tag = uuid.uuid4().hex[:8]
-    streams = Streams(publish=f"test:{tag}:events:payments", consume=(f"test:{tag}:events:circles",))
+    streams = Streams(
+        publish=f"test:{tag}:events:payments", consume=(f"test:{tag}:events:circles", f"test:{tag}:events:auth")
+    )
     issuer = TestIssuer()
     standin_config = StandInConfig(
         port=0, webhook_url=None, refund_settle_seconds=0.2, webhook_secret=DEV_STRIPE_WEBHOOK_SECRET

@@ -1,7 +1,8 @@
-"""Event bus wiring: what payments consumes (from circles) and where it publishes.
+"""Event bus wiring: what payments consumes (from circles, and `user.erased` from auth) and where
+it publishes.
 
 Publishes to `events:payments` through the outbox (relay started in main.py); consumes
-`events:circles` as consumer group `payments`, applying each event exactly once through the
+`events:circles` and `events:auth` as consumer group `payments`, applying each event exactly once through the
 inbox. Handlers run inside the consumer's transaction and never commit themselves.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.closing import service as closing
 from mcm_payments.obligations import service as obligations
+from mcm_payments.people import service as people
 from mcm_payments.refunds import service as refunds
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_shared.events import Envelope, Handler, stream_for
@@ -28,7 +30,7 @@ class Streams:
     """Stream names; tests pass their own so that runs never share a stream."""
 
     publish: str = stream_for(PRODUCER)
-    consume: tuple[str, ...] = field(default=(stream_for("circles"),))
+    consume: tuple[str, ...] = field(default=(stream_for("circles"), stream_for("auth")))
 
 
 ServiceHandler = Callable[[AsyncSession, PaymentsRuntime, Envelope], Awaitable[None]]
@@ -40,6 +42,7 @@ CONSUMED: dict[str, ServiceHandler] = {
     "registration.expired": closing.on_registration_expired,
     "registration.cancelled": refunds.on_registration_cancelled,
     "event.cancelled": refunds.on_event_cancelled,
+    "user.erased": people.on_user_erased,
 }
 
 

@@ -17,6 +17,7 @@ from mcm_payments.jobs import PaymentsWorker
 from mcm_payments.models import EVENTS
 from mcm_payments.obligations.router import router as obligations_router
 from mcm_payments.overview.router import router as overview_router
+from mcm_payments.people.router import router as people_router
 from mcm_payments.refunds.router import router as refunds_router
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeApi
@@ -39,6 +40,7 @@ ROUTERS = [
     history_router,
     overview_router,
     refunds_router,
+    people_router,
 ]
 
 

@@ -19,6 +19,7 @@ from mcm_payments.obligations.standing import first_charge
 from mcm_payments.roles import can_read_any_obligation
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.models import StripeTask
+from mcm_shared.errors import Forbidden
 from mcm_shared.events import Envelope
 from mcm_shared.security import Principal
 
@@ -29,6 +30,18 @@ async def list_mine(
     if principal.user_id is None:
         return [], None
     rows = await ObligationRepository(session).list_for_user(principal.user_id, limit, cursors.after(cursor))
+    return cursors.page(rows, limit, lambda o: (o.created_at, o.id))
+
+
+async def list_for(
+    session: AsyncSession, principal: Principal, *, user_id: uuid.UUID | None, limit: int, cursor: str | None
+) -> tuple[Sequence[Obligation], str | None]:
+    """The caller's own obligations, or (payment staff only) another member's."""
+    if user_id is None or user_id == principal.user_id:
+        return await list_mine(session, principal, limit=limit, cursor=cursor)
+    if not can_read_any_obligation(principal):
+        raise Forbidden("Only support and admins list another member's obligations.")
+    rows = await ObligationRepository(session).list_for_user(user_id, limit, cursors.after(cursor))
     return cursors.page(rows, limit, lambda o: (o.created_at, o.id))
 
 
