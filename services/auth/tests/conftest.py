@@ -21,7 +21,7 @@ from mcm_auth.main import create_app
 from mcm_shared.migrations import migrate_command
 from mcm_testing.engines import TestEngines
 
-from .fakes import MailSink, SmsApi, start_mail_sink, start_sms_api
+from .fakes import InternalServices, MailSink, SmsApi, start_internal_services, start_mail_sink, start_sms_api
 
 PASSWORD = "correct horse battery"
 SMS_ACCOUNT, SMS_TOKEN = "AC_test", "sms-test-token"
@@ -48,6 +48,21 @@ def sms_server() -> tuple[SmsApi, str]:
     server.should_exit = True
 
 
+@pytest.fixture(scope="session")
+def internal_services_server() -> InternalServices:
+    fake, server = start_internal_services()
+    yield fake
+    server.should_exit = True
+
+
+@pytest.fixture
+def internal_services(internal_services_server: InternalServices) -> InternalServices:
+    internal_services_server.parts.clear()
+    internal_services_server.down.clear()
+    internal_services_server.calls.clear()
+    return internal_services_server
+
+
 @pytest.fixture
 def sms(sms_server: tuple[SmsApi, str]) -> SmsApi:
     return sms_server[0]
@@ -60,7 +75,12 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_settings(
-    creds_url: str, redis_url: str, mail: MailSink, sms_server: tuple[SmsApi, str], key_dir: Path
+    creds_url: str,
+    redis_url: str,
+    mail: MailSink,
+    sms_server: tuple[SmsApi, str],
+    key_dir: Path,
+    internal_services: InternalServices,
 ) -> Callable[..., Settings]:
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -77,6 +97,9 @@ def make_settings(
             "login_max_attempts_per_ip": 10_000,
             "register_max_per_ip": 10_000,
             "service_clients": "circles:circles-secret-0123456789,payments:payments-secret-0123456789",
+            "circles_url": internal_services.url("circles"),
+            "payments_url": internal_services.url("payments"),
+            "internal_call_timeout_seconds": 2.0,
         }
         values.update(overrides)
         return Settings(**values)
@@ -85,28 +108,32 @@ def make_settings(
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def running(settings: Settings, internal: InternalServices | None = None) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://auth.test") as client:
             client.app = app  # type: ignore[attr-defined]
+            if internal is not None:  # the fake services trust this app's signing keys
+                internal.keys.load((await client.get("/.well-known/jwks.json")).json())
             yield client
 
 
 @pytest.fixture
-def app_client(make_settings: Callable[..., Settings]) -> Callable[..., Any]:
+def app_client(make_settings: Callable[..., Settings], internal_services: InternalServices) -> Callable[..., Any]:
     """`async with app_client(**settings) as client:` for tests that need special settings."""
 
     def open_client(**overrides: Any):
-        return running(make_settings(**overrides))
+        return running(make_settings(**overrides), internal_services)
 
     return open_client
 
 
 @pytest.fixture
-async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(make_settings()) as client:
+async def client(
+    make_settings: Callable[..., Settings], internal_services: InternalServices
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(make_settings(), internal_services) as client:
         yield client
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from typing import Any
 from urllib.parse import parse_qs
 
 import uvicorn
@@ -118,3 +119,49 @@ def start_sms_api(account: str, token: str) -> tuple[SmsApi, str, uvicorn.Server
     thread.start()
     wait_for_port(port)
     return api, f"http://127.0.0.1:{port}", server
+
+
+@dataclass
+class InternalServices:
+    """Circles' and payments' internal person routes as auth sees them: each answer is what a test
+    put in `parts[(service, kind, user_id)]` (else an empty part), behind the real shared guard
+    `require_service("auth")` checking auth's own token against auth's published keys. A service
+    in `down` answers 500, as a broken one would."""
+
+    base_url: str
+    keys: Any
+    parts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def url(self, service: str) -> str:
+        return f"{self.base_url}/{service}"
+
+
+def start_internal_services() -> tuple[InternalServices, uvicorn.Server]:
+    from fastapi import Depends, FastAPI
+    from fastapi.responses import JSONResponse as FastJSON
+
+    from mcm_shared.errors import install_problem_handlers
+    from mcm_shared.security import JWKSCache, TokenVerifier, internal_verifier, require_service
+
+    keys = JWKSCache("http://127.0.0.1:9/unused", refetch_cooldown=1e9)
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.state.verifier = TokenVerifier(keys, issuer="mcm-auth", audience="mcm-api")
+    app.state.internal_verifier = internal_verifier(app.state.verifier)
+    port = free_port()
+    fake = InternalServices(f"http://127.0.0.1:{port}", keys)
+
+    @app.get("/{service}/internal/v1/users/{user_id}/{kind}", dependencies=[Depends(require_service("auth"))])
+    async def person(service: str, user_id: str, kind: str) -> Any:
+        fake.calls.append((service, kind, user_id))
+        if service in fake.down:
+            return FastJSON({"detail": "down"}, status_code=500)
+        return fake.parts.get((service, kind, user_id), {"user_id": user_id})
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    return fake, server

@@ -30,6 +30,7 @@ from mcm_auth.outbox.delivery import DeliveryWorker
 from mcm_auth.outbox.outbound import Outbound
 from mcm_auth.outbox.transports import SmsTransport, SmtpTransport
 from mcm_auth.passwords.router import router as passwords_router
+from mcm_auth.people.router import router as people_router
 from mcm_auth.privacy.router import router as privacy_router
 from mcm_auth.registration.router import router as registration_router
 from mcm_auth.runtime import AuthRuntime
@@ -57,6 +58,7 @@ ROUTERS = [
     verification_router,
     notifications_router,
     admin_router,
+    people_router,
     clients_router,
     google_router,
 ]

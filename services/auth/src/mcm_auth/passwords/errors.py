@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcm_shared.errors import InvalidInput, Unauthenticated
+from mcm_shared.errors import Conflict, InvalidInput, Unauthenticated
 
 
 class InvalidResetToken(InvalidInput):
@@ -15,3 +15,7 @@ class WrongCurrentPassword(Unauthenticated):
     def __init__(self, detail: str | None = None) -> None:
         # A signed-in caller: no WWW-Authenticate challenge, their token is fine.
         super().__init__(detail, headers={})
+
+
+class NoResetPossible(Conflict):
+    type_slug, title = "no-reset-possible", "No reset link can be sent"

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_auth.accounts import service as accounts
 from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.models import User
-from mcm_auth.passwords.errors import InvalidResetToken, WrongCurrentPassword
+from mcm_auth.passwords.errors import InvalidResetToken, NoResetPossible, WrongCurrentPassword
 from mcm_auth.passwords.models import PasswordReset
 from mcm_auth.passwords.repository import ResetRepository
 from mcm_auth.ratelimit import hit
@@ -56,6 +56,28 @@ async def request_reset(session: AsyncSession, runtime: AuthRuntime, *, email: s
         )
     except RateLimited:
         return
+    await queue_reset(session, runtime, user=user, email=email)
+    await session.commit()
+
+
+async def start_reset_on_behalf(session: AsyncSession, runtime: AuthRuntime, *, user: User) -> None:
+    """Support starts a reset for him: the link goes to his own address (never to support, never
+    in the answer), under the same per-account limit as his own requests (here a 429 is fine:
+    support knows the account exists). The caller commits (with its audit entry)."""
+    if user.email is None or not user.active:
+        raise NoResetPossible("The account has no email address to send a reset link to, or is not active.")
+    await hit(
+        runtime.redis,
+        f"auth:reset:user:{user.id}",
+        limit=RESETS_PER_ACCOUNT_PER_HOUR,
+        window_seconds=3600,
+        detail="Too many reset links for this account; try again later.",
+    )
+    await queue_reset(session, runtime, user=user, email=user.email)
+
+
+async def queue_reset(session: AsyncSession, runtime: AuthRuntime, *, user: User, email: str) -> None:
+    """A fresh reset link (earlier ones void) emailed to `email`, in the caller's transaction."""
     now = datetime.now(UTC)
     token = new_token()
     ttl = runtime.settings.password_reset_ttl_seconds
@@ -70,7 +92,6 @@ async def request_reset(session: AsyncSession, runtime: AuthRuntime, *, email: s
     await runtime.outbound.queue_email(
         session, email, "password_reset", {"display_name": user.display_name, "link": link, "minutes": ttl // 60}
     )
-    await session.commit()
 
 
 async def confirm_reset(session: AsyncSession, runtime: AuthRuntime, *, token: str, new_password: str) -> None:

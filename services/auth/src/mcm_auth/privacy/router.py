@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from mcm_auth.admin.errors import LastAdmin
 from mcm_auth.deps import Client, CurrentAccount, RuntimeDep
+from mcm_auth.internal.client import ServiceUnavailable
 from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.privacy import service
 from mcm_auth.privacy.schemas import Erasure
@@ -18,10 +19,12 @@ from mcm_shared.wiring import SessionDep
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
 
 
-@router.get("/me/export", responses=problem_responses(Unauthenticated))
-async def export_my_data(account: CurrentAccount, db: SessionDep) -> JSONResponse:
-    """Everything auth holds about the signed-in user, as one JSON document."""
-    data = await service.export(db, user=account.user)
+@router.get("/me/export", responses=problem_responses(Unauthenticated, ServiceUnavailable))
+async def export_my_data(account: CurrentAccount, db: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+    """Everything the platform holds about the signed-in user, as one JSON document: auth's part
+    at the top level, circles' and payments' parts under `circles` and `payments` (503 naming
+    the service when one cannot answer)."""
+    data = await service.export_everything(db, runtime, user=account.user)
     return JSONResponse(
         jsonable_encoder(data),
         headers={"Content-Disposition": 'attachment; filename="my-account.json"', "Cache-Control": "no-store"},

@@ -3,11 +3,13 @@
 Erasure keeps the row (other services know the user id, and audit entries point at it) but
 removes everything that identifies or reaches the person: email, phone, password, Google link,
 codes, reset tokens, preferences and any message not yet sent. Other services learn of it from
-`user.erased` and drop the display name they hold.
+`user.erased` and remove or pseudonymise what they hold (docs/privacy.md lists every field).
+The export gathers every service's part over internal calls (`runtime.internal`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_auth.accounts.errors import AccountUnavailable
+from mcm_auth.accounts.errors import AccountNotFound, AccountUnavailable
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.service import get_user, get_user_for_update
 from mcm_auth.admin.service import ensure_not_last_admin, lock_admins
@@ -25,6 +27,7 @@ from mcm_auth.notifications.service import get_preferences
 from mcm_auth.outbox.models import OutboundMessage
 from mcm_auth.passwords.errors import WrongCurrentPassword
 from mcm_auth.passwords.models import PasswordReset
+from mcm_auth.privacy.errors import AlreadyErased
 from mcm_auth.roles.models import AuditEntry
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.sessions.models import Session
@@ -131,6 +134,28 @@ async def erase(
         await session.rollback()
         raise WrongCurrentPassword("Confirm with your current password to delete the account.")
     await ensure_not_last_admin(session, user)
+    await _erase(session, runtime, user)
+    await session.commit()
+
+
+async def erase_on_behalf(
+    session: AsyncSession, runtime: AuthRuntime, *, actor_id: uuid.UUID, user_id: uuid.UUID, reason: str
+) -> None:
+    """An admin erases a member's account on his request (no password: the admin checked who
+    asked, and says so in `reason`). Audited in the same transaction as the erasure."""
+    await lock_admins(session)
+    user = await get_user_for_update(session, user_id)
+    if user is None:
+        raise AccountNotFound("No such user.")
+    if user.erased_at is not None:
+        raise AlreadyErased("This account is already erased.")
+    await ensure_not_last_admin(session, user)
+    session.add(AuditEntry(actor_id=actor_id, subject_id=user.id, action="account.erased", details={}, reason=reason))
+    await _erase(session, runtime, user)
+    await session.commit()
+
+
+async def _erase(session: AsyncSession, runtime: AuthRuntime, user: User) -> None:
     now = datetime.now(UTC)
     addresses = [value for value in (user.email, user.phone) if value]
     if addresses:
@@ -150,4 +175,17 @@ async def erase(
     user.display_name, user.roles, user.erased_at = ERASED_NAME, [Role.MEMBER.value], now
     await revoke_sessions(session, runtime.redis, user.id, "erased")
     await runtime.events.publish(session, "user.erased", {"user_id": user.id, "erased_at": now}, key=str(user.id))
-    await session.commit()
+
+
+async def export_everything(session: AsyncSession, runtime: AuthRuntime, *, user: User) -> dict[str, Any]:
+    """One document with what every service holds about him: auth's part here, circles' and
+    payments' parts from their internal export routes (asked at once). A service that cannot
+    answer fails the export with a 503 naming it: an export that silently lacks a part would
+    tell him that part holds nothing."""
+    own = await export(session, user=user)
+    await session.commit()  # no transaction held open while the other services answer
+    path = f"/internal/v1/users/{user.id}/export"
+    circles, payments = await asyncio.gather(
+        runtime.internal.get("circles", path), runtime.internal.get("payments", path)
+    )
+    return {**own, "circles": circles, "payments": payments}

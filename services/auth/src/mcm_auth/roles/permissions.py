@@ -14,10 +14,26 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.MEMBER: frozenset({"profile:own", "circles:join", "events:register", "payments:own"}),
     Role.FACILITATOR: frozenset({"circles:facilitate", "meetings:manage", "attendance:record"}),
     Role.PTM: frozenset({"events:manage", "registrations:manage"}),
-    Role.SUPPORT: frozenset({"users:read", "users:audit:read", "payments:interventions"}),
+    # users:overview: one member's account, sessions, memberships, registrations and money
+    # (GET /users/{id}/overview); users:assist: resend his verification code, start his password
+    # reset (the link goes to him); users:privacy: export or erase on his behalf (admins only).
+    # Leadership sees members in aggregate (reports), not one member's money: no users:overview.
+    Role.SUPPORT: frozenset(
+        {"users:read", "users:audit:read", "payments:interventions", "users:overview", "users:assist"}
+    ),
     Role.LEADERSHIP: frozenset({"users:read", "users:audit:read", "reports:read", "payments:overview"}),
     Role.ADMIN: frozenset(
-        {"users:read", "users:audit:read", "users:roles:write", "users:disable", "reports:read", "payments:overview"}
+        {
+            "users:read",
+            "users:audit:read",
+            "users:roles:write",
+            "users:disable",
+            "reports:read",
+            "payments:overview",
+            "users:overview",
+            "users:assist",
+            "users:privacy",
+        }
     ),
 }
 

@@ -51,3 +51,20 @@ async def end_all(session: AsyncSession, runtime: AuthRuntime, *, user_id: uuid.
     revoked = await revoke_sessions(session, runtime.redis, user_id, "logout_all")
     await session.commit()
     return len(revoked)
+
+
+async def recent_sessions(session: AsyncSession, *, user_id: uuid.UUID, limit: int = 50) -> list[dict[str, object]]:
+    """For support: his latest sessions, ended ones included (device, created, last used,
+    revoked); addresses are left out, support needs none to help him."""
+    rows = await SessionRepository(session).recent_for_user(user_id, limit)
+    return [
+        {
+            "id": row.id,
+            "device": row.user_agent,
+            "created_at": row.created_at,
+            "last_used_at": row.last_used_at,
+            "revoked_at": row.revoked_at,
+            "revoked_reason": row.revoked_reason,
+        }
+        for row in rows
+    ]

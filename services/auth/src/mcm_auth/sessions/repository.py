@@ -42,6 +42,12 @@ class SessionRepository:
     async def get(self, session_id: uuid.UUID) -> Session | None:
         return await self.session.get(Session, session_id)
 
+    async def recent_for_user(self, user_id: uuid.UUID, limit: int) -> list[Session]:
+        rows = await self.session.scalars(
+            select(Session).where(Session.user_id == user_id).order_by(Session.created_at.desc()).limit(limit)
+        )
+        return list(rows)
+
     async def active_for_user(self, user_id: uuid.UUID, now: datetime) -> list[Session]:
         rows = await self.session.scalars(
             select(Session)

@@ -15,3 +15,7 @@ class AlreadyVerified(Conflict):
 
 class InvalidPhone(InvalidInput):
     type_slug, title = "invalid-phone", "Not a valid phone number"
+
+
+class NoEmailAddress(Conflict):
+    type_slug, title = "no-email-address", "No email address"

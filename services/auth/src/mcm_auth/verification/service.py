@@ -19,7 +19,7 @@ from mcm_auth.accounts.models import User
 from mcm_auth.ratelimit import hit
 from mcm_auth.runtime import AuthRuntime
 from mcm_auth.security.secrets import code_hash, new_code, same
-from mcm_auth.verification.errors import AlreadyVerified, InvalidCode
+from mcm_auth.verification.errors import AlreadyVerified, InvalidCode, NoEmailAddress
 from mcm_auth.verification.models import MAX_ATTEMPTS, VerificationCode
 from mcm_auth.verification.repository import CodeRepository
 from mcm_auth.verification.schemas import CodeSent
@@ -64,6 +64,18 @@ async def resend_email_code(session: AsyncSession, runtime: AuthRuntime, *, user
     await _limit_sends(runtime, f"auth:verify:email:{user.id}", per_hour=runtime.settings.verification_sends_per_hour)
     await queue_email_code(session, runtime, user)
     await session.commit()
+    return CodeSent(expires_in=runtime.settings.verification_code_ttl_seconds)
+
+
+async def resend_email_code_on_behalf(session: AsyncSession, runtime: AuthRuntime, *, user: User) -> CodeSent:
+    """Support's resend for him: the code goes to his address, under the same limits as his own
+    resends (the same counters). The caller commits (with its audit entry)."""
+    if user.email is None:
+        raise NoEmailAddress("The account has no email address to verify.")
+    if user.email_verified_at is not None:
+        raise AlreadyVerified("The email address is already verified.")
+    await _limit_sends(runtime, f"auth:verify:email:{user.id}", per_hour=runtime.settings.verification_sends_per_hour)
+    await queue_email_code(session, runtime, user)
     return CodeSent(expires_in=runtime.settings.verification_code_ttl_seconds)
 
 
