@@ -109,6 +109,8 @@ PAYMENT_STAFF = ROLE("support", "admin")  # payments:interventions — intervent
 OVERVIEW = ROLE("leadership", "admin")  # payments:overview
 USERS_READ = ROLE("support", "leadership", "admin")  # users:read, users:audit:read
 USERS_WRITE = ROLE("admin")  # users:roles:write, users:disable
+USERS_ASSIST = ROLE("support", "admin")  # users:overview, users:assist (leadership sees aggregates only)
+USERS_PRIVACY = ROLE("admin")  # users:privacy: export and erase on a member's behalf
 
 ALLOW, FORBIDDEN, HIDDEN, UNAUTHENTICATED = "allow", 403, 404, 401
 
@@ -256,6 +258,36 @@ POLICY: dict[str, tuple[Rule, ...]] = {
             gate_first=True,
             params={"user_id": "subject"},
             phase=2,
+            relations=(STRANGER,),
+            body=lambda ctx: {"reason": "authorisation matrix"},
+        ),
+    ),
+    # -- auth: staff acting for one member (issue 15; permission checked first) ----------------
+    "GET /api/v1/users/{user_id}/overview": (
+        R(do=USERS_ASSIST, gate_first=True, params={"user_id": "subject"}, relations=(STRANGER,)),
+    ),
+    "POST /api/v1/users/{user_id}/verification/resend": (
+        # 429: his own resend cooldown, when a second allowed caller asks right after the first.
+        R(do=USERS_ASSIST, gate_first=True, params={"user_id": "subject"}, phase=2, relations=(STRANGER,), ok=(429,)),
+    ),
+    "POST /api/v1/users/{user_id}/password-reset": (
+        R(do=USERS_ASSIST, gate_first=True, params={"user_id": "subject"}, phase=2, relations=(STRANGER,), ok=(429,)),
+    ),
+    "GET /api/v1/users/{user_id}/export": (
+        R(
+            do=USERS_PRIVACY,
+            gate_first=True,
+            params={"user_id": "subject"},
+            query={"reason": "authorisation matrix"},
+            relations=(STRANGER,),
+        ),
+    ),
+    "POST /api/v1/users/{user_id}/erase": (
+        R(
+            do=USERS_PRIVACY,
+            gate_first=True,
+            params={"user_id": "subject"},
+            phase=4,
             relations=(STRANGER,),
             body=lambda ctx: {"reason": "authorisation matrix"},
         ),
