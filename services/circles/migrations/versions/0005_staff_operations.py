@@ -73,7 +73,7 @@ def downgrade() -> None:
     op.drop_column("event_types", "active", schema=S)
     # Applications and declines have no place in the old vocabulary: they end as cancelled.
     op.execute(
-        f"UPDATE {S}.event_registrations SET status = 'cancelled', cancelled_at = coalesce(cancelled_at, now()) "
+        "UPDATE circles.event_registrations SET status = 'cancelled', cancelled_at = coalesce(cancelled_at, now()) "
         "WHERE status IN ('pending_approval', 'declined')"
     )
     _statuses(OLD_STATUSES, OLD_ACTIVE)

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import text
 
+from mcm_circles.events.registrations.bus import settle
+
 from .support import START, Person, World
 from .test_payments_link import apply, envelope
-from mcm_circles.events.registrations.bus import settle
 
 PAID = {"price": {"amount": 9000, "currency": "EUR"}}
 
@@ -93,7 +94,9 @@ async def test_only_the_events_managers_act_on_someones_behalf(world: World):
         await world.person("support"),
     )
     event = await world.published_event(ptm)
-    await world.post(f"/api/v1/events/{event['id']}/staff", ptm, 201, {"user_id": str(care.user_id), "role": "care_team"})
+    await world.post(
+        f"/api/v1/events/{event['id']}/staff", ptm, 201, {"user_id": str(care.user_id), "role": "care_team"}
+    )
     for outsider in (other, care, support):
         await staff_register(world, outsider, event["id"], member, expect=403)
     await world.register(member, event["id"])
@@ -229,7 +232,9 @@ async def test_only_managers_decide_applications_and_staff_registration_is_the_a
     ptm = await world.person("ptm")
     member, other, care = await world.person(), await world.person(), await world.person()
     event = await approval_event(world, ptm)
-    await world.post(f"/api/v1/events/{event['id']}/staff", ptm, 201, {"user_id": str(care.user_id), "role": "care_team"})
+    await world.post(
+        f"/api/v1/events/{event['id']}/staff", ptm, 201, {"user_id": str(care.user_id), "role": "care_team"}
+    )
     applied = await world.register(member, event["id"])
     base = f"/api/v1/events/{event['id']}/registrations/{applied['id']}"
     for outsider in (other, care):
