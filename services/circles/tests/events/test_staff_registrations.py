@@ -4,6 +4,7 @@ member's own capacity, waitlist, payment and refund rules, an audit row and a no
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -256,3 +257,26 @@ async def test_the_approval_setting_is_part_of_the_event_and_editable(world: Wor
     )
     assert (response.status_code, response.json()["requires_approval"]) == (200, True)
     assert (await world.register(await world.person(), event["id"]))["status"] == "pending_approval"
+
+
+async def test_concurrent_approvals_and_staff_registrations_never_exceed_the_capacity(world: World):
+    ptm, admin = await world.person("ptm"), await world.person("admin")
+    event = await approval_event(world, ptm, capacity=3)
+    applicants = [await world.person() for _ in range(8)]
+    applications = [(await world.register(person, event["id"]))["id"] for person in applicants]
+    walk_ins = [await world.person() for _ in range(4)]
+    base = f"/api/v1/events/{event['id']}/registrations"
+    results = await asyncio.gather(
+        *(
+            world.client.post(f"{base}/{application}/approve", headers=(ptm if i % 2 else admin).headers)
+            for i, application in enumerate(applications)
+        ),
+        *(world.client.post(base, json={"user_id": str(person.user_id)}, headers=admin.headers) for person in walk_ins),
+    )
+    assert sorted(r.status_code for r in results) == [200] * 8 + [201] * 4
+    statuses = [r.json()["status"] for r in results]
+    assert statuses.count("confirmed") == 3 and statuses.count("waitlisted") == 9
+    positions = sorted(r.json()["waitlist_position"] for r in results if r.json()["status"] == "waitlisted")
+    assert positions == list(range(1, 10))
+    body = await world.get(f"/api/v1/events/{event['id']}", ptm)
+    assert (body["confirmed_count"], body["waitlist_count"], body["seats_available"]) == (3, 9, 0)

@@ -183,8 +183,10 @@ def _admit_at_once_statement():
     for round trips to the service. It decides only the two outcomes that need nothing more than
     the counters — a free seat of a free event with nobody waiting (confirmed), or no free seat
     (waitlisted) — and only while the event is published, open for registration and has no
-    overdue seat hold. Otherwise it inserts nothing and answers no row: the caller then takes the
-    locked path (`seats`), which brings the event up to date and gives the same answer.
+    overdue seat hold, and never for an event that requires approval (its registrations are
+    applications, `seats.apply_for_approval`). Otherwise it inserts nothing and answers no row: the
+    caller then takes the locked path (`seats`), which brings the event up to date and gives the
+    same answer.
 
     Under READ COMMITTED the `FOR UPDATE` that waited returns the latest row version, and so does
     the UPDATE (it follows the row to its latest version); the overdue-hold subquery sees the
