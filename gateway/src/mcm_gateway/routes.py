@@ -17,6 +17,7 @@ ROUTE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/.well-known/jwks.json", "auth"),
     ("/api/v1/circles", "circles"),
     ("/api/v1/events", "circles"),
+    ("/api/v1/event-types", "circles"),
     ("/api/v1/transfer-requests", "circles"),
     ("/api/v1/members", "circles"),
     ("/api/v1/payments", "payments"),

@@ -30,6 +30,7 @@ from mcm_circles.outbox import EVENTS, WRITER
 from mcm_circles.profiles.router import router as profiles_router
 from mcm_circles.runtime import CirclesRuntime
 from mcm_circles.transfers.router import circle_router as circle_transfers_router
+from mcm_circles.transfers.router import move_router as member_move_router
 from mcm_circles.transfers.router import router as transfers_router
 from mcm_shared.app import create_service_app
 from mcm_shared.events import EventConsumer, OutboxRelay
@@ -42,6 +43,7 @@ CIRCLES_ROUTERS = [
     my_memberships_router,
     circle_transfers_router,
     transfers_router,
+    member_move_router,
     meetings_router,
     goals_router,
     profiles_router,

@@ -25,6 +25,14 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+# A short single-purpose text as a type mypy accepts (`text()` builds the same at run time).
+Address = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_no_control_characters),
+]
+
+
 def text(max_length: int, min_length: int = 0):
     return Annotated[
         str,

@@ -18,6 +18,7 @@ from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
 from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
+from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.memberships.schemas import FlaggedMembership, MyMembership
 from mcm_circles.outbox import notify
 from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
@@ -144,13 +145,22 @@ async def my_memberships(session: AsyncSession, principal: Principal, *, include
         MyMembership(
             id=m.id,
             circle_id=m.circle_id,
-            circle_name=name,
+            circle_name=circle.name,
             role=m.role,
             status=m.status,
             payment_status=m.payment_status,
             joined_at=m.joined_at,
             ended_at=m.ended_at,
             end_reason=m.end_reason,
+            # Where it meets: only while he is an active member.
+            location=MeetingPlace(
+                city=circle.location_city,
+                online=circle.location_online,
+                address=circle.location_address,
+                video_url=circle.location_video_url,
+            )
+            if m.status == "active"
+            else None,
         )
-        for m, name in rows
+        for m, circle in rows
     ]

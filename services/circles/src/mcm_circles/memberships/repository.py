@@ -121,12 +121,12 @@ class MembershipRepository:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def mine(self, user_id: uuid.UUID, statuses: tuple[str, ...]) -> list[tuple[Membership, str]]:
+    async def mine(self, user_id: uuid.UUID, statuses: tuple[str, ...]) -> list[tuple[Membership, Circle]]:
         stmt = (
-            select(Membership, Circle.name)
+            select(Membership, Circle)
             .join(Circle, Circle.id == Membership.circle_id)
             .where(Membership.user_id == user_id, Membership.status.in_(statuses))
             .order_by(Membership.created_at.desc(), Membership.id)
             .limit(200)
         )
-        return [(m, name) for m, name in await self.session.execute(stmt)]
+        return [(m, circle) for m, circle in await self.session.execute(stmt)]

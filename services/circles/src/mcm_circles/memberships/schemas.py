@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.schemas_common import Input, Output, text
 
 Role = Literal["facilitator", "member"]
@@ -69,3 +70,6 @@ class MyMembership(Output):
     joined_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+    location: MeetingPlace | None = Field(
+        default=None, description="Where the circle meets (address, video-call link); while active only"
+    )
