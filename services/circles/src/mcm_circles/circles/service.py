@@ -8,7 +8,7 @@ viewer's private circles). Pages already rendered come from the listing cache.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,17 @@ from mcm_circles.circles.errors import CapacityBelowMembers, CircleNotFound, Inv
 from mcm_circles.circles.models import Circle
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.circles.schemas import Circle as CircleOut
-from mcm_circles.circles.schemas import CircleCreate, CircleQuery, CircleUpdate, Facilitator, Location, Money, Schedule
+from mcm_circles.circles.schemas import (
+    CircleCreate,
+    CircleQuery,
+    CircleUpdate,
+    Facilitator,
+    Frequency,
+    Location,
+    Money,
+    Schedule,
+    Weekday,
+)
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
 from mcm_circles.memberships import lifecycle
@@ -41,10 +51,11 @@ def to_out(circle: Circle, facilitators: list[tuple[uuid.UUID, str]]) -> CircleO
         capacity_max=circle.capacity_max,
         capacity_min=circle.capacity_min,
         schedule=Schedule.model_construct(
-            weekday=circle.schedule_weekday,
+            # The table's CHECK constraints hold these columns to the API's literals.
+            weekday=cast(Weekday, circle.schedule_weekday),
             time=circle.schedule_time,
             timezone=circle.schedule_timezone,
-            frequency=circle.schedule_frequency,
+            frequency=cast(Frequency, circle.schedule_frequency),
         ),
         location=Location.model_construct(city=circle.location_city, online=circle.location_online),
         visibility=circle.visibility,
@@ -61,7 +72,7 @@ def to_out(circle: Circle, facilitators: list[tuple[uuid.UUID, str]]) -> CircleO
 
 def _columns(values: dict[str, Any]) -> dict[str, Any]:
     """API shape (nested schedule/location/dues) → table columns."""
-    columns = {
+    columns: dict[str, Any] = {
         key: values[key]
         for key in ("name", "description", "capacity_max", "capacity_min", "visibility", "join_policy")
         if key in values
@@ -106,7 +117,9 @@ async def get_circle(
     generation = cache.generation
     scope = _known_scope(principal, cache)
     cached = cache.page(("circle", circle_id)) if scope is not None else None
-    if cached is not None:
+    if cached is not None and scope is not None:
+        visibility: str
+        body: bytes
         visibility, body = cached
         if visibility == "public" or scope == STAFF_SCOPE or circle_id in scope:
             return body
@@ -127,9 +140,12 @@ async def list_circles(
     generation = cache.generation  # before any read: a change heard after this voids the result
     scope = _known_scope(principal, cache)
     if scope is None:
+        user_id = principal.user_id
+        if user_id is None:  # _known_scope answers () to a caller without a user id
+            raise RuntimeError("no scope for a caller without a user id")
         async with open_session() as session:
-            scope = await CircleRepository(session).private_circles_of(principal.user_id)
-        cache.store_scope(principal.user_id, scope, generation)
+            scope = await CircleRepository(session).private_circles_of(user_id)
+        cache.store_scope(user_id, scope, generation)
 
     async def render() -> bytes:
         async with open_session() as session:

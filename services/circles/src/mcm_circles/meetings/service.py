@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +48,7 @@ def to_out(meeting: Meeting, circle: Circle) -> MeetingOut:
 
 
 async def _tell_members(
-    session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra
+    session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra: Any
 ) -> None:
     recipients = [uid for uid in await lifecycle.active_user_ids(session, access.circle.id) if uid != access.user_id]
     await notify(
@@ -101,6 +102,8 @@ async def schedule(
         if await repo.scheduled_starts(circle_id, starts):
             raise MeetingClash()
     else:
+        if data.count is None:  # MeetingCreate's validator: a count whenever no start is given
+            raise RuntimeError("neither starts_at nor count")
         last = await repo.last_scheduled(circle_id)
         now = utcnow()
         after = max(now, last.starts_at) if last is not None else now

@@ -74,7 +74,10 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
     if status == "overdue":
         if membership.status == "active" and membership.flagged_at is None:
             membership.flagged_at = utcnow()
-            circle = (await CircleRepository(session).get_with_membership(membership.circle_id, None))[0]
+            found = await CircleRepository(session).get_with_membership(membership.circle_id, None)
+            if found is None:  # a membership's circle is never deleted (foreign key)
+                raise RuntimeError("circle is missing")
+            circle = found[0]
             facilitators = await MembershipRepository(session).active_user_ids(circle.id, role="facilitator")
             await notify(
                 session,

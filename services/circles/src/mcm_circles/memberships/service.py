@@ -8,6 +8,7 @@ the member_count CHECK) is turned into the same 409 the Python check would have 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,7 +56,7 @@ def to_out(membership: Membership, display_name: str, access: CircleAccess | Non
     )
 
 
-def _circle_data(access: CircleAccess) -> dict:
+def _circle_data(access: CircleAccess) -> dict[str, Any]:
     return {"circle_id": access.circle.id, "circle_name": access.circle.name}
 
 

@@ -138,7 +138,8 @@ async def decide(
         raise Forbidden("Only the target circle's facilitators and admins decide transfers.")
     circles = await CircleRepository(session).lock_many([request.from_circle_id, request.to_circle_id])
     request = await repo.get(request_id, lock=True)
-    assert request is not None
+    if request is None:  # read above, and requests are never deleted
+        raise RuntimeError("transfer request is missing")
     if request.status != "pending":
         raise TransferNotPending()
     if approve:
@@ -157,7 +158,7 @@ async def decide(
     request.status = "approved" if approve else "declined"
     request.decided_by, request.decided_at, request.decision_note = actor, utcnow(), data.note
     await session.flush()
-    if approve:
+    if approve and old is not None:  # `old` is the active membership checked above
         await membership_bus.transferred(session, request_id=request.id, old=old, new=new)
     await notify(
         session,
