@@ -30,10 +30,9 @@ from mcm_circles.circles.schemas import (
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
 from mcm_circles.memberships import lifecycle
-from mcm_circles.paging import make_cursor, parse_datetime, parse_int, parse_str, read_cursor
 from mcm_circles.permissions import ensure_can_create_circle, is_staff, load_access
 from mcm_circles.profiles.service import ensure_profile
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, parse_int, parse_str, read_cursor
 from mcm_shared.security import Principal
 from mcm_shared.wiring import OpenSession
 

@@ -25,9 +25,8 @@ from mcm_circles.meetings.schemas import Meeting as MeetingOut
 from mcm_circles.meetings.schemas import MeetingBatch, MeetingCancel, MeetingCreate, MeetingUpdate
 from mcm_circles.memberships import lifecycle
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, load_access
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 

@@ -20,11 +20,10 @@ from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import FlaggedMembership, MyMembership
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import can_follow_up_payments, load_access
 from mcm_shared.errors import Forbidden
 from mcm_shared.events.envelope import Envelope
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 logger = logging.getLogger("mcm.circles.payments")

@@ -28,11 +28,10 @@ from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import Decision, MemberAdd, MembershipEnd, RoleChange
 from mcm_circles.memberships.schemas import Membership as MembershipOut
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, is_staff, load_access
 from mcm_circles.profiles.service import ensure_profile, get_profile
 from mcm_shared.errors import Forbidden
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 CONFLICTS = {"uq_memberships_current": AlreadyMember, "ck_circles_member_count_within_capacity": CircleFull}

@@ -23,7 +23,6 @@ from mcm_circles.memberships.errors import AlreadyMember
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.service import CONFLICTS as MEMBERSHIP_CONFLICTS
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, is_staff, load_access
 from mcm_circles.transfers.errors import (
     MembershipNoLongerActive,
@@ -37,7 +36,7 @@ from mcm_circles.transfers.repository import TransferRepository
 from mcm_circles.transfers.schemas import TransferCreate, TransferDecision
 from mcm_circles.transfers.schemas import TransferRequest as TransferOut
 from mcm_shared.errors import Forbidden
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 guarded = maps_conflicts({**MEMBERSHIP_CONFLICTS, "uq_transfer_requests_pending": TransferAlreadyPending})
