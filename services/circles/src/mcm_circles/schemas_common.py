@@ -25,24 +25,17 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-# A short single-purpose text as a type mypy accepts (`text()` builds the same at run time).
-Address = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
-    AfterValidator(_no_control_characters),
-]
+def bounded(max_length: int, min_length: int = 0) -> StringConstraints:
+    """The constraints of a free-text field: stripped, between the given lengths. Used as
+    `Annotated[str, bounded(...), PRINTABLE]` (a class statement, so type checkers see a `str`)."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
-def text(max_length: int, min_length: int = 0):
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_no_control_characters),
-    ]
+PRINTABLE = AfterValidator(_no_control_characters)
 
-
-Name = text(120, 1)
-ShortText = text(500)
+Name = Annotated[str, bounded(120, 1), PRINTABLE]
+ShortText = Annotated[str, bounded(500), PRINTABLE]
+Address = Annotated[str, bounded(300, 1), PRINTABLE]
 
 
 @cache

@@ -37,7 +37,7 @@ SEARCH_SQL = "lower(name || ' ' || description)"
 
 class Circle(Entity, Base):
     __tablename__ = "circles"
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class)
 
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyUrl, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 
-from mcm_circles.schemas_common import Address, Input, Name, Output, TimeZoneName, text
+from mcm_circles.schemas_common import PRINTABLE, Address, Input, Name, Output, TimeZoneName, bounded
 
 # JSON Schema's "time" format is RFC 3339 full-time, which requires an offset; this is a wall-clock
 # time whose zone is given separately, so it is documented as what it is.
@@ -29,9 +29,9 @@ JoinPolicy = Literal["open", "approval"]
 Status = Literal["forming", "active", "full", "archived"]
 Capacity = Annotated[int, Field(ge=2, le=10)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Description = text(4000)
-City = text(100, 1)
-SearchText = text(100, 1)
+Description = Annotated[str, bounded(4000), PRINTABLE]
+City = Annotated[str, bounded(100, 1), PRINTABLE]
+SearchText = Annotated[str, bounded(100, 1), PRINTABLE]
 MAX_DUES = 1_000_000  # minor units: 10 000.00 a month is already far beyond any real circle
 
 

@@ -8,7 +8,7 @@ viewer's private circles). Pages already rendered come from the listing cache.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,18 +21,19 @@ from mcm_circles.circles.schemas import (
     CircleQuery,
     CircleUpdate,
     Facilitator,
+    Frequency,
     MeetingPlace,
     Money,
     PublicLocation,
     Schedule,
+    Weekday,
 )
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
 from mcm_circles.memberships import lifecycle
-from mcm_circles.paging import make_cursor, parse_datetime, parse_int, parse_str, read_cursor
 from mcm_circles.permissions import ensure_can_create_circle, is_staff, load_access
 from mcm_circles.profiles.service import ensure_profile
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, parse_int, parse_str, read_cursor
 from mcm_shared.security import Principal
 from mcm_shared.wiring import OpenSession
 
@@ -50,10 +51,11 @@ def to_out(circle: Circle, facilitators: list[tuple[uuid.UUID, str]]) -> CircleO
         capacity_max=circle.capacity_max,
         capacity_min=circle.capacity_min,
         schedule=Schedule.model_construct(
-            weekday=circle.schedule_weekday,
+            # The table's CHECK constraints hold these columns to the API's literals.
+            weekday=cast(Weekday, circle.schedule_weekday),
             time=circle.schedule_time,
             timezone=circle.schedule_timezone,
-            frequency=circle.schedule_frequency,
+            frequency=cast(Frequency, circle.schedule_frequency),
         ),
         location=PublicLocation.model_construct(city=circle.location_city, online=circle.location_online),
         visibility=circle.visibility,
@@ -122,7 +124,9 @@ async def get_circle(
     generation = cache.generation
     scope = _known_scope(principal, cache)
     cached = cache.page(("circle", circle_id)) if scope is not None else None
-    if cached is not None:
+    if cached is not None and scope is not None:
+        visibility: str
+        body: bytes
         visibility, body = cached
         if visibility == "public" or scope == STAFF_SCOPE or circle_id in scope:
             return body
@@ -143,9 +147,12 @@ async def list_circles(
     generation = cache.generation  # before any read: a change heard after this voids the result
     scope = _known_scope(principal, cache)
     if scope is None:
+        user_id = principal.user_id
+        if user_id is None:  # _known_scope answers () to a caller without a user id
+            raise RuntimeError("no scope for a caller without a user id")
         async with open_session() as session:
-            scope = await CircleRepository(session).private_circles_of(principal.user_id)
-        cache.store_scope(principal.user_id, scope, generation)
+            scope = await CircleRepository(session).private_circles_of(user_id)
+        cache.store_scope(user_id, scope, generation)
 
     async def render() -> bytes:
         async with open_session() as session:

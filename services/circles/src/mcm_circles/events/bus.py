@@ -17,9 +17,14 @@ Every publish happens inside the caller's transaction, so a message exists iff i
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.events.enums import Refund
+from mcm_circles.events.locked import LockedEvent
 from mcm_circles.events.models import Event, Registration
 from mcm_circles.outbox import notify, publish
 
@@ -31,11 +36,13 @@ OBLIGATION_SETTLED = "obligation.settled"
 OBLIGATION_OVERDUE = "obligation.overdue"
 
 
-def _ids(registration: Registration) -> dict:
+def _ids(registration: Registration | Row[Any]) -> dict[str, uuid.UUID]:
     return {"registration_id": registration.id, "event_id": registration.event_id, "user_id": registration.user_id}
 
 
-async def payment_required(session: AsyncSession, event: Event, registration: Registration) -> None:
+async def payment_required(
+    session: AsyncSession, event: Event | LockedEvent, registration: Registration | Row[Any]
+) -> None:
     await publish(
         session,
         PAYMENT_REQUIRED,
@@ -83,7 +90,7 @@ async def registration_cancelled(
     )
 
 
-async def event_cancelled(session: AsyncSession, event: Event, recipients: list) -> None:
+async def event_cancelled(session: AsyncSession, event: Event, recipients: list[uuid.UUID]) -> None:
     await publish(
         session,
         EVENT_CANCELLED,

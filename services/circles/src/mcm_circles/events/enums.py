@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -68,6 +69,6 @@ SEED_EVENT_TYPES = {
 }
 
 
-def sql_in(values) -> str:
+def sql_in(values: Iterable[object]) -> str:
     """`'a', 'b'` for a CHECK constraint built from an enum."""
     return ", ".join(f"'{value}'" for value in values)

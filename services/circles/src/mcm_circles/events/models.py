@@ -38,7 +38,7 @@ class EventType(Base):
 
 
 class Event(Entity, Base):
-    __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class); server-set timestamps readable after flush
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -52,7 +52,8 @@ class Event(Entity, Base):
             "instalments IS NULL OR (instalments BETWEEN 2 AND 12 AND price_amount > 0)", name="payment_plan"
         ),
         CheckConstraint(
-            "registration_opens_at IS NULL OR registration_closes_at IS NULL OR registration_opens_at < registration_closes_at",
+            "registration_opens_at IS NULL OR registration_closes_at IS NULL "
+            "OR registration_opens_at < registration_closes_at",
             name="registration_window",
         ),
         CheckConstraint(f"visibility IN ({sql_in(Visibility)})", name="visibility"),
@@ -143,7 +144,7 @@ class EventRequirement(Base):
 class RequirementTemplate(Entity, Base):
     """A named, reusable list of requirements; events copy it when created or edited."""
 
-    __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class); server-set timestamps readable after flush
     __tablename__ = "event_requirement_templates"
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -155,7 +156,7 @@ _ACTIVE = f"status IN ({sql_in(ACTIVE_STATUSES)})"
 
 
 class Registration(Entity, Base):
-    __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class); server-set timestamps readable after flush
     __tablename__ = "event_registrations"
     __table_args__ = (
         CheckConstraint(f"status IN ({sql_in(RegistrationStatus)})", name="status"),
@@ -207,7 +208,7 @@ class Registration(Entity, Base):
 class EventStaff(TimestampedMixin, Base):
     """People who run an event; not registrations, so never counted against capacity."""
 
-    __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class); server-set timestamps readable after flush
     __tablename__ = "event_staff"
     __table_args__ = (
         CheckConstraint(f"role IN ({sql_in(StaffRole)})", name="role"),

@@ -40,9 +40,8 @@ from mcm_circles.events.schemas import (
     RequirementTemplate,
     RequirementTemplateCreate,
 )
-from mcm_circles.paging import make_cursor, parse_datetime, parse_str, read_cursor
 from mcm_shared.errors import Unauthenticated, problem_responses
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, parse_str, read_cursor
 from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 

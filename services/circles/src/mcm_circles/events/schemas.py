@@ -8,7 +8,7 @@ IANA `timezone` says how to show them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -113,6 +113,10 @@ class EventUpdate(_In):
     requirement_template_ids: list[UUID] | None = Field(default=None, max_length=10)
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 def _aware(value: datetime | None) -> datetime | None:
     """Stored values come back aware; a naive one (never from a client) is read as UTC."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
@@ -120,7 +124,8 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def schedule_problem(values: dict[str, Any]) -> str | None:
     """Cross-field rules shared by create and (merged) update; None when consistent."""
-    starts, ends = _aware(values["starts_at"]), _aware(values["ends_at"])
+    starts: datetime = _aware(values["starts_at"])
+    ends: datetime = _aware(values["ends_at"])
     opens, closes = _aware(values.get("registration_opens_at")), _aware(values.get("registration_closes_at"))
     price, plan = values.get("price") or {}, values.get("payment_plan")
     if ends <= starts:

@@ -51,14 +51,14 @@ async def viewer_for(session: AsyncSession, principal: Principal) -> Viewer:
     return Viewer(principal, user_id, frozenset(member_of), frozenset(facilitating))
 
 
-async def access_to(session: AsyncSession, viewer: Viewer, event: Event) -> EventAccess:
+async def access_to(session: AsyncSession, viewer: Viewer, event: Event) -> EventAccess[Event]:
     staff_roles, invited, registered = await EventRepository(session).standing(event.id, viewer.user_id)
     return EventAccess(viewer=viewer, event=event, staff_roles=staff_roles, invited=invited, registered=registered)
 
 
 async def visible_event(
     session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
-) -> EventAccess:
+) -> EventAccess[Event]:
     """The event if the caller may see it (404 otherwise), with overdue seat holds applied."""
     viewer = await viewer_for(session, principal)
     event = await EventRepository(session).get(event_id)
@@ -76,7 +76,7 @@ async def visible_event(
 
 async def managed_event(
     session: AsyncSession, principal: Principal, event_id: UUID, *, now: datetime, settings: EventsSettings
-) -> EventAccess:
+) -> EventAccess[Event]:
     """Lock the event for a change by one of its managers (404 if unseen, 403 if not a manager)."""
     viewer = await viewer_for(session, principal)
     event = await seats.lock_event(session, event_id, now=now, settings=settings)

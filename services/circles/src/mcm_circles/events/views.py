@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Row
@@ -43,7 +45,7 @@ def event(model: Event, *, manager: bool) -> schemas.Event:
     )
 
 
-def registration(model: Registration | Row) -> rs.Registration:
+def registration(model: Registration | Row[Any] | SimpleNamespace) -> rs.Registration:
     """From the ORM model or a `RETURNING` row of `event_registrations` (same attribute names)."""
     return rs.Registration(
         id=model.id,

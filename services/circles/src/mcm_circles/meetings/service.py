@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +26,8 @@ from mcm_circles.meetings.schemas import Meeting as MeetingOut
 from mcm_circles.meetings.schemas import MeetingBatch, MeetingCancel, MeetingCreate, MeetingUpdate
 from mcm_circles.memberships import lifecycle
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, load_access
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 
@@ -49,7 +49,7 @@ def to_out(meeting: Meeting, circle: Circle) -> MeetingOut:
 
 
 async def _tell_members(
-    session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra
+    session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra: Any
 ) -> None:
     recipients = [uid for uid in await lifecycle.active_user_ids(session, access.circle.id) if uid != access.user_id]
     await notify(
@@ -110,6 +110,8 @@ async def schedule(
         if await repo.scheduled_starts(circle_id, starts):
             raise MeetingClash()
     else:
+        if data.count is None:  # MeetingCreate's validator: a count whenever no start is given
+            raise RuntimeError("neither starts_at nor count")
         last = await repo.last_scheduled(circle_id)
         now = utcnow()
         after = max(now, last.starts_at) if last is not None else now

@@ -15,17 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
 from mcm_circles.circles.repository import CircleRepository
+from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.clock import utcnow
 from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
-from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.memberships.schemas import FlaggedMembership, MyMembership
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import can_follow_up_payments, load_access
 from mcm_shared.errors import Forbidden
 from mcm_shared.events.envelope import Envelope
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 logger = logging.getLogger("mcm.circles.payments")
@@ -75,7 +74,10 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
     if status == "overdue":
         if membership.status == "active" and membership.flagged_at is None:
             membership.flagged_at = utcnow()
-            circle = (await CircleRepository(session).get_with_membership(membership.circle_id, None))[0]
+            found = await CircleRepository(session).get_with_membership(membership.circle_id, None)
+            if found is None:  # a membership's circle is never deleted (foreign key)
+                raise RuntimeError("circle is missing")
+            circle = found[0]
             facilitators = await MembershipRepository(session).active_user_ids(circle.id, role="facilitator")
             await notify(
                 session,

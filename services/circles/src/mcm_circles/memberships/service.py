@@ -8,6 +8,7 @@ the member_count CHECK) is turned into the same 409 the Python check would have 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,11 +28,10 @@ from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import Decision, MemberAdd, MembershipEnd, RoleChange
 from mcm_circles.memberships.schemas import Membership as MembershipOut
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, is_staff, load_access
 from mcm_circles.profiles.service import ensure_profile, get_profile
 from mcm_shared.errors import Forbidden
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 CONFLICTS = {"uq_memberships_current": AlreadyMember, "ck_circles_member_count_within_capacity": CircleFull}
@@ -55,7 +55,7 @@ def to_out(membership: Membership, display_name: str, access: CircleAccess | Non
     )
 
 
-def _circle_data(access: CircleAccess) -> dict:
+def _circle_data(access: CircleAccess) -> dict[str, Any]:
     return {"circle_id": access.circle.id, "circle_name": access.circle.name}
 
 

@@ -17,7 +17,7 @@ PLACEHOLDER_NAME = "Member"
 
 class Profile(TimestampedMixin, Base):
     __tablename__ = "profiles"
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class)
 
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     display_name: Mapped[str] = mapped_column(String(100))

@@ -30,7 +30,8 @@ async def my_profile(session: AsyncSession, principal: Principal) -> ProfileOut:
     user_id = await ensure_profile(session, principal)
     profile = await ProfileRepository(session).get(user_id)
     await session.commit()
-    assert profile is not None
+    if profile is None:  # ensured just above
+        raise RuntimeError("profile is missing")
     return ProfileOut(
         user_id=profile.user_id,
         display_name=profile.public_name,
@@ -64,7 +65,8 @@ async def apply_user_fields(
     repo = ProfileRepository(session)
     await repo.ensure(user_id, _display_name(payload) or "Member")
     profile = await repo.get(user_id, lock=True)
-    assert profile is not None
+    if profile is None:  # ensured just above
+        raise RuntimeError("profile is missing")
     if profile.erased_at is not None or (profile.synced_at is not None and occurred_at < profile.synced_at):
         return None
     name = _display_name(payload)
@@ -89,7 +91,8 @@ async def anonymise(session: AsyncSession, user_id: uuid.UUID, occurred_at: date
     repo = ProfileRepository(session)
     await repo.ensure(user_id, ERASED_NAME)
     profile = await repo.get(user_id, lock=True)
-    assert profile is not None
+    if profile is None:  # ensured just above
+        raise RuntimeError("profile is missing")
     if profile.erased_at is not None:
         return False
     profile.display_name = ERASED_NAME

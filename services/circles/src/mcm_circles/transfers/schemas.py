@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from mcm_circles.schemas_common import Input, Output, text
+from mcm_circles.schemas_common import PRINTABLE, Input, Output, bounded
 
-Message = text(1000)
-Note = text(500)
+Message = Annotated[str, bounded(1000), PRINTABLE]
+Note = Annotated[str, bounded(500), PRINTABLE]
 
 
 class TransferCreate(Input):

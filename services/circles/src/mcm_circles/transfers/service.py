@@ -25,7 +25,6 @@ from mcm_circles.memberships.errors import AlreadyMember, MembershipNotFound
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.service import CONFLICTS as MEMBERSHIP_CONFLICTS
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, is_staff, load_access
 from mcm_circles.transfers.errors import (
     MembershipNoLongerActive,
@@ -39,7 +38,7 @@ from mcm_circles.transfers.repository import TransferRepository
 from mcm_circles.transfers.schemas import MemberMove, MemberMoved, TransferCreate, TransferDecision
 from mcm_circles.transfers.schemas import TransferRequest as TransferOut
 from mcm_shared.errors import Forbidden
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal, Role
 
 guarded = maps_conflicts({**MEMBERSHIP_CONFLICTS, "uq_transfer_requests_pending": TransferAlreadyPending})
@@ -140,7 +139,8 @@ async def decide(
         raise Forbidden("Only the target circle's facilitators and admins decide transfers.")
     circles = await CircleRepository(session).lock_many([request.from_circle_id, request.to_circle_id])
     request = await repo.get(request_id, lock=True)
-    assert request is not None
+    if request is None:  # read above, and requests are never deleted
+        raise RuntimeError("transfer request is missing")
     if request.status != "pending":
         raise TransferNotPending()
     if approve:
@@ -159,7 +159,7 @@ async def decide(
     request.status = "approved" if approve else "declined"
     request.decided_by, request.decided_at, request.decision_note = actor, utcnow(), data.note
     await session.flush()
-    if approve:
+    if approve and old is not None:  # `old` is the active membership checked above
         await membership_bus.transferred(session, request_id=request.id, old=old, new=new)
     await notify(
         session,

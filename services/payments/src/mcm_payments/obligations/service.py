@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments import cursors
 from mcm_payments.obligations import bus
 from mcm_payments.obligations.errors import ObligationNotFound
 from mcm_payments.obligations.models import Obligation, ObligationAudit
@@ -20,7 +19,12 @@ from mcm_payments.roles import can_read_any_obligation
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.models import StripeTask
 from mcm_shared.events import Envelope
+from mcm_shared.pagination import next_page, parse_datetime, read_cursor
 from mcm_shared.security import Principal
+
+# Cursors name their list, so one list's cursor is refused by another (mcm_shared.pagination).
+MINE_SORT = "my_obligations"
+AUDIT_SORT = "obligation_audit"
 
 
 async def list_mine(
@@ -28,8 +32,9 @@ async def list_mine(
 ) -> tuple[Sequence[Obligation], str | None]:
     if principal.user_id is None:
         return [], None
-    rows = await ObligationRepository(session).list_for_user(principal.user_id, limit, cursors.after(cursor))
-    return cursors.page(rows, limit, lambda o: (o.created_at, o.id))
+    after = read_cursor(cursor, MINE_SORT, parse_datetime)
+    rows = await ObligationRepository(session).list_for_user(principal.user_id, limit, after)
+    return next_page(rows, limit, MINE_SORT, lambda o: (o.created_at, o.id))
 
 
 async def get_visible(session: AsyncSession, principal: Principal, obligation_id: uuid.UUID) -> Obligation:
@@ -46,8 +51,8 @@ async def audit_trail(
     repository = ObligationRepository(session)
     if await repository.get(obligation_id) is None:
         raise ObligationNotFound("No such obligation.")
-    rows = await repository.audit_trail(obligation_id, limit, cursors.after(cursor))
-    return cursors.page(rows, limit, lambda entry: (entry.created_at, entry.id))
+    rows = await repository.audit_trail(obligation_id, limit, read_cursor(cursor, AUDIT_SORT, parse_datetime))
+    return next_page(rows, limit, AUDIT_SORT, lambda entry: (entry.created_at, entry.id))
 
 
 # -- consumed events ---------------------------------------------------------------------------

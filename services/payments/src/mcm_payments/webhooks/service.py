@@ -29,7 +29,6 @@ import stripe
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments import cursors
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeUnavailable
 from mcm_payments.tasks.models import StripeTask
@@ -38,6 +37,10 @@ from mcm_payments.webhooks.errors import InvalidSignature, InvalidWebhook, Webho
 from mcm_payments.webhooks.models import WebhookEvent
 from mcm_payments.webhooks.repository import WebhookRepository, inbox_row
 from mcm_shared.events.worker import is_transient
+from mcm_shared.pagination import next_page, parse_datetime, read_cursor
+
+# Cursors name their list, so one list's cursor is refused by another (mcm_shared.pagination).
+FLAGGED_SORT = "flagged_webhooks"
 
 logger = logging.getLogger("mcm.payments.webhooks")
 
@@ -130,8 +133,8 @@ async def process(runtime: PaymentsRuntime, row_id: uuid.UUID) -> str | None:
 
 
 async def flagged(session: AsyncSession, *, limit: int, cursor: str | None) -> tuple[list[WebhookEvent], str | None]:
-    rows = await WebhookRepository(session).flagged(limit, cursors.after(cursor))
-    return cursors.page(rows, limit, lambda row: (row.received_at, row.id))
+    rows = await WebhookRepository(session).flagged(limit, read_cursor(cursor, FLAGGED_SORT, parse_datetime))
+    return next_page(rows, limit, FLAGGED_SORT, lambda row: (row.received_at, row.id))
 
 
 async def process_batch(runtime: PaymentsRuntime, events: Mapping[uuid.UUID, dict[str, Any]]) -> int:

@@ -22,14 +22,14 @@ from mcm_circles.events import bus as messages
 from mcm_circles.events.access import EventAccess
 from mcm_circles.events.enums import RegistrationStatus
 from mcm_circles.events.errors import InvalidEventState, InvalidRegistrationState, RegistrationNotFound
-from mcm_circles.events.models import Registration
+from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.registrations import seats
 from mcm_circles.events.repository import RegistrationRepository
 from mcm_circles.events.service import managed_event
 from mcm_shared.security import Principal
 
 
-async def _application(session: AsyncSession, access: EventAccess, registration_id: UUID) -> Registration:
+async def _application(session: AsyncSession, access: EventAccess[Event], registration_id: UUID) -> Registration:
     registration = await RegistrationRepository(session).get(registration_id, lock=True)
     if registration is None or registration.event_id != access.event.id:
         raise RegistrationNotFound()

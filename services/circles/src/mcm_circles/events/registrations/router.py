@@ -41,9 +41,8 @@ from mcm_circles.events.registrations.schemas import (
 )
 from mcm_circles.events.staff import service as staff
 from mcm_circles.events.waitlist import service as waitlist
-from mcm_circles.paging import make_cursor, parse_datetime, parse_int, read_cursor
 from mcm_shared.errors import Unauthenticated, problem_responses
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, parse_int, read_cursor
 from mcm_shared.security import CurrentPrincipal
 from mcm_shared.wiring import SessionDep
 

@@ -26,7 +26,7 @@ from mcm_circles.events.errors import (
     StaffMemberNotFound,
     field_error,
 )
-from mcm_circles.events.models import EventStaff, Registration
+from mcm_circles.events.models import Event, EventStaff, Registration
 from mcm_circles.events.repository import EventRepository, RegistrationRepository
 from mcm_circles.events.service import managed_event, visible_event
 from mcm_shared.security import Principal
@@ -123,7 +123,7 @@ async def participants(
     after: tuple[datetime, UUID] | None,
     now: datetime,
     settings: EventsSettings,
-) -> tuple[list[Registration], dict[UUID, str], EventAccess]:
+) -> tuple[list[Registration], dict[UUID, str], EventAccess[Event]]:
     access = await visible_event(session, principal, event_id, now=now, settings=settings)
     ensure_staff(access)
     rows = await RegistrationRepository(session).page(
