@@ -50,6 +50,16 @@ async def audit_trail(
     return cursors.page(rows, limit, lambda entry: (entry.created_at, entry.id))
 
 
+def audit(session: AsyncSession, obligation: Obligation, **values: Any) -> ObligationAudit:
+    """Add an entry to the obligation's audit trail (in the caller's transaction)."""
+    return ObligationRepository(session).audit(obligation, **values)
+
+
+async def open_recurring_of_user(session: AsyncSession, user_id: uuid.UUID) -> Sequence[Obligation]:
+    """The user's dues and instalment plans still collected."""
+    return await ObligationRepository(session).open_recurring_of_user(user_id)
+
+
 # -- consumed events ---------------------------------------------------------------------------
 async def on_membership_payment_required(session: AsyncSession, runtime: PaymentsRuntime, envelope: Envelope) -> None:
     data = bus.parse(bus.MembershipPaymentRequired, envelope)
