@@ -19,16 +19,25 @@ from mcm_payments.obligations.standing import first_charge
 from mcm_payments.roles import can_read_any_obligation
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.models import StripeTask
+from mcm_shared.errors import Forbidden
 from mcm_shared.events import Envelope
 from mcm_shared.security import Principal
 
 
 async def list_mine(
-    session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None
+    session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None, user_id: uuid.UUID | None = None
 ) -> tuple[Sequence[Obligation], str | None]:
-    if principal.user_id is None:
+    """The caller's obligations; or, for payment staff, those of `user_id` (anyone else naming
+    another member is refused: 403, whether or not that member owes anything)."""
+    if user_id is not None and user_id != principal.user_id:
+        if not can_read_any_obligation(principal):
+            raise Forbidden("Only support and admin see another member's obligations.")
+        owner: uuid.UUID | None = user_id
+    else:
+        owner = principal.user_id
+    if owner is None:
         return [], None
-    rows = await ObligationRepository(session).list_for_user(principal.user_id, limit, cursors.after(cursor))
+    rows = await ObligationRepository(session).list_for_user(owner, limit, cursors.after(cursor))
     return cursors.page(rows, limit, lambda o: (o.created_at, o.id))
 
 
