@@ -200,3 +200,41 @@ async def test_the_portal_page_refuses_another_customers_subscription(harness):
         )
     assert response.status_code == 400 and re.search("No such subscription", response.text)
     assert (await harness.stripe_object(bob_sub))["cancel_at_period_end"] is False
+
+
+async def test_the_standin_portal_session_endpoint_answers_as_stripe_does(harness):
+    auth = {"Authorization": "Bearer sk_test_x"}
+    missing = await harness.stripe.post("/v1/billing_portal/sessions", data={"customer": "cus_nobody"}, headers=auth)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "resource_missing"
+    assert missing.json()["error"]["param"] == "customer"
+    no_customer = await harness.stripe.post("/v1/billing_portal/sessions", data={}, headers=auth)
+    assert no_customer.status_code == 400 and no_customer.json()["error"]["param"] == "customer"
+    customer = (await harness.stripe.post("/v1/customers", headers=auth)).json()
+    session = await harness.stripe.post(
+        "/v1/billing_portal/sessions",
+        data={"customer": customer["id"], "return_url": "https://app.example/p"},
+        headers=auth,
+    )
+    body = session.json()
+    assert body["object"] == "billing_portal.session" and body["customer"] == customer["id"]
+    assert body["return_url"] == "https://app.example/p" and body["url"].endswith(f"/p/session/{body['id']}")
+    page = await harness.stripe.get(f"/p/session/{body['id']}")
+    assert "No active subscriptions" in page.text and "href='https://app.example/p'" in page.text
+    assert (await harness.stripe.get("/p/session/bps_unknown")).status_code == 404
+
+
+async def test_a_customer_stripe_forgot_gets_the_409_not_a_502(harness):
+    user = uuid.uuid4()
+    await pay_dues(harness, user)
+    await harness.restart_standin()  # the stand-in forgets every customer, as after restarting make run
+    response = await harness.http.post(PORTAL, headers=harness.headers(user))
+    assert response.status_code == 409, response.text
+    assert response.json()["type"].endswith("/no-billing-account")
+
+
+async def test_the_portal_returns_to_the_configured_page(harness):
+    user = uuid.uuid4()
+    await pay_dues(harness, user)
+    page = (await httpx.AsyncClient().get(await open_portal(harness, user))).text
+    # The harness leaves PORTAL_RETURN_URL at its development default: the app's payments page.
+    assert "href='http://127.0.0.1:8000/payments'" in page
