@@ -238,3 +238,21 @@ async def test_the_portal_returns_to_the_configured_page(harness):
     page = (await httpx.AsyncClient().get(await open_portal(harness, user))).text
     # The harness leaves PORTAL_RETURN_URL at its development default: the app's payments page.
     assert "href='http://127.0.0.1:8000/payments'" in page
+
+
+async def test_an_instalment_plan_paused_in_the_portal_is_flagged_not_followed(harness):
+    user = uuid.uuid4()
+    plan = await harness.registration(user, amount=9000, instalments=3)
+    checkout = await harness.checkout(user, plan["id"])
+    assert (await harness.pay_hosted_page(checkout.json()["url"])).status_code == 303
+    await harness.settle_webhooks()
+    await harness.wait_status(plan["id"], "settled")
+    sub = await subscription_of(harness, plan["id"])
+
+    await portal_action(await open_portal(harness, user), "pause", subscription=sub, months="1")
+    await harness.settle_webhooks()
+    assert (await harness.obligation(plan["id"]))["status"] == "settled"
+    [row] = await harness.sql("SELECT attention FROM payments.obligations WHERE id = $1", uuid.UUID(plan["id"]))
+    assert "instalment plan was changed at Stripe (pause_collection" in row["attention"]
+    assert "plan_changed_at_stripe" in await audit_actions(harness, plan["id"])
+    assert await harness.published("obligation.paused") == []

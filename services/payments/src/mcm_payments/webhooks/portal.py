@@ -60,12 +60,7 @@ async def follow_subscription(ctx: Context, obligation: Obligation, current: dic
     if await stripe_tasks.changing_subscription(ctx.session, obligation.id):
         return
     if obligation.kind != "membership":
-        obligation.attention = (
-            "The member changed his instalment plan at Stripe (billing portal: "
-            + ", ".join(changed)
-            + "); decide whether it stands."
-        )
-        _audit(ctx, obligation, "plan_changed_at_stripe", obligation.status, fields=changed)
+        _flag_unexpected_plan_change(ctx, obligation, current, changed)
         return
     if "pause_collection" in previous and bool(current.get("pause_collection")) == bool(
         ctx.obj.get("pause_collection")
@@ -77,6 +72,25 @@ async def follow_subscription(ctx: Context, obligation: Obligation, current: dic
         ends_at = ts(current.get("cancel_at")) if current.get("cancel_at_period_end") else None
         action = "member_cancelled_dues" if current.get("cancel_at_period_end") else "member_kept_dues"
         _audit(ctx, obligation, action, obligation.status, ends_at=ends_at.isoformat() if ends_at else None)
+
+
+def _flag_unexpected_plan_change(
+    ctx: Context, obligation: Obligation, current: dict[str, Any], changed: list[str]
+) -> None:
+    """An instalment plan is paused only when staff paused the obligation, and set to end only
+    once it is paid in full (our own changes, come back as events): anything else is flagged."""
+    expected = {
+        "pause_collection": obligation.status == "paused",
+        "cancel_at_period_end": obligation.completed_at is not None,
+    }
+    unexpected = [name for name in changed if bool(current.get(name)) != expected[name]]
+    if not unexpected:
+        return
+    obligation.attention = (
+        f"The instalment plan was changed at Stripe ({', '.join(unexpected)}; the member's billing portal?): "
+        "decide whether it stands."
+    )
+    _audit(ctx, obligation, "plan_changed_at_stripe", obligation.status, fields=unexpected)
 
 
 async def _follow_pause(ctx: Context, obligation: Obligation, pause: dict[str, Any] | None) -> None:
