@@ -1,6 +1,7 @@
-"""The customer (billing) portal: `POST /v1/billing_portal/sessions` and what a customer can do on
-the session's page — set a new default card, cancel a subscription at the end of its period (or
-take that back), pause collection and resume it. Each action changes the objects as Stripe's
+"""The customer (billing) portal: `POST /v1/billing_portal/sessions` (emits
+`billing_portal.session.created`) and what a customer can do on the session's page — set a new
+default card, cancel a subscription at the end of its period (or take that back), pause
+collection and resume it. Each action changes the objects as Stripe's
 portal does and emits the events Stripe sends for it:
 
 - new card: `payment_method.attached`, `customer.updated` (`invoice_settings.default_payment_method`
@@ -30,7 +31,11 @@ def create_session(s: StandIn, params: dict[str, Any]) -> dict[str, Any]:
         raise StripeError(400, "Missing required param: customer.", param="customer")
     s.customer(str(customer_id), "customer")
     return_url = params.get("return_url") or None
-    return s.store.add(objects.portal_session(customer_id=str(customer_id), return_url=return_url, base_url=s.base_url))
+    portal = s.store.add(
+        objects.portal_session(customer_id=str(customer_id), return_url=return_url, base_url=s.base_url)
+    )
+    s.emit("billing_portal.session.created", portal)
+    return portal
 
 
 def session(s: StandIn, session_id: str) -> dict[str, Any]:

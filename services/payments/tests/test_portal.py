@@ -218,6 +218,8 @@ async def test_the_standin_portal_session_endpoint_answers_as_stripe_does(harnes
     body = session.json()
     assert body["object"] == "billing_portal.session" and body["customer"] == customer["id"]
     assert body["return_url"] == "https://app.example/p" and body["url"].endswith(f"/p/session/{body['id']}")
+    [created] = await harness.events_of("billing_portal.session.created", body["id"])
+    assert created["data"]["object"]["url"] == body["url"]
     page = await harness.stripe.get(f"/p/session/{body['id']}")
     assert "No active subscriptions" in page.text and "href='https://app.example/p'" in page.text
     assert (await harness.stripe.get("/p/session/bps_unknown")).status_code == 404
