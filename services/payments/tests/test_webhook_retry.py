@@ -94,3 +94,48 @@ async def test_only_support_and_admin_retry_and_unknown_events_are_404(harness):
     # No body at all is fine too (the reason is optional).
     bare = await harness.http.post(RETRY.format(completed["id"]), headers=harness.headers(None, "support"))
     assert bare.status_code == 200 and bare.json()["result"] == "still_failing"
+
+
+async def test_an_event_whose_processing_fails_is_still_failing_with_the_reason_then_processed(harness):
+    user = uuid.uuid4()
+    obligation = await harness.dues(user)
+    async with harness.captured():
+        checkout = (await harness.checkout(user, obligation["id"])).json()
+        assert (await harness.pay_hosted_page(checkout["url"])).status_code == 303
+    [completed] = await harness.events_of("checkout.session.completed", checkout["session_id"])
+
+    # Stripe is unreachable: linking the subscription needs it, so processing fails (and is retried).
+    old = harness.standin
+    await old.stop()
+    try:
+        assert (await harness.send_webhook(completed)).status_code == 200
+
+        async def failed_once():
+            rows = await harness.sql(
+                "SELECT attempts, last_error FROM payments.webhook_events WHERE stripe_event_id = $1", completed["id"]
+            )
+            return rows and rows[0]["last_error"]
+
+        await harness.wait_for(failed_once, what="the event to fail")
+        still = await retry(harness, completed["id"], reason="Stripe back?")
+        assert still.status_code == 200, still.text
+        assert still.json()["result"] == "still_failing" and "StripeUnavailable" in still.json()["reason"]
+        assert still.json()["event"]["processed_at"] is None
+        # The worker's own next try is far off (its backoff), so the retry below is what processes it.
+        await harness.sql(
+            "UPDATE payments.webhook_events SET next_attempt_at = now() + interval '1 hour' WHERE stripe_event_id = $1",
+            completed["id"],
+        )
+    finally:
+        # The same stand-in (same objects) serving again, as when Stripe's outage ends.
+        harness.standin = await type(old)(old.app, port=old.port).start()
+
+    done = await retry(harness, completed["id"])
+    assert done.json()["result"] == "processed" and done.json()["outcome"] == "applied", done.text
+    [row] = await harness.sql(
+        "SELECT stripe_subscription_id FROM payments.subscriptions WHERE obligation_id = $1",
+        uuid.UUID(obligation["id"]),
+    )
+    assert row["stripe_subscription_id"].startswith("sub_")
+    audit = await harness.sql("SELECT result, error FROM payments.webhook_retries ORDER BY created_at")
+    assert [a["result"] for a in audit] == ["still_failing", "processed"] and "StripeUnavailable" in audit[0]["error"]
