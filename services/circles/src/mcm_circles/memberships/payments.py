@@ -1,7 +1,9 @@
 """Payment status of memberships — changed only by payments' events — and the follow-up list.
 
 `obligation.overdue` flags an active membership for a human to follow up (facilitators are told);
-nobody is ever removed automatically. A later settled/paused/waived clears the flag. Events that
+`obligation.cancelled` (the member stopped his dues himself, in Stripe's billing portal: status
+`stopped`) flags it too, for the facilitators to talk with him; nobody is ever removed
+automatically. A later settled/paused/waived clears the flag. Events that
 happened before the status we already hold (re-delivered, out of order) change nothing.
 """
 
@@ -34,7 +36,10 @@ STATUS_OF_EVENT = {
     "obligation.overdue": "overdue",
     "obligation.paused": "paused",
     "obligation.waived": "waived",
+    "obligation.cancelled": "stopped",
 }
+# Statuses a facilitator follows up (the membership is flagged while it is active).
+FOLLOW_UP = ("overdue", "stopped")
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -90,6 +95,9 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
                     "membership_id": membership.id,
                 },
             )
+    elif status in FOLLOW_UP:
+        if membership.status == "active" and membership.flagged_at is None:
+            membership.flagged_at = utcnow()
     else:
         membership.flagged_at = None
     await session.flush()
