@@ -15,6 +15,9 @@ import pytest
         ("/api/v1/events/1/registrations/me", "circles"),
         ("/api/v1/transfer-requests/9/approve", "circles"),
         ("/api/v1/members/me", "circles"),
+        ("/api/v1/directory", "circles"),
+        ("/api/v1/invitations/123/resend", "auth"),
+        ("/api/v1/imports", "auth"),
         ("/api/v1/payments/obligations", "payments"),
     ],
 )

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from mcm_circles import consumers
 from mcm_circles.archiving.router import router as archiving_router
 from mcm_circles.circles.router import router as circles_router
+from mcm_circles.directory.router import router as directory_router
 from mcm_circles.clock import Clock, SystemClock
 from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
@@ -45,6 +46,7 @@ CIRCLES_ROUTERS = [
     meetings_router,
     goals_router,
     profiles_router,
+    directory_router,
 ]
 
 
