@@ -19,6 +19,12 @@ from mcm_circles.memberships.models import CURRENT, Membership
 from mcm_circles.profiles.models import Profile
 
 NAME_KEY = func.lower(Profile.display_name)
+# The same value, spelled so that no btree matches it: with a search of 3 characters or more the
+# planner must then take the trigram index and sort the matches (a few), rather than walk the
+# (name, id) index in order and filter every row when the text is rare. Shorter texts have no
+# trigram, so the ordered walk (which stops after one page of common matches) is the right plan.
+SORTED_MATCHES_KEY = NAME_KEY.concat("")
+TRIGRAM = 3
 
 
 def like_pattern(text: str) -> str:
@@ -43,12 +49,13 @@ class DirectoryRepository:
 
         The sort key is PostgreSQL's lower(), not Python's: the cursor must compare as the index does.
         """
-        stmt = select(Profile.user_id, Profile.display_name, NAME_KEY).where(_shown())
+        key = SORTED_MATCHES_KEY if query and len(query) >= TRIGRAM else NAME_KEY
+        stmt = select(Profile.user_id, Profile.display_name, key).where(_shown())
         if query:
             stmt = stmt.where(NAME_KEY.like(like_pattern(query), escape="\\"))
         if after is not None:
-            stmt = stmt.where(tuple_(NAME_KEY, Profile.user_id) > tuple_(*after))
-        stmt = stmt.order_by(NAME_KEY, Profile.user_id).limit(limit)
+            stmt = stmt.where(tuple_(key, Profile.user_id) > tuple_(*after))
+        stmt = stmt.order_by(key, Profile.user_id).limit(limit)
         return [(user_id, name, key) for user_id, name, key in await self.session.execute(stmt)]
 
     async def active_circles(
