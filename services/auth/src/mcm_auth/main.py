@@ -18,6 +18,7 @@ from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_auth.google.router import router as google_router
 from mcm_auth.housekeeping import Housekeeping
 from mcm_auth.keys.material import load_signing_key
+from mcm_auth.invitations.router import router as invitations_router
 from mcm_auth.keys.router import router as keys_router
 from mcm_auth.keys.service import KeyRing
 from mcm_auth.models import EVENTS
@@ -55,6 +56,7 @@ ROUTERS = [
     verification_router,
     notifications_router,
     admin_router,
+    invitations_router,
     clients_router,
     google_router,
 ]
