@@ -37,6 +37,11 @@ def _out(profile: Profile) -> ProfileOut:
     )
 
 
+async def ensure_exists(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """A minimal profile for a user another service told us about, unless one exists."""
+    await ProfileRepository(session).ensure(user_id)
+
+
 async def my_profile(session: AsyncSession, principal: Principal) -> ProfileOut:
     user_id = await ensure_profile(session, principal)
     profile = await ProfileRepository(session).get(user_id)
