@@ -1,6 +1,7 @@
 """Directory: a member may hide himself (profiles.directory_visible), and the staff directory's
-name search is indexed (trigram GIN for the case-insensitive substring match, a btree for the
-(name, id) order), both over the rows the directory can show only.
+name search is indexed (trigram GIN for the case-insensitive substring match of 3+ characters,
+a text_pattern_ops btree for the prefix match of shorter texts, a btree for the (name, id)
+order), all over the rows the directory can show only.
 
 The GIN index has no pending list (fastupdate off): names change rarely, and a pending list
 would make every search scan it and the planner cost the index too high until the next vacuum.
@@ -38,9 +39,15 @@ def upgrade() -> None:
     op.execute(
         f"CREATE INDEX ix_profiles_directory_name_id ON {S}.profiles (lower(display_name), user_id) WHERE {SHOWN}"
     )
+    # Searches of one or two characters (no trigram) match the start of the name.
+    op.execute(
+        f"CREATE INDEX ix_profiles_directory_name_prefix ON {S}.profiles "
+        f"(lower(display_name) text_pattern_ops) WHERE {SHOWN}"
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_profiles_directory_name_prefix", table_name="profiles", schema=S)
     op.drop_index("ix_profiles_directory_name_id", table_name="profiles", schema=S)
     op.drop_index("ix_profiles_directory_name_trgm", table_name="profiles", schema=S)
     op.drop_column("profiles", "directory_visible", schema=S)

@@ -46,6 +46,9 @@ async def test_search_is_case_insensitive_on_any_part_of_the_name(api):
         "nny": {"Johnny Miller"},
         "mIlLeR": {"Johnny Miller"},
         "pe": {"Peter Pan"},
+        # One or two characters (no trigram) match the start of the name only.
+        "jo": {"Johnny Miller"},
+        "MI": set(),
     }
     for q, names in expected.items():
         found = {item["display_name"] for item in (await api.get(ptm, DIRECTORY, params={"q": q})).json()["items"]}
@@ -56,7 +59,9 @@ async def test_wildcards_in_the_query_are_taken_literally(api):
     ptm = await make_user(api, "ptm")
     await make_user(api, name="Percent 100% Guy")
     await make_user(api, name="Plain Person")
-    names = [item["display_name"] for item in (await api.get(ptm, DIRECTORY, params={"q": "%"})).json()["items"]]
+    names = [item["display_name"] for item in (await api.get(ptm, DIRECTORY, params={"q": "0%"})).json()["items"]]
+    assert names == []  # two characters match the start of the name only
+    names = [item["display_name"] for item in (await api.get(ptm, DIRECTORY, params={"q": "100%"})).json()["items"]]
     assert names == ["Percent 100% Guy"]
     assert (await api.get(ptm, DIRECTORY, params={"q": "_"})).json()["items"] == []
 
@@ -148,6 +153,28 @@ async def test_pages_follow_the_name_order_without_gaps_or_repeats(api):
     assert seen == sorted(names, key=str.lower)
     bad = await api.get(ptm, DIRECTORY, params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422
+
+
+async def test_short_searches_use_the_prefix_index(api):
+    async with api.db.session() as session:
+        await session.execute(
+            text(
+                "INSERT INTO circles.profiles (user_id, display_name)"
+                " SELECT gen_random_uuid(), 'Person ' || md5(n::text) FROM generate_series(1, 3000) AS n"
+            )
+        )
+        await session.execute(text("ANALYZE circles.profiles"))
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(
+            row[0]
+            for row in await session.execute(
+                text(
+                    "EXPLAIN SELECT user_id FROM circles.profiles WHERE directory_visible AND erased_at IS NULL"
+                    " AND lower(display_name) LIKE 'jo%'"
+                )
+            )
+        )
+    assert "ix_profiles_directory_name_prefix" in plan, plan
 
 
 async def test_the_name_search_uses_the_trigram_index(api):

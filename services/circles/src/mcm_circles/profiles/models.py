@@ -44,6 +44,11 @@ class Profile(TimestampedMixin, Base):
             "user_id",
             postgresql_where=text("directory_visible AND erased_at IS NULL"),
         ),
+        Index(
+            "ix_profiles_directory_name_prefix",
+            text("lower(display_name) text_pattern_ops"),
+            postgresql_where=text("directory_visible AND erased_at IS NULL"),
+        ),
     )
 
     @property
