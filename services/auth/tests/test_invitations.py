@@ -9,13 +9,93 @@ import time
 import uuid
 from urllib.parse import unquote
 
+import httpx
+import pytest
+import uvicorn
 from sqlalchemy import text
+
+from mcm_circles.config import EventsSettings
+from mcm_circles.config import Settings as CirclesSettings
+from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_circles.main import create_app as create_circles_app
+from mcm_devstack.engines import free_port, wait_for_port
+from mcm_shared.migrations import migrate_command
 
 from .conftest import bearer, make_admin, new_email, signed_up, user_id_of, verified_user
 from .test_privacy import events_of
 
 INVITATIONS = "/api/v1/invitations"
 TOKEN_IN_LINK = re.compile(r"/invitations/accept\?token=(\S+)")
+
+
+class Circles:
+    """The real circles service on a loopback port, asked by auth over the internal call."""
+
+    def __init__(self, app, url: str) -> None:
+        self.app, self.url = app, url
+
+    async def open_circle(self, tokens, **overrides) -> str:
+        body = {
+            "name": f"Circle {uuid.uuid4().hex[:6]}",
+            "description": "Men meeting weekly.",
+            "capacity_max": 10,
+            "capacity_min": 2,
+            "schedule": {"weekday": "tuesday", "time": "19:00", "timezone": "Europe/Berlin", "frequency": "weekly"},
+            "location": {"city": "Berlin", "online": False},
+            "visibility": "public",
+            "join_policy": "open",
+            "dues": None,
+            **overrides,
+        }
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+            response = await http.post("/api/v1/circles", json=body, headers=bearer(tokens))
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def archive(self, tokens, circle_id: str) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+            response = await http.delete(f"/api/v1/circles/{circle_id}", headers=bearer(tokens))
+        assert response.status_code == 204, response.text
+
+
+@pytest.fixture(scope="module")
+async def circles_service(engines, redis_url):
+    url = await engines.create_database("circles_for_auth")
+    await asyncio.to_thread(migrate_command, MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
+    suffix = uuid.uuid4().hex[:8]
+    settings = CirclesSettings(
+        environment="test",
+        database_url=url,
+        redis_url=redis_url,
+        outbox_relay_enabled=False,
+        consume_events=False,
+        auth_events_stream=f"events:auth-inv-{suffix}",
+        payments_events_stream=f"events:payments-inv-{suffix}",
+        members_consumer_group=f"circles-inv-{suffix}",
+    )
+    app = create_circles_app(settings, events_settings=EventsSettings(sweep_enabled=False, consume_payments=False))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.get_running_loop().create_task(server.serve())
+    await asyncio.to_thread(wait_for_port, port)
+    yield Circles(app, f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def circles(circles_service, client) -> Circles:
+    # Circles trusts auth's published keys, as in production (there through JWKS_URL).
+    circles_service.app.state.verifier.keys.load((await client.get("/.well-known/jwks.json")).json())
+    return circles_service
+
+
+@pytest.fixture
+async def client(make_settings, circles_service):
+    from .conftest import running
+
+    async with running(make_settings(circles_url=circles_service.url)) as client:
+        yield client
 
 
 async def token_from_mail(mail, address: str, nth: int = 1, within: float = 10.0) -> str:
@@ -44,13 +124,13 @@ async def test_members_and_facilitators_cannot_invite_into_the_organisation(clie
         assert (await invite(client, tokens, email=new_email())).status_code == 403
 
 
-async def test_a_member_cannot_invite_into_a_circle_nor_onto_an_event(client):
+async def test_a_member_cannot_invite_into_a_circle_nor_onto_an_event(client, circles):
     _, member = await signed_up(client)
     assert (await invite(client, member, email=new_email(), circle_id=str(uuid.uuid4()))).status_code == 403
     assert (await invite(client, member, email=new_email(), event_id=str(uuid.uuid4()))).status_code == 403
 
 
-async def test_a_ptm_invites_onto_an_event_staff_but_not_into_a_circle(client):
+async def test_a_ptm_invites_onto_an_event_staff_but_not_into_a_circle(client, circles):
     _, ptm = await make_admin(client, roles=("ptm",))
     created = await invite(client, ptm, email=new_email(), event_id=str(uuid.uuid4()))
     assert created.status_code == 201, created.text
@@ -96,11 +176,11 @@ async def test_the_token_is_stored_hashed_and_the_link_points_at_the_app(app_cli
         assert token not in stored and len(stored) == 64
 
 
-async def test_accepting_a_circle_invitation_publishes_it_and_the_token_is_single_use(client, mail):
+async def test_accepting_a_circle_invitation_publishes_it_and_the_token_is_single_use(client, circles, mail):
     _, admin = await make_admin(client)
     admin_id = await user_id_of(client, admin)
     address = new_email()
-    circle_id = str(uuid.uuid4())
+    circle_id = await circles.open_circle(admin)
     created = await invite(client, admin, email=address, circle_id=circle_id)
     token = await token_from_mail(mail, address)
     # Any signed-in account may accept a circle invitation: the token proves the email arrived.
@@ -133,10 +213,10 @@ async def test_accepting_needs_a_signed_in_user(client):
     assert (await client.post(f"{INVITATIONS}/accept", json={"token": "x" * 43})).status_code == 401
 
 
-async def test_an_expired_invitation_cannot_be_accepted(client, mail):
+async def test_an_expired_invitation_cannot_be_accepted(client, circles, mail):
     _, admin = await make_admin(client)
     address = new_email()
-    created = await invite(client, admin, email=address, circle_id=str(uuid.uuid4()))
+    created = await invite(client, admin, email=address, circle_id=await circles.open_circle(admin))
     token = await token_from_mail(mail, address)
     async with client.app.state.db.session() as session:
         await session.execute(
@@ -185,10 +265,10 @@ async def test_a_revoked_invitation_cannot_be_accepted_and_only_its_sender_or_an
     assert (await client.post(f"{path}/resend", headers=bearer(ptm))).status_code == 409
 
 
-async def test_resend_kills_the_old_token_and_the_new_one_works(client, mail):
+async def test_resend_kills_the_old_token_and_the_new_one_works(client, circles, mail):
     _, admin = await make_admin(client)
     address = new_email()
-    created = (await invite(client, admin, email=address, circle_id=str(uuid.uuid4()))).json()
+    created = (await invite(client, admin, email=address, circle_id=await circles.open_circle(admin))).json()
     old = await token_from_mail(mail, address)
     resent = await client.post(f"{INVITATIONS}/{created['id']}/resend", headers=bearer(admin))
     assert resent.status_code == 200 and resent.json()["id"] == created["id"]
@@ -235,3 +315,38 @@ async def test_sending_is_rate_limited_per_inviter(app_client):
         _, other_admin = await make_admin(client)
         assert [(await invite(client, admin, email=new_email())).status_code for _ in range(3)] == [201, 201, 429]
         assert (await invite(client, other_admin, email=new_email())).status_code == 201
+
+
+async def test_a_facilitator_invites_into_his_circle_only(client, circles):
+    _, ben = await make_admin(client, roles=("facilitator",))
+    _, other = await make_admin(client, roles=("facilitator",))
+    his = await circles.open_circle(ben)
+    theirs = await circles.open_circle(other)
+    assert (await invite(client, ben, email=new_email(), circle_id=his)).status_code == 201
+    refused = [
+        await invite(client, ben, email=new_email(), circle_id=circle_id) for circle_id in (theirs, str(uuid.uuid4()))
+    ]
+    # Another's circle and a circle that does not exist get the same answer.
+    assert [r.status_code for r in refused] == [403, 403]
+    assert refused[0].json() == refused[1].json()
+
+
+async def test_an_admin_cannot_invite_into_an_unknown_or_archived_circle(client, circles):
+    _, admin = await make_admin(client)
+    archived = await circles.open_circle(admin)
+    await circles.archive(admin, archived)
+    for circle_id in (archived, str(uuid.uuid4())):
+        assert (await invite(client, admin, email=new_email(), circle_id=circle_id)).status_code == 422
+
+
+async def test_circle_invitations_are_503_when_circles_does_not_answer(app_client, mail):
+    async with app_client(circles_url=f"http://127.0.0.1:{free_port()}", internal_call_timeout_seconds=0.5) as client:
+        _, admin = await make_admin(client)
+        address = new_email()
+        response = await invite(client, admin, email=address, circle_id=str(uuid.uuid4()))
+        assert response.status_code == 503 and "circles" in response.json()["detail"]
+        async with client.app.state.db.session() as session:
+            count = (
+                await session.execute(text("SELECT count(*) FROM auth.invitations WHERE email = :e"), {"e": address})
+            ).scalar_one()
+        assert count == 0

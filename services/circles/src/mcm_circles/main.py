@@ -25,6 +25,7 @@ from mcm_circles.gate import EventGates
 from mcm_circles.goals.router import router as goals_router
 from mcm_circles.listing_cache import start_listing_cache
 from mcm_circles.meetings.router import router as meetings_router
+from mcm_circles.memberships.router import internal_router as memberships_internal_router
 from mcm_circles.memberships.router import mine_router as my_memberships_router
 from mcm_circles.memberships.router import router as memberships_router
 from mcm_circles.outbox import EVENTS, WRITER
@@ -47,6 +48,7 @@ CIRCLES_ROUTERS = [
     goals_router,
     profiles_router,
     directory_router,
+    memberships_internal_router,
 ]
 
 

@@ -4,10 +4,11 @@
 - a circle: its facilitators and admins; an event's staff: ptms (and admins).
 
 Admins hold authority over every circle and event, ptms over every event (circles' own rules:
-events/access.py MANAGE_ALL), both token roles auth knows. Facilitation of a circle is circles'
-knowledge: auth must ask circles over an internal call. Until that call exists on this branch
-(people.md, "Internal calls:"), a facilitator's circle invitation is refused (403): refusing is
-the safe default. Circles checks the circle or event again when it applies the acceptance.
+events/access.py MANAGE_ALL), both roles auth knows. Facilitation of a circle is circles'
+knowledge: auth asks circles (`GET /internal/v1/circles/{id}/invitation-authority/{user_id}`
+over its service token), which also says whether the circle is open (exists, not archived).
+Circles does not answer: 503 naming it, nothing sent. Circles checks the circle or event again
+when it applies the acceptance.
 """
 
 from __future__ import annotations
@@ -15,23 +16,41 @@ from __future__ import annotations
 import uuid
 
 from mcm_auth.accounts.models import User
+from mcm_auth.internal.client import InternalClient
 from mcm_auth.invitations.errors import InvalidInvitation, NotAllowedToInvite
 from mcm_shared.security import Role
 
 
-def ensure_may_invite(
-    inviter: User, *, circle_id: uuid.UUID | None, event_id: uuid.UUID | None, roles: list[str]
+async def _circle_authority(internal: InternalClient, circle_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, bool]:
+    answer = await internal.get("circles", f"/internal/v1/circles/{circle_id}/invitation-authority/{user_id}")
+    return bool(answer.get("circle_open")), bool(answer.get("facilitator"))
+
+
+async def ensure_may_invite(
+    internal: InternalClient,
+    inviter: User,
+    *,
+    circle_id: uuid.UUID | None,
+    event_id: uuid.UUID | None,
+    roles: list[str],
 ) -> None:
     if circle_id is not None and event_id is not None:
         raise InvalidInvitation("Invite into a circle or onto an event, not both.")
     if roles and (circle_id is not None or event_id is not None):
         raise InvalidInvitation("Roles come with an organisation invitation, not with a circle or an event.")
-    if Role.ADMIN.value in inviter.roles:
+    is_admin = Role.ADMIN.value in inviter.roles
+    if circle_id is not None:
+        circle_open, facilitator = await _circle_authority(internal, circle_id, inviter.id)
+        if is_admin and not circle_open:
+            raise InvalidInvitation("There is no open circle with that id.")
+        if not (is_admin or (circle_open and facilitator)):
+            # The same answer for a circle that does not exist: nothing about it is revealed.
+            raise NotAllowedToInvite("Only this circle's facilitators and admins may invite into it.")
         return
-    if roles or (circle_id is None and event_id is None):
+    if is_admin:
+        return
+    if roles or event_id is None:
         raise NotAllowedToInvite("Only admins invite people into the organisation.")
-    if event_id is not None:
-        if Role.PTM.value in inviter.roles:
-            return
-        raise NotAllowedToInvite("Only ptms and admins may invite onto an event's staff.")
-    raise NotAllowedToInvite("Only this circle's facilitators and admins may invite into it.")
+    if Role.PTM.value in inviter.roles:
+        return
+    raise NotAllowedToInvite("Only ptms and admins may invite onto an event's staff.")

@@ -8,6 +8,7 @@
   email was received, and who accepted is recorded. An invitation that grants organisation roles
   is accepted only by the account whose verified email is the invited address, so a forwarded
   link cannot hand out staff roles.
+- Who may send what: invitations/authority.py (circles is asked about circle facilitation).
 - Roles are applied here (audited, `user.updated` announced); circle and event effects are
   published as `invitation.accepted` for circles to apply.
 """
@@ -95,7 +96,7 @@ async def create(
     roles = canonical_roles(role.value for role in body.roles) if body.roles else []
     if roles == [Role.MEMBER.value]:
         roles = []  # everybody is a member: an organisation invitation without staff roles
-    ensure_may_invite(inviter, circle_id=body.circle_id, event_id=body.event_id, roles=roles)
+    await ensure_may_invite(runtime.internal, inviter, circle_id=body.circle_id, event_id=body.event_id, roles=roles)
     await _count_send(runtime, inviter)
     token = new_token()
     invitation = await InvitationRepository(session).add(

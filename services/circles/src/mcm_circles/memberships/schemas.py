@@ -69,3 +69,10 @@ class MyMembership(Output):
     joined_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+
+
+class InvitationAuthority(Output):
+    """Answer of the internal route auth asks before sending a circle invitation."""
+
+    circle_open: bool
+    facilitator: bool
