@@ -96,8 +96,9 @@ async def create(
     roles = canonical_roles(role.value for role in body.roles) if body.roles else []
     if roles == [Role.MEMBER.value]:
         roles = []  # everybody is a member: an organisation invitation without staff roles
-    await ensure_may_invite(runtime.internal, inviter, circle_id=body.circle_id, event_id=body.event_id, roles=roles)
+    # Counted first: refused attempts count too, so nobody can probe circles through this freely.
     await _count_send(runtime, inviter)
+    await ensure_may_invite(runtime.internal, inviter, circle_id=body.circle_id, event_id=body.event_id, roles=roles)
     token = new_token()
     invitation = await InvitationRepository(session).add(
         Invitation(
