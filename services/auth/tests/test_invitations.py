@@ -21,7 +21,7 @@ from mcm_circles.main import create_app as create_circles_app
 from mcm_devstack.engines import free_port, wait_for_port
 from mcm_shared.migrations import migrate_command
 
-from .conftest import bearer, make_admin, new_email, signed_up, user_id_of, verified_user
+from .conftest import PASSWORD, bearer, make_admin, new_email, signed_up, user_id_of, verified_user
 from .test_privacy import events_of
 
 INVITATIONS = "/api/v1/invitations"
@@ -350,3 +350,24 @@ async def test_circle_invitations_are_503_when_circles_does_not_answer(app_clien
                 await session.execute(text("SELECT count(*) FROM auth.invitations WHERE email = :e"), {"e": address})
             ).scalar_one()
         assert count == 0
+
+
+async def test_erasing_an_account_leaves_no_invitation_with_its_address(client, circles, mail):
+    _, admin = await make_admin(client)
+    address, invitee = await signed_up(client)
+    accepted = (await invite(client, admin, email=address, circle_id=await circles.open_circle(admin))).json()
+    token = await token_from_mail(mail, address)
+    assert (
+        await client.post(f"{INVITATIONS}/accept", json={"token": token}, headers=bearer(invitee))
+    ).status_code == 200
+    still_open = (await invite(client, admin, email=address)).json()
+    erased = await client.request("DELETE", "/api/v1/auth/me", json={"password": PASSWORD}, headers=bearer(invitee))
+    assert erased.status_code == 204, erased.text
+    async with client.app.state.db.session() as session:
+        rows = (
+            await session.execute(
+                text("SELECT id, email FROM auth.invitations WHERE id IN (:a, :b)"),
+                {"a": accepted["id"], "b": still_open["id"]},
+            )
+        ).all()
+    assert [(str(row.id), row.email) for row in rows] == [(accepted["id"], "erased@erased.invalid")]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.invitations.models import Invitation
+
+# Not an address anyone can have (the .invalid top-level domain is reserved, RFC 2606).
+ERASED_ADDRESS = "erased@erased.invalid"
 
 
 class InvitationRepository:
@@ -61,3 +64,10 @@ class InvitationRepository:
             .where(Invitation.id == invitation_id)
             .values(token_hash=token_hash, expires_at=expires_at)
         )
+
+    async def forget_address(self, email: str) -> None:
+        """Erasure: open invitations to the address go; accepted ones keep who and when, not the address."""
+        await self.session.execute(
+            delete(Invitation).where(Invitation.email == email, Invitation.accepted_at.is_(None))
+        )
+        await self.session.execute(update(Invitation).where(Invitation.email == email).values(email=ERASED_ADDRESS))

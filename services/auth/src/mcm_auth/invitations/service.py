@@ -214,3 +214,8 @@ async def accept(session: AsyncSession, runtime: AuthRuntime, user_id: uuid.UUID
         event_id=invitation.event_id,
         roles_granted=granted,
     )
+
+
+async def forget_address(session: AsyncSession, email: str) -> None:
+    """Part of an account's erasure (in the caller's transaction): no invitation keeps his address."""
+    await InvitationRepository(session).forget_address(email)
