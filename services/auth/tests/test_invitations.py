@@ -7,6 +7,7 @@ import asyncio
 import re
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import httpx
@@ -51,6 +52,30 @@ class Circles:
             response = await http.post("/api/v1/circles", json=body, headers=bearer(tokens))
         assert response.status_code == 201, response.text
         return response.json()["id"]
+
+    async def open_event(self, tokens) -> str:
+        starts = datetime.now(UTC) + timedelta(days=30)
+        body = {
+            "type": "workshop",
+            "title": "Anger and grief workshop",
+            "description": "A day of work.",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=6)).isoformat(),
+            "timezone": "Europe/Berlin",
+            "location": {"city": "Berlin", "online": False},
+            "capacity": 10,
+            "price": {"amount": 0, "currency": "EUR"},
+            "visibility": "public",
+        }
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+            response = await http.post("/api/v1/events", json=body, headers=bearer(tokens))
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def cancel_event(self, tokens, event_id: str) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+            response = await http.post(f"/api/v1/events/{event_id}/cancel", json={}, headers=bearer(tokens))
+        assert response.status_code == 200, response.text
 
     async def archive(self, tokens, circle_id: str) -> None:
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
@@ -132,7 +157,7 @@ async def test_a_member_cannot_invite_into_a_circle_nor_onto_an_event(client, ci
 
 async def test_a_ptm_invites_onto_an_event_staff_but_not_into_a_circle(client, circles):
     _, ptm = await make_admin(client, roles=("ptm",))
-    created = await invite(client, ptm, email=new_email(), event_id=str(uuid.uuid4()))
+    created = await invite(client, ptm, email=new_email(), event_id=await circles.open_event(ptm))
     assert created.status_code == 201, created.text
     assert (await invite(client, ptm, email=new_email(), circle_id=str(uuid.uuid4()))).status_code == 403
 
@@ -244,12 +269,12 @@ async def test_the_default_lifetime_is_seven_days(client):
     assert abs(float(seconds) - 7 * 24 * 3600) < 60
 
 
-async def test_a_revoked_invitation_cannot_be_accepted_and_only_its_sender_or_an_admin_revokes(client, mail):
+async def test_a_revoked_invitation_cannot_be_accepted_and_only_its_sender_or_an_admin_revokes(client, circles, mail):
     _, ptm = await make_admin(client, roles=("ptm",))
     _, other_ptm = await make_admin(client, roles=("ptm",))
     _, admin = await make_admin(client)
     address = new_email()
-    created = (await invite(client, ptm, email=address, event_id=str(uuid.uuid4()))).json()
+    created = (await invite(client, ptm, email=address, event_id=await circles.open_event(ptm))).json()
     token = await token_from_mail(mail, address)
     path = f"{INVITATIONS}/{created['id']}"
     assert (await client.delete(path, headers=bearer(other_ptm))).status_code == 404
@@ -371,3 +396,11 @@ async def test_erasing_an_account_leaves_no_invitation_with_its_address(client, 
             )
         ).all()
     assert [(str(row.id), row.email) for row in rows] == [(accepted["id"], "erased@erased.invalid")]
+
+
+async def test_an_unknown_or_cancelled_event_takes_no_staff_invitation(client, circles):
+    _, ptm = await make_admin(client, roles=("ptm",))
+    cancelled = await circles.open_event(ptm)
+    await circles.cancel_event(ptm, cancelled)
+    for event_id in (cancelled, str(uuid.uuid4())):
+        assert (await invite(client, ptm, email=new_email(), event_id=event_id)).status_code == 422

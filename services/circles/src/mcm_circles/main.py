@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from mcm_circles import consumers
 from mcm_circles.archiving.router import router as archiving_router
 from mcm_circles.circles.router import router as circles_router
-from mcm_circles.directory.router import router as directory_router
 from mcm_circles.clock import Clock, SystemClock
 from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_circles.directory.router import router as directory_router
 from mcm_circles.events.registrations.holds import EventsSweeper
+from mcm_circles.events.router import internal_router as events_internal_router
 from mcm_circles.events.router import router as events_router
 from mcm_circles.gate import EventGates
 from mcm_circles.goals.router import router as goals_router
@@ -114,7 +115,7 @@ def create_app(
         settings,
         title="Circles service",
         description="Circles, memberships, transfers, meetings, attendance, goals and events.",
-        routers=[*CIRCLES_ROUTERS, events_router],
+        routers=[*CIRCLES_ROUTERS, events_router, events_internal_router],
         lifespan_hooks=[
             database_hook(
                 settings.database_url,

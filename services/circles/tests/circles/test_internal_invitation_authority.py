@@ -57,3 +57,19 @@ async def test_users_and_other_services_are_refused(api):
     assert (await api.client.get(circle_path)).status_code == 401
     assert (await api.get(admin, circle_path)).status_code == 403
     assert (await api.client.get(circle_path, headers=service_headers(api, "payments"))).status_code == 403
+
+
+async def test_auth_learns_whether_an_event_still_takes_staff(api):
+    from .test_invitation_accepted import event_body
+
+    ptm = await make_user(api, "ptm")
+    created = await api.post(ptm, "/api/v1/events", event_body())
+    assert created.status_code == 201, created.text
+    event_path = f"/internal/v1/events/{created.json()['id']}/invitation-authority"
+    headers = service_headers(api)
+    assert (await api.client.get(event_path, headers=headers)).json() == {"event_open": True}
+    assert (await api.post(ptm, f"/api/v1/events/{created.json()['id']}/cancel", {})).status_code == 200
+    assert (await api.client.get(event_path, headers=headers)).json() == {"event_open": False}
+    unknown = await api.client.get(f"/internal/v1/events/{uuid.uuid4()}/invitation-authority", headers=headers)
+    assert unknown.json() == {"event_open": False}
+    assert (await api.get(ptm, event_path)).status_code == 403

@@ -6,7 +6,9 @@
 Admins hold authority over every circle and event, ptms over every event (circles' own rules:
 events/access.py MANAGE_ALL), both roles auth knows. Facilitation of a circle is circles'
 knowledge: auth asks circles (`GET /internal/v1/circles/{id}/invitation-authority/{user_id}`
-over its service token), which also says whether the circle is open (exists, not archived).
+over its service token), which also says whether the circle is open (exists, not archived);
+for an event it asks whether the event exists and still takes staff
+(`GET /internal/v1/events/{id}/invitation-authority`).
 Circles does not answer: 503 naming it, nothing sent. Circles checks the circle or event again
 when it applies the acceptance.
 """
@@ -24,6 +26,11 @@ from mcm_shared.security import Role
 async def _circle_authority(internal: InternalClient, circle_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, bool]:
     answer = await internal.get("circles", f"/internal/v1/circles/{circle_id}/invitation-authority/{user_id}")
     return bool(answer.get("circle_open")), bool(answer.get("facilitator"))
+
+
+async def _event_open(internal: InternalClient, event_id: uuid.UUID) -> bool:
+    answer = await internal.get("circles", f"/internal/v1/events/{event_id}/invitation-authority")
+    return bool(answer.get("event_open"))
 
 
 async def ensure_may_invite(
@@ -47,10 +54,12 @@ async def ensure_may_invite(
             # The same answer for a circle that does not exist: nothing about it is revealed.
             raise NotAllowedToInvite("Only this circle's facilitators and admins may invite into it.")
         return
-    if is_admin:
+    if event_id is None:
+        if not is_admin:
+            raise NotAllowedToInvite("Only admins invite people into the organisation.")
         return
-    if roles or event_id is None:
-        raise NotAllowedToInvite("Only admins invite people into the organisation.")
-    if Role.PTM.value in inviter.roles:
-        return
-    raise NotAllowedToInvite("Only ptms and admins may invite onto an event's staff.")
+    if not (is_admin or Role.PTM.value in inviter.roles):
+        raise NotAllowedToInvite("Only ptms and admins may invite onto an event's staff.")
+    # ptms and admins manage every event and see every one: naming an unknown event reveals nothing.
+    if not await _event_open(internal, event_id):
+        raise InvalidInvitation("There is no event with that id that still takes staff.")

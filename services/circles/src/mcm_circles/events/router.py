@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 
 from mcm_circles.deps import ClockDep, Cursor, EventsSettingsDep, Limit
 from mcm_circles.events import cancellation, service, templates, views
@@ -29,15 +29,17 @@ from mcm_circles.events.schemas import (
     Event,
     EventCancel,
     EventCreate,
+    EventInvitationAuthority,
     EventType,
     EventUpdate,
     RequirementTemplate,
     RequirementTemplateCreate,
 )
+from mcm_circles.events.staff import service as staff
 from mcm_circles.paging import make_cursor, parse_datetime, parse_str, read_cursor
-from mcm_shared.errors import Unauthenticated, problem_responses
+from mcm_shared.errors import Forbidden, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
-from mcm_shared.security import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal, Principal, require_service
 from mcm_shared.wiring import SessionDep
 
 EventID = Annotated[UUID, Path(description="Event id")]
@@ -45,6 +47,8 @@ TemplateID = Annotated[UUID, Path(description="Requirement template id")]
 SORTS = {"starts_at": False, "-starts_at": True}
 
 router = APIRouter(tags=["events"])
+# Never routed by the gateway (it refuses any path with an `internal` segment).
+internal_router = APIRouter(prefix="/internal/v1/events", tags=["internal"])
 _SEEN = problem_responses(Unauthenticated, EventNotFound)
 _MANAGED = problem_responses(Unauthenticated, NotEventManager, EventNotFound, InvalidEventState)
 
@@ -196,3 +200,17 @@ async def complete_event(
 
 
 router.include_router(registrations_router)
+
+
+@internal_router.get(
+    "/{event_id}/invitation-authority",
+    response_model=EventInvitationAuthority,
+    responses=problem_responses(Unauthenticated, Forbidden),
+)
+async def event_invitation_authority(
+    event_id: Annotated[UUID, Path()],
+    session: SessionDep,
+    _caller: Annotated[Principal, Depends(require_service("auth"))],
+) -> EventInvitationAuthority:
+    """For auth only: whether the event exists and still takes staff (not cancelled or completed)."""
+    return EventInvitationAuthority(event_open=await staff.takes_staff(session, event_id))

@@ -55,6 +55,13 @@ async def add_staff(
     return member
 
 
+async def takes_staff(session: AsyncSession, event_id: UUID) -> bool:
+    """For auth, before it sends an event-staff invitation: the event exists and is neither
+    cancelled nor completed."""
+    event = await EventRepository(session).get(event_id, details=False)
+    return event is not None and event.status not in (EventStatus.CANCELLED, EventStatus.COMPLETED)
+
+
 async def add_invited_staff(session: AsyncSession, event_id: UUID, user_id: UUID, *, invited_by: UUID | None) -> bool:
     """An accepted invitation onto an event's staff (sent by a ptm or an admin): he joins as ptm.
     False when the event does not exist or takes no staff any more; idempotent."""
