@@ -17,6 +17,9 @@ import pytest
         ("/api/v1/event-types/workshop", "circles"),
         ("/api/v1/transfer-requests/9/approve", "circles"),
         ("/api/v1/members/me", "circles"),
+        ("/api/v1/directory", "circles"),
+        ("/api/v1/invitations/123/resend", "auth"),
+        ("/api/v1/imports", "auth"),
         ("/api/v1/payments/obligations", "payments"),
     ],
 )

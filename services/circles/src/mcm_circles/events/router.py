@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from mcm_circles.deps import ClockDep, Cursor, EventsSettingsDep, Limit
 from mcm_circles.events import cancellation, models, service, templates, views
@@ -33,6 +33,7 @@ from mcm_circles.events.schemas import (
     Event,
     EventCancel,
     EventCreate,
+    EventInvitationAuthority,
     EventType,
     EventTypeCreate,
     EventTypeUpdate,
@@ -40,9 +41,10 @@ from mcm_circles.events.schemas import (
     RequirementTemplate,
     RequirementTemplateCreate,
 )
-from mcm_shared.errors import Unauthenticated, problem_responses
+from mcm_circles.events.staff import service as staff
+from mcm_shared.errors import Forbidden, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page, make_cursor, parse_datetime, parse_str, read_cursor
-from mcm_shared.security import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal, Principal, require_service
 from mcm_shared.wiring import SessionDep
 
 EventID = Annotated[UUID, Path(description="Event id")]
@@ -51,6 +53,8 @@ EventTypeKey = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,39}$", descriptio
 SORTS = {"starts_at": False, "-starts_at": True}
 
 router = APIRouter(tags=["events"])
+# Never routed by the gateway (it refuses any path with an `internal` segment).
+internal_router = APIRouter(prefix="/internal/v1/events", tags=["internal"])
 _SEEN = problem_responses(Unauthenticated, EventNotFound)
 _MANAGED = problem_responses(Unauthenticated, NotEventManager, EventNotFound, InvalidEventState)
 
@@ -255,3 +259,17 @@ async def complete_event(
 
 
 router.include_router(registrations_router)
+
+
+@internal_router.get(
+    "/{event_id}/invitation-authority",
+    response_model=EventInvitationAuthority,
+    responses=problem_responses(Unauthenticated, Forbidden),
+)
+async def event_invitation_authority(
+    event_id: Annotated[UUID, Path()],
+    session: SessionDep,
+    _caller: Annotated[Principal, Depends(require_service("auth"))],
+) -> EventInvitationAuthority:
+    """For auth only: whether the event exists and still takes staff (not cancelled or completed)."""
+    return EventInvitationAuthority(event_open=await staff.takes_staff(session, event_id))

@@ -211,3 +211,9 @@ class RequirementTemplate(BaseModel):
     description: str
     requirements: list[RequirementSpec]
     created_at: datetime
+
+
+class EventInvitationAuthority(BaseModel):
+    """Answer of the internal route auth asks before sending an event-staff invitation."""
+
+    event_open: bool

@@ -115,6 +115,11 @@ class MembershipRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def circle_open(self, circle_id: uuid.UUID) -> bool:
+        """The circle exists and is not archived (a plain read, no lock)."""
+        stmt = select(Circle.id).where(Circle.id == circle_id, Circle.archived_at.is_(None))
+        return (await self.session.execute(stmt)).first() is not None
+
     async def count_active_facilitators(self, circle_id: uuid.UUID) -> int:
         stmt = select(func.count()).where(
             Membership.circle_id == circle_id, Membership.role == "facilitator", Membership.status == "active"

@@ -73,3 +73,10 @@ class MyMembership(Output):
     location: MeetingPlace | None = Field(
         default=None, description="Where the circle meets (address, video-call link); while active only"
     )
+
+
+class InvitationAuthority(Output):
+    """Answer of the internal route auth asks before sending a circle invitation."""
+
+    circle_open: bool
+    facilitator: bool
