@@ -5,6 +5,7 @@ and PostgreSQL probes. Everything talks to 127.0.0.1 only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -169,10 +170,8 @@ def resume(platform: Platform) -> None:
     if platform.redis and platform.redis.process and platform.redis.process.poll() is None:
         pids.append(platform.redis.process.pid)
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
 
 
 def restore(platform: Platform) -> None:
@@ -215,7 +214,7 @@ def wait_routed(platform: Platform, names: Iterable[str], timeout: float = 15.0)
         return status not in (502, 503, 504)
 
     for name in sorted(names, key=lambda n: n != "auth"):  # auth first: the others need a token
-        if not wait_until(lambda: routed(name), timeout=timeout, interval=0.2):
+        if not wait_until(lambda name=name: routed(name), timeout=timeout, interval=0.2):
             raise TimeoutError(f"the gateway does not route to {name} after {timeout}s\n{log_tails(platform)}")
 
 
@@ -243,7 +242,7 @@ def circle_body(name: str | None = None) -> dict:
 
 
 def stripe_event_body() -> bytes:
-    """A Stripe event of a type payments does not act on: stored, acknowledged with 200."""
+    """A Stripe event payments does not act on (no new default card): stored, acknowledged with 200."""
     event = {
         "id": f"evt_fault_{uuid.uuid4().hex}",
         "object": "event",

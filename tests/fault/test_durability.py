@@ -89,7 +89,7 @@ def _prepare(api: Api) -> dict:
     """What the acknowledged writes need, made (and committed) well before the crash."""
     joiner_id, joiner = api.member("Joiner")
     registrant_id, registrant = api.member("Registrant")
-    payer_id, payer = api.member("Payer")
+    _payer_id, payer = api.member("Payer")
     circle = api.send("POST", "/api/v1/circles", expect=201, json=circle_body())
     free_event = api.published_event(price=0)
     paid_event = api.published_event(price=4000)
@@ -164,7 +164,8 @@ def _found(platform: Platform, ready: dict, acknowledged: dict) -> dict[str, boo
         "registration": f"SELECT count(*) FROM circles.event_registrations WHERE id = '{acknowledged['registration']}' "
         "AND status = 'confirmed'",
         "webhook": f"SELECT count(*) FROM payments.webhook_events WHERE stripe_event_id = '{acknowledged['webhook']}'",
-        "offline_payment": f"SELECT count(*) FROM payments.payments p JOIN payments.obligations o ON o.id = p.obligation_id "
+        "offline_payment": "SELECT count(*) FROM payments.payments p "
+        "JOIN payments.obligations o ON o.id = p.obligation_id "
         f"WHERE p.id = '{acknowledged['offline_payment']}' AND o.status = 'settled'",
     }
     return {kind: platform.postgres.psql(sql, database=MAIN_DATABASE).strip() == "1" for kind, sql in checks.items()}

@@ -17,6 +17,7 @@ shared machine trust the CPU µs per request (gateway and service) more than req
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -43,7 +44,8 @@ TARGET_RATIO, TARGET_P50_DELTA_MS = 0.75, 1.0
 # and docs/benchmarks.md of 2026-11-28, FastAPI upstream, 32 connections, this 2-core machine).
 PREVIOUS = {
     "front_end": "own asyncio/llhttp server (removed)",
-    "gateway_cpu_us_per_request": "42–57 (quiet machine); 139–183 on a busy one, side by side with uvicorn's 158–187 (2026-12-07)",
+    "gateway_cpu_us_per_request": "42–57 (quiet machine); "
+    "139–183 on a busy one, side by side with uvicorn's 158–187 (2026-12-07)",
     "ratio": "0.54–0.75 (median of rounds, busy machine); 0.996 in docs/benchmarks.md (quiet machine)",
     "p50_delta_ms_32_connections": "-0.175 (docs/benchmarks.md)",
     "light_p50_delta_ms": "+0.066 (docs/benchmarks.md); +0.08 to +0.29 (README, busy machine)",
@@ -62,7 +64,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310  # our own http://127.0.0.1 URL
                 if response.status == 200:
                     return
         except OSError:
@@ -137,14 +139,15 @@ def run_wrk(
 
 def machine() -> dict:
     model = ""
-    try:
+    with contextlib.suppress(OSError):  # no /proc/cpuinfo: the model stays unknown
         model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
         )
-    except (OSError, StopIteration):
-        pass
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
@@ -234,7 +237,8 @@ def bench_one(kind: str, args: argparse.Namespace, token: str, jwks: dict, redis
             order = ["direct", "gateway"] if index % 2 == 0 else ["gateway", "direct"]
             rounds.append({name: run_wrk(targets[name], token, duration=args.duration, **wrk) for name in order})
             print(
-                f"  [{kind}] round {index + 1}: direct {rounds[-1]['direct']['rps']:.0f} req/s, gateway {rounds[-1]['gateway']['rps']:.0f} req/s",
+                f"  [{kind}] round {index + 1}: direct {rounds[-1]['direct']['rps']:.0f} req/s, gateway "
+                f"{rounds[-1]['gateway']['rps']:.0f} req/s",
                 flush=True,
             )
         light = {
@@ -331,7 +335,8 @@ def main() -> int:
         f"{args.rounds}×{args.duration}s, median of rounds, redis {'on' if redis_url else 'off'}"
     )
     print(
-        f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p50 +ms':>8} {'p99 d/g ms':>13} "
+        f"{'upstream':9} {'direct r/s':>10} {'gateway r/s':>11} {'ratio':>6} {'p50 d/g ms':>13} {'p50 +ms':>8} "
+        f"{'p99 d/g ms':>13} "
         f"{'1-conn p50 +ms':>14} {'CPU µs/req svc|gw':>18}"
     )
     for s in report["summary"]:
@@ -339,14 +344,16 @@ def main() -> int:
             f"{s['upstream']:9} {s['direct_rps']:>10.0f} {s['gateway_rps']:>11.0f} {s['ratio']:>6.2f} "
             f"{s['direct_p50_ms']:>6.2f}/{s['gateway_p50_ms']:<6.2f} {s['p50_delta_ms']:>8.3f} "
             f"{s['direct_p99_ms']:>6.2f}/{s['gateway_p99_ms']:<6.2f} "
-            f"{s['light_p50_delta_ms']:>14.3f} {s['upstream_cpu_us_per_request_direct']:>8.1f}|{s.get('gateway_cpu_us_per_request', float('nan')):<8.1f}"
+            f"{s['light_p50_delta_ms']:>14.3f} "
+            f"{s['upstream_cpu_us_per_request_direct']:>8.1f}|{s.get('gateway_cpu_us_per_request', float('nan')):<8.1f}"
         )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2))
     for s in report["summary"]:
         print(
-            f"{s['upstream']:9} best rounds: direct {s['best_direct_rps']:.0f} r/s, gateway {s['best_gateway_rps']:.0f} r/s, ratio {s['ratio_best']:.2f}"
+            f"{s['upstream']:9} best rounds: direct {s['best_direct_rps']:.0f} r/s, gateway "
+            f"{s['best_gateway_rps']:.0f} r/s, ratio {s['ratio_best']:.2f}"
         )
     print(
         f"targets: ratio ≥ {TARGET_RATIO} (median), p50 +≤ {TARGET_P50_DELTA_MS} ms at {args.connections} connections "

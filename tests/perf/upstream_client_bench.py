@@ -123,11 +123,13 @@ def main() -> int:
         if result["client"] not in best or result["cpu_us_per_request"] < best[result["client"]]["cpu_us_per_request"]:
             best[result["client"]] = result
     print(
-        f"upstream client cost — {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}, {args.concurrency} concurrent, best of 2"
+        f"upstream client cost — {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}, {args.concurrency} "
+        "concurrent, best of 2"
     )
     for result in best.values():
         print(
-            f"  {result['client']:28} {result['cpu_us_per_request']:>7.1f} µs CPU/request  {result['requests_per_second']:>9.0f} req/s"
+            f"  {result['client']:28} {result['cpu_us_per_request']:>7.1f} µs CPU/request  "
+            f"{result['requests_per_second']:>9.0f} req/s"
         )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)

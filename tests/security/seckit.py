@@ -129,7 +129,8 @@ def unique_email(prefix: str = "user") -> str:
 # -- problems -----------------------------------------------------------------------------------
 def describe(response: httpx.Response) -> str:
     request = response.request
-    return f"{request.method} {request.url.raw_path.decode(errors='replace')} → {response.status_code} {response.text[:300]!r}"
+    path = request.url.raw_path.decode(errors="replace")
+    return f"{request.method} {path} → {response.status_code} {response.text[:300]!r}"
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -147,9 +148,7 @@ def stable_view(response: httpx.Response) -> tuple[int, str, str, str]:
     """What two answers must share to be indistinguishable: status, content type, body and the
     header names (values like dates and request ids differ per request)."""
     names = sorted(
-        name.lower()
-        for name in response.headers.keys()
-        if name.lower() not in {"date", "x-request-id", "content-length"}
+        name.lower() for name in response.headers if name.lower() not in {"date", "x-request-id", "content-length"}
     )
     return response.status_code, response.headers.get("content-type", ""), response.text, ",".join(names)
 

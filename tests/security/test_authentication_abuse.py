@@ -103,7 +103,8 @@ def test_guessing_from_many_addresses_makes_the_owner_step_up_with_an_emailed_co
                 step_up = answer
                 break
     assert step_up is not None, (
-        f"{MAX_ACCOUNT_FAILURES_BEFORE_STEP_UP} failures from different addresses never asked for more than the password"
+        f"{MAX_ACCOUNT_FAILURES_BEFORE_STEP_UP} failures from different addresses never asked for more than the "
+        "password"
     )
     body = assert_problem(step_up, 401)
     assert body["type"].endswith("/sign-in-code-required") and body["code_required"] is True, body
@@ -177,7 +178,7 @@ def test_sign_in_attempts_from_one_address_are_limited(accounts: Accounts, gatew
 
 def test_sign_ups_from_one_address_are_limited(gateway_url: str):
     with client(gateway_url, source_ip=fresh_source_ip()) as http:
-        for attempt in range(MAX_SIGNUPS_PER_ADDRESS + 1):
+        for _ in range(MAX_SIGNUPS_PER_ADDRESS + 1):
             response = http.post(
                 "/api/v1/auth/register",
                 json={"email": unique_email("flood"), "password": USER_PASSWORD, "display_name": "Flood"},
@@ -192,7 +193,7 @@ def test_sign_ups_from_one_address_are_limited(gateway_url: str):
 
 def test_password_reset_requests_from_one_address_are_limited(gateway_url: str):
     with client(gateway_url, source_ip=fresh_source_ip()) as http:
-        for attempt in range(MAX_RESETS_PER_ADDRESS + 1):
+        for _ in range(MAX_RESETS_PER_ADDRESS + 1):
             response = http.post("/api/v1/auth/password-reset", json={"email": unique_email("reset")})
             if response.status_code == 429:
                 break
@@ -270,7 +271,7 @@ def test_failed_sign_in_answers_alike_for_existing_and_unknown_addresses(account
     known_views = [stable_view(answer)[:3] for answer in known_answers]
     unknown_views = [stable_view(answer)[:3] for answer in unknown_answers]
     assert [v[0] for v in known_views] == [v[0] for v in unknown_views]
-    for known, other in zip(known_answers, unknown_answers):
+    for known, other in zip(known_answers, unknown_answers, strict=True):
         assert stable_view(known)[:2] == stable_view(other)[:2]
         assert known.json() | {"instance": None} == other.json() | {"instance": None}
         assert known.headers.get("www-authenticate") == other.headers.get("www-authenticate")

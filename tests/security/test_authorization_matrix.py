@@ -1112,10 +1112,7 @@ def test_policy_rows_match_existing_operations():
 def test_authorisation(matrix: Fixture, method: str, path: str, rule: Rule):
     problems = []
     for caller in callers(rule):
-        if rule.lists:
-            rule_here = replace(rule, query={**rule.query, **_list_query(matrix, rule, caller)})
-        else:
-            rule_here = rule
+        rule_here = replace(rule, query={**rule.query, **_list_query(matrix, rule, caller)}) if rule.lists else rule
         outcome = run_cell(matrix, method, path, rule_here, caller)
         verdict = judge(rule_here, method, path, outcome) or _leaks(matrix, rule_here, caller, outcome.response)
         if verdict:

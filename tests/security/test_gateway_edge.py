@@ -42,7 +42,7 @@ def edge(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         # Clients come from 127.x.y.z; the whole loopback range stands in for the ingress.
         "TRUSTED_PROXIES": "127.0.0.0/8",
     }
-    log = open(tmp_path_factory.mktemp("edge") / "gateway.log", "wb")
+    log = open(tmp_path_factory.mktemp("edge") / "gateway.log", "wb")  # noqa: SIM115  # open while the gateway runs; closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "mcm_gateway", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
     )

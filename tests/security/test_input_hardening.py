@@ -389,7 +389,7 @@ def _with(body: dict[str, Any], field: tuple[str, ...], marker: str) -> dict[str
 
 def _typed_cases(kind: str) -> list[Any]:
     cases = []
-    for (method, path), make in BASE_BODIES.items():
+    for method, path in BASE_BODIES:
         if (method, path) not in OPERATION:
             continue
         service, operation = OPERATION[(method, path)]

@@ -95,6 +95,8 @@ class Platform:
         for spec in SERVICES:
             if spec.name != "gateway":
                 self.env.setdefault(f"{spec.name.upper()}_URL", f"http://127.0.0.1:{self.ports[spec.name]}")
+        # The billing portal returns the member to the web app's payments page, on this gateway.
+        self.env.setdefault("PORTAL_RETURN_URL", f"{self.url('gateway')}/payments")
         # The gateway's Prometheus port (not public): tests run several platforms at once.
         self.ports["gateway-metrics"] = self._port_for("METRICS_PORT", 9000)
         self.env["METRICS_PORT"] = str(self.ports["gateway-metrics"])

@@ -5,7 +5,6 @@ independent by using fresh email addresses and client addresses, never shared ro
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +17,6 @@ import pytest
 from mcm_auth.config import Settings
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_auth.main import create_app
-from mcm_shared.migrations import migrate_command
 from mcm_testing.engines import TestEngines
 
 from .fakes import InternalServices, MailSink, SmsApi, start_internal_services, start_mail_sink, start_sms_api
@@ -29,9 +27,7 @@ SMS_ACCOUNT, SMS_TOKEN = "AC_test", "sms-test-token"
 
 @pytest.fixture(scope="session")
 async def creds_url(engines: TestEngines) -> str:
-    url = await engines.create_database("creds")
-    await asyncio.to_thread(migrate_command, MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
-    return url
+    return await engines.migrated_copy(MIGRATIONS_DIR, version_table=VERSION_TABLE, schema=SCHEMA, prefix="creds")
 
 
 @pytest.fixture(scope="session")
@@ -175,9 +171,7 @@ async def signed_up(client: httpx.AsyncClient, **kwargs: Any) -> tuple[str, dict
 @pytest.fixture
 async def fresh_creds(engines: TestEngines) -> str:
     """A credentials database of its own, for tests that need to see the whole table."""
-    url = await engines.create_database("creds_fresh")
-    await asyncio.to_thread(migrate_command, MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
-    return url
+    return await engines.migrated_copy(MIGRATIONS_DIR, version_table=VERSION_TABLE, schema=SCHEMA, prefix="creds_fresh")
 
 
 async def make_admin(client: httpx.AsyncClient, roles: tuple[str, ...] = ("admin",)) -> tuple[str, dict[str, Any]]:

@@ -25,7 +25,6 @@ from mcm_payments.config import DEV_STRIPE_WEBHOOK_SECRET, Settings
 from mcm_payments.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_payments.main import create_app
 from mcm_shared.events import Envelope
-from mcm_shared.migrations import alembic_config, upgrade_to_head
 from mcm_shared.redis import make_redis
 from mcm_stripe_standin import StandInConfig, create_standin_app
 from mcm_stripe_standin.webhooks import sign
@@ -344,24 +343,10 @@ async def serve() -> AsyncIterator[Callable[[Any], Awaitable[Served]]]:
         await served.stop()
 
 
-@pytest.fixture(scope="session")
-async def payments_template(engines) -> str:
-    """One migrated database; each test clones it (CREATE DATABASE … TEMPLATE)."""
-    url = await engines.create_database("payments_tpl")
-    config = alembic_config(MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
-    await asyncio.to_thread(upgrade_to_head, config)
-    return url.rsplit("/", 1)[1]
-
-
 @pytest.fixture
-async def database_url(engines, payments_template) -> str:
-    name = f"payments_{uuid.uuid4().hex[:10]}"
-    connection = await asyncpg.connect(engines.server_url)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{payments_template}"')
-    finally:
-        await connection.close()
-    return engines.url_for(name)
+async def database_url(engines) -> str:
+    """A payments database at head of this test's own (migrated once per session, then cloned)."""
+    return await engines.migrated_copy(MIGRATIONS_DIR, version_table=VERSION_TABLE, schema=SCHEMA, prefix="payments")
 
 
 def make_settings(database_url: str, redis_url: str, standin_url: str, **overrides: Any) -> Settings:

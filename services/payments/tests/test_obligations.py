@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from mcm_payments.config import Settings
 from mcm_payments.db import VERSION_TABLE
+from mcm_payments.history.service import HISTORY_SORT
 from mcm_payments.models import metadata
+from mcm_payments.obligations.service import MINE_SORT
 from mcm_shared.db import to_async_url
+from mcm_shared.pagination import encode_cursor, make_cursor, parse_datetime, read_cursor
 from mcm_shared.settings import ConfigurationError
 
 
@@ -103,6 +106,30 @@ async def test_lists_page_with_an_opaque_cursor(harness):
     ).status_code == 422
 
 
+async def test_cursors_of_the_old_format_and_of_other_lists_are_refused(harness):
+    """Payments' lists use the platform's one cursor format (mcm_shared.pagination), which names
+    the list: a cursor of the former `{t, id}` format, or one made by another list, is the
+    "cursor is not valid" problem, never a page from an arbitrary position or a 500."""
+    user = uuid.uuid4()
+    for _ in range(2):
+        await harness.registration(user, amount=100)
+    first = (await harness.http.get("/api/v1/payments/obligations?limit=1", headers=harness.headers(user))).json()
+    old = encode_cursor({"t": first["items"][0]["created_at"], "id": first["items"][0]["id"]})
+    other_list = read_cursor(first["next_cursor"], MINE_SORT, parse_datetime)
+    assert other_list is not None
+    foreign = make_cursor(HISTORY_SORT, other_list[0], other_list[1])
+    for cursor in (old, foreign):
+        answer = await harness.http.get(f"/api/v1/payments/obligations?cursor={cursor}", headers=harness.headers(user))
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["errors"][0]["loc"] == ["query", "cursor"]
+    # The list's own cursor still pages on.
+    second = await harness.http.get(
+        f"/api/v1/payments/obligations?limit=1&cursor={first['next_cursor']}", headers=harness.headers(user)
+    )
+    assert second.status_code == 200 and len(second.json()["items"]) == 1
+
+
 async def test_the_migrations_build_exactly_the_models(harness):
     engine = create_async_engine(to_async_url(harness.database_url))
     async with engine.connect() as connection:
@@ -138,6 +165,7 @@ def test_production_refuses_development_stripe_settings():
         "STRIPE_API_BASE",
         "CHECKOUT_SUCCESS_URL",
         "CHECKOUT_CANCEL_URL",
+        "PORTAL_RETURN_URL",
     ):
         assert name in message
     ready = Settings(
@@ -150,5 +178,6 @@ def test_production_refuses_development_stripe_settings():
         stripe_api_base="https://api.stripe.com",
         checkout_success_url="https://app.example/paid",
         checkout_cancel_url="https://app.example/cancelled",
+        portal_return_url="https://app.example/payments",
     )
     ready.check_production_ready()

@@ -37,7 +37,8 @@ class InsertBaseline:
     def describe(self) -> str:
         return (
             f"{self.transactions} single-row INSERT transactions (autocommit, one commit each) in "
-            f"{self.seconds:.1f} s on {self.concurrency} asyncpg connections; p50 {self.p50_ms} ms, p99 {self.p99_ms} ms"
+            f"{self.seconds:.1f} s on {self.concurrency} asyncpg connections; p50 {self.p50_ms} ms, p99 "
+            f"{self.p99_ms} ms"
         )
 
 

@@ -120,7 +120,7 @@ async def closed_loop(
     duration: float | None = None,
     on_response: OnResponse | None = None,
     session: aiohttp.ClientSession | None = None,
-    timeout: float = 30.0,
+    timeout: float = 30.0,  # noqa: ASYNC109  # a per-request timeout handed to aiohttp, not a deadline
 ) -> LoadResult:
     """`concurrency` workers each send the next request as soon as their previous one answered,
     until the requests run out (or `duration` seconds pass). Latency is per request."""
@@ -163,7 +163,13 @@ async def closed_loop(
     return result.finish()
 
 
-async def fixed_rate_probe(url: str, *, interval: float, stop: asyncio.Event, timeout: float = 5.0) -> LoadResult:
+async def fixed_rate_probe(
+    url: str,
+    *,
+    interval: float,
+    stop: asyncio.Event,
+    timeout: float = 5.0,  # noqa: ASYNC109  # per request, not a deadline
+) -> LoadResult:
     """One request every `interval` seconds on its own connection (open loop: a slow answer does
     not delay the schedule of the next ones beyond the one in flight)."""
     result = LoadResult(tool=f"aiohttp probe every {interval * 1000:.0f} ms")
@@ -230,9 +236,8 @@ def wrk_script(requests: list[tuple[str, str, dict[str, str], str | None]]) -> s
     rows = []
     for method, path, headers, body in requests:
         header_table = "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()) + "}"
-        rows.append(
-            f"  {{{_lua_string(method)}, {_lua_string(path)}, {header_table}, {_lua_string(body) if body is not None else 'nil'}}},"
-        )
+        lua_body = _lua_string(body) if body is not None else "nil"
+        rows.append(f"  {{{_lua_string(method)}, {_lua_string(path)}, {header_table}, {lua_body}}},")
     return (
         "local specs = {\n" + "\n".join(rows) + "\n}\n"
         "local formatted = {}\n"

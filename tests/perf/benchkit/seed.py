@@ -277,12 +277,12 @@ class Generator:
             topic_a, topic_b = rng.sample(TOPICS, 2)
             name = f"{word} {tree} Circle {city if not online else 'Online'} {n + 1}"
             description = (
-                f"A circle of men meeting {rng.choice(('weekly', 'every other week', 'monthly'))} to talk honestly about "
-                f"{topic_a} and {topic_b}. Confidential, facilitated, no advice unless asked."
+                f"A circle of men meeting {rng.choice(('weekly', 'every other week', 'monthly'))} to talk honestly "
+                f"about {topic_a} and {topic_b}. Confidential, facilitated, no advice unless asked."
             )
             current: set[uuid.UUID] = set()
 
-            def take(count: int) -> list[Person]:
+            def take(count: int, current: set[uuid.UUID] = current) -> list[Person]:
                 chosen: list[Person] = []
                 for _ in range(count * 3):  # the pool may wrap onto someone already here
                     if len(chosen) == count:
@@ -420,7 +420,7 @@ class Generator:
         rng = self.rng
         events, links, invitations, registrations = [], [], [], []
         weights = [kind[1] for kind in EVENT_KINDS]
-        for n in range(EVENTS):
+        for _ in range(EVENTS):
             event_type, _, (cap_lo, cap_hi), (price_lo, price_hi), duration = rng.choices(EVENT_KINDS, weights)[0]
             event_id = self.uuid()
             starts = (self.now + timedelta(days=rng.uniform(-200, 300))).replace(minute=0, second=0)
@@ -483,7 +483,8 @@ class Generator:
                                 paid=False,
                             )
                         )
-            title = f"{event_type.replace('_', ' ').title()}: {rng.choice(TOPICS).title()} ({city if not online else 'online'})"
+            place = city if not online else "online"
+            title = f"{event_type.replace('_', ' ').title()}: {rng.choice(TOPICS).title()} ({place})"
             events.append(
                 self._event(
                     event_id,

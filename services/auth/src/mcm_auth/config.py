@@ -66,8 +66,11 @@ class Settings(BaseServiceSettings):
     verification_sends_per_hour: int = Field(default=5, ge=1)
     sms_per_number_per_hour: int = Field(default=3, ge=1)
     sms_per_account_per_hour: int = Field(default=5, ge=1)
-    # Where the frontend lives; reset links point there.
+    # Where the frontend lives; reset and invitation links point there.
     public_app_url: str = "http://127.0.0.1:8000"
+    # Invitations: how long a link works, and how many one person may send (or resend) per hour.
+    invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600, le=30 * 24 * 3600)
+    invitations_per_hour: int = Field(default=30, ge=1)
 
     # Proxies whose X-Forwarded-For claims we believe: the gateway AND whatever the gateway
     # trusts in front of it (the ingress), as addresses or CIDRs; see mcm_shared.client_address.

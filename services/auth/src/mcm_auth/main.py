@@ -19,6 +19,7 @@ from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_auth.google.router import router as google_router
 from mcm_auth.housekeeping import Housekeeping
 from mcm_auth.internal.client import InternalClient
+from mcm_auth.invitations.router import router as invitations_router
 from mcm_auth.keys.material import load_signing_key
 from mcm_auth.keys.router import router as keys_router
 from mcm_auth.keys.service import KeyRing
@@ -59,6 +60,7 @@ ROUTERS = [
     notifications_router,
     admin_router,
     people_router,
+    invitations_router,
     clients_router,
     google_router,
 ]

@@ -46,7 +46,8 @@ def upgrade() -> None:
             "status",
             sa.String(length=8),
             sa.Computed(
-                "CASE WHEN archived_at IS NOT NULL THEN 'archived' WHEN member_count >= capacity_max THEN 'full' WHEN member_count < capacity_min THEN 'forming' ELSE 'active' END",
+                "CASE WHEN archived_at IS NOT NULL THEN 'archived' WHEN member_count >= capacity_max THEN 'full' "
+                "WHEN member_count < capacity_min THEN 'forming' ELSE 'active' END",
                 persisted=True,
             ),
             nullable=False,
@@ -66,7 +67,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint(
-            "(dues_amount IS NULL AND dues_currency IS NULL) OR (dues_amount BETWEEN 1 AND 1000000 AND dues_currency ~ '^[A-Z]{3}$')",
+            "(dues_amount IS NULL AND dues_currency IS NULL) "
+            "OR (dues_amount BETWEEN 1 AND 1000000 AND dues_currency ~ '^[A-Z]{3}$')",
             name=op.f("ck_circles_dues"),
         ),
         sa.CheckConstraint("join_policy IN ('open', 'approval')", name=op.f("ck_circles_join_policy")),
@@ -173,7 +175,8 @@ def upgrade() -> None:
             "(status IN ('declined', 'ended')) = (ended_at IS NOT NULL)", name=op.f("ck_memberships_ended_has_ended_at")
         ),
         sa.CheckConstraint(
-            "end_reason IS NULL OR end_reason IN ('left', 'withdrawn', 'removed', 'declined', 'transferred', 'role_changed', 'circle_archived', 'account_erased')",
+            "end_reason IS NULL OR end_reason IN ('left', 'withdrawn', 'removed', 'declined', 'transferred', "
+            "'role_changed', 'circle_archived', 'account_erased')",
             name=op.f("ck_memberships_end_reason"),
         ),
         sa.CheckConstraint(

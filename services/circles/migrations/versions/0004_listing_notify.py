@@ -25,7 +25,8 @@ TRIGGERS = {
     "memberships_rows": ("memberships", "AFTER INSERT OR DELETE"),
     "memberships_status": (
         "memberships",
-        "AFTER UPDATE OF status, role WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.role IS DISTINCT FROM NEW.role)",
+        "AFTER UPDATE OF status, role "
+        "WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.role IS DISTINCT FROM NEW.role)",
     ),
     "profiles": (
         "profiles",

@@ -7,8 +7,8 @@ the backstop, and a use case wrapped in `maps_conflicts` answers the same proble
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_shared.errors import ProblemError
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def violated_constraint(exc: IntegrityError) -> str:
@@ -31,13 +32,19 @@ def violated_constraint(exc: IntegrityError) -> str:
     return ""
 
 
-def maps_conflicts(mapping: Mapping[str, type[ProblemError]]):
+def maps_conflicts(
+    mapping: Mapping[str, type[ProblemError]],
+) -> Callable[
+    [Callable[Concatenate[AsyncSession, P], Coroutine[Any, Any, T]]],
+    Callable[Concatenate[AsyncSession, P], Coroutine[Any, Any, T]],
+]:
     """Decorate a use case `f(session, ...)`: an IntegrityError on a named constraint (at flush
     or commit) rolls back and raises the mapped problem; any other one propagates."""
 
-    def decorate(function: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-        @functools.wraps(function)
-        async def wrapper(session: AsyncSession, *args: Any, **kwargs: Any) -> T:
+    def decorate(
+        function: Callable[Concatenate[AsyncSession, P], Coroutine[Any, Any, T]],
+    ) -> Callable[Concatenate[AsyncSession, P], Coroutine[Any, Any, T]]:
+        async def wrapper(session: AsyncSession, /, *args: P.args, **kwargs: P.kwargs) -> T:
             try:
                 return await function(session, *args, **kwargs)
             except IntegrityError as exc:
@@ -47,6 +54,7 @@ def maps_conflicts(mapping: Mapping[str, type[ProblemError]]):
                     raise
                 raise problem() from None
 
+        functools.update_wrapper(wrapper, function)
         return wrapper
 
     return decorate

@@ -26,7 +26,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import event
@@ -45,6 +45,8 @@ _DIRTY = "circles_listing_dirty"
 _COMMITTED = "circles_listing_committed"
 
 Scope = str | tuple[uuid.UUID, ...]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class ListingCache:
@@ -52,7 +54,7 @@ class ListingCache:
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
         self._clock = clock
-        self._pages: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
+        self._pages: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._scopes: OrderedDict[uuid.UUID, tuple[float, tuple[uuid.UUID, ...]]] = OrderedDict()
         self.generation = 0
         self.listening = False  # set by the NOTIFY listener; off means "cannot hear changes"
@@ -86,7 +88,7 @@ class ListingCache:
         """The cached page, or `render()`'s, stored for the next callers. Concurrent misses of
         one page share a single rendering: after a change every replica's cache is empty at
         once, and each popular page must not be computed by every request waiting for it."""
-        found = self.page(key)
+        found: bytes | None = self.page(key)
         if found is not None:
             return found
         if not self.active:
@@ -118,7 +120,7 @@ class ListingCache:
     def store_scope(self, user_id: uuid.UUID, private_circles: tuple[uuid.UUID, ...], generation: int) -> None:
         self._put(self._scopes, user_id, private_circles, generation)
 
-    def _get(self, entries: OrderedDict, key: Hashable) -> Any:
+    def _get(self, entries: OrderedDict[K, tuple[float, V]], key: K) -> V | None:
         entry = entries.get(key)
         if entry is None:
             return None
@@ -129,7 +131,7 @@ class ListingCache:
         entries.move_to_end(key)
         return value
 
-    def _put(self, entries: OrderedDict, key: Hashable, value: Any, generation: int) -> None:
+    def _put(self, entries: OrderedDict[K, tuple[float, V]], key: K, value: V, generation: int) -> None:
         # A change heard since the caller started reading may not be in `value`: drop it.
         if not self.active or generation != self.generation:
             return
@@ -139,39 +141,42 @@ class ListingCache:
             entries.popitem(last=False)
 
 
-def _info(connection: Any) -> dict | None:
+def _info(connection: Any) -> dict[str, Any] | None:
     """The pooled connection's info dict; None once the connection was invalidated (the
     database dropped it): nothing can be committed on it any more, and asking would raise."""
     try:
-        return connection.info
+        info: dict[str, Any] = connection.info
     except SQLAlchemyError:
         return None
+    return info
 
 
 def watch_local_writes(sync_engine: Any, cache: ListingCache) -> None:
     """Clear the cache when a transaction of this engine that wrote listed tables commits."""
 
     @event.listens_for(sync_engine, "after_cursor_execute")
-    def _note_write(connection, cursor, statement, parameters, context, executemany) -> None:
+    def _note_write(
+        connection: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if _LISTED_WRITE.match(statement) and (info := _info(connection)) is not None:
             info[_DIRTY] = True
 
     @event.listens_for(sync_engine, "commit")
-    def _on_commit(connection) -> None:
+    def _on_commit(connection: Any) -> None:
         info = _info(connection)
         if info is not None and info.pop(_DIRTY, False):
             cache.invalidate()
             info[_COMMITTED] = True
 
     @event.listens_for(sync_engine, "rollback")
-    def _on_rollback(connection) -> None:
+    def _on_rollback(connection: Any) -> None:
         if (info := _info(connection)) is not None:
             info.pop(_DIRTY, None)
 
     # "commit" fires just before COMMIT is sent; a page read in between would still show the
     # old rows, so clear again once the connection comes back to the pool, after the commit.
     @event.listens_for(sync_engine, "checkin")
-    def _after_commit(dbapi_connection, record) -> None:
+    def _after_commit(dbapi_connection: Any, record: Any) -> None:
         if record.info.pop(_COMMITTED, False):
             cache.invalidate()
 

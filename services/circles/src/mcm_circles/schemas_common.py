@@ -25,16 +25,17 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-def text(max_length: int, min_length: int = 0):
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_no_control_characters),
-    ]
+def bounded(max_length: int, min_length: int = 0) -> StringConstraints:
+    """The constraints of a free-text field: stripped, between the given lengths. Used as
+    `Annotated[str, bounded(...), PRINTABLE]` (a class statement, so type checkers see a `str`)."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
-Name = text(120, 1)
-ShortText = text(500)
+PRINTABLE = AfterValidator(_no_control_characters)
+
+Name = Annotated[str, bounded(120, 1), PRINTABLE]
+ShortText = Annotated[str, bounded(500), PRINTABLE]
+Address = Annotated[str, bounded(300, 1), PRINTABLE]
 
 
 @cache

@@ -1,15 +1,13 @@
-"""Circles test harness: migrations applied once to a template database on the embedded
-PostgreSQL; each test gets its own copy (CREATE DATABASE … TEMPLATE), its own app with the
+"""Circles test harness: each test gets its own database at head (`engines.migrated_copy`: the
+migrations run once per session, every test clones the result), its own app with the
 lifespan running (real Redis, per-test stream names) and talks HTTP over ASGITransport.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 
@@ -17,29 +15,15 @@ from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_circles.main import create_app
 from mcm_shared.db import Database
-from mcm_shared.migrations import migrate_command
 from mcm_testing.engines import TestEngines
 from mcm_testing.issuer import TestIssuer
 
 from .support import Api
 
 
-@pytest.fixture(scope="session")
-async def circles_template(engines: TestEngines) -> str:
-    url = await engines.create_database("circles_tmpl")
-    await asyncio.to_thread(migrate_command, MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
-    return url.rpartition("/")[2]
-
-
-async def clone_database(engines: TestEngines, template: str) -> str:
-    name = f"circles_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(engines.server_url)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await connection.close()
-    engines.created.append(name)
-    return engines.url_for(name)
+async def circles_database(engines: TestEngines) -> str:
+    """The URL of a fresh circles database at head, of its own."""
+    return await engines.migrated_copy(MIGRATIONS_DIR, version_table=VERSION_TABLE, schema=SCHEMA, prefix="circles")
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +31,8 @@ def circles_issuer() -> TestIssuer:
     return TestIssuer()
 
 
-async def open_api(engines: TestEngines, template: str, issuer: TestIssuer, **overrides) -> AsyncIterator[Api]:
-    url = await clone_database(engines, template)
+async def open_api(engines: TestEngines, issuer: TestIssuer, **overrides) -> AsyncIterator[Api]:
+    url = await circles_database(engines)
     suffix = uuid.uuid4().hex[:8]
     options = {"outbox_relay_enabled": False, **overrides}
     settings = Settings(
@@ -77,12 +61,12 @@ async def open_api(engines: TestEngines, template: str, issuer: TestIssuer, **ov
 
 
 @pytest.fixture
-async def api(engines: TestEngines, circles_template: str, circles_issuer: TestIssuer) -> AsyncIterator[Api]:
-    async for opened in open_api(engines, circles_template, circles_issuer):
+async def api(engines: TestEngines, circles_issuer: TestIssuer) -> AsyncIterator[Api]:
+    async for opened in open_api(engines, circles_issuer):
         yield opened
 
 
 @pytest.fixture
-async def api_with_relay(engines: TestEngines, circles_template: str, circles_issuer: TestIssuer) -> AsyncIterator[Api]:
-    async for opened in open_api(engines, circles_template, circles_issuer, outbox_relay_enabled=True):
+async def api_with_relay(engines: TestEngines, circles_issuer: TestIssuer) -> AsyncIterator[Api]:
+    async for opened in open_api(engines, circles_issuer, outbox_relay_enabled=True):
         yield opened

@@ -1,15 +1,13 @@
-"""Events test harness: the circles migrations are applied once to a template database on the
-embedded PostgreSQL; every test gets its own copy of it (CREATE DATABASE … TEMPLATE), its own
+"""Events test harness: every test gets its own circles database at head (`engines.migrated_copy`:
+the migrations run once per session, every test clones the result), its own
 app (lifespan run, real Redis), a ManualClock it moves by hand, and talks HTTP over ASGITransport.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 
@@ -18,29 +16,15 @@ from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_circles.main import create_app
 from mcm_shared.db import Database
-from mcm_shared.migrations import migrate_command
 from mcm_testing.engines import TestEngines
 from mcm_testing.issuer import TestIssuer
 
 from .support import START, World
 
 
-@pytest.fixture(scope="session")
-async def events_template(engines: TestEngines) -> str:
-    url = await engines.create_database("events_tmpl")
-    await asyncio.to_thread(migrate_command, MIGRATIONS_DIR, url, version_table=VERSION_TABLE, schema=SCHEMA)
-    return url.rpartition("/")[2]
-
-
-async def clone_database(engines: TestEngines, template: str) -> str:
-    name = f"events_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(engines.server_url)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await connection.close()
-    engines.created.append(name)
-    return engines.url_for(name)
+async def events_database(engines: TestEngines) -> str:
+    """The URL of a fresh circles database at head, of its own."""
+    return await engines.migrated_copy(MIGRATIONS_DIR, version_table=VERSION_TABLE, schema=SCHEMA, prefix="events")
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +33,10 @@ def issuer() -> TestIssuer:
 
 
 async def open_world(
-    engines: TestEngines, template: str, issuer: TestIssuer, *, url: str | None = None, **settings
+    engines: TestEngines, issuer: TestIssuer, *, url: str | None = None, **settings
 ) -> AsyncIterator[World]:
-    """An app on a fresh copy of the migrated database (or on `url`, to run a second replica)."""
-    url = url or await clone_database(engines, template)
+    """An app on a fresh database at head (or on `url`, to run a second replica)."""
+    url = url or await events_database(engines)
     suffix = uuid.uuid4().hex[:8]
     events_settings = EventsSettings(
         sweep_enabled=False, **{k: v for k, v in settings.items() if k in EventsSettings.model_fields}
@@ -82,6 +66,6 @@ async def open_world(
 
 
 @pytest.fixture
-async def world(engines: TestEngines, events_template: str, issuer: TestIssuer) -> AsyncIterator[World]:
-    async for opened in open_world(engines, events_template, issuer):
+async def world(engines: TestEngines, issuer: TestIssuer) -> AsyncIterator[World]:
+    async for opened in open_world(engines, issuer):
         yield opened

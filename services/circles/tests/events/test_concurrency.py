@@ -13,7 +13,7 @@ from sqlalchemy import text
 from mcm_testing.engines import TestEngines
 from mcm_testing.issuer import TestIssuer
 
-from .conftest import clone_database, open_world
+from .conftest import events_database, open_world
 from .support import World
 
 # A pool big enough that requests queue on the event, not for a connection.
@@ -21,12 +21,12 @@ POOL = {"database_pool_size": 20, "database_max_overflow": 0, "dependency_timeou
 
 
 @pytest.fixture
-async def replicas(engines: TestEngines, events_template: str, issuer: TestIssuer):
-    url = await clone_database(engines, events_template)
+async def replicas(engines: TestEngines, issuer: TestIssuer):
+    url = await events_database(engines)
     async with AsyncExitStack() as stack:
         worlds = []
         for _ in range(2):
-            opened = open_world(engines, events_template, issuer, url=url, **POOL)
+            opened = open_world(engines, issuer, url=url, **POOL)
             worlds.append(await opened.__anext__())
             stack.push_async_callback(opened.aclose)
         yield worlds

@@ -44,7 +44,7 @@ def validate_key(key: str | None) -> str | None:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(
             # the en dash is part of the documented message clients see
-            "The Idempotency-Key header must be 1–255 printable characters.",  # noqa: RUF001
+            "The Idempotency-Key header must be 1–255 printable characters.",
             errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid idempotency key", "type": "value_error"}],
         )
     return key

@@ -62,14 +62,20 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     duration = int(ctx.scale(5, 3))
     rounds = int(ctx.scale(4, 1))
     result.load_generator = (
-        f"wrk -t2 -c{CONNECTIONS}, {rounds} rounds × {duration} s per target, targets back to back in alternating order after "
-        "a 2 s warm-up; ratios are the median of per-round ratios, latencies the median of rounds (gateway_bench.run_wrk)"
+        f"wrk -t2 -c{CONNECTIONS}, {rounds} rounds × {duration} s per target, targets back to back in alternating "
+        "order after "
+        "a 2 s warm-up; ratios are the median of per-round ratios, latencies the median of rounds "
+        "(gateway_bench.run_wrk)"
     )
     result.method = (
-        f"`GET {path.rsplit('/', 1)[0]}/{{id}}` with a member's bearer token (a real circle of the seeded data): straight to "
-        "the circles service, through the gateway (which verifies the token first), and through nginx (plain reverse proxy "
-        "with upstream keep-alive) in front of the same circles service. Then the gateway engineer's isolated comparison "
-        "(gateway_bench.bench_one with Redis: a tiny FastAPI JSON upstream, the real gateway in front of it). CPU time per "
+        f"`GET {path.rsplit('/', 1)[0]}/{{id}}` with a member's bearer token (a real circle of the seeded data): "
+        "straight to "
+        "the circles service, through the gateway (which verifies the token first), and through nginx (plain "
+        "reverse proxy "
+        "with upstream keep-alive) in front of the same circles service. Then the gateway engineer's isolated "
+        "comparison "
+        "(gateway_bench.bench_one with Redis: a tiny FastAPI JSON upstream, the real gateway in front of it). CPU "
+        "time per "
         "request comes from /proc/<pid>/stat around each wrk run (gateway_bench's `watch`)."
     )
     circles_port = int(ctx.url("circles").rsplit(":", 1)[1])
@@ -154,7 +160,8 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
             via_cpu,
             "µs",
             ABSOLUTE,
-            note=f"circles behind it {med('gateway', 'circles_cpu_us_per_request')} µs; CPU time is barely disturbed by other load",
+            note=f"circles behind it {med('gateway', 'circles_cpu_us_per_request')} µs; "
+            "CPU time is barely disturbed by other load",
         )
         result.add(
             "platform.gateway_cpu_share",

@@ -178,12 +178,16 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     result.details["members_sending"] = len(tokens)
     result.details["seeded"] = seed.counts
     result.method = (
-        f"{len(tokens)} signed-in members (seeded members of circles, some private) browse the {seed.counts.get('circles.circles', 0):,} "
-        f"seeded circles through the gateway: {len(paths)} query shapes (default page, sorts, city/weekday/online/open-seat "
+        f"{len(tokens)} signed-in members (seeded members of circles, some private) browse the "
+        f"{seed.counts.get('circles.circles', 0):,} "
+        f"seeded circles through the gateway: {len(paths)} query shapes (default page, sorts, "
+        "city/weekday/online/open-seat "
         f"filters, text search, pages 2–3 by cursor), every member × shape cycled, {CONNECTIONS} connections for "
         f"{duration:.0f} s. Statement count: `pg_stat_statements` calls by the circles service's own database role, "
-        f"{STATEMENT_SAMPLES} sequential requests per page size {PAGE_SIZES}, each after a NOTIFY that clears the listing cache (so each one runs its SQL); the figure counts statements naming "
-        "circles.circles/memberships/profiles (the listing's tables, untouched by background jobs); the total of all the "
+        f"{STATEMENT_SAMPLES} sequential requests per page size {PAGE_SIZES}, each after a NOTIFY that clears the "
+        "listing cache (so each one runs its SQL); the figure counts statements naming "
+        "circles.circles/memberships/profiles (the listing's tables, untouched by background jobs); the total of "
+        "all the "
         "role's statements, minus its background rate over 2 idle seconds, is in the notes."
     )
     if wrk_available():
@@ -266,7 +270,8 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
             per_size[limit]["miss_latency_ms_median"],
             "ms",
             ABSOLUTE,
-            note="what a page costs when any change has just cleared the cache: scope + page + facilitators SQL, rendering",
+            note="what a page costs when any change has just cleared the cache: "
+            "scope + page + facilitators SQL, rendering",
         )
     growth = (
         per_size[PAGE_SIZES[-1]]["domain_statements_per_request"]

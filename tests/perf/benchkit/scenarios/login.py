@@ -85,10 +85,14 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
         f"{PROBE_INTERVAL * 1000:.0f} ms on its own connection (open loop) in the same client process"
     )
     result.method = (
-        f"{len(seed.login_emails)} accounts whose password hashes are bcrypt cost 12 (production setting BCRYPT_ROUNDS=12) "
-        f"sign in with POST /api/v1/auth/login through the gateway, {CONCURRENCY} at a time, repeatedly (login rate limits "
-        "raised for the run). Meanwhile `GET /api/v1/health/live` is asked straight at auth, as the kubelet does; the same "
-        "probe ran alone for 3 s just before as the baseline. One cost-12 bcrypt hash was timed in the benchmark process "
+        f"{len(seed.login_emails)} accounts whose password hashes are bcrypt cost 12 (production setting "
+        "BCRYPT_ROUNDS=12) "
+        f"sign in with POST /api/v1/auth/login through the gateway, {CONCURRENCY} at a time, repeatedly (login rate "
+        "limits "
+        "raised for the run). Meanwhile `GET /api/v1/health/live` is asked straight at auth, as the kubelet does; "
+        "the same "
+        "probe ran alone for 3 s just before as the baseline. One cost-12 bcrypt hash was timed in the benchmark "
+        "process "
         f"({hash_seconds * 1000:.0f} ms) to give the machine's ceiling: {cores} cores / hash time."
     )
     meter = ctx.cpu_meter()

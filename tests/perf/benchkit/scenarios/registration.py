@@ -8,6 +8,7 @@ counters match the rows, waitlist positions are dense, nobody is registered twic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import uuid
@@ -41,7 +42,8 @@ async def _verify(dsn: str, event_ids: list[str]) -> list[dict]:
                       count(DISTINCT r.waitlist_position) FILTER (WHERE r.status = 'waitlisted') AS positions,
                       coalesce(max(r.waitlist_position) FILTER (WHERE r.status = 'waitlisted'), 0) AS last_position,
                       count(r.id) FILTER (WHERE r.status IN ('confirmed', 'pending_payment', 'waitlisted'))
-                        - count(DISTINCT r.user_id) FILTER (WHERE r.status IN ('confirmed', 'pending_payment', 'waitlisted'))
+                        - count(DISTINCT r.user_id)
+                          FILTER (WHERE r.status IN ('confirmed', 'pending_payment', 'waitlisted'))
                         AS duplicates,
                       count(r.id) AS rows
                  FROM circles.events e LEFT JOIN circles.event_registrations r ON r.event_id = e.id
@@ -71,10 +73,8 @@ async def _missing(dsn: str, ids: list[str]) -> int:
     """How many of the registration ids the service answered with have no row."""
     valid = []
     for value in ids:
-        try:
+        with contextlib.suppress(ValueError):
             valid.append(uuid.UUID(value))
-        except ValueError:
-            pass
     conn = await asyncpg.connect(dsn)
     try:
         found = await conn.fetchval(

@@ -64,7 +64,8 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
     )
     if probe.status_code not in (400, 401, 403):
         raise NotAvailable(
-            f"a badly signed webhook answered {probe.status_code} through the gateway (expected 400): {probe.text[:200]}"
+            f"a badly signed webhook answered {probe.status_code} through the gateway (expected 400): "
+            f"{probe.text[:200]}"
         )
 
     distinct = int(ctx.scale(4000, 800))
@@ -107,7 +108,8 @@ def run(ctx: BenchContext, result: ScenarioResult) -> None:
 
     result.load_generator = f"aiohttp closed loop, {CONCURRENCY} in flight (a different signed body per request)"
     result.method = (
-        f"{distinct} distinct Stripe-shaped events (payment_intent.*, charge.*, checkout.session.completed, invoice.paid, "
+        f"{distinct} distinct Stripe-shaped events (payment_intent.*, charge.*, checkout.session.completed, "
+        "invoice.paid, "
         f"customer.updated; objects not belonging to any obligation) plus {len(order) - distinct} re-deliveries of "
         f"earlier ones ({DUPLICATE_SHARE:.0%}), each signed at send time with the configured STRIPE_WEBHOOK_SECRET, "
         f"POST {PATH} through the gateway, {CONCURRENCY} at a time. Then SQL counts this run's rows in "

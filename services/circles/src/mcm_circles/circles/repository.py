@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -146,10 +147,12 @@ class CircleRepository:
         )
         return tuple(rows.scalars())
 
-    async def facilitators(self, circle_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
+    async def facilitators(
+        self, circle_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, builtins.list[tuple[uuid.UUID, str]]]:
         """Active facilitators of many circles in one statement (no query per circle)."""
         ids = list(set(circle_ids))
-        result: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = defaultdict(list)
+        result: dict[uuid.UUID, builtins.list[tuple[uuid.UUID, str]]] = defaultdict(builtins.list)
         if not ids:
             return result
         rows = await self.session.execute(

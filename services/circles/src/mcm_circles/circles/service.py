@@ -8,7 +8,7 @@ viewer's private circles). Pages already rendered come from the listing cache.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,14 +16,24 @@ from mcm_circles.circles.errors import CapacityBelowMembers, CircleNotFound, Inv
 from mcm_circles.circles.models import Circle
 from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.circles.schemas import Circle as CircleOut
-from mcm_circles.circles.schemas import CircleCreate, CircleQuery, CircleUpdate, Facilitator, Location, Money, Schedule
+from mcm_circles.circles.schemas import (
+    CircleCreate,
+    CircleQuery,
+    CircleUpdate,
+    Facilitator,
+    Frequency,
+    MeetingPlace,
+    Money,
+    PublicLocation,
+    Schedule,
+    Weekday,
+)
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.listing_cache import STAFF_SCOPE, ListingCache, Scope
 from mcm_circles.memberships import lifecycle
-from mcm_circles.paging import make_cursor, parse_datetime, parse_int, parse_str, read_cursor
 from mcm_circles.permissions import ensure_can_create_circle, is_staff, load_access
 from mcm_circles.profiles.service import ensure_profile
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, parse_int, parse_str, read_cursor
 from mcm_shared.security import Principal
 from mcm_shared.wiring import OpenSession
 
@@ -41,12 +51,13 @@ def to_out(circle: Circle, facilitators: list[tuple[uuid.UUID, str]]) -> CircleO
         capacity_max=circle.capacity_max,
         capacity_min=circle.capacity_min,
         schedule=Schedule.model_construct(
-            weekday=circle.schedule_weekday,
+            # The table's CHECK constraints hold these columns to the API's literals.
+            weekday=cast(Weekday, circle.schedule_weekday),
             time=circle.schedule_time,
             timezone=circle.schedule_timezone,
-            frequency=circle.schedule_frequency,
+            frequency=cast(Frequency, circle.schedule_frequency),
         ),
-        location=Location.model_construct(city=circle.location_city, online=circle.location_online),
+        location=PublicLocation.model_construct(city=circle.location_city, online=circle.location_online),
         visibility=circle.visibility,
         join_policy=circle.join_policy,
         dues=dues,
@@ -61,7 +72,7 @@ def to_out(circle: Circle, facilitators: list[tuple[uuid.UUID, str]]) -> CircleO
 
 def _columns(values: dict[str, Any]) -> dict[str, Any]:
     """API shape (nested schedule/location/dues) → table columns."""
-    columns = {
+    columns: dict[str, Any] = {
         key: values[key]
         for key in ("name", "description", "capacity_max", "capacity_min", "visibility", "join_policy")
         if key in values
@@ -75,7 +86,14 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
             schedule_frequency=schedule["frequency"],
         )
     if "location" in values:
-        columns.update(location_city=values["location"].get("city"), location_online=values["location"]["online"])
+        location = values["location"]
+        video_url = location.get("video_url")
+        columns.update(
+            location_city=location.get("city"),
+            location_online=location["online"],
+            location_address=location.get("address"),
+            location_video_url=str(video_url) if video_url is not None else None,
+        )
     if "dues" in values:
         dues = values["dues"]
         columns.update(dues_amount=dues["amount"] if dues else None, dues_currency=dues["currency"] if dues else None)
@@ -106,7 +124,9 @@ async def get_circle(
     generation = cache.generation
     scope = _known_scope(principal, cache)
     cached = cache.page(("circle", circle_id)) if scope is not None else None
-    if cached is not None:
+    if cached is not None and scope is not None:
+        visibility: str
+        body: bytes
         visibility, body = cached
         if visibility == "public" or scope == STAFF_SCOPE or circle_id in scope:
             return body
@@ -127,9 +147,12 @@ async def list_circles(
     generation = cache.generation  # before any read: a change heard after this voids the result
     scope = _known_scope(principal, cache)
     if scope is None:
+        user_id = principal.user_id
+        if user_id is None:  # _known_scope answers () to a caller without a user id
+            raise RuntimeError("no scope for a caller without a user id")
         async with open_session() as session:
-            scope = await CircleRepository(session).private_circles_of(principal.user_id)
-        cache.store_scope(principal.user_id, scope, generation)
+            scope = await CircleRepository(session).private_circles_of(user_id)
+        cache.store_scope(user_id, scope, generation)
 
     async def render() -> bytes:
         async with open_session() as session:
@@ -207,3 +230,20 @@ async def update_circle(
     result = await _out(session, circle)
     await session.commit()
     return result
+
+
+def meeting_place(circle: Circle) -> MeetingPlace:
+    return MeetingPlace(
+        city=circle.location_city,
+        online=circle.location_online,
+        address=circle.location_address,
+        video_url=circle.location_video_url,
+    )
+
+
+async def get_meeting_place(session: AsyncSession, principal: Principal, circle_id: uuid.UUID) -> MeetingPlace:
+    """The address and video link: active members (facilitators included) and staff; anyone else
+    who sees the circle gets 403, anyone who does not 404."""
+    access = await load_access(session, principal, circle_id)
+    access.ensure(access.can_read_members, "Only this circle's members and staff see where it meets.")
+    return meeting_place(access.circle)

@@ -13,12 +13,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from mcm_circles.events.enums import EventStatus, Visibility
 from mcm_circles.events.errors import EventNotFound, NotEventManager, NotEventStaff
+from mcm_circles.events.locked import LockedEvent
 from mcm_circles.events.models import Event
 from mcm_shared.security import Principal, Role
+
+# The ORM event, or the registration path's locked columns: both carry what the rules read.
+E = TypeVar("E", Event, LockedEvent)
 
 MANAGE_ALL = (Role.PTM, Role.ADMIN)
 SEE_ALL = (Role.PTM, Role.ADMIN, Role.LEADERSHIP, Role.SUPPORT)
@@ -46,16 +51,16 @@ class Viewer:
         """Circles whose events this person manages: the ones he facilitates."""
         return self.facilitated_circles
 
-    def manages(self, event: Event) -> bool:
+    def manages(self, event: Event | LockedEvent) -> bool:
         return self.manages_all or not self.manageable_circles.isdisjoint(event.circle_ids)
 
 
 @dataclass(frozen=True)
-class EventAccess:
-    """A viewer's standing towards one event."""
+class EventAccess(Generic[E]):
+    """A viewer's standing towards one event (an `Event`, or the registration path's `LockedEvent`)."""
 
     viewer: Viewer
-    event: Event
+    event: E
     staff_roles: frozenset[str]
     invited: bool
     registered: bool
@@ -90,18 +95,18 @@ def check_can_create(viewer: Viewer, circle_ids: list[UUID]) -> None:
         raise NotEventManager("Facilitators create events only for circles they facilitate.")
 
 
-def ensure_visible(access: EventAccess) -> None:
+def ensure_visible(access: EventAccess[Any]) -> None:
     if not access.can_see:
         raise EventNotFound()
 
 
-def ensure_manager(access: EventAccess) -> None:
+def ensure_manager(access: EventAccess[Any]) -> None:
     ensure_visible(access)
     if not access.can_manage:
         raise NotEventManager("Only the event's managers may do this.")
 
 
-def ensure_staff(access: EventAccess) -> None:
+def ensure_staff(access: EventAccess[Any]) -> None:
     ensure_visible(access)
     if not access.is_staff:
         raise NotEventStaff("Only the event's staff may do this.")

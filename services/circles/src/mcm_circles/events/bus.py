@@ -8,6 +8,8 @@ Published (stream `events:circles`):
                                   amount, currency}                → payments refunds (or not)
   event.cancelled                {event_id, title, reason, cancelled_at}  → payments refunds all paid
   notification.requested         (via bus.notify) templates waitlist_promoted, event_cancelled, generic
+                                  (generic also tells a member what staff did for him: registered or
+                                  cancelled on his behalf, his application approved or declined)
 
 Consumed (stream `events:payments`, see `payments.py`): obligation.settled, obligation.overdue.
 Every publish happens inside the caller's transaction, so a message exists iff its change does.
@@ -15,9 +17,14 @@ Every publish happens inside the caller's transaction, so a message exists iff i
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.events.enums import Refund
+from mcm_circles.events.locked import LockedEvent
 from mcm_circles.events.models import Event, Registration
 from mcm_circles.outbox import notify, publish
 
@@ -29,11 +36,13 @@ OBLIGATION_SETTLED = "obligation.settled"
 OBLIGATION_OVERDUE = "obligation.overdue"
 
 
-def _ids(registration: Registration) -> dict:
+def _ids(registration: Registration | Row[Any]) -> dict[str, uuid.UUID]:
     return {"registration_id": registration.id, "event_id": registration.event_id, "user_id": registration.user_id}
 
 
-async def payment_required(session: AsyncSession, event: Event, registration: Registration) -> None:
+async def payment_required(
+    session: AsyncSession, event: Event | LockedEvent, registration: Registration | Row[Any]
+) -> None:
     await publish(
         session,
         PAYMENT_REQUIRED,
@@ -81,7 +90,7 @@ async def registration_cancelled(
     )
 
 
-async def event_cancelled(session: AsyncSession, event: Event, recipients: list) -> None:
+async def event_cancelled(session: AsyncSession, event: Event, recipients: list[uuid.UUID]) -> None:
     await publish(
         session,
         EVENT_CANCELLED,
@@ -101,3 +110,75 @@ async def promoted(session: AsyncSession, event: Event, registration: Registrati
     if registration.hold_expires_at is not None:
         data["hold_expires_at"] = registration.hold_expires_at.isoformat()
     await notify(session, [registration.user_id], "waitlist_promoted", data)
+
+
+def _status_line(registration: Registration) -> str:
+    if registration.status == "waitlisted":
+        return f"You are number {registration.waitlist_position} on the waitlist."
+    if registration.status == "pending_payment":
+        return "A seat is held for you until the payment arrives."
+    return "Your seat is confirmed."
+
+
+async def staff_registered(session: AsyncSession, event: Event, registration: Registration) -> None:
+    """The member learns that staff registered him (or approved his application), and where he stands."""
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"You are registered: {event.title}",
+            "message": f'You are registered for "{event.title}". {_status_line(registration)}',
+            "event_id": str(event.id),
+            "status": registration.status,
+        },
+    )
+
+
+async def application_approved(session: AsyncSession, event: Event, registration: Registration) -> None:
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"Your application was approved: {event.title}",
+            "message": f'Your application for "{event.title}" was approved. {_status_line(registration)}',
+            "event_id": str(event.id),
+            "status": registration.status,
+        },
+    )
+
+
+async def application_declined(session: AsyncSession, event: Event, registration: Registration) -> None:
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"Your application was declined: {event.title}",
+            "message": f'Your application for "{event.title}" was declined: {registration.decline_reason}',
+            "event_id": str(event.id),
+            "status": registration.status,
+        },
+    )
+
+
+async def staff_cancelled(session: AsyncSession, event: Event, registration: Registration) -> None:
+    refund = (
+        "What you paid is refunded in full."
+        if registration.refund == Refund.FULL
+        else "Nothing is refunded."
+        if registration.paid_at is not None
+        else "Nothing was paid, so nothing is owed."
+    )
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"Your registration was cancelled: {event.title}",
+            "message": f'The organisers cancelled your registration for "{event.title}". {refund}',
+            "event_id": str(event.id),
+            "refund": registration.refund,
+        },
+    )

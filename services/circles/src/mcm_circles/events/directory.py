@@ -68,7 +68,9 @@ class MemberDirectory:
         return member_of, facilitating
 
     @staticmethod
-    def circle_roles_columns(user_id: UUID | BindParameter) -> tuple[ScalarSelect, ScalarSelect]:
+    def circle_roles_columns(
+        user_id: UUID | BindParameter[UUID],
+    ) -> tuple[ScalarSelect[list[UUID] | None], ScalarSelect[list[UUID] | None]]:
         """`circle_roles` as two array subqueries (member of, facilitating), for a caller that
         reads them in the same statement as other facts (the registration hot path)."""
         active = (Membership.user_id == user_id, Membership.status == "active")

@@ -28,15 +28,17 @@ from mcm_shared.db import Entity, TimestampedMixin
 
 
 class EventType(Base):
-    """Lookup table of event types; extend it with a migration that inserts a row."""
+    """Lookup table of event types, managed by admins (`/api/v1/event-types`). A type in use is
+    deactivated, never deleted: existing events keep it, new events cannot take it."""
 
     __tablename__ = "event_types"
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     label: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
 
 
 class Event(Entity, Base):
-    __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class); server-set timestamps readable after flush
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -50,7 +52,8 @@ class Event(Entity, Base):
             "instalments IS NULL OR (instalments BETWEEN 2 AND 12 AND price_amount > 0)", name="payment_plan"
         ),
         CheckConstraint(
-            "registration_opens_at IS NULL OR registration_closes_at IS NULL OR registration_opens_at < registration_closes_at",
+            "registration_opens_at IS NULL OR registration_closes_at IS NULL "
+            "OR registration_opens_at < registration_closes_at",
             name="registration_window",
         ),
         CheckConstraint(f"visibility IN ({sql_in(Visibility)})", name="visibility"),
@@ -75,6 +78,8 @@ class Event(Entity, Base):
     registration_opens_at: Mapped[datetime | None]
     registration_closes_at: Mapped[datetime | None]
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC.value)
+    # Registrations start as `pending_approval` (no seat) until staff approve or decline them.
+    requires_approval: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.DRAFT.value)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
     confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -139,7 +144,7 @@ class EventRequirement(Base):
 class RequirementTemplate(Entity, Base):
     """A named, reusable list of requirements; events copy it when created or edited."""
 
-    __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class); server-set timestamps readable after flush
     __tablename__ = "event_requirement_templates"
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -151,7 +156,7 @@ _ACTIVE = f"status IN ({sql_in(ACTIVE_STATUSES)})"
 
 
 class Registration(Entity, Base):
-    __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class); server-set timestamps readable after flush
     __tablename__ = "event_registrations"
     __table_args__ = (
         CheckConstraint(f"status IN ({sql_in(RegistrationStatus)})", name="status"),
@@ -195,6 +200,7 @@ class Registration(Entity, Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(40))
     refund: Mapped[str | None] = mapped_column(String(10))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
     checked_in_at: Mapped[datetime | None]
     checked_in_by: Mapped[uuid.UUID | None]
 
@@ -202,7 +208,7 @@ class Registration(Entity, Base):
 class EventStaff(TimestampedMixin, Base):
     """People who run an event; not registrations, so never counted against capacity."""
 
-    __mapper_args__ = {"eager_defaults": True}  # server-set timestamps readable after flush
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class); server-set timestamps readable after flush
     __tablename__ = "event_staff"
     __table_args__ = (
         CheckConstraint(f"role IN ({sql_in(StaffRole)})", name="role"),

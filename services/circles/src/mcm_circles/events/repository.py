@@ -7,16 +7,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any, TypeVarTuple, cast
 from uuid import UUID
 
-from sqlalchemy import Integer, Row, and_, bindparam, exists, func, insert, literal_column, or_, select, text, update
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Executable,
+    Integer,
+    Result,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.selectable import TextualSelect
 
 from mcm_circles.events.access import Viewer
 from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import ACTIVE_STATUSES, EventStatus, RegistrationStatus, Visibility
+from mcm_circles.events.locked import LockedEvent
 from mcm_circles.events.models import (
     Event,
     EventCircle,
@@ -29,34 +51,8 @@ from mcm_circles.events.models import (
 )
 from mcm_shared.driver import DriverConnection, DriverStatement
 
+Columns = TypeVarTuple("Columns")
 _DETAILS = (selectinload(Event.circle_links), selectinload(Event.invitations), selectinload(Event.requirements))
-
-
-@dataclass(frozen=True, slots=True)
-class LockedEvent:
-    """The columns of a locked event row that registering needs, plus its attached circles and
-    requirements (`kind, params` in order). Quacks like `Event` for permissions and `seats`."""
-
-    id: UUID
-    title: str
-    status: str
-    visibility: str
-    starts_at: datetime
-    registration_opens_at: datetime | None
-    registration_closes_at: datetime | None
-    capacity: int
-    seats_taken: int
-    confirmed_count: int
-    waitlist_count: int
-    price_amount: int
-    price_currency: str
-    instalments: int | None
-    circle_ids: list[UUID]
-    requirements: list[tuple[str, dict]]
-
-    @property
-    def is_free(self) -> bool:
-        return self.price_amount == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +85,18 @@ _LOCKED_EVENT_COLUMNS = (
     Event.price_amount,
     Event.price_currency,
     Event.instalments,
+    Event.requires_approval,
 )
+_LOCKED_EVENT_FIELDS = tuple(column.key for column in _LOCKED_EVENT_COLUMNS)  # LockedEvent's first fields
 
 
-def _registration_facts_statement(*, lock: bool = True):
+def _registration_facts_statement(*, lock: bool = True) -> Select[*tuple[Any, ...]]:
     event_id, user_id = (
         bindparam("event_id", type_=Event.id.type),
         bindparam("user_id", type_=Registration.user_id.type),
     )
     # The statuses inline (not an expanding IN parameter, which is re-rendered on every execution).
-    active_statuses = [literal_column(f"'{status}'") for status in ACTIVE_STATUSES]
+    active_statuses: list[ColumnClause[Any]] = [literal_column(f"'{status}'") for status in ACTIVE_STATUSES]
     active = (
         Registration.event_id == Event.id,
         Registration.user_id == user_id,
@@ -157,8 +155,9 @@ _INSERTED = (
 )
 
 
-def _add_registration_statement():
-    events, registrations = Event.__table__, Registration.__table__
+def _add_registration_statement() -> Executable:
+    # A mapped class's __table__ is its Table (SQLAlchemy declares it as the wider FromClause).
+    events, registrations = cast(Table, Event.__table__), cast(Table, Registration.__table__)
     counters = (
         update(events)
         .where(events.c.id == bindparam("counted_event", type_=events.c.id.type))
@@ -174,29 +173,32 @@ def _add_registration_statement():
     return insert(registrations).values(values).returning(*registrations.c).add_cte(counters)
 
 
-def _admit_at_once_statement():
+def _admit_at_once_statement() -> TextualSelect:
     """Seat or waitlist a newcomer in ONE autocommitted statement: lock the event row, decide from
     its current counters, insert the registration, move the counters. PostgreSQL commits it
     before it answers, so the row lock is held for one statement and the commit's disk flush, not
     for round trips to the service. It decides only the two outcomes that need nothing more than
     the counters — a free seat of a free event with nobody waiting (confirmed), or no free seat
     (waitlisted) — and only while the event is published, open for registration and has no
-    overdue seat hold. Otherwise it inserts nothing and answers no row: the caller then takes the
-    locked path (`seats`), which brings the event up to date and gives the same answer.
+    overdue seat hold, and never for an event that requires approval (its registrations are
+    applications, `seats.apply_for_approval`). Otherwise it inserts nothing and answers no row: the
+    caller then takes the locked path (`seats`), which brings the event up to date and gives the
+    same answer.
 
     Under READ COMMITTED the `FOR UPDATE` that waited returns the latest row version, and so does
     the UPDATE (it follows the row to its latest version); the overdue-hold subquery sees the
     statement's snapshot, where a stale answer only sends the caller to the locked path (a hold
     cannot become overdue through another transaction). A duplicate active registration fails
     on the partial unique index, as on the locked path."""
-    events, registrations = Event.__table__.fullname, Registration.__table__.fullname
+    events, registrations = cast(Table, Event.__table__).fullname, cast(Table, Registration.__table__).fullname
     columns = ", ".join(_INSERTED)
     returned = ", ".join(column.name for column in Registration.__table__.c)  # the order `.columns()` maps
+    # Every interpolated name is a table, column or enum value of our own models; values are bound.
     sql = f"""
         WITH locked AS (
             SELECT id, capacity, seats_taken, waitlist_count, price_amount
               FROM {events}
-             WHERE id = :event_id AND status = '{EventStatus.PUBLISHED}'
+             WHERE id = :event_id AND status = '{EventStatus.PUBLISHED}' AND NOT requires_approval
                AND (registration_opens_at IS NULL OR registration_opens_at <= :now)
                AND :now < coalesce(registration_closes_at, starts_at)
                FOR UPDATE
@@ -226,7 +228,7 @@ def _admit_at_once_statement():
               FROM added WHERE e.id = added.event_id
         )
         SELECT * FROM added
-    """
+    """  # noqa: S608
     table = Registration.__table__
     binds = [
         bindparam(name, type_=table.c[name].type)
@@ -244,18 +246,20 @@ _REGISTRATION_FACTS_UNLOCKED = DriverStatement(_registration_facts_statement(loc
 _ADMIT_AT_ONCE = DriverStatement(_admit_at_once_statement())
 
 
-def _facts(result) -> RegistrationFacts | None:
+def _facts(result: Result[Any]) -> RegistrationFacts | None:
     return _facts_of_row(result.one_or_none())
 
 
-def _facts_of_row(row) -> RegistrationFacts | None:
+def _facts_of_row(row: Any) -> RegistrationFacts | None:
     """From a Core `Row` or the driver's `Record` (jsonb arrives decoded either way)."""
     if row is None:
         return None
     n = len(_LOCKED_EVENT_COLUMNS)
     circles, requirements, member_of, facilitating, roles, invited, registered, active_id, active_key, expired = row[n:]
     event = LockedEvent(
-        *row[:n], circle_ids=list(circles or ()), requirements=[(kind, params) for kind, params in requirements or ()]
+        **dict(zip(_LOCKED_EVENT_FIELDS, row[:n], strict=True)),
+        circle_ids=list(circles or ()),
+        requirements=[(kind, params) for kind, params in requirements or ()],
     )
     return RegistrationFacts(
         event=event,
@@ -310,7 +314,9 @@ class EventRepository:
         )
         return _facts_of_row(row)
 
-    async def admit_at_once(self, connection: DriverConnection, values: dict, now: datetime) -> SimpleNamespace | None:
+    async def admit_at_once(
+        self, connection: DriverConnection, values: dict[str, Any], now: datetime
+    ) -> SimpleNamespace | None:
         """Insert a registration (`values`: its columns) as confirmed or waitlisted and count it,
         committed, in one statement on a driver `connection`; None when the event needs the
         locked path (see `_admit_at_once_statement`). The new row's columns as attributes."""
@@ -336,7 +342,9 @@ class EventRepository:
             await connection.execute(_REGISTRATION_FACTS, {"event_id": event_id, "user_id": user_id, "now": now})
         )
 
-    async def add_registration(self, values: dict, *, seats: int, confirmed: int, waitlisted: int) -> Row:
+    async def add_registration(
+        self, values: dict[str, Any], *, seats: int, confirmed: int, waitlisted: int
+    ) -> Row[Any]:
         """Insert one registration (`values`: its columns) and move the locked event's counters,
         in one statement; returns the new row with its server-set columns."""
         connection = await self.session.connection()
@@ -346,11 +354,24 @@ class EventRepository:
         )
         return (await connection.execute(_ADD_REGISTRATION, parameters)).one()
 
-    async def type_exists(self, code: str) -> bool:
-        return await self.session.get(EventType, code) is not None
+    async def type_exists(self, code: str, *, active_only: bool = False) -> bool:
+        found = await self.session.get(EventType, code)
+        return found is not None and (found.active or not active_only)
 
-    async def types(self) -> Sequence[EventType]:
-        return (await self.session.scalars(select(EventType).order_by(EventType.code))).all()
+    async def types(self, *, active_only: bool = False) -> Sequence[EventType]:
+        query = select(EventType).order_by(EventType.code)
+        if active_only:
+            query = query.where(EventType.active.is_(True))
+        return (await self.session.scalars(query)).all()
+
+    async def event_type(self, code: str, *, lock: bool = False) -> EventType | None:
+        query = select(EventType).where(EventType.code == code)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
+
+    async def type_in_use(self, code: str) -> bool:
+        return bool(await self.session.scalar(select(exists().where(Event.type == code))))
 
     async def standing(self, event_id: UUID, user_id: UUID) -> tuple[frozenset[str], bool, bool]:
         """(staff roles on the event, invited?, ever registered?) in one round trip."""
@@ -415,7 +436,7 @@ class EventRepository:
         return await self.session.get(EventStaff, (event_id, user_id, role))
 
 
-def _visible_to(viewer: Viewer):
+def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
     attached = exists().where(EventCircle.event_id == Event.id)
     published = and_(
         Event.status != EventStatus.DRAFT,
@@ -440,7 +461,7 @@ def _visible_to(viewer: Viewer):
     return or_(*clauses)
 
 
-def _filtered(query, filters: EventFilters, user_id: UUID):
+def _filtered(query: Select[*Columns], filters: EventFilters, user_id: UUID) -> Select[*Columns]:
     if filters.type:
         query = query.where(Event.type == filters.type)
     if filters.status:
@@ -612,5 +633,7 @@ class RegistrationRepository:
         )
         assigned: dict[UUID, list[UUID]] = {}
         for care_user_id, registration_id in rows:
+            if care_user_id is None:  # excluded by the query; the column is nullable
+                continue
             assigned.setdefault(care_user_id, []).append(registration_id)
         return assigned

@@ -8,7 +8,7 @@ IANA `timezone` says how to show them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -66,6 +66,9 @@ class _EventFields(_In):
     price: Money = Money(amount=0, currency="EUR")
     payment_plan: PaymentPlan | None = None
     visibility: Visibility = Visibility.PUBLIC
+    requires_approval: bool = Field(
+        default=False, description="Registrations wait as pending_approval (no seat) until staff approve them"
+    )
     registration_opens_at: AwareDatetime | None = None
     registration_closes_at: AwareDatetime | None = None
     circle_ids: list[UUID] = Field(default_factory=list, max_length=50, description="Attached circles")
@@ -101,6 +104,7 @@ class EventUpdate(_In):
     price: Money | None = None
     payment_plan: PaymentPlan | None = None
     visibility: Visibility | None = None
+    requires_approval: bool | None = None
     registration_opens_at: AwareDatetime | None = None
     registration_closes_at: AwareDatetime | None = None
     circle_ids: list[UUID] | None = Field(default=None, max_length=50)
@@ -109,6 +113,10 @@ class EventUpdate(_In):
     requirement_template_ids: list[UUID] | None = Field(default=None, max_length=10)
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 def _aware(value: datetime | None) -> datetime | None:
     """Stored values come back aware; a naive one (never from a client) is read as UTC."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
@@ -116,7 +124,8 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def schedule_problem(values: dict[str, Any]) -> str | None:
     """Cross-field rules shared by create and (merged) update; None when consistent."""
-    starts, ends = _aware(values["starts_at"]), _aware(values["ends_at"])
+    starts: datetime = _aware(values["starts_at"])
+    ends: datetime = _aware(values["ends_at"])
     opens, closes = _aware(values.get("registration_opens_at")), _aware(values.get("registration_closes_at"))
     price, plan = values.get("price") or {}, values.get("payment_plan")
     if ends <= starts:
@@ -147,6 +156,7 @@ class Event(BaseModel):
     price: dict[str, Any]
     payment_plan: dict[str, int] | None
     visibility: Visibility
+    requires_approval: bool
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
     requirements: list[RequirementSpec]
@@ -169,6 +179,17 @@ class EventCancel(_In):
 class EventType(BaseModel):
     code: str
     label: str
+    active: bool = Field(description="Inactive types stay on existing events; new events cannot take them")
+
+
+class EventTypeCreate(_In):
+    code: EventTypeCode
+    label: str = Field(min_length=1, max_length=80)
+
+
+class EventTypeUpdate(_In):
+    label: str | None = Field(default=None, min_length=1, max_length=80)
+    active: bool | None = None
 
 
 class RequirementTemplateCreate(_In):
@@ -190,3 +211,9 @@ class RequirementTemplate(BaseModel):
     description: str
     requirements: list[RequirementSpec]
     created_at: datetime
+
+
+class EventInvitationAuthority(BaseModel):
+    """Answer of the internal route auth asks before sending an event-staff invitation."""
+
+    event_open: bool

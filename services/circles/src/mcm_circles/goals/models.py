@@ -14,7 +14,7 @@ from mcm_shared.db import Entity
 
 class Goal(Entity, Base):
     __tablename__ = "goals"
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class)
 
     circle_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.circles.id"))
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.profiles.user_id"))

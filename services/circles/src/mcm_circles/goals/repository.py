@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import TypeVarTuple
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.goals.models import Goal
 from mcm_circles.profiles.models import ERASED_NAME, Profile
+
+Columns = TypeVarTuple("Columns")
 
 ERASED_TITLE = "(erased)"
 
@@ -36,7 +39,7 @@ class GoalRepository:
         await self.session.delete(goal)
         await self.session.flush()
 
-    def _overlapping(self, stmt, start: date | None, end: date | None):
+    def _overlapping(self, stmt: Select[*Columns], start: date | None, end: date | None) -> Select[*Columns]:
         if start is not None:
             stmt = stmt.where(Goal.period_end >= start)
         if end is not None:

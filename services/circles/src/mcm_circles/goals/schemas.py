@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import model_validator
 
-from mcm_circles.schemas_common import Input, Output, text
+from mcm_circles.schemas_common import PRINTABLE, Input, Output, bounded
 
-Title = text(200, 1)
+Title = Annotated[str, bounded(200, 1), PRINTABLE]
 MAX_PERIOD_DAYS = 366
 
 

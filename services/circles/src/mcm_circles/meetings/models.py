@@ -18,7 +18,7 @@ ATTENDANCE_STATUSES = ("present", "late", "excused", "absent")
 
 class Meeting(Entity, Base):
     __tablename__ = "meetings"
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class)
 
     circle_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.circles.id"))
     starts_at: Mapped[datetime]
@@ -45,7 +45,7 @@ class Meeting(Entity, Base):
 
 class Attendance(TimestampedMixin, Base):
     __tablename__ = "attendance"
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class)
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.meetings.id"))
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.profiles.user_id"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
@@ -105,7 +106,7 @@ class MeetingRepository:
         )
         return {m.user_id: m for m in (await self.session.execute(stmt)).scalars()}
 
-    async def replace_sheet(self, meeting: Meeting, rows: list[dict]) -> None:
+    async def replace_sheet(self, meeting: Meeting, rows: list[dict[str, Any]]) -> None:
         stale = delete(Attendance).where(Attendance.meeting_id == meeting.id)
         if rows:
             stale = stale.where(Attendance.user_id.not_in([row["user_id"] for row in rows]))
@@ -143,7 +144,7 @@ class MeetingRepository:
             .order_by(Meeting.starts_at.desc())
             .limit(500)
         )
-        return [tuple(row) for row in await self.session.execute(stmt)]
+        return [(meeting_id, starts_at, status) for meeting_id, starts_at, status in await self.session.execute(stmt)]
 
     async def counts(self, circle_id: uuid.UUID) -> tuple[int, list[tuple[uuid.UUID, str, dict[str, int]]]]:
         """Meetings with attendance recorded, and per user the count of each status."""

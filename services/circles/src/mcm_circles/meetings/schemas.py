@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-from mcm_circles.schemas_common import Input, Output, text
+from mcm_circles.circles.schemas import MeetingPlace
+from mcm_circles.schemas_common import PRINTABLE, Input, Output, bounded
 
-Note = text(1000)
-Reason = text(500)
-PrivateNote = text(2000)
+Note = Annotated[str, bounded(1000), PRINTABLE]
+Reason = Annotated[str, bounded(500), PRINTABLE]
+PrivateNote = Annotated[str, bounded(2000), PRINTABLE]
 Duration = Field(120, ge=15, le=720, description="Minutes")
 AttendanceStatus = Literal["present", "late", "excused", "absent"]
 
@@ -65,6 +66,9 @@ class Meeting(Output):
     status: Literal["scheduled", "cancelled"]
     note: str
     cancel_reason: str | None
+    place: MeetingPlace = Field(
+        description="Where it meets (address, video-call link); meetings are shown to members and staff only"
+    )
 
 
 class MeetingBatch(Output):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
 from mcm_circles.circles.models import Circle
+from mcm_circles.circles.service import meeting_place
 from mcm_circles.clock import utcnow
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.meetings.errors import AttendanceRecorded, MeetingCancelled, MeetingClash, MeetingNotFound
@@ -24,9 +26,8 @@ from mcm_circles.meetings.schemas import Meeting as MeetingOut
 from mcm_circles.meetings.schemas import MeetingBatch, MeetingCancel, MeetingCreate, MeetingUpdate
 from mcm_circles.memberships import lifecycle
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, load_access
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 
@@ -43,11 +44,12 @@ def to_out(meeting: Meeting, circle: Circle) -> MeetingOut:
         status=meeting.status,
         note=meeting.note,
         cancel_reason=meeting.cancel_reason,
+        place=meeting_place(circle),
     )
 
 
 async def _tell_members(
-    session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra
+    session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra: Any
 ) -> None:
     recipients = [uid for uid in await lifecycle.active_user_ids(session, access.circle.id) if uid != access.user_id]
     await notify(
@@ -58,9 +60,16 @@ async def _tell_members(
             "circle_id": access.circle.id,
             "circle_name": access.circle.name,
             "meetings": [{"meeting_id": m.id, "starts_at": m.starts_at} for m in meetings],
+            # The recipients are its active members, who may know where it meets.
+            **_where(access.circle),
             **extra,
         },
     )
+
+
+def _where(circle: Circle) -> dict[str, str]:
+    where = {"address": circle.location_address, "video_url": circle.location_video_url}
+    return {key: value for key, value in where.items() if value is not None}
 
 
 guarded = maps_conflicts({"uq_meetings_scheduled_start": MeetingClash})
@@ -101,6 +110,8 @@ async def schedule(
         if await repo.scheduled_starts(circle_id, starts):
             raise MeetingClash()
     else:
+        if data.count is None:  # MeetingCreate's validator: a count whenever no start is given
+            raise RuntimeError("neither starts_at nor count")
         last = await repo.last_scheduled(circle_id)
         now = utcnow()
         after = max(now, last.starts_at) if last is not None else now

@@ -7,6 +7,8 @@ obligation. `membership.ended` — the seat is gone; payments stops billing. `me
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.circles.models import Circle
@@ -46,7 +48,7 @@ async def ended(session: AsyncSession, membership: Membership) -> None:
     )
 
 
-async def transferred(session: AsyncSession, *, request_id, old: Membership, new: Membership) -> None:
+async def transferred(session: AsyncSession, *, request_id: uuid.UUID | None, old: Membership, new: Membership) -> None:
     await publish(
         session,
         "membership.transferred",

@@ -15,7 +15,7 @@ from mcm_shared.db import Entity
 ROLES = ("facilitator", "member")
 STATUSES = ("pending", "active", "declined", "ended")
 CURRENT = ("pending", "active")  # at most one current membership per circle and user
-PAYMENT_STATUSES = ("not_required", "pending", "current", "overdue", "paused", "waived")
+PAYMENT_STATUSES = ("not_required", "pending", "current", "overdue", "paused", "waived", "stopped")
 END_REASONS = (
     "left",
     "withdrawn",
@@ -30,7 +30,7 @@ END_REASONS = (
 
 class Membership(Entity, Base):
     __tablename__ = "memberships"
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class)
 
     circle_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.circles.id"))
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.profiles.user_id"))

@@ -1,7 +1,9 @@
 """Payment status of memberships — changed only by payments' events — and the follow-up list.
 
 `obligation.overdue` flags an active membership for a human to follow up (facilitators are told);
-nobody is ever removed automatically. A later settled/paused/waived clears the flag. Events that
+`obligation.cancelled` (the member stopped his dues himself, in Stripe's billing portal: status
+`stopped`) flags it too, for the facilitators to talk with him; nobody is ever removed
+automatically. A later settled/paused/waived clears the flag. Events that
 happened before the status we already hold (re-delivered, out of order) change nothing.
 """
 
@@ -15,16 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
 from mcm_circles.circles.repository import CircleRepository
+from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.clock import utcnow
 from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import FlaggedMembership, MyMembership
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import can_follow_up_payments, load_access
 from mcm_shared.errors import Forbidden
 from mcm_shared.events.envelope import Envelope
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 logger = logging.getLogger("mcm.circles.payments")
@@ -34,7 +36,10 @@ STATUS_OF_EVENT = {
     "obligation.overdue": "overdue",
     "obligation.paused": "paused",
     "obligation.waived": "waived",
+    "obligation.cancelled": "stopped",
 }
+# Statuses a facilitator follows up (the membership is flagged while it is active).
+FOLLOW_UP = ("overdue", "stopped")
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -74,7 +79,10 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
     if status == "overdue":
         if membership.status == "active" and membership.flagged_at is None:
             membership.flagged_at = utcnow()
-            circle = (await CircleRepository(session).get_with_membership(membership.circle_id, None))[0]
+            found = await CircleRepository(session).get_with_membership(membership.circle_id, None)
+            if found is None:  # a membership's circle is never deleted (foreign key)
+                raise RuntimeError("circle is missing")
+            circle = found[0]
             facilitators = await MembershipRepository(session).active_user_ids(circle.id, role="facilitator")
             await notify(
                 session,
@@ -87,6 +95,9 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
                     "membership_id": membership.id,
                 },
             )
+    elif status in FOLLOW_UP:
+        if membership.status == "active" and membership.flagged_at is None:
+            membership.flagged_at = utcnow()
     else:
         membership.flagged_at = None
     await session.flush()
@@ -144,13 +155,22 @@ async def my_memberships(session: AsyncSession, principal: Principal, *, include
         MyMembership(
             id=m.id,
             circle_id=m.circle_id,
-            circle_name=name,
+            circle_name=circle.name,
             role=m.role,
             status=m.status,
             payment_status=m.payment_status,
             joined_at=m.joined_at,
             ended_at=m.ended_at,
             end_reason=m.end_reason,
+            # Where it meets: only while he is an active member.
+            location=MeetingPlace(
+                city=circle.location_city,
+                online=circle.location_online,
+                address=circle.location_address,
+                video_url=circle.location_video_url,
+            )
+            if m.status == "active"
+            else None,
         )
-        for m, name in rows
+        for m, circle in rows
     ]

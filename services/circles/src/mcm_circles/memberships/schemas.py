@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from mcm_circles.schemas_common import Input, Output, text
+from mcm_circles.circles.schemas import MeetingPlace
+from mcm_circles.schemas_common import PRINTABLE, Input, Output, bounded
 
 Role = Literal["facilitator", "member"]
-Reason = text(500, 1)
+Reason = Annotated[str, bounded(500, 1), PRINTABLE]
 
 
 class MemberAdd(Input):
@@ -69,3 +70,13 @@ class MyMembership(Output):
     joined_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+    location: MeetingPlace | None = Field(
+        default=None, description="Where the circle meets (address, video-call link); while active only"
+    )
+
+
+class InvitationAuthority(Output):
+    """Answer of the internal route auth asks before sending a circle invitation."""
+
+    circle_open: bool
+    facilitator: bool

@@ -8,6 +8,7 @@ the member_count CHECK) is turned into the same 409 the Python check would have 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,11 +28,10 @@ from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.schemas import Decision, MemberAdd, MembershipEnd, RoleChange
 from mcm_circles.memberships.schemas import Membership as MembershipOut
 from mcm_circles.outbox import notify
-from mcm_circles.paging import make_cursor, parse_datetime, read_cursor
 from mcm_circles.permissions import CircleAccess, is_staff, load_access
 from mcm_circles.profiles.service import ensure_profile, get_profile
 from mcm_shared.errors import Forbidden
-from mcm_shared.pagination import Page
+from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
 
 CONFLICTS = {"uq_memberships_current": AlreadyMember, "ck_circles_member_count_within_capacity": CircleFull}
@@ -55,7 +55,7 @@ def to_out(membership: Membership, display_name: str, access: CircleAccess | Non
     )
 
 
-def _circle_data(access: CircleAccess) -> dict:
+def _circle_data(access: CircleAccess) -> dict[str, Any]:
     return {"circle_id": access.circle.id, "circle_name": access.circle.name}
 
 
@@ -205,3 +205,13 @@ async def list_members(
         last = rows[limit - 1][0]
         next_cursor = make_cursor(f"members:{status}", last.created_at, last.id)
     return Page[MembershipOut](items=items, next_cursor=next_cursor)
+
+
+async def invitation_authority(session: AsyncSession, circle_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, bool]:
+    """For auth, before it sends an invitation into a circle: (the circle exists and is not
+    archived, the user is one of its active facilitators)."""
+    repo = MembershipRepository(session)
+    if not await repo.circle_open(circle_id):
+        return False, False
+    membership = await repo.current(circle_id, user_id, statuses=("active",))
+    return True, membership is not None and membership.role == "facilitator"

@@ -17,7 +17,7 @@ STATUSES = ("pending", "approved", "declined", "cancelled")
 
 class TransferRequest(Entity, Base):
     __tablename__ = "transfer_requests"
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it from the class)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.profiles.user_id"))
     from_membership_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("circles.memberships.id"))

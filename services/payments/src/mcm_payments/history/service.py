@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments import cursors
 from mcm_payments.history.schemas import History, PaymentEntry, Receipt, RefundEntry, SubscriptionEntry
 from mcm_payments.ledger.models import Payment
 from mcm_payments.ledger.repository import LedgerRepository
@@ -17,7 +16,11 @@ from mcm_payments.obligations.models import Obligation
 from mcm_payments.obligations.schemas import Money
 from mcm_payments.refunds import service as refund_service
 from mcm_payments.refunds.models import Refund
+from mcm_shared.pagination import next_page, parse_datetime, read_cursor
 from mcm_shared.security import Principal
+
+# Cursors name their list, so one list's cursor is refused by another (mcm_shared.pagination).
+HISTORY_SORT = "payment_history"
 
 
 def payment_entry(payment: Payment, refunds: Sequence[Refund] = ()) -> PaymentEntry:
@@ -48,9 +51,10 @@ async def history(session: AsyncSession, principal: Principal, *, limit: int, cu
     if principal.user_id is None:
         return History(items=[], subscriptions=[])
     ledger = LedgerRepository(session)
-    rows, next_cursor = cursors.page(
-        await ledger.payments_of_user(principal.user_id, limit, cursors.after(cursor)),
+    rows, next_cursor = next_page(
+        await ledger.payments_of_user(principal.user_id, limit, read_cursor(cursor, HISTORY_SORT, parse_datetime)),
         limit,
+        HISTORY_SORT,
         lambda p: (p.paid_at, p.id),
     )
     by_payment: dict[uuid.UUID, list[Refund]] = defaultdict(list)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments import cursors, idempotency
+from mcm_payments import idempotency
 from mcm_payments.closing import service as closing
 from mcm_payments.interventions.errors import AmountExceedsDue, InvalidPause
 from mcm_payments.ledger.models import Payment
@@ -25,7 +25,11 @@ from mcm_payments.roles import actor_of
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks import service as stripe_tasks
 from mcm_shared.errors import RateLimited
+from mcm_shared.pagination import next_page, parse_datetime, read_cursor
 from mcm_shared.security import Principal
+
+# Cursors name their list, so one list's cursor is refused by another (mcm_shared.pagination).
+QUEUE_SORT = "intervention_queue"
 
 MAX_PAUSE = timedelta(days=366)
 
@@ -64,8 +68,8 @@ async def queue(
     session: AsyncSession, *, limit: int, cursor: str | None
 ) -> tuple[list[Obligation], dict[uuid.UUID, ObligationAudit], str | None]:
     repository = ObligationRepository(session)
-    rows = await repository.queue(limit, cursors.after(cursor))
-    items, next_cursor = cursors.page(rows, limit, lambda o: (o.overdue_since or o.created_at, o.id))
+    rows = await repository.queue(limit, read_cursor(cursor, QUEUE_SORT, parse_datetime))
+    items, next_cursor = next_page(rows, limit, QUEUE_SORT, lambda o: (o.overdue_since or o.created_at, o.id))
     return items, await repository.last_note([o.id for o in items]), next_cursor
 
 

@@ -22,16 +22,18 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 @router.get(
     "",
-    summary="My obligations, or one member's (support, admin: ?user_id=)",
+    summary="My obligations (what I owe and where each stands); support and admin: one member's with `user_id`",
     responses=problem_responses(Forbidden),
 )
-async def list_obligations(
+async def my_obligations(
     principal: CurrentPrincipal,
     session: SessionDep,
     paging: Paging,
     user_id: Annotated[uuid.UUID | None, Query(description="Whose obligations (support, admin); default: mine")] = None,
 ) -> ObligationPage:
-    rows, cursor = await service.list_for(session, principal, user_id=user_id, limit=paging.limit, cursor=paging.cursor)
+    rows, cursor = await service.list_mine(
+        session, principal, limit=paging.limit, cursor=paging.cursor, user_id=user_id
+    )
     return ObligationPage(items=[Obligation.of(row) for row in rows], next_cursor=cursor)
 
 

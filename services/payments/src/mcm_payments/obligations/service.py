@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments import cursors
 from mcm_payments.obligations import bus
 from mcm_payments.obligations.errors import ObligationNotFound
 from mcm_payments.obligations.models import Obligation, ObligationAudit
@@ -21,28 +20,30 @@ from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.models import StripeTask
 from mcm_shared.errors import Forbidden
 from mcm_shared.events import Envelope
+from mcm_shared.pagination import next_page, parse_datetime, read_cursor
 from mcm_shared.security import Principal
+
+# Cursors name their list, so one list's cursor is refused by another (mcm_shared.pagination).
+MINE_SORT = "my_obligations"
+AUDIT_SORT = "obligation_audit"
 
 
 async def list_mine(
-    session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None
+    session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None, user_id: uuid.UUID | None = None
 ) -> tuple[Sequence[Obligation], str | None]:
-    if principal.user_id is None:
+    """The caller's obligations; or, for payment staff, those of `user_id` (anyone else naming
+    another member is refused: 403, whether or not that member owes anything)."""
+    if user_id is not None and user_id != principal.user_id:
+        if not can_read_any_obligation(principal):
+            raise Forbidden("Only support and admin see another member's obligations.")
+        owner: uuid.UUID | None = user_id
+    else:
+        owner = principal.user_id
+    if owner is None:
         return [], None
-    rows = await ObligationRepository(session).list_for_user(principal.user_id, limit, cursors.after(cursor))
-    return cursors.page(rows, limit, lambda o: (o.created_at, o.id))
-
-
-async def list_for(
-    session: AsyncSession, principal: Principal, *, user_id: uuid.UUID | None, limit: int, cursor: str | None
-) -> tuple[Sequence[Obligation], str | None]:
-    """The caller's own obligations, or (payment staff only) another member's."""
-    if user_id is None or user_id == principal.user_id:
-        return await list_mine(session, principal, limit=limit, cursor=cursor)
-    if not can_read_any_obligation(principal):
-        raise Forbidden("Only support and admins list another member's obligations.")
-    rows = await ObligationRepository(session).list_for_user(user_id, limit, cursors.after(cursor))
-    return cursors.page(rows, limit, lambda o: (o.created_at, o.id))
+    after = read_cursor(cursor, MINE_SORT, parse_datetime)
+    rows = await ObligationRepository(session).list_for_user(owner, limit, after)
+    return next_page(rows, limit, MINE_SORT, lambda o: (o.created_at, o.id))
 
 
 async def get_visible(session: AsyncSession, principal: Principal, obligation_id: uuid.UUID) -> Obligation:
@@ -59,8 +60,18 @@ async def audit_trail(
     repository = ObligationRepository(session)
     if await repository.get(obligation_id) is None:
         raise ObligationNotFound("No such obligation.")
-    rows = await repository.audit_trail(obligation_id, limit, cursors.after(cursor))
-    return cursors.page(rows, limit, lambda entry: (entry.created_at, entry.id))
+    rows = await repository.audit_trail(obligation_id, limit, read_cursor(cursor, AUDIT_SORT, parse_datetime))
+    return next_page(rows, limit, AUDIT_SORT, lambda entry: (entry.created_at, entry.id))
+
+
+def audit(session: AsyncSession, obligation: Obligation, **values: Any) -> ObligationAudit:
+    """Add an entry to the obligation's audit trail (in the caller's transaction)."""
+    return ObligationRepository(session).audit(obligation, **values)
+
+
+async def open_recurring_of_user(session: AsyncSession, user_id: uuid.UUID) -> Sequence[Obligation]:
+    """The user's dues and instalment plans still collected."""
+    return await ObligationRepository(session).open_recurring_of_user(user_id)
 
 
 # -- consumed events ---------------------------------------------------------------------------

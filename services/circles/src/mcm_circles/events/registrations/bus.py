@@ -44,7 +44,8 @@ async def _locked_registration(
     # Lock order as everywhere: the event first, then the registration.
     event = await seats.lock_event(session, found.event_id, now=now, settings=settings)
     registration = await repository.get(registration_id, lock=True)
-    assert registration is not None
+    if registration is None:  # the row was found above and registrations are never deleted
+        raise RuntimeError("registration is missing")
     if registration.payment_event_at is not None and envelope.occurred_at < registration.payment_event_at:
         logger.info("older payment event ignored", extra={"registration_id": str(registration_id)})
         return None

@@ -10,6 +10,7 @@ dense (1..n) per event.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Row
@@ -19,8 +20,9 @@ from mcm_circles.config import EventsSettings
 from mcm_circles.events import bus as messages
 from mcm_circles.events.enums import EventStatus, RegistrationStatus
 from mcm_circles.events.errors import EventNotFound
+from mcm_circles.events.locked import LockedEvent
 from mcm_circles.events.models import Event, Registration
-from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationRepository
+from mcm_circles.events.repository import EventRepository, RegistrationRepository
 
 
 async def lock_event(
@@ -37,11 +39,11 @@ async def lock_event(
     return event
 
 
-def free_seats(event: Event) -> int:
+def free_seats(event: Event | LockedEvent) -> int:
     return event.capacity - event.seats_taken
 
 
-def registration_deadline(event: Event) -> datetime:
+def registration_deadline(event: Event | LockedEvent) -> datetime:
     return event.registration_closes_at or event.starts_at
 
 
@@ -86,11 +88,11 @@ async def admit(
     session: AsyncSession,
     event: LockedEvent,
     status: RegistrationStatus,
-    values: dict,
+    values: dict[str, Any],
     *,
     now: datetime,
     settings: EventsSettings,
-) -> Row:
+) -> Row[Any]:
     """Insert a new registration with the `quick_decision` status and count it, in one statement
     (the same outcome as `take_seat` / `append_to_waitlist` on an ORM registration)."""
     seat = status != RegistrationStatus.WAITLISTED
@@ -112,6 +114,35 @@ async def admit(
     if status == RegistrationStatus.PENDING_PAYMENT:
         await messages.payment_required(session, event, row)
     return row
+
+
+async def apply_for_approval(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+    """Insert an application to an event that requires approval: `pending_approval`, no seat,
+    no waitlist place, no counter moves (it takes a seat or a place only when approved)."""
+    values = {
+        **values,
+        "status": RegistrationStatus.PENDING_APPROVAL,
+        "waitlist_position": None,
+        "hold_expires_at": None,
+        "confirmed_at": None,
+    }
+    return await EventRepository(session).add_registration(values, seats=0, confirmed=0, waitlisted=0)
+
+
+async def seat_or_waitlist(
+    session: AsyncSession, event: Event, registration: Registration, *, now: datetime, settings: EventsSettings
+) -> None:
+    """Place a newcomer (or an approved application) as registering does: the waiting people
+    first take any free seats, then he gets a seat if one is left, else the end of the waitlist.
+    A new `registration` is added to the session only after the promotions (which flush): it has
+    no status before the decision."""
+    await fill_free_seats(session, event, now=now, settings=settings)
+    session.add(registration)
+    if free_seats(event) > 0 and event.waitlist_count == 0:
+        await take_seat(session, event, registration, now=now, settings=settings)
+    else:
+        append_to_waitlist(event, registration)
+    await session.flush()
 
 
 def confirm_held(event: Event, registration: Registration, *, now: datetime) -> None:
@@ -139,7 +170,8 @@ async def leave_waitlist(session: AsyncSession, event: Event, registration: Regi
     """Take `registration` off the list and close the gap. The caller sets its new status before
     anything is flushed (a waitlisted row must keep a position: CHECK constraint)."""
     position = registration.waitlist_position
-    assert position is not None
+    if position is None:
+        raise RuntimeError("a waitlisted registration has no position")
     # Shift first: the deferred unique constraint tolerates the moment two rows share a position.
     await RegistrationRepository(session).shift_waitlist(event.id, above=position, upto=None, delta=-1)
     registration.waitlist_position = None
@@ -148,7 +180,8 @@ async def leave_waitlist(session: AsyncSession, event: Event, registration: Regi
 
 async def move_in_waitlist(session: AsyncSession, event: Event, registration: Registration, position: int) -> None:
     old = registration.waitlist_position
-    assert old is not None
+    if old is None:
+        raise RuntimeError("a waitlisted registration has no position")
     new = max(1, min(position, event.waitlist_count))
     if new == old:
         return

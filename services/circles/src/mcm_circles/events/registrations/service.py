@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import Row
@@ -34,10 +35,11 @@ from mcm_circles.events.errors import (
     RequirementsNotMet,
     field_error,
 )
+from mcm_circles.events.locked import LockedEvent
 from mcm_circles.events.models import Event, Registration
 from mcm_circles.events.registrations import seats
 from mcm_circles.events.registrations.schemas import RegistrationCreate
-from mcm_circles.events.repository import EventRepository, LockedEvent, RegistrationFacts, RegistrationRepository
+from mcm_circles.events.repository import EventRepository, RegistrationFacts, RegistrationRepository
 from mcm_circles.events.requirements.service import evaluate, parse_spec
 from mcm_circles.events.service import visible_event
 from mcm_circles.gate import EventGates
@@ -67,7 +69,7 @@ async def register(
     settings: EventsSettings,
     gates: EventGates,
     idempotency_key: str | None = None,
-) -> tuple[Registration | Row | SimpleNamespace, bool]:
+) -> tuple[Registration | Row[Any] | SimpleNamespace, bool]:
     """Register the caller; returns (registration, created). A retry with the same
     Idempotency-Key returns the registration it created instead of a 409."""
     user_id = actor_id(principal)
@@ -106,7 +108,8 @@ async def _register_at_once(
 ) -> SimpleNamespace | None:
     """The at-once path: the checks on facts read without a lock, then one autocommitted
     statement that confirms or waitlists. None when the locked path must decide (it checks again)."""
-    assert session.bind is not None
+    if session.bind is None:
+        raise RuntimeError("the session is not bound to an engine")
     async with driver_connection(session.bind) as connection:  # type: ignore[arg-type]
         repository = EventRepository(session)
         facts = await repository.registration_facts(connection, event_id, user_id, now)
@@ -116,8 +119,12 @@ async def _register_at_once(
             session, principal, user_id, facts, data=data, now=now, idempotency_key=idempotency_key
         )
         quick = seats.quick_decision(facts.event, overdue_holds=facts.expired_holds)
-        if facts.active_id is not None or quick not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
-            return None  # a retry or a duplicate, a seat held for payment, an event to bring up to date
+        if (
+            facts.active_id is not None
+            or facts.event.requires_approval
+            or quick not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+        ):
+            return None  # a retry or a duplicate, an application, a seat held for payment, an event to update
         try:
             return await repository.admit_at_once(connection, values, now)
         except IntegrityError as exc:
@@ -135,7 +142,7 @@ async def _checked_values(
     data: RegistrationCreate,
     now: datetime,
     idempotency_key: str | None,
-) -> dict:
+) -> dict[str, Any]:
     """Every check a registration must pass (visibility, window, sponsor, requirements) on
     `facts`; returns the new registration's columns."""
     event = facts.event
@@ -144,7 +151,7 @@ async def _checked_values(
         EventAccess(
             viewer=viewer,
             event=event,
-            staff_roles=facts.staff_roles,  # type: ignore[arg-type]
+            staff_roles=facts.staff_roles,
             invited=facts.invited,
             registered=facts.registered,
         )
@@ -155,7 +162,7 @@ async def _checked_values(
             raise field_error(["body", "sponsor_user_id"], "you cannot be your own sponsor")
         if not await MemberDirectory(session).exists(data.sponsor_user_id):
             raise field_error(["body", "sponsor_user_id"], "no member with that id")
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     if event.requirements or data.answers:
         failures, answers = await evaluate(
             [parse_spec(kind, params) for kind, params in event.requirements],
@@ -191,7 +198,7 @@ async def _register(
     now: datetime,
     settings: EventsSettings,
     idempotency_key: str | None,
-) -> tuple[Registration | Row, bool]:
+) -> tuple[Registration | Row[Any], bool]:
     """The locked path: one transaction, the event row locked from its first statement, the
     checks, then seat or waitlist. In the usual case three round trips besides BEGIN (lock and
     read, insert and count, commit)."""
@@ -211,8 +218,11 @@ async def _register(
         raise AlreadyRegistered(facts.active_id)
     try:
         status = seats.quick_decision(event, overdue_holds=facts.expired_holds)
-        if status is not None:
-            row: Registration | Row = await seats.admit(session, event, status, values, now=now, settings=settings)
+        row: Registration | Row[Any]
+        if event.requires_approval:
+            row = await seats.apply_for_approval(session, values)  # no seat until staff approve
+        elif status is not None:
+            row = await seats.admit(session, event, status, values, now=now, settings=settings)
         else:
             row = await _decide(session, event_id, values, now=now, settings=settings)
         await session.commit()
@@ -228,7 +238,7 @@ async def _register(
 
 
 async def _decide(
-    session: AsyncSession, event_id: UUID, values: dict, *, now: datetime, settings: EventsSettings
+    session: AsyncSession, event_id: UUID, values: dict[str, Any], *, now: datetime, settings: EventsSettings
 ) -> Registration:
     """The slow path, when the event needs bringing up to date first: overdue holds released,
     waiting people moved into free seats, then seat or waitlist for the newcomer."""
@@ -243,6 +253,23 @@ async def _decide(
         seats.append_to_waitlist(event, registration)
     await session.flush()
     return registration
+
+
+def registration_values(event: Event, user_id: UUID, **more: object) -> dict[str, Any]:
+    """The columns of a new registration of `user_id` at the event's current price."""
+    return {
+        "id": uuid4(),
+        "event_id": event.id,
+        "user_id": user_id,
+        "amount": event.price_amount,
+        "currency": event.price_currency,
+        "instalments": event.instalments or 1,
+        "answers": {},
+        "declared_birth_date": None,
+        "sponsor_user_id": None,
+        "idempotency_key": None,
+        **more,
+    }
 
 
 async def my_registration(
@@ -293,10 +320,12 @@ async def withdraw(
     reason: CancelReason,
     refund: Refund,
 ) -> None:
-    """Cancel one active registration, free its seat or waitlist place, tell payments."""
+    """Cancel one active registration, free its seat or waitlist place, tell payments (an
+    application still waiting for approval held nothing and owed nothing: payments never heard of it)."""
+    applied = registration.status == RegistrationStatus.PENDING_APPROVAL
     if registration.status == RegistrationStatus.WAITLISTED:
         await seats.leave_waitlist(session, event, registration)
-    else:
+    elif not applied:
         seats.release_seat(event, registration)
     registration.status = RegistrationStatus.CANCELLED
     registration.hold_expires_at = None
@@ -304,6 +333,8 @@ async def withdraw(
     registration.cancel_reason = reason
     registration.refund = refund
     await session.flush()
+    if not applied:
+        await messages.registration_cancelled(session, registration, refund=refund, reason=reason)
     await messages.registration_cancelled(session, registration, refund=refund, reason=reason)
 
 

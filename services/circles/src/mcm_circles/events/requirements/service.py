@@ -117,7 +117,8 @@ async def evaluate(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Check every requirement; return (failures, the answers to keep)."""
     user_id = principal.user_id
-    assert user_id is not None
+    if user_id is None:  # requirements are checked for people, never for service tokens
+        raise RuntimeError("principal has no user id")
     failures: list[dict[str, Any]] = []
     kept: dict[str, Any] = {}
     profile = None

@@ -26,7 +26,7 @@ from mcm_circles.events.errors import (
     StaffMemberNotFound,
     field_error,
 )
-from mcm_circles.events.models import EventStaff, Registration
+from mcm_circles.events.models import Event, EventStaff, Registration
 from mcm_circles.events.repository import EventRepository, RegistrationRepository
 from mcm_circles.events.service import managed_event, visible_event
 from mcm_shared.security import Principal
@@ -53,6 +53,25 @@ async def add_staff(
     session.add(member)
     await session.commit()
     return member
+
+
+async def takes_staff(session: AsyncSession, event_id: UUID) -> bool:
+    """For auth, before it sends an event-staff invitation: the event exists and is neither
+    cancelled nor completed."""
+    event = await EventRepository(session).get(event_id, details=False)
+    return event is not None and event.status not in (EventStatus.CANCELLED, EventStatus.COMPLETED)
+
+
+async def add_invited_staff(session: AsyncSession, event_id: UUID, user_id: UUID, *, invited_by: UUID | None) -> bool:
+    """An accepted invitation onto an event's staff (sent by a ptm or an admin): he joins as ptm.
+    False when the event does not exist or takes no staff any more; idempotent."""
+    event = await EventRepository(session).get(event_id, lock=True, details=False)
+    if event is None or event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
+        return False
+    if await EventRepository(session).staff_member(event_id, user_id, StaffRole.PTM) is None:
+        session.add(EventStaff(event_id=event_id, user_id=user_id, role=StaffRole.PTM, added_by=invited_by or user_id))
+        await session.flush()
+    return True
 
 
 async def remove_staff(
@@ -123,7 +142,7 @@ async def participants(
     after: tuple[datetime, UUID] | None,
     now: datetime,
     settings: EventsSettings,
-) -> tuple[list[Registration], dict[UUID, str], EventAccess]:
+) -> tuple[list[Registration], dict[UUID, str], EventAccess[Event]]:
     access = await visible_event(session, principal, event_id, now=now, settings=settings)
     ensure_staff(access)
     rows = await RegistrationRepository(session).page(
