@@ -43,6 +43,11 @@ async def member_with_data(world: World) -> tuple[uuid.UUID, uuid.UUID, dict]:
                 "UPDATE circles.memberships SET end_note = 'left for personal reasons' WHERE user_id = :id"
             ).bindparams(id=person.user_id)
         )
+        await session.execute(
+            text(
+                "UPDATE circles.event_registrations SET decline_reason = 'too fragile now' WHERE user_id = :id"
+            ).bindparams(id=person.user_id)
+        )
         await session.commit()
     return person.user_id, circle_id, event
 
@@ -70,6 +75,7 @@ async def test_the_export_holds_what_he_wrote(world: World):
     assert body["registrations"][0]["declared_birth_date"] == "1980-05-04"
     assert body["attendance"][0]["note"] == "struggling at home"
     assert body["memberships"][0]["end_note"] == "left for personal reasons"
+    assert body["registrations"][0]["decline_reason"] == "too fragile now"
 
 
 async def test_only_auths_service_token_opens_the_internal_routes(world: World):
@@ -112,7 +118,7 @@ async def test_erasure_removes_his_words_and_keeps_the_rows(world: World):
     response = await world.client.get(f"/internal/v1/users/{user_id}/export", headers=service(world))
     assert ANSWER not in response.text and "1980-05-04" not in response.text
     assert "Joe Privacy" not in response.text and "struggling" not in response.text
-    assert "personal reasons" not in response.text
+    assert "personal reasons" not in response.text and "fragile" not in response.text
     body = response.json()
     assert body["registrations"][0]["answers"] == {} and body["registrations"][0]["declared_birth_date"] is None
     assert body["registrations"][0]["event_id"] == event["id"]  # the row (and the seat count) stays

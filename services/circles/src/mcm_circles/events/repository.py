@@ -491,10 +491,12 @@ class RegistrationRepository:
         self.session = session
 
     async def anonymise_user(self, user_id: UUID) -> None:
-        """Erasure: his answers and declared birth date go; the registrations (seats, counts,
-        money) stay."""
+        """Erasure: his answers, his declared birth date and staff's reason for declining his
+        application go; the registrations (seats, counts, money) stay."""
         await self.session.execute(
-            update(Registration).where(Registration.user_id == user_id).values(answers={}, declared_birth_date=None)
+            update(Registration)
+            .where(Registration.user_id == user_id)
+            .values(answers={}, declared_birth_date=None, decline_reason=None)
         )
 
     async def get(self, registration_id: UUID, *, lock: bool = False) -> Registration | None:

@@ -35,6 +35,7 @@ async def export(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
             "display_name": profile.display_name,
             "verified_email": profile.verified_email,
             "verified_phone": profile.verified_phone,
+            "directory_visible": profile.directory_visible,
             "erased_at": profile.erased_at,
         },
         "memberships": [
@@ -46,6 +47,7 @@ async def export(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
                 **_registration(row),
                 "answers": row[0].answers,
                 "declared_birth_date": row[0].declared_birth_date,
+                "decline_reason": row[0].decline_reason,
                 "sponsor_user_id": row[0].sponsor_user_id,
                 "care_user_id": row[0].care_user_id,
                 "amount": row[0].amount,
