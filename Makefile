@@ -20,10 +20,10 @@ test: install checks
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 # Every workspace package: where its sources live (mypy, deptry) and its own import contracts.
-PACKAGES := shared services/auth services/circles services/payments gateway devtools
+PACKAGES := shared services/auth services/circles services/payments services/messaging gateway devtools
 # The packages already held to ruff's rules and strict types; a package joins this list when it
 # is clean (circles and the cross-service tests/ tree are not yet: `make lint` shows what is left).
-CLEAN := shared services/auth services/payments gateway devtools
+CLEAN := shared services/auth services/payments services/messaging gateway devtools
 
 # What `make test` holds every commit to: formatting, import contracts and declared dependencies
 # everywhere; ruff's rules and strict types over the clean packages.
