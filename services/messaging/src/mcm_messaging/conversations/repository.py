@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -157,7 +157,7 @@ class ConversationRepository:
             select(Message)
             .where(Message.conversation_id.in_(list(conversation_ids)), Message.deleted_at.is_(None))
             .order_by(Message.conversation_id, Message.created_at.desc(), Message.id.desc())
-            .distinct(Message.conversation_id)
+            .ext(distinct_on(Message.conversation_id))
         )
         return {message.conversation_id: message for message in rows}
 
