@@ -26,7 +26,7 @@ async def circle_with(harness, *, members: int = 1):
 
 # -- direct ------------------------------------------------------------------------------------
 async def test_a_member_and_his_facilitator_talk_directly_in_one_conversation(harness):
-    circle, facilitator, [(member, _)] = await circle_with(harness)
+    _circle, facilitator, [(member, _)] = await circle_with(harness)
     started = await harness.post(CONVERSATIONS, member, {"kind": "direct", "user_id": str(facilitator)})
     assert started.status_code == 201, started.text
     conversation = started.json()
@@ -42,7 +42,7 @@ async def test_a_member_and_his_facilitator_talk_directly_in_one_conversation(ha
 
 
 async def test_members_of_one_circle_cannot_start_direct_conversations_with_each_other(harness):
-    circle, _, [(one, _), (other, _)] = await circle_with(harness, members=2)
+    _circle, _, [(one, _), (other, _)] = await circle_with(harness, members=2)
     refused = await harness.post(CONVERSATIONS, one, {"kind": "direct", "user_id": str(other)})
     assert refused.status_code == 403
     assert refused.json()["type"].endswith("direct-not-allowed")
