@@ -16,6 +16,10 @@ import pytest
         ("/api/v1/transfer-requests/9/approve", "circles"),
         ("/api/v1/members/me", "circles"),
         ("/api/v1/payments/obligations", "payments"),
+        ("/api/v1/conversations", "messaging"),
+        ("/api/v1/conversations/abc/messages", "messaging"),
+        ("/api/v1/notifications", "messaging"),
+        ("/api/v1/realtime/tickets", "messaging"),
     ],
 )
 async def test_authenticated_paths_reach_their_upstream(gateway, bearer, path, upstream):

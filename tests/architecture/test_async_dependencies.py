@@ -14,6 +14,8 @@ from mcm_auth.config import Settings as AuthSettings
 from mcm_auth.main import create_app as auth_app
 from mcm_circles.config import Settings as CirclesSettings
 from mcm_circles.main import create_app as circles_app
+from mcm_messaging.config import Settings as MessagingSettings
+from mcm_messaging.main import create_app as messaging_app
 from mcm_payments.config import Settings as PaymentsSettings
 from mcm_payments.main import create_app as payments_app
 
@@ -22,6 +24,7 @@ APPS = {
     "auth": lambda: auth_app(AuthSettings(environment="test", creds_database_url=DB)),
     "circles": lambda: circles_app(CirclesSettings(environment="test", database_url=DB)),
     "payments": lambda: payments_app(PaymentsSettings(environment="test", database_url=DB)),
+    "messaging": lambda: messaging_app(MessagingSettings(environment="test", database_url=DB)),
 }
 
 

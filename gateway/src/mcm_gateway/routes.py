@@ -20,6 +20,9 @@ ROUTE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/transfer-requests", "circles"),
     ("/api/v1/members", "circles"),
     ("/api/v1/payments", "payments"),
+    ("/api/v1/conversations", "messaging"),
+    ("/api/v1/notifications", "messaging"),
+    ("/api/v1/realtime", "messaging"),
 )
 
 # (method, exact path) pairs a client may call without a token.
