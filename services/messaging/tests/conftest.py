@@ -211,12 +211,18 @@ def make_settings(database_url: str, redis_url: str, streams: dict[str, str], **
     return Settings(**values)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "settings(**values): messaging settings the harness starts the service with")
+
+
 @pytest.fixture
-async def harness(database_url, redis_url) -> AsyncIterator[Harness]:
+async def harness(request, database_url, redis_url) -> AsyncIterator[Harness]:
     tag = uuid.uuid4().hex[:8]
     streams = {"auth": f"test:{tag}:events:auth", "circles": f"test:{tag}:events:circles"}
     clock = Clock()
-    served = Served(create_app(make_settings(database_url, redis_url, streams), now=clock.now))
+    marker = request.node.get_closest_marker("settings")
+    overrides = marker.kwargs if marker else {}
+    served = Served(create_app(make_settings(database_url, redis_url, streams, **overrides), now=clock.now))
     await served.start()
     redis = make_redis(redis_url)
     harness = Harness(served=served, database_url=database_url, redis=redis, streams=streams, clock=clock)

@@ -135,3 +135,26 @@ class AudienceRepository:
                 select(EventSeat.event_id).where(EventSeat.user_id == user_id, EventSeat.ended_at.is_(None)).distinct()
             )
         )
+
+    # -- who hears what (real-time fan-out) ----------------------------------------------------
+    async def people_of_circle(self, circle_id: uuid.UUID) -> list[uuid.UUID]:
+        return list(
+            await self.session.scalars(
+                select(CircleSeat.user_id)
+                .where(CircleSeat.circle_id == circle_id, CircleSeat.ended_at.is_(None))
+                .distinct()
+            )
+        )
+
+    async def registrants_of(self, event_id: uuid.UUID) -> list[uuid.UUID]:
+        return list(
+            await self.session.scalars(
+                select(EventSeat.user_id).where(EventSeat.event_id == event_id, EventSeat.ended_at.is_(None)).distinct()
+            )
+        )
+
+    async def active_users(self, role: str | None = None) -> list[uuid.UUID]:
+        query = select(KnownUser.user_id).where(KnownUser.active.is_(True), KnownUser.erased_at.is_(None))
+        if role is not None:
+            query = query.where(KnownUser.roles.contains([role]))
+        return list(await self.session.scalars(query))

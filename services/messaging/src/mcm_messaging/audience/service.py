@@ -128,3 +128,17 @@ async def reachable_user(session: AsyncSession, user_id: uuid.UUID) -> KnownPers
     if user is None or not user.active or user.erased_at is not None:
         return None
     return KnownPerson(user_id=user.user_id, roles=frozenset(user.roles))
+
+
+async def people_of_circle(session: AsyncSession, circle_id: uuid.UUID) -> list[uuid.UUID]:
+    """The circle's current members and facilitators."""
+    return await AudienceRepository(session).people_of_circle(circle_id)
+
+
+async def registrants_of(session: AsyncSession, event_id: uuid.UUID) -> list[uuid.UUID]:
+    return await AudienceRepository(session).registrants_of(event_id)
+
+
+async def active_users(session: AsyncSession, role: str | None = None) -> list[uuid.UUID]:
+    """Every active user auth announced (holding `role`, when given)."""
+    return await AudienceRepository(session).active_users(role)

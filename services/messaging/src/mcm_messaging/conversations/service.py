@@ -275,6 +275,46 @@ async def start_announcement(
     return (await _views(session, caller, [conversation], {conversation.id: FULL_ACCESS}))[0]
 
 
+# -- real time ---------------------------------------------------------------------------------
+async def _recipients(session: AsyncSession, conversation: Conversation) -> set[uuid.UUID]:
+    """Whose devices hear of what happens in a conversation. Event staff who are not registrants
+    are not enumerable here (docs/messaging.md) and see event threads over HTTP only."""
+    if conversation.kind == "direct":
+        return set(await ConversationRepository(session).participants(conversation.id))
+    if conversation.kind == "circle" and conversation.circle_id is not None:
+        return set(await audience.people_of_circle(session, conversation.circle_id))
+    if conversation.kind == "event" and conversation.event_id is not None:
+        return set(await audience.registrants_of(session, conversation.event_id))
+    people: set[uuid.UUID] = {conversation.created_by} if conversation.created_by else set()
+    if conversation.scope == "everyone":
+        people |= set(await audience.active_users(session))
+    elif conversation.scope == "role" and conversation.role:
+        people |= set(await audience.active_users(session, conversation.role))
+    elif conversation.scope == "circle" and conversation.circle_id is not None:
+        people |= set(await audience.people_of_circle(session, conversation.circle_id))
+    elif conversation.scope == "event" and conversation.event_id is not None:
+        people |= set(await audience.registrants_of(session, conversation.event_id))
+    return people
+
+
+async def _push(
+    session: AsyncSession,
+    runtime: MessagingRuntime,
+    conversation: Conversation,
+    frame_type: str,
+    data: dict[str, object],
+) -> None:
+    """After the commit: tell every device of everyone in the conversation (best effort; what a
+    device misses it finds over HTTP)."""
+    if runtime.realtime is None:
+        return
+    await runtime.realtime.feeds.push(await _recipients(session, conversation), frame_type, data)
+
+
+def _message_frame(message: Message) -> dict[str, object]:
+    return {**message_out(message).model_dump(mode="json"), "deleted": message.deleted_at is not None}
+
+
 # -- messages ----------------------------------------------------------------------------------
 def _checked_body(runtime: MessagingRuntime, body: str) -> str:
     limit = runtime.settings.message_max_length
@@ -318,13 +358,14 @@ async def send(
     # The author has read what he wrote.
     await repository.mark_read(conversation.id, caller.user_id, message, now)
     await session.commit()
+    await _push(session, runtime, conversation, "message", _message_frame(message))
     return message_out(message)
 
 
 async def _own_recent_message(
     session: AsyncSession, runtime: MessagingRuntime, caller: Caller, conversation_id: uuid.UUID, message_id: uuid.UUID
-) -> tuple[Message, datetime]:
-    await _readable(session, caller, conversation_id)
+) -> tuple[Conversation, Message, datetime]:
+    conversation, _ = await _readable(session, caller, conversation_id)
     message = await ConversationRepository(session).message(conversation_id, message_id, lock=True)
     if message is None:
         raise MessageNotFound()
@@ -333,7 +374,7 @@ async def _own_recent_message(
     now = runtime.now()
     if (now - message.created_at).total_seconds() > runtime.settings.message_edit_window_seconds:
         raise EditWindowClosed()
-    return message, now
+    return conversation, message, now
 
 
 async def edit(
@@ -344,33 +385,38 @@ async def edit(
     message_id: uuid.UUID,
     body: str,
 ) -> schemas.MessageOut:
-    message, now = await _own_recent_message(session, runtime, caller, conversation_id, message_id)
+    conversation, message, now = await _own_recent_message(session, runtime, caller, conversation_id, message_id)
     message.body = _checked_body(runtime, body)
     message.edited_at = now
     await session.commit()
+    await _push(session, runtime, conversation, "message", _message_frame(message))
     return message_out(message)
 
 
 async def delete(
     session: AsyncSession, runtime: MessagingRuntime, caller: Caller, conversation_id: uuid.UUID, message_id: uuid.UUID
 ) -> None:
-    message, now = await _own_recent_message(session, runtime, caller, conversation_id, message_id)
+    conversation, message, now = await _own_recent_message(session, runtime, caller, conversation_id, message_id)
     message.body = ""
     message.deleted_at = now
     await session.commit()
+    await _push(session, runtime, conversation, "message", _message_frame(message))
 
 
 async def mark_read(
     session: AsyncSession, runtime: MessagingRuntime, caller: Caller, conversation_id: uuid.UUID, up_to: uuid.UUID
 ) -> schemas.ReadOut:
     """Everything up to `up_to` is read; a mark never moves back. Answers what is still unread."""
-    await _readable(session, caller, conversation_id)
+    conversation, _ = await _readable(session, caller, conversation_id)
     repository = ConversationRepository(session)
     message = await repository.message(conversation_id, up_to)
     if message is None:
         raise MessageNotFound()
-    await repository.mark_read(conversation_id, caller.user_id, message, runtime.now())
+    now = runtime.now()
+    await repository.mark_read(conversation_id, caller.user_id, message, now)
     await session.commit()
+    receipt = {"conversation_id": str(conversation_id), "user_id": str(caller.user_id), "up_to": str(up_to)}
+    await _push(session, runtime, conversation, "receipt", {**receipt, "read_at": now.isoformat()})
     unread = await repository.unread_counts(caller.user_id, [conversation_id])
     return schemas.ReadOut(conversation_id=conversation_id, unread_count=unread.get(conversation_id, 0))
 
