@@ -61,10 +61,10 @@ CREDENTIAL_ENDPOINTS: frozenset[str] = frozenset(
 
 CREDENTIAL_PREFIXES: tuple[str, ...] = ("/api/v1/auth/verify-", "/api/v1/auth/oidc/")
 
-# Paths that take a WebSocket handshake (uvicorn hands those over as `websocket` scopes). None
-# yet: the messaging issue adds ("/api/v1/realtime", "messaging"), see docs/gateway.md. Every
-# other path refuses a handshake, and plain HTTP requests asking to upgrade are refused anywhere.
-WEBSOCKET_PATHS: frozenset[str] = frozenset()
+# Paths that take a WebSocket handshake (uvicorn hands those over as `websocket` scopes), relayed
+# to their upstream (websocket_relay.py, docs/gateway.md). Every other path refuses a handshake,
+# and plain HTTP requests asking to upgrade are refused anywhere.
+WEBSOCKET_PATHS: frozenset[str] = frozenset({"/api/v1/realtime"})
 
 
 class Access(Enum):
