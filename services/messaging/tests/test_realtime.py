@@ -183,3 +183,23 @@ async def test_tickets_need_a_signed_in_person(harness):
     assert (await harness.http.post(TICKETS)).status_code == 401
     service = harness.issuer.headers("svc:circles", roles=())
     assert (await harness.http.post(TICKETS, headers=service)).status_code == 403
+
+
+async def test_the_command_line_client_lists_connects_sends_and_prints_frames(harness):
+    import io
+
+    from mcm_devstack.chat import run
+
+    conversation_id, support, member = await direct(harness)
+    await say(harness, conversation_id, support, "before", "support")
+    out = io.StringIO()
+    token = harness.issuer.token(member, roles=("member",))
+    received = await asyncio.wait_for(
+        run(harness.served.url, token, say=(conversation_id, "hello from the terminal"), frames=1, out=out), 20
+    )
+    lines = out.getvalue().splitlines()
+    assert received == 1
+    assert any(conversation_id in line and "unread   1" in line for line in lines), lines
+    assert "# sent: 201" in lines
+    frame = json.loads(lines[-1])
+    assert frame["type"] == "message" and frame["data"]["body"] == "hello from the terminal"
