@@ -203,3 +203,27 @@ async def test_the_command_line_client_lists_connects_sends_and_prints_frames(ha
     assert "# sent: 201" in lines
     frame = json.loads(lines[-1])
     assert frame["type"] == "message" and frame["data"]["body"] == "hello from the terminal"
+
+
+async def test_typing_reaches_the_others_in_the_conversation_only(harness):
+    conversation_id, support, member = await direct(harness)
+    outsider = await harness.user()
+    typist = await open_socket(harness, member)
+    listener = await open_socket(harness, support, roles=("support",))
+    stranger = await open_socket(harness, outsider)
+    await typist.send(json.dumps({"type": "typing", "conversation_id": conversation_id}))
+    frame = await next_frame(listener, "typing")
+    assert frame["data"] == {"conversation_id": conversation_id, "user_id": str(member)}
+    # The outsider typing "into" it tells nobody, and nobody tells the outsider.
+    await stranger.send(json.dumps({"type": "typing", "conversation_id": conversation_id}))
+    await stranger.send(json.dumps({"type": "typing", "conversation_id": "nonsense"}))
+    await asyncio.sleep(0.5)
+    await say(harness, conversation_id, support, "after typing", "support")
+    seen = []
+    while not seen or seen[-1]["type"] != "message":
+        seen.append(json.loads(await asyncio.wait_for(listener.recv(), 5)))
+    assert [f["type"] for f in seen] == ["message"], seen  # the outsider's typing reached nobody
+    with pytest.raises(TimeoutError):
+        await next_frame(stranger, "typing", timeout=1.0)
+    for socket in (typist, listener, stranger):
+        await socket.close()

@@ -8,7 +8,8 @@ in time; 4429 too many sockets for this user; 4008 the client does not read fast
 queue, `REALTIME_SEND_QUEUE`, filled up); 1001 the server is shutting down.
 
 Client frames after auth: `{"type": "resume", "after": <id>}` replays the feed after that id;
-`{"type": "ping"}` is answered `{"type": "pong"}`. Heartbeats are also WebSocket pings, which
+`{"type": "ping"}` is answered `{"type": "pong"}`; `{"type": "typing", "conversation_id": …}`
+(at most one every 2 s counts) tells the others in that conversation. Heartbeats are also WebSocket pings, which
 uvicorn sends (every 20 s, closing after 20 s without a pong).
 """
 
@@ -23,15 +24,19 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from mcm_messaging.caller import Caller
+from mcm_messaging.conversations import service as conversations
 from mcm_messaging.delivery.feeds import parse_id
 from mcm_messaging.delivery.hub import Subscriber
 from mcm_messaging.delivery.tickets import TicketHolder
 from mcm_messaging.runtime import MessagingRuntime, Realtime
+from mcm_shared.errors import ProblemError
 
 logger = logging.getLogger("mcm.messaging.realtime")
 
 BAD_FRAME, UNAUTHORISED, FORBIDDEN_ORIGIN, AUTH_TIMEOUT, TOO_MANY, SLOW_CONSUMER = 4400, 4401, 4403, 4408, 4429, 4008
 GOING_AWAY = 1001
+TYPING_EVERY_SECONDS = 2.0
 
 
 class Closed(Exception):
@@ -83,6 +88,19 @@ def _revoked(runtime: MessagingRuntime, holder: TicketHolder) -> bool:
     return bool(runtime.revocations.is_session_revoked(holder.session_id))
 
 
+async def _typing(runtime: MessagingRuntime, holder: TicketHolder, conversation_id: Any) -> None:
+    """`{"type": "typing", "conversation_id": …}`: the others in that conversation get a typing
+    frame, if he may write there; anything else is ignored (no answer tells what exists)."""
+    try:
+        conversation = uuid.UUID(str(conversation_id))
+    except ValueError:
+        return
+    caller = Caller(user_id=holder.user_id, roles=holder.roles)
+    async with runtime.sessionmaker() as session:
+        with contextlib.suppress(ProblemError):
+            await conversations.typing(session, runtime, caller, conversation)
+
+
 async def run(websocket: WebSocket, runtime: MessagingRuntime, realtime: Realtime) -> None:
     if not origin_allowed(runtime, websocket.headers.get("origin")):
         await websocket.close(code=FORBIDDEN_ORIGIN)
@@ -131,6 +149,8 @@ async def _serve(
     queue: asyncio.Queue[dict[str, Any]],
     overflow: asyncio.Event,
 ) -> None:
+    last_typing = [float("-inf")]
+
     async def send() -> None:
         while True:
             await websocket.send_text(json.dumps(await queue.get(), separators=(",", ":"), default=str))
@@ -147,6 +167,11 @@ async def _serve(
                 subscriber.resume(str(after))
             elif frame.get("type") == "ping":
                 await websocket.send_text('{"type":"pong"}')
+            elif frame.get("type") == "typing":
+                now = asyncio.get_running_loop().time()
+                if now - last_typing[0] >= TYPING_EVERY_SECONDS:  # a burst of keystrokes is one frame
+                    last_typing[0] = now
+                    await _typing(runtime, holder, frame.get("conversation_id"))
 
     async def watch() -> None:
         """Ends the socket when its session is revoked (checked often: revocation must bite
