@@ -227,3 +227,25 @@ async def test_typing_reaches_the_others_in_the_conversation_only(harness):
         await next_frame(stranger, "typing", timeout=1.0)
     for socket in (typist, listener, stranger):
         await socket.close()
+
+
+async def feed(harness, user_id, count: int, size: int = 10) -> None:
+    """Frames straight into the user's feed, as a push writes them."""
+    frame = json.dumps({"type": "message", "data": {"body": "x" * size}})
+    async with harness.redis.pipeline(transaction=False) as pipe:
+        for _ in range(count):
+            pipe.xadd(f"messaging:feed:{user_id}", {"frame": frame})
+        await pipe.execute()
+
+
+@pytest.mark.settings(realtime_send_queue=4)
+async def test_a_resume_longer_than_the_send_queue_arrives_whole_and_in_order(harness):
+    member = await harness.user()
+    await feed(harness, member, 1)
+    first = (await harness.redis.xrange(f"messaging:feed:{member}"))[0][0].decode()
+    await feed(harness, member, 40)
+    socket = await open_socket(harness, member)
+    await socket.send(json.dumps({"type": "resume", "after": first}))
+    ids = [(await next_frame(socket))["id"] for _ in range(40)]
+    assert len(set(ids)) == 40 and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
+    await socket.close()

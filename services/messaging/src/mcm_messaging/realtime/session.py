@@ -5,7 +5,8 @@ from the user's feed until the client leaves, falls behind, or his session is re
 Close codes: 4400 a frame the server cannot read; 4401 no valid ticket, or the session was
 revoked; 4403 origin not allowed (before the handshake is accepted: HTTP 403); 4408 no auth frame
 in time; 4429 too many sockets for this user; 4008 the client does not read fast enough (its send
-queue, `REALTIME_SEND_QUEUE`, filled up); 1001 the server is shutting down.
+queue, `REALTIME_SEND_QUEUE`, stayed full for `REALTIME_SLOW_CONSUMER_SECONDS`; meanwhile the hub
+holds its frames back in the feed rather than in memory); 1001 the server is shutting down.
 
 Client frames after auth: `{"type": "resume", "after": <id>}` replays the feed after that id;
 `{"type": "ping"}` is answered `{"type": "pong"}`; `{"type": "typing", "conversation_id": …}`
@@ -115,17 +116,18 @@ async def run(websocket: WebSocket, runtime: MessagingRuntime, realtime: Realtim
             holder = None  # nothing to release
             raise Closed(TOO_MANY, "too many sockets for this user")
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=runtime.settings.realtime_send_queue)
-        overflow = asyncio.Event()
 
-        def offer(frame: dict[str, Any]) -> None:
+        def offer(frame: dict[str, Any]) -> bool:
             try:
                 queue.put_nowait(frame)
             except asyncio.QueueFull:
-                overflow.set()
+                return False
+            return True
 
-        subscriber = Subscriber(str(holder.user_id), await realtime.feeds.tail(holder.user_id), offer)
+        cursor = await realtime.feeds.tail(holder.user_id)
+        subscriber = Subscriber(str(holder.user_id), cursor, offer, lambda: not queue.full())
         realtime.hub.subscribe(subscriber)
-        await _serve(websocket, runtime, realtime, holder, connection_id, subscriber, queue, overflow)
+        await _serve(websocket, runtime, realtime, holder, connection_id, subscriber, queue)
     except Closed as closed:
         with contextlib.suppress(Exception):
             await websocket.close(code=closed.code, reason=closed.reason)
@@ -147,7 +149,6 @@ async def _serve(
     connection_id: str,
     subscriber: Subscriber,
     queue: asyncio.Queue[dict[str, Any]],
-    overflow: asyncio.Event,
 ) -> None:
     last_typing = [float("-inf")]
 
@@ -175,13 +176,15 @@ async def _serve(
 
     async def watch() -> None:
         """Ends the socket when its session is revoked (checked often: revocation must bite
-        within a second) or the client falls behind; renews the connection's claim."""
+        within a second) or its send queue has stayed full for `REALTIME_SLOW_CONSUMER_SECONDS`;
+        renews the connection's claim."""
         renew_every = max(1.0, realtime.limit.claim_seconds / 3)
-        since_renewal = 0.0
+        since_renewal, full_for = 0.0, 0.0
         while True:
             if _revoked(runtime, holder):
                 raise Closed(UNAUTHORISED, "session revoked")
-            if overflow.is_set():
+            full_for = full_for + 0.25 if queue.full() else 0.0
+            if full_for > runtime.settings.realtime_slow_consumer_seconds:
                 raise Closed(SLOW_CONSUMER, "too slow")
             await asyncio.sleep(0.25)
             since_renewal += 0.25
