@@ -20,10 +20,10 @@ test: install checks
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 # Every workspace package: where its sources live (mypy, deptry) and its own import contracts.
-PACKAGES := shared services/auth services/circles services/payments gateway devtools
+PACKAGES := shared services/auth services/circles services/payments services/messaging gateway devtools
 # The packages held to strict types: every package today; a new package joins this list once it
 # is clean (`make lint` shows what is left).
-CLEAN := shared services/auth services/circles services/payments gateway devtools
+CLEAN := shared services/auth services/circles services/payments services/messaging gateway devtools
 
 # What `make test` holds every commit to: formatting and ruff's rules over the whole tree (every
 # package with its tests, the cross-service tests/ tree, the root conftest.py), import contracts

@@ -21,6 +21,10 @@ import pytest
         ("/api/v1/invitations/123/resend", "auth"),
         ("/api/v1/imports", "auth"),
         ("/api/v1/payments/obligations", "payments"),
+        ("/api/v1/conversations", "messaging"),
+        ("/api/v1/conversations/abc/messages", "messaging"),
+        ("/api/v1/notifications", "messaging"),
+        ("/api/v1/realtime/tickets", "messaging"),
     ],
 )
 async def test_authenticated_paths_reach_their_upstream(gateway, bearer, path, upstream):

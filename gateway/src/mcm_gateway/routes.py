@@ -24,6 +24,9 @@ ROUTE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/members", "circles"),
     ("/api/v1/directory", "circles"),
     ("/api/v1/payments", "payments"),
+    ("/api/v1/conversations", "messaging"),
+    ("/api/v1/notifications", "messaging"),
+    ("/api/v1/realtime", "messaging"),
 )
 
 # (method, exact path) pairs a client may call without a token.
@@ -62,10 +65,10 @@ CREDENTIAL_ENDPOINTS: frozenset[str] = frozenset(
 
 CREDENTIAL_PREFIXES: tuple[str, ...] = ("/api/v1/auth/verify-", "/api/v1/auth/oidc/")
 
-# Paths that take a WebSocket handshake (uvicorn hands those over as `websocket` scopes). None
-# yet: the messaging issue adds ("/api/v1/realtime", "messaging"), see docs/gateway.md. Every
-# other path refuses a handshake, and plain HTTP requests asking to upgrade are refused anywhere.
-WEBSOCKET_PATHS: frozenset[str] = frozenset()
+# Paths that take a WebSocket handshake (uvicorn hands those over as `websocket` scopes), relayed
+# to their upstream (websocket_relay.py, docs/gateway.md). Every other path refuses a handshake,
+# and plain HTTP requests asking to upgrade are refused anywhere.
+WEBSOCKET_PATHS: frozenset[str] = frozenset({"/api/v1/realtime"})
 
 
 class Access(Enum):

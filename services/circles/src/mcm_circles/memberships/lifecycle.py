@@ -47,7 +47,8 @@ async def activate(
     decided_by: uuid.UUID | None = None,
     new: bool = False,
 ) -> None:
-    """Make a new or pending membership active, taking a seat when it is a member's."""
+    """Make a new or pending membership active, taking a seat when it is a member's; every
+    membership that becomes active is announced (`membership.started`), whatever made it so."""
     ensure_open(circle)
     if membership.role == "member":
         ensure_seat(circle)
@@ -60,6 +61,7 @@ async def activate(
     if new:
         session.add(membership)
     await session.flush()
+    await bus.started(session, membership)
     if needs_dues:
         await bus.payment_required(session, circle, membership)
 
