@@ -13,8 +13,13 @@ import pytest
         ("/api/v1/circles", "circles"),
         ("/api/v1/circles/abc/members", "circles"),
         ("/api/v1/events/1/registrations/me", "circles"),
+        ("/api/v1/event-types", "circles"),
+        ("/api/v1/event-types/workshop", "circles"),
         ("/api/v1/transfer-requests/9/approve", "circles"),
         ("/api/v1/members/me", "circles"),
+        ("/api/v1/directory", "circles"),
+        ("/api/v1/invitations/123/resend", "auth"),
+        ("/api/v1/imports", "auth"),
         ("/api/v1/payments/obligations", "payments"),
     ],
 )

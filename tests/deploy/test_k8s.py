@@ -437,8 +437,10 @@ def test_default_deny_covers_every_pod_both_ways() -> None:
         # ...but never call each other (events go through Redis) or the gateway.
         ("circles", "payments", 8003, False),
         ("payments", "circles", 8002, False),
-        ("auth", "circles", 8002, False),
-        ("auth", "payments", 8003, False),
+        # auth calls circles' and payments' internal routes (overview, export, erasure)...
+        ("auth", "circles", 8002, True),
+        ("auth", "payments", 8003, True),
+        ("auth", "circles", 5432, False),
         ("circles", "gateway", 8000, False),
         # Wrong port on an allowed peer.
         ("gateway", "auth", 5432, False),

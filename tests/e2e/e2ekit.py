@@ -177,6 +177,27 @@ class StripeStandIn:
         assert form["method"] == "post"
         return httpx.post(urljoin(page_url, form["action"]), data={"card": card, pay["name"]: pay["value"]}, timeout=10)
 
+    def portal(self, page_url: str, action: str, **choices: str) -> httpx.Response:
+        """On a billing portal page, press the button `action` of the form that has it, sending that
+        form's hidden fields (which subscription) and `choices` (a card, how many months)."""
+        assert page_url.startswith(self.url), f"the page is not on the stand-in: {page_url}"
+        page = httpx.get(page_url, timeout=10)
+        assert page.status_code == 200, page.text
+        reader = _Forms()
+        reader.feed(page.text)
+        form = next(
+            (
+                f
+                for f in reader.forms
+                if any(c.get("name") == "action" and c.get("value") == action for c in f["controls"])
+            ),
+            None,
+        )
+        assert form is not None and form["method"] == "post", f"no {action} button: {page.text}"
+        hidden = {c["name"]: c.get("value", "") for c in form["controls"] if c.get("type") == "hidden"}
+        data = {**hidden, **choices, "action": action}
+        return httpx.post(urljoin(page_url, form["action"]), data=data, timeout=10)
+
     def get(self, path: str) -> dict[str, Any]:
         response = self.client.get(path)
         assert response.status_code == 200, response.text

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from e2ekit import (
     CARD_FAILS_ON_RENEWAL,
+    CARD_PAYS,
     PASSWORD,
     Person,
     StripeStandIn,
@@ -254,6 +255,41 @@ def test_member_pays_his_failed_renewal_himself_on_the_hosted_invoice_page(
         lambda items: items == [],
         what="flag cleared",
     )
+
+
+def test_member_pauses_resumes_and_cancels_his_dues_in_the_billing_portal_and_circles_follows(
+    api: httpx.Client, admin: Person, stripe: StripeStandIn
+):
+    member = sign_up(api, "Rob")
+    assert ok(api.post("/api/v1/payments/portal", headers=member.auth), 409)["type"].endswith("/no-billing-account")
+    circle, obligation, checkout = pay_dues(api, stripe, admin, member, CARD_PAYS)
+    my_membership(api, member, circle["id"], "current")
+    portal = ok(api.post("/api/v1/payments/portal", headers=member.auth))["url"]
+
+    # Pause: Stripe's subscription.updated → payments pauses the dues → circles shows them paused.
+    assert stripe.portal(portal, "pause", months="1").status_code == 200
+    paused = obligation_status(api, member, obligation["id"], "paused")
+    assert paused["paused_until"] > datetime.now(UTC).isoformat()
+    my_membership(api, member, circle["id"], "paused")
+
+    assert stripe.portal(portal, "resume").status_code == 200
+    obligation_status(api, member, obligation["id"], "settled")
+    my_membership(api, member, circle["id"], "current")
+
+    # Cancel: the paid month runs out, then the dues stop; he stays, flagged for a conversation.
+    assert stripe.portal(portal, "cancel").status_code == 200
+    subscription = stripe.get(f"/v1/checkout/sessions/{checkout['session_id']}")["subscription"]
+    eventually(
+        lambda: stripe.get(f"/v1/subscriptions/{subscription}"),
+        lambda sub: sub["cancel_at_period_end"] is True,
+        what="subscription set to end",
+    )
+    ended = stripe.control(f"subscriptions/{subscription}/renew")
+    assert ended["subscription"]["status"] == "canceled" and ended["invoice"] is None
+    obligation_status(api, member, obligation["id"], "cancelled")
+    assert my_membership(api, member, circle["id"], "stopped")["status"] == "active"
+    flagged = ok(api.get(f"/api/v1/circles/{circle['id']}/flagged-members", headers=admin.auth))["items"]
+    assert [(f["user_id"], f["payment_status"]) for f in flagged] == [(member.id, "stopped")]
 
 
 def test_cancelling_an_event_refunds_a_paid_registration(

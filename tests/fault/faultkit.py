@@ -241,7 +241,7 @@ def circle_body(name: str | None = None) -> dict:
 
 
 def stripe_event_body() -> bytes:
-    """A Stripe event of a type payments does not act on: stored, acknowledged with 200."""
+    """A Stripe event payments does not act on (no new default card): stored, acknowledged with 200."""
     event = {
         "id": f"evt_fault_{uuid.uuid4().hex}",
         "object": "event",

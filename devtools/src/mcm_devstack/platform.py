@@ -90,9 +90,13 @@ class Platform:
             port = free_port() if self.free_ports else int(self.env.get(spec.port_env, spec.default_port))
             self.ports[spec.name] = port
             self.env[spec.port_env] = str(port)
+        # Every process gets them: the gateway routes to them, auth calls circles' and payments'
+        # internal routes (CIRCLES_URL, PAYMENTS_URL), and AUTH_URL is where the keys are.
         for spec in SERVICES:
             if spec.name != "gateway":
                 self.env.setdefault(f"{spec.name.upper()}_URL", f"http://127.0.0.1:{self.ports[spec.name]}")
+        # The billing portal returns the member to the web app's payments page, on this gateway.
+        self.env.setdefault("PORTAL_RETURN_URL", f"{self.url('gateway')}/payments")
         # The gateway's Prometheus port (not public): tests run several platforms at once.
         self.ports["gateway-metrics"] = self._port_for("METRICS_PORT", 9000)
         self.env["METRICS_PORT"] = str(self.ports["gateway-metrics"])

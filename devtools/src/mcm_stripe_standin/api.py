@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mcm_stripe_standin import billing, checkout, objects, refunds
+from mcm_stripe_standin import billing, checkout, objects, portal, refunds
 from mcm_stripe_standin.core import StandIn
 from mcm_stripe_standin.forms import FormError, parse_body, to_int
 from mcm_stripe_standin.state import Idempotent, StripeError, fingerprint, snapshot
@@ -102,6 +102,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", r"/v1/refunds", lambda s, p, i: refunds.create(s, p)),
     ("GET", r"/v1/refunds", lambda s, p, i: _list(s, "refund", p, "/v1/refunds", ("charge", "payment_intent"))),
     ("GET", r"/v1/refunds/(?P<id>[^/]+)", _get("refund")),
+    ("POST", r"/v1/billing_portal/sessions", lambda s, p, i: portal.create_session(s, p)),
     ("GET", r"/v1/events", lambda s, p, i: _list(s, "event", p, "/v1/events", ("type",))),
     ("GET", r"/v1/events/(?P<id>[^/]+)", _get("event")),
 ]

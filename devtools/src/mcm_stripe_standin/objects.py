@@ -60,6 +60,7 @@ def customer(params: dict[str, Any]) -> dict[str, Any]:
             "delinquent": False,
             "invoice_prefix": obj["id"][-8:].upper(),
             "balance": 0,
+            "invoice_settings": {"default_payment_method": None, "custom_fields": None, "footer": None},
         }
     )
     return obj
@@ -336,6 +337,23 @@ def refund(
             "failure_reason": None,
             "receipt_number": None,
             "destination_details": {"type": "card", "card": {"type": "refund"}},
+        }
+    )
+    return obj
+
+
+def portal_session(*, customer_id: str, return_url: str | None, base_url: str) -> dict[str, Any]:
+    obj = base("bps", "billing_portal.session")
+    del obj["metadata"]  # a portal session has none
+    obj.update(
+        {
+            "customer": customer_id,
+            "return_url": return_url,
+            "configuration": "bpc_standin_default",
+            "flow": None,
+            "locale": None,
+            "on_behalf_of": None,
+            "url": f"{base_url}/p/session/{obj['id']}",
         }
     )
     return obj

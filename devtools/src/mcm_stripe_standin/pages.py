@@ -1,5 +1,6 @@
 """The hosted pages a customer's browser sees: checkout (`session.url`), the invoice page
-(`invoice.hosted_invoice_url`) and receipts. Plain HTML forms, so a test drives them over HTTP.
+(`invoice.hosted_invoice_url`), receipts and the customer portal (a billing portal session's
+`url`). Plain HTML forms, so a test drives them over HTTP.
 
 Also the pages checkout returns to in development (not Stripe's: they stand in for the web app's),
 `/_standin/checkout/success?session_id=…` and `/_standin/checkout/cancelled`, the default
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from mcm_stripe_standin import billing, checkout
+from mcm_stripe_standin import billing, checkout, portal
 from mcm_stripe_standin.core import StandIn
 from mcm_stripe_standin.objects import CARDS, DEFAULT_CARD
 from mcm_stripe_standin.state import StripeError
@@ -135,6 +136,80 @@ async def receipt_page(request: Request) -> Response:
     )
 
 
+def _subscription_panel(s: StandIn, sub: dict[str, Any], action: str) -> str:
+    price = sub["items"]["data"][0]["price"] if sub["items"]["data"] else None
+    amount = f"{_money(price['unit_amount'], price['currency'])} per month" if price else ""
+    pm = s.store.objects.get(sub.get("default_payment_method") or "")
+    card = f" · card •••• {escape(pm['card']['last4'])}" if pm else ""
+    hidden = f"<input type='hidden' name='subscription' value='{escape(sub['id'])}'>"
+    if sub["cancel_at_period_end"]:
+        state = "Cancels at the end of the period"
+        buttons = "<button name='action' value='keep' type='submit'>Keep subscription</button>"
+    else:
+        state = f"Renews ({escape(sub['status'])})"
+        buttons = "<button name='action' value='cancel' type='submit'>Cancel subscription</button> "
+        if sub["pause_collection"]:
+            state += " — payments paused"
+            buttons += "<button name='action' value='resume' type='submit'>Resume payments</button>"
+        else:
+            months = "".join(
+                f"<option value='{n}'>{n} month{'s' if n > 1 else ''}</option>" for n in portal.PAUSE_MONTHS
+            )
+            buttons += (
+                f"<label>Pause for <select name='months'>{months}</select></label> "
+                "<button name='action' value='pause' type='submit'>Pause payments</button>"
+            )
+    return (
+        f"<section><h2>Subscription {escape(sub['id'])}</h2><p>{amount}{card} — {state}</p>"
+        f"<form method='post' action='{action}'>{hidden}{buttons}</form></section>"
+    )
+
+
+def _portal_body(s: StandIn, session: dict[str, Any], notice: str = "") -> str:
+    action = f"/p/session/{escape(session['id'])}"
+    subs = portal.subscriptions(s, session["customer"])
+    panels = "".join(_subscription_panel(s, sub, action) for sub in subs) or "<p>No active subscriptions.</p>"
+    card_form = (
+        f"<section><h2>Payment method</h2><form method='post' action='{action}'>{_card_choices()}"
+        "<button name='action' value='update_card' type='submit'>Update card</button></form></section>"
+    )
+    back = f"<p><a href='{escape(session['return_url'])}'>Return</a></p>" if session.get("return_url") else ""
+    return notice + panels + card_form + back
+
+
+async def portal_page(request: Request) -> Response:
+    s: StandIn = request.app.state.standin
+    session = s.store.objects.get(request.path_params["session_id"])
+    if not session or session.get("object") != "billing_portal.session":
+        return _page("Portal session not found", "<p>This link is not valid.</p>", 404)
+    if request.method == "GET":
+        return _page("Billing", _portal_body(s, session))
+    form = await _form(request)
+    action, sub_id = form.get("action", ""), form.get("subscription", "")
+    try:
+        if action == "update_card":
+            portal.update_card(s, session, form.get("card"))
+            done = "Your card was updated."
+        elif action == "cancel":
+            portal.cancel(s, session, sub_id)
+            done = "Your subscription will end at the end of the period."
+        elif action == "keep":
+            portal.keep(s, session, sub_id)
+            done = "Your subscription will continue."
+        elif action == "pause":
+            portal.pause(s, session, sub_id, int(form.get("months", "1") or "1"))
+            done = "Payments are paused."
+        elif action == "resume":
+            portal.resume(s, session, sub_id)
+            done = "Payments resumed."
+        else:
+            return _page("Billing", "<p role='alert'>Unknown action.</p>" + _portal_body(s, session), 400)
+    except (StripeError, ValueError) as exc:
+        message = exc.body["error"]["message"] if isinstance(exc, StripeError) else "Invalid value."
+        return _page("Billing", f"<p role='alert'>{escape(message)}</p>" + _portal_body(s, session), 400)
+    return _page("Billing", _portal_body(s, session, f"<p role='status'>{escape(done)}</p>"))
+
+
 async def return_success_page(request: Request) -> Response:
     s: StandIn = request.app.state.standin
     session = s.store.objects.get(request.query_params.get("session_id", ""))
@@ -153,6 +228,7 @@ def routes() -> list[Route]:
         Route("/c/pay/{session_id}", checkout_page, methods=["GET", "POST"]),
         Route("/i/{invoice_id}", invoice_page, methods=["GET", "POST"]),
         Route("/receipts/{charge_id}", receipt_page, methods=["GET"]),
+        Route("/p/session/{session_id}", portal_page, methods=["GET", "POST"]),
         Route("/_standin/checkout/success", return_success_page, methods=["GET"]),
         Route("/_standin/checkout/cancelled", return_cancelled_page, methods=["GET"]),
     ]

@@ -14,11 +14,15 @@ from enum import Enum
 ROUTE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/auth", "auth"),
     ("/api/v1/users", "auth"),
+    ("/api/v1/invitations", "auth"),
+    ("/api/v1/imports", "auth"),
     ("/.well-known/jwks.json", "auth"),
     ("/api/v1/circles", "circles"),
     ("/api/v1/events", "circles"),
+    ("/api/v1/event-types", "circles"),
     ("/api/v1/transfer-requests", "circles"),
     ("/api/v1/members", "circles"),
+    ("/api/v1/directory", "circles"),
     ("/api/v1/payments", "payments"),
 )
 

@@ -30,6 +30,10 @@ async def test_an_instalment_plan_stops_after_the_last_instalment(harness):
         return (await harness.stripe_object(sub))["cancel_at_period_end"]
 
     await harness.wait_for(ends_at_period_end, what="the plan's subscription to be set to end")
+    await harness.settle_webhooks()
+    # Our own "end with this period" coming back from Stripe is not a change the member made.
+    [row] = await harness.sql("SELECT attention FROM payments.obligations")
+    assert row["attention"] is None
     after = (await harness.stripe.post(f"/_standin/subscriptions/{sub}/renew")).json()
     assert after["invoice"] is None and after["subscription"]["status"] == "canceled"
     await harness.settle_webhooks()

@@ -165,6 +165,7 @@ def test_production_refuses_development_stripe_settings():
         "STRIPE_API_BASE",
         "CHECKOUT_SUCCESS_URL",
         "CHECKOUT_CANCEL_URL",
+        "PORTAL_RETURN_URL",
     ):
         assert name in message
     ready = Settings(
@@ -177,5 +178,6 @@ def test_production_refuses_development_stripe_settings():
         stripe_api_base="https://api.stripe.com",
         checkout_success_url="https://app.example/paid",
         checkout_cancel_url="https://app.example/cancelled",
+        portal_return_url="https://app.example/payments",
     )
     ready.check_production_ready()

@@ -66,7 +66,8 @@ def redis_hook(url: str | None) -> Hook:
 
 
 def verifier_hook() -> Hook:
-    """The shared token verifier at `app.state.verifier`, consulting revoked sessions.
+    """The shared token verifier at `app.state.verifier`, consulting revoked sessions, and the
+    verifier of service tokens for `/internal/` routes at `app.state.internal_verifier`.
 
     With Redis configured (`redis_hook` runs first), a `RevocationListener` keeps the revoked
     sessions in memory and the verifier refuses their tokens, so a logged-out token is refused
@@ -81,7 +82,7 @@ def verifier_hook() -> Hook:
 
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         from mcm_shared.revocation import RevocationListener
-        from mcm_shared.security import make_verifier
+        from mcm_shared.security import internal_verifier, make_verifier
 
         settings: BaseServiceSettings = app.state.settings
         redis = getattr(app.state, "redis", None)
@@ -96,6 +97,7 @@ def verifier_hook() -> Hook:
             is_revoked = listener.is_revoked_or_unknown
         verifier = make_verifier(settings, is_revoked=is_revoked)
         app.state.verifier = verifier
+        app.state.internal_verifier = internal_verifier(verifier)
         stack.push_async_callback(verifier.keys.aclose)
 
     return hook

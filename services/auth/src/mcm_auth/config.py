@@ -66,8 +66,11 @@ class Settings(BaseServiceSettings):
     verification_sends_per_hour: int = Field(default=5, ge=1)
     sms_per_number_per_hour: int = Field(default=3, ge=1)
     sms_per_account_per_hour: int = Field(default=5, ge=1)
-    # Where the frontend lives; reset links point there.
+    # Where the frontend lives; reset and invitation links point there.
     public_app_url: str = "http://127.0.0.1:8000"
+    # Invitations: how long a link works, and how many one person may send (or resend) per hour.
+    invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600, le=30 * 24 * 3600)
+    invitations_per_hour: int = Field(default=30, ge=1)
 
     # Proxies whose X-Forwarded-For claims we believe: the gateway AND whatever the gateway
     # trusts in front of it (the ingress), as addresses or CIDRs; see mcm_shared.client_address.
@@ -99,6 +102,13 @@ class Settings(BaseServiceSettings):
     service_clients: SecretStr = SecretStr("")
     service_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
 
+    # The services auth calls on `/internal/v1/...` (a member's overview, export and erasure),
+    # with its own service token; the same names and defaults as the gateway's upstreams.
+    # Empty means "not configured": that part of an answer is reported unavailable.
+    circles_url: str = "http://127.0.0.1:8002"
+    payments_url: str = "http://127.0.0.1:8003"
+    internal_call_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
     # Google sign-in (OIDC); disabled unless a client id is set.
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
@@ -123,7 +133,12 @@ class Settings(BaseServiceSettings):
         return value
 
     def required_urls(self) -> dict[str, str | None]:
-        return {**super().required_urls(), "CREDS_DATABASE_URL": self.creds_database_url}
+        return {
+            **super().required_urls(),
+            "CREDS_DATABASE_URL": self.creds_database_url,
+            "CIRCLES_URL": self.circles_url,
+            "PAYMENTS_URL": self.payments_url,
+        }
 
     def secrets(self) -> dict[str, SecretStr | None]:
         return {

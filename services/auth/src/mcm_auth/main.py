@@ -13,10 +13,13 @@ from redis.asyncio import Redis
 from mcm_auth.accounts.router import router as accounts_router
 from mcm_auth.admin.router import router as admin_router
 from mcm_auth.clients.router import router as clients_router
+from mcm_auth.clients.service import AUTH_ITSELF, mint
 from mcm_auth.config import Settings
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_auth.google.router import router as google_router
 from mcm_auth.housekeeping import Housekeeping
+from mcm_auth.internal.client import InternalClient
+from mcm_auth.invitations.router import router as invitations_router
 from mcm_auth.keys.material import load_signing_key
 from mcm_auth.keys.router import router as keys_router
 from mcm_auth.keys.service import KeyRing
@@ -39,7 +42,7 @@ from mcm_shared.client_address import TrustedProxies
 from mcm_shared.db import Database
 from mcm_shared.events import EventConsumer, EventWriter, OutboxRelay, stream_for
 from mcm_shared.events.worker import BackgroundWorker
-from mcm_shared.security import TokenVerifier
+from mcm_shared.security import TokenVerifier, internal_verifier
 from mcm_shared.settings import Environment
 from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis_hook
 
@@ -55,6 +58,7 @@ ROUTERS = [
     verification_router,
     notifications_router,
     admin_router,
+    invitations_router,
     clients_router,
     google_router,
 ]
@@ -92,6 +96,12 @@ async def build_runtime(settings: Settings, database: Database, redis: Redis, st
         oidc=OidcClient(settings, http),
         trusted_proxies=TrustedProxies(settings.forwarded_allow_ips),
         http=http,
+        internal=InternalClient(
+            http,
+            base_urls={"circles": settings.circles_url, "payments": settings.payments_url},
+            token_source=lambda: mint(keyring, settings, AUTH_ITSELF),
+            timeout_seconds=settings.internal_call_timeout_seconds,
+        ),
     )
 
 
@@ -105,6 +115,7 @@ def auth_hook(settings: Settings) -> Hook:
         app.state.verifier = TokenVerifier(
             runtime.keyring.verifier_keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
+        app.state.internal_verifier = internal_verifier(app.state.verifier)
         await _bootstrap_admin(runtime)
         for worker in _workers(runtime):
             worker.start()

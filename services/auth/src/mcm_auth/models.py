@@ -2,6 +2,7 @@
 
 from mcm_auth.accounts.models import User
 from mcm_auth.db import Base
+from mcm_auth.invitations.models import Invitation
 from mcm_auth.keys.models import PublishedKey
 from mcm_auth.notifications.models import NotificationPreference
 from mcm_auth.outbox.models import OutboundMessage
@@ -17,6 +18,7 @@ metadata = Base.metadata
 __all__ = [
     "EVENTS",
     "AuditEntry",
+    "Invitation",
     "NotificationPreference",
     "OutboundMessage",
     "PasswordReset",

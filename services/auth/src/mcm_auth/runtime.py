@@ -9,6 +9,7 @@ import httpx
 from redis.asyncio import Redis
 
 from mcm_auth.config import Settings
+from mcm_auth.internal.client import InternalClient
 from mcm_auth.keys.service import KeyRing
 from mcm_auth.oidc.client import OidcClient
 from mcm_auth.outbox.outbound import Outbound
@@ -30,3 +31,4 @@ class AuthRuntime:
     oidc: OidcClient
     trusted_proxies: TrustedProxies  # FORWARDED_ALLOW_IPS, parsed once
     http: httpx.AsyncClient  # outbound HTTP (Google, the SMS gateway); closed with the app
+    internal: InternalClient  # calls to circles' and payments' /internal/v1 routes, as svc:auth

@@ -5,6 +5,7 @@ owns the reaction.
 
 - events:auth `user.registered`, `user.updated` -> profiles.bus.on_user_changed
 - events:auth `user.erased` -> on_user_erased (profiles first, then each package's service function)
+- events:auth `invitation.accepted` -> on_invitation_accepted (a circle's membership or an event's staff)
 - events:payments `obligation.settled|overdue|paused|waived`, kind membership (or none)
   -> memberships.payments.apply_payment_event
 - events:payments `obligation.settled|overdue`, kind registration -> events.registrations.bus
@@ -12,18 +13,26 @@ owns the reaction.
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.clock import Clock
 from mcm_circles.config import EventsSettings
 from mcm_circles.events.registrations import bus as registrations_bus
+from mcm_circles.events.staff import service as event_staff
 from mcm_circles.goals import service as goals
 from mcm_circles.meetings import service as meetings
 from mcm_circles.memberships import lifecycle as memberships
 from mcm_circles.memberships.payments import STATUS_OF_EVENT, apply_payment_event
+from mcm_circles.outbox import notify
 from mcm_circles.profiles import bus as profiles_bus
+from mcm_circles.profiles import service as profiles
 from mcm_circles.transfers import service as transfers
 from mcm_shared.events import Envelope, Handler
+
+logger = logging.getLogger("mcm.circles.consumers")
 
 REGISTRATION = "registration"
 
@@ -39,6 +48,47 @@ async def on_user_erased(session: AsyncSession, envelope: Envelope) -> None:
     await transfers.cancel_pending_for_erased_user(session, user_id)
     await meetings.anonymise_user(session, user_id)
     await goals.anonymise_user(session, user_id)
+    await session.flush()
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def on_invitation_accepted(session: AsyncSession, envelope: Envelope) -> None:
+    """Auth's `invitation.accepted`: the invited person joins the circle (active, or pending when
+    it is full, and is told so) or the event's staff (as ptm). Re-delivery changes nothing."""
+    payload = envelope.payload
+    user_id = _uuid(payload.get("user_id"))
+    circle_id, event_id = _uuid(payload.get("circle_id")), _uuid(payload.get("event_id"))
+    invited_by = _uuid(payload.get("invited_by"))
+    if user_id is None:
+        logger.warning("invitation.accepted without a user id ignored", extra={"event_id": str(envelope.id)})
+        return
+    await profiles.ensure_exists(session, user_id)
+    if circle_id is not None:
+        outcome = await memberships.admit_invited(session, circle_id, user_id, invited_by=invited_by)
+        if outcome == "pending":
+            await notify(
+                session,
+                [user_id],
+                "generic",
+                {
+                    "subject": "Your circle is full for now",
+                    "message": "You accepted an invitation to a circle that is full at the moment. You are on its "
+                    "list of requests, and its facilitators can admit you as soon as a seat frees up.",
+                    "circle_id": str(circle_id),
+                },
+            )
+        elif outcome is None:
+            logger.warning("invitation.accepted for an unknown or archived circle", extra={"circle_id": str(circle_id)})
+    elif event_id is not None and not await event_staff.add_invited_staff(
+        session, event_id, user_id, invited_by=invited_by
+    ):
+        logger.warning("invitation.accepted for an unknown or closed event", extra={"event_id": str(event_id)})
     await session.flush()
 
 
@@ -64,5 +114,6 @@ def handlers(clock: Clock, events_settings: EventsSettings) -> dict[str, Handler
         "user.registered": profiles_bus.on_user_changed,
         "user.updated": profiles_bus.on_user_changed,
         "user.erased": on_user_erased,
+        "invitation.accepted": on_invitation_accepted,
         **{event_type: obligation_handler(event_type) for event_type in STATUS_OF_EVENT},
     }

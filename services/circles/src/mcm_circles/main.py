@@ -18,18 +18,22 @@ from mcm_circles.circles.router import router as circles_router
 from mcm_circles.clock import Clock, SystemClock
 from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
+from mcm_circles.directory.router import router as directory_router
 from mcm_circles.events.registrations.holds import EventsSweeper
+from mcm_circles.events.router import internal_router as events_internal_router
 from mcm_circles.events.router import router as events_router
 from mcm_circles.gate import EventGates
 from mcm_circles.goals.router import router as goals_router
 from mcm_circles.listing_cache import start_listing_cache
 from mcm_circles.meetings.router import router as meetings_router
+from mcm_circles.memberships.router import internal_router as memberships_internal_router
 from mcm_circles.memberships.router import mine_router as my_memberships_router
 from mcm_circles.memberships.router import router as memberships_router
 from mcm_circles.outbox import EVENTS, WRITER
 from mcm_circles.profiles.router import router as profiles_router
 from mcm_circles.runtime import CirclesRuntime
 from mcm_circles.transfers.router import circle_router as circle_transfers_router
+from mcm_circles.transfers.router import move_router as member_move_router
 from mcm_circles.transfers.router import router as transfers_router
 from mcm_shared.app import create_service_app
 from mcm_shared.events import EventConsumer, OutboxRelay
@@ -42,9 +46,12 @@ CIRCLES_ROUTERS = [
     my_memberships_router,
     circle_transfers_router,
     transfers_router,
+    member_move_router,
     meetings_router,
     goals_router,
     profiles_router,
+    directory_router,
+    memberships_internal_router,
 ]
 
 
@@ -110,7 +117,7 @@ def create_app(
         settings,
         title="Circles service",
         description="Circles, memberships, transfers, meetings, attendance, goals and events.",
-        routers=[*CIRCLES_ROUTERS, events_router],
+        routers=[*CIRCLES_ROUTERS, events_router, events_internal_router],
         lifespan_hooks=[
             database_hook(
                 settings.database_url,

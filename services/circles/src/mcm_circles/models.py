@@ -1,5 +1,6 @@
 """Import point for every model of the service, so Alembic sees the whole metadata."""
 
+from mcm_circles.audit.models import StaffAction  # noqa: F401
 from mcm_circles.circles.models import Circle  # noqa: F401
 from mcm_circles.db import Base
 from mcm_circles.events import models as _event_models  # noqa: F401  (events, registrations, staff)

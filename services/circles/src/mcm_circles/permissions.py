@@ -14,6 +14,7 @@ allows creating circles.
 | read the member list                      | own¹   | yes                | yes | yes     | yes        | yes   |
 | add, approve, decline, remove members     | —      | yes                | —   | —       | —          | yes   |
 | decide transfers into the circle          | —      | yes                | —   | —       | —          | yes   |
+| move a member to another circle directly | —      | of both circles    | yes | yes     | —          | yes   |
 | schedule/cancel meetings, record attendance| —     | yes                | —   | —       | —          | yes   |
 | read attendance sheets + private notes    | —      | yes                | yes | yes     | yes        | yes   |
 | read attendance / goal completion reports | —      | yes                | yes | yes     | yes        | yes   |

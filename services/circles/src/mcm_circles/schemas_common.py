@@ -35,6 +35,7 @@ PRINTABLE = AfterValidator(_no_control_characters)
 
 Name = Annotated[str, bounded(120, 1), PRINTABLE]
 ShortText = Annotated[str, bounded(500), PRINTABLE]
+Address = Annotated[str, bounded(300, 1), PRINTABLE]
 
 
 @cache

@@ -18,6 +18,7 @@ OWN_TABLES = {
     "goals",
     "outbox",
     "inbox",
+    "staff_actions",
 }
 
 

@@ -72,6 +72,26 @@ async def test_overdue_flags_for_follow_up_and_never_removes(api):
     assert (await api.get(ben, f"/api/v1/circles/{circle['id']}/flagged-members")).json()["items"] == []
 
 
+async def test_dues_the_member_cancelled_are_stopped_and_flagged_without_removing_him(api):
+    ben, circle, joe, membership_id = await paying_member(api)
+    await payment_event(
+        api,
+        "obligation.cancelled",
+        {
+            "obligation_id": "o1",
+            "kind": "membership",
+            "membership_id": str(membership_id),
+            "reason": "member_cancelled",
+        },
+    )
+    assert await status_of(api, membership_id) == ("stopped", True)
+    assert await api.scalar("SELECT status FROM circles.memberships WHERE id = :id", id=membership_id) == "active"
+    flagged = await api.get(ben, f"/api/v1/circles/{circle['id']}/flagged-members")
+    assert [(f["display_name"], f["payment_status"]) for f in flagged.json()["items"]] == [("Joe", "stopped")]
+    me = [m for m in (await api.get(joe, "/api/v1/members/me/memberships")).json() if m["circle_id"] == circle["id"]]
+    assert me[0]["payment_status"] == "stopped"
+
+
 async def test_paused_and_waived_are_recorded(api):
     _ben, _circle, _joe, membership_id = await paying_member(api)
     await payment_event(api, "obligation.paused", {"kind": "membership", "membership_id": str(membership_id)})

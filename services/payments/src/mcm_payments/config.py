@@ -23,6 +23,8 @@ STANDIN_SUCCESS_PATH = "/_standin/checkout/success?session_id={CHECKOUT_SESSION_
 STANDIN_CANCEL_PATH = "/_standin/checkout/cancelled"
 DEV_SUCCESS_URL = DEV_STRIPE_API_BASE + STANDIN_SUCCESS_PATH
 DEV_CANCEL_URL = DEV_STRIPE_API_BASE + STANDIN_CANCEL_PATH
+# The web app's payments page, served by the gateway in development (`make run`).
+DEV_PORTAL_RETURN_URL = "http://127.0.0.1:8000/payments"
 
 
 class Settings(DatabaseSettingsMixin, BaseServiceSettings):
@@ -37,6 +39,8 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     checkout_success_url: str = DEV_SUCCESS_URL
     checkout_cancel_url: str = DEV_CANCEL_URL
+    # Where the billing portal sends the member back ("Return" on Stripe's portal page).
+    portal_return_url: str = DEV_PORTAL_RETURN_URL
 
     # Background work: webhook retries, Stripe side effects, pause expiry.
     worker_interval_seconds: float = Field(default=0.5, gt=0, le=60)
@@ -79,6 +83,7 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
             for name, value, default in (
                 ("CHECKOUT_SUCCESS_URL", self.checkout_success_url, DEV_SUCCESS_URL),
                 ("CHECKOUT_CANCEL_URL", self.checkout_cancel_url, DEV_CANCEL_URL),
+                ("PORTAL_RETURN_URL", self.portal_return_url, DEV_PORTAL_RETURN_URL),
             ):
                 if value == default or urlsplit(value).scheme != "https":
                     problems.append(f"{name} must be set to an https URL")

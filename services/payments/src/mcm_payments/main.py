@@ -17,6 +17,7 @@ from mcm_payments.jobs import PaymentsWorker
 from mcm_payments.models import EVENTS
 from mcm_payments.obligations.router import router as obligations_router
 from mcm_payments.overview.router import router as overview_router
+from mcm_payments.portal.router import router as portal_router
 from mcm_payments.refunds.router import router as refunds_router
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeApi
@@ -34,6 +35,7 @@ from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis
 ROUTERS = [
     webhooks_router,
     checkout_router,
+    portal_router,
     obligations_router,
     interventions_router,
     history_router,

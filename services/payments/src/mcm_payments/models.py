@@ -8,7 +8,7 @@ from mcm_payments.ledger.models import Invoice, Payment, Subscription
 from mcm_payments.obligations.models import Obligation, ObligationAudit
 from mcm_payments.refunds.models import Refund
 from mcm_payments.tasks.models import StripeTask
-from mcm_payments.webhooks.models import WebhookEvent
+from mcm_payments.webhooks.models import WebhookEvent, WebhookRetry
 from mcm_shared.events import event_tables
 
 EVENTS = event_tables(Base)
@@ -27,5 +27,6 @@ __all__ = [
     "StripeTask",
     "Subscription",
     "WebhookEvent",
+    "WebhookRetry",
     "metadata",
 ]

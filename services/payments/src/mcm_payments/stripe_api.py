@@ -89,6 +89,15 @@ class StripeApi:
             ),
         )
 
+    async def create_portal_session(self, customer_id: str, return_url: str) -> dict[str, Any]:
+        """A billing portal session: read-only until the customer acts on its page, so no key."""
+        return await self._call(
+            "portal.create",
+            self._client.v1.billing_portal.sessions.create_async(
+                params={"customer": customer_id, "return_url": return_url}
+            ),
+        )
+
     async def create_checkout_session(self, params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._call(
             "checkout.create",

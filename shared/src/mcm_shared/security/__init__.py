@@ -1,8 +1,9 @@
 """Identity and tokens (ARCHITECTURE.md §4): the shared access-token verifier.
 
 `principal` — who is calling; `jwks` — auth's public keys, cached; `verifier` — strict ES256
-verification; `dependencies` — FastAPI dependencies and `make_verifier`; `roles` — the role
-names tokens carry. Import these names from `mcm_shared.security`.
+verification; `dependencies` — FastAPI dependencies and `make_verifier`; `internal` — who may
+call `/internal/` routes (`require_service`); `roles` — the role names tokens carry. Import
+these names from `mcm_shared.security`.
 """
 
 from mcm_shared.security.dependencies import (
@@ -12,6 +13,7 @@ from mcm_shared.security.dependencies import (
     make_verifier,
     require_roles,
 )
+from mcm_shared.security.internal import INTERNAL_AUDIENCE, internal_verifier, require_service
 from mcm_shared.security.jwks import ALGORITHM, JWKSCache, parse_jwks
 from mcm_shared.security.principal import Principal
 from mcm_shared.security.roles import ROLE_NAMES, Role
@@ -19,6 +21,7 @@ from mcm_shared.security.verifier import INVALID_TOKEN_DETAIL, KeyNotCached, Tok
 
 __all__ = [
     "ALGORITHM",
+    "INTERNAL_AUDIENCE",
     "INVALID_TOKEN_DETAIL",
     "ROLE_NAMES",
     "CurrentPrincipal",
@@ -29,7 +32,9 @@ __all__ = [
     "TokenVerifier",
     "bearer_token",
     "current_principal",
+    "internal_verifier",
     "make_verifier",
     "parse_jwks",
     "require_roles",
+    "require_service",
 ]

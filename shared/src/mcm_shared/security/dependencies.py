@@ -62,6 +62,10 @@ async def current_principal(
     if verifier is None:
         raise RuntimeError("app.state.verifier is not set; add mcm_shared.wiring.verifier_hook() to the app")
     principal = await verifier.verify(token)
+    if principal.is_service:
+        # Service tokens are for `/internal/` routes (mcm_shared.security.internal), even where a
+        # verifier was configured with more than the user audience.
+        raise Forbidden("This endpoint needs a user's access token.")
     user_id_var.set(str(principal.user_id) if principal.user_id is not None else principal.subject)
     request.state.principal = principal
     return principal
@@ -97,8 +101,8 @@ def make_verifier(
 ) -> TokenVerifier:
     """The verifier a service uses: auth's JWKS, the configured issuer and audience.
 
-    `audience` overrides `settings.jwt_audience`, e.g. `[settings.jwt_audience, "internal"]` for
-    a service whose `/internal/` routes also take client-credentials tokens.
+    `audience` overrides `settings.jwt_audience`. Keep user routes on the user audience only:
+    internal routes verify service tokens with `internal_verifier(...)` (see `require_service`).
     """
     keys = JWKSCache(
         f"{settings.auth_url.rstrip('/')}/.well-known/jwks.json",

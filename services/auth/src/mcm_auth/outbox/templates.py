@@ -49,6 +49,17 @@ TEMPLATES: dict[str, MessageTemplate] = {
         "Hello $display_name,\n\nYour account has been disabled by an administrator. Contact support if you "
         "think this is a mistake.\n",
     ),
+    # Invitations: the two differ only in what to do next; the API answer is the same for both.
+    "invitation_existing_account": MessageTemplate(
+        "$inviter invited you",
+        "Hello,\n\n$inviter invited you on the Men's Circle platform. Sign in to accept:\n$link\n\n"
+        "The link works for $days days. If you did not expect it, you can ignore this message.\n",
+    ),
+    "invitation_new_account": MessageTemplate(
+        "$inviter invited you",
+        "Hello,\n\n$inviter invited you to join the Men's Circle platform. Create your account to accept:\n"
+        "$link\n\nThe link works for $days days. If you did not expect it, you can ignore this message.\n",
+    ),
     # Used for `notification.requested` events: other services pick a template by name.
     "generic": MessageTemplate("$subject", "Hello $display_name,\n\n$message\n", sms="$message"),
     "payment_required": MessageTemplate(

@@ -20,6 +20,7 @@ from mcm_auth.accounts.errors import AccountUnavailable
 from mcm_auth.accounts.models import User
 from mcm_auth.accounts.service import get_user, get_user_for_update
 from mcm_auth.admin.service import ensure_not_last_admin, lock_admins
+from mcm_auth.invitations.service import forget_address
 from mcm_auth.notifications.models import NotificationPreference
 from mcm_auth.notifications.service import get_preferences
 from mcm_auth.outbox.models import OutboundMessage
@@ -144,6 +145,8 @@ async def erase(
         )
     for model in (VerificationCode, PasswordReset, NotificationPreference):
         await session.execute(delete(model).where(model.user_id == user.id))
+    if user.email:
+        await forget_address(session, user.email)
     await session.execute(update(Session).where(Session.user_id == user.id).values(user_agent=None, ip_address=None))
     user.email = user.phone = user.password_hash = user.google_subject = None
     user.email_verified_at = user.phone_verified_at = None

@@ -49,6 +49,9 @@ class Circle(Entity, Base):
     schedule_frequency: Mapped[str] = mapped_column(String(8))
     location_city: Mapped[str | None] = mapped_column(String(100))
     location_online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Where exactly it meets: shown only to its members, facilitators and staff (never listed).
+    location_address: Mapped[str | None] = mapped_column(String(300))
+    location_video_url: Mapped[str | None] = mapped_column(String(500))
     visibility: Mapped[str] = mapped_column(String(7))
     join_policy: Mapped[str] = mapped_column(String(8))
     dues_amount: Mapped[int | None] = mapped_column(Integer)
@@ -77,6 +80,7 @@ class Circle(Entity, Base):
             name="dues",
         ),
         CheckConstraint("location_online OR location_city IS NOT NULL", name="location"),
+        CheckConstraint("location_video_url IS NULL OR location_video_url LIKE 'https://%'", name="video_url_https"),
         # Sorts (keyset on value + id) and filters of GET /api/v1/circles.
         Index("ix_circles_name_id", "name", "id"),
         Index("ix_circles_created_at_id", "created_at", "id"),

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from mcm_circles.circles import service
-from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, CircleUpdate
+from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, CircleUpdate, MeetingPlace
 from mcm_circles.deps import CircleID, ListingCacheDep
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
@@ -45,6 +45,17 @@ async def get_circle(
     circle_id: CircleID, open_session: SessionOpenerDep, principal: CurrentPrincipal, cache: ListingCacheDep
 ) -> Response:
     return Response(await service.get_circle(open_session, principal, circle_id, cache), media_type="application/json")
+
+
+@router.get(
+    "/{circle_id}/location",
+    response_model=MeetingPlace,
+    responses=problem_responses(Unauthenticated, Forbidden, NotFound),
+)
+async def get_meeting_place(circle_id: CircleID, session: SessionDep, principal: CurrentPrincipal) -> MeetingPlace:
+    """Where the circle meets (address, video-call link): its active members, facilitators and
+    staff only; never part of the circle or the listing, which anyone who sees the circle reads."""
+    return await service.get_meeting_place(session, principal, circle_id)
 
 
 @router.patch(

@@ -6,9 +6,9 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, WithJsonSchema, field_validator, model_validator
+from pydantic import AnyUrl, Field, StringConstraints, WithJsonSchema, field_validator, model_validator
 
-from mcm_circles.schemas_common import PRINTABLE, Input, Name, Output, TimeZoneName, bounded
+from mcm_circles.schemas_common import PRINTABLE, Address, Input, Name, Output, TimeZoneName, bounded
 
 # JSON Schema's "time" format is RFC 3339 full-time, which requires an offset; this is a wall-clock
 # time whose zone is given separately, so it is documented as what it is.
@@ -52,12 +52,51 @@ class Schedule(Input):
 class Location(Input):
     city: City | None = None
     online: bool = False
+    address: Address | None = Field(
+        default=None, description="Where it meets; shown only to its members, facilitators and staff"
+    )
+    video_url: AnyUrl | None = Field(
+        default=None,
+        description="The video-call link of an online circle (https only); shown only to its members, "
+        "facilitators and staff",
+    )
+
+    @field_validator("video_url")
+    @classmethod
+    def _https(cls, value: AnyUrl | None) -> AnyUrl | None:
+        if value is None:
+            return None
+        if value.scheme != "https" or not value.host:
+            raise ValueError("the video-call link must be an https:// address")
+        if len(str(value)) > 500:
+            raise ValueError("the video-call link is longer than 500 characters")
+        if value.username or value.password:
+            raise ValueError("the video-call link must not carry credentials")
+        return value
 
     @model_validator(mode="after")
     def _somewhere(self) -> Location:
         if not self.online and not self.city:
             raise ValueError("give a city, or set online to true")
+        if self.video_url is not None and not self.online:
+            raise ValueError("a video-call link is for an online circle: set online to true")
         return self
+
+
+class PublicLocation(Output):
+    """What anyone who sees the circle learns about where it meets (listings, the circle itself)."""
+
+    city: str | None
+    online: bool
+
+
+class MeetingPlace(Output):
+    """Where exactly the circle meets: for its members, facilitators and staff only."""
+
+    city: str | None
+    online: bool
+    address: str | None
+    video_url: str | None
 
 
 class Money(Input):
@@ -128,7 +167,7 @@ class Circle(Output):
     capacity_max: int
     capacity_min: int
     schedule: Schedule
-    location: Location
+    location: PublicLocation = Field(description="City and online only; the address and video link: GET …/location")
     visibility: Visibility
     join_policy: JoinPolicy
     dues: Money | None

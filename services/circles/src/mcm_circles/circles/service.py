@@ -22,8 +22,9 @@ from mcm_circles.circles.schemas import (
     CircleUpdate,
     Facilitator,
     Frequency,
-    Location,
+    MeetingPlace,
     Money,
+    PublicLocation,
     Schedule,
     Weekday,
 )
@@ -56,7 +57,7 @@ def to_out(circle: Circle, facilitators: list[tuple[uuid.UUID, str]]) -> CircleO
             timezone=circle.schedule_timezone,
             frequency=cast(Frequency, circle.schedule_frequency),
         ),
-        location=Location.model_construct(city=circle.location_city, online=circle.location_online),
+        location=PublicLocation.model_construct(city=circle.location_city, online=circle.location_online),
         visibility=circle.visibility,
         join_policy=circle.join_policy,
         dues=dues,
@@ -85,7 +86,14 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
             schedule_frequency=schedule["frequency"],
         )
     if "location" in values:
-        columns.update(location_city=values["location"].get("city"), location_online=values["location"]["online"])
+        location = values["location"]
+        video_url = location.get("video_url")
+        columns.update(
+            location_city=location.get("city"),
+            location_online=location["online"],
+            location_address=location.get("address"),
+            location_video_url=str(video_url) if video_url is not None else None,
+        )
     if "dues" in values:
         dues = values["dues"]
         columns.update(dues_amount=dues["amount"] if dues else None, dues_currency=dues["currency"] if dues else None)
@@ -222,3 +230,20 @@ async def update_circle(
     result = await _out(session, circle)
     await session.commit()
     return result
+
+
+def meeting_place(circle: Circle) -> MeetingPlace:
+    return MeetingPlace(
+        city=circle.location_city,
+        online=circle.location_online,
+        address=circle.location_address,
+        video_url=circle.location_video_url,
+    )
+
+
+async def get_meeting_place(session: AsyncSession, principal: Principal, circle_id: uuid.UUID) -> MeetingPlace:
+    """The address and video link: active members (facilitators included) and staff; anyone else
+    who sees the circle gets 403, anyone who does not 404."""
+    access = await load_access(session, principal, circle_id)
+    access.ensure(access.can_read_members, "Only this circle's members and staff see where it meets.")
+    return meeting_place(access.circle)

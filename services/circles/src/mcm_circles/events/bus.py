@@ -8,6 +8,8 @@ Published (stream `events:circles`):
                                   amount, currency}                → payments refunds (or not)
   event.cancelled                {event_id, title, reason, cancelled_at}  → payments refunds all paid
   notification.requested         (via bus.notify) templates waitlist_promoted, event_cancelled, generic
+                                  (generic also tells a member what staff did for him: registered or
+                                  cancelled on his behalf, his application approved or declined)
 
 Consumed (stream `events:payments`, see `payments.py`): obligation.settled, obligation.overdue.
 Every publish happens inside the caller's transaction, so a message exists iff its change does.
@@ -108,3 +110,75 @@ async def promoted(session: AsyncSession, event: Event, registration: Registrati
     if registration.hold_expires_at is not None:
         data["hold_expires_at"] = registration.hold_expires_at.isoformat()
     await notify(session, [registration.user_id], "waitlist_promoted", data)
+
+
+def _status_line(registration: Registration) -> str:
+    if registration.status == "waitlisted":
+        return f"You are number {registration.waitlist_position} on the waitlist."
+    if registration.status == "pending_payment":
+        return "A seat is held for you until the payment arrives."
+    return "Your seat is confirmed."
+
+
+async def staff_registered(session: AsyncSession, event: Event, registration: Registration) -> None:
+    """The member learns that staff registered him (or approved his application), and where he stands."""
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"You are registered: {event.title}",
+            "message": f'You are registered for "{event.title}". {_status_line(registration)}',
+            "event_id": str(event.id),
+            "status": registration.status,
+        },
+    )
+
+
+async def application_approved(session: AsyncSession, event: Event, registration: Registration) -> None:
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"Your application was approved: {event.title}",
+            "message": f'Your application for "{event.title}" was approved. {_status_line(registration)}',
+            "event_id": str(event.id),
+            "status": registration.status,
+        },
+    )
+
+
+async def application_declined(session: AsyncSession, event: Event, registration: Registration) -> None:
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"Your application was declined: {event.title}",
+            "message": f'Your application for "{event.title}" was declined: {registration.decline_reason}',
+            "event_id": str(event.id),
+            "status": registration.status,
+        },
+    )
+
+
+async def staff_cancelled(session: AsyncSession, event: Event, registration: Registration) -> None:
+    refund = (
+        "What you paid is refunded in full."
+        if registration.refund == Refund.FULL
+        else "Nothing is refunded."
+        if registration.paid_at is not None
+        else "Nothing was paid, so nothing is owed."
+    )
+    await notify(
+        session,
+        [registration.user_id],
+        "generic",
+        {
+            "subject": f"Your registration was cancelled: {event.title}",
+            "message": f'The organisers cancelled your registration for "{event.title}". {refund}',
+            "event_id": str(event.id),
+            "refund": registration.refund,
+        },
+    )

@@ -25,9 +25,17 @@ class RegistrationStatus(StrEnum):
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
     EXPIRED = "expired"  # the seat hold ran out before payment
+    PENDING_APPROVAL = "pending_approval"  # applied to an event that requires approval; takes no seat
+    DECLINED = "declined"  # staff declined the application
 
 
-ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.WAITLISTED)
+# One of these per person and event at most (partial unique index `uq_event_registrations_active`).
+ACTIVE_STATUSES = (
+    RegistrationStatus.CONFIRMED,
+    RegistrationStatus.PENDING_PAYMENT,
+    RegistrationStatus.WAITLISTED,
+    RegistrationStatus.PENDING_APPROVAL,
+)
 SEAT_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.PENDING_PAYMENT)
 
 

@@ -28,6 +28,25 @@ class TemplateNotFound(NotFound):
         super().__init__("No such requirement template.")
 
 
+class EventTypeNotFound(NotFound):
+    type_slug, title = "event-type-not-found", "Event type not found"
+
+    def __init__(self) -> None:
+        super().__init__("No such event type.")
+
+
+class NotAdmin(Forbidden):
+    type_slug, title = "not-admin", "Only admins may do this"
+
+
+class DuplicateEventType(Conflict):
+    type_slug, title = "duplicate-event-type", "An event type with that key exists"
+
+
+class EventTypeInUse(Conflict):
+    type_slug, title = "event-type-in-use", "Events use this type"
+
+
 class StaffMemberNotFound(NotFound):
     type_slug, title = "staff-member-not-found", "Not on the event's staff in that role"
 

@@ -31,6 +31,7 @@ class LockedEvent:
     price_amount: int
     price_currency: str
     instalments: int | None
+    requires_approval: bool
     circle_ids: list[UUID]
     requirements: list[tuple[str, dict[str, Any]]]
 

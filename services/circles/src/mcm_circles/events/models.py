@@ -28,11 +28,13 @@ from mcm_shared.db import Entity, TimestampedMixin
 
 
 class EventType(Base):
-    """Lookup table of event types; extend it with a migration that inserts a row."""
+    """Lookup table of event types, managed by admins (`/api/v1/event-types`). A type in use is
+    deactivated, never deleted: existing events keep it, new events cannot take it."""
 
     __tablename__ = "event_types"
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     label: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
 
 
 class Event(Entity, Base):
@@ -76,6 +78,8 @@ class Event(Entity, Base):
     registration_opens_at: Mapped[datetime | None]
     registration_closes_at: Mapped[datetime | None]
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC.value)
+    # Registrations start as `pending_approval` (no seat) until staff approve or decline them.
+    requires_approval: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.DRAFT.value)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
     confirmed_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -196,6 +200,7 @@ class Registration(Entity, Base):
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(40))
     refund: Mapped[str | None] = mapped_column(String(10))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
     checked_in_at: Mapped[datetime | None]
     checked_in_by: Mapped[uuid.UUID | None]
 

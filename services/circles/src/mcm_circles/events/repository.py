@@ -85,6 +85,7 @@ _LOCKED_EVENT_COLUMNS = (
     Event.price_amount,
     Event.price_currency,
     Event.instalments,
+    Event.requires_approval,
 )
 _LOCKED_EVENT_FIELDS = tuple(column.key for column in _LOCKED_EVENT_COLUMNS)  # LockedEvent's first fields
 
@@ -179,8 +180,10 @@ def _admit_at_once_statement() -> TextualSelect:
     for round trips to the service. It decides only the two outcomes that need nothing more than
     the counters — a free seat of a free event with nobody waiting (confirmed), or no free seat
     (waitlisted) — and only while the event is published, open for registration and has no
-    overdue seat hold. Otherwise it inserts nothing and answers no row: the caller then takes the
-    locked path (`seats`), which brings the event up to date and gives the same answer.
+    overdue seat hold, and never for an event that requires approval (its registrations are
+    applications, `seats.apply_for_approval`). Otherwise it inserts nothing and answers no row: the
+    caller then takes the locked path (`seats`), which brings the event up to date and gives the
+    same answer.
 
     Under READ COMMITTED the `FOR UPDATE` that waited returns the latest row version, and so does
     the UPDATE (it follows the row to its latest version); the overdue-hold subquery sees the
@@ -195,7 +198,7 @@ def _admit_at_once_statement() -> TextualSelect:
         WITH locked AS (
             SELECT id, capacity, seats_taken, waitlist_count, price_amount
               FROM {events}
-             WHERE id = :event_id AND status = '{EventStatus.PUBLISHED}'
+             WHERE id = :event_id AND status = '{EventStatus.PUBLISHED}' AND NOT requires_approval
                AND (registration_opens_at IS NULL OR registration_opens_at <= :now)
                AND :now < coalesce(registration_closes_at, starts_at)
                FOR UPDATE
@@ -351,11 +354,24 @@ class EventRepository:
         )
         return (await connection.execute(_ADD_REGISTRATION, parameters)).one()
 
-    async def type_exists(self, code: str) -> bool:
-        return await self.session.get(EventType, code) is not None
+    async def type_exists(self, code: str, *, active_only: bool = False) -> bool:
+        found = await self.session.get(EventType, code)
+        return found is not None and (found.active or not active_only)
 
-    async def types(self) -> Sequence[EventType]:
-        return (await self.session.scalars(select(EventType).order_by(EventType.code))).all()
+    async def types(self, *, active_only: bool = False) -> Sequence[EventType]:
+        query = select(EventType).order_by(EventType.code)
+        if active_only:
+            query = query.where(EventType.active.is_(True))
+        return (await self.session.scalars(query)).all()
+
+    async def event_type(self, code: str, *, lock: bool = False) -> EventType | None:
+        query = select(EventType).where(EventType.code == code)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
+
+    async def type_in_use(self, code: str) -> bool:
+        return bool(await self.session.scalar(select(exists().where(Event.type == code))))
 
     async def standing(self, event_id: UUID, user_id: UUID) -> tuple[frozenset[str], bool, bool]:
         """(staff roles on the event, invited?, ever registered?) in one round trip."""

@@ -10,16 +10,20 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from mcm_circles.deps import ClockDep, Cursor, EventsSettingsDep, Limit
-from mcm_circles.events import cancellation, service, templates, views
+from mcm_circles.events import cancellation, models, service, templates, views
 from mcm_circles.events.enums import EventStatus
 from mcm_circles.events.errors import (
     CapacityBelowSeatsTaken,
+    DuplicateEventType,
     DuplicateTemplateName,
     EventNotFound,
+    EventTypeInUse,
+    EventTypeNotFound,
     InvalidEventState,
+    NotAdmin,
     NotEventManager,
     TemplateNotFound,
 )
@@ -29,28 +33,88 @@ from mcm_circles.events.schemas import (
     Event,
     EventCancel,
     EventCreate,
+    EventInvitationAuthority,
     EventType,
+    EventTypeCreate,
+    EventTypeUpdate,
     EventUpdate,
     RequirementTemplate,
     RequirementTemplateCreate,
 )
-from mcm_shared.errors import Unauthenticated, problem_responses
+from mcm_circles.events.staff import service as staff
+from mcm_shared.errors import Forbidden, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page, make_cursor, parse_datetime, parse_str, read_cursor
-from mcm_shared.security import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal, Principal, require_service
 from mcm_shared.wiring import SessionDep
 
 EventID = Annotated[UUID, Path(description="Event id")]
 TemplateID = Annotated[UUID, Path(description="Requirement template id")]
+EventTypeKey = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Event type key")]
 SORTS = {"starts_at": False, "-starts_at": True}
 
 router = APIRouter(tags=["events"])
+# Never routed by the gateway (it refuses any path with an `internal` segment).
+internal_router = APIRouter(prefix="/internal/v1/events", tags=["internal"])
 _SEEN = problem_responses(Unauthenticated, EventNotFound)
 _MANAGED = problem_responses(Unauthenticated, NotEventManager, EventNotFound, InvalidEventState)
 
 
+def _event_type(row: models.EventType) -> EventType:
+    return EventType(code=row.code, label=row.label, active=row.active)
+
+
 @router.get("/api/v1/events/types", response_model=list[EventType], responses=problem_responses(Unauthenticated))
 async def list_event_types(principal: CurrentPrincipal, session: SessionDep) -> list[EventType]:
-    return [EventType(code=row.code, label=row.label) for row in await service.event_types(session)]
+    """The types a new event may take (the active ones); `/api/v1/event-types` lists them all."""
+    return [_event_type(row) for row in await service.event_types(session, active_only=True)]
+
+
+@router.get(
+    "/api/v1/event-types",
+    response_model=list[EventType],
+    tags=["event types"],
+    responses=problem_responses(Unauthenticated),
+)
+async def all_event_types(principal: CurrentPrincipal, session: SessionDep) -> list[EventType]:
+    """Every event type, inactive ones included (existing events keep them)."""
+    return [_event_type(row) for row in await service.event_types(session)]
+
+
+@router.post(
+    "/api/v1/event-types",
+    status_code=201,
+    response_model=EventType,
+    tags=["event types"],
+    responses=problem_responses(Unauthenticated, NotAdmin, DuplicateEventType),
+)
+async def create_event_type(data: EventTypeCreate, principal: CurrentPrincipal, session: SessionDep) -> EventType:
+    """Admins add a type; events may take it at once (no migration)."""
+    return _event_type(await service.create_event_type(session, principal, data=data))
+
+
+@router.patch(
+    "/api/v1/event-types/{code}",
+    response_model=EventType,
+    tags=["event types"],
+    responses=problem_responses(Unauthenticated, NotAdmin, EventTypeNotFound),
+)
+async def update_event_type(
+    code: EventTypeKey, data: EventTypeUpdate, principal: CurrentPrincipal, session: SessionDep
+) -> EventType:
+    """Relabel, or deactivate (`active: false`: existing events keep it, new ones cannot take it)."""
+    return _event_type(await service.update_event_type(session, principal, code, data=data))
+
+
+@router.delete(
+    "/api/v1/event-types/{code}",
+    status_code=204,
+    tags=["event types"],
+    responses=problem_responses(Unauthenticated, NotAdmin, EventTypeNotFound, EventTypeInUse),
+)
+async def delete_event_type(code: EventTypeKey, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """Delete a type no event uses; one in use answers 409 (deactivate it instead)."""
+    await service.delete_event_type(session, principal, code)
+    return Response(status_code=204)
 
 
 # -- requirement templates (literal paths, declared before /api/v1/events/{event_id}) -----------
@@ -195,3 +259,17 @@ async def complete_event(
 
 
 router.include_router(registrations_router)
+
+
+@internal_router.get(
+    "/{event_id}/invitation-authority",
+    response_model=EventInvitationAuthority,
+    responses=problem_responses(Unauthenticated, Forbidden),
+)
+async def event_invitation_authority(
+    event_id: Annotated[UUID, Path()],
+    session: SessionDep,
+    _caller: Annotated[Principal, Depends(require_service("auth"))],
+) -> EventInvitationAuthority:
+    """For auth only: whether the event exists and still takes staff (not cancelled or completed)."""
+    return EventInvitationAuthority(event_open=await staff.takes_staff(session, event_id))

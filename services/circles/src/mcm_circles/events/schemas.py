@@ -66,6 +66,9 @@ class _EventFields(_In):
     price: Money = Money(amount=0, currency="EUR")
     payment_plan: PaymentPlan | None = None
     visibility: Visibility = Visibility.PUBLIC
+    requires_approval: bool = Field(
+        default=False, description="Registrations wait as pending_approval (no seat) until staff approve them"
+    )
     registration_opens_at: AwareDatetime | None = None
     registration_closes_at: AwareDatetime | None = None
     circle_ids: list[UUID] = Field(default_factory=list, max_length=50, description="Attached circles")
@@ -101,6 +104,7 @@ class EventUpdate(_In):
     price: Money | None = None
     payment_plan: PaymentPlan | None = None
     visibility: Visibility | None = None
+    requires_approval: bool | None = None
     registration_opens_at: AwareDatetime | None = None
     registration_closes_at: AwareDatetime | None = None
     circle_ids: list[UUID] | None = Field(default=None, max_length=50)
@@ -152,6 +156,7 @@ class Event(BaseModel):
     price: dict[str, Any]
     payment_plan: dict[str, int] | None
     visibility: Visibility
+    requires_approval: bool
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
     requirements: list[RequirementSpec]
@@ -174,6 +179,17 @@ class EventCancel(_In):
 class EventType(BaseModel):
     code: str
     label: str
+    active: bool = Field(description="Inactive types stay on existing events; new events cannot take them")
+
+
+class EventTypeCreate(_In):
+    code: EventTypeCode
+    label: str = Field(min_length=1, max_length=80)
+
+
+class EventTypeUpdate(_In):
+    label: str | None = Field(default=None, min_length=1, max_length=80)
+    active: bool | None = None
 
 
 class RequirementTemplateCreate(_In):
@@ -195,3 +211,9 @@ class RequirementTemplate(BaseModel):
     description: str
     requirements: list[RequirementSpec]
     created_at: datetime
+
+
+class EventInvitationAuthority(BaseModel):
+    """Answer of the internal route auth asks before sending an event-staff invitation."""
+
+    event_open: bool

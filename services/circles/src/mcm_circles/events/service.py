@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
@@ -23,8 +24,12 @@ from mcm_circles.events.directory import MemberDirectory
 from mcm_circles.events.enums import EventStatus
 from mcm_circles.events.errors import (
     CapacityBelowSeatsTaken,
+    DuplicateEventType,
     EventNotFound,
+    EventTypeInUse,
+    EventTypeNotFound,
     InvalidEventState,
+    NotAdmin,
     NotEventManager,
     field_error,
 )
@@ -32,9 +37,9 @@ from mcm_circles.events.models import Event, EventCircle, EventInvitation, Event
 from mcm_circles.events.registrations import seats
 from mcm_circles.events.repository import EventFilters, EventRepository, RegistrationRepository
 from mcm_circles.events.requirements.service import RequirementSpec, parse_spec, question_ids_problem, spec_params
-from mcm_circles.events.schemas import EventCreate, EventUpdate, schedule_problem
+from mcm_circles.events.schemas import EventCreate, EventTypeCreate, EventTypeUpdate, EventUpdate, schedule_problem
 from mcm_circles.events.templates import expand_templates
-from mcm_shared.security import Principal
+from mcm_shared.security import Principal, Role
 
 # Fields that make up what a registrant agreed to pay; frozen once the event is published.
 _PRICE_FIELDS = ("type", "price", "payment_plan")
@@ -84,8 +89,10 @@ async def create_event(session: AsyncSession, principal: Principal, *, data: Eve
     viewer = await viewer_for(session, principal)
     check_can_create(viewer, data.circle_ids)
     repository = EventRepository(session)
-    if not await repository.type_exists(data.type):
-        raise field_error(["body", "type"], f"unknown event type {data.type!r}; see GET /api/v1/events/types")
+    if not await repository.type_exists(data.type, active_only=True):
+        raise field_error(
+            ["body", "type"], f"unknown or inactive event type {data.type!r}; see GET /api/v1/event-types"
+        )
     await _check_circles(session, data.circle_ids)
     specs = await _merged_requirements(session, data.requirements, data.requirement_template_ids)
     event = Event(
@@ -132,6 +139,7 @@ async def update_event(
         "capacity",
         "price",
         "visibility",
+        "requires_approval",
         "description",
         "circle_ids",
         "invited_user_ids",
@@ -156,8 +164,12 @@ async def update_event(
     problem = schedule_problem(merged)
     if problem:
         raise field_error(["body"], problem)
-    if "type" in changes and not await EventRepository(session).type_exists(changes["type"]):
-        raise field_error(["body", "type"], f"unknown event type {changes['type']!r}")
+    if (
+        "type" in changes
+        and changes["type"] != event.type
+        and not await EventRepository(session).type_exists(changes["type"], active_only=True)
+    ):
+        raise field_error(["body", "type"], f"unknown or inactive event type {changes['type']!r}")
     if "circle_ids" in changes:
         new_circles = list(dict.fromkeys(data.circle_ids or []))
         if not access.viewer.manages_all and not (new_circles and set(new_circles) <= access.viewer.manageable_circles):
@@ -230,8 +242,59 @@ async def list_events(
     return await EventRepository(session).list_visible(viewer, filters, limit=limit, after=after), viewer
 
 
-async def event_types(session: AsyncSession) -> list[EventType]:
-    return list(await EventRepository(session).types())
+async def event_types(session: AsyncSession, *, active_only: bool = False) -> list[EventType]:
+    return list(await EventRepository(session).types(active_only=active_only))
+
+
+# -- event types (admins manage the lookup table; no migration needed for a new type) -----------
+def _ensure_admin(principal: Principal) -> None:
+    actor_id(principal)
+    if not principal.has_role(Role.ADMIN):
+        raise NotAdmin("Only admins manage event types.")
+
+
+async def create_event_type(session: AsyncSession, principal: Principal, *, data: EventTypeCreate) -> EventType:
+    _ensure_admin(principal)
+    repository = EventRepository(session)
+    if await repository.event_type(data.code) is not None:
+        raise DuplicateEventType(f"The event type {data.code!r} exists; PATCH it to change its label or reactivate it.")
+    row = EventType(code=data.code, label=data.label, active=True)
+    session.add(row)
+    try:
+        await session.commit()
+    except IntegrityError:  # created meanwhile by another admin
+        await session.rollback()
+        raise DuplicateEventType(f"The event type {data.code!r} exists.") from None
+    return row
+
+
+async def update_event_type(
+    session: AsyncSession, principal: Principal, code: str, *, data: EventTypeUpdate
+) -> EventType:
+    """Relabel, deactivate (existing events keep the type; new events cannot take it) or reactivate."""
+    _ensure_admin(principal)
+    row = await EventRepository(session).event_type(code, lock=True)
+    if row is None:
+        raise EventTypeNotFound()
+    if data.label is not None:
+        row.label = data.label
+    if data.active is not None:
+        row.active = data.active
+    await session.commit()
+    return row
+
+
+async def delete_event_type(session: AsyncSession, principal: Principal, code: str) -> None:
+    """Only a type no event ever used is deleted; one in use is deactivated instead (409 says so)."""
+    _ensure_admin(principal)
+    repository = EventRepository(session)
+    row = await repository.event_type(code, lock=True)
+    if row is None:
+        raise EventTypeNotFound()
+    if await repository.type_in_use(code):
+        raise EventTypeInUse(f"Events use {code!r}: deactivate it with PATCH {{'active': false}} instead.")
+    await session.delete(row)
+    await session.commit()
 
 
 # -- helpers ------------------------------------------------------------------------------------

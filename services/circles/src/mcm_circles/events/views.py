@@ -28,6 +28,7 @@ def event(model: Event, *, manager: bool) -> schemas.Event:
         price={"amount": model.price_amount, "currency": model.price_currency},
         payment_plan={"instalments": model.instalments} if model.instalments else None,
         visibility=model.visibility,
+        requires_approval=model.requires_approval,
         registration_opens_at=model.registration_opens_at,
         registration_closes_at=model.registration_closes_at,
         requirements=[parse_spec(requirement.kind, requirement.params) for requirement in model.requirements],
@@ -61,6 +62,7 @@ def registration(model: Registration | Row[Any] | SimpleNamespace) -> rs.Registr
         cancelled_at=model.cancelled_at,
         cancel_reason=model.cancel_reason,
         refund=model.refund,
+        decline_reason=model.decline_reason,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
+from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.schemas_common import PRINTABLE, Input, Output, bounded
 
 Note = Annotated[str, bounded(1000), PRINTABLE]
@@ -65,6 +66,9 @@ class Meeting(Output):
     status: Literal["scheduled", "cancelled"]
     note: str
     cancel_reason: str | None
+    place: MeetingPlace = Field(
+        description="Where it meets (address, video-call link); meetings are shown to members and staff only"
+    )
 
 
 class MeetingBatch(Output):

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
 from mcm_circles.circles.models import Circle
+from mcm_circles.circles.service import meeting_place
 from mcm_circles.clock import utcnow
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.meetings.errors import AttendanceRecorded, MeetingCancelled, MeetingClash, MeetingNotFound
@@ -43,6 +44,7 @@ def to_out(meeting: Meeting, circle: Circle) -> MeetingOut:
         status=meeting.status,
         note=meeting.note,
         cancel_reason=meeting.cancel_reason,
+        place=meeting_place(circle),
     )
 
 
@@ -58,9 +60,16 @@ async def _tell_members(
             "circle_id": access.circle.id,
             "circle_name": access.circle.name,
             "meetings": [{"meeting_id": m.id, "starts_at": m.starts_at} for m in meetings],
+            # The recipients are its active members, who may know where it meets.
+            **_where(access.circle),
             **extra,
         },
     )
+
+
+def _where(circle: Circle) -> dict[str, str]:
+    where = {"address": circle.location_address, "video_url": circle.location_video_url}
+    return {key: value for key, value in where.items() if value is not None}
 
 
 guarded = maps_conflicts({"uq_meetings_scheduled_start": MeetingClash})

@@ -48,7 +48,7 @@ async def ended(session: AsyncSession, membership: Membership) -> None:
     )
 
 
-async def transferred(session: AsyncSession, *, request_id: uuid.UUID, old: Membership, new: Membership) -> None:
+async def transferred(session: AsyncSession, *, request_id: uuid.UUID | None, old: Membership, new: Membership) -> None:
     await publish(
         session,
         "membership.transferred",

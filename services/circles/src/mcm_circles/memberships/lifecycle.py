@@ -144,3 +144,33 @@ async def current(
 async def active_user_ids(session: AsyncSession, circle_id: uuid.UUID, *, role: str | None = None) -> list[uuid.UUID]:
     """The users with an active membership in the circle (of that role, if given)."""
     return await MembershipRepository(session).active_user_ids(circle_id, role=role)
+
+
+async def admit_invited(
+    session: AsyncSession, circle_id: uuid.UUID, user_id: uuid.UUID, *, invited_by: uuid.UUID | None
+) -> str | None:
+    """An accepted invitation into a circle: the facilitator (or an admin) chose him, so the join
+    policy does not apply, but capacity does. Returns "active", "pending" (full: he waits as a
+    pending request the facilitators can approve when a seat frees) or None (no such open circle).
+    Idempotent: a current membership is kept as it is (or activated if pending and a seat is free).
+    """
+    row = await locking.get_with_membership(session, circle_id, user_id, lock=True)
+    if row is None or row[0].archived_at is not None:
+        return None
+    circle, membership = row
+    if membership is not None and membership.status == "active":
+        return "active"
+    if membership is None:
+        membership = Membership(
+            id=uuid.uuid4(), circle_id=circle.id, user_id=user_id, role="member", status="pending", added_by=invited_by
+        )
+        if circle.member_count >= circle.capacity_max:
+            session.add(membership)
+            await session.flush()
+            return "pending"
+        await activate(session, circle, membership, decided_by=invited_by, new=True)
+        return "active"
+    if circle.member_count >= circle.capacity_max:
+        return "pending"
+    await activate(session, circle, membership, decided_by=invited_by)
+    return "active"

@@ -15,7 +15,7 @@ from mcm_shared.db import Entity
 ROLES = ("facilitator", "member")
 STATUSES = ("pending", "active", "declined", "ended")
 CURRENT = ("pending", "active")  # at most one current membership per circle and user
-PAYMENT_STATUSES = ("not_required", "pending", "current", "overdue", "paused", "waived")
+PAYMENT_STATUSES = ("not_required", "pending", "current", "overdue", "paused", "waived", "stopped")
 END_REASONS = (
     "left",
     "withdrawn",

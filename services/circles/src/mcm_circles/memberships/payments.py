@@ -1,7 +1,9 @@
 """Payment status of memberships — changed only by payments' events — and the follow-up list.
 
 `obligation.overdue` flags an active membership for a human to follow up (facilitators are told);
-nobody is ever removed automatically. A later settled/paused/waived clears the flag. Events that
+`obligation.cancelled` (the member stopped his dues himself, in Stripe's billing portal: status
+`stopped`) flags it too, for the facilitators to talk with him; nobody is ever removed
+automatically. A later settled/paused/waived clears the flag. Events that
 happened before the status we already hold (re-delivered, out of order) change nothing.
 """
 
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
 from mcm_circles.circles import locking
+from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.clock import utcnow
 from mcm_circles.memberships.models import Membership
 from mcm_circles.memberships.repository import MembershipRepository
@@ -33,7 +36,10 @@ STATUS_OF_EVENT = {
     "obligation.overdue": "overdue",
     "obligation.paused": "paused",
     "obligation.waived": "waived",
+    "obligation.cancelled": "stopped",
 }
+# Statuses a facilitator follows up (the membership is flagged while it is active).
+FOLLOW_UP = ("overdue", "stopped")
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -89,6 +95,9 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
                     "membership_id": membership.id,
                 },
             )
+    elif status in FOLLOW_UP:
+        if membership.status == "active" and membership.flagged_at is None:
+            membership.flagged_at = utcnow()
     else:
         membership.flagged_at = None
     await session.flush()
@@ -146,13 +155,22 @@ async def my_memberships(session: AsyncSession, principal: Principal, *, include
         MyMembership(
             id=m.id,
             circle_id=m.circle_id,
-            circle_name=name,
+            circle_name=circle.name,
             role=m.role,
             status=m.status,
             payment_status=m.payment_status,
             joined_at=m.joined_at,
             ended_at=m.ended_at,
             end_reason=m.end_reason,
+            # Where it meets: only while he is an active member.
+            location=MeetingPlace(
+                city=circle.location_city,
+                online=circle.location_online,
+                address=circle.location_address,
+                video_url=circle.location_video_url,
+            )
+            if m.status == "active"
+            else None,
         )
-        for m, name in rows
+        for m, circle in rows
     ]

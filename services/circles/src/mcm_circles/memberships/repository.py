@@ -115,18 +115,23 @@ class MembershipRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def circle_open(self, circle_id: uuid.UUID) -> bool:
+        """The circle exists and is not archived (a plain read, no lock)."""
+        stmt = select(Circle.id).where(Circle.id == circle_id, Circle.archived_at.is_(None))
+        return (await self.session.execute(stmt)).first() is not None
+
     async def count_active_facilitators(self, circle_id: uuid.UUID) -> int:
         stmt = select(func.count()).where(
             Membership.circle_id == circle_id, Membership.role == "facilitator", Membership.status == "active"
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def mine(self, user_id: uuid.UUID, statuses: tuple[str, ...]) -> list[tuple[Membership, str]]:
+    async def mine(self, user_id: uuid.UUID, statuses: tuple[str, ...]) -> list[tuple[Membership, Circle]]:
         stmt = (
-            select(Membership, Circle.name)
+            select(Membership, Circle)
             .join(Circle, Circle.id == Membership.circle_id)
             .where(Membership.user_id == user_id, Membership.status.in_(statuses))
             .order_by(Membership.created_at.desc(), Membership.id)
             .limit(200)
         )
-        return [(m, name) for m, name in await self.session.execute(stmt)]
+        return [(m, circle) for m, circle in await self.session.execute(stmt)]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from mcm_circles.deps import DEFAULT_PAGE, CircleID, Cursor, Limit, UserID
 from mcm_circles.memberships import payments, service
 from mcm_circles.memberships.schemas import (
     Decision,
     FlaggedMembership,
+    InvitationAuthority,
     MemberAdd,
     Membership,
     MembershipEnd,
@@ -19,12 +20,14 @@ from mcm_circles.memberships.schemas import (
 )
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
-from mcm_shared.security import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal, Principal, require_service
 from mcm_shared.wiring import SessionDep
 
 router = APIRouter(prefix="/api/v1/circles/{circle_id}", tags=["memberships"])
 # Under /api/v1/members: the gateway routes that prefix to this service.
 mine_router = APIRouter(prefix="/api/v1/members", tags=["memberships"])
+# Never routed by the gateway (it refuses any path with an `internal` segment).
+internal_router = APIRouter(prefix="/internal/v1/circles/{circle_id}", tags=["internal"])
 
 READ = problem_responses(Unauthenticated, Forbidden, NotFound, InvalidInput)
 WRITE = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, InvalidInput)
@@ -125,3 +128,19 @@ async def my_memberships(
 ) -> list[MyMembership]:
     """The caller's memberships (current ones, or the whole history with include_ended=true)."""
     return await payments.my_memberships(session, principal, include_ended=include_ended)
+
+
+@internal_router.get(
+    "/invitation-authority/{user_id}",
+    response_model=InvitationAuthority,
+    responses=problem_responses(Unauthenticated, Forbidden),
+)
+async def invitation_authority(
+    circle_id: CircleID,
+    user_id: UserID,
+    session: SessionDep,
+    _caller: Annotated[Principal, Depends(require_service("auth"))],
+) -> InvitationAuthority:
+    """For auth only: whether the circle is open and the user one of its active facilitators."""
+    circle_open, facilitator = await service.invitation_authority(session, circle_id, user_id)
+    return InvitationAuthority(circle_open=circle_open, facilitator=facilitator)

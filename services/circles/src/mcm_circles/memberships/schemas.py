@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.schemas_common import PRINTABLE, Input, Output, bounded
 
 Role = Literal["facilitator", "member"]
@@ -69,3 +70,13 @@ class MyMembership(Output):
     joined_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+    location: MeetingPlace | None = Field(
+        default=None, description="Where the circle meets (address, video-call link); while active only"
+    )
+
+
+class InvitationAuthority(Output):
+    """Answer of the internal route auth asks before sending a circle invitation."""
+
+    circle_open: bool
+    facilitator: bool

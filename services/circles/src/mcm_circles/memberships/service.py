@@ -205,3 +205,13 @@ async def list_members(
         last = rows[limit - 1][0]
         next_cursor = make_cursor(f"members:{status}", last.created_at, last.id)
     return Page[MembershipOut](items=items, next_cursor=next_cursor)
+
+
+async def invitation_authority(session: AsyncSession, circle_id: uuid.UUID, user_id: uuid.UUID) -> tuple[bool, bool]:
+    """For auth, before it sends an invitation into a circle: (the circle exists and is not
+    archived, the user is one of its active facilitators)."""
+    repo = MembershipRepository(session)
+    if not await repo.circle_open(circle_id):
+        return False, False
+    membership = await repo.current(circle_id, user_id, statuses=("active",))
+    return True, membership is not None and membership.role == "facilitator"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from mcm_circles.schemas_common import Output
+from mcm_circles.schemas_common import Input, Output
 
 
 class Profile(Output):
@@ -12,3 +12,10 @@ class Profile(Output):
     display_name: str
     verified_email: bool
     verified_phone: bool
+    directory_visible: bool
+
+
+class ProfileUpdate(Input):
+    """What a member sets about himself here (his name and contact details are auth's)."""
+
+    directory_visible: bool | None = None

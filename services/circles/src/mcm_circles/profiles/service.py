@@ -16,6 +16,7 @@ from mcm_circles.actors import actor_id
 from mcm_circles.profiles.models import ERASED_NAME, Profile
 from mcm_circles.profiles.repository import ProfileRepository
 from mcm_circles.profiles.schemas import Profile as ProfileOut
+from mcm_circles.profiles.schemas import ProfileUpdate
 from mcm_shared.security import Principal
 
 
@@ -26,18 +27,41 @@ async def ensure_profile(session: AsyncSession, principal: Principal) -> uuid.UU
     return user_id
 
 
+def _out(profile: Profile) -> ProfileOut:
+    return ProfileOut(
+        user_id=profile.user_id,
+        display_name=profile.public_name,
+        verified_email=profile.verified_email,
+        verified_phone=profile.verified_phone,
+        directory_visible=profile.directory_visible,
+    )
+
+
+async def ensure_exists(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """A minimal profile for a user another service told us about, unless one exists."""
+    await ProfileRepository(session).ensure(user_id)
+
+
 async def my_profile(session: AsyncSession, principal: Principal) -> ProfileOut:
     user_id = await ensure_profile(session, principal)
     profile = await ProfileRepository(session).get(user_id)
     await session.commit()
     if profile is None:  # ensured just above
         raise RuntimeError("profile is missing")
-    return ProfileOut(
-        user_id=profile.user_id,
-        display_name=profile.public_name,
-        verified_email=profile.verified_email,
-        verified_phone=profile.verified_phone,
-    )
+    return _out(profile)
+
+
+async def update_my_profile(session: AsyncSession, principal: Principal, changes: ProfileUpdate) -> ProfileOut:
+    """The member's own settings here: today whether the staff directory shows him."""
+    user_id = await ensure_profile(session, principal)
+    profile = await ProfileRepository(session).get(user_id, lock=True)
+    if profile is None:  # ensure_profile has just made sure it exists
+        raise LookupError(user_id)
+    if changes.directory_visible is not None:
+        profile.directory_visible = changes.directory_visible
+    await session.flush()
+    await session.commit()
+    return _out(profile)
 
 
 def _flag(payload: dict[str, Any], *names: str) -> bool | None:

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, status
 
-from mcm_circles.deps import DEFAULT_PAGE, CircleID, Cursor, Limit, TransferID
+from mcm_circles.deps import DEFAULT_PAGE, CircleID, Cursor, Limit, TransferID, UserID
 from mcm_circles.transfers import service
-from mcm_circles.transfers.schemas import TransferCreate, TransferDecision, TransferRequest
+from mcm_circles.transfers.schemas import MemberMove, MemberMoved, TransferCreate, TransferDecision, TransferRequest
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
 from mcm_shared.security import CurrentPrincipal
@@ -16,6 +16,7 @@ from mcm_shared.wiring import SessionDep
 
 circle_router = APIRouter(prefix="/api/v1/circles/{circle_id}/transfer-requests", tags=["transfers"])
 router = APIRouter(prefix="/api/v1/transfer-requests", tags=["transfers"])
+move_router = APIRouter(prefix="/api/v1/circles/{circle_id}/members", tags=["transfers"])
 
 WRITE = problem_responses(Unauthenticated, Forbidden, NotFound, Conflict, InvalidInput)
 
@@ -88,3 +89,13 @@ async def decline_transfer(
 async def cancel_transfer(transfer_id: TransferID, session: SessionDep, principal: CurrentPrincipal) -> TransferRequest:
     """The requester withdraws his pending request."""
     return await service.cancel(session, principal, transfer_id)
+
+
+@move_router.post("/{user_id}/move", response_model=MemberMoved, responses=WRITE)
+async def move_member(
+    circle_id: CircleID, user_id: UserID, data: MemberMove, session: SessionDep, principal: CurrentPrincipal
+) -> MemberMoved:
+    """Staff move a member to `to_circle_id` directly (ptm, support, admin; or a facilitator of
+    both circles), audited with `reason`: the old membership ends and the new one starts in one
+    transaction, under the target's capacity (409 when full)."""
+    return await service.move_member(session, principal, circle_id, user_id, data)

@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from pydantic import Field
+
 from mcm_circles.schemas_common import PRINTABLE, Input, Output, bounded
 
 Message = Annotated[str, bounded(1000), PRINTABLE]
@@ -33,3 +35,19 @@ class TransferRequest(Output):
     decision_note: str | None
     decided_at: datetime | None
     created_at: datetime
+
+
+class MemberMove(Input):
+    to_circle_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=500, description="Why, for the audit trail and the member")
+
+
+class MemberMoved(Output):
+    """What a staff move did: the old membership ended (`transferred`), the new one started."""
+
+    user_id: uuid.UUID
+    from_circle_id: uuid.UUID
+    to_circle_id: uuid.UUID
+    from_membership_id: uuid.UUID
+    to_membership_id: uuid.UUID
+    payment_status: str = Field(description="Of the new membership: pending when the target circle has dues")

@@ -1,4 +1,5 @@
 """Transfer requests: a member of one circle asks to move to another; the target circle decides.
+Staff may also move a member directly (`move_member`), by the same rules and in one transaction.
 
 Approval is one transaction: both circles are locked in id order (the order every multi-circle
 change uses, so two transfers in opposite directions cannot deadlock), then the request, then
@@ -13,13 +14,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
+from mcm_circles.audit import service as audit
 from mcm_circles.circles import locking
 from mcm_circles.circles.errors import CircleNotFound
 from mcm_circles.clock import utcnow
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.memberships import bus as membership_bus
 from mcm_circles.memberships import lifecycle
-from mcm_circles.memberships.errors import AlreadyMember
+from mcm_circles.memberships.errors import AlreadyMember, MembershipNotFound
 from mcm_circles.memberships.service import CONFLICTS as MEMBERSHIP_CONFLICTS
 from mcm_circles.outbox import notify
 from mcm_circles.permissions import CircleAccess, is_staff, load_access
@@ -32,11 +34,11 @@ from mcm_circles.transfers.errors import (
 )
 from mcm_circles.transfers.models import TransferRequest
 from mcm_circles.transfers.repository import TransferRepository
-from mcm_circles.transfers.schemas import TransferCreate, TransferDecision
+from mcm_circles.transfers.schemas import MemberMove, MemberMoved, TransferCreate, TransferDecision
 from mcm_circles.transfers.schemas import TransferRequest as TransferOut
 from mcm_shared.errors import Forbidden
 from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
-from mcm_shared.security import Principal
+from mcm_shared.security import Principal, Role
 
 guarded = maps_conflicts({**MEMBERSHIP_CONFLICTS, "uq_transfer_requests_pending": TransferAlreadyPending})
 
@@ -235,3 +237,89 @@ async def cancel_pending_involving_circle(
             now,
             note,
         )
+
+
+# Token roles that move any member between circles; leadership reads but does not act.
+MOVE_ROLES = (Role.PTM, Role.SUPPORT, Role.ADMIN)
+
+
+async def move_member(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, user_id: uuid.UUID, data: MemberMove
+) -> MemberMoved:
+    """See `_move_member`; a lost race on a membership constraint becomes its 409."""
+    moved: MemberMoved = await guarded(_move_member)(session, principal, circle_id, user_id, data)
+    return moved
+
+
+async def _move_member(
+    session: AsyncSession, principal: Principal, circle_id: uuid.UUID, user_id: uuid.UUID, data: MemberMove
+) -> MemberMoved:
+    """Staff move a member from `circle_id` to `data.to_circle_id` directly: ptm, support and admin
+    anywhere; a facilitator between two circles he both facilitates. As an approved transfer: both
+    circles locked in id order, the old membership ends (`transferred`, the reason as its note),
+    the new one starts as `member` under the target's capacity and dues (payments learns through
+    `membership.ended`, `membership.payment_required` and `membership.transferred`), his pending
+    transfer requests out of the old circle are cancelled, an audit row, and he is told."""
+    actor = actor_id(principal)
+    if data.to_circle_id == circle_id:
+        raise SameCircle()
+    source = await load_access(session, principal, circle_id)
+    source.ensure_visible()
+    if not principal.has_role(*MOVE_ROLES):
+        target_role = await lifecycle.current(session, data.to_circle_id, actor, statuses=("active",))
+        if not (source.is_facilitator and target_role is not None and target_role.role == "facilitator"):
+            raise Forbidden("Only ptm, support, admins, or a facilitator of both circles move members.")
+    circles = await locking.lock_many(session, [circle_id, data.to_circle_id])
+    if circle_id not in circles or data.to_circle_id not in circles:
+        raise CircleNotFound()
+    source_circle, target = circles[circle_id], circles[data.to_circle_id]
+    old = await lifecycle.current(session, circle_id, user_id, statuses=("active",))
+    if old is None:
+        raise MembershipNotFound("He has no active membership in this circle.")
+    lifecycle.ensure_open(target)
+    if await lifecycle.current(session, target.id, user_id) is not None:
+        raise AlreadyMember("He already has a current membership in the target circle.")
+    await lifecycle.finish(session, source_circle, old, reason="transferred", note=data.reason, decided_by=actor)
+    new = await lifecycle.start(session, target, user_id, role="member", added_by=actor)
+    now = utcnow()
+    for request in await TransferRepository(session).pending_involving(user_id=user_id):
+        if request.from_circle_id == circle_id:
+            request.status, request.decided_by, request.decided_at = "cancelled", actor, now
+            request.decision_note = "moved by staff"
+    await session.flush()
+    await membership_bus.transferred(session, request_id=None, old=old, new=new)
+    audit.record(
+        session,
+        audit.MOVED_BETWEEN_CIRCLES,
+        actor_user_id=actor,
+        subject_user_id=user_id,
+        reason=data.reason,
+        details={
+            "from_circle_id": circle_id,
+            "to_circle_id": target.id,
+            "from_membership_id": old.id,
+            "to_membership_id": new.id,
+        },
+        at=now,
+    )
+    await notify(
+        session,
+        [user_id],
+        "generic",
+        {
+            "subject": f"You moved to the circle {target.name}",
+            "message": f'The organisers moved you from "{source_circle.name}" to "{target.name}": {data.reason}',
+            "circle_id": str(target.id),
+            "from_circle_id": str(circle_id),
+        },
+    )
+    result = MemberMoved(
+        user_id=user_id,
+        from_circle_id=circle_id,
+        to_circle_id=target.id,
+        from_membership_id=old.id,
+        to_membership_id=new.id,
+        payment_status=new.payment_status,
+    )
+    await session.commit()
+    return result

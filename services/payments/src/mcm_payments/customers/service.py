@@ -60,6 +60,12 @@ async def replace_missing(session: AsyncSession, runtime: PaymentsRuntime, user_
     return linked.stripe_customer_id
 
 
+async def current_stripe_id(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    """The user's current Stripe customer id, None if he never paid by card."""
+    customer = await CustomerRepository(session).by_user(user_id)
+    return customer.stripe_customer_id if customer else None
+
+
 async def is_known(session: AsyncSession, stripe_customer_id: str) -> bool:
     return await CustomerRepository(session).by_stripe_id(stripe_customer_id) is not None
 

@@ -1,7 +1,8 @@
 """Events about obligations: what payments publishes, and the circles events it consumes.
 
 Published (stream `events:payments`): obligation.settled, obligation.overdue, obligation.paused,
-obligation.waived, notification.requested. Consumed (stream `events:circles`):
+obligation.waived, obligation.cancelled (only when the member stopped his dues himself: the other
+cancellations come from circles, which knows), notification.requested. Consumed (stream `events:circles`):
 membership.payment_required, registration.payment_required, membership.ended,
 registration.expired (registration.cancelled and event.cancelled: see refunds/bus.py).
 """
@@ -86,6 +87,19 @@ async def publish_waived(
             **reference(obligation),
             "reason": reason,
             "amount_waived": amount_waived,
+            "currency": obligation.currency,
+        },
+        key=str(obligation.id),
+    )
+
+
+async def publish_cancelled(session: AsyncSession, writer: EventWriter, obligation: Obligation) -> None:
+    await writer.publish(
+        session,
+        "obligation.cancelled",
+        {
+            **reference(obligation),
+            "reason": obligation.cancel_reason,
             "currency": obligation.currency,
         },
         key=str(obligation.id),

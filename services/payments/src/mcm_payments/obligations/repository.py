@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments.obligations.models import Obligation, ObligationAudit
+from mcm_payments.obligations.models import TERMINAL, Obligation, ObligationAudit
 
 
 def queue_since() -> ColumnElement[datetime]:
@@ -62,6 +62,20 @@ class ObligationRepository:
                 .order_by(Obligation.id)
                 .with_for_update()
                 .execution_options(populate_existing=True)
+            )
+        ).all()
+
+    async def open_recurring_of_user(self, user_id: uuid.UUID) -> Sequence[Obligation]:
+        """The user's dues and instalment plans that are still collected (not waived or cancelled)."""
+        return (
+            await self.session.scalars(
+                select(Obligation)
+                .where(
+                    Obligation.user_id == user_id,
+                    Obligation.status.not_in(TERMINAL),
+                    (Obligation.kind == "membership") | (Obligation.instalments > 1),
+                )
+                .order_by(Obligation.created_at)
             )
         ).all()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from mcm_payments.deps import InterventionStaff
 from mcm_payments.obligations import service
@@ -20,9 +20,20 @@ ObligationID = Annotated[uuid.UUID, Path()]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-@router.get("", summary="My obligations (what I owe and where each stands)")
-async def my_obligations(principal: CurrentPrincipal, session: SessionDep, paging: Paging) -> ObligationPage:
-    rows, cursor = await service.list_mine(session, principal, limit=paging.limit, cursor=paging.cursor)
+@router.get(
+    "",
+    summary="My obligations (what I owe and where each stands); support and admin: one member's with `user_id`",
+    responses=problem_responses(Forbidden),
+)
+async def my_obligations(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    paging: Paging,
+    user_id: Annotated[uuid.UUID | None, Query(description="Whose obligations (support, admin); default: mine")] = None,
+) -> ObligationPage:
+    rows, cursor = await service.list_mine(
+        session, principal, limit=paging.limit, cursor=paging.cursor, user_id=user_id
+    )
     return ObligationPage(items=[Obligation.of(row) for row in rows], next_cursor=cursor)
 
 

@@ -18,6 +18,7 @@ from mcm_payments.obligations.standing import first_charge
 from mcm_payments.roles import can_read_any_obligation
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.tasks.models import StripeTask
+from mcm_shared.errors import Forbidden
 from mcm_shared.events import Envelope
 from mcm_shared.pagination import next_page, parse_datetime, read_cursor
 from mcm_shared.security import Principal
@@ -28,12 +29,20 @@ AUDIT_SORT = "obligation_audit"
 
 
 async def list_mine(
-    session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None
+    session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None, user_id: uuid.UUID | None = None
 ) -> tuple[Sequence[Obligation], str | None]:
-    if principal.user_id is None:
+    """The caller's obligations; or, for payment staff, those of `user_id` (anyone else naming
+    another member is refused: 403, whether or not that member owes anything)."""
+    if user_id is not None and user_id != principal.user_id:
+        if not can_read_any_obligation(principal):
+            raise Forbidden("Only support and admin see another member's obligations.")
+        owner: uuid.UUID | None = user_id
+    else:
+        owner = principal.user_id
+    if owner is None:
         return [], None
     after = read_cursor(cursor, MINE_SORT, parse_datetime)
-    rows = await ObligationRepository(session).list_for_user(principal.user_id, limit, after)
+    rows = await ObligationRepository(session).list_for_user(owner, limit, after)
     return next_page(rows, limit, MINE_SORT, lambda o: (o.created_at, o.id))
 
 
@@ -58,6 +67,16 @@ async def audit_trail(
         raise ObligationNotFound("No such obligation.")
     rows = await repository.audit_trail(obligation_id, limit, read_cursor(cursor, AUDIT_SORT, parse_datetime))
     return next_page(rows, limit, AUDIT_SORT, lambda entry: (entry.created_at, entry.id))
+
+
+def audit(session: AsyncSession, obligation: Obligation, **values: Any) -> ObligationAudit:
+    """Add an entry to the obligation's audit trail (in the caller's transaction)."""
+    return ObligationRepository(session).audit(obligation, **values)
+
+
+async def open_recurring_of_user(session: AsyncSession, user_id: uuid.UUID) -> Sequence[Obligation]:
+    """The user's dues and instalment plans still collected."""
+    return await ObligationRepository(session).open_recurring_of_user(user_id)
 
 
 # -- consumed events ---------------------------------------------------------------------------

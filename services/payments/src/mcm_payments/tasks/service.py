@@ -79,6 +79,12 @@ def enqueue(
     return TaskRepository(session).enqueue(kind, target, obligation_id=obligation_id, params=params)
 
 
+async def changing_subscription(session: AsyncSession, obligation_id: uuid.UUID) -> bool:
+    """Whether a change of the obligation's subscription we decided is still to be carried out at
+    Stripe (what Stripe says meanwhile is about to be overtaken by it)."""
+    return any(task.kind in SUBSCRIPTION_KINDS for task in await TaskRepository(session).pending_for(obligation_id))
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
 

@@ -16,6 +16,7 @@ from mcm_payments.obligations import standing
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.stripe_api import StripeRejected
+from mcm_payments.webhooks import portal
 from mcm_payments.webhooks.context import Context
 from mcm_payments.webhooks.payments import record_card_payment
 
@@ -132,6 +133,9 @@ async def subscription_changed(ctx: Context) -> str:
     if current is None:
         return "ignored"
     await sync_subscription(ctx.session, obligation.id, current)
+    if current.get("status") == "canceled" and await portal.follow_subscription_end(ctx, obligation, current):
+        return "applied"
+    await portal.follow_subscription(ctx, obligation, current)
     if current.get("status") == "canceled" and obligation.status not in TERMINAL and obligation.completed_at is None:
         obligation.attention = "The Stripe subscription has ended; nothing more will be collected automatically."
         ObligationRepository(ctx.session).audit(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mcm_shared.errors import DependencyUnavailable, ProblemError
+from mcm_shared.errors import Conflict, DependencyUnavailable, NotFound, ProblemError
 
 
 class InvalidSignature(ProblemError):
@@ -19,3 +19,11 @@ class WebhookStorageFailed(DependencyUnavailable):
     """Not stored, so not acknowledged: Stripe will send it again."""
 
     type_slug, title = "webhook-not-stored", "Webhook could not be stored"
+
+
+class WebhookEventNotFound(NotFound):
+    type_slug, title = "webhook-event-not-found", "No such stored Stripe event"
+
+
+class RetryInProgress(Conflict):
+    type_slug, title = "webhook-being-processed", "The event is being processed right now"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_payments.customers import service as customers
 from mcm_payments.refunds import service as refunds
 from mcm_payments.runtime import PaymentsRuntime
-from mcm_payments.webhooks import billing, payments
+from mcm_payments.webhooks import billing, payments, portal
 from mcm_payments.webhooks.context import Context, Handler
 
 
@@ -32,8 +32,8 @@ async def charge_refunded(ctx: Context) -> str:
     return "applied" if "applied" in outcomes else (outcomes[0] if outcomes else "ignored")
 
 
-# Which Stripe event type is handled by what; a constant table (billing.py and payments.py hold
-# the handlers and import only webhooks/context.py, so nothing here is built lazily).
+# Which Stripe event type is handled by what; a constant table (billing.py, payments.py and
+# portal.py hold the handlers and import only webhooks/context.py, so nothing here is built lazily).
 HANDLERS: Mapping[str, Handler] = MappingProxyType(
     {
         "checkout.session.completed": payments.session_completed,
@@ -45,6 +45,7 @@ HANDLERS: Mapping[str, Handler] = MappingProxyType(
         "customer.subscription.created": billing.subscription_changed,
         "customer.subscription.updated": billing.subscription_changed,
         "customer.subscription.deleted": billing.subscription_changed,
+        "customer.updated": portal.customer_updated,
         "charge.refunded": charge_refunded,
         "refund.created": refund,
         "refund.updated": refund,

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,3 +35,22 @@ class WebhookEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+
+
+class WebhookRetry(Base):
+    """Append-only: staff retrying a stored event — who, when, why, and what came of it."""
+
+    __tablename__ = "webhook_retries"
+    __table_args__ = (Index("ix_webhook_retries_event", "webhook_event_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    webhook_event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(Text)  # "user:<uuid>"
+    actor_roles: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    outcome_before: Mapped[str | None] = mapped_column(String(24))
+    # processed · still_failing · already_processed
+    result: Mapped[str] = mapped_column(String(24))
+    outcome_after: Mapped[str | None] = mapped_column(String(24))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))

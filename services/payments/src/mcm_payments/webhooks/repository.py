@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.ledger.service import ts
-from mcm_payments.webhooks.models import WebhookEvent
+from mcm_payments.webhooks.models import WebhookEvent, WebhookRetry
 
 # The inbox table (a mapped class's __table__ is typed as any FromClause).
 _TABLE = cast(Table, WebhookEvent.__table__)
@@ -144,3 +144,25 @@ class WebhookRepository:
         await self.session.execute(
             update(WebhookEvent).where(WebhookEvent.id == row_id, WebhookEvent.processed_at.is_(None)).values(**values)
         )
+
+    async def find(self, reference: str) -> WebhookEvent | None:
+        """A stored event by its row id or its Stripe event id."""
+        try:
+            condition = WebhookEvent.id == uuid.UUID(reference)
+        except ValueError:
+            condition = WebhookEvent.stripe_event_id == reference
+        return await self.session.scalar(select(WebhookEvent).where(condition))
+
+    async def lock_any(self, row_id: uuid.UUID) -> WebhookEvent | None:
+        """The row, processed or not, locked; None while someone else is processing it."""
+        return await self.session.scalar(
+            select(WebhookEvent)
+            .where(WebhookEvent.id == row_id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+
+    def record_retry(self, **values: Any) -> WebhookRetry:
+        entry = WebhookRetry(**values)
+        self.session.add(entry)
+        return entry

@@ -1,16 +1,22 @@
 """HTTP for Stripe's webhooks: public (no JWT), authenticated by the Stripe signature; and the
-list of stored events that were flagged or failed, for support and admin."""
+list of stored events that were flagged or failed, and retrying one, for support and admin."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
 from mcm_payments.deps import InterventionStaff, RuntimeDep
 from mcm_payments.webhooks import service
-from mcm_payments.webhooks.errors import InvalidSignature, WebhookStorageFailed, WebhookTooLarge
-from mcm_payments.webhooks.schemas import FlaggedPage, WebhookAck, WebhookRecord
+from mcm_payments.webhooks.errors import (
+    InvalidSignature,
+    RetryInProgress,
+    WebhookEventNotFound,
+    WebhookStorageFailed,
+    WebhookTooLarge,
+)
+from mcm_payments.webhooks.schemas import FlaggedPage, RetryRequest, RetryResult, WebhookAck, WebhookRecord
 from mcm_shared.errors import Forbidden, problem_responses
 from mcm_shared.pagination import PageParams, page_params
 from mcm_shared.wiring import SessionDep
@@ -66,3 +72,25 @@ async def flagged_events(
 ) -> FlaggedPage:
     rows, cursor = await service.flagged(session, limit=paging.limit, cursor=paging.cursor)
     return FlaggedPage(items=[WebhookRecord.model_validate(row) for row in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/flagged/{event_id}/retry",
+    summary="Process a flagged or failing Stripe event again, now (support, admin; audited)",
+    responses=problem_responses(Forbidden, WebhookEventNotFound, RetryInProgress),
+)
+async def retry_event(
+    principal: InterventionStaff,
+    runtime: RuntimeDep,
+    event_id: Annotated[
+        str, Path(max_length=255, description="The Stripe event id (evt_…) or the stored row's id, as listed")
+    ],
+    body: Annotated[RetryRequest | None, Body()] = None,
+) -> RetryResult:
+    retried = await service.retry(runtime, principal, event_id, reason=body.reason if body else None)
+    return RetryResult(
+        result=retried.result,
+        outcome=retried.row.outcome,
+        reason=retried.reason,
+        event=WebhookRecord.model_validate(retried.row),
+    )

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class WebhookAck(BaseModel):
@@ -29,3 +30,17 @@ class WebhookRecord(BaseModel):
 class FlaggedPage(BaseModel):
     items: list[WebhookRecord]
     next_cursor: str | None = None
+
+
+class RetryRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=1000, description="Why it is retried (kept in the audit)")
+
+
+class RetryResult(BaseModel):
+    result: Literal["processed", "still_failing", "already_processed"] = Field(
+        description="processed: applied (or ignored) now · still_failing: flagged again or failed (see reason) · "
+        "already_processed: it had been applied before; nothing was done again"
+    )
+    outcome: str | None
+    reason: str | None = None
+    event: WebhookRecord

@@ -21,23 +21,32 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import stripe
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_payments.roles import actor_of
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeUnavailable
 from mcm_payments.tasks.models import StripeTask
 from mcm_payments.webhooks import handlers
-from mcm_payments.webhooks.errors import InvalidSignature, InvalidWebhook, WebhookStorageFailed
+from mcm_payments.webhooks.errors import (
+    InvalidSignature,
+    InvalidWebhook,
+    RetryInProgress,
+    WebhookEventNotFound,
+    WebhookStorageFailed,
+)
 from mcm_payments.webhooks.models import WebhookEvent
 from mcm_payments.webhooks.repository import WebhookRepository, inbox_row
 from mcm_shared.events.worker import is_transient
 from mcm_shared.pagination import next_page, parse_datetime, read_cursor
+from mcm_shared.security import Principal
 
 # Cursors name their list, so one list's cursor is refused by another (mcm_shared.pagination).
 FLAGGED_SORT = "flagged_webhooks"
@@ -45,6 +54,12 @@ FLAGGED_SORT = "flagged_webhooks"
 logger = logging.getLogger("mcm.payments.webhooks")
 
 FLAGGED = {"unknown_customer", "unknown_obligation", "mismatch"}
+# What a flagged outcome means, for staff retrying the event.
+FLAGGED_REASONS = {
+    "unknown_customer": "The event names a Stripe customer that is not linked to any member.",
+    "unknown_obligation": "The event names no obligation we know (metadata or subscription).",
+    "mismatch": "The event's Stripe customer is not the obligation's member.",
+}
 # How long the worker's sweep leaves a freshly stored row to the process that stored it (which
 # processes it within milliseconds unless it crashed).
 SWEEP_AFTER = timedelta(seconds=2)
@@ -168,3 +183,68 @@ async def process_due(runtime: PaymentsRuntime, limit: int = 20) -> int:
     async with runtime.sessionmaker() as session:
         due = await WebhookRepository(session).due(limit)
     return await process_batch(runtime, due)
+
+
+RetryOutcome = Literal["processed", "still_failing", "already_processed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Retried:
+    result: RetryOutcome
+    row: WebhookEvent
+    reason: str | None = None
+
+
+async def retry(runtime: PaymentsRuntime, principal: Principal, reference: str, *, reason: str | None) -> Retried:
+    """Staff process a stored event again, now, through the same handlers (support, admin).
+
+    Only an event that was flagged or has not been applied is processed again; one already
+    applied (or ignored, or stale) is left as it is: the handlers are idempotent, but a retry must
+    not even look as if it did something twice. The event row is locked for the retry (409 while
+    the processor holds it), and every retry is audited with its result."""
+    async with runtime.sessionmaker() as session, session.begin():
+        repository = WebhookRepository(session)
+        found = await repository.find(reference)
+        if found is None:
+            raise WebhookEventNotFound("No stored Stripe event has this id.")
+        row = await repository.lock_any(found.id)
+        if row is None:
+            raise RetryInProgress("The event is being processed right now; look again in a moment.")
+        before = row.outcome
+        retried = await _retry_locked(session, runtime, row)
+        repository.record_retry(
+            webhook_event_id=row.id,
+            actor=actor_of(principal),
+            actor_roles=sorted(principal.roles),
+            reason=reason,
+            outcome_before=before,
+            result=retried.result,
+            outcome_after=row.outcome,
+            error=retried.reason if retried.result == "still_failing" else None,
+        )
+    runtime.kick()  # Stripe tasks the handlers decided
+    logger.info(
+        "webhook retried by staff",
+        extra={"stripe_event_id": row.stripe_event_id, "result": retried.result, "actor": actor_of(principal)},
+    )
+    return retried
+
+
+async def _retry_locked(session: AsyncSession, runtime: PaymentsRuntime, row: WebhookEvent) -> Retried:
+    if row.processed_at is not None and not row.flagged:
+        return Retried("already_processed", row)
+    try:
+        # A savepoint: a handler that fails leaves nothing behind, and the failure is recorded.
+        async with session.begin_nested():
+            outcome = await handlers.dispatch(session, runtime, row.payload)
+    except Exception as exc:
+        if is_transient(exc) and not isinstance(exc, StripeUnavailable):
+            raise  # the database itself: 503, nothing recorded
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.attempts, row.last_error = row.attempts + 1, error
+        return Retried("still_failing", row, error)
+    row.processed_at, row.outcome = datetime.now(UTC), outcome
+    row.flagged, row.attempts, row.last_error = outcome in FLAGGED, row.attempts + 1, None
+    if outcome in FLAGGED:
+        return Retried("still_failing", row, FLAGGED_REASONS[outcome])
+    return Retried("processed", row)

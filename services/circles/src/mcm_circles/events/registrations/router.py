@@ -25,9 +25,12 @@ from mcm_circles.events.errors import (
     RequirementsNotMet,
     StaffMemberNotFound,
 )
+from mcm_circles.events.registrations import approval, on_behalf
 from mcm_circles.events.registrations import service as registration
 from mcm_circles.events.registrations.schemas import (
+    Approve,
     CareAssignment,
+    Decline,
     Participant,
     Promote,
     Registration,
@@ -60,7 +63,9 @@ _MANAGE = problem_responses(
     response_model=Registration,
     responses={
         200: {"model": Registration, "description": "A retry with the same Idempotency-Key: the registration it made"},
-        **problem_responses(Unauthenticated, EventNotFound, AlreadyRegistered, RegistrationClosed, RequirementsNotMet),
+        **problem_responses(
+            Unauthenticated, NotEventManager, EventNotFound, AlreadyRegistered, RegistrationClosed, RequirementsNotMet
+        ),
     },
 )
 async def register(
@@ -73,8 +78,17 @@ async def register(
     idempotency_key: IdempotencyKey = None,
     data: RegistrationCreate | None = None,
 ) -> Response:
-    """Confirmed (free), pending_payment with a seat hold (paid) or waitlisted (full). A retry
-    with the same `Idempotency-Key` returns the registration already made (200)."""
+    """Confirmed (free), pending_payment with a seat hold (paid) or waitlisted (full); on an event
+    that requires approval, pending_approval (no seat) until staff decide. A retry with the same
+    `Idempotency-Key` returns the registration already made (200).
+
+    With `user_id`, the event's managers register that member on his behalf (audited, the member
+    is notified; the event's requirements and approval are the staff's call)."""
+    if data is not None and data.user_id is not None:
+        staff_row = await on_behalf.register_on_behalf(
+            session, principal, event_id, user_id=data.user_id, reason=data.reason, now=clock.now(), settings=settings
+        )
+        return Response(views.registration(staff_row).model_dump_json(), status_code=201, media_type="application/json")
     row, created = await registration.register(
         session,
         principal,
@@ -114,6 +128,73 @@ async def cancel_my_registration(
 ) -> Registration:
     """Cancel; the answer says whether what was paid is refunded (`refund`: full | none)."""
     row = await registration.cancel_my_registration(session, principal, event_id, now=clock.now(), settings=settings)
+    return views.registration(row)
+
+
+@router.delete(
+    "/registrations/{user_id}",
+    response_model=Registration,
+    responses={**_MANAGE, **problem_responses(InvalidEventState)},
+)
+async def cancel_on_behalf(
+    event_id: EventID,
+    user_id: Annotated[UUID, Path(description="The member whose registration is cancelled")],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: EventsSettingsDep,
+    reason: Annotated[str | None, Query(max_length=500, description="Why, for the audit trail")] = None,
+) -> Registration:
+    """The event's managers cancel a member's active registration with his own refund rule; the
+    answer states the consequence (`refund`: full | none; `cancel_reason`: by_staff)."""
+    row = await on_behalf.cancel_on_behalf(
+        session, principal, event_id, user_id=user_id, reason=reason, now=clock.now(), settings=settings
+    )
+    return views.registration(row)
+
+
+@router.post(
+    "/registrations/{registration_id}/approve",
+    response_model=Registration,
+    responses={**_MANAGE, **problem_responses(InvalidEventState)},
+)
+async def approve_application(
+    event_id: EventID,
+    registration_id: RegistrationID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: EventsSettingsDep,
+    data: Approve | None = None,
+) -> Registration:
+    """Approve a pending_approval registration: it takes a seat (confirmed or held for payment)
+    when one is free and nobody waits, else a waitlist place. The member is notified."""
+    row = await approval.approve(
+        session,
+        principal,
+        event_id,
+        registration_id,
+        reason=data.reason if data else None,
+        now=clock.now(),
+        settings=settings,
+    )
+    return views.registration(row)
+
+
+@router.post("/registrations/{registration_id}/decline", response_model=Registration, responses=_MANAGE)
+async def decline_application(
+    event_id: EventID,
+    registration_id: RegistrationID,
+    data: Decline,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: EventsSettingsDep,
+) -> Registration:
+    """Decline a pending_approval registration with a reason the member is told."""
+    row = await approval.decline(
+        session, principal, event_id, registration_id, reason=data.reason, now=clock.now(), settings=settings
+    )
     return views.registration(row)
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mcm_circles.events.enums import CancelReason, Refund, RegistrationStatus, StaffRole
 
@@ -23,6 +23,29 @@ class RegistrationCreate(_In):
     )
     date_of_birth: date | None = Field(default=None, description="Declared, for events with a minimum age")
     sponsor_user_id: UUID | None = Field(default=None, description="The member who referred you")
+    user_id: UUID | None = Field(
+        default=None,
+        description="Staff only: register this member on his behalf (the event's managers: ptm, admin, "
+        "facilitators of an attached circle). The event's requirements are the staff's call then: "
+        "answers and date of birth are not taken.",
+    )
+    reason: str | None = Field(default=None, max_length=500, description="Staff only: why, for the audit trail")
+
+    @model_validator(mode="after")
+    def _on_behalf_takes_no_personal_answers(self) -> RegistrationCreate:
+        if self.user_id is None and self.reason is not None:
+            raise ValueError("reason goes with user_id (a registration on someone's behalf)")
+        if self.user_id is not None and (self.answers or self.date_of_birth is not None):
+            raise ValueError("a registration on someone's behalf takes no answers or date of birth")
+        return self
+
+
+class Decline(_In):
+    reason: str = Field(min_length=1, max_length=1000, description="Told to the member")
+
+
+class Approve(_In):
+    reason: str | None = Field(default=None, max_length=1000, description="For the audit trail")
 
 
 class Registration(BaseModel):
@@ -41,7 +64,8 @@ class Registration(BaseModel):
     confirmed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: CancelReason | None
-    refund: Refund | None
+    refund: Refund | None = Field(description="On cancellation: whether what was paid comes back (full | none)")
+    decline_reason: str | None = None
 
 
 class Participant(BaseModel):

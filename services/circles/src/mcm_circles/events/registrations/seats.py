@@ -116,6 +116,35 @@ async def admit(
     return row
 
 
+async def apply_for_approval(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+    """Insert an application to an event that requires approval: `pending_approval`, no seat,
+    no waitlist place, no counter moves (it takes a seat or a place only when approved)."""
+    values = {
+        **values,
+        "status": RegistrationStatus.PENDING_APPROVAL,
+        "waitlist_position": None,
+        "hold_expires_at": None,
+        "confirmed_at": None,
+    }
+    return await EventRepository(session).add_registration(values, seats=0, confirmed=0, waitlisted=0)
+
+
+async def seat_or_waitlist(
+    session: AsyncSession, event: Event, registration: Registration, *, now: datetime, settings: EventsSettings
+) -> None:
+    """Place a newcomer (or an approved application) as registering does: the waiting people
+    first take any free seats, then he gets a seat if one is left, else the end of the waitlist.
+    A new `registration` is added to the session only after the promotions (which flush): it has
+    no status before the decision."""
+    await fill_free_seats(session, event, now=now, settings=settings)
+    session.add(registration)
+    if free_seats(event) > 0 and event.waitlist_count == 0:
+        await take_seat(session, event, registration, now=now, settings=settings)
+    else:
+        append_to_waitlist(event, registration)
+    await session.flush()
+
+
 def confirm_held(event: Event, registration: Registration, *, now: datetime) -> None:
     """A held seat was paid for: it becomes a confirmed one (the seat is already counted)."""
     registration.status = RegistrationStatus.CONFIRMED

@@ -119,8 +119,12 @@ async def _register_at_once(
             session, principal, user_id, facts, data=data, now=now, idempotency_key=idempotency_key
         )
         quick = seats.quick_decision(facts.event, overdue_holds=facts.expired_holds)
-        if facts.active_id is not None or quick not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
-            return None  # a retry or a duplicate, a seat held for payment, an event to bring up to date
+        if (
+            facts.active_id is not None
+            or facts.event.requires_approval
+            or quick not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+        ):
+            return None  # a retry or a duplicate, an application, a seat held for payment, an event to update
         try:
             return await repository.admit_at_once(connection, values, now)
         except IntegrityError as exc:
@@ -214,8 +218,11 @@ async def _register(
         raise AlreadyRegistered(facts.active_id)
     try:
         status = seats.quick_decision(event, overdue_holds=facts.expired_holds)
-        if status is not None:
-            row: Registration | Row[Any] = await seats.admit(session, event, status, values, now=now, settings=settings)
+        row: Registration | Row[Any]
+        if event.requires_approval:
+            row = await seats.apply_for_approval(session, values)  # no seat until staff approve
+        elif status is not None:
+            row = await seats.admit(session, event, status, values, now=now, settings=settings)
         else:
             row = await _decide(session, event_id, values, now=now, settings=settings)
         await session.commit()
@@ -246,6 +253,23 @@ async def _decide(
         seats.append_to_waitlist(event, registration)
     await session.flush()
     return registration
+
+
+def registration_values(event: Event, user_id: UUID, **more: object) -> dict[str, Any]:
+    """The columns of a new registration of `user_id` at the event's current price."""
+    return {
+        "id": uuid4(),
+        "event_id": event.id,
+        "user_id": user_id,
+        "amount": event.price_amount,
+        "currency": event.price_currency,
+        "instalments": event.instalments or 1,
+        "answers": {},
+        "declared_birth_date": None,
+        "sponsor_user_id": None,
+        "idempotency_key": None,
+        **more,
+    }
 
 
 async def my_registration(
@@ -296,10 +320,12 @@ async def withdraw(
     reason: CancelReason,
     refund: Refund,
 ) -> None:
-    """Cancel one active registration, free its seat or waitlist place, tell payments."""
+    """Cancel one active registration, free its seat or waitlist place, tell payments (an
+    application still waiting for approval held nothing and owed nothing: payments never heard of it)."""
+    applied = registration.status == RegistrationStatus.PENDING_APPROVAL
     if registration.status == RegistrationStatus.WAITLISTED:
         await seats.leave_waitlist(session, event, registration)
-    else:
+    elif not applied:
         seats.release_seat(event, registration)
     registration.status = RegistrationStatus.CANCELLED
     registration.hold_expires_at = None
@@ -307,4 +333,5 @@ async def withdraw(
     registration.cancel_reason = reason
     registration.refund = refund
     await session.flush()
-    await messages.registration_cancelled(session, registration, refund=refund, reason=reason)
+    if not applied:
+        await messages.registration_cancelled(session, registration, refund=refund, reason=reason)

@@ -55,6 +55,25 @@ async def add_staff(
     return member
 
 
+async def takes_staff(session: AsyncSession, event_id: UUID) -> bool:
+    """For auth, before it sends an event-staff invitation: the event exists and is neither
+    cancelled nor completed."""
+    event = await EventRepository(session).get(event_id, details=False)
+    return event is not None and event.status not in (EventStatus.CANCELLED, EventStatus.COMPLETED)
+
+
+async def add_invited_staff(session: AsyncSession, event_id: UUID, user_id: UUID, *, invited_by: UUID | None) -> bool:
+    """An accepted invitation onto an event's staff (sent by a ptm or an admin): he joins as ptm.
+    False when the event does not exist or takes no staff any more; idempotent."""
+    event = await EventRepository(session).get(event_id, lock=True, details=False)
+    if event is None or event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
+        return False
+    if await EventRepository(session).staff_member(event_id, user_id, StaffRole.PTM) is None:
+        session.add(EventStaff(event_id=event_id, user_id=user_id, role=StaffRole.PTM, added_by=invited_by or user_id))
+        await session.flush()
+    return True
+
+
 async def remove_staff(
     session: AsyncSession,
     principal: Principal,

@@ -1,0 +1,1 @@
+"""Billing self-service: a Stripe billing portal session for the member (card, cancel, pause)."""
