@@ -9,16 +9,17 @@ CHECK (member_count <= capacity_max) backs the Python check.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.circles import locking
 from mcm_circles.circles.errors import CircleArchived
 from mcm_circles.circles.models import Circle
-from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
 from mcm_circles.memberships import bus
 from mcm_circles.memberships.errors import CircleFull, LastFacilitator
-from mcm_circles.memberships.models import Membership
+from mcm_circles.memberships.models import CURRENT, Membership
 from mcm_circles.memberships.repository import MembershipRepository
 
 # Ending a membership for these reasons may leave a circle without a facilitator: nobody asked.
@@ -119,9 +120,7 @@ async def finish(
 async def end_all_for_erased_user(session: AsyncSession, user_id: uuid.UUID) -> None:
     """Erasure: end every current membership of the user (seats free up, payments is told)."""
     memberships = MembershipRepository(session)
-    circles = await CircleRepository(session).lock_many(
-        m.circle_id for m in await memberships.current_for_user(user_id)
-    )
+    circles = await locking.lock_many(session, (m.circle_id for m in await memberships.current_for_user(user_id)))
     for membership in await memberships.current_for_user(user_id):  # re-read under the locks
         circle = circles.get(membership.circle_id)
         if circle is not None:
@@ -132,6 +131,17 @@ async def end_all_for_erased_user(session: AsyncSession, user_id: uuid.UUID) -> 
 async def current_in_circle(session: AsyncSession, circle_id: uuid.UUID) -> list[Membership]:
     """The circle's current (active or pending) memberships, locked for the caller's changes."""
     return await MembershipRepository(session).current_in_circle(circle_id)
+
+
+async def get(session: AsyncSession, membership_id: uuid.UUID) -> Membership | None:
+    return await MembershipRepository(session).get(membership_id)
+
+
+async def current(
+    session: AsyncSession, circle_id: uuid.UUID, user_id: uuid.UUID, *, statuses: Iterable[str] = CURRENT
+) -> Membership | None:
+    """The user's current membership in the circle (pending or active, or the given statuses)."""
+    return await MembershipRepository(session).current(circle_id, user_id, statuses=statuses)
 
 
 async def active_user_ids(session: AsyncSession, circle_id: uuid.UUID, *, role: str | None = None) -> list[uuid.UUID]:
@@ -147,7 +157,7 @@ async def admit_invited(
     pending request the facilitators can approve when a seat frees) or None (no such open circle).
     Idempotent: a current membership is kept as it is (or activated if pending and a seat is free).
     """
-    row = await CircleRepository(session).get_with_membership(circle_id, user_id, lock=True)
+    row = await locking.get_with_membership(session, circle_id, user_id, lock=True)
     if row is None or row[0].archived_at is not None:
         return None
     circle, membership = row
