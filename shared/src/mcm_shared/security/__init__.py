@@ -2,7 +2,7 @@
 
 `principal` — who is calling; `jwks` — auth's public keys, cached; `verifier` — strict ES256
 verification; `dependencies` — FastAPI dependencies and `make_verifier`; `roles` — the role
-names tokens carry. Import these names from `mcm_shared.security`.
+names tokens carry; `permissions` — what each role may do. Import these names from `mcm_shared.security`.
 """
 
 from mcm_shared.security.dependencies import (
@@ -10,9 +10,11 @@ from mcm_shared.security.dependencies import (
     bearer_token,
     current_principal,
     make_verifier,
+    require_permission,
     require_roles,
 )
 from mcm_shared.security.jwks import ALGORITHM, JWKSCache, parse_jwks
+from mcm_shared.security.permissions import PERMISSIONS, permissions_of, roles_with
 from mcm_shared.security.principal import Principal
 from mcm_shared.security.roles import ROLE_NAMES, Role
 from mcm_shared.security.verifier import INVALID_TOKEN_DETAIL, KeyNotCached, TokenVerifier
@@ -20,6 +22,7 @@ from mcm_shared.security.verifier import INVALID_TOKEN_DETAIL, KeyNotCached, Tok
 __all__ = [
     "ALGORITHM",
     "INVALID_TOKEN_DETAIL",
+    "PERMISSIONS",
     "ROLE_NAMES",
     "CurrentPrincipal",
     "JWKSCache",
@@ -31,5 +34,8 @@ __all__ = [
     "current_principal",
     "make_verifier",
     "parse_jwks",
+    "permissions_of",
+    "require_permission",
     "require_roles",
+    "roles_with",
 ]

@@ -197,6 +197,10 @@ class Registration(Entity, Base):
     refund: Mapped[str | None] = mapped_column(String(10))
     checked_in_at: Mapped[datetime | None]
     checked_in_by: Mapped[uuid.UUID | None]
+    # Waitlist history for the event report, set by a database trigger (migration 0005_reports)
+    # whatever path changed the status: ever waitlisted, and when a seat came from the waitlist.
+    waitlisted_at: Mapped[datetime | None]
+    promoted_at: Mapped[datetime | None]
 
 
 class EventStaff(TimestampedMixin, Base):
