@@ -18,6 +18,7 @@ from mcm_payments.models import EVENTS
 from mcm_payments.obligations.router import router as obligations_router
 from mcm_payments.overview.router import router as overview_router
 from mcm_payments.refunds.router import router as refunds_router
+from mcm_payments.reports.router import router as reports_router
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeApi
 from mcm_payments.wakeups import PendingWebhooks, WorkerWakeup
@@ -39,6 +40,7 @@ ROUTERS = [
     history_router,
     overview_router,
     refunds_router,
+    reports_router,
 ]
 
 
