@@ -77,7 +77,8 @@ def render_report(
     if chosen not in tables:
         raise InvalidInput(f"`table` is one of: {', '.join(tables)}.")
     rows: list[BaseModel] = getattr(report, chosen)
-    filename = f"{report.report}-{chosen}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    name = report.model_dump(include={"report"})["report"]
+    filename = f"{name}-{chosen}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     return Response(
         to_csv(rows, list(tables[chosen].model_fields)),
         media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8; header=present",
