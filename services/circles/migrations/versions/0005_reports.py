@@ -25,15 +25,21 @@ depends_on = None
 S = "circles"
 
 VIEWS = {
-    # One row per stretch of time someone held a member's seat in a circle (facilitators hold none).
-    "report_membership_spans": (
+    # Members' seats by circle, the UTC month they joined and the month they left ('infinity' while
+    # they stay). Facilitators hold no seat; pending and declined requests never joined. Month
+    # buckets are exact for periods of whole months: joined before month M <=> joined_month < M.
+    "report_membership_flows": (
         f"""
-        SELECT m.id AS membership_id, m.circle_id, m.joined_at, m.ended_at
+        SELECT m.circle_id,
+               date_trunc('month', m.joined_at AT TIME ZONE 'UTC')::date AS joined_month,
+               coalesce(date_trunc('month', m.ended_at AT TIME ZONE 'UTC')::date, 'infinity'::date) AS ended_month,
+               count(*) AS members
           FROM {S}.memberships m
          WHERE m.role = 'member' AND m.joined_at IS NOT NULL AND m.status IN ('active', 'ended')
+         GROUP BY 1, 2, 3
         """,
-        ["membership_id"],
-        ["circle_id"],
+        ["circle_id", "joined_month", "ended_month"],
+        ["joined_month"],
     ),
     # Attendance marked at meetings that took place (not cancelled), per circle and UTC month.
     "report_attendance_monthly": (

@@ -28,7 +28,7 @@ TITLE = "(f) Reports over a year of data"
 REPORTS = ("retention", "attendance", "goals", "events", "dues", "revenue")
 # Each report's materialized views: circles migration 0005_reports, payments migration 0005_reports.
 VIEWS = {
-    "circles": ("report_membership_spans", "report_attendance_monthly", "report_goals_monthly", "report_event_fill"),
+    "circles": ("report_membership_flows", "report_attendance_monthly", "report_goals_monthly", "report_event_fill"),
     "payments": ("report_dues_monthly", "report_revenue_monthly", "report_revenue_events"),
 }
 P95_TARGET_MS = 200.0
@@ -45,9 +45,9 @@ SELECT id, 'Report circle ' || n, 10, 2, 'monday', '19:00', 'UTC', 'weekly', tru
 
 CREATE TEMP TABLE r_members AS
 SELECT s.*, CASE WHEN random() < 0.3 THEN s.joined_at + random() * (TIMESTAMPTZ '{end}' - s.joined_at) END AS ended_at
-  FROM (SELECT gen_random_uuid() AS user_id, gen_random_uuid() AS membership_id, c.id AS circle_id, n,
+  FROM (SELECT gen_random_uuid() AS user_id, gen_random_uuid() AS membership_id, c.id AS circle_id, g.n,
                TIMESTAMPTZ '{start}' - interval '6 months' + random() * interval '18 months' AS joined_at
-          FROM generate_series(0, 4999) n JOIN r_circles c ON c.n = n % 500 + 1) s;
+          FROM generate_series(0, 4999) g(n) JOIN r_circles c ON c.n = g.n % 500 + 1) s;
 INSERT INTO circles.profiles (user_id, display_name) SELECT user_id, 'Report member ' || n FROM r_members;
 INSERT INTO circles.memberships (id, circle_id, user_id, role, status, joined_at, ended_at, end_reason, created_at)
 SELECT membership_id, circle_id, user_id, 'member', CASE WHEN ended_at IS NULL THEN 'active' ELSE 'ended' END,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mcm_circles.db import Base
 
 # The materialized views the refresh job keeps fresh, in the order it refreshes them.
-VIEWS = ("report_membership_spans", "report_attendance_monthly", "report_goals_monthly", "report_event_fill")
+VIEWS = ("report_membership_flows", "report_attendance_monthly", "report_goals_monthly", "report_event_fill")
 
 
 class ReportRefresh(Base):

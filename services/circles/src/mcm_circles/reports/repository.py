@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 S = "circles"
 
 MONTHS = """
-    SELECT g.m::date AS month, g.m AT TIME ZONE 'UTC' AS month_start,
-           (g.m + interval '1 month') AT TIME ZONE 'UTC' AS month_end
+    SELECT g.m::date AS month, (g.m + interval '1 month')::date AS next_month
       FROM generate_series(CAST(:start AS timestamp), CAST(:end AS timestamp) - interval '1 month',
                            interval '1 month') AS g(m)
 """
@@ -26,41 +25,47 @@ def _rate(numerator: str, denominator: str) -> str:
     return f"round(({numerator})::numeric / nullif({denominator}, 0), 4)::float8"
 
 
-def _spans(start: str, end: str) -> str:
-    """The retention counts over [start, end): a member is active at instant t when he joined
-    before t and had not left by t."""
+def _flows(start: str, end: str) -> str:
+    """The retention counts over [start, end), both first days of months. A member is active at
+    the start of month M when he joined in an earlier month and had not left before M."""
     return f"""
-        count(*) FILTER (WHERE s.joined_at < {start} AND (s.ended_at IS NULL OR s.ended_at >= {start}))
+        coalesce(sum(f.members) FILTER (WHERE f.joined_month < {start} AND f.ended_month >= {start}), 0)::int
             AS members_at_start,
-        count(*) FILTER (WHERE s.joined_at >= {start} AND s.joined_at < {end}) AS joined,
-        count(*) FILTER (WHERE s.ended_at >= {start} AND s.ended_at < {end}) AS "left",
-        count(*) FILTER (WHERE s.joined_at < {end} AND (s.ended_at IS NULL OR s.ended_at >= {end}))
+        coalesce(sum(f.members) FILTER (WHERE f.joined_month >= {start} AND f.joined_month < {end}), 0)::int
+            AS joined,
+        coalesce(sum(f.members) FILTER (WHERE f.ended_month >= {start} AND f.ended_month < {end}), 0)::int
+            AS "left",
+        coalesce(sum(f.members) FILTER (WHERE f.joined_month < {end} AND f.ended_month >= {end}), 0)::int
             AS members_at_end,
-        count(*) FILTER (WHERE s.joined_at < {start} AND (s.ended_at IS NULL OR s.ended_at >= {end})) AS retained
+        coalesce(sum(f.members) FILTER (WHERE f.joined_month < {start} AND f.ended_month >= {end}), 0)::int
+            AS retained
     """
 
 
 RETENTION_CIRCLES = f"""
-    WITH p AS (SELECT CAST(:start AS timestamp) AT TIME ZONE 'UTC' AS ps,
-                      CAST(:end AS timestamp) AT TIME ZONE 'UTC' AS pe),
-    counted AS (
-        SELECT s.circle_id, {_spans("p.ps", "p.pe")}
-          FROM {S}.report_membership_spans s, p
-         WHERE s.joined_at < p.pe AND (s.ended_at IS NULL OR s.ended_at >= p.ps)
-         GROUP BY s.circle_id
+    WITH counted AS (
+        SELECT f.circle_id, {_flows("CAST(:start AS date)", "CAST(:end AS date)")}
+          FROM {S}.report_membership_flows f
+         WHERE f.joined_month < :end AND f.ended_month >= :start
+         GROUP BY f.circle_id
     )
     SELECT counted.*, c.name AS circle_name, {_rate("retained", "members_at_start")} AS retention_rate
       FROM counted JOIN {S}.circles c ON c.id = counted.circle_id
      ORDER BY c.name, c.id
 """
 
+# Summed over circles first (a few rows per pair of months), then counted per month.
 RETENTION_MONTHS = f"""
     WITH months AS ({MONTHS}),
+    f AS (
+        SELECT joined_month, ended_month, sum(members) AS members
+          FROM {S}.report_membership_flows
+         WHERE joined_month < :end AND ended_month >= :start
+         GROUP BY joined_month, ended_month
+    ),
     counted AS (
-        SELECT months.month, {_spans("months.month_start", "months.month_end").replace("count(*)", "count(s.*)")}
-          FROM months
-          LEFT JOIN {S}.report_membership_spans s
-            ON s.joined_at < months.month_end AND (s.ended_at IS NULL OR s.ended_at >= months.month_start)
+        SELECT months.month, {_flows("months.month", "months.next_month")}
+          FROM months LEFT JOIN f ON f.joined_month <= months.month AND f.ended_month >= months.month
          GROUP BY months.month
     )
     SELECT to_char(month, 'YYYY-MM') AS month, members_at_start, joined, "left", members_at_end, retained,

@@ -43,7 +43,7 @@ async def retention(session: AsyncSession, period: Period, *, interval_seconds: 
         report="retention",
         from_=period.start,
         to=period.end,
-        freshness=await _freshness(session, "report_membership_spans", interval_seconds),
+        freshness=await _freshness(session, "report_membership_flows", interval_seconds),
         circles=await _table(session, RetentionCircle, sql.RETENTION_CIRCLES, period),
         months=await _table(session, RetentionMonth, sql.RETENTION_MONTHS, period),
     )
