@@ -15,6 +15,7 @@ from datetime import datetime
 import pytest
 
 from mcm_payments.reports import service
+from mcm_payments.reports.schemas import DuesReport, RevenueReport
 
 PERIOD = {"from": "2026-01-01", "to": "2026-03-01"}
 E1, E2 = uuid.UUID(int=1), uuid.UUID(int=2)
@@ -216,3 +217,9 @@ async def test_only_leadership_and_admin_read_reports(harness, name: str) -> Non
         response = await harness.http.get(f"/api/v1/reports/{name}", headers=harness.headers(uuid.uuid4(), *roles))
         assert response.status_code == status, roles
     assert (await harness.http.get(f"/api/v1/reports/{name}")).status_code == 401
+
+
+@pytest.mark.parametrize(("name", "model"), [("dues", DuesReport), ("revenue", RevenueReport)])
+async def test_the_json_the_database_renders_is_what_openapi_documents(fixture, name, model) -> None:
+    body = await report(fixture, name)
+    assert model.model_validate(body).model_dump(mode="json", by_alias=True) == body  # nothing missing or extra

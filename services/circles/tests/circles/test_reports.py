@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from mcm_circles.reports.models import VIEWS
+from mcm_circles.reports.schemas import AttendanceReport, EventsReport, GoalsReport, RetentionReport
 from mcm_shared.reports import refresh_views
 
 from .support import Api, make_user
@@ -395,3 +396,23 @@ async def test_the_waitlist_history_is_kept_by_the_database(api: Api) -> None:
     direct = await registration(api, event_id, "confirmed")
     row = (await api.rows("SELECT * FROM circles.event_registrations WHERE id = :id", id=direct))[0]
     assert row["waitlisted_at"] is None and row["promoted_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("retention", RetentionReport),
+        ("attendance", AttendanceReport),
+        ("goals", GoalsReport),
+        ("events", EventsReport),
+    ],
+)
+async def test_the_json_the_database_renders_is_what_openapi_documents(fixture: Api, leader, name, model) -> None:
+    body = await report(fixture, leader, name)
+    parsed = model.model_validate(body)
+    assert list(body) == list(parsed.model_dump(by_alias=True))  # no key missing, none extra, same order
+    for table, field in model.model_fields.items():
+        if field.annotation is not None and getattr(field.annotation, "__origin__", None) is list:
+            row_model = field.annotation.__args__[0]
+            assert body[table], table
+            assert all(list(row) == list(row_model.model_fields) for row in body[table]), table

@@ -6,14 +6,25 @@ The figures themselves are computed by the service that owns the data, in Postgr
 
 from mcm_shared.reports.freshness import Freshness, ViewRefresher, freshness_of, refresh_views
 from mcm_shared.reports.period import Period, ReportPeriod, period_of
-from mcm_shared.reports.render import CSV_MEDIA_TYPE, render_report, report_responses, wants_csv
+from mcm_shared.reports.render import (
+    CSV_MEDIA_TYPE,
+    Rendered,
+    ReportTable,
+    csv_table_of,
+    render_report,
+    report_responses,
+    wants_csv,
+)
 
 __all__ = [
     "CSV_MEDIA_TYPE",
     "Freshness",
     "Period",
+    "Rendered",
     "ReportPeriod",
+    "ReportTable",
     "ViewRefresher",
+    "csv_table_of",
     "freshness_of",
     "period_of",
     "refresh_views",

@@ -1,16 +1,11 @@
-"""The reports' SQL: each reads its materialized view for the period and lets PostgreSQL count.
+"""The reports' SQL: each table's SELECT over its materialized view for the period (PostgreSQL
+counts, and `mcm_shared.reports` has it render the rows).
 
 `:start` and `:end` are the period's first day and the day after its last month (dates, read as
 UTC midnights); `months` is the series of the period's months, so every month has a row.
 """
 
 from __future__ import annotations
-
-from datetime import date
-from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 S = "circles"
 
@@ -128,12 +123,3 @@ EVENTS_MONTHS = f"""
       FROM months LEFT JOIN {S}.report_event_fill e ON e.month = months.month
      GROUP BY months.month ORDER BY months.month
 """
-
-
-class ReportRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def rows(self, query: str, start: date, end: date) -> list[dict[str, Any]]:
-        result = await self.session.execute(text(query), {"start": start, "end": end})
-        return [dict(row) for row in result.mappings()]

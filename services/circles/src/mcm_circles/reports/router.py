@@ -6,25 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from mcm_circles.deps import RuntimeDep
 from mcm_circles.reports import service
-from mcm_circles.reports.schemas import (
-    AttendanceCircle,
-    AttendanceMonth,
-    AttendanceReport,
-    EventFill,
-    EventsMonth,
-    EventsReport,
-    GoalsCircle,
-    GoalsMonth,
-    GoalsReport,
-    RetentionCircle,
-    RetentionMonth,
-    RetentionReport,
-)
+from mcm_circles.reports.schemas import AttendanceReport, EventsReport, GoalsReport, RetentionReport
 from mcm_shared.errors import Forbidden, InvalidInput, Unauthenticated, problem_responses
-from mcm_shared.reports import ReportPeriod, render_report, report_responses
+from mcm_shared.reports import Period, ReportPeriod, csv_table_of, report_responses
 from mcm_shared.security import Principal, require_permission
 from mcm_shared.wiring import SessionDep
 
@@ -36,7 +24,20 @@ Table = Annotated[str | None, Query(description="With `Accept: text/csv`: which 
 PROBLEMS = problem_responses(Unauthenticated, Forbidden, InvalidInput)
 
 
-@router.get("/retention", response_model=None, responses={**report_responses(RetentionReport), **PROBLEMS})
+def _responses(model: type[BaseModel]) -> dict[int | str, dict[str, object]]:
+    return {**report_responses(model), **PROBLEMS}
+
+
+async def _answer(
+    name: str, period: Period, session: SessionDep, runtime: RuntimeDep, accept: str | None, table: str | None
+) -> Response:
+    csv_table = csv_table_of(accept, table, service.table_names(name))
+    interval = runtime.settings.reports_refresh_interval_seconds
+    rendered = await service.report(session, name, period, interval_seconds=interval, csv_table=csv_table)
+    return rendered.response()
+
+
+@router.get("/retention", response_model=None, responses=_responses(RetentionReport))
 async def retention_report(
     _: ReportReader,
     period: ReportPeriod,
@@ -46,15 +47,10 @@ async def retention_report(
     table: Table = None,
 ) -> Response:
     """Membership growth and retention per circle over the period, and across circles per month."""
-    report = await service.retention(
-        session, period, interval_seconds=runtime.settings.reports_refresh_interval_seconds
-    )
-    return render_report(
-        report, period, {"circles": RetentionCircle, "months": RetentionMonth}, accept=accept, table=table
-    )
+    return await _answer("retention", period, session, runtime, accept, table)
 
 
-@router.get("/attendance", response_model=None, responses={**report_responses(AttendanceReport), **PROBLEMS})
+@router.get("/attendance", response_model=None, responses=_responses(AttendanceReport))
 async def attendance_report(
     _: ReportReader,
     period: ReportPeriod,
@@ -64,15 +60,10 @@ async def attendance_report(
     table: Table = None,
 ) -> Response:
     """Attendance rate across circles per month, and per circle over the period."""
-    report = await service.attendance(
-        session, period, interval_seconds=runtime.settings.reports_refresh_interval_seconds
-    )
-    return render_report(
-        report, period, {"months": AttendanceMonth, "circles": AttendanceCircle}, accept=accept, table=table
-    )
+    return await _answer("attendance", period, session, runtime, accept, table)
 
 
-@router.get("/goals", response_model=None, responses={**report_responses(GoalsReport), **PROBLEMS})
+@router.get("/goals", response_model=None, responses=_responses(GoalsReport))
 async def goals_report(
     _: ReportReader,
     period: ReportPeriod,
@@ -82,11 +73,10 @@ async def goals_report(
     table: Table = None,
 ) -> Response:
     """Goal completion across circles per month of the goals' target date, and per circle."""
-    report = await service.goals(session, period, interval_seconds=runtime.settings.reports_refresh_interval_seconds)
-    return render_report(report, period, {"months": GoalsMonth, "circles": GoalsCircle}, accept=accept, table=table)
+    return await _answer("goals", period, session, runtime, accept, table)
 
 
-@router.get("/events", response_model=None, responses={**report_responses(EventsReport), **PROBLEMS})
+@router.get("/events", response_model=None, responses=_responses(EventsReport))
 async def events_report(
     _: ReportReader,
     period: ReportPeriod,
@@ -96,5 +86,4 @@ async def events_report(
     table: Table = None,
 ) -> Response:
     """Event fill and waitlist conversion per event starting in the period, and per month."""
-    report = await service.events(session, period, interval_seconds=runtime.settings.reports_refresh_interval_seconds)
-    return render_report(report, period, {"events": EventFill, "months": EventsMonth}, accept=accept, table=table)
+    return await _answer("events", period, session, runtime, accept, table)

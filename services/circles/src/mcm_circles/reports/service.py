@@ -1,82 +1,80 @@
-"""The reports circles serves: each reads its views for the period and states their freshness."""
+"""The reports circles serves: each reads its views for the period, PostgreSQL renders the rows,
+and the answer states how fresh the views are."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from dataclasses import dataclass
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.db import SCHEMA
 from mcm_circles.reports import repository as sql
-from mcm_circles.reports.repository import ReportRepository
 from mcm_circles.reports.schemas import (
     AttendanceCircle,
     AttendanceMonth,
-    AttendanceReport,
     EventFill,
     EventsMonth,
-    EventsReport,
     GoalsCircle,
     GoalsMonth,
-    GoalsReport,
     RetentionCircle,
     RetentionMonth,
-    RetentionReport,
 )
-from mcm_shared.reports import Freshness, Period, freshness_of
-
-Row = TypeVar("Row", bound=BaseModel)
+from mcm_shared.reports import Period, Rendered, ReportTable, freshness_of, render_report
 
 
-async def _table(session: AsyncSession, model: type[Row], query: str, period: Period) -> list[Row]:
-    rows = await ReportRepository(session).rows(query, period.start, period.end)
-    return [model.model_validate(row) for row in rows]
+@dataclass(frozen=True, slots=True)
+class Report:
+    view: str  # the materialized view it reads (its freshness is the answer's)
+    tables: dict[str, ReportTable]  # the first is the CSV default
 
 
-async def _freshness(session: AsyncSession, view: str, interval_seconds: int) -> Freshness:
-    return await freshness_of(session, SCHEMA, [view], interval_seconds)
+BY_NAME_ORDER = "circle_name, circle_id"
+REPORTS: dict[str, Report] = {
+    "retention": Report(
+        "report_membership_flows",
+        {
+            "circles": ReportTable(sql.RETENTION_CIRCLES, BY_NAME_ORDER, RetentionCircle),
+            "months": ReportTable(sql.RETENTION_MONTHS, "month", RetentionMonth),
+        },
+    ),
+    "attendance": Report(
+        "report_attendance_monthly",
+        {
+            "months": ReportTable(sql.ATTENDANCE_MONTHS, "month", AttendanceMonth),
+            "circles": ReportTable(sql.ATTENDANCE_CIRCLES, BY_NAME_ORDER, AttendanceCircle),
+        },
+    ),
+    "goals": Report(
+        "report_goals_monthly",
+        {
+            "months": ReportTable(sql.GOALS_MONTHS, "month", GoalsMonth),
+            "circles": ReportTable(sql.GOALS_CIRCLES, BY_NAME_ORDER, GoalsCircle),
+        },
+    ),
+    "events": Report(
+        "report_event_fill",
+        {
+            "events": ReportTable(sql.EVENTS, "starts_at, event_id", EventFill),
+            "months": ReportTable(sql.EVENTS_MONTHS, "month", EventsMonth),
+        },
+    ),
+}
 
 
-async def retention(session: AsyncSession, period: Period, *, interval_seconds: int) -> RetentionReport:
-    return RetentionReport(
-        report="retention",
-        from_=period.start,
-        to=period.end,
-        freshness=await _freshness(session, "report_membership_flows", interval_seconds),
-        circles=await _table(session, RetentionCircle, sql.RETENTION_CIRCLES, period),
-        months=await _table(session, RetentionMonth, sql.RETENTION_MONTHS, period),
-    )
+def table_names(name: str) -> tuple[str, ...]:
+    return tuple(REPORTS[name].tables)
 
 
-async def attendance(session: AsyncSession, period: Period, *, interval_seconds: int) -> AttendanceReport:
-    return AttendanceReport(
-        report="attendance",
-        from_=period.start,
-        to=period.end,
-        freshness=await _freshness(session, "report_attendance_monthly", interval_seconds),
-        months=await _table(session, AttendanceMonth, sql.ATTENDANCE_MONTHS, period),
-        circles=await _table(session, AttendanceCircle, sql.ATTENDANCE_CIRCLES, period),
-    )
-
-
-async def goals(session: AsyncSession, period: Period, *, interval_seconds: int) -> GoalsReport:
-    return GoalsReport(
-        report="goals",
-        from_=period.start,
-        to=period.end,
-        freshness=await _freshness(session, "report_goals_monthly", interval_seconds),
-        months=await _table(session, GoalsMonth, sql.GOALS_MONTHS, period),
-        circles=await _table(session, GoalsCircle, sql.GOALS_CIRCLES, period),
-    )
-
-
-async def events(session: AsyncSession, period: Period, *, interval_seconds: int) -> EventsReport:
-    return EventsReport(
-        report="events",
-        from_=period.start,
-        to=period.end,
-        freshness=await _freshness(session, "report_event_fill", interval_seconds),
-        events=await _table(session, EventFill, sql.EVENTS, period),
-        months=await _table(session, EventsMonth, sql.EVENTS_MONTHS, period),
+async def report(
+    session: AsyncSession, name: str, period: Period, *, interval_seconds: int, csv_table: str | None
+) -> Rendered:
+    """Report `name` for `period`: JSON, or its table `csv_table` as CSV."""
+    chosen = REPORTS[name]
+    return await render_report(
+        session,
+        name=name,
+        period=period,
+        freshness=await freshness_of(session, SCHEMA, [chosen.view], interval_seconds),
+        tables=chosen.tables,
+        csv_table=csv_table,
     )

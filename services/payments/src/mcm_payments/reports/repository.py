@@ -1,15 +1,10 @@
-"""The reports' SQL: each reads its materialized view for the period and lets PostgreSQL sum.
+"""The reports' SQL: each table's SELECT over its materialized view for the period (PostgreSQL
+sums, and `mcm_shared.reports` has it render the rows).
 
 `:start` and `:end` are the period's first day and the day after its last month.
 """
 
 from __future__ import annotations
-
-from datetime import date
-from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 S = "payments"
 
@@ -44,12 +39,3 @@ REVENUE_EVENTS = f"""
      GROUP BY event_id, currency
      ORDER BY event_id, currency
 """
-
-
-class ReportRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def rows(self, query: str, start: date, end: date) -> list[dict[str, Any]]:
-        result = await self.session.execute(text(query), {"start": start, "end": end})
-        return [dict(row) for row in result.mappings()]

@@ -9,9 +9,9 @@ from fastapi.responses import Response
 
 from mcm_payments.deps import RuntimeDep
 from mcm_payments.reports import service
-from mcm_payments.reports.schemas import DuesMonth, DuesReport, RevenueEvent, RevenueMonth, RevenueReport
+from mcm_payments.reports.schemas import DuesReport, RevenueReport
 from mcm_shared.errors import Forbidden, InvalidInput, Unauthenticated, problem_responses
-from mcm_shared.reports import ReportPeriod, render_report, report_responses
+from mcm_shared.reports import Period, ReportPeriod, csv_table_of, report_responses
 from mcm_shared.security import Principal, require_permission
 from mcm_shared.wiring import SessionDep
 
@@ -21,6 +21,15 @@ ReportReader = Annotated[Principal, Depends(require_permission("reports:read"))]
 Accept = Annotated[str | None, Header(include_in_schema=False)]
 Table = Annotated[str | None, Query(description="With `Accept: text/csv`: which table (default: the first)")]
 PROBLEMS = problem_responses(Unauthenticated, Forbidden, InvalidInput)
+
+
+async def _answer(
+    name: str, period: Period, session: SessionDep, runtime: RuntimeDep, accept: str | None, table: str | None
+) -> Response:
+    csv_table = csv_table_of(accept, table, service.table_names(name))
+    interval = runtime.settings.reports_refresh_interval_seconds
+    rendered = await service.report(session, name, period, interval_seconds=interval, csv_table=csv_table)
+    return rendered.response()
 
 
 @router.get("/dues", response_model=None, responses={**report_responses(DuesReport), **PROBLEMS})
@@ -33,8 +42,7 @@ async def dues_report(
     table: Table = None,
 ) -> Response:
     """On-time dues rate per month: instalments paid by their due date among those due."""
-    report = await service.dues(session, period, interval_seconds=runtime.settings.reports_refresh_interval_seconds)
-    return render_report(report, period, {"months": DuesMonth}, accept=accept, table=table)
+    return await _answer("dues", period, session, runtime, accept, table)
 
 
 @router.get("/revenue", response_model=None, responses={**report_responses(RevenueReport), **PROBLEMS})
@@ -47,5 +55,4 @@ async def revenue_report(
     table: Table = None,
 ) -> Response:
     """Revenue (payments minus refunds) per month and per event, one row per currency."""
-    report = await service.revenue(session, period, interval_seconds=runtime.settings.reports_refresh_interval_seconds)
-    return render_report(report, period, {"months": RevenueMonth, "events": RevenueEvent}, accept=accept, table=table)
+    return await _answer("revenue", period, session, runtime, accept, table)

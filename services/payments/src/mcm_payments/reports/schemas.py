@@ -6,15 +6,19 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mcm_shared.reports import Freshness
 
 
 class ReportBase(BaseModel):
+    """What every report answers besides its tables (documents the JSON the database renders)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
     report: str
     # The period: whole UTC months, `from` inclusive, `to` exclusive.
-    from_: date = Field(serialization_alias="from")
+    from_: date = Field(alias="from")
     to: date
     freshness: Freshness
 

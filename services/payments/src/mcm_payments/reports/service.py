@@ -1,47 +1,54 @@
-"""The reports payments serves, and the refresh of their views (run by the payments worker)."""
+"""The reports payments serves (PostgreSQL renders the rows; the answer states how fresh the views
+are), and the refresh of their views (run by the payments worker)."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from dataclasses import dataclass
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.db import SCHEMA
 from mcm_payments.reports import repository as sql
 from mcm_payments.reports.models import VIEWS
-from mcm_payments.reports.repository import ReportRepository
-from mcm_payments.reports.schemas import DuesMonth, DuesReport, RevenueEvent, RevenueMonth, RevenueReport
+from mcm_payments.reports.schemas import DuesMonth, RevenueEvent, RevenueMonth
 from mcm_payments.runtime import PaymentsRuntime
-from mcm_shared.reports import Period, freshness_of, refresh_views
-
-Row = TypeVar("Row", bound=BaseModel)
+from mcm_shared.reports import Period, Rendered, ReportTable, freshness_of, refresh_views, render_report
 
 
-async def _table(session: AsyncSession, model: type[Row], query: str, period: Period) -> list[Row]:
-    rows = await ReportRepository(session).rows(query, period.start, period.end)
-    return [model.model_validate(row) for row in rows]
+@dataclass(frozen=True, slots=True)
+class Report:
+    views: tuple[str, ...]  # the materialized views it reads (the stalest gives the answer's freshness)
+    tables: dict[str, ReportTable]  # the first is the CSV default
 
 
-async def dues(session: AsyncSession, period: Period, *, interval_seconds: int) -> DuesReport:
-    return DuesReport(
-        report="dues",
-        from_=period.start,
-        to=period.end,
-        freshness=await freshness_of(session, SCHEMA, ["report_dues_monthly"], interval_seconds),
-        months=await _table(session, DuesMonth, sql.DUES_MONTHS, period),
-    )
+REPORTS: dict[str, Report] = {
+    "dues": Report(("report_dues_monthly",), {"months": ReportTable(sql.DUES_MONTHS, "month", DuesMonth)}),
+    "revenue": Report(
+        ("report_revenue_monthly", "report_revenue_events"),
+        {
+            "months": ReportTable(sql.REVENUE_MONTHS, "month, currency", RevenueMonth),
+            "events": ReportTable(sql.REVENUE_EVENTS, "event_id, currency", RevenueEvent),
+        },
+    ),
+}
 
 
-async def revenue(session: AsyncSession, period: Period, *, interval_seconds: int) -> RevenueReport:
-    views = ["report_revenue_monthly", "report_revenue_events"]
-    return RevenueReport(
-        report="revenue",
-        from_=period.start,
-        to=period.end,
-        freshness=await freshness_of(session, SCHEMA, views, interval_seconds),
-        months=await _table(session, RevenueMonth, sql.REVENUE_MONTHS, period),
-        events=await _table(session, RevenueEvent, sql.REVENUE_EVENTS, period),
+def table_names(name: str) -> tuple[str, ...]:
+    return tuple(REPORTS[name].tables)
+
+
+async def report(
+    session: AsyncSession, name: str, period: Period, *, interval_seconds: int, csv_table: str | None
+) -> Rendered:
+    """Report `name` for `period`: JSON, or its table `csv_table` as CSV."""
+    chosen = REPORTS[name]
+    return await render_report(
+        session,
+        name=name,
+        period=period,
+        freshness=await freshness_of(session, SCHEMA, chosen.views, interval_seconds),
+        tables=chosen.tables,
+        csv_table=csv_table,
     )
 
 
