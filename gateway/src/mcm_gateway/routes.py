@@ -27,6 +27,14 @@ ROUTE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/conversations", "messaging"),
     ("/api/v1/notifications", "messaging"),
     ("/api/v1/realtime", "messaging"),
+    # Each report is served by the service that owns its data (docs/reports.md): exact names,
+    # so an unknown report is the gateway's 404 and no service sees another's report paths.
+    ("/api/v1/reports/retention", "circles"),
+    ("/api/v1/reports/attendance", "circles"),
+    ("/api/v1/reports/goals", "circles"),
+    ("/api/v1/reports/events", "circles"),
+    ("/api/v1/reports/dues", "payments"),
+    ("/api/v1/reports/revenue", "payments"),
 )
 
 # (method, exact path) pairs a client may call without a token.
