@@ -9,7 +9,8 @@ import uuid
 from sqlalchemy import text
 
 from . import test_invitations
-from .conftest import bearer, make_admin, new_email, signed_up
+from .conftest import bearer, make_admin, new_email, signed_up, user_id_of
+from .test_privacy import events_of
 
 # The real circles service on a loopback port, and auth's client pointed at it.
 circles_service = test_invitations.circles_service
@@ -147,10 +148,27 @@ async def test_a_real_run_creates_circles_and_invites_and_a_rerun_changes_nothin
         [(members[0], ids[berlin]), (members[1], ids[berlin]), (members[2], ids[online])]
     )
     await mail.wait_for_text(members[2], "/invitations/accept")
+    async with client.app.state.db.session() as session:
+        roles = dict(
+            (
+                await session.execute(
+                    text("SELECT email, circle_role FROM auth.invitations WHERE email = ANY(:emails)"),
+                    {"emails": members},
+                )
+            ).all()
+        )
+    assert roles == {members[0]: None, members[1]: "facilitator", members[2]: None}
+    # The facilitator's acceptance tells circles his role.
+    _, facilitator = await signed_up(client)
+    token = await test_invitations.token_from_mail(mail, members[1])
+    accepted = await client.post("/api/v1/invitations/accept", json={"token": token}, headers=bearer(facilitator))
+    assert accepted.status_code == 200, accepted.text
+    [event] = await events_of(client, "invitation.accepted", await user_id_of(client, facilitator))
+    assert event["payload"]["circle_role"] == "facilitator"
     # The same file again: circles matched by key, open invitations not sent again.
     again = await post(client, admin, body, dry_run=False)
     assert again.json()["circles"] == {"created": 0, "existing": 2}
-    assert again.json()["invitations"] == {"sent": 0, "already_open": 3, "already_accepted": 0}
+    assert again.json()["invitations"] == {"sent": 0, "already_open": 2, "already_accepted": 1}
     assert await circles_with_keys(circles.app, [berlin, online]) == ids
     assert len(await invitations_to(client, members)) == 3
     # A later file may name circles imported earlier without repeating them.

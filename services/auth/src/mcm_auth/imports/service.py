@@ -111,7 +111,9 @@ async def run(
         else:
             sent += 1
             if not dry_run and circle_id is not None:
-                await invitations.invite_imported(session, runtime, inviter, email=member.email, circle_id=circle_id)
+                await invitations.invite_imported(
+                    session, runtime, inviter, email=member.email, circle_id=circle_id, circle_role=member.role
+                )
     if dry_run:
         await session.rollback()
     else:

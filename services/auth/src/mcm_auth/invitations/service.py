@@ -123,7 +123,7 @@ async def circle_invitations_of(session: AsyncSession, emails: list[str]) -> dic
 
 
 async def invite_imported(
-    session: AsyncSession, runtime: AuthRuntime, inviter: User, *, email: str, circle_id: uuid.UUID
+    session: AsyncSession, runtime: AuthRuntime, inviter: User, *, email: str, circle_id: uuid.UUID, circle_role: str
 ) -> None:
     """A bulk import's circle invitation, in the caller's transaction (the import commits once).
     The import already checked that the inviter is an admin and the circle exists, and it is not
@@ -136,6 +136,7 @@ async def invite_imported(
             token_hash=token_hash(token),
             expires_at=datetime.now(UTC) + timedelta(seconds=runtime.settings.invitation_ttl_seconds),
             circle_id=circle_id,
+            circle_role=None if circle_role == "member" else circle_role,
             roles=[],
             invited_by=inviter.id,
         )
@@ -230,6 +231,8 @@ async def accept(session: AsyncSession, runtime: AuthRuntime, user_id: uuid.UUID
                 "circle_id": invitation.circle_id,
                 "event_id": invitation.event_id,
                 "invited_by": invitation.invited_by,
+                # "facilitator" (a bulk import's) or None: circles admits him as a member.
+                "circle_role": invitation.circle_role,
             },
             key=str(user.id),
         )
