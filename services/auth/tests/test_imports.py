@@ -8,8 +8,11 @@ import uuid
 
 from sqlalchemy import text
 
+from mcm_auth.import_command import import_file
+
 from . import test_invitations
 from .conftest import bearer, make_admin, new_email, signed_up, user_id_of
+from .test_cli import run_in_thread
 from .test_privacy import events_of
 
 # The real circles service on a loopback port, and auth's client pointed at it.
@@ -197,3 +200,36 @@ async def test_size_type_and_header_limits(client, circles):
 async def test_a_member_cannot_import(client):
     _, member = await signed_up(client)
     assert (await post(client, member, csv_of(), dry_run=True)).status_code == 403
+
+
+async def test_the_import_command_checks_then_imports_as_the_named_admin(
+    client, circles, creds_url, redis_url, key_dir, tmp_path, monkeypatch, capsys
+):
+    admin_email = new_email()
+    _, admin = await make_admin(client)
+    async with client.app.state.db.session() as session:
+        await session.execute(
+            text("UPDATE auth.users SET email = :email WHERE id = :id"),
+            {"email": admin_email, "id": await user_id_of(client, admin)},
+        )
+        await session.commit()
+    circle, address = key(), new_email()
+    path = tmp_path / "people.csv"
+    path.write_bytes(csv_of(circle_row(circle), member_row(address, circle), member_row("nope", circle)))
+    env = {
+        "ENVIRONMENT": "test",
+        "CREDS_DATABASE_URL": creds_url,
+        "REDIS_URL": redis_url,
+        "JWT_KEY_DIR": str(key_dir),
+        "CIRCLES_URL": circles.url,
+    }
+    code = await run_in_thread(import_file, [str(path), "--as", admin_email, "--dry-run"], monkeypatch, **env)
+    assert code == 1
+    assert '"line": 4' in capsys.readouterr().out
+    path.write_bytes(csv_of(circle_row(circle), member_row(address, circle)))
+    assert await run_in_thread(import_file, [str(path), "--as", admin_email], monkeypatch, **env) == 0
+    ids = await circles_with_keys(circles.app, [circle])
+    assert await invitations_to(client, [address]) == [(address, ids[circle])]
+    _, member = await signed_up(client)
+    member_email = (await client.get("/api/v1/auth/me", headers=bearer(member))).json()["email"]
+    assert await run_in_thread(import_file, [str(path), "--as", member_email], monkeypatch, **env) == 2
