@@ -233,3 +233,14 @@ async def test_the_import_command_checks_then_imports_as_the_named_admin(
     _, member = await signed_up(client)
     member_email = (await client.get("/api/v1/auth/me", headers=bearer(member))).json()["email"]
     assert await run_in_thread(import_file, [str(path), "--as", member_email], monkeypatch, **env) == 2
+
+
+async def test_runs_are_limited_per_admin(client, circles):
+    _, admin = await make_admin(client)
+    header_only = csv_of()
+    for _ in range(30):
+        assert (await post(client, admin, header_only, dry_run=True)).status_code == 200
+    refused = await post(client, admin, header_only, dry_run=True)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    _, other_admin = await make_admin(client)
+    assert (await post(client, other_admin, header_only, dry_run=True)).status_code == 200

@@ -13,7 +13,7 @@ from mcm_auth.imports.errors import ImportRefused, ImportTooLarge, NotCsv, Unrea
 from mcm_auth.imports.parse import FileUnreadable, parse
 from mcm_auth.imports.schemas import ImportReport
 from mcm_auth.internal.client import ServiceUnavailable
-from mcm_shared.errors import Forbidden, Unauthenticated, problem_responses
+from mcm_shared.errors import Forbidden, RateLimited, Unauthenticated, problem_responses
 from mcm_shared.security import Role
 from mcm_shared.wiring import SessionDep
 
@@ -47,7 +47,14 @@ async def _body(request: Request) -> bytes:
     "",
     response_model=ImportReport,
     responses=problem_responses(
-        Unauthenticated, Forbidden, ImportTooLarge, NotCsv, UnreadableImport, ImportRefused, ServiceUnavailable
+        Unauthenticated,
+        Forbidden,
+        ImportTooLarge,
+        NotCsv,
+        UnreadableImport,
+        ImportRefused,
+        ServiceUnavailable,
+        RateLimited,
     ),
     openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
@@ -64,6 +71,7 @@ async def import_file(
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in CSV_TYPES:
         raise NotCsv()
+    await service.count_run(runtime, account.user)
     try:
         parsed = parse(await _body(request))
     except FileUnreadable as error:

@@ -27,9 +27,13 @@ from mcm_auth.imports.errors import ImportRefused
 from mcm_auth.imports.parse import ParsedFile
 from mcm_auth.imports.schemas import CircleCounts, ImportProblem, ImportReport, InvitationCounts
 from mcm_auth.invitations import service as invitations
+from mcm_auth.ratelimit import hit
 from mcm_auth.runtime import AuthRuntime
 
 CIRCLES_IMPORT = "/internal/v1/imports/circles"
+# Through the API, per admin: an import can send thousands of emails, and a dry run costs a call
+# to circles per run. Enough for a migration day's corrections.
+RUNS_PER_HOUR = 30
 LOCK = "SELECT pg_advisory_xact_lock(hashtext('mcm_auth.imports'))"
 
 
@@ -44,6 +48,17 @@ class _Circle(BaseModel):
 class _CirclesAnswer(BaseModel):
     circles: list[_Circle]
     known: list[_Circle]
+
+
+async def count_run(runtime: AuthRuntime, admin: User) -> None:
+    """429 + Retry-After beyond RUNS_PER_HOUR runs (dry or real) per admin."""
+    await hit(
+        runtime.redis,
+        f"auth:imports:user:{admin.id}",
+        limit=RUNS_PER_HOUR,
+        window_seconds=3600,
+        detail="Too many imports in the last hour; try again later.",
+    )
 
 
 async def _ask_circles(runtime: AuthRuntime, parsed: ParsedFile, inviter: User, *, dry_run: bool) -> _CirclesAnswer:
