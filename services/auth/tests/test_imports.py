@@ -97,16 +97,19 @@ async def test_a_dry_run_lists_every_problem_by_line_and_writes_nothing(client, 
         member_row(new_email(), small, role="boss"),  # line 12
         member_row(new_email(), small, name=""),  # line 13: missing display_name
         "party,,,,,,,,,,,,,,,,,",  # line 14
+        circle_row("bad key"),  # line 15: not a key circles accepts
+        member_row(new_email(), "no where"),  # line 16: unknown (and no key at all)
     )
     response = await post(client, admin, body, dry_run=True)
     assert response.status_code == 200, response.text
     report = response.json()
     lines = [problem["line"] for problem in report["problems"]]
-    assert lines == [3, 4, 5, 6, 8, 9, 11, 12, 13, 14], report["problems"]
+    assert lines == [3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 15, 16], report["problems"]
     messages = {problem["line"]: problem["message"] for problem in report["problems"]}
     assert "weekday" in messages[3] and "duplicate circle key" in messages[4] and "key" in messages[5]
     assert "bad email" in messages[6] and "duplicate row" in messages[8] and "unknown circle key" in messages[9]
     assert "at most 2 members" in messages[11]
+    assert "key must be" in messages[15] and "unknown circle key" in messages[16]
     assert report["dry_run"] is True
     assert await circles_with_keys(circles.app, [small, other]) == {}
     assert await invitations_to(client, emails) == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from mcm_auth.accounts.rules import clean_display_name, normalise_email
 from mcm_auth.imports.schemas import ImportProblem
 
 MAX_ROWS = 5000
+# The shape circles accepts for circles.import_key.
+KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CIRCLE_COLUMNS = (
     "key",
     "name",
@@ -104,6 +107,9 @@ def _read_circle(parsed: ParsedFile, line: int, row: dict[str, str], seen: dict[
         return
     if missing:
         parsed.problem(line, f"missing field(s): {', '.join(missing)}")
+        return
+    if not KEY.match(row["key"]):
+        parsed.problem(line, "key must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
         return
     if row["key"] in seen:
         parsed.problem(line, f"duplicate circle key {row['key']!r} (first on line {seen[row['key']]})")

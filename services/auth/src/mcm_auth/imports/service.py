@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_auth.accounts.models import User
 from mcm_auth.imports.errors import ImportRefused
-from mcm_auth.imports.parse import ParsedFile
+from mcm_auth.imports.parse import KEY, ParsedFile
 from mcm_auth.imports.schemas import CircleCounts, ImportProblem, ImportReport, InvitationCounts
 from mcm_auth.invitations import service as invitations
 from mcm_auth.ratelimit import hit
@@ -67,7 +67,8 @@ async def _ask_circles(runtime: AuthRuntime, parsed: ParsedFile, inviter: User, 
         "created_by": str(inviter.id),
         "dry_run": dry_run,
         "circles": [{"key": row.key, "circle": row.fields} for row in parsed.circles],
-        "refer": sorted({row.circle_key for row in parsed.members} - in_file),
+        # A key of a shape never imported cannot exist: reported as unknown, not asked about.
+        "refer": sorted({row.circle_key for row in parsed.members if KEY.match(row.circle_key)} - in_file),
     }
     return _CirclesAnswer.model_validate(await runtime.internal.post("circles", CIRCLES_IMPORT, body))
 
