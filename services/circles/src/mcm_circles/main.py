@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from mcm_circles import consumers
 from mcm_circles.archiving.router import router as archiving_router
+from mcm_circles.circles.router import internal_router as circles_internal_router
 from mcm_circles.circles.router import router as circles_router
 from mcm_circles.clock import Clock, SystemClock
 from mcm_circles.config import EventsSettings, Settings
@@ -58,6 +59,7 @@ CIRCLES_ROUTERS = [
     directory_router,
     memberships_internal_router,
     reports_router,
+    circles_internal_router,
 ]
 
 

@@ -150,12 +150,18 @@ async def active_user_ids(session: AsyncSession, circle_id: uuid.UUID, *, role: 
 
 
 async def admit_invited(
-    session: AsyncSession, circle_id: uuid.UUID, user_id: uuid.UUID, *, invited_by: uuid.UUID | None
+    session: AsyncSession,
+    circle_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    invited_by: uuid.UUID | None,
+    role: str = "member",
 ) -> str | None:
     """An accepted invitation into a circle: the facilitator (or an admin) chose him, so the join
     policy does not apply, but capacity does. Returns "active", "pending" (full: he waits as a
     pending request the facilitators can approve when a seat frees) or None (no such open circle).
     Idempotent: a current membership is kept as it is (or activated if pending and a seat is free).
+    `role` "facilitator" (a bulk import's facilitator rows): he facilitates at once, holding no seat.
     """
     row = await locking.get_with_membership(session, circle_id, user_id, lock=True)
     if row is None or row[0].archived_at is not None:
@@ -165,9 +171,9 @@ async def admit_invited(
         return "active"
     if membership is None:
         membership = Membership(
-            id=uuid.uuid4(), circle_id=circle.id, user_id=user_id, role="member", status="pending", added_by=invited_by
+            id=uuid.uuid4(), circle_id=circle.id, user_id=user_id, role=role, status="pending", added_by=invited_by
         )
-        if circle.member_count >= circle.capacity_max:
+        if role == "member" and circle.member_count >= circle.capacity_max:
             session.add(membership)
             await session.flush()
             return "pending"
