@@ -1,7 +1,7 @@
 """Events about obligations: what payments publishes, and the circles events it consumes.
 
 Published (stream `events:payments`): obligation.settled, obligation.overdue, obligation.paused,
-obligation.waived, notification.requested. Consumed (stream `events:circles`):
+obligation.waived, obligation.payment_failed, notification.requested. Consumed (stream `events:circles`):
 membership.payment_required, registration.payment_required, membership.ended,
 registration.expired (registration.cancelled and event.cancelled: see refunds/bus.py).
 """
@@ -58,6 +58,24 @@ async def publish_overdue(session: AsyncSession, writer: EventWriter, obligation
             "amount_due": obligation.amount_due,
             "currency": obligation.currency,
             "overdue_since": obligation.overdue_since,
+        },
+        key=str(obligation.id),
+    )
+
+
+async def publish_payment_failed(
+    session: AsyncSession, writer: EventWriter, obligation: Obligation, *, attempt: int | None
+) -> None:
+    """A renewal charge failed: what happened, for messaging's notification centre to tell the
+    member himself (urgent: emailed at once); his standing follows from Stripe's later news."""
+    await writer.publish(
+        session,
+        "obligation.payment_failed",
+        {
+            **reference(obligation),
+            "amount_due": obligation.amount_due,
+            "currency": obligation.currency,
+            "attempt": attempt,
         },
         key=str(obligation.id),
     )
