@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_messaging.audience import service as audience
 from mcm_messaging.notifications import service
 from mcm_messaging.notifications.service import Entry
-from mcm_messaging.notifications.wording import local, parse_time
+from mcm_messaging.notifications.wording import local, parse_time, where
 from mcm_messaging.runtime import MessagingRuntime
 from mcm_shared.events import Envelope, Handler
 
@@ -91,6 +91,7 @@ def handlers(runtime: MessagingRuntime) -> dict[str, Handler]:
         if envelope.type == "meeting.rescheduled":
             previous = parse_time(payload.get("previous_starts_at"))
             data["previous_starts_at"] = previous.isoformat() if previous else ""
+            data["previous_when"] = local(previous, timezone) if previous else ""
             title = f"Meeting moved: {name}"
             body = f"The meeting of {name} was moved to {when}" + (
                 f" (it was {local(previous, timezone)})." if previous else "."
@@ -102,9 +103,10 @@ def handlers(runtime: MessagingRuntime) -> dict[str, Handler]:
         else:
             title = f"New meeting: {name}"
             body = f"{name} meets on {when}."
-        for key in ("address", "video_url"):
-            if key in data:
-                body += f"\n{'Address' if key == 'address' else 'Video link'}: {data[key]}"
+        data["when"] = when
+        data["where"] = where(data)
+        if data["where"]:
+            body += f"\n{data['where']}"
         entry = Entry(kind, title, body, f"/circles/{data['circle_id']}", data)
         await service.record(session, runtime, envelope.id, recipients, entry)
 

@@ -31,7 +31,8 @@ KINDS: dict[str, Kind] = {
         Kind("meeting_cancelled", "circle.meeting_cancelled", Email.IF_UNREAD),
         Kind("payment_failed", "payment_failed", Email.AT_ONCE),
         Kind("dues_overdue", "dues_overdue", Email.IF_UNREAD),
-        Kind("transfer_decided", "circle.transfer_decided", Email.IF_UNREAD),
+        # A declined transfer is worded by circle.transfer_declined (the entry names it).
+        Kind("transfer_decided", "circle.transfer_approved", Email.IF_UNREAD),
         Kind("role_granted", "role_granted", Email.IF_UNREAD),
         Kind("meeting_reminder", "meeting_reminder", Email.AT_ONCE),
     )

@@ -26,3 +26,14 @@ def local(moment: datetime, timezone: str | None) -> str:
     """e.g. 'Monday 29 March 2027, 19:00 (Europe/Berlin)'."""
     shown = moment.astimezone(zone(timezone))
     return f"{shown:%A} {shown.day} {shown:%B %Y, %H:%M} ({zone(timezone).key})"
+
+
+def where(details: dict[str, Any]) -> str:
+    """'Address: … · Video link: …' from what circles sent (one line: auth's templates keep
+    substituted values on one line), or '' when it sent neither."""
+    parts = [
+        f"{label}: {details[key]}"
+        for key, label in (("address", "Address"), ("video_url", "Video link"))
+        if details.get(key)
+    ]
+    return " · ".join(parts)

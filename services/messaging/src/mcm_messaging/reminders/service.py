@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_messaging.audience import service as audience
 from mcm_messaging.notifications import service as notifications
 from mcm_messaging.notifications.service import Entry
-from mcm_messaging.notifications.wording import local, parse_time
+from mcm_messaging.notifications.wording import local, parse_time, where
 from mcm_messaging.reminders.models import AgendaItem
 from mcm_messaging.reminders.repository import AgendaRepository
 from mcm_messaging.runtime import MessagingRuntime
@@ -69,9 +69,8 @@ def _hours(minutes: int) -> str:
 def _meeting_reminder(item: AgendaItem, offset_minutes: int) -> Entry:
     when = local(item.starts_at, item.timezone)
     body = f"{item.title} meets in {_hours(offset_minutes)}: {when}."
-    for key, label in (("address", "Address"), ("video_url", "Video link")):
-        if item.details.get(key):
-            body += f"\n{label}: {item.details[key]}"
+    if where(item.details):
+        body += f"\n{where(item.details)}"
     data = {
         "circle_id": str(item.circle_id),
         "circle_name": item.title,
@@ -80,6 +79,7 @@ def _meeting_reminder(item: AgendaItem, offset_minutes: int) -> Entry:
         "local_starts_at": when,
         "timezone": item.timezone,
         "in": _hours(offset_minutes),
+        "where": where(item.details),
         **{key: str(value) for key, value in item.details.items()},
     }
     return Entry("meeting_reminder", f"Reminder: {item.title}, {when}", body, f"/circles/{item.circle_id}", data)
