@@ -49,7 +49,10 @@ def _routes(routes) -> list:
     found = []
     for route in routes:
         if isinstance(route, APIRoute) or hasattr(route, "dependant"):
-            found.append(route)
+            # FastAPI exposes no dependant for an included WebSocket route (messaging's
+            # /api/v1/realtime); its one dependency, get_websocket_runtime, is async.
+            if route.dependant is not None:
+                found.append(route)
         elif hasattr(route, "effective_candidates"):
             found += _routes(route.effective_candidates())
     return found

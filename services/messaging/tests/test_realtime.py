@@ -183,3 +183,69 @@ async def test_tickets_need_a_signed_in_person(harness):
     assert (await harness.http.post(TICKETS)).status_code == 401
     service = harness.issuer.headers("svc:circles", roles=())
     assert (await harness.http.post(TICKETS, headers=service)).status_code == 403
+
+
+async def test_the_command_line_client_lists_connects_sends_and_prints_frames(harness):
+    import io
+
+    from mcm_devstack.chat import run
+
+    conversation_id, support, member = await direct(harness)
+    await say(harness, conversation_id, support, "before", "support")
+    out = io.StringIO()
+    token = harness.issuer.token(member, roles=("member",))
+    received = await asyncio.wait_for(
+        run(harness.served.url, token, say=(conversation_id, "hello from the terminal"), frames=1, out=out), 20
+    )
+    lines = out.getvalue().splitlines()
+    assert received == 1
+    assert any(conversation_id in line and "unread   1" in line for line in lines), lines
+    assert "# sent: 201" in lines
+    frame = json.loads(lines[-1])
+    assert frame["type"] == "message" and frame["data"]["body"] == "hello from the terminal"
+
+
+async def test_typing_reaches_the_others_in_the_conversation_only(harness):
+    conversation_id, support, member = await direct(harness)
+    outsider = await harness.user()
+    typist = await open_socket(harness, member)
+    listener = await open_socket(harness, support, roles=("support",))
+    stranger = await open_socket(harness, outsider)
+    await typist.send(json.dumps({"type": "typing", "conversation_id": conversation_id}))
+    frame = await next_frame(listener, "typing")
+    assert frame["data"] == {"conversation_id": conversation_id, "user_id": str(member)}
+    # The outsider typing "into" it tells nobody, and nobody tells the outsider.
+    await stranger.send(json.dumps({"type": "typing", "conversation_id": conversation_id}))
+    await stranger.send(json.dumps({"type": "typing", "conversation_id": "nonsense"}))
+    await asyncio.sleep(0.5)
+    await say(harness, conversation_id, support, "after typing", "support")
+    seen = []
+    while not seen or seen[-1]["type"] != "message":
+        seen.append(json.loads(await asyncio.wait_for(listener.recv(), 5)))
+    assert [f["type"] for f in seen] == ["message"], seen  # the outsider's typing reached nobody
+    with pytest.raises(TimeoutError):
+        await next_frame(stranger, "typing", timeout=1.0)
+    for socket in (typist, listener, stranger):
+        await socket.close()
+
+
+async def feed(harness, user_id, count: int, size: int = 10) -> None:
+    """Frames straight into the user's feed, as a push writes them."""
+    frame = json.dumps({"type": "message", "data": {"body": "x" * size}})
+    async with harness.redis.pipeline(transaction=False) as pipe:
+        for _ in range(count):
+            pipe.xadd(f"messaging:feed:{user_id}", {"frame": frame})
+        await pipe.execute()
+
+
+@pytest.mark.settings(realtime_send_queue=4)
+async def test_a_resume_longer_than_the_send_queue_arrives_whole_and_in_order(harness):
+    member = await harness.user()
+    await feed(harness, member, 1)
+    first = (await harness.redis.xrange(f"messaging:feed:{member}"))[0][0].decode()
+    await feed(harness, member, 40)
+    socket = await open_socket(harness, member)
+    await socket.send(json.dumps({"type": "resume", "after": first}))
+    ids = [(await next_frame(socket))["id"] for _ in range(40)]
+    assert len(set(ids)) == 40 and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
+    await socket.close()

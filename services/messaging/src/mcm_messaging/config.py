@@ -26,6 +26,7 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
     realtime_ticket_ttl_seconds: int = Field(default=30, ge=1, le=600)
     realtime_auth_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     realtime_send_queue: int = Field(default=256, ge=1, le=100_000)
+    realtime_slow_consumer_seconds: float = Field(default=10.0, gt=0, le=300)
     realtime_connections_per_user: int = Field(default=10, ge=1, le=1000)
     realtime_feed_max_length: int = Field(default=1000, ge=10, le=1_000_000)
     realtime_feed_max_age_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)

@@ -428,3 +428,13 @@ async def receipts(session: AsyncSession, caller: Caller, conversation_id: uuid.
     return schemas.Receipts(
         items=[schemas.ReceiptOut(user_id=m.user_id, up_to=m.message_id, read_at=m.read_at) for m in marks]
     )
+
+
+async def typing(session: AsyncSession, runtime: MessagingRuntime, caller: Caller, conversation_id: uuid.UUID) -> None:
+    """Tell the others in a conversation he may write in that he is typing (nothing is stored)."""
+    conversation, access = await _readable(session, caller, conversation_id)
+    if not access.write or runtime.realtime is None:
+        return
+    others = await _recipients(session, conversation) - {caller.user_id}
+    data = {"conversation_id": str(conversation_id), "user_id": str(caller.user_id)}
+    await runtime.realtime.feeds.push(others, "typing", data)

@@ -23,16 +23,20 @@ from mcm_messaging.delivery.feeds import feed_key, parse_id, text, user_of
 
 logger = logging.getLogger("mcm.messaging.hub")
 
-Offer = Callable[[dict[str, Any]], None]
+Offer = Callable[[dict[str, Any]], bool]
 
 
 class Subscriber:
-    """A socket's place in its user's feed. `offer` must not block (it queues, or cuts off)."""
+    """A socket's place in its user's feed. `offer` must not block: it queues the frame and says
+    whether it could; `ready` says whether the socket's queue has room. A socket whose queue is
+    full is left out of the reads (no busy loop on its backlog) and picked up where its cursor is
+    once it has room again; the socket itself decides when a full queue means it is too slow."""
 
-    def __init__(self, user_id: str, cursor: str, offer: Offer) -> None:
+    def __init__(self, user_id: str, cursor: str, offer: Offer, ready: Callable[[], bool]) -> None:
         self.user_id = user_id
         self.cursor = cursor
         self.offer = offer
+        self.ready = ready
 
     def resume(self, after: str) -> None:
         self.cursor = after
@@ -75,8 +79,13 @@ class Hub:
                     await asyncio.wait_for(self._changed.wait(), timeout=1.0)
                 continue
             cursors = {
-                feed_key(user): min((s.cursor for s in subs), key=parse_id) for user, subs in self.subscribers.items()
+                feed_key(user): min((s.cursor for s in ready), key=parse_id)
+                for user, subs in self.subscribers.items()
+                if (ready := [s for s in subs if s.ready()])
             }
+            if not cursors:
+                await asyncio.sleep(0.05)  # every socket's queue is full: wait for them to drain
+                continue
             try:
                 # redis-py types the stream map as dict[KeyT, StreamIdT]: a dict[str, str] does not match
                 answer: Any = await self.redis.xread(cursors, count=self.batch, block=self.block_ms)  # type: ignore[arg-type]
@@ -95,5 +104,6 @@ class Hub:
                 if parse_id(entry_id) <= position:
                     continue
                 frame = json.loads(fields.get(b"frame") or fields.get("frame"))
+                if not subscriber.offer({"type": frame["type"], "id": entry_id, "data": frame["data"]}):
+                    break  # its queue is full: the rest waits at its cursor
                 subscriber.cursor = entry_id
-                subscriber.offer({"type": frame["type"], "id": entry_id, "data": frame["data"]})

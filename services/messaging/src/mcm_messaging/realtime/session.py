@@ -5,10 +5,12 @@ from the user's feed until the client leaves, falls behind, or his session is re
 Close codes: 4400 a frame the server cannot read; 4401 no valid ticket, or the session was
 revoked; 4403 origin not allowed (before the handshake is accepted: HTTP 403); 4408 no auth frame
 in time; 4429 too many sockets for this user; 4008 the client does not read fast enough (its send
-queue, `REALTIME_SEND_QUEUE`, filled up); 1001 the server is shutting down.
+queue, `REALTIME_SEND_QUEUE`, stayed full for `REALTIME_SLOW_CONSUMER_SECONDS`; meanwhile the hub
+holds its frames back in the feed rather than in memory); 1001 the server is shutting down.
 
 Client frames after auth: `{"type": "resume", "after": <id>}` replays the feed after that id;
-`{"type": "ping"}` is answered `{"type": "pong"}`. Heartbeats are also WebSocket pings, which
+`{"type": "ping"}` is answered `{"type": "pong"}`; `{"type": "typing", "conversation_id": …}`
+(at most one every 2 s counts) tells the others in that conversation. Heartbeats are also WebSocket pings, which
 uvicorn sends (every 20 s, closing after 20 s without a pong).
 """
 
@@ -23,15 +25,19 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from mcm_messaging.caller import Caller
+from mcm_messaging.conversations import service as conversations
 from mcm_messaging.delivery.feeds import parse_id
 from mcm_messaging.delivery.hub import Subscriber
 from mcm_messaging.delivery.tickets import TicketHolder
 from mcm_messaging.runtime import MessagingRuntime, Realtime
+from mcm_shared.errors import ProblemError
 
 logger = logging.getLogger("mcm.messaging.realtime")
 
 BAD_FRAME, UNAUTHORISED, FORBIDDEN_ORIGIN, AUTH_TIMEOUT, TOO_MANY, SLOW_CONSUMER = 4400, 4401, 4403, 4408, 4429, 4008
 GOING_AWAY = 1001
+TYPING_EVERY_SECONDS = 2.0
 
 
 class Closed(Exception):
@@ -83,6 +89,19 @@ def _revoked(runtime: MessagingRuntime, holder: TicketHolder) -> bool:
     return bool(runtime.revocations.is_session_revoked(holder.session_id))
 
 
+async def _typing(runtime: MessagingRuntime, holder: TicketHolder, conversation_id: Any) -> None:
+    """`{"type": "typing", "conversation_id": …}`: the others in that conversation get a typing
+    frame, if he may write there; anything else is ignored (no answer tells what exists)."""
+    try:
+        conversation = uuid.UUID(str(conversation_id))
+    except ValueError:
+        return
+    caller = Caller(user_id=holder.user_id, roles=holder.roles)
+    async with runtime.sessionmaker() as session:
+        with contextlib.suppress(ProblemError):
+            await conversations.typing(session, runtime, caller, conversation)
+
+
 async def run(websocket: WebSocket, runtime: MessagingRuntime, realtime: Realtime) -> None:
     if not origin_allowed(runtime, websocket.headers.get("origin")):
         await websocket.close(code=FORBIDDEN_ORIGIN)
@@ -97,17 +116,18 @@ async def run(websocket: WebSocket, runtime: MessagingRuntime, realtime: Realtim
             holder = None  # nothing to release
             raise Closed(TOO_MANY, "too many sockets for this user")
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=runtime.settings.realtime_send_queue)
-        overflow = asyncio.Event()
 
-        def offer(frame: dict[str, Any]) -> None:
+        def offer(frame: dict[str, Any]) -> bool:
             try:
                 queue.put_nowait(frame)
             except asyncio.QueueFull:
-                overflow.set()
+                return False
+            return True
 
-        subscriber = Subscriber(str(holder.user_id), await realtime.feeds.tail(holder.user_id), offer)
+        cursor = await realtime.feeds.tail(holder.user_id)
+        subscriber = Subscriber(str(holder.user_id), cursor, offer, lambda: not queue.full())
         realtime.hub.subscribe(subscriber)
-        await _serve(websocket, runtime, realtime, holder, connection_id, subscriber, queue, overflow)
+        await _serve(websocket, runtime, realtime, holder, connection_id, subscriber, queue)
     except Closed as closed:
         with contextlib.suppress(Exception):
             await websocket.close(code=closed.code, reason=closed.reason)
@@ -129,8 +149,9 @@ async def _serve(
     connection_id: str,
     subscriber: Subscriber,
     queue: asyncio.Queue[dict[str, Any]],
-    overflow: asyncio.Event,
 ) -> None:
+    last_typing = [float("-inf")]
+
     async def send() -> None:
         while True:
             await websocket.send_text(json.dumps(await queue.get(), separators=(",", ":"), default=str))
@@ -147,16 +168,23 @@ async def _serve(
                 subscriber.resume(str(after))
             elif frame.get("type") == "ping":
                 await websocket.send_text('{"type":"pong"}')
+            elif frame.get("type") == "typing":
+                now = asyncio.get_running_loop().time()
+                if now - last_typing[0] >= TYPING_EVERY_SECONDS:  # a burst of keystrokes is one frame
+                    last_typing[0] = now
+                    await _typing(runtime, holder, frame.get("conversation_id"))
 
     async def watch() -> None:
         """Ends the socket when its session is revoked (checked often: revocation must bite
-        within a second) or the client falls behind; renews the connection's claim."""
+        within a second) or its send queue has stayed full for `REALTIME_SLOW_CONSUMER_SECONDS`;
+        renews the connection's claim."""
         renew_every = max(1.0, realtime.limit.claim_seconds / 3)
-        since_renewal = 0.0
+        since_renewal, full_for = 0.0, 0.0
         while True:
             if _revoked(runtime, holder):
                 raise Closed(UNAUTHORISED, "session revoked")
-            if overflow.is_set():
+            full_for = full_for + 0.25 if queue.full() else 0.0
+            if full_for > runtime.settings.realtime_slow_consumer_seconds:
                 raise Closed(SLOW_CONSUMER, "too slow")
             await asyncio.sleep(0.25)
             since_renewal += 0.25
