@@ -151,3 +151,35 @@ async def test_one_source_makes_one_entry_per_member_however_often_it_is_recorde
     assert [await once(), await once()] == [1, 0]
     rows = await harness.sql("SELECT count(*) AS n FROM messaging.notifications WHERE source_id = $1", source)
     assert rows[0]["n"] == 1
+
+
+@pytest.mark.settings(reminders_enabled=False, notification_email_delay_seconds=0)
+async def test_dispatchers_on_several_replicas_ask_for_each_email_once(harness, sessions):
+    """SKIP LOCKED: dispatchers running at once (three here plus the app's own) share the due rows
+    and never ask auth twice for one entry."""
+    runtime = harness.served.app.state.runtime
+    people = [await harness.user() for _ in range(3)]
+    async with sessions() as session:
+        for index in range(20):
+            entry = Entry("dues_overdue", f"Overdue {index}", "A payment is overdue.", "/payments")
+            await notifications.record(session, runtime, uuid.uuid4(), people, entry)
+        await session.commit()
+
+    async def dispatch() -> None:
+        async with sessions() as session:
+            await notifications.dispatch(session, runtime)
+
+    for _ in range(3):
+        await asyncio.gather(*(dispatch() for _ in range(3)))
+
+    async def settled() -> bool:
+        rows = await harness.sql("SELECT count(*) AS n FROM messaging.notifications WHERE email_state = 'pending'")
+        return rows[0]["n"] == 0
+
+    await harness.wait_for(settled, what="every email settled")
+    rows = await harness.sql(
+        "SELECT payload->'recipient_user_ids'->>0 AS user_id, payload->'data'->>'title' AS title"
+        " FROM messaging.outbox WHERE event_type = 'notification.requested'"
+    )
+    asked = [(row["user_id"], row["title"]) for row in rows]
+    assert len(asked) == 60 and len(set(asked)) == 60
