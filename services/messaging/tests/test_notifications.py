@@ -264,3 +264,18 @@ async def test_transfer_decisions_dues_overdue_and_roles_granted(harness):
     assert "facilitator" in kinds["role_granted"]["title"]
     templates = await harness.sql("SELECT kind, template FROM messaging.notifications")
     assert {row["kind"]: row["template"] for row in templates}["transfer_decided"] == "circle.transfer_declined"
+
+
+async def test_an_erased_users_inbox_goes_with_him(harness):
+    member, other = await harness.user(), await harness.user()
+    for person in (member, other):
+        await harness.applied(
+            await harness.publish(
+                "circles",
+                "registration.promoted",
+                {"registration_id": uuid.uuid4(), "event_id": uuid.uuid4(), "user_id": person, "title": "Retreat"},
+            )
+        )
+    await harness.applied(await harness.publish("auth", "user.erased", {"user_id": member}))
+    rows = await harness.sql("SELECT user_id FROM messaging.notifications")
+    assert [row["user_id"] for row in rows] == [other]

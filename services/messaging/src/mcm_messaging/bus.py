@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_messaging.audience import service as audience
 from mcm_messaging.notifications import intake
+from mcm_messaging.notifications import service as notifications
 from mcm_messaging.reminders import service as reminders
 from mcm_messaging.runtime import MessagingRuntime
 from mcm_shared.events import Envelope, Handler
@@ -54,6 +55,7 @@ def handlers(runtime: MessagingRuntime) -> dict[str, Handler]:
             await intake.roles_granted(session, runtime, envelope, before)
 
     found["user.updated"] = user_updated
+    found["user.erased"] = _both(audience.on_user_erased, notifications.on_user_erased)
     for event_type in ("meeting.scheduled", "meeting.rescheduled", "meeting.cancelled"):
         found[event_type] = _both(reminders.on_meetings, notices.pop(event_type))
     found.update(notices)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,3 +85,6 @@ class NotificationRepository:
         await self.session.execute(
             update(Notification).where(Notification.id == notification_id).values(email_state=state)
         )
+
+    async def delete_for(self, user_id: uuid.UUID) -> None:
+        await self.session.execute(delete(Notification).where(Notification.user_id == user_id))

@@ -21,6 +21,7 @@ from mcm_messaging.notifications.repository import NotificationRepository
 from mcm_messaging.notifications.schemas import NotificationOut, NotificationPage, ReadResult
 from mcm_messaging.outbox import WRITER
 from mcm_messaging.runtime import MessagingRuntime
+from mcm_shared.events import Envelope
 from mcm_shared.pagination import PageParams, make_cursor, parse_datetime, read_cursor
 
 SORT = "notifications"
@@ -155,3 +156,8 @@ async def dispatch(session: AsyncSession, runtime: MessagingRuntime) -> tuple[in
             notification.email_state = "skipped"
     await session.commit()
     return len(unpushed), emailed
+
+
+async def on_user_erased(session: AsyncSession, envelope: Envelope) -> None:
+    """`user.erased`: his inbox goes (it is about him and addressed to him); pending emails with it."""
+    await NotificationRepository(session).delete_for(uuid.UUID(str(envelope.payload["user_id"])))
