@@ -84,5 +84,5 @@ def test_every_known_event_type_is_found_in_the_code() -> None:
     messages = published_messages()
     for event_type in ("user.registered", "user.updated", "user.erased", "membership.payment_required"):
         assert event_type in messages
-    assert messages["notification.requested"]["x-producers"] == ["circles", "payments"]
+    assert messages["notification.requested"]["x-producers"] == ["circles", "messaging", "payments"]
     assert set(messages["registration.payment_required"]["required"]) >= {"registration_id", "amount", "currency"}

@@ -206,6 +206,7 @@ def make_settings(database_url: str, redis_url: str, streams: dict[str, str], **
         log_level="WARNING",
         auth_events_stream=streams["auth"],
         circles_events_stream=streams["circles"],
+        payments_events_stream=streams["payments"],
     )
     values.update(overrides)
     return Settings(**values)
@@ -218,7 +219,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 async def harness(request, database_url, redis_url) -> AsyncIterator[Harness]:
     tag = uuid.uuid4().hex[:8]
-    streams = {"auth": f"test:{tag}:events:auth", "circles": f"test:{tag}:events:circles"}
+    streams = {
+        "auth": f"test:{tag}:events:auth",
+        "circles": f"test:{tag}:events:circles",
+        "payments": f"test:{tag}:events:payments",
+    }
     clock = Clock()
     marker = request.node.get_closest_marker("settings")
     overrides = marker.kwargs if marker else {}

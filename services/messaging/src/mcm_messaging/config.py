@@ -7,7 +7,10 @@ whom is fed by auth's and circles' streams, consumed as group `MESSAGING_CONSUME
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from mcm_shared.settings import BaseServiceSettings, DatabaseSettingsMixin
 
@@ -32,6 +35,30 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
     messaging_consumer_group: str = "messaging"
     auth_events_stream: str = "events:auth"
     circles_events_stream: str = "events:circles"
+    payments_events_stream: str = "events:payments"
+    # Publishing (`notification.requested` to auth) through the outbox.
+    outbox_relay_enabled: bool = True
+
+    # The notification centre (docs/messaging.md, "Notification centre").
+    notification_email_delay_seconds: int = Field(default=900, ge=0, le=7 * 86_400)
+    notification_dispatch_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Reminders: minutes before a meeting, comma-separated ("1440,120" = 24 h and 2 h).
+    reminder_offsets_minutes: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [1440, 120])
+    reminders_enabled: bool = True
+
+    @field_validator("reminder_offsets_minutes", mode="before")
+    @classmethod
+    def _split_offsets(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(item) for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("reminder_offsets_minutes")
+    @classmethod
+    def _positive_offsets(cls, value: list[int]) -> list[int]:
+        if not value or any(minutes < 1 or minutes > 30 * 24 * 60 for minutes in value):
+            raise ValueError("reminder offsets are minutes between 1 and 43200")
+        return value
 
     def required_urls(self) -> dict[str, str | None]:
         return {**super().required_urls(), "DATABASE_URL": self.database_url}

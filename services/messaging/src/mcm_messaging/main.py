@@ -21,15 +21,17 @@ from mcm_messaging.delivery.feeds import Feeds
 from mcm_messaging.delivery.hub import Hub
 from mcm_messaging.delivery.limits import ConnectionLimit
 from mcm_messaging.delivery.tickets import TicketStore
+from mcm_messaging.dispatcher import Dispatcher
 from mcm_messaging.models import EVENTS
+from mcm_messaging.notifications.router import router as notifications_router
 from mcm_messaging.realtime.router import router as realtime_router
 from mcm_messaging.runtime import MessagingRuntime, Realtime
 from mcm_shared.app import create_service_app
 from mcm_shared.db import Database
-from mcm_shared.events import EventConsumer
+from mcm_shared.events import EventConsumer, OutboxRelay
 from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis_hook, verifier_hook
 
-ROUTERS = [conversations_router, realtime_router]
+ROUTERS = [conversations_router, notifications_router, realtime_router]
 
 
 def utcnow() -> datetime:
@@ -38,7 +40,7 @@ def utcnow() -> datetime:
 
 def runtime_hook(settings: Settings, now: Callable[[], datetime]) -> Hook:
     """Lifespan hook (after the database, Redis and verifier hooks): the runtime, the hub that
-    feeds this process's sockets, and the consumer."""
+    feeds this process's sockets, the notification dispatcher, the outbox relay and the consumer."""
 
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         database: Database = app.state.db
@@ -58,22 +60,32 @@ def runtime_hook(settings: Settings, now: Callable[[], datetime]) -> Hook:
                 hub=hub,
                 limit=ConnectionLimit(redis, per_user=settings.realtime_connections_per_user),
             )
-        app.state.runtime = MessagingRuntime(
+        runtime = app.state.runtime = MessagingRuntime(
             settings=settings,
             sessionmaker=database.sessionmaker,
             now=now,
             realtime=realtime,
             revocations=getattr(app.state, "revocations", None),
         )
-        if redis is None or not settings.consume_events:
+        # The notification centre's pushes, emails and reminders (dispatcher.py).
+        dispatcher = Dispatcher(runtime)
+        dispatcher.start()
+        stack.push_async_callback(dispatcher.stop)
+        if redis is None:
             return  # no Redis configured: the read model waits until one is
+        if settings.outbox_relay_enabled:
+            relay = OutboxRelay(database.sessionmaker, redis, EVENTS)
+            relay.start()
+            stack.push_async_callback(relay.stop)
+        if not settings.consume_events:
+            return
         consumer = EventConsumer(
             database.sessionmaker,
             redis,
             EVENTS,
             group=settings.messaging_consumer_group,
-            streams=[settings.auth_events_stream, settings.circles_events_stream],
-            handlers=bus.handlers(),
+            streams=[settings.auth_events_stream, settings.circles_events_stream, settings.payments_events_stream],
+            handlers=bus.handlers(runtime),
         )
         consumer.start()
         stack.push_async_callback(consumer.stop)

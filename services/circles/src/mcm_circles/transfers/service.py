@@ -23,7 +23,7 @@ from mcm_circles.memberships import bus as membership_bus
 from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.errors import AlreadyMember, MembershipNotFound
 from mcm_circles.memberships.service import CONFLICTS as MEMBERSHIP_CONFLICTS
-from mcm_circles.outbox import notify
+from mcm_circles.outbox import notify, publish
 from mcm_circles.permissions import CircleAccess, is_staff, load_access
 from mcm_circles.transfers.errors import (
     MembershipNoLongerActive,
@@ -41,6 +41,8 @@ from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal, Role
 
 guarded = maps_conflicts({**MEMBERSHIP_CONFLICTS, "uq_transfer_requests_pending": TransferAlreadyPending})
+
+TRANSFER_DECIDED = "transfer.decided"
 
 
 def to_out(request: TransferRequest, display_name: str) -> TransferOut:
@@ -161,17 +163,20 @@ async def decide(
     await session.flush()
     if approve and old is not None:  # `old` is the active membership checked above
         await membership_bus.transferred(session, request_id=request.id, old=old, new=new)
-    await notify(
+    # What was decided; messaging's notification centre tells the requester.
+    await publish(
         session,
-        [request.user_id],
-        "circle.transfer_" + ("approved" if approve else "declined"),
+        TRANSFER_DECIDED,
         {
             "transfer_request_id": request.id,
+            "user_id": request.user_id,
+            "decision": request.status,
             "from_circle_id": request.from_circle_id,
             "circle_id": request.to_circle_id,
             "circle_name": circles[request.to_circle_id].name,
             "note": data.note,
         },
+        key=request.to_circle_id,
     )
     result = await _out(session, request)
     await session.commit()

@@ -142,3 +142,9 @@ async def registrants_of(session: AsyncSession, event_id: uuid.UUID) -> list[uui
 async def active_users(session: AsyncSession, role: str | None = None) -> list[uuid.UUID]:
     """Every active user auth announced (holding `role`, when given)."""
     return await AudienceRepository(session).active_users(role)
+
+
+async def roles_of(session: AsyncSession, envelope: Envelope) -> frozenset[str] | None:
+    """The roles the read model holds for the message's user before applying it (None: unknown)."""
+    user = await AudienceRepository(session).known_user(_uuid(envelope.payload, "user_id"))
+    return frozenset(user.roles) if user is not None else None
