@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: install run test checks test-fast fuzz bench lint audit clean
+.PHONY: install run test checks test-fast fuzz bench lint audit clean web-deps web-dev web-test
 
 $(VENV)/.installed: pyproject.toml uv.lock */pyproject.toml services/*/pyproject.toml
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv
@@ -16,8 +16,23 @@ install: $(VENV)/.installed
 run: install
 	$(VENV)/bin/python -m mcm_devstack run
 
-test: install checks
+test: install checks web-test
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# The web app (web/, docs/web.md): npm packages exactly as locked, installed when the lock changes.
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web-deps: web/node_modules/.package-lock.json
+
+# Vite's dev server (hot reload) at http://127.0.0.1:5173, /api forwarded to the gateway that
+# `make run` started (GATEWAY_PORT, default 8000).
+web-dev: web-deps
+	cd web && npm run dev -- --host 127.0.0.1
+
+# Strict type check and the Vitest suite (components, API types not stale, first-page budget).
+web-test: web-deps
+	cd web && npm run typecheck && npm test
 
 # Every workspace package: where its sources live (mypy, deptry) and its own import contracts.
 PACKAGES := shared services/auth services/circles services/payments gateway devtools
