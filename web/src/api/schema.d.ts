@@ -47,7 +47,8 @@ export interface paths {
          * Login
          * @description Sign in with email and password. While an account is under a password-guessing attack,
          *     a correct password is answered `sign-in-code-required` and a code is emailed: send the same
-         *     request again with `code` to finish.
+         *     request again with `code` to finish. Browsers send `X-Refresh-Cookie: 1` and `X-CSRF: 1`:
+         *     the refresh token then comes only as an HttpOnly cookie and `refresh_token` is null.
          */
         post: operations["login_api_v1_auth_login_post"];
         delete?: never;
@@ -67,7 +68,8 @@ export interface paths {
         put?: never;
         /**
          * Logout
-         * @description End this session: its refresh token stops working and its access token is refused.
+         * @description End this session: its refresh token stops working and its access token is refused; a
+         *     browser's refresh cookie is cleared.
          */
         post: operations["logout_api_v1_auth_logout_post"];
         delete?: never;
@@ -296,7 +298,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Refresh */
+        /**
+         * Refresh
+         * @description A new pair for `refresh_token`; without one, the HttpOnly cookie a browser login set is
+         *     used (then `X-CSRF: 1` is required and the new token comes back as the cookie only).
+         */
         post: operations["refresh_api_v1_auth_refresh_post"];
         delete?: never;
         options?: never;
@@ -3569,7 +3575,7 @@ export interface components {
         /** Refresh */
         Refresh: {
             /** Refresh Token */
-            refresh_token: string;
+            refresh_token?: string | null;
         };
         /**
          * Refund
@@ -3882,7 +3888,7 @@ export interface components {
             /** Expires In */
             expires_in: number;
             /** Refresh Token */
-            refresh_token: string;
+            refresh_token: string | null;
             /**
              * Token Type
              * @default bearer
@@ -4216,7 +4222,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description This account is disabled */
+            /** @description This request needs the X-CSRF: 1 header */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5026,6 +5032,15 @@ export interface operations {
             };
             /** @description The refresh token is invalid or has expired */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This request needs the X-CSRF: 1 header */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
