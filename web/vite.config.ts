@@ -49,5 +49,6 @@ export default defineConfig({
     environment: "jsdom",
     setupFiles: ["./tests/setup.ts"],
     include: ["tests/**/*.test.{ts,tsx}"],
+    testTimeout: 20_000, // two cores shared by many: user-event typing is slow here
   },
 });

@@ -60,9 +60,11 @@ function SignedIn({ children }: { children: ReactNode }) {
   return status === "signed-in" ? <>{children}</> : <Navigate to="/sign-in" replace />;
 }
 
+/** Sign-in pages: a visitor who is already signed in (a reload, the cookie) goes home; one who
+ * just used the form stays until that page navigates (sign-up goes on to verify the email). */
 function SignedOut({ children }: { children: ReactNode }) {
-  const { status } = useSession();
-  return status === "signed-in" ? <Navigate to="/" replace /> : <>{children}</>;
+  const { status, signedInByForm } = useSession();
+  return status === "signed-in" && !signedInByForm ? <Navigate to="/" replace /> : <>{children}</>;
 }
 
 export function App() {

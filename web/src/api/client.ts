@@ -36,7 +36,9 @@ const bearer: Middleware = {
 };
 
 export function makeClient(baseUrl = "") {
-  const client = createClient<paths>({ baseUrl, credentials: "same-origin" });
+  // fetch looked up per call (not captured at start-up), so tests and the service worker's
+  // replacements of the global are honoured.
+  const client = createClient<paths>({ baseUrl, credentials: "same-origin", fetch: (request) => globalThis.fetch(request) });
   client.use(bearer);
   return client;
 }

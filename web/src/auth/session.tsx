@@ -18,6 +18,8 @@ interface Credentials {
 
 interface SessionValue {
   status: Status;
+  /** True once this tab signed in with the form (that page then navigates itself). */
+  signedInByForm: boolean;
   signIn(credentials: Credentials): Promise<ShownProblem | null>;
   signOut(): Promise<void>;
 }
@@ -27,6 +29,7 @@ const SessionContext = createContext<SessionValue | null>(null);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<Status>(() => (tokens.access() ? "signed-in" : "starting"));
+  const [signedInByForm, setSignedInByForm] = useState(false);
 
   useEffect(() => tokens.subscribe(() => setStatus(tokens.access() ? "signed-in" : "signed-out")), []);
   useEffect(() => {
@@ -40,6 +43,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       headers: cookieHeaders,
     });
     if (!data) return toShown(error, response);
+    setSignedInByForm(true);
     tokens.set(data.access_token);
     return null;
   }, []);
@@ -48,12 +52,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       await api.POST("/api/v1/auth/logout", { headers: cookieHeaders });
     } finally {
+      setSignedInByForm(false);
       tokens.clear();
       queryClient.clear(); // nothing personal stays in memory after sign-out
     }
   }, [queryClient]);
 
-  const value = useMemo(() => ({ status, signIn, signOut }), [status, signIn, signOut]);
+  const value = useMemo(() => ({ status, signedInByForm, signIn, signOut }), [status, signedInByForm, signIn, signOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 
