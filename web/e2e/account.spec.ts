@@ -11,6 +11,13 @@ test("sign up, verify the emailed code, stay signed in across a reload, sign out
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   await expectAccessible(page);
 
+  // Installable: the manifest, and the service worker that caches the app shell is active.
+  const manifest = await page.request.get("/manifest.webmanifest");
+  expect(manifest.ok()).toBe(true);
+  expect(await manifest.json()).toMatchObject({ name: "Men's Circles", start_url: "/", display: "standalone" });
+  const worker = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL);
+  expect(worker).toMatch(/\/sw\.js$/);
+
   await page.getByRole("link", { name: "Create an account" }).click();
   await expect(page.getByRole("heading", { name: "Create your account" })).toBeVisible();
   await expectAccessible(page);
