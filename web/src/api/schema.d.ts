@@ -133,7 +133,9 @@ export interface paths {
         };
         /**
          * Export My Data
-         * @description Everything auth holds about the signed-in user, as one JSON document.
+         * @description Everything the platform holds about the signed-in user, as one JSON document: auth's part
+         *     at the top level, circles' and payments' parts under `circles` and `payments` (503 naming
+         *     the service when one cannot answer).
          */
         get: operations["export_my_data_api_v1_auth_me_export_get"];
         put?: never;
@@ -909,6 +911,139 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My conversations (unread counts, last message), or the thread of one circle or event
+         * @description Without filters: every conversation I am in, most recent activity first. With `circle_id` or `event_id`: a one-item list holding that circle's or event's thread (made on first use), for its current members and facilitators, or its registrants and staff; 404 for anyone else.
+         */
+        get: operations["list_conversations_api_v1_conversations_get"];
+        put?: never;
+        /**
+         * Start a direct conversation {kind: direct, user_id} or an announcement {kind: announcement, audience}
+         * @description A direct conversation that already exists is answered with 200 and that conversation.
+         */
+        post: operations["start_conversation_api_v1_conversations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversation */
+        get: operations["get_conversation_api_v1_conversations__conversation_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages, newest first (cursor pages) */
+        get: operations["list_messages_api_v1_conversations__conversation_id__messages_get"];
+        put?: never;
+        /** Send a message (plain text) */
+        post: operations["send_message_api_v1_conversations__conversation_id__messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete my message (within the edit window) */
+        delete: operations["delete_message_api_v1_conversations__conversation_id__messages__message_id__delete"];
+        options?: never;
+        head?: never;
+        /** Edit my message (within the edit window) */
+        patch: operations["edit_message_api_v1_conversations__conversation_id__messages__message_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark everything up to a message read */
+        post: operations["mark_read_api_v1_conversations__conversation_id__read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/receipts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How far each reader has read (read receipts) */
+        get: operations["list_receipts_api_v1_conversations__conversation_id__receipts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Directory
+         * @description Members by display name with their circles, for facilitators, ptms and staff above them.
+         *
+         *     Public fields only; members who hid themselves (`PATCH /api/v1/members/me`) never appear.
+         */
+        get: operations["search_directory_api_v1_directory_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/event-types": {
         parameters: {
             query?: never;
@@ -1389,6 +1524,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import File
+         * @description Import circles and members from one CSV (docs/imports.md). Every problem is reported by
+         *     line; a real run over a file with problems imports nothing (422 listing them). Re-running a
+         *     file changes nothing: circles are matched by key, open invitations are not sent again.
+         */
+        post: operations["import_file_api_v1_imports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Invitations
+         * @description The invitations the caller sent, newest first; admins see all.
+         */
+        get: operations["list_invitations_api_v1_invitations_get"];
+        put?: never;
+        /**
+         * Send Invitation
+         * @description Invite by email: into a circle (its facilitators, admins), onto an event's staff (ptm,
+         *     admin) or into the organisation with roles (admin). Same answer whether or not the address
+         *     has an account.
+         */
+        post: operations["send_invitation_api_v1_invitations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Invitation
+         * @description The signed-in caller accepts; the token is used up. Roles apply at once (audited); circle
+         *     and event effects follow through circles (`invitation.accepted`).
+         */
+        post: operations["accept_invitation_api_v1_invitations_accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Invitation
+         * @description Revoke: the link stops working. Only its sender or an admin (404 for anyone else).
+         */
+        delete: operations["revoke_invitation_api_v1_invitations__invitation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/{invitation_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend Invitation
+         * @description Email a new link with a new expiry; the previous link dies.
+         */
+        post: operations["resend_invitation_api_v1_invitations__invitation_id__resend_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/members/flagged": {
         parameters: {
             query?: never;
@@ -1426,7 +1670,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update My Profile
+         * @description Change the caller's own settings here: `directory_visible: false` hides him from the staff directory.
+         */
+        patch: operations["update_my_profile_api_v1_members_me_patch"];
         trace?: never;
     };
     "/api/v1/members/me/memberships": {
@@ -1443,6 +1691,40 @@ export interface paths {
         get: operations["my_memberships_api_v1_members_me_memberships_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My notifications, newest first, with the unread count */
+        get: operations["list_notifications_api_v1_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark notifications read: {ids: [...]} or {all: true} */
+        post: operations["mark_read_api_v1_notifications_read_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1507,7 +1789,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My obligations (what I owe and where each stands) */
+        /** My obligations (what I owe and where each stands); support and admin: one member's with `user_id` */
         get: operations["my_obligations_api_v1_payments_obligations_get"];
         put?: never;
         post?: never;
@@ -1687,6 +1969,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payments/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open my billing portal: update my card, cancel or pause my dues (returns the page to send the browser to) */
+        post: operations["open_portal_api_v1_payments_portal_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/payments/webhooks/flagged": {
         parameters: {
             query?: never;
@@ -1698,6 +1997,23 @@ export interface paths {
         get: operations["flagged_events_api_v1_payments_webhooks_flagged_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/webhooks/flagged/{event_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Process a flagged or failing Stripe event again, now (support, admin; audited) */
+        post: operations["retry_event_api_v1_payments_webhooks_flagged__event_id__retry_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1733,6 +2049,143 @@ export interface paths {
         put?: never;
         /** Refund a payment, in full or in part (support, admin) */
         post: operations["create_refund_api_v1_payments__payment_id__refunds_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/realtime/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A short-lived, single-use ticket that opens the real-time socket */
+        post: operations["issue_ticket_api_v1_realtime_tickets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attendance Report
+         * @description Attendance rate across circles per month, and per circle over the period.
+         */
+        get: operations["attendance_report_api_v1_reports_attendance_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/dues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dues Report
+         * @description On-time dues rate per month: instalments paid by their due date among those due.
+         */
+        get: operations["dues_report_api_v1_reports_dues_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events Report
+         * @description Event fill and waitlist conversion per event starting in the period, and per month.
+         */
+        get: operations["events_report_api_v1_reports_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/goals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Goals Report
+         * @description Goal completion across circles per month of the goals' target date, and per circle.
+         */
+        get: operations["goals_report_api_v1_reports_goals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retention Report
+         * @description Membership growth and retention per circle over the period, and across circles per month.
+         */
+        get: operations["retention_report_api_v1_reports_retention_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue Report
+         * @description Revenue (payments minus refunds) per month and per event, one row per currency.
+         */
+        get: operations["revenue_report_api_v1_reports_revenue_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1884,6 +2337,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{user_id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase Member
+         * @description Erase the member's account on his request, across every service (`user.erased`).
+         *     Audited (`account.erased`, with the reason).
+         */
+        post: operations["erase_member_api_v1_users__user_id__erase_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Member Data
+         * @description The member's export (what every service holds about him), for an admin answering his
+         *     request. Audited (`account.exported`).
+         */
+        get: operations["export_member_data_api_v1_users__user_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member Overview
+         * @description One member for support: account and verification state, sessions, memberships,
+         *     registrations, obligations and payments. A service that does not answer leaves its lists
+         *     `null` and is named in `unavailable`. Audited (`overview.viewed`).
+         */
+        get: operations["member_overview_api_v1_users__user_id__overview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Member Password Reset
+         * @description Email the member a password reset link. The link goes to him only: this answer holds no
+         *     token. Audited.
+         */
+        post: operations["start_member_password_reset_api_v1_users__user_id__password_reset_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{user_id}/roles": {
         parameters: {
             query?: never;
@@ -1898,6 +2436,26 @@ export interface paths {
          */
         put: operations["set_roles_api_v1_users__user_id__roles_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/verification/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend Member Verification
+         * @description Send the member a fresh email verification code (to his address). Audited.
+         */
+        post: operations["resend_member_verification_api_v1_users__user_id__verification_resend_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1929,6 +2487,28 @@ export interface components {
              */
             reason?: string | null;
         };
+        /** AttendanceCircle */
+        AttendanceCircle: {
+            /** Absent */
+            absent: number;
+            /** Attendance Rate */
+            attendance_rate: number | null;
+            /**
+             * Circle Id
+             * Format: uuid
+             */
+            circle_id: string;
+            /** Circle Name */
+            circle_name: string;
+            /** Excused */
+            excused: number;
+            /** Late */
+            late: number;
+            /** Marked */
+            marked: number;
+            /** Present */
+            present: number;
+        };
         /** AttendanceEntry */
         AttendanceEntry: {
             /** Note */
@@ -1943,6 +2523,29 @@ export interface components {
              * Format: uuid
              */
             user_id: string;
+        };
+        /** AttendanceMonth */
+        AttendanceMonth: {
+            /** Absent */
+            absent: number;
+            /**
+             * Attendance Rate
+             * @description (present + late) / marked
+             */
+            attendance_rate: number | null;
+            /** Excused */
+            excused: number;
+            /** Late */
+            late: number;
+            /** Marked */
+            marked: number;
+            /**
+             * Month
+             * @description YYYY-MM (UTC), of the meeting's start
+             */
+            month: string;
+            /** Present */
+            present: number;
         };
         /** AttendanceRecord */
         AttendanceRecord: {
@@ -1960,6 +2563,26 @@ export interface components {
              * Format: uuid
              */
             user_id: string;
+        };
+        /** AttendanceReport */
+        AttendanceReport: {
+            /** Circles */
+            circles: components["schemas"]["AttendanceCircle"][];
+            freshness: components["schemas"]["Freshness"];
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Months */
+            months: components["schemas"]["AttendanceMonth"][];
+            /** Report */
+            report: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
         };
         /** AttendanceSheet */
         AttendanceSheet: {
@@ -2169,6 +2792,32 @@ export interface components {
              */
             visibility: "public" | "private";
         };
+        /** CircleAudience */
+        CircleAudience: {
+            /**
+             * Circle Id
+             * Format: uuid
+             */
+            circle_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            scope: "circle";
+        };
+        /** CircleCounts */
+        CircleCounts: {
+            /**
+             * Created
+             * @description Created by this run (a dry run: would be created)
+             */
+            created: number;
+            /**
+             * Existing
+             * @description Already imported earlier, matched by key (never updated)
+             */
+            existing: number;
+        };
         /** CircleCreate */
         CircleCreate: {
             /**
@@ -2204,6 +2853,39 @@ export interface components {
              */
             visibility: "public" | "private";
         };
+        /**
+         * CircleImport
+         * @description POST /internal/v1/imports/circles (auth only): create the circles not yet imported.
+         *
+         *     `refer` names keys the file only refers to (members of circles imported earlier); the answer
+         *     says which of them exist. With `dry_run` nothing is written.
+         */
+        CircleImport: {
+            /** Circles */
+            circles?: components["schemas"]["ImportedCircleIn"][];
+            /**
+             * Created By
+             * Format: uuid
+             */
+            created_by: string;
+            /**
+             * Dry Run
+             * @default false
+             */
+            dry_run: boolean;
+            /** Refer */
+            refer?: string[];
+        };
+        /** CircleImportResult */
+        CircleImportResult: {
+            /** Circles */
+            circles: components["schemas"]["ImportedCircle"][];
+            /**
+             * Known
+             * @description The referred keys that exist (outcome existing)
+             */
+            known: components["schemas"]["ImportedCircle"][];
+        };
         /** CircleMember */
         CircleMember: {
             /**
@@ -2237,6 +2919,14 @@ export interface components {
             schedule?: components["schemas"]["Schedule"] | null;
             /** Visibility */
             visibility?: ("public" | "private") | null;
+        };
+        /**
+         * ProfileUpdate
+         * @description What a member sets about himself here (his name and contact details are auth's).
+         */
+        CirclesProfileUpdate: {
+            /** Directory Visible */
+            directory_visible?: boolean | null;
         };
         /**
          * Registration
@@ -2300,6 +2990,52 @@ export interface components {
              */
             status: string;
         };
+        /** ConversationOut */
+        ConversationOut: {
+            /**
+             * Activity At
+             * Format: date-time
+             */
+            activity_at: string;
+            /** Audience */
+            audience?: components["schemas"]["EveryoneAudience"] | components["schemas"]["RoleAudience"] | components["schemas"]["CircleAudience"] | components["schemas"]["EventAudience"] | null;
+            /** Can Write */
+            can_write: boolean;
+            /** Circle Id */
+            circle_id?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by?: string | null;
+            /** Event Id */
+            event_id?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "direct" | "circle" | "event" | "announcement";
+            last_message?: components["schemas"]["MessageOut"] | null;
+            /**
+             * Participants
+             * @description Direct conversations only.
+             */
+            participants?: string[];
+            /** Title */
+            title?: string | null;
+            /**
+             * Unread Count
+             * @default 0
+             */
+            unread_count: number;
+        };
         /** CurrencyTotal */
         CurrencyTotal: {
             /** Amount */
@@ -2322,10 +3058,82 @@ export interface components {
              */
             reason: string;
         };
+        /** DirectoryCircle */
+        DirectoryCircle: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** DirectoryEntry */
+        DirectoryEntry: {
+            /** Circles */
+            circles: components["schemas"]["DirectoryCircle"][];
+            /** Display Name */
+            display_name: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** DuesMonth */
+        DuesMonth: {
+            /**
+             * Due
+             * @description Dues instalments due in the month
+             */
+            due: number;
+            /**
+             * Month
+             * @description YYYY-MM (UTC), of the instalments' due date
+             */
+            month: string;
+            /**
+             * On Time Rate
+             * @description paid_on_time / due
+             */
+            on_time_rate: number | null;
+            /** Paid Late */
+            paid_late: number;
+            /**
+             * Paid On Time
+             * @description Paid by the end of their due date (UTC)
+             */
+            paid_on_time: number;
+            /** Unpaid */
+            unpaid: number;
+        };
+        /** DuesReport */
+        DuesReport: {
+            freshness: components["schemas"]["Freshness"];
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Months */
+            months: components["schemas"]["DuesMonth"][];
+            /** Report */
+            report: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
         /** Erasure */
         Erasure: {
             /** Password */
             password?: string | null;
+        };
+        /** ErasureOnBehalf */
+        ErasureOnBehalf: {
+            /** Reason */
+            reason: string;
         };
         /** Event */
         Event: {
@@ -2404,6 +3212,19 @@ export interface components {
             /** Waitlist Count */
             waitlist_count: number;
         };
+        /** EventAudience */
+        EventAudience: {
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            scope: "event";
+        };
         /** EventCancel */
         EventCancel: {
             /**
@@ -2479,6 +3300,58 @@ export interface components {
             /** @default public */
             visibility: components["schemas"]["Visibility"];
         };
+        /** EventFill */
+        EventFill: {
+            /** Capacity */
+            capacity: number;
+            /** Confirmed */
+            confirmed: number;
+            /**
+             * Conversion Rate
+             * @description converted / waitlisted
+             */
+            conversion_rate: number | null;
+            /**
+             * Converted
+             * @description Of those, promoted to a seat and confirmed
+             */
+            converted: number;
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            /**
+             * Fill Rate
+             * @description confirmed / capacity
+             */
+            fill_rate: number | null;
+            /**
+             * Month
+             * @description YYYY-MM (UTC), of the event's start
+             */
+            month: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Title */
+            title: string;
+            /**
+             * Waitlisted
+             * @description Registrations that were ever on the waitlist
+             */
+            waitlisted: number;
+        };
+        /**
+         * EventInvitationAuthority
+         * @description Answer of the internal route auth asks before sending an event-staff invitation.
+         */
+        EventInvitationAuthority: {
+            /** Event Open */
+            event_open: boolean;
+        };
         /**
          * EventStatus
          * @enum {string}
@@ -2551,6 +3424,53 @@ export interface components {
             type?: string | null;
             visibility?: components["schemas"]["Visibility"] | null;
         };
+        /** EventsMonth */
+        EventsMonth: {
+            /** Capacity */
+            capacity: number;
+            /** Confirmed */
+            confirmed: number;
+            /** Conversion Rate */
+            conversion_rate: number | null;
+            /** Converted */
+            converted: number;
+            /** Events */
+            events: number;
+            /** Fill Rate */
+            fill_rate: number | null;
+            /** Month */
+            month: string;
+            /** Waitlisted */
+            waitlisted: number;
+        };
+        /** EventsReport */
+        EventsReport: {
+            /** Events */
+            events: components["schemas"]["EventFill"][];
+            freshness: components["schemas"]["Freshness"];
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Months */
+            months: components["schemas"]["EventsMonth"][];
+            /** Report */
+            report: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** EveryoneAudience */
+        EveryoneAudience: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            scope: "everyone";
+        };
         /** Facilitator */
         Facilitator: {
             /** Display Name */
@@ -2596,6 +3516,24 @@ export interface components {
             items: components["schemas"]["WebhookRecord"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /** Freshness */
+        Freshness: {
+            /**
+             * Refresh Interval Seconds
+             * @description How often they are recomputed
+             */
+            refresh_interval_seconds: number;
+            /**
+             * Refreshed At
+             * @description When the figures were computed (null: not yet)
+             */
+            refreshed_at: string | null;
+            /**
+             * Stale After
+             * @description refreshed_at + the interval: a newer refresh is due by then
+             */
+            stale_after: string | null;
         };
         /** Goal */
         Goal: {
@@ -2680,6 +3618,59 @@ export interface components {
             /** Title */
             title?: string | null;
         };
+        /** GoalsCircle */
+        GoalsCircle: {
+            /**
+             * Circle Id
+             * Format: uuid
+             */
+            circle_id: string;
+            /** Circle Name */
+            circle_name: string;
+            /** Completed */
+            completed: number;
+            /** Completion Rate */
+            completion_rate: number | null;
+            /** Goals Set */
+            goals_set: number;
+        };
+        /** GoalsMonth */
+        GoalsMonth: {
+            /** Completed */
+            completed: number;
+            /**
+             * Completion Rate
+             * @description completed / goals_set
+             */
+            completion_rate: number | null;
+            /** Goals Set */
+            goals_set: number;
+            /**
+             * Month
+             * @description YYYY-MM, of the goal's target date (period_end)
+             */
+            month: string;
+        };
+        /** GoalsReport */
+        GoalsReport: {
+            /** Circles */
+            circles: components["schemas"]["GoalsCircle"][];
+            freshness: components["schemas"]["Freshness"];
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Months */
+            months: components["schemas"]["GoalsMonth"][];
+            /** Report */
+            report: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
         /** HasRole */
         HasRole: {
             /**
@@ -2697,6 +3688,163 @@ export interface components {
             next_cursor?: string | null;
             /** Subscriptions */
             subscriptions: components["schemas"]["SubscriptionEntry"][];
+        };
+        /** ImportProblem */
+        ImportProblem: {
+            /**
+             * Line
+             * @description Line of the file (the header is line 1)
+             */
+            line: number;
+            /** Message */
+            message: string;
+        };
+        /** ImportReport */
+        ImportReport: {
+            circles: components["schemas"]["CircleCounts"];
+            /** Dry Run */
+            dry_run: boolean;
+            invitations: components["schemas"]["InvitationCounts"];
+            /** Problems */
+            problems: components["schemas"]["ImportProblem"][];
+        };
+        /** ImportedCircle */
+        ImportedCircle: {
+            /** Capacity Max */
+            capacity_max?: number | null;
+            /** Id */
+            id?: string | null;
+            /** Key */
+            key: string;
+            /**
+             * Outcome
+             * @description new: would be created (dry run); existing: matched by its key
+             * @enum {string}
+             */
+            outcome: "created" | "existing" | "new" | "invalid";
+            /** Problems */
+            problems?: string[];
+        };
+        /**
+         * ImportedCircleIn
+         * @description One circle row of a bulk import: its key in the file and the circle as raw fields, checked
+         *     here (circles owns the rules) so every row's problems come back rather than a 422 for the lot.
+         */
+        ImportedCircleIn: {
+            /** Circle */
+            circle: {
+                [key: string]: unknown;
+            };
+            /** Key */
+            key: string;
+        };
+        /** InvitationAccept */
+        InvitationAccept: {
+            /** Token */
+            token: string;
+        };
+        /** InvitationAccepted */
+        InvitationAccepted: {
+            /** Circle Id */
+            circle_id: string | null;
+            /** Event Id */
+            event_id: string | null;
+            /**
+             * Invitation Id
+             * Format: uuid
+             */
+            invitation_id: string;
+            /** Roles Granted */
+            roles_granted: string[];
+        };
+        /**
+         * InvitationAuthority
+         * @description Answer of the internal route auth asks before sending a circle invitation.
+         */
+        InvitationAuthority: {
+            /** Circle Open */
+            circle_open: boolean;
+            /** Facilitator */
+            facilitator: boolean;
+        };
+        /** InvitationCounts */
+        InvitationCounts: {
+            /**
+             * Already Accepted
+             * @description An invitation for this address and circle was accepted: not sent again
+             */
+            already_accepted: number;
+            /**
+             * Already Open
+             * @description An invitation for this address and circle is still open: not sent again
+             */
+            already_open: number;
+            /**
+             * Sent
+             * @description Invitations sent by this run (a dry run: would be sent)
+             */
+            sent: number;
+        };
+        /** InvitationCreate */
+        InvitationCreate: {
+            /** Circle Id */
+            circle_id?: string | null;
+            /** Email */
+            email: string;
+            /** Event Id */
+            event_id?: string | null;
+            /** Roles */
+            roles?: components["schemas"]["Role"][];
+        };
+        /** InvitationCreated */
+        InvitationCreated: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** InvitationOut */
+        InvitationOut: {
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Accepted By */
+            accepted_by: string | null;
+            /** Circle Id */
+            circle_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /** Event Id */
+            event_id: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Invited By */
+            invited_by: string | null;
+            /** Roles */
+            roles: string[];
+            /**
+             * Status
+             * @description pending | accepted | revoked | expired
+             */
+            status: string;
         };
         /** Login */
         Login: {
@@ -2986,6 +4134,38 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** MessageIn */
+        MessageIn: {
+            /**
+             * Body
+             * @description Plain text; never interpreted as HTML.
+             */
+            body: string;
+        };
+        /** MessageOut */
+        MessageOut: {
+            /** Author Id */
+            author_id: string | null;
+            /** Body */
+            body: string;
+            /**
+             * Conversation Id
+             * Format: uuid
+             */
+            conversation_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Edited At */
+            edited_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
         /** MinAge */
         MinAge: {
             /**
@@ -3128,6 +4308,45 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** NotificationOut */
+        NotificationOut: {
+            /** Body */
+            body: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Link
+             * @description A path inside the app, e.g. /events/{id}
+             */
+            link: string | null;
+            /** Read At */
+            read_at: string | null;
+            /** Title */
+            title: string;
+        };
+        /** NotificationPage */
+        NotificationPage: {
+            /** Items */
+            items: components["schemas"]["NotificationOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+            /** Unread Count */
+            unread_count: number;
+        };
         /**
          * Obligation
          * @description What a member owes and where it stands (see docs/payments.md for the states).
@@ -3250,6 +4469,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[ConversationOut] */
+        Page_ConversationOut_: {
+            /** Items */
+            items: components["schemas"]["ConversationOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[DirectoryEntry] */
+        Page_DirectoryEntry_: {
+            /** Items */
+            items: components["schemas"]["DirectoryEntry"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[Event] */
         Page_Event_: {
             /** Items */
@@ -3264,6 +4497,13 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[InvitationOut] */
+        Page_InvitationOut_: {
+            /** Items */
+            items: components["schemas"]["InvitationOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[Meeting] */
         Page_Meeting_: {
             /** Items */
@@ -3275,6 +4515,13 @@ export interface components {
         Page_Membership_: {
             /** Items */
             items: components["schemas"]["Membership"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[MessageOut] */
+        Page_MessageOut_: {
+            /** Items */
+            items: components["schemas"]["MessageOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -3440,6 +4687,14 @@ export interface components {
             /** Phone */
             phone: string;
         };
+        /** PortalSession */
+        PortalSession: {
+            /**
+             * Url
+             * @description Stripe's billing portal page for the caller; short-lived, send the browser there
+             */
+            url: string;
+        };
         /**
          * Preferences
          * @description Which channels may carry each topic. Security messages (codes, resets) ignore these.
@@ -3475,6 +4730,8 @@ export interface components {
         };
         /** Profile */
         Profile: {
+            /** Directory Visible */
+            directory_visible: boolean;
             /** Display Name */
             display_name: string;
             /**
@@ -3565,12 +4822,52 @@ export interface components {
             last_reminder_at: string | null;
             obligation: components["schemas"]["Obligation"];
         };
+        /** ReadOut */
+        ReadOut: {
+            /**
+             * Conversation Id
+             * Format: uuid
+             */
+            conversation_id: string;
+            /** Unread Count */
+            unread_count: number;
+        };
+        /** ReadResult */
+        ReadResult: {
+            /** Marked */
+            marked: number;
+            /** Unread Count */
+            unread_count: number;
+        };
         /** Receipt */
         Receipt: {
             /** Number */
             number: string;
             /** Url */
             url: string | null;
+        };
+        /** ReceiptOut */
+        ReceiptOut: {
+            /**
+             * Read At
+             * Format: date-time
+             */
+            read_at: string;
+            /**
+             * Up To
+             * Format: uuid
+             */
+            up_to: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** Receipts */
+        Receipts: {
+            /** Items */
+            items: components["schemas"]["ReceiptOut"][];
         };
         /** Refresh */
         Refresh: {
@@ -3741,11 +5038,179 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** RetentionCircle */
+        RetentionCircle: {
+            /**
+             * Circle Id
+             * Format: uuid
+             */
+            circle_id: string;
+            /** Circle Name */
+            circle_name: string;
+            /** Joined */
+            joined: number;
+            /** Left */
+            left: number;
+            /** Members At End */
+            members_at_end: number;
+            /** Members At Start */
+            members_at_start: number;
+            /**
+             * Retained
+             * @description Members at the start still members at the end (same membership)
+             */
+            retained: number;
+            /**
+             * Retention Rate
+             * @description retained / members_at_start
+             */
+            retention_rate: number | null;
+        };
+        /** RetentionMonth */
+        RetentionMonth: {
+            /** Joined */
+            joined: number;
+            /** Left */
+            left: number;
+            /** Members At End */
+            members_at_end: number;
+            /** Members At Start */
+            members_at_start: number;
+            /**
+             * Month
+             * @description YYYY-MM (UTC)
+             */
+            month: string;
+            /** Retained */
+            retained: number;
+            /** Retention Rate */
+            retention_rate: number | null;
+        };
+        /** RetentionReport */
+        RetentionReport: {
+            /** Circles */
+            circles: components["schemas"]["RetentionCircle"][];
+            freshness: components["schemas"]["Freshness"];
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Months */
+            months: components["schemas"]["RetentionMonth"][];
+            /** Report */
+            report: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
+        /** RetryRequest */
+        RetryRequest: {
+            /**
+             * Reason
+             * @description Why it is retried (kept in the audit)
+             */
+            reason?: string | null;
+        };
+        /** RetryResult */
+        RetryResult: {
+            event: components["schemas"]["WebhookRecord"];
+            /** Outcome */
+            outcome: string | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Result
+             * @description processed: applied (or ignored) now · still_failing: flagged again or failed (see reason) · already_processed: it had been applied before; nothing was done again
+             * @enum {string}
+             */
+            result: "processed" | "still_failing" | "already_processed";
+        };
+        /** RevenueEvent */
+        RevenueEvent: {
+            /** Collected */
+            collected: number;
+            /** Currency */
+            currency: string;
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            /** Net */
+            net: number;
+            /** Payments */
+            payments: number;
+            /** Refunded */
+            refunded: number;
+            /** Refunds */
+            refunds: number;
+        };
+        /** RevenueMonth */
+        RevenueMonth: {
+            /**
+             * Collected
+             * @description Payments received in the month, minor units
+             */
+            collected: number;
+            /** Currency */
+            currency: string;
+            /**
+             * Month
+             * @description YYYY-MM (UTC)
+             */
+            month: string;
+            /**
+             * Net
+             * @description collected - refunded
+             */
+            net: number;
+            /** Payments */
+            payments: number;
+            /**
+             * Refunded
+             * @description Refunds that succeeded in the month, minor units
+             */
+            refunded: number;
+            /** Refunds */
+            refunds: number;
+        };
+        /** RevenueReport */
+        RevenueReport: {
+            /** Events */
+            events: components["schemas"]["RevenueEvent"][];
+            freshness: components["schemas"]["Freshness"];
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Months */
+            months: components["schemas"]["RevenueMonth"][];
+            /** Report */
+            report: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+        };
         /**
          * Role
          * @enum {string}
          */
         Role: "member" | "facilitator" | "ptm" | "support" | "leadership" | "admin";
+        /** RoleAudience */
+        RoleAudience: {
+            role: components["schemas"]["Role"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            scope: "role";
+        };
         /** RoleChange */
         RoleChange: {
             /**
@@ -3782,6 +5247,17 @@ export interface components {
              * @enum {string}
              */
             weekday: "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
+        };
+        /**
+         * Sent
+         * @description A message went to the member's own address; the answer says no more (no address, no token).
+         */
+        Sent: {
+            /**
+             * Status
+             * @default sent
+             */
+            status: string;
         };
         /** ServiceToken */
         ServiceToken: {
@@ -3856,6 +5332,31 @@ export interface components {
          * @enum {string}
          */
         StaffRole: "facilitator" | "ptm" | "care_team" | "support";
+        /** StartAnnouncement */
+        StartAnnouncement: {
+            /** Audience */
+            audience: components["schemas"]["EveryoneAudience"] | components["schemas"]["RoleAudience"] | components["schemas"]["CircleAudience"] | components["schemas"]["EventAudience"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "announcement";
+            /** Title */
+            title?: string | null;
+        };
+        /** StartDirect */
+        StartDirect: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "direct";
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
         /** StatusChange */
         StatusChange: {
             /** Reason */
@@ -3880,6 +5381,19 @@ export interface components {
             paused: boolean;
             /** Status */
             status: string;
+        };
+        /** TicketOut */
+        TicketOut: {
+            /**
+             * Expires In
+             * @description Seconds it stays valid.
+             */
+            expires_in: number;
+            /**
+             * Ticket
+             * @description Send it as the first frame: {"type": "auth", "ticket": …}. Single use.
+             */
+            ticket: string;
         };
         /** TokenPair */
         TokenPair: {
@@ -4130,6 +5644,25 @@ export interface components {
              * @example EUR
              */
             currency: string;
+        };
+        /** ReadIn */
+        mcm_messaging__conversations__schemas__ReadIn: {
+            /**
+             * Up To
+             * Format: uuid
+             * @description The newest message read (and every one before it).
+             */
+            up_to: string;
+        };
+        /**
+         * ReadIn
+         * @description `{ids: [...]}` marks those entries read, `{all: true}` every entry.
+         */
+        mcm_messaging__notifications__schemas__ReadIn: {
+            /** All */
+            all?: true | null;
+            /** Ids */
+            ids?: string[] | null;
         };
     };
     responses: never;
@@ -4490,6 +6023,15 @@ export interface operations {
             };
             /** @description Authentication required */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service did not answer */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7548,6 +9090,600 @@ export interface operations {
             };
         };
     };
+    list_conversations_api_v1_conversations_get: {
+        parameters: {
+            query?: {
+                circle_id?: string | null;
+                event_id?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConversationOut_"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_conversation_api_v1_conversations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartDirect"] | components["schemas"]["StartAnnouncement"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationOut"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_conversation_api_v1_conversations__conversation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A conversation's id */
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationOut"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_messages_api_v1_conversations__conversation_id__messages_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description A conversation's id */
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MessageOut_"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_message_api_v1_conversations__conversation_id__messages_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A conversation's id */
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_message_api_v1_conversations__conversation_id__messages__message_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A conversation's id */
+                conversation_id: string;
+                /** @description A message's id */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    edit_message_api_v1_conversations__conversation_id__messages__message_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A conversation's id */
+                conversation_id: string;
+                /** @description A message's id */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    mark_read_api_v1_conversations__conversation_id__read_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A conversation's id */
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["mcm_messaging__conversations__schemas__ReadIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadOut"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_receipts_api_v1_conversations__conversation_id__receipts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A conversation's id */
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipts"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    search_directory_api_v1_directory_get: {
+        parameters: {
+            query?: {
+                /** @description Part of a display name (case-insensitive); empty lists everyone */
+                q?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DirectoryEntry_"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     all_event_types_api_v1_event_types_get: {
         parameters: {
             query?: never;
@@ -9670,6 +11806,427 @@ export interface operations {
             };
         };
     };
+    import_file_api_v1_imports_post: {
+        parameters: {
+            query?: {
+                /** @description Check and report only; nothing is written */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The import file is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Send the import as text/csv */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The import file has problems; nothing was imported */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service did not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invitations_api_v1_invitations_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InvitationOut_"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_invitation_api_v1_invitations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCreated"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description You may not send this invitation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The invitation request is not valid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    accept_invitation_api_v1_invitations_accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationAccept"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationAccepted"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This invitation grants roles to another address */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The invitation link is invalid, used, revoked or expired */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_invitation_api_v1_invitations__invitation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's id */
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such invitation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The invitation was already accepted or revoked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_invitation_api_v1_invitations__invitation_id__resend_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's id */
+                invitation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCreated"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such invitation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The invitation was already accepted or revoked */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     flagged_everywhere_api_v1_members_flagged_get: {
         parameters: {
             query?: {
@@ -9767,6 +12324,66 @@ export interface operations {
             };
         };
     };
+    update_my_profile_api_v1_members_me_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CirclesProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     my_memberships_api_v1_members_me_memberships_get: {
         parameters: {
             query?: {
@@ -9806,6 +12423,118 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_notifications_api_v1_notifications_get: {
+        parameters: {
+            query?: {
+                /** @description Only entries not read yet */
+                unread?: boolean;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    mark_read_api_v1_notifications_read_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["mcm_messaging__notifications__schemas__ReadIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadResult"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9999,6 +12728,8 @@ export interface operations {
     my_obligations_api_v1_payments_obligations_get: {
         parameters: {
             query?: {
+                /** @description Whose obligations (support, admin); default: mine */
+                user_id?: string | null;
                 limit?: number;
                 cursor?: string | null;
             };
@@ -10019,6 +12750,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10738,6 +13478,71 @@ export interface operations {
             };
         };
     };
+    open_portal_api_v1_payments_portal_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only a member can manage his own billing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description There is no billing account to manage yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payment provider refused the request */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payment provider unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     flagged_events_api_v1_payments_webhooks_flagged_get: {
         parameters: {
             query?: {
@@ -10770,6 +13575,87 @@ export interface operations {
             };
             /** @description Not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_event_api_v1_payments_webhooks_flagged__event_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Stripe event id (evt_…) or the stored row's id, as listed */
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RetryRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetryResult"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such stored Stripe event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The event is being processed right now */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10967,6 +13853,383 @@ export interface operations {
                 };
             };
             /** @description Idempotency key reused with a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    issue_ticket_api_v1_realtime_tickets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketOut"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service temporarily unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    attendance_report_api_v1_reports_attendance_get: {
+        parameters: {
+            query?: {
+                /** @description With `Accept: text/csv`: which table (default: the first) */
+                table?: string | null;
+                /** @description ISO date, inclusive; moved back to its month's first day */
+                from?: string | null;
+                /** @description ISO date, exclusive; a day other than the 1st includes its month */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (JSON), or one of its tables as CSV with `Accept: text/csv` and `?table=` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttendanceReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    dues_report_api_v1_reports_dues_get: {
+        parameters: {
+            query?: {
+                /** @description With `Accept: text/csv`: which table (default: the first) */
+                table?: string | null;
+                /** @description ISO date, inclusive; moved back to its month's first day */
+                from?: string | null;
+                /** @description ISO date, exclusive; a day other than the 1st includes its month */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (JSON), or one of its tables as CSV with `Accept: text/csv` and `?table=` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuesReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    events_report_api_v1_reports_events_get: {
+        parameters: {
+            query?: {
+                /** @description With `Accept: text/csv`: which table (default: the first) */
+                table?: string | null;
+                /** @description ISO date, inclusive; moved back to its month's first day */
+                from?: string | null;
+                /** @description ISO date, exclusive; a day other than the 1st includes its month */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (JSON), or one of its tables as CSV with `Accept: text/csv` and `?table=` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    goals_report_api_v1_reports_goals_get: {
+        parameters: {
+            query?: {
+                /** @description With `Accept: text/csv`: which table (default: the first) */
+                table?: string | null;
+                /** @description ISO date, inclusive; moved back to its month's first day */
+                from?: string | null;
+                /** @description ISO date, exclusive; a day other than the 1st includes its month */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (JSON), or one of its tables as CSV with `Accept: text/csv` and `?table=` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoalsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retention_report_api_v1_reports_retention_get: {
+        parameters: {
+            query?: {
+                /** @description With `Accept: text/csv`: which table (default: the first) */
+                table?: string | null;
+                /** @description ISO date, inclusive; moved back to its month's first day */
+                from?: string | null;
+                /** @description ISO date, exclusive; a day other than the 1st includes its month */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (JSON), or one of its tables as CSV with `Accept: text/csv` and `?table=` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revenue_report_api_v1_reports_revenue_get: {
+        parameters: {
+            query?: {
+                /** @description With `Accept: text/csv`: which table (default: the first) */
+                table?: string | null;
+                /** @description ISO date, inclusive; moved back to its month's first day */
+                from?: string | null;
+                /** @description ISO date, exclusive; a day other than the 1st includes its month */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report (JSON), or one of its tables as CSV with `Accept: text/csv` and `?table=` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11534,6 +14797,294 @@ export interface operations {
             };
         };
     };
+    erase_member_api_v1_users__user_id__erase_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureOnBehalf"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description You cannot do this to your own account */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_member_data_api_v1_users__user_id__export_get: {
+        parameters: {
+            query: {
+                /** @description Why (e.g. his request's reference); audited */
+                reason: string;
+            };
+            header?: never;
+            path: {
+                /** @description The member's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service did not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    member_overview_api_v1_users__user_id__overview_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_member_password_reset_api_v1_users__user_id__password_reset_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sent"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No reset link can be sent */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     set_roles_api_v1_users__user_id__roles_put: {
         parameters: {
             query?: never;
@@ -11606,6 +15157,83 @@ export interface operations {
             };
             /** @description Invalid input */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_member_verification_api_v1_users__user_id__verification_resend_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sent"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No email address */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
