@@ -110,7 +110,13 @@ async def _register_in_fast_lane(
 
 # Declared as any route (the OpenAPI document and the standard handler come from `register`'s
 # signature); its usual request is answered by the fast lane in front of the standard handler.
-router.add_api_route(
+#
+# It sits on a router of its own that the app includes before all others (main.py): FastAPI tries
+# routes one by one, and behind the service's other routers matching this path cost about 0.2 ms
+# of CPU per request (measured), a tenth of circles' share of a registration. No other route
+# answers POST on this path, so the order changes which route is tried first, not which answers.
+registration_router = APIRouter(prefix="/api/v1/events/{event_id}", tags=["events", "event registrations"])
+registration_router.add_api_route(
     "/registrations",
     register,
     methods=["POST"],
