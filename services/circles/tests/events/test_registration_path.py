@@ -14,8 +14,9 @@ from fastapi.routing import APIRoute
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
+from mcm_circles.events import repository
 from mcm_circles.events.bus import NO_MESSAGE_ROW
-from mcm_circles.events.registrations.router import router as registrations_router
+from mcm_circles.events.registrations.router import registration_router
 from mcm_circles.events.repository import EventRepository
 from mcm_circles.outbox import EVENTS
 from mcm_shared.driver import DriverConnection, driver_connection
@@ -94,7 +95,7 @@ async def test_a_seat_a_held_seat_or_the_waitlist_takes_two_autocommitted_statem
 
 async def test_no_dependency_of_the_registration_route_runs_in_the_thread_pool(world: World):
     [route] = [
-        r for r in registrations_router.routes if isinstance(r, APIRoute) and r.path == ROUTE and "POST" in r.methods
+        r for r in registration_router.routes if isinstance(r, APIRoute) and r.path == ROUTE and "POST" in r.methods
     ]
 
     def sync_calls(dependant: Dependant) -> list[str]:
@@ -225,3 +226,23 @@ async def test_without_a_message_the_statement_never_holds_a_seat(world: World):
     assert (seen["seats_available"], seen["waitlist_count"]) == (1, 0)
     assert (await world.register(person, event["id"]))["status"] == "pending_payment"
     assert len(await world.outbox("registration.payment_required", event_id=event["id"])) == 1
+
+
+async def test_the_overdue_hold_probe_uses_the_holds_index_in_a_prepared_plan(world: World):
+    """asyncpg prepares the facts statement once per connection and PostgreSQL soon runs it with a
+    generic plan: the hold status must be a literal there, or the partial index of holds cannot
+    be used and every registration of the event is read to find none overdue."""
+    nil = "'00000000-0000-0000-0000-000000000000'"
+    async with driver_connection(world.db.engine) as connection:
+        driver = connection.driver
+        await driver.execute("PREPARE facts_probe AS " + repository._REGISTRATION_FACTS_UNLOCKED.sql)
+        await driver.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            rows = await driver.fetch(
+                f"EXPLAIN EXECUTE facts_probe({nil}, 'active', 'facilitator', 1, 1, now(), {nil})"
+            )
+        finally:
+            await driver.execute("RESET plan_cache_mode; DEALLOCATE facts_probe")
+    plan = "\n".join(row[0] for row in rows)
+    probe = plan[plan.rindex("event_registrations") - 200 :]
+    assert "ix_event_registrations_holds" in probe, plan
