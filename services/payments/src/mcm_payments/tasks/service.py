@@ -21,7 +21,7 @@ from mcm_payments.ledger.service import sync_subscription
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeApi, StripeRejected, StripeUnavailable
 from mcm_payments.tasks.models import StripeTask
-from mcm_payments.tasks.repository import TaskRepository
+from mcm_payments.tasks.repository import TASKS_ENQUEUED, TaskRepository
 
 logger = logging.getLogger("mcm.payments.tasks")
 
@@ -77,6 +77,11 @@ def enqueue(
 ) -> StripeTask:
     """Record a Stripe side effect in the caller's transaction; the worker carries it out after commit."""
     return TaskRepository(session).enqueue(kind, target, obligation_id=obligation_id, params=params)
+
+
+def take_enqueued_flag(session: AsyncSession) -> bool:
+    """Whether Stripe tasks were enqueued in `session` since the last call (and reset the flag)."""
+    return bool(session.info.pop(TASKS_ENQUEUED, False))
 
 
 def backoff(attempts: int) -> timedelta:
