@@ -135,7 +135,9 @@ registration_router.add_api_route(
     response_model=Registration,
     responses={
         200: {"model": Registration, "description": "A retry with the same Idempotency-Key: the registration it made"},
-        **problem_responses(Unauthenticated, EventNotFound, AlreadyRegistered, RegistrationClosed, RequirementsNotMet),
+        **problem_responses(
+            Unauthenticated, NotEventManager, EventNotFound, AlreadyRegistered, RegistrationClosed, RequirementsNotMet
+        ),
     },
     route_class_override=fast_lane_route(RegistrationCreate | None, _register_in_fast_lane),
 )
