@@ -192,6 +192,7 @@ ROUTED_PROBES = {
     "auth": "/.well-known/jwks.json",
     "circles": "/api/v1/circles",
     "payments": "/api/v1/payments/obligations",
+    "messaging": "/api/v1/conversations",
 }
 
 

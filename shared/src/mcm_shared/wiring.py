@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_shared.db import Database
 from mcm_shared.migrations import MigrationCheck
 from mcm_shared.redis import make_redis
+from mcm_shared.security.jwks import JWKSCache
 from mcm_shared.settings import BaseServiceSettings
 
 Hook = Callable[[FastAPI, AsyncExitStack], Awaitable[None]]
@@ -66,6 +67,15 @@ def redis_hook(url: str | None) -> Hook:
     return hook
 
 
+async def _warm_keys(keys: JWKSCache, *, attempts: int = 120, pause_seconds: float = 0.5) -> None:
+    """Fetch auth's keys until it answers (it may start after this service), for a minute at most:
+    then requests fetch them on demand as before."""
+    for _ in range(attempts):
+        if await keys.refresh():
+            return
+        await asyncio.sleep(pause_seconds)
+
+
 async def _cancelled(task: asyncio.Task[object]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -109,7 +119,7 @@ def verifier_hook() -> Hook:
         # the gateway does: otherwise the first signed-in request pays for the fetch, and for the
         # HTTP client, TLS context and imports it needs (under the registration benchmark's first
         # burst, more CPU than the rest of circles' work on those requests).
-        warm_up = asyncio.create_task(verifier.keys.refresh(), name="jwks-warm-up")
+        warm_up = asyncio.create_task(_warm_keys(verifier.keys), name="jwks-warm-up")
         stack.push_async_callback(_cancelled, warm_up)
 
     return hook
