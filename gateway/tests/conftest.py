@@ -1,6 +1,6 @@
 """Gateway test harness: real uvicorn servers on free loopback ports.
 
-Three small upstream apps (auth, circles, payments) echo what reached them — method, path,
+Four small upstream apps (auth, circles, payments, messaging) echo what reached them — method, path,
 headers, body digest — so tests can assert what the gateway forwarded. The auth one also serves
 a JWKS made from ES256 keys generated here. The gateway itself runs as a real uvicorn server
 configured exactly as `python -m mcm_gateway serve` configures it (`front.py`: httptools, the
@@ -212,7 +212,7 @@ def keys() -> Keys:
 async def upstreams(keys: Keys) -> AsyncIterator[dict[str, RunningServer]]:
     servers = {
         name: await RunningServer(EchoApp(name, keys if name == "auth" else None)).start()
-        for name in ("auth", "circles", "payments")
+        for name in ("auth", "circles", "payments", "messaging")
     }
     yield servers
     for server in servers.values():
@@ -228,6 +228,7 @@ def gateway_settings(upstreams: dict[str, RunningServer], **overrides: Any) -> S
         "auth_url": upstreams["auth"].url,
         "circles_url": upstreams["circles"].url,
         "payments_url": upstreams["payments"].url,
+        "messaging_url": upstreams["messaging"].url,
         "log_level": "WARNING",
         "max_body_bytes": 64 * 1024 * 1024,
         "metrics_port": 0,  # tests that want it pass a free port

@@ -21,6 +21,16 @@ import pytest
         ("/api/v1/invitations/123/resend", "auth"),
         ("/api/v1/imports", "auth"),
         ("/api/v1/payments/obligations", "payments"),
+        ("/api/v1/conversations", "messaging"),
+        ("/api/v1/conversations/abc/messages", "messaging"),
+        ("/api/v1/notifications", "messaging"),
+        ("/api/v1/realtime/tickets", "messaging"),
+        ("/api/v1/reports/retention", "circles"),
+        ("/api/v1/reports/attendance", "circles"),
+        ("/api/v1/reports/goals", "circles"),
+        ("/api/v1/reports/events", "circles"),
+        ("/api/v1/reports/dues", "payments"),
+        ("/api/v1/reports/revenue", "payments"),
     ],
 )
 async def test_authenticated_paths_reach_their_upstream(gateway, bearer, path, upstream):
@@ -57,6 +67,9 @@ async def test_jwks_is_public_and_served_by_auth(gateway, keys):
         "/api/v1/circlesextra",
         "/api/v2/circles",
         "/nothing/here",
+        "/api/v1/reports",  # no report list: each name is routed to its owner
+        "/api/v1/reports/unknown",
+        "/api/v1/reports/retentionx",
     ],
 )
 async def test_internal_and_unknown_paths_are_404_problems(gateway, bearer, path):

@@ -123,7 +123,7 @@ def test_only_lifespans_write_app_state(module: Path) -> None:
 
 def test_the_scan_covers_every_service_and_the_gateway() -> None:
     packages = {p.relative_to(source).parts[0] for source in SOURCES for p in _modules() if p.is_relative_to(source)}
-    assert {"mcm_auth", "mcm_circles", "mcm_payments", "mcm_gateway"} <= packages, packages
+    assert {"mcm_auth", "mcm_circles", "mcm_payments", "mcm_messaging", "mcm_gateway"} <= packages, packages
 
 
 def test_rule_flags_dependencies_and_factories_and_allows_lifespans() -> None:

@@ -38,6 +38,8 @@ def merged_openapi() -> dict[str, Any]:
     from mcm_gateway.main import create_app as gateway_app
     from mcm_gateway.openapi import merge_documents
     from mcm_gateway.routes import RouteTable
+    from mcm_messaging.config import Settings as MessagingSettings
+    from mcm_messaging.main import create_app as messaging_app
     from mcm_payments.config import Settings as PaymentsSettings
     from mcm_payments.main import create_app as payments_app
 
@@ -46,6 +48,7 @@ def merged_openapi() -> dict[str, Any]:
         "auth": auth_app(AuthSettings(environment="test", creds_database_url=DB)).openapi(),
         "circles": circles_app(CirclesSettings(environment="test", database_url=DB)).openapi(),
         "payments": payments_app(PaymentsSettings(environment="test", database_url=DB)).openapi(),
+        "messaging": messaging_app(MessagingSettings(environment="test", database_url=DB)).openapi(),
     }
     # Title as the gateway serves it; the version is left out so a release does not churn the file.
     document = merge_documents(
@@ -81,5 +84,5 @@ def test_every_known_event_type_is_found_in_the_code() -> None:
     messages = published_messages()
     for event_type in ("user.registered", "user.updated", "user.erased", "membership.payment_required"):
         assert event_type in messages
-    assert messages["notification.requested"]["x-producers"] == ["circles", "payments"]
+    assert messages["notification.requested"]["x-producers"] == ["circles", "messaging", "payments"]
     assert set(messages["registration.payment_required"]["required"]) >= {"registration_id", "amount", "currency"}

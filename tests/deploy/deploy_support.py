@@ -79,6 +79,7 @@ SERVICES: dict[str, Service] = {
     "auth": Service("auth", "services/auth", 8001, migrates=True, db_env="CREDS_DATABASE_URL"),
     "circles": Service("circles", "services/circles", 8002, migrates=True, db_env="DATABASE_URL"),
     "payments": Service("payments", "services/payments", 8003, migrates=True, db_env="DATABASE_URL"),
+    "messaging": Service("messaging", "services/messaging", 8004, migrates=True, db_env="DATABASE_URL"),
 }
 HEALTH_PATHS = ("/api/v1/health/live", "/api/v1/health/ready", "/api/v1/health")
 

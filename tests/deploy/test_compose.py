@@ -54,9 +54,11 @@ def test_compose_file_defines_the_whole_platform() -> None:
         "auth-migrate",
         "circles-migrate",
         "payments-migrate",
+        "messaging-migrate",
         "auth",
         "circles",
         "payments",
+        "messaging",
         "gateway",
     }
     assert expected <= services, f"missing: {expected - services}"
@@ -148,8 +150,16 @@ def test_networks_keep_each_database_to_its_owner() -> None:
     networks = {name: set(spec.get("networks", [])) for name, spec in services.items()}
     who = lambda net: {name for name, nets in networks.items() if net in nets}  # noqa: E731
     assert who("creds-db") == {"postgres-creds", "auth", "auth-migrate"}
-    assert who("main-db") == {"postgres-main", "circles", "payments", "circles-migrate", "payments-migrate"}
-    assert who("cache") == {"redis", "auth", "circles", "payments", "gateway"}
+    assert who("main-db") == {
+        "postgres-main",
+        "circles",
+        "payments",
+        "messaging",
+        "circles-migrate",
+        "payments-migrate",
+        "messaging-migrate",
+    }
+    assert who("cache") == {"redis", "auth", "circles", "payments", "messaging", "gateway"}
     declared = compose()["networks"]
     for internal in ("creds-db", "main-db", "cache", "services"):
         assert declared[internal].get("internal") is True, f"{internal} must not route out of the host"

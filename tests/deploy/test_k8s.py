@@ -385,7 +385,7 @@ def test_callers_client_secrets_are_known_to_auth() -> None:
     clients = dict(
         pair.split(":", 1) for pair in env_file_values(auth_secret["SERVICE_CLIENTS"])["SERVICE_CLIENTS"].split(",")
     )
-    for caller in ("circles", "payments", "gateway"):
+    for caller in ("circles", "payments", "messaging", "gateway"):
         assert caller in clients, f"auth does not know the {caller} client"
         assert "SERVICE_CLIENT_SECRET" in generated_secrets()[f"{caller}-secrets"]
 
@@ -425,15 +425,18 @@ def test_default_deny_covers_every_pod_both_ways() -> None:
         ("ingress", "auth", 8001, False),
         ("ingress", "circles", 8002, False),
         ("ingress", "payments", 8003, False),
+        ("ingress", "messaging", 8004, False),
         ("other", "gateway", 8000, False),
         ("other", "auth", 8001, False),
         # The gateway reaches every service.
         ("gateway", "auth", 8001, True),
         ("gateway", "circles", 8002, True),
         ("gateway", "payments", 8003, True),
+        ("gateway", "messaging", 8004, True),
         # Services fetch JWKS and service tokens from auth...
         ("circles", "auth", 8001, True),
         ("payments", "auth", 8001, True),
+        ("messaging", "auth", 8001, True),
         # ...but never call each other (events go through Redis) or the gateway.
         ("circles", "payments", 8003, False),
         ("payments", "circles", 8002, False),
@@ -441,6 +444,9 @@ def test_default_deny_covers_every_pod_both_ways() -> None:
         ("auth", "circles", 8002, True),
         ("auth", "payments", 8003, True),
         ("auth", "circles", 5432, False),
+        ("circles", "messaging", 8004, False),
+        ("messaging", "circles", 8002, False),
+        ("messaging", "gateway", 8000, False),
         ("circles", "gateway", 8000, False),
         # Wrong port on an allowed peer.
         ("gateway", "auth", 5432, False),
@@ -454,6 +460,7 @@ def test_default_deny_covers_every_pod_both_ways() -> None:
         ("prometheus", "circles", 8002, True),
         ("prometheus", "auth", 8001, True),
         ("prometheus", "payments", 8003, True),
+        ("prometheus", "messaging", 8004, True),
         ("prometheus", "circles-migrate", 8002, False),
     ],
 )
@@ -471,6 +478,10 @@ def test_network_policies_between_workloads(source: str, destination: str, port:
         ("circles", "creds-db", 5432, False),
         ("payments", "main-db", 5432, True),
         ("payments", "creds-db", 5432, False),
+        ("messaging", "main-db", 5432, True),
+        ("messaging", "creds-db", 5432, False),
+        ("messaging-migrate", "main-db", 5432, True),
+        ("messaging-migrate", "redis", 6379, False),
         ("gateway", "main-db", 5432, False),
         ("gateway", "creds-db", 5432, False),
         ("auth-migrate", "creds-db", 5432, True),
@@ -482,9 +493,11 @@ def test_network_policies_between_workloads(source: str, destination: str, port:
         ("auth", "redis", 6379, True),
         ("circles", "redis", 6379, True),
         ("payments", "redis", 6379, True),
+        ("messaging", "redis", 6379, True),
         # Providers: Stripe for payments, SMTP and HTTPS (SMS, Google) for auth.
         ("payments", "stripe", 443, True),
         ("circles", "stripe", 443, False),
+        ("messaging", "stripe", 443, False),
         ("gateway", "stripe", 443, False),
         ("auth", "stripe", 443, True),
         ("auth", "stripe", 587, True),

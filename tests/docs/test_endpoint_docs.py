@@ -204,5 +204,6 @@ def test_every_documented_endpoint_exists(service: str) -> None:
     package, documents = SERVICES[service]
     documented = documented_endpoints(documents)
     assert documented, f"no endpoint table found in {documents}"
-    stale = documented - app_endpoints(package)
+    # Internal routes may have rows (who may call them); the app's list leaves them out.
+    stale = {(method, path) for method, path in documented if is_public(path)} - app_endpoints(package)
     assert not stale, f"endpoint rows in {', '.join(documents)} that {service} does not serve:\n{_listing(stale)}"

@@ -8,12 +8,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -27,6 +25,7 @@ import httpx
 
 from mcm_devstack.platform import SERVICES, Platform
 from mcm_shared.events.envelope import Envelope
+from mcm_testing import rawhttp
 
 ADMIN_EMAIL = "admin@fault.example"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -269,29 +268,25 @@ class TrickledRequest:
     """
 
     def __init__(self, port: int, method: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        lines = [
-            f"{method} {path} HTTP/1.1",
-            f"Host: 127.0.0.1:{port}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(body)}",
-        ]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        url = f"http://127.0.0.1:{port}"
+        self.sock = rawhttp.connect(url, timeout=30)
+        head = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *(headers or {}).items()]
+        payload = rawhttp.request(method, path, head, host=f"127.0.0.1:{port}")
         split = max(1, len(body) // 3)
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[:split])
+        self.sock.sendall(payload + body[:split])
         self.rest = body[split:]
 
     def finish(self, pieces: int = 4, pause: float = 0.1) -> tuple[int, bytes]:
         size = max(1, -(-len(self.rest) // pieces))
-        for offset in range(0, len(self.rest), size):
-            time.sleep(pause)
-            self.sock.sendall(self.rest[offset : offset + size])
-        response = http.client.HTTPResponse(self.sock)
         try:
-            response.begin()
-            return response.status, response.read()
+            for offset in range(0, len(self.rest), size):
+                time.sleep(pause)
+                self.sock.sendall(self.rest[offset : offset + size])
+            answer = rawhttp.Reader(self.sock).answer()
+            if answer is None:
+                raise ConnectionError("the server closed the connection without an answer")
+            return answer.status, answer.body
         finally:
-            response.close()
             self.sock.close()
 
     def close(self) -> None:

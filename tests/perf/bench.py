@@ -17,6 +17,9 @@ then runs the scenarios:
   webhooks      (d) signed Stripe webhooks ingested; each stored once (checked in SQL)
   login         (e) login throughput at 50 concurrent; auth liveness p99 meanwhile
   directory     (f) staff directory search p95 (a ptm, 8 concurrent) over every seeded profile
+  reports       (f) each report over a year of data seeded in SQL (500 circles, 5,000 members,
+                    50,000 meetings, 2,000 events, 60,000 payments): p95 per report; runs last,
+                    since its rows join the shared data set
 
 The write-heavy scenarios (registration, webhooks) also measure, right before their load, bare
 single-row durable INSERT transactions per second at their concurrency (asyncpg straight to the
@@ -71,7 +74,7 @@ from benchkit.seed import MEMBER_PASSWORD, seed  # noqa: E402
 from benchkit.stack import BenchStack  # noqa: E402
 from benchkit.tokens import login_all  # noqa: E402
 
-SCENARIOS = ("gateway", "listing", "registration", "webhooks", "login", "directory")
+SCENARIOS = ("gateway", "listing", "registration", "webhooks", "login", "directory", "reports")
 LISTING_USERS = 50
 REGISTRATION_USERS = 1000
 LOGIN_USERS = 50

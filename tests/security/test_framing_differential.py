@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from rawhttp import Reader, Recorder, connect, exchange, gateway_process, request
 from seckit import Accounts, User, fresh_source_ip
+
+from mcm_testing.rawhttp import Reader, Recorder, connect, exchange, gateway_process, request
 
 
 @dataclass

@@ -10,22 +10,12 @@ would receive.
 
 from __future__ import annotations
 
-import http.server
-import json
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-import httpx
 import pytest
 from seckit import Accounts, User, assert_problem, bearer, client, describe, fresh_source_ip
 
-from mcm_devstack.engines import free_port
+from mcm_testing.rawhttp import Recorder, gateway_process
 
 SPOOFED = {
     "X-User-Id": "00000000-0000-0000-0000-000000000001",
@@ -134,108 +124,35 @@ def test_internal_paths_are_not_routed(platform, admin: User, path: str, authent
 
 
 # -- what a service actually receives -------------------------------------------------------------
-@dataclass
-class Echo:
-    """An upstream that records each request's headers and answers them as JSON."""
-
-    port: int
-    received: list[dict[str, str]] = field(default_factory=list)
-    server: http.server.ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        echo = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _answer(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                if length:
-                    self.rfile.read(length)
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                echo.received.append(headers)
-                body = json.dumps({"path": self.path, "headers": headers}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
-
-            def log_message(self, *args) -> None:  # keep the test output clean
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+@pytest.fixture(scope="module")
+def echo() -> Iterator[Recorder]:
+    """An upstream that records every request it parsed (mcm_testing.rawhttp.Recorder)."""
+    recorder = Recorder().start()
+    yield recorder
+    recorder.stop()
 
 
 @pytest.fixture(scope="module")
-def echo() -> Iterator[Echo]:
-    server = Echo(free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def echo_gateway(platform, echo: Echo, tmp_path_factory) -> Iterator[str]:
+def echo_gateway(platform, echo: Recorder, tmp_path_factory) -> Iterator[str]:
     """A second gateway: auth is the real one (keys, sign-in), circles and payments are the echo."""
-    port = free_port()
     log = tmp_path_factory.mktemp("echo-gateway") / "gateway.log"
-    env = {
-        **platform.env,
-        "GATEWAY_PORT": str(port),
-        "AUTH_URL": platform.url("auth"),
-        "CIRCLES_URL": f"http://127.0.0.1:{echo.port}",
-        "PAYMENTS_URL": f"http://127.0.0.1:{echo.port}",
-        "TRUSTED_PROXIES": "",
-    }
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mcm_gateway", "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, f"the echo gateway exited:\n{log.read_text()[-3000:]}"
-            try:
-                if httpx.get(url + "/api/v1/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"the echo gateway did not become ready:\n{log.read_text()[-3000:]}"
-            time.sleep(0.2)
+    with gateway_process(
+        platform.env, log, AUTH_URL=platform.url("auth"), CIRCLES_URL=echo.url, PAYMENTS_URL=echo.url
+    ) as url:
         yield url
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def _through_echo(
-    echo_gateway: str, echo: Echo, method: str, path: str, headers: dict[str, str], source_ip: str, **kwargs
+    echo_gateway: str, echo: Recorder, method: str, path: str, headers: dict[str, str], source_ip: str, **kwargs
 ) -> dict[str, str]:
-    before = len(echo.received)
+    """The headers the upstream received for this one request (a repeated header's values joined
+    with ", ", so a duplicate never passes for the single value a check expects)."""
+    before = len(echo.seen)
     with client(echo_gateway, source_ip=source_ip) as http:
         response = http.request(method, path, headers=headers, **kwargs)
     assert response.status_code == 200, describe(response)
-    assert len(echo.received) == before + 1, "the request did not reach the upstream exactly once"
-    return echo.received[-1]
+    assert len(echo.seen) == before + 1, "the request did not reach the upstream exactly once"
+    return {name: ", ".join(values) for name, values in echo.seen[-1]["headers"].items()}
 
 
 @pytest.mark.parametrize(
@@ -247,7 +164,9 @@ def _through_echo(
         ("POST", "/api/v1/payments/webhooks/stripe"),
     ],
 )
-def test_forgeable_headers_never_reach_a_service(echo_gateway: str, echo: Echo, member: User, method: str, path: str):
+def test_forgeable_headers_never_reach_a_service(
+    echo_gateway: str, echo: Recorder, member: User, method: str, path: str
+):
     address = fresh_source_ip()
     headers = {
         **SPOOFED,
@@ -272,15 +191,15 @@ def test_forgeable_headers_never_reach_a_service(echo_gateway: str, echo: Echo, 
         assert received.get("authorization") == member.headers["Authorization"]
 
 
-def test_the_gateway_refuses_before_a_service_sees_a_bad_token(echo_gateway: str, echo: Echo):
-    before = len(echo.received)
+def test_the_gateway_refuses_before_a_service_sees_a_bad_token(echo_gateway: str, echo: Recorder):
+    before = len(echo.seen)
     with client(echo_gateway) as http:
         for headers in ({}, {"Authorization": "Bearer forged.token.value"}, {**SPOOFED}):
             assert_problem(http.get("/api/v1/members/me", headers=headers), 401)
-    assert len(echo.received) == before, "a request without a valid token reached the upstream"
+    assert len(echo.seen) == before, "a request without a valid token reached the upstream"
 
 
-def test_lookalike_identity_headers_never_reach_a_service(echo_gateway: str, echo: Echo, member: User):
+def test_lookalike_identity_headers_never_reach_a_service(echo_gateway: str, echo: Recorder, member: User):
     received = _through_echo(
         echo_gateway, echo, "GET", "/api/v1/members/me", {**LOOKALIKES, **member.headers}, fresh_source_ip()
     )

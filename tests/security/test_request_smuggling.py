@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from rawhttp import Reader, Recorder, connect, exchange, gateway_process, request
 from seckit import Accounts, User, assert_problem, bearer, client, describe, fresh_source_ip
+
+from mcm_testing.rawhttp import Reader, Recorder, connect, exchange, gateway_process, request
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Runs the whole platform on this machine: embedded PostgreSQL and Redis (data kept under
 `.data/`, so a second run keeps it) unless DATABASE_URL/CREDS_DATABASE_URL/REDIS_URL are set,
 a mail sink, an SMS sink and the Stripe stand-in unless SMTP_HOST/SMS_API_BASE/STRIPE_SECRET_KEY
-are set, migrations (skipped when already done for this data), the first admin, the four services,
+are set, migrations (skipped when already done for this data), the first admin, the services,
 all side by side (see platform.py); the banner says how long it took. Ctrl-C or SIGTERM stops
 everything it started.
 """
@@ -78,7 +78,7 @@ def _print_banner(platform: Platform, admin: str, started: float) -> None:
         f"  gateway      {gateway}",
         f"  API docs     {gateway}/docs",
         f"  health       {gateway}/api/v1/health",
-        *(f"  {name:<12} {platform.url(name)} (internal)" for name in ("auth", "circles", "payments")),
+        *(f"  {name:<12} {platform.url(name)} (internal)" for name in ("auth", "circles", "payments", "messaging")),
         *_outside_lines(platform),
         f"  data         {platform.data_dir}",
         f"  logs         {platform.log_dir}",

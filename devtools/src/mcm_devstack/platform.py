@@ -1,6 +1,6 @@
 """Start the whole platform as real processes: embedded engines (unless URLs are given),
 local stand-ins for email, SMS and Stripe (unless real ones are configured; see sidecars.py),
-migrations, the first admin, auth, circles, payments and the gateway.
+migrations, the first admin, auth, circles, payments, messaging and the gateway.
 
 Start-up is a set of pipelines run side by side, not a sequence: each service starts as soon as
 its own migrations are done (the gateway at once), the first admin is ensured while auth boots,
@@ -50,6 +50,7 @@ SERVICES = (
     ServiceSpec("auth", "mcm_auth", "AUTH_PORT", 8001, True),
     ServiceSpec("circles", "mcm_circles", "CIRCLES_PORT", 8002, True),
     ServiceSpec("payments", "mcm_payments", "PAYMENTS_PORT", 8003, True),
+    ServiceSpec("messaging", "mcm_messaging", "MESSAGING_PORT", 8004, True),
     ServiceSpec("gateway", "mcm_gateway", "GATEWAY_PORT", 8000, False),
 )
 
@@ -58,11 +59,11 @@ SERVICES = (
 class Platform:
     data_dir: Path
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-    free_ports: bool = False  # tests pick free ports; `make run` uses 8000-8003 unless overridden
+    free_ports: bool = False  # tests pick free ports; `make run` uses 8000-8004 unless overridden
     log_dir: Path | None = None
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # the four services
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # the services and the gateway
     ports: dict[str, int] = field(default_factory=dict)
     sidecars: dict[str, Sidecar] = field(default_factory=dict)  # mail sink, SMS sink, Stripe stand-in
     timings: dict[str, float] = field(default_factory=dict)  # seconds per start-up phase, for the banner
@@ -174,7 +175,7 @@ class Platform:
             log.close()  # the child holds its own copy of the descriptor
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        # Generous: four services importing at once on a small, busy CI machine take a while.
+        # Generous: five processes importing at once on a small, busy CI machine take a while.
         deadline = time.monotonic() + timeout
         pending = set(self.processes)
         with httpx.Client(timeout=1.0) as client:

@@ -1,7 +1,7 @@
 """Gateway settings: where the upstreams live, how long to wait for them, what to trust.
 
 Every name maps to an environment variable of the same name in upper case (ARCHITECTURE §12):
-`AUTH_URL`, `CIRCLES_URL`, `PAYMENTS_URL`, `GATEWAY_PORT`, `TRUSTED_PROXIES`, ...
+`AUTH_URL`, `CIRCLES_URL`, `PAYMENTS_URL`, `MESSAGING_URL`, `GATEWAY_PORT`, `TRUSTED_PROXIES`, ...
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class Settings(BaseServiceSettings):
     auth_url: str = "http://127.0.0.1:8001"
     circles_url: str = "http://127.0.0.1:8002"
     payments_url: str = "http://127.0.0.1:8003"
+    messaging_url: str = "http://127.0.0.1:8004"
 
     upstream_connect_timeout_seconds: float = Field(default=1.0, gt=0)
     # Time allowed for an upstream to start answering (and between body chunks) before 504.
@@ -36,6 +37,7 @@ class Settings(BaseServiceSettings):
     auth_timeout_seconds: float = Field(default=15.0, gt=0)
     circles_timeout_seconds: float = Field(default=15.0, gt=0)
     payments_timeout_seconds: float = Field(default=30.0, gt=0)
+    messaging_timeout_seconds: float = Field(default=15.0, gt=0)
     upstream_max_connections: int = Field(default=256, ge=1, le=10_000)
     # Below uvicorn's 5 s keep-alive, so we rarely send on a connection the upstream is closing.
     upstream_idle_seconds: float = Field(default=4.0, gt=0)
@@ -104,13 +106,19 @@ class Settings(BaseServiceSettings):
         return self.auth_url.rstrip("/") + "/.well-known/jwks.json"
 
     def upstream_urls(self) -> dict[str, str]:
-        return {"auth": self.auth_url, "circles": self.circles_url, "payments": self.payments_url}
+        return {
+            "auth": self.auth_url,
+            "circles": self.circles_url,
+            "payments": self.payments_url,
+            "messaging": self.messaging_url,
+        }
 
     def upstream_timeouts(self) -> dict[str, float]:
         return {
             "auth": self.auth_timeout_seconds,
             "circles": self.circles_timeout_seconds,
             "payments": self.payments_timeout_seconds,
+            "messaging": self.messaging_timeout_seconds,
         }
 
     # After SIGTERM: keep serving (readiness already 503) this long before closing the listener,
@@ -127,4 +135,5 @@ class Settings(BaseServiceSettings):
             "AUTH_URL": self.auth_url,
             "CIRCLES_URL": self.circles_url,
             "PAYMENTS_URL": self.payments_url,
+            "MESSAGING_URL": self.messaging_url,
         }

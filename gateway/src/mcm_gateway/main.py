@@ -8,8 +8,8 @@ catch-all route on the proxy path measured ~4% of direct throughput, FACTS.md.)
 Before either half: CORS preflights are answered here, and any request asking to switch
 protocols is refused with the connection closed (uvicorn's parser skips such a request's body
 and would read it as the next request). WebSocket handshakes reach the app as `websocket`
-scopes; only routes marked `websocket` in the route table may take one (none yet), the rest
-are closed before accepting (uvicorn answers 403).
+scopes; only routes marked `websocket` in the route table may take one (`/api/v1/realtime`,
+relayed by websocket_relay.py), the rest are closed before accepting (uvicorn answers 403).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from mcm_gateway.proxy import Proxy
 from mcm_gateway.routes import RouteTable
 from mcm_gateway.runtime import GatewayRuntime
 from mcm_gateway.security_headers import SecurityHeaders
+from mcm_gateway.websocket_relay import WebSocketRelay
 from mcm_shared.app import install_drain_on_sigterm
 from mcm_shared.errors import install_problem_handlers
 from mcm_shared.health import HealthState
@@ -58,6 +59,8 @@ class GatewayApp:
         self.fastapi: FastAPI | None = None  # the own-endpoints app, for its lifespan
         self.cors = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
         self.proxy = Proxy(runtime)
+        # Sockets count against the same per-client in-flight cap as proxied requests.
+        self.websockets = WebSocketRelay(runtime, self.proxy.in_flight, self.proxy.max_in_flight)
         self.routes = RouteTable()
         self._entry: ASGIApp = self._dispatch
 
@@ -124,9 +127,10 @@ class GatewayApp:
             # Closing before accepting makes uvicorn answer the handshake with 403 and close.
             await send({"type": "websocket.close", "code": 1008})
             return
-        # A WebSocket route (the messaging issue's /api/v1/realtime) is proxied here: see
-        # docs/gateway.md, "WebSocket routes". None exists yet.
-        await send({"type": "websocket.close", "code": 1011})
+        if not self.runtime.started:
+            await send({"type": "websocket.close", "code": 1013})
+            return
+        await self.websockets.handle(scope, receive, send, route)
 
 
 def _with_cors(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

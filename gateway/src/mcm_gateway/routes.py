@@ -24,6 +24,17 @@ ROUTE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/api/v1/members", "circles"),
     ("/api/v1/directory", "circles"),
     ("/api/v1/payments", "payments"),
+    ("/api/v1/conversations", "messaging"),
+    ("/api/v1/notifications", "messaging"),
+    ("/api/v1/realtime", "messaging"),
+    # Each report is served by the service that owns its data (docs/reports.md): exact names,
+    # so an unknown report is the gateway's 404 and no service sees another's report paths.
+    ("/api/v1/reports/retention", "circles"),
+    ("/api/v1/reports/attendance", "circles"),
+    ("/api/v1/reports/goals", "circles"),
+    ("/api/v1/reports/events", "circles"),
+    ("/api/v1/reports/dues", "payments"),
+    ("/api/v1/reports/revenue", "payments"),
 )
 
 # (method, exact path) pairs a client may call without a token.
@@ -62,10 +73,10 @@ CREDENTIAL_ENDPOINTS: frozenset[str] = frozenset(
 
 CREDENTIAL_PREFIXES: tuple[str, ...] = ("/api/v1/auth/verify-", "/api/v1/auth/oidc/")
 
-# Paths that take a WebSocket handshake (uvicorn hands those over as `websocket` scopes). None
-# yet: the messaging issue adds ("/api/v1/realtime", "messaging"), see docs/gateway.md. Every
-# other path refuses a handshake, and plain HTTP requests asking to upgrade are refused anywhere.
-WEBSOCKET_PATHS: frozenset[str] = frozenset()
+# Paths that take a WebSocket handshake (uvicorn hands those over as `websocket` scopes), relayed
+# to their upstream (websocket_relay.py, docs/gateway.md). Every other path refuses a handshake,
+# and plain HTTP requests asking to upgrade are refused anywhere.
+WEBSOCKET_PATHS: frozenset[str] = frozenset({"/api/v1/realtime"})
 
 
 class Access(Enum):

@@ -226,6 +226,7 @@ async def test_accepting_a_circle_invitation_publishes_it_and_the_token_is_singl
         "circle_id": circle_id,
         "event_id": None,
         "invited_by": admin_id,
+        "circle_role": None,
     }
     again = await client.post(f"{INVITATIONS}/accept", json={"token": token}, headers=bearer(joiner))
     assert again.status_code == 404

@@ -215,3 +215,47 @@ async def test_unusable_requests_are_skipped_and_the_consumer_keeps_going(client
         )
         await session.rollback()
     assert queued == 0
+
+
+async def test_messaging_asks_and_its_meeting_kinds_have_their_own_wording(client, mail):
+    """Messaging's notification centre is a default source; its meeting reminder reads as one
+    (not the generic listing), with where the circle meets."""
+    email, tokens = await verified_user(client, mail)
+    data = {
+        "circle_name": "Oak Circle",
+        "local_starts_at": "Monday 29 March 2027, 19:00 (Europe/Berlin)",
+        "in": "24 hours",
+        "where": "Address: Hauptstr. 1, Berlin",
+        "meeting_id": str(uuid.uuid4()),
+    }
+    await request_notification(
+        client, [await user_id_of(client, tokens)], template="meeting_reminder", data=data, producer="messaging"
+    )
+    found = await mail.wait_for_text(email, "Oak Circle meets in 24 hours", within=20)
+    assert found.subject == "Reminder: Oak Circle, Monday 29 March 2027, 19:00 (Europe/Berlin)"
+    assert "Address: Hauptstr. 1, Berlin" in found.body and "$" not in found.body and "meeting id" not in found.body
+
+
+def test_every_notification_kind_renders_without_leftover_placeholders():
+    from mcm_auth.outbox.templates import TEMPLATES, render_email, render_sms
+
+    samples = {
+        "circle.meeting_scheduled": {"circle_name": "Oak", "when": "Monday 4 March 2030, 19:30", "where": ""},
+        "circle.meeting_rescheduled": {
+            "circle_name": "Oak",
+            "when": "Tuesday 5 March 2030, 19:30",
+            "previous_when": "Monday 4 March 2030, 19:30",
+            "where": "Video link: https://meet.example/oak",
+        },
+        "circle.meeting_cancelled": {"circle_name": "Oak", "when": "Monday 4 March 2030, 19:30", "reason": "Holiday"},
+        "meeting_reminder": {"circle_name": "Oak", "local_starts_at": "Monday", "in": "2 hours", "where": ""},
+        "payment_failed": {"amount": "25.00 EUR"},
+        "dues_overdue": {"amount": "25.00 EUR"},
+        "role_granted": {"roles": "facilitator"},
+    }
+    for name, data in samples.items():
+        assert name in TEMPLATES
+        subject, body = render_email(name, {**data, "display_name": "Joe"})
+        assert "$" not in subject + body, name
+        if TEMPLATES[name].sms is not None:
+            assert "$" not in render_sms(name, {**data, "display_name": "Joe"}), name

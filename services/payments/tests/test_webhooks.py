@@ -372,3 +372,24 @@ async def test_a_redelivery_is_acknowledged_without_being_processed_again(harnes
     await asyncio.sleep(0.3)
     [row] = await stored(harness, event["id"])
     assert (row["processed_at"], row["attempts"]) == (first["processed_at"], 1)
+
+
+async def test_a_failed_renewal_is_published_for_the_member_to_hear_of(harness):
+    """invoice.payment_failed → obligation.payment_failed (messaging tells the member himself, at
+    once); payments asks auth for nothing itself."""
+    user = uuid.uuid4()
+    obligation = await harness.dues(user, amount=3000)
+    checkout = (await harness.checkout(user, obligation["id"])).json()
+    await harness.pay_hosted_page(checkout["url"], card="4000000000000341")
+    await harness.settle_webhooks()
+    await harness.wait_status(obligation["id"], "settled")
+    [sub] = await harness.sql("SELECT stripe_subscription_id FROM payments.subscriptions")
+    async with harness.captured():
+        renewal = (await harness.stripe.post(f"/_standin/subscriptions/{sub['stripe_subscription_id']}/renew")).json()
+    [failed] = await harness.events_of("invoice.payment_failed", renewal["invoice"]["id"])
+    assert (await harness.send_webhook(failed)).status_code == 200
+    await harness.processed(failed["id"])
+    [notice] = await harness.wait_published("obligation.payment_failed", obligation_id=obligation["id"])
+    assert notice["user_id"] == str(user) and notice["kind"] == "membership"
+    assert notice["amount_due"] == 3000 and notice["currency"] == "EUR"
+    assert await harness.published("notification.requested") == []

@@ -95,8 +95,11 @@ class Settings(BaseServiceSettings):
     sms_auth_token: SecretStr = SecretStr(DEV_DEFAULT_SECRET)
     sms_from: str = "+15005550006"
 
-    # Services whose `notification.requested` events auth delivers.
-    notification_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["circles", "payments"])
+    # Services whose `notification.requested` events auth delivers (messaging's notification
+    # centre decides for members; circles and payments still ask for their staff-facing notices).
+    notification_sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["circles", "payments", "messaging"]
+    )
 
     # Client credentials of internal callers: "name:secret,name:secret".
     service_clients: SecretStr = SecretStr("")

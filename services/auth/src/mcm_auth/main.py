@@ -18,6 +18,7 @@ from mcm_auth.config import Settings
 from mcm_auth.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_auth.google.router import router as google_router
 from mcm_auth.housekeeping import Housekeeping
+from mcm_auth.imports.router import router as imports_router
 from mcm_auth.internal.client import InternalClient
 from mcm_auth.invitations.router import router as invitations_router
 from mcm_auth.keys.material import load_signing_key
@@ -61,6 +62,7 @@ ROUTERS = [
     admin_router,
     people_router,
     invitations_router,
+    imports_router,
     clients_router,
     google_router,
 ]

@@ -23,6 +23,9 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
     # on every change of circles, memberships or names, so the TTL is only a backstop.
     circles_list_cache_entries: int = Field(default=4096, ge=0, le=1_000_000)
     circles_list_cache_ttl_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    # How old the reports' materialized views may grow before the refresh job recomputes them
+    # (docs/reports.md); every report answer states its refreshed_at and stale_after.
+    reports_refresh_interval_seconds: int = Field(default=900, ge=10, le=86_400)
 
     def required_urls(self) -> dict[str, str | None]:
         return {**super().required_urls(), "DATABASE_URL": self.database_url}

@@ -75,7 +75,9 @@ async def on_invitation_accepted(session: AsyncSession, envelope: Envelope) -> N
         return
     await profiles.ensure_exists(session, user_id)
     if circle_id is not None:
-        outcome = await memberships.admit_invited(session, circle_id, user_id, invited_by=invited_by)
+        # Only a bulk import invites facilitators; anything else joins as a member.
+        role = "facilitator" if payload.get("circle_role") == "facilitator" else "member"
+        outcome = await memberships.admit_invited(session, circle_id, user_id, invited_by=invited_by, role=role)
         if outcome == "pending":
             await notify(
                 session,

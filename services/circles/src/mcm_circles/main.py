@@ -2,8 +2,8 @@
 
 The lifespan builds one `CirclesRuntime` (runtime.py) after the shared database, Redis and
 verifier hooks, starts the background work (outbox relay, the one consumer of other services'
-events, the events sweeper) and stores the runtime at `app.state.runtime`; nothing else writes
-`app.state`.
+events, the events sweeper, the reports' view refresher) and stores the runtime at
+`app.state.runtime`; nothing else writes `app.state`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from mcm_circles import consumers
 from mcm_circles.archiving.router import router as archiving_router
+from mcm_circles.circles.router import internal_router as circles_internal_router
 from mcm_circles.circles.router import router as circles_router
 from mcm_circles.clock import Clock, SystemClock
 from mcm_circles.config import EventsSettings, Settings
@@ -32,12 +33,15 @@ from mcm_circles.memberships.router import router as memberships_router
 from mcm_circles.outbox import EVENTS, WRITER
 from mcm_circles.people.router import router as people_router
 from mcm_circles.profiles.router import router as profiles_router
+from mcm_circles.reports.models import VIEWS as REPORT_VIEWS
+from mcm_circles.reports.router import router as reports_router
 from mcm_circles.runtime import CirclesRuntime
 from mcm_circles.transfers.router import circle_router as circle_transfers_router
 from mcm_circles.transfers.router import move_router as member_move_router
 from mcm_circles.transfers.router import router as transfers_router
 from mcm_shared.app import create_service_app
 from mcm_shared.events import EventConsumer, OutboxRelay
+from mcm_shared.reports import ViewRefresher
 from mcm_shared.wiring import Hook, database_errors_as_503, database_hook, redis_hook, verifier_hook
 
 CIRCLES_ROUTERS = [
@@ -54,12 +58,15 @@ CIRCLES_ROUTERS = [
     people_router,
     directory_router,
     memberships_internal_router,
+    reports_router,
+    circles_internal_router,
 ]
 
 
 def runtime_hook(settings: Settings, events_settings: EventsSettings, clock: Clock) -> Hook:
     """Lifespan hook (after the database, Redis and verifier hooks): build the runtime, start the
-    listing cache's listener, the outbox relay, the consumer and the events sweeper."""
+    listing cache's listener, the outbox relay, the consumer, the events sweeper and the reports'
+    view refresher."""
 
     async def hook(app: FastAPI, stack: AsyncExitStack) -> None:
         database = app.state.db
@@ -89,6 +96,11 @@ def runtime_hook(settings: Settings, events_settings: EventsSettings, clock: Clo
             sweeper = EventsSweeper(sessionmaker, clock, events_settings)
             sweeper.start()
             stack.push_async_callback(sweeper.stop)
+        refresher = ViewRefresher(
+            sessionmaker, SCHEMA, REPORT_VIEWS, interval_seconds=settings.reports_refresh_interval_seconds
+        )
+        refresher.start()
+        stack.push_async_callback(refresher.stop)
         if redis is None:
             return
         if settings.outbox_relay_enabled:

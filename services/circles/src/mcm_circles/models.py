@@ -9,6 +9,7 @@ from mcm_circles.meetings.models import Attendance, Meeting  # noqa: F401
 from mcm_circles.memberships.models import Membership  # noqa: F401
 from mcm_circles.outbox import EVENTS  # noqa: F401  (outbox + inbox tables)
 from mcm_circles.profiles.models import Profile  # noqa: F401
+from mcm_circles.reports.models import ReportRefresh  # noqa: F401
 from mcm_circles.transfers.models import TransferRequest  # noqa: F401
 
 metadata = Base.metadata

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
+from mcm_circles.circles import locking
 from mcm_circles.circles.errors import CircleNotFound
 from mcm_circles.circles.models import Circle
-from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.memberships.models import Membership
 from mcm_shared.errors import Forbidden
 from mcm_shared.security import Principal, Role
@@ -128,7 +128,7 @@ async def load_access(
 
     Raises 404 for a circle that does not exist; callers then apply `ensure_*`.
     """
-    row = await CircleRepository(session).get_with_membership(circle_id, principal.user_id, lock=lock)
+    row = await locking.get_with_membership(session, circle_id, principal.user_id, lock=lock)
     if row is None:
         raise CircleNotFound()
     return CircleAccess(principal, row[0], row[1])

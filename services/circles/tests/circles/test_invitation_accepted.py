@@ -25,8 +25,9 @@ def event_body() -> dict:
     }
 
 
-async def accepted(api, user_id, *, circle_id=None, event_id=None, invited_by=None):
+async def accepted(api, user_id, *, circle_id=None, event_id=None, invited_by=None, circle_role=None):
     payload = {
+        "circle_role": circle_role,
         "invitation_id": str(uuid.uuid4()),
         "user_id": str(user_id),
         "circle_id": str(circle_id) if circle_id else None,
@@ -73,6 +74,18 @@ async def test_a_full_circle_records_him_as_pending_and_tells_him(api):
     assert (await api.get(ben, f"/api/v1/circles/{circle['id']}")).json()["member_count"] == 2
     told = [n for n in await notifications(api, "generic") if n["recipient_user_ids"] == [str(joe.id)]]
     assert len(told) == 1 and "full" in told[0]["data"]["subject"]
+
+
+async def test_an_imported_facilitator_invitation_makes_him_a_facilitator_even_of_a_full_circle(api):
+    ben = await make_facilitator(api)
+    circle = await make_circle(api, ben, capacity_max=2)
+    await make_member(api, circle)
+    await make_member(api, circle)
+    joe = await make_user(api)
+    await accepted(api, joe.id, circle_id=circle["id"], invited_by=ben.id, circle_role="facilitator")
+    [row] = await memberships_of(api, joe.id)
+    assert (row["status"], row["role"]) == ("active", "facilitator")
+    assert (await api.get(ben, f"/api/v1/circles/{circle['id']}")).json()["member_count"] == 2
 
 
 async def test_a_user_circles_has_not_heard_of_yet_gets_a_profile(api):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from mcm_circles.meetings.schedule import occurrences
 
-from .support import make_circle, make_facilitator, make_member, make_user, notifications
+from .support import make_circle, make_facilitator, make_member, make_user, notifications, outbox
 
 
 def test_weekly_occurrences_keep_local_time_across_dst_in_berlin():
@@ -95,8 +95,11 @@ async def test_generating_meetings_follows_the_schedule_and_tells_members(api):
         timedelta(days=7, hours=1),
         timedelta(days=7, hours=-1),
     )
-    sent = await notifications(api, "circle.meeting_scheduled")
-    assert len(sent) == 2 and sent[0]["recipient_user_ids"] == [str(joe.id)] and len(sent[0]["data"]["meetings"]) == 26
+    # What happened is published (messaging tells the members and reminds them); auth is not asked.
+    sent = [e["payload"] for e in await outbox(api, "meeting.scheduled")]
+    assert len(sent) == 2 and len(sent[0]["meetings"]) == 26 and sent[0]["timezone"] == "Europe/Berlin"
+    assert sent[0]["actor_id"] == str(ben.id) and sent[0]["circle_id"] == circle["id"]
+    assert await notifications(api, "circle.meeting_scheduled") == []
     listed = (await api.get(joe, f"{base}?limit=100")).json()["items"]
     assert len(listed) == 28
 
@@ -140,9 +143,13 @@ async def test_cancel_and_reschedule_tell_the_members(api):
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert (await api.post(ben, f"{base}/{second['id']}/cancel")).status_code == 409
     assert (await api.patch(ben, f"{base}/{second['id']}", {"note": "x"})).status_code == 409
-    assert [n["recipient_user_ids"] for n in await notifications(api, "circle.meeting_rescheduled")] == [[str(joe.id)]]
-    cancel_note = (await notifications(api, "circle.meeting_cancelled"))[0]
-    assert cancel_note["recipient_user_ids"] == [str(joe.id)] and cancel_note["data"]["reason"] == "Holiday"
+    [moved_note] = [e["payload"] for e in await outbox(api, "meeting.rescheduled")]
+    assert moved_note["meetings"][0]["meeting_id"] == first["id"]
+    assert moved_note["previous_starts_at"] == first["starts_at"].replace("Z", "+00:00")
+    [cancel_note] = [e["payload"] for e in await outbox(api, "meeting.cancelled")]
+    assert cancel_note["reason"] == "Holiday" and cancel_note["meetings"][0]["meeting_id"] == second["id"]
+    assert await notifications(api, "circle.meeting_rescheduled") == []
+    assert await notifications(api, "circle.meeting_cancelled") == []
     only_scheduled = (await api.get(joe, f"{base}?status=scheduled")).json()["items"]
     assert [m["id"] for m in only_scheduled] == [first["id"]]
     assert (await api.post(ben, f"/api/v1/circles/{circle['id']}/meetings/{joe.id}/cancel")).status_code == 404

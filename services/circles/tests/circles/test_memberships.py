@@ -276,3 +276,33 @@ async def test_concurrent_approvals_for_the_last_seat_admit_one(api):
     responses = await asyncio.gather(*(api.post(ben, f"{base}/members/{user.id}/approve") for user in users[2:]))
     assert sorted(r.status_code for r in responses) == [200, 409, 409, 409, 409]
     assert (await api.get(ben, base)).json()["member_count"] == 3
+
+
+async def test_every_membership_that_becomes_active_is_announced_for_messaging(api):
+    """`membership.started` (messaging's read model of who may use a circle's thread): the founding
+    facilitator, a join, an approval (not the request), an addition and both sides of a role change."""
+    ben = await make_facilitator(api)
+    circle = await make_circle(api, ben, join_policy="approval")
+    base = f"/api/v1/circles/{circle['id']}"
+
+    async def started() -> list[tuple[str, str]]:
+        payloads = [event["payload"] for event in await outbox(api, "membership.started")]
+        assert all(p["circle_id"] == circle["id"] and p["membership_id"] and p["started_at"] for p in payloads)
+        return [(p["user_id"], p["role"]) for p in payloads]
+
+    assert await started() == [(str(ben.id), "facilitator")]
+    joe = await make_user(api)
+    assert (await api.post(joe, f"{base}/join")).status_code == 201
+    assert await started() == [(str(ben.id), "facilitator")]  # pending: not a member yet
+    assert (await api.post(ben, f"{base}/members/{joe.id}/approve")).status_code == 200
+    max_ = await make_user(api)
+    assert (await api.post(ben, f"{base}/members", {"user_id": str(max_.id)})).status_code == 201
+    assert (await api.put(ben, f"{base}/members/{max_.id}/role", {"role": "facilitator"})).status_code == 200
+    assert await started() == [
+        (str(ben.id), "facilitator"),
+        (str(joe.id), "member"),
+        (str(max_.id), "member"),
+        (str(max_.id), "facilitator"),
+    ]
+    ended = [event["payload"] for event in await outbox(api, "membership.ended")]
+    assert [(e["user_id"], e["reason"]) for e in ended] == [(str(max_.id), "role_changed")]

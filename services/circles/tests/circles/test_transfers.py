@@ -51,7 +51,10 @@ async def test_approved_transfer_moves_the_membership_in_one_go(api):
     moved = (await outbox(api, "membership.transferred"))[0]["payload"]
     assert moved["from_circle_id"] == source["id"] and moved["to_circle_id"] == target["id"]
     assert moved["to_membership_id"] == approved.json()["to_membership_id"]
-    assert [n["recipient_user_ids"] for n in await notifications(api, "circle.transfer_approved")] == [[str(joe.id)]]
+    # The decision is published as what happened; messaging tells him (no email asked of auth here).
+    [decided] = [e["payload"] for e in await outbox(api, "transfer.decided")]
+    assert (decided["user_id"], decided["decision"], decided["circle_id"]) == (str(joe.id), "approved", target["id"])
+    assert await notifications(api, "circle.transfer_approved") == []
     assert (await api.post(tom, f"/api/v1/transfer-requests/{request['id']}/approve")).status_code == 409
 
 
@@ -66,7 +69,13 @@ async def test_declined_transfer_keeps_the_member_where_he_is(api):
     )
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     assert (await api.get(joe, f"/api/v1/circles/{source['id']}")).json()["member_count"] == 1
-    assert [n["recipient_user_ids"] for n in await notifications(api, "circle.transfer_declined")] == [[str(joe.id)]]
+    [decided] = [e["payload"] for e in await outbox(api, "transfer.decided")]
+    assert (decided["user_id"], decided["decision"], decided["note"]) == (
+        str(joe.id),
+        "declined",
+        "We are full of plans",
+    )
+    assert await notifications(api, "circle.transfer_declined") == []
     assert await outbox(api, "membership.ended") == []
 
 

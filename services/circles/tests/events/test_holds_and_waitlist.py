@@ -35,9 +35,11 @@ async def test_expired_hold_frees_the_seat_for_the_first_waiting_person(world: W
     assert (await world.get(f"/api/v1/events/{event['id']}/registrations/me", second))["waitlist_position"] == 1
 
     assert await world.outbox("registration.expired", registration_id=held["id"])
-    [notice] = [n for n in await world.outbox("notification.requested") if n["template"] == "waitlist_promoted"]
-    assert notice["recipient_user_ids"] == [str(first.user_id)]
-    assert notice["data"]["status"] == "pending_payment"
+    # What happened is published; messaging's notification centre tells him.
+    [notice] = await world.outbox("registration.promoted")
+    assert (notice["user_id"], notice["status"]) == (str(first.user_id), "pending_payment")
+    assert notice["hold_expires_at"] == (START + timedelta(minutes=60)).isoformat()
+    assert [n for n in await world.outbox("notification.requested") if n["template"] == "waitlist_promoted"] == []
     # The promoted person is asked to pay, with a fresh hold.
     [payment] = await world.outbox("registration.payment_required", registration_id=promoted["id"])
     assert payment["hold_expires_at"] == (START + timedelta(minutes=60)).isoformat()
@@ -84,8 +86,8 @@ async def test_a_cancellation_promotes_the_first_waiting_person_to_confirmed_on_
     assert response.json()["status"] == "cancelled"
     promoted = await world.get(f"/api/v1/events/{event['id']}/registrations/me", waiting)
     assert (promoted["status"], promoted["waitlist_position"]) == ("confirmed", None)
-    notices = [n for n in await world.outbox("notification.requested") if n["template"] == "waitlist_promoted"]
-    assert [n["recipient_user_ids"] for n in notices] == [[str(waiting.user_id)]]
+    notices = await world.outbox("registration.promoted")
+    assert [n["user_id"] for n in notices] == [str(waiting.user_id)]
 
 
 async def test_raising_the_capacity_promotes_waiting_people_in_order(world: World):

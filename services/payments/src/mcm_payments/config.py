@@ -48,6 +48,9 @@ class Settings(DatabaseSettingsMixin, BaseServiceSettings):
     stripe_task_max_attempts: int = Field(default=20, ge=1, le=100)
     # One reminder per obligation within this window (staff cannot spam a member by accident).
     reminder_cooldown_seconds: int = Field(default=3600, ge=0)
+    # How old the reports' materialized views may grow before the worker recomputes them
+    # (docs/reports.md); every report answer states its refreshed_at and stale_after.
+    reports_refresh_interval_seconds: int = Field(default=900, ge=10, le=86_400)
 
     @model_validator(mode="after")
     def _return_pages_follow_the_standin(self) -> Settings:

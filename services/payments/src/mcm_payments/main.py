@@ -20,6 +20,7 @@ from mcm_payments.overview.router import router as overview_router
 from mcm_payments.people.router import router as people_router
 from mcm_payments.portal.router import router as portal_router
 from mcm_payments.refunds.router import router as refunds_router
+from mcm_payments.reports.router import router as reports_router
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeApi
 from mcm_payments.wakeups import PendingWebhooks, WorkerWakeup
@@ -43,6 +44,7 @@ ROUTERS = [
     overview_router,
     refunds_router,
     people_router,
+    reports_router,
 ]
 
 

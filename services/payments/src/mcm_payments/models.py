@@ -7,6 +7,7 @@ from mcm_payments.idempotency import IdempotencyRecord
 from mcm_payments.ledger.models import Invoice, Payment, Subscription
 from mcm_payments.obligations.models import Obligation, ObligationAudit
 from mcm_payments.refunds.models import Refund
+from mcm_payments.reports.models import ReportRefresh
 from mcm_payments.tasks.models import StripeTask
 from mcm_payments.webhooks.models import WebhookEvent, WebhookRetry
 from mcm_shared.events import event_tables
@@ -24,6 +25,7 @@ __all__ = [
     "ObligationAudit",
     "Payment",
     "Refund",
+    "ReportRefresh",
     "StripeTask",
     "Subscription",
     "WebhookEvent",

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mcm_shared.errors import Forbidden, ProblemError, Unauthenticated
 from mcm_shared.logging import user_id_var
 from mcm_shared.security.jwks import JWKSCache
+from mcm_shared.security.permissions import roles_with
 from mcm_shared.security.principal import Principal
 from mcm_shared.security.verifier import TokenVerifier
 from mcm_shared.settings import BaseServiceSettings
@@ -90,6 +91,14 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
 
     principal_with_role.__name__ = f"require_roles_{'_'.join(sorted(wanted))}"
     return principal_with_role
+
+
+def require_permission(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """`require_roles` for every role the shared table (`permissions.PERMISSIONS`) grants `permission`."""
+    roles = roles_with(permission)
+    if not roles:
+        raise ValueError(f"no role grants {permission!r}")
+    return require_roles(*roles)
 
 
 def make_verifier(

@@ -19,6 +19,10 @@ class Invitation(Entity, Base):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("circle_id IS NULL OR event_id IS NULL", name="one_target"),
+        CheckConstraint(
+            "circle_role IS NULL OR (circle_id IS NOT NULL AND circle_role IN ('member', 'facilitator'))",
+            name="circle_role",
+        ),
         Index("ix_invitations_invited_by_created", "invited_by", "created_at", "id"),
         Index("ix_invitations_created", "created_at", "id"),
     )
@@ -29,6 +33,8 @@ class Invitation(Entity, Base):
     expires_at: Mapped[datetime] = mapped_column(nullable=False)
     circle_id: Mapped[uuid.UUID | None]
     event_id: Mapped[uuid.UUID | None]
+    # "facilitator" only from a bulk import's facilitator rows; NULL: a member.
+    circle_role: Mapped[str | None] = mapped_column(String(11))
     # Organisation roles granted on acceptance (admins only); empty for circle and event invitations.
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)), nullable=False, server_default=text("'{}'"))
     invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("auth.users.id", ondelete="SET NULL"))

@@ -46,6 +46,27 @@ class InvitationRepository:
             .execution_options(populate_existing=True)
         )
 
+    async def circle_invitations_of(self, emails: list[str], now: datetime) -> dict[tuple[str, uuid.UUID], str]:
+        """For a bulk import: (email, circle) -> "accepted" or "open" for the addresses' circle
+        invitations that were accepted or can still be accepted (expired and revoked ones: none)."""
+        if not emails:
+            return {}
+        rows = await self.session.execute(
+            select(Invitation.email, Invitation.circle_id, Invitation.accepted_at).where(
+                Invitation.email.in_(emails),
+                Invitation.circle_id.is_not(None),
+                (Invitation.accepted_at.is_not(None))
+                | (Invitation.revoked_at.is_(None) & (Invitation.expires_at > now)),
+            )
+        )
+        states: dict[tuple[str, uuid.UUID], str] = {}
+        for email, circle_id, accepted_at in rows:
+            if circle_id is None:
+                continue
+            if states.get((email, circle_id)) != "accepted":
+                states[(email, circle_id)] = "accepted" if accepted_at is not None else "open"
+        return states
+
     async def page(
         self, *, invited_by: uuid.UUID | None, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Invitation]:

@@ -117,6 +117,33 @@ async def create(
     return InvitationCreated(id=invitation.id, expires_at=invitation.expires_at)
 
 
+async def circle_invitations_of(session: AsyncSession, emails: list[str]) -> dict[tuple[str, uuid.UUID], str]:
+    """(email, circle) -> "accepted" | "open" (see the repository); for bulk imports."""
+    return await InvitationRepository(session).circle_invitations_of(emails, datetime.now(UTC))
+
+
+async def invite_imported(
+    session: AsyncSession, runtime: AuthRuntime, inviter: User, *, email: str, circle_id: uuid.UUID, circle_role: str
+) -> None:
+    """A bulk import's circle invitation, in the caller's transaction (the import commits once).
+    The import already checked that the inviter is an admin and the circle exists, and it is not
+    counted against the per-inviter hourly limit (a file of 5,000 members is one admin action)."""
+    token = new_token()
+    invitation = await InvitationRepository(session).add(
+        Invitation(
+            id=uuid.uuid4(),
+            email=email,
+            token_hash=token_hash(token),
+            expires_at=datetime.now(UTC) + timedelta(seconds=runtime.settings.invitation_ttl_seconds),
+            circle_id=circle_id,
+            circle_role=None if circle_role == "member" else circle_role,
+            roles=[],
+            invited_by=inviter.id,
+        )
+    )
+    await _send_email(session, runtime, invitation, token, inviter)
+
+
 async def list_sent(session: AsyncSession, viewer: User, *, limit: int, cursor: str | None) -> Page[InvitationOut]:
     """The viewer's invitations, newest first; admins see everyone's."""
     after = read_cursor(cursor, SORT, parse_datetime)
@@ -204,6 +231,8 @@ async def accept(session: AsyncSession, runtime: AuthRuntime, user_id: uuid.UUID
                 "circle_id": invitation.circle_id,
                 "event_id": invitation.event_id,
                 "invited_by": invitation.invited_by,
+                # "facilitator" (a bulk import's) or None: circles admits him as a member.
+                "circle_role": invitation.circle_role,
             },
             key=str(user.id),
         )

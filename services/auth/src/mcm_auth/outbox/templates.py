@@ -83,6 +83,43 @@ TEMPLATES: dict[str, MessageTemplate] = {
         "Please settle it in the app under Payments.\n",
         sms="Reminder: a payment of $amount_due $currency is still open. See Payments in the app.",
     ),
+    # Kinds of messaging's notification centre (services/messaging, notifications/kinds.py): it
+    # sends `when` (local times in the circle's timezone) and `where` (address, video link or '').
+    "circle.meeting_scheduled": MessageTemplate(
+        "New meeting: $circle_name",
+        "Hello $display_name,\n\n$circle_name meets on $when.\n$where\n",
+        sms="$circle_name meets on $when. $where",
+    ),
+    "circle.meeting_rescheduled": MessageTemplate(
+        "Meeting moved: $circle_name",
+        "Hello $display_name,\n\nThe meeting of $circle_name was moved to $when (it was $previous_when).\n$where\n",
+        sms="$circle_name: the meeting moved to $when (was $previous_when).",
+    ),
+    "circle.meeting_cancelled": MessageTemplate(
+        "Meeting cancelled: $circle_name",
+        "Hello $display_name,\n\nThe meeting of $circle_name on $when is cancelled. $reason\n",
+        sms="$circle_name: the meeting on $when is cancelled. $reason",
+    ),
+    "meeting_reminder": MessageTemplate(
+        "Reminder: $circle_name, $local_starts_at",
+        "Hello $display_name,\n\n$circle_name meets in $in: $local_starts_at.\n$where\n",
+        sms="Reminder: $circle_name meets in $in ($local_starts_at). $where",
+    ),
+    "payment_failed": MessageTemplate(
+        "A payment failed",
+        "Hello $display_name,\n\nA payment of $amount could not be taken. Please check your card under Payments "
+        "in the app and try again.\n",
+        sms="A payment of $amount could not be taken. Please check your card under Payments in the app.",
+    ),
+    "dues_overdue": MessageTemplate(
+        "A payment is overdue",
+        "Hello $display_name,\n\nA payment of $amount is overdue. Please settle it under Payments in the app.\n",
+        sms="A payment of $amount is overdue. See Payments in the app.",
+    ),
+    "role_granted": MessageTemplate(
+        "New role: $roles",
+        "Hello $display_name,\n\nYou now hold the role $roles on the platform.\n",
+    ),
     "circle.join_requested": MessageTemplate(
         "New request to join $circle_name",
         'Hello $display_name,\n\nSomeone asked to join "$circle_name". Review the request in the app.\n',
@@ -138,9 +175,9 @@ SECURITY_TEMPLATES = frozenset(
 
 def topic_of(template: str) -> str:
     """The preference topic a platform template belongs to."""
-    if template.startswith("circle."):
+    if template.startswith("circle.") or template == "meeting_reminder":
         return "circles"
-    if template.startswith("payment"):
+    if template.startswith("payment") or template == "dues_overdue":
         return "payments"
     if template in {"event_cancelled", "waitlist_promoted"}:
         return "events"

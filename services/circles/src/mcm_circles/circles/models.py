@@ -61,6 +61,8 @@ class Circle(Entity, Base):
     member_count: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     archived_at: Mapped[datetime | None]
     created_by: Mapped[uuid.UUID]
+    # The key a bulk import gave it (docs/imports.md): re-importing the file matches it by this key.
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     status: Mapped[str] = mapped_column(String(8), Computed(STATUS_SQL, persisted=True))
     open_seats: Mapped[int] = mapped_column(Integer, Computed(OPEN_SEATS_SQL, persisted=True))

@@ -164,3 +164,10 @@ class CircleRepository:
         for circle_id, user_id, name, erased_at in rows:
             result[circle_id].append((user_id, ERASED_NAME if erased_at else name))
         return result
+
+    async def by_import_keys(self, keys: Iterable[str]) -> dict[str, Circle]:
+        wanted = builtins.list(set(keys))
+        if not wanted:
+            return {}
+        rows = await self.session.scalars(select(Circle).where(Circle.import_key.in_(wanted)))
+        return {circle.import_key: circle for circle in rows if circle.import_key is not None}

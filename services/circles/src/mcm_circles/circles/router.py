@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from mcm_circles.circles import service
-from mcm_circles.circles.schemas import Circle, CircleCreate, CircleQuery, CircleUpdate, MeetingPlace
+from mcm_circles.circles.schemas import (
+    Circle,
+    CircleCreate,
+    CircleImport,
+    CircleImportResult,
+    CircleQuery,
+    CircleUpdate,
+    MeetingPlace,
+)
 from mcm_circles.deps import CircleID, ListingCacheDep
 from mcm_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, problem_responses
 from mcm_shared.pagination import Page
-from mcm_shared.security import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal, Principal, require_service
 from mcm_shared.wiring import SessionDep, SessionOpenerDep
 
 router = APIRouter(prefix="/api/v1/circles", tags=["circles"])
+# Never routed by the gateway (it refuses any path with an `internal` segment).
+internal_router = APIRouter(prefix="/internal/v1/imports", tags=["internal"])
 
 
 @router.get("", response_model=Page[Circle], responses=problem_responses(Unauthenticated, InvalidInput))
@@ -68,3 +78,14 @@ async def update_circle(
 ) -> Circle:
     """Change only the fields sent. capacity_max cannot drop below the current member count (409)."""
     return await service.update_circle(session, principal, circle_id, data)
+
+
+@internal_router.post(
+    "/circles", response_model=CircleImportResult, responses=problem_responses(Unauthenticated, Forbidden, InvalidInput)
+)
+async def import_circles(
+    data: CircleImport, session: SessionDep, _caller: Annotated[Principal, Depends(require_service("auth"))]
+) -> CircleImportResult:
+    """For auth's bulk import only: check every circle row, and unless it is a dry run or a row is
+    invalid, create the circles whose key was never imported (idempotent on the key)."""
+    return await service.import_circles(session, data)

@@ -195,3 +195,42 @@ class CircleQuery(Input):
     sort: SortKey = "name"
     limit: int = Field(20, ge=1, le=100)
     cursor: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+ImportKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+class ImportedCircleIn(Input):
+    """One circle row of a bulk import: its key in the file and the circle as raw fields, checked
+    here (circles owns the rules) so every row's problems come back rather than a 422 for the lot."""
+
+    key: ImportKey
+    circle: dict[str, object]
+
+
+class CircleImport(Input):
+    """POST /internal/v1/imports/circles (auth only): create the circles not yet imported.
+
+    `refer` names keys the file only refers to (members of circles imported earlier); the answer
+    says which of them exist. With `dry_run` nothing is written."""
+
+    created_by: uuid.UUID
+    dry_run: bool = False
+    circles: list[ImportedCircleIn] = Field(default_factory=list, max_length=5000)
+    refer: list[ImportKey] = Field(default_factory=list, max_length=5000)
+
+
+ImportOutcome = Literal["created", "existing", "new", "invalid"]
+
+
+class ImportedCircle(Output):
+    key: str
+    outcome: ImportOutcome = Field(description="new: would be created (dry run); existing: matched by its key")
+    id: uuid.UUID | None = None
+    capacity_max: int | None = None
+    problems: list[str] = Field(default_factory=list)
+
+
+class CircleImportResult(Output):
+    circles: list[ImportedCircle]
+    known: list[ImportedCircle] = Field(description="The referred keys that exist (outcome existing)")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, cast
 
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.circles.errors import CapacityBelowMembers, CircleNotFound, InvalidCapacity
@@ -18,10 +20,13 @@ from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.circles.schemas import Circle as CircleOut
 from mcm_circles.circles.schemas import (
     CircleCreate,
+    CircleImport,
+    CircleImportResult,
     CircleQuery,
     CircleUpdate,
     Facilitator,
     Frequency,
+    ImportedCircle,
     MeetingPlace,
     Money,
     PublicLocation,
@@ -114,6 +119,57 @@ async def create_circle(session: AsyncSession, principal: Principal, data: Circl
     result = await _out(session, circle)
     await session.commit()
     return result
+
+
+def _problems(error: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(part) for part in item['loc']) or 'circle'}: {item['msg']}" for item in error.errors()]
+
+
+async def import_circles(session: AsyncSession, request: CircleImport) -> CircleImportResult:
+    """Bulk import (auth's, over the internal route): every row checked against the same rules as
+    POST /api/v1/circles; with no invalid row and no dry run, the circles whose key is not known yet
+    are created (no facilitator: they come by invitation), in one transaction. A key already
+    imported is matched, never updated. Concurrent imports of one key: the unique key decides and
+    the loser matches the winner's circle."""
+    repository = CircleRepository(session)
+    existing = await repository.by_import_keys([row.key for row in request.circles] + list(request.refer))
+    checked: list[tuple[ImportedCircle, CircleCreate | None]] = []
+    for row in request.circles:
+        found = existing.get(row.key)
+        if found is not None:
+            checked.append((_imported(row.key, "existing", found), None))
+            continue
+        try:
+            valid = CircleCreate.model_validate(row.circle)
+        except ValidationError as error:
+            checked.append((ImportedCircle(key=row.key, outcome="invalid", problems=_problems(error)), None))
+            continue
+        checked.append((ImportedCircle(key=row.key, outcome="new", capacity_max=valid.capacity_max), valid))
+    known = [_imported(key, "existing", existing[key]) for key in dict.fromkeys(request.refer) if key in existing]
+    if request.dry_run or any(item.outcome == "invalid" for item, _ in checked):
+        await session.rollback()
+        return CircleImportResult(circles=[item for item, _ in checked], known=known)
+    for item, creating in checked:
+        if creating is None:
+            continue
+        columns = _columns(creating.model_dump())
+        circle_id = await session.scalar(
+            insert(Circle)
+            .values(id=uuid.uuid4(), created_by=request.created_by, member_count=0, import_key=item.key, **columns)
+            .on_conflict_do_nothing(index_elements=[Circle.import_key])
+            .returning(Circle.id)
+        )
+        if circle_id is None:  # imported by a concurrent run a moment ago
+            winner = (await repository.by_import_keys([item.key]))[item.key]
+            item.outcome, item.id = "existing", winner.id
+        else:
+            item.outcome, item.id = "created", circle_id
+    await session.commit()
+    return CircleImportResult(circles=[item for item, _ in checked], known=known)
+
+
+def _imported(key: str, outcome: str, circle: Circle) -> ImportedCircle:
+    return ImportedCircle(key=key, outcome=cast(Any, outcome), id=circle.id, capacity_max=circle.capacity_max)
 
 
 async def get_circle(

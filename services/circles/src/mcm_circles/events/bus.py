@@ -7,7 +7,9 @@ Published (stream `events:circles`):
   registration.cancelled         {registration_id, event_id, user_id, refund: full|none, reason,
                                   amount, currency}                → payments refunds (or not)
   event.cancelled                {event_id, title, reason, cancelled_at}  → payments refunds all paid
-  notification.requested         (via bus.notify) templates waitlist_promoted, event_cancelled, generic
+  registration.promoted          {registration_id, event_id, user_id, title, status, hold_expires_at}
+                                  → messaging tells him (a place opened up on the waitlist)
+  notification.requested         (via bus.notify) templates event_cancelled, generic
                                   (generic also tells a member what staff did for him: registered or
                                   cancelled on his behalf, his application approved or declined)
 
@@ -32,6 +34,7 @@ PAYMENT_REQUIRED = "registration.payment_required"
 REGISTRATION_EXPIRED = "registration.expired"
 REGISTRATION_CANCELLED = "registration.cancelled"
 EVENT_CANCELLED = "event.cancelled"
+REGISTRATION_PROMOTED = "registration.promoted"
 OBLIGATION_SETTLED = "obligation.settled"
 OBLIGATION_OVERDUE = "obligation.overdue"
 
@@ -106,10 +109,18 @@ async def event_cancelled(session: AsyncSession, event: Event, recipients: list[
 
 
 async def promoted(session: AsyncSession, event: Event, registration: Registration) -> None:
-    data = {"title": event.title, "event_id": str(event.id), "status": registration.status}
-    if registration.hold_expires_at is not None:
-        data["hold_expires_at"] = registration.hold_expires_at.isoformat()
-    await notify(session, [registration.user_id], "waitlist_promoted", data)
+    """What happened, not whom to email: messaging's notification centre decides how he hears of it."""
+    await publish(
+        session,
+        REGISTRATION_PROMOTED,
+        {
+            **_ids(registration),
+            "title": event.title,
+            "status": registration.status,
+            "hold_expires_at": registration.hold_expires_at,
+        },
+        key=event.id,
+    )
 
 
 def _status_line(registration: Registration) -> str:

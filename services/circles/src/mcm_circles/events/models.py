@@ -203,6 +203,10 @@ class Registration(Entity, Base):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     checked_in_at: Mapped[datetime | None]
     checked_in_by: Mapped[uuid.UUID | None]
+    # Waitlist history for the event report, set by a database trigger (migration 0009_reports)
+    # whatever path changed the status: ever waitlisted, and when a seat came from the waitlist.
+    waitlisted_at: Mapped[datetime | None]
+    promoted_at: Mapped[datetime | None]
 
 
 class EventStaff(TimestampedMixin, Base):

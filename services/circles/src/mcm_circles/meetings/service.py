@@ -25,7 +25,7 @@ from mcm_circles.meetings.schedule import occurrences
 from mcm_circles.meetings.schemas import Meeting as MeetingOut
 from mcm_circles.meetings.schemas import MeetingBatch, MeetingCancel, MeetingCreate, MeetingUpdate
 from mcm_circles.memberships import lifecycle
-from mcm_circles.outbox import notify
+from mcm_circles.outbox import publish
 from mcm_circles.permissions import CircleAccess, load_access
 from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal
@@ -48,22 +48,32 @@ def to_out(meeting: Meeting, circle: Circle) -> MeetingOut:
     )
 
 
+MEETING_SCHEDULED = "meeting.scheduled"
+MEETING_RESCHEDULED = "meeting.rescheduled"
+MEETING_CANCELLED = "meeting.cancelled"
+
+
 async def _tell_members(
-    session: AsyncSession, access: CircleAccess, template: str, meetings: list[Meeting], **extra: Any
+    session: AsyncSession, access: CircleAccess, event_type: str, meetings: list[Meeting], **extra: Any
 ) -> None:
-    recipients = [uid for uid in await lifecycle.active_user_ids(session, access.circle.id) if uid != access.user_id]
-    await notify(
+    """Publish what happened to the meetings; messaging tells the circle's members (all but the
+    actor) and keeps its reminders' agenda from the same message."""
+    await publish(
         session,
-        recipients,
-        template,
+        event_type,
         {
             "circle_id": access.circle.id,
             "circle_name": access.circle.name,
-            "meetings": [{"meeting_id": m.id, "starts_at": m.starts_at} for m in meetings],
-            # The recipients are its active members, who may know where it meets.
+            "timezone": access.circle.schedule_timezone,
+            "actor_id": access.user_id,
+            "meetings": [
+                {"meeting_id": m.id, "starts_at": m.starts_at, "duration_minutes": m.duration_minutes} for m in meetings
+            ],
+            # Only its active members hear of it (through messaging), and they may know where it meets.
             **_where(access.circle),
             **extra,
         },
+        key=access.circle.id,
     )
 
 
@@ -139,7 +149,7 @@ async def schedule(
     await repo.add_all(meetings)
     future = [m for m in meetings if m.starts_at > utcnow()]
     if future:
-        await _tell_members(session, access, "circle.meeting_scheduled", future)
+        await _tell_members(session, access, MEETING_SCHEDULED, future)
     result = MeetingBatch(items=[to_out(m, circle) for m in meetings])
     await session.commit()
     return result
@@ -171,7 +181,7 @@ async def reschedule(
         setattr(meeting, name, value)
     await session.flush()
     if moved:
-        await _tell_members(session, access, "circle.meeting_rescheduled", [meeting], previous_starts_at=previous)
+        await _tell_members(session, access, MEETING_RESCHEDULED, [meeting], previous_starts_at=previous)
     result = to_out(meeting, access.circle)
     await session.commit()
     return result
@@ -186,7 +196,7 @@ async def cancel(
         raise AttendanceRecorded()
     meeting.status, meeting.cancel_reason = "cancelled", data.reason
     await session.flush()
-    await _tell_members(session, access, "circle.meeting_cancelled", [meeting], reason=data.reason)
+    await _tell_members(session, access, MEETING_CANCELLED, [meeting], reason=data.reason)
     result = to_out(meeting, access.circle)
     await session.commit()
     return result

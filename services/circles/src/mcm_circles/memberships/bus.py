@@ -1,6 +1,7 @@
 """Events memberships publish (payload contracts in docs/circles.md).
 
-`membership.payment_required` — an active seat in a circle with dues; payments opens a monthly
+`membership.started` — a membership became active (member or facilitator): messaging opens the
+circle's thread to him. `membership.payment_required` — an active seat in a circle with dues; payments opens a monthly
 obligation. `membership.ended` — the seat is gone; payments stops billing. `membership.transferred`
 — the person moved circles (published together with the two above).
 """
@@ -28,6 +29,21 @@ async def payment_required(session: AsyncSession, circle: Circle, membership: Me
             "amount": circle.dues_amount,
             "currency": circle.dues_currency,
             "interval": "month",
+        },
+        key=membership.id,
+    )
+
+
+async def started(session: AsyncSession, membership: Membership) -> None:
+    await publish(
+        session,
+        "membership.started",
+        {
+            "membership_id": membership.id,
+            "circle_id": membership.circle_id,
+            "user_id": membership.user_id,
+            "role": membership.role,
+            "started_at": membership.joined_at,
         },
         key=membership.id,
     )

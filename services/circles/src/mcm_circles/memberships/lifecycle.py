@@ -9,16 +9,17 @@ CHECK (member_count <= capacity_max) backs the Python check.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcm_circles.circles import locking
 from mcm_circles.circles.errors import CircleArchived
 from mcm_circles.circles.models import Circle
-from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
 from mcm_circles.memberships import bus
 from mcm_circles.memberships.errors import CircleFull, LastFacilitator
-from mcm_circles.memberships.models import Membership
+from mcm_circles.memberships.models import CURRENT, Membership
 from mcm_circles.memberships.repository import MembershipRepository
 
 # Ending a membership for these reasons may leave a circle without a facilitator: nobody asked.
@@ -47,7 +48,8 @@ async def activate(
     decided_by: uuid.UUID | None = None,
     new: bool = False,
 ) -> None:
-    """Make a new or pending membership active, taking a seat when it is a member's."""
+    """Make a new or pending membership active, taking a seat when it is a member's; every
+    membership that becomes active is announced (`membership.started`), whatever made it so."""
     ensure_open(circle)
     if membership.role == "member":
         ensure_seat(circle)
@@ -60,6 +62,7 @@ async def activate(
     if new:
         session.add(membership)
     await session.flush()
+    await bus.started(session, membership)
     if needs_dues:
         await bus.payment_required(session, circle, membership)
 
@@ -117,9 +120,7 @@ async def finish(
 async def end_all_for_erased_user(session: AsyncSession, user_id: uuid.UUID) -> None:
     """Erasure: end every current membership of the user (seats free up, payments is told)."""
     memberships = MembershipRepository(session)
-    circles = await CircleRepository(session).lock_many(
-        m.circle_id for m in await memberships.current_for_user(user_id)
-    )
+    circles = await locking.lock_many(session, (m.circle_id for m in await memberships.current_for_user(user_id)))
     for membership in await memberships.current_for_user(user_id):  # re-read under the locks
         circle = circles.get(membership.circle_id)
         if circle is not None:
@@ -132,20 +133,37 @@ async def current_in_circle(session: AsyncSession, circle_id: uuid.UUID) -> list
     return await MembershipRepository(session).current_in_circle(circle_id)
 
 
+async def get(session: AsyncSession, membership_id: uuid.UUID) -> Membership | None:
+    return await MembershipRepository(session).get(membership_id)
+
+
+async def current(
+    session: AsyncSession, circle_id: uuid.UUID, user_id: uuid.UUID, *, statuses: Iterable[str] = CURRENT
+) -> Membership | None:
+    """The user's current membership in the circle (pending or active, or the given statuses)."""
+    return await MembershipRepository(session).current(circle_id, user_id, statuses=statuses)
+
+
 async def active_user_ids(session: AsyncSession, circle_id: uuid.UUID, *, role: str | None = None) -> list[uuid.UUID]:
     """The users with an active membership in the circle (of that role, if given)."""
     return await MembershipRepository(session).active_user_ids(circle_id, role=role)
 
 
 async def admit_invited(
-    session: AsyncSession, circle_id: uuid.UUID, user_id: uuid.UUID, *, invited_by: uuid.UUID | None
+    session: AsyncSession,
+    circle_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    invited_by: uuid.UUID | None,
+    role: str = "member",
 ) -> str | None:
     """An accepted invitation into a circle: the facilitator (or an admin) chose him, so the join
     policy does not apply, but capacity does. Returns "active", "pending" (full: he waits as a
     pending request the facilitators can approve when a seat frees) or None (no such open circle).
     Idempotent: a current membership is kept as it is (or activated if pending and a seat is free).
+    `role` "facilitator" (a bulk import's facilitator rows): he facilitates at once, holding no seat.
     """
-    row = await CircleRepository(session).get_with_membership(circle_id, user_id, lock=True)
+    row = await locking.get_with_membership(session, circle_id, user_id, lock=True)
     if row is None or row[0].archived_at is not None:
         return None
     circle, membership = row
@@ -153,9 +171,9 @@ async def admit_invited(
         return "active"
     if membership is None:
         membership = Membership(
-            id=uuid.uuid4(), circle_id=circle.id, user_id=user_id, role="member", status="pending", added_by=invited_by
+            id=uuid.uuid4(), circle_id=circle.id, user_id=user_id, role=role, status="pending", added_by=invited_by
         )
-        if circle.member_count >= circle.capacity_max:
+        if role == "member" and circle.member_count >= circle.capacity_max:
             session.add(membership)
             await session.flush()
             return "pending"

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
-from mcm_circles.circles.repository import CircleRepository
+from mcm_circles.circles import locking
 from mcm_circles.circles.schemas import MeetingPlace
 from mcm_circles.clock import utcnow
 from mcm_circles.memberships.models import Membership
@@ -79,7 +79,7 @@ async def apply_payment_event(session: AsyncSession, envelope: Envelope) -> None
     if status == "overdue":
         if membership.status == "active" and membership.flagged_at is None:
             membership.flagged_at = utcnow()
-            found = await CircleRepository(session).get_with_membership(membership.circle_id, None)
+            found = await locking.get_with_membership(session, membership.circle_id, None)
             if found is None:  # a membership's circle is never deleted (foreign key)
                 raise RuntimeError("circle is missing")
             circle = found[0]

@@ -15,16 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_circles.actors import actor_id
 from mcm_circles.audit import service as audit
+from mcm_circles.circles import locking
 from mcm_circles.circles.errors import CircleNotFound
-from mcm_circles.circles.repository import CircleRepository
 from mcm_circles.clock import utcnow
 from mcm_circles.integrity import maps_conflicts
 from mcm_circles.memberships import bus as membership_bus
 from mcm_circles.memberships import lifecycle
 from mcm_circles.memberships.errors import AlreadyMember, MembershipNotFound
-from mcm_circles.memberships.repository import MembershipRepository
 from mcm_circles.memberships.service import CONFLICTS as MEMBERSHIP_CONFLICTS
-from mcm_circles.outbox import notify
+from mcm_circles.outbox import notify, publish
 from mcm_circles.permissions import CircleAccess, is_staff, load_access
 from mcm_circles.transfers.errors import (
     MembershipNoLongerActive,
@@ -42,6 +41,8 @@ from mcm_shared.pagination import Page, make_cursor, parse_datetime, read_cursor
 from mcm_shared.security import Principal, Role
 
 guarded = maps_conflicts({**MEMBERSHIP_CONFLICTS, "uq_transfer_requests_pending": TransferAlreadyPending})
+
+TRANSFER_DECIDED = "transfer.decided"
 
 
 def to_out(request: TransferRequest, display_name: str) -> TransferOut:
@@ -83,7 +84,7 @@ async def request_transfer(
         status="pending",
     )
     await TransferRepository(session).add(request)
-    facilitators = await MembershipRepository(session).active_user_ids(data.to_circle_id, role="facilitator")
+    facilitators = await lifecycle.active_user_ids(session, data.to_circle_id, role="facilitator")
     await notify(
         session,
         facilitators,
@@ -102,10 +103,12 @@ async def request_transfer(
 
 async def _accesses(session: AsyncSession, principal: Principal, request: TransferRequest) -> tuple[bool, bool]:
     """(may see the request, may decide it)."""
-    repo = MembershipRepository(session)
     user_id = principal.user_id
-    target_role = await repo.current(request.to_circle_id, user_id, statuses=("active",)) if user_id else None
-    source_role = await repo.current(request.from_circle_id, user_id, statuses=("active",)) if user_id else None
+    active = ("active",)
+    target_role = await lifecycle.current(session, request.to_circle_id, user_id, statuses=active) if user_id else None
+    source_role = (
+        await lifecycle.current(session, request.from_circle_id, user_id, statuses=active) if user_id else None
+    )
     decides = (target_role is not None and target_role.role == "facilitator") or principal.has_role("admin")
     sees = (
         decides
@@ -137,20 +140,19 @@ async def decide(
         raise TransferNotFound()
     if not decides:
         raise Forbidden("Only the target circle's facilitators and admins decide transfers.")
-    circles = await CircleRepository(session).lock_many([request.from_circle_id, request.to_circle_id])
+    circles = await locking.lock_many(session, [request.from_circle_id, request.to_circle_id])
     request = await repo.get(request_id, lock=True)
     if request is None:  # read above, and requests are never deleted
         raise RuntimeError("transfer request is missing")
     if request.status != "pending":
         raise TransferNotPending()
     if approve:
-        memberships = MembershipRepository(session)
-        old = await memberships.get(request.from_membership_id)
+        old = await lifecycle.get(session, request.from_membership_id)
         if old is None or old.status != "active":
             raise MembershipNoLongerActive()
         target = circles[request.to_circle_id]
         lifecycle.ensure_open(target)
-        if await memberships.current(target.id, request.user_id) is not None:
+        if await lifecycle.current(session, target.id, request.user_id) is not None:
             raise AlreadyMember("He already has a current membership in this circle.")
         await lifecycle.finish(session, circles[request.from_circle_id], old, reason="transferred", decided_by=actor)
         new = await lifecycle.start(session, target, request.user_id, role="member", added_by=actor)
@@ -161,17 +163,20 @@ async def decide(
     await session.flush()
     if approve and old is not None:  # `old` is the active membership checked above
         await membership_bus.transferred(session, request_id=request.id, old=old, new=new)
-    await notify(
+    # What was decided; messaging's notification centre tells the requester.
+    await publish(
         session,
-        [request.user_id],
-        "circle.transfer_" + ("approved" if approve else "declined"),
+        TRANSFER_DECIDED,
         {
             "transfer_request_id": request.id,
+            "user_id": request.user_id,
+            "decision": request.status,
             "from_circle_id": request.from_circle_id,
             "circle_id": request.to_circle_id,
             "circle_name": circles[request.to_circle_id].name,
             "note": data.note,
         },
+        key=request.to_circle_id,
     )
     result = await _out(session, request)
     await session.commit()
@@ -271,19 +276,18 @@ async def _move_member(
     source = await load_access(session, principal, circle_id)
     source.ensure_visible()
     if not principal.has_role(*MOVE_ROLES):
-        target_role = await MembershipRepository(session).current(data.to_circle_id, actor, statuses=("active",))
+        target_role = await lifecycle.current(session, data.to_circle_id, actor, statuses=("active",))
         if not (source.is_facilitator and target_role is not None and target_role.role == "facilitator"):
             raise Forbidden("Only ptm, support, admins, or a facilitator of both circles move members.")
-    circles = await CircleRepository(session).lock_many([circle_id, data.to_circle_id])
+    circles = await locking.lock_many(session, [circle_id, data.to_circle_id])
     if circle_id not in circles or data.to_circle_id not in circles:
         raise CircleNotFound()
     source_circle, target = circles[circle_id], circles[data.to_circle_id]
-    memberships = MembershipRepository(session)
-    old = await memberships.current(circle_id, user_id, statuses=("active",))
+    old = await lifecycle.current(session, circle_id, user_id, statuses=("active",))
     if old is None:
         raise MembershipNotFound("He has no active membership in this circle.")
     lifecycle.ensure_open(target)
-    if await memberships.current(target.id, user_id) is not None:
+    if await lifecycle.current(session, target.id, user_id) is not None:
         raise AlreadyMember("He already has a current membership in the target circle.")
     await lifecycle.finish(session, source_circle, old, reason="transferred", note=data.reason, decided_by=actor)
     new = await lifecycle.start(session, target, user_id, role="member", added_by=actor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.checkout import service as checkout_service
-from mcm_payments.ledger.repository import LedgerRepository
+from mcm_payments.ledger import service as ledger
 from mcm_payments.obligations import bus
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
@@ -51,7 +51,7 @@ async def on_registration_expired(session: AsyncSession, runtime: PaymentsRuntim
     if obligation is None or obligation.status in TERMINAL:
         return  # never owed anything here, or already closed (a repeat, the event was cancelled, …)
     actor = f"svc:{envelope.producer}"
-    paid = (await LedgerRepository(session).totals(obligation.id)).paid
+    paid = (await ledger.totals(session, obligation.id)).paid
     if paid > 0:
         if obligation.status != "settled":
             obligation.attention = (
@@ -89,7 +89,7 @@ async def close(
     obligation.paused_until = None
     if status == "cancelled":
         obligation.cancel_reason = reason
-    subscription = await LedgerRepository(session).live_subscription(obligation.id)
+    subscription = await ledger.live_subscription(session, obligation.id)
     if subscription is not None:
         stripe_tasks.enqueue(
             session,

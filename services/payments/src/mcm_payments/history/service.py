@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.history.schemas import History, PaymentEntry, Receipt, RefundEntry, SubscriptionEntry
+from mcm_payments.ledger import service as ledger
 from mcm_payments.ledger.models import Payment
-from mcm_payments.ledger.repository import LedgerRepository
 from mcm_payments.obligations.models import Obligation
 from mcm_payments.obligations.schemas import Money
 from mcm_payments.refunds import service as refund_service
@@ -50,9 +50,9 @@ def payment_entry(payment: Payment, refunds: Sequence[Refund] = ()) -> PaymentEn
 async def history(session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None) -> History:
     if principal.user_id is None:
         return History(items=[], subscriptions=[])
-    ledger = LedgerRepository(session)
+    after = read_cursor(cursor, HISTORY_SORT, parse_datetime)
     rows, next_cursor = next_page(
-        await ledger.payments_of_user(principal.user_id, limit, read_cursor(cursor, HISTORY_SORT, parse_datetime)),
+        await ledger.payments_of_user(session, principal.user_id, limit, after),
         limit,
         HISTORY_SORT,
         lambda p: (p.paid_at, p.id),
@@ -71,7 +71,7 @@ async def history(session: AsyncSession, principal: Principal, *, limit: int, cu
             canceled_at=s.canceled_at,
             paused=s.paused,
         )
-        for s in await ledger.subscriptions_of_user(obligation_ids)
+        for s in await ledger.subscriptions_of_user(session, obligation_ids)
     ]
     return History(
         items=[payment_entry(p, by_payment[p.id]) for p in rows], next_cursor=next_cursor, subscriptions=subscriptions

@@ -1,15 +1,17 @@
-"""Turning Stripe objects into ledger rows (shared by webhook handlers and the task runner)."""
+"""Turning Stripe objects into ledger rows (shared by webhook handlers and the task runner), and
+the ledger reads other packages make (their way in, instead of the ledger's repository)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments.ledger.models import Subscription
-from mcm_payments.ledger.repository import LedgerRepository
+from mcm_payments.ledger.models import Payment, Subscription
+from mcm_payments.ledger.repository import LedgerRepository, Totals
 
 
 def ts(value: Any) -> datetime | None:
@@ -63,3 +65,27 @@ async def sync_subscription(
         canceled_at=ts(sub.get("canceled_at")),
         paused=bool(sub.get("pause_collection")),
     )
+
+
+# -- what other packages read of the ledger (their way in, instead of the repository) ----------
+
+
+async def payments_of_user(
+    session: AsyncSession, user_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> Sequence[Payment]:
+    """Up to `limit + 1` of the user's payments, newest first, after the keyset position `after`."""
+    return await LedgerRepository(session).payments_of_user(user_id, limit, after)
+
+
+async def subscriptions_of_user(session: AsyncSession, obligation_ids: Sequence[uuid.UUID]) -> Sequence[Subscription]:
+    """The subscriptions of these obligations (a user's)."""
+    return await LedgerRepository(session).subscriptions_of_user(obligation_ids)
+
+
+async def totals(session: AsyncSession, obligation_id: uuid.UUID) -> Totals:
+    """What was paid and billed for the obligation, from its ledger rows."""
+    return await LedgerRepository(session).totals(obligation_id)
+
+
+async def live_subscription(session: AsyncSession, obligation_id: uuid.UUID) -> Subscription | None:
+    return await LedgerRepository(session).live_subscription(obligation_id)

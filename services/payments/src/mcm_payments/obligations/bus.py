@@ -2,7 +2,8 @@
 
 Published (stream `events:payments`): obligation.settled, obligation.overdue, obligation.paused,
 obligation.waived, obligation.cancelled (only when the member stopped his dues himself: the other
-cancellations come from circles, which knows), notification.requested. Consumed (stream `events:circles`):
+cancellations come from circles, which knows), obligation.payment_failed, notification.requested.
+Consumed (stream `events:circles`):
 membership.payment_required, registration.payment_required, membership.ended,
 registration.expired (registration.cancelled and event.cancelled: see refunds/bus.py).
 """
@@ -59,6 +60,24 @@ async def publish_overdue(session: AsyncSession, writer: EventWriter, obligation
             "amount_due": obligation.amount_due,
             "currency": obligation.currency,
             "overdue_since": obligation.overdue_since,
+        },
+        key=str(obligation.id),
+    )
+
+
+async def publish_payment_failed(
+    session: AsyncSession, writer: EventWriter, obligation: Obligation, *, attempt: int | None
+) -> None:
+    """A renewal charge failed: what happened, for messaging's notification centre to tell the
+    member himself (urgent: emailed at once); his standing follows from Stripe's later news."""
+    await writer.publish(
+        session,
+        "obligation.payment_failed",
+        {
+            **reference(obligation),
+            "amount_due": obligation.amount_due,
+            "currency": obligation.currency,
+            "attempt": attempt,
         },
         key=str(obligation.id),
     )

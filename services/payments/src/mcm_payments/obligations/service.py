@@ -46,6 +46,11 @@ async def list_mine(
     return next_page(rows, limit, MINE_SORT, lambda o: (o.created_at, o.id))
 
 
+async def lock(session: AsyncSession, obligation_id: uuid.UUID) -> Obligation | None:
+    """The obligation, row-locked: every change to one obligation happens one at a time."""
+    return await ObligationRepository(session).lock(obligation_id)
+
+
 async def get_visible(session: AsyncSession, principal: Principal, obligation_id: uuid.UUID) -> Obligation:
     """The obligation if the caller owns it or is payment staff; 404 otherwise (never 403: no probing)."""
     obligation = await ObligationRepository(session).get(obligation_id)

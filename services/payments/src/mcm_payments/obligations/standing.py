@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcm_payments.ledger.repository import LedgerRepository
+from mcm_payments.ledger import service as ledger
 from mcm_payments.obligations import bus
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.runtime import PaymentsRuntime
@@ -48,8 +48,7 @@ async def refresh(
     The caller holds the obligation's row lock. `unpause` ends a pause (the standing is then
     computed like any other).
     """
-    ledger = LedgerRepository(session)
-    totals = await ledger.totals(obligation.id)
+    totals = await ledger.totals(session, obligation.id)
     billed = (totals.billed_invoices or first_charge(obligation)) if obligation.is_recurring else obligation.amount
     due = max(0, billed - totals.paid)
     before = obligation.status
@@ -83,7 +82,7 @@ async def _complete_if_done(session: AsyncSession, obligation: Obligation, due: 
         obligation.completed_at = now
         if obligation.instalments > 1:
             # The plan is paid in full: no further invoice may be raised.
-            subscription = await LedgerRepository(session).live_subscription(obligation.id)
+            subscription = await ledger.live_subscription(session, obligation.id)
             if subscription is not None and not subscription.cancel_at_period_end:
                 stripe_tasks.enqueue(
                     session, "cancel_at_period_end", subscription.stripe_subscription_id, obligation_id=obligation.id

@@ -12,6 +12,7 @@ from mcm_payments.ledger.service import (
     sync_subscription,
     ts,
 )
+from mcm_payments.obligations import bus as obligation_bus
 from mcm_payments.obligations import standing
 from mcm_payments.obligations.models import TERMINAL, Obligation
 from mcm_payments.obligations.repository import ObligationRepository
@@ -114,6 +115,9 @@ async def invoice_failed(ctx: Context) -> str:
         action="payment_failed",
         status_before=before,
         data={"invoice": invoice["id"], "amount_due": stored.amount_due, "attempt": invoice.get("attempt_count")},
+    )
+    await obligation_bus.publish_payment_failed(
+        ctx.session, ctx.runtime.writer, obligation, attempt=invoice.get("attempt_count")
     )
     return "applied"
 

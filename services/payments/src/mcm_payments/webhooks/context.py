@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcm_payments.customers import service as customers
+from mcm_payments.obligations import service as obligations
 from mcm_payments.obligations.models import Obligation
-from mcm_payments.obligations.repository import ObligationRepository
 from mcm_payments.runtime import PaymentsRuntime
 
 
@@ -37,7 +37,7 @@ class Context:
             parsed = uuid.UUID(str(obligation_id))
         except ValueError:
             return None
-        return await ObligationRepository(self.session).lock(parsed)
+        return await obligations.lock(self.session, parsed)
 
     async def customer_matches(self, obligation: Obligation) -> bool:
         customer_id = self.obj.get("customer")

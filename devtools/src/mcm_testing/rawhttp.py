@@ -1,9 +1,11 @@
-"""Raw-socket HTTP for the framing tests: bytes exactly as written (malformed on purpose), a small
-reader for the answers, a recording upstream (uvicorn + httptools, like the real services) and a
-second gateway process pointed at it, so a test can see every request an upstream parsed.
+"""The tests' one raw-socket HTTP helper: bytes exactly as written (malformed on purpose, or a
+body that trickles in), a small reader for the answers, a recording upstream (uvicorn +
+httptools, like the real services) and a gateway process of its own pointed at it, so a test can
+see every request an upstream parsed. Used by tests/security (framing, smuggling, header
+spoofing) and tests/fault (slow requests during shutdown).
 
-The reader below parses the gateway's *answers* in the test only; the gateway itself never
-parses requests by hand.
+The reader below parses the *answers* in the test only; the platform itself never parses
+requests by hand.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from mcm_devstack.engines import free_port
 
 
 # -- raw connections ------------------------------------------------------------------------------
-def connect(url: str, *, source_ip: str, timeout: float = 10.0) -> socket.socket:
+def connect(url: str, *, source_ip: str | None = None, timeout: float = 10.0) -> socket.socket:
+    """A TCP connection to `url` (http://host:port), from `source_ip` when given (any 127.0.0.x:
+    each test address has its own rate-limit counters)."""
     host, port = url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), timeout=timeout, source_address=(source_ip, 0))
+    source = (source_ip, 0) if source_ip else None
+    sock = socket.create_connection((host, int(port)), timeout=timeout, source_address=source)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
@@ -118,9 +123,10 @@ class Reader:
                         return None
                     body += chunk[:-2]
             elif "content-length" in names:
-                body = self._exactly(int(names["content-length"]))
-                if body is None:
+                sized = self._exactly(int(names["content-length"]))
+                if sized is None:
                     return None
+                body = sized
             else:
                 while self._fill():
                     pass
@@ -162,8 +168,10 @@ def request(
     body: bytes = b"",
     *,
     version: str = "HTTP/1.1",
+    host: str = "gateway.test",
 ) -> bytes:
-    lines = [f"{method} {path} {version}", "host: gateway.test", *(f"{name}: {value}" for name, value in headers or [])]
+    """A request's bytes exactly as given (no header is checked or added besides `host`)."""
+    lines = [f"{method} {path} {version}", f"host: {host}", *(f"{name}: {value}" for name, value in headers or [])]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
@@ -237,13 +245,14 @@ class Recorder:
             interface="asgi3",
             proxy_headers=False,
         )
+        # Off the main thread uvicorn leaves the process's signal handlers alone.
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self._server.started:
-            assert time.monotonic() < deadline, "the recording upstream did not start"
+            if time.monotonic() > deadline:
+                raise TimeoutError("the recording upstream did not start")
             time.sleep(0.02)
         return self
 
@@ -311,13 +320,15 @@ def gateway_process(env: dict[str, str], log: Path, **overrides: str) -> Iterato
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert process.poll() is None, f"the extra gateway exited:\n{log.read_text()[-3000:]}"
+            if process.poll() is not None:
+                raise RuntimeError(f"the extra gateway exited:\n{log.read_text()[-3000:]}")
             try:
                 if httpx.get(url + "/api/v1/health/ready", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline, f"the extra gateway did not become ready:\n{log.read_text()[-3000:]}"
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the extra gateway did not become ready:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
         yield url
     finally:

@@ -1,0 +1,1 @@
+"""Conversations (direct, circle and event threads, announcements), their messages and read marks."""

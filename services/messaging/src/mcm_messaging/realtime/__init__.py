@@ -1,0 +1,1 @@
+"""Real-time delivery: tickets, the WebSocket endpoint, the per-process hub reading the feeds."""
