@@ -314,6 +314,7 @@ def service_documents() -> dict[str, dict[str, Any]]:
 
     from mcm_auth.main import create_app as auth_app
     from mcm_circles.main import create_app as circles_app
+    from mcm_messaging.main import create_app as messaging_app
     from mcm_payments.main import create_app as payments_app
 
     root = logging.getLogger()
@@ -321,7 +322,12 @@ def service_documents() -> dict[str, dict[str, Any]]:
     try:
         return {
             name: factory().openapi()
-            for name, factory in (("auth", auth_app), ("circles", circles_app), ("payments", payments_app))
+            for name, factory in (
+                ("auth", auth_app),
+                ("circles", circles_app),
+                ("payments", payments_app),
+                ("messaging", messaging_app),
+            )
         }
     finally:
         root.handlers[:] = handlers

@@ -119,6 +119,11 @@ USERS_PRIVACY = ROLE("admin")  # users:privacy: export and erase on a member's b
 DIRECTORY = ROLE("facilitator") | STAFF | FACILITATES_SOMEWHERE
 MOVE_STAFF = ROLE("ptm", "support", "admin")  # move a member between circles anywhere (leadership: no)
 EVENT_STAFF_INVITERS = ROLE("ptm", "admin")  # invite onto an event's staff
+REPORTS = ROLE("leadership", "admin")  # reports:read
+IMPORTERS = ROLE("admin")  # bulk import of circles and members
+# Messaging (docs/messaging.md): announcements to everyone or a role, to an event's registrants.
+BROADCASTERS = ROLE("leadership", "admin")
+EVENT_ANNOUNCERS = ROLE("ptm", "leadership", "admin")
 
 ALLOW, FORBIDDEN, HIDDEN, UNAUTHENTICATED = "allow", 403, 404, 401
 
@@ -140,7 +145,9 @@ class Rule:
     gate_first: bool = False
     params: dict[str, str] = field(default_factory=dict)  # path parameter → object key
     query: dict[str, str] = field(default_factory=dict)
+    query_from: Callable[[Ctx], dict[str, str]] | None = None  # query values taken from the caller's world
     body: Callable[[Ctx], Any] | None = None
+    csv: Callable[[Ctx], str] | None = None  # a text/csv body instead of JSON
     phase: int = 0  # reads 0, creates 1, changes 2, consuming changes 3, destruction 4
     variant: str = ""
     ok: tuple[int, ...] = ()  # extra statuses that count as "allowed" (besides 2xx and, for writes, 409)
@@ -169,6 +176,14 @@ def event_body(ctx: Ctx) -> dict[str, Any]:
     return ctx.event_payload(f"Matrix event {uuid.uuid4().hex[:8]}", circle_ids=[ctx.obj("priv")], visibility="circles")
 
 
+def import_csv(ctx: Ctx) -> str:
+    """One circle, checked only (dry run)."""
+    return (
+        "kind,key,name,city,weekday,time,timezone,capacity_max\r\n"
+        f"circle,matrix-{uuid.uuid4().hex[:8]},Matrix import,Leipzig,monday,19:30,Europe/Berlin,8\r\n"
+    )
+
+
 def _in(days: int, minutes: int = 0) -> str:
     moment = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=days, minutes=minutes)
     return moment.isoformat()
@@ -189,6 +204,10 @@ SEE_OBLIGATION = OWNER | PAYMENT_STAFF
 # An invitation is its sender's (in the facilitator world the caller sent it) and admins'.
 SEE_INVITATION = FAC | ADMIN
 INVITATION = {"invitation_id": "invitation"}
+# A circle's thread is its current members' and facilitators' only: staff do not read it (404).
+SEE_THREAD = IN_CIRCLE
+THREAD = {"conversation_id": "thread"}
+MESSAGE = {"conversation_id": "thread", "message_id": "message"}
 WRITE = (409,)
 
 POLICY: dict[str, tuple[Rule, ...]] = {
@@ -277,6 +296,10 @@ POLICY: dict[str, tuple[Rule, ...]] = {
             ok_404=("invalid-invitation",),
             body=lambda ctx: {"token": uuid.uuid4().hex + uuid.uuid4().hex},
         ),
+    ),
+    # -- auth: bulk import (admins; a dry run, so nothing is created) -------------------------
+    "POST /api/v1/imports": (
+        R(do=IMPORTERS, gate_first=True, phase=1, relations=(STRANGER,), query={"dry_run": "true"}, csv=import_csv),
     ),
     # -- auth: user administration (permission checked first: 403 whatever the id) ------------
     "GET /api/v1/users": (R(do=USERS_READ, gate_first=True, relations=(STRANGER,)),),
@@ -681,6 +704,77 @@ POLICY: dict[str, tuple[Rule, ...]] = {
             ok_404=("staff-member-not-found",),
         ),
     ),
+    # -- reports: leadership and admins (reports:read), served by the service owning the data -----
+    **{
+        f"GET /api/v1/reports/{name}": (R(do=REPORTS, gate_first=True, relations=(STRANGER,)),)
+        for name in ("retention", "attendance", "goals", "events", "dues", "revenue")
+    },
+    # -- messaging ---------------------------------------------------------------------------
+    "GET /api/v1/conversations": (
+        R(lists="conversations"),
+        R(
+            see=SEE_THREAD,
+            query_from=lambda ctx: {"circle_id": ctx.obj("priv")},
+            variant="the private circle's thread",
+        ),
+    ),
+    "POST /api/v1/conversations": (
+        # A member and the facilitators of his circles; staff with anyone. The mover is a member of
+        # every world's private circle, so whoever facilitates one of them may write to him.
+        R(
+            do=STAFF | FACILITATES_SOMEWHERE,
+            phase=1,
+            variant="direct, to a member",
+            body=lambda ctx: {"kind": "direct", "user_id": ctx.obj("mover")},
+        ),
+        R(
+            do=BROADCASTERS,
+            phase=1,
+            relations=(STRANGER,),
+            variant="announcement to everyone",
+            body=lambda ctx: {"kind": "announcement", "audience": {"scope": "everyone"}, "title": "Matrix"},
+        ),
+        R(
+            do=BROADCASTERS | FAC,
+            phase=1,
+            variant="announcement to the private circle",
+            body=lambda ctx: {
+                "kind": "announcement",
+                "audience": {"scope": "circle", "circle_id": ctx.obj("priv")},
+                "title": "Matrix",
+            },
+        ),
+        R(
+            do=EVENT_ANNOUNCERS,
+            phase=1,
+            relations=(STRANGER,),
+            variant="announcement to an event's registrants",
+            body=lambda ctx: {
+                "kind": "announcement",
+                "audience": {"scope": "event", "event_id": ctx.obj("live")},
+                "title": "Matrix",
+            },
+        ),
+    ),
+    "GET /api/v1/conversations/{conversation_id}": (R(see=SEE_THREAD, params=THREAD),),
+    "GET /api/v1/conversations/{conversation_id}/messages": (R(see=SEE_THREAD, params=THREAD),),
+    "POST /api/v1/conversations/{conversation_id}/messages": (
+        R(see=SEE_THREAD, params=THREAD, phase=1, body=lambda ctx: {"body": "From the matrix"}),
+    ),
+    # Only the author edits or deletes his message (the member of the private circle wrote it).
+    "PATCH /api/v1/conversations/{conversation_id}/messages/{message_id}": (
+        R(see=SEE_THREAD, do=OWNER, params=MESSAGE, phase=2, body=lambda ctx: {"body": "Edited by the matrix"}),
+    ),
+    "DELETE /api/v1/conversations/{conversation_id}/messages/{message_id}": (
+        R(see=SEE_THREAD, do=OWNER, params=MESSAGE, phase=4),
+    ),
+    "POST /api/v1/conversations/{conversation_id}/read": (
+        R(see=SEE_THREAD, params=THREAD, phase=2, body=lambda ctx: {"up_to": ctx.obj("message")}),
+    ),
+    "GET /api/v1/conversations/{conversation_id}/receipts": (R(see=SEE_THREAD, params=THREAD),),
+    "GET /api/v1/notifications": (R(relations=(STRANGER,)),),
+    "POST /api/v1/notifications/read": (R(phase=1, relations=(STRANGER,), body=lambda ctx: {"all": True}),),
+    "POST /api/v1/realtime/tickets": (R(phase=1, relations=(STRANGER,)),),
     # -- payments ----------------------------------------------------------------------------
     f"GET {PAY}/obligations": (R(relations=(STRANGER, MEMBER)),),
     # An obligation is seen by the member who owes it and payment staff (see SEE_OBLIGATION).
@@ -795,6 +889,8 @@ HIDDEN_TYPES = {
     "user_id": "user-not-found",
     "invitation_id": "invitation-not-found",
     "code": "event-type-not-found",
+    "conversation_id": "conversation-not-found",
+    "message_id": "message-not-found",
 }
 
 
@@ -1012,7 +1108,26 @@ def build_world(fx: Fixture, http: httpx.Client, role: str, rel: str) -> World:
         201,
     )["id"]
     ids["obligation"] = _obligation_of(http, member_user, ids["priv"])
+    # Messaging learns memberships from circles' stream: wait until it knows the circle's people.
+    ids["thread"] = wait_for(
+        lambda: _thread_of(http, host, ids["priv"]), timeout=60, what="the private circle's thread"
+    )
+    ids["message"] = wait_for(
+        lambda: _message_in(http, member_user, ids["thread"]), timeout=60, what="a message in the thread"
+    )
     return world
+
+
+def _thread_of(http: httpx.Client, user: User, circle_id: str) -> str | None:
+    response = http.get("/api/v1/conversations", params={"circle_id": circle_id}, headers=user.headers)
+    return str(response.json()["items"][0]["id"]) if response.status_code == 200 else None
+
+
+def _message_in(http: httpx.Client, user: User, conversation_id: str) -> str | None:
+    response = http.post(
+        f"/api/v1/conversations/{conversation_id}/messages", json={"body": "Hello circle"}, headers=user.headers
+    )
+    return str(response.json()["id"]) if response.status_code == 201 else None
 
 
 def _stored_stripe_event(http: httpx.Client) -> str:
@@ -1167,14 +1282,19 @@ def run_cell(fx: Fixture, method: str, path: str, rule: Rule, caller: Caller) ->
     if user and rule.fresh_session:
         token = fx.accounts.login(User(user.email, user.password)).token
     body = rule.body(ctx) if rule.body else None
+    csv_body = rule.csv(ctx) if rule.csv else None
+    query = {**rule.query, **(rule.query_from(ctx) if rule.query_from else {})}
     want = expected(rule, caller)
 
     def send(path_values: dict[str, str]) -> httpx.Response:
         headers = bearer(token) if token else {}
         if method == "POST":
             headers["Idempotency-Key"] = uuid.uuid4().hex
-        kwargs: dict[str, Any] = {"headers": headers, "params": rule.query}
-        if body is not None:
+        kwargs: dict[str, Any] = {"headers": headers, "params": query}
+        if csv_body is not None:
+            kwargs["content"] = csv_body.encode()
+            headers["Content-Type"] = "text/csv"
+        elif body is not None:
             kwargs["json"] = body
         elif method in ("POST", "PUT", "PATCH") and rule.generic:
             kwargs["json"] = {}
@@ -1265,6 +1385,8 @@ def _leaks(fx: Fixture, rule: Rule, caller: Caller, response: httpx.Response) ->
         listed = {circle.get("id") for item in response.json().get("items", []) for circle in item.get("circles", [])}
         if not SEE_PRIV(caller):
             hidden = [world.ids["priv"], world.ids["priv_b"]]
+    if rule.lists == "conversations" and not SEE_THREAD(caller):
+        hidden.append(world.ids["thread"])
     if rule.lists == "invitations" and not SEE_INVITATION(caller):
         hidden.append(world.ids["invitation"])
     leaked = listed.intersection(hidden)
@@ -1277,7 +1399,7 @@ def _list_query(fx: Fixture, rule: Rule, caller: Caller) -> dict[str, str]:
     _, world = _placement(fx, caller)
     if rule.lists == "events":
         return {"circle_id": world.ids["priv"], "limit": "100"}
-    if rule.lists == "invitations":
+    if rule.lists in ("invitations", "conversations"):
         return {"limit": "100"}
     if rule.lists == "directory":
         return {"q": world.ids["member_name"], "limit": "100"}
