@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: install run test checks test-fast fuzz bench lint audit clean
+.PHONY: install run test checks test-fast fuzz bench lint audit clean web-deps web-dev web-test chromium
 
 # Dependencies are compiled to bytecode once, here: otherwise every process `make run` starts
 # compiles them again on import wherever .pyc files are not written back (PYTHONDONTWRITEBYTECODE,
@@ -18,14 +18,37 @@ install: $(VENV)/.installed
 
 # The workspace's own sources are installed editable: compile whatever changed since the last run
 # (a no-op when nothing did), for the same reason.
-WORKSPACE_SOURCES := shared/src services/auth/src services/circles/src services/payments/src gateway/src devtools/src
+WORKSPACE_SOURCES := shared/src services/auth/src services/circles/src services/payments/src services/messaging/src gateway/src devtools/src
 
 run: install
 	@$(VENV)/bin/python -m compileall -q -j 0 $(WORKSPACE_SOURCES) >/dev/null
 	$(VENV)/bin/python -m mcm_devstack run
 
-test: install checks
+test: install checks web-test chromium
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# The web app (web/, docs/web.md): npm packages exactly as locked, installed when the lock changes.
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web-deps: web/node_modules/.package-lock.json
+
+# Vite's dev server (hot reload) at http://127.0.0.1:5173, /api forwarded to the gateway that
+# `make run` started (GATEWAY_PORT, default 8000).
+web-dev: web-deps
+	cd web && npm run dev -- --host 127.0.0.1
+
+# Debian's chromium for the browser tests (browser downloads do not work here), installed from
+# the distribution's packages when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+# Strict type check and the Vitest suite (components, API types not stale, first-page budget).
+web-test: web-deps
+	cd web && npm run typecheck && npm test
 
 # Every workspace package: where its sources live (mypy, deptry) and its own import contracts.
 PACKAGES := shared services/auth services/circles services/payments services/messaging gateway devtools
@@ -73,10 +96,11 @@ lint: install
 # laptops), checked against PyPI's vulnerability data, so it needs the network. --strict makes a
 # package that could not be looked up an error: offline, the audit fails instead of printing
 # "No known vulnerabilities found" for packages it never checked.
-# Later, once web/ exists: cd web && npm audit --audit-level=high
-audit: install
+# The web app's npm packages: npm's advisory database, high severity and above.
+audit: install web-deps
 	$(PYTHON) -m uv export --frozen --no-hashes --all-packages --no-emit-workspace --quiet \
 		| $(VENV)/bin/pip-audit --requirement /dev/stdin --disable-pip --no-deps --strict --progress-spinner off
+	cd web && npm audit --audit-level=high
 
 fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(VENV)/bin/python -m pytest -q tests/fuzz $(PYTEST_ARGS)

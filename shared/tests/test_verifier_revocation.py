@@ -129,3 +129,16 @@ async def test_two_authorization_headers_are_refused(jwks):
             assert answer.status_code == 400, answer.text
             assert answer.headers["content-type"].startswith("application/problem+json")
             assert answer.json()["type"].endswith("/ambiguous-authorization")
+
+
+async def test_the_keys_are_fetched_at_start_up_before_any_request(jwks):
+    """verifier_hook warms the key cache in the background at start-up, so the first signed-in
+    request does not pay for the fetch (and the HTTP client it needs)."""
+    server, signer = jwks
+    app = await _service(server, None)
+    async with app.router.lifespan_context(app):
+        started = time.monotonic()
+        while not app.state.verifier.keys.kids:
+            assert time.monotonic() - started < 5.0, "the keys were not fetched at start-up"
+            await asyncio.sleep(0.02)
+        assert app.state.verifier.keys.kids == {signer.kid}

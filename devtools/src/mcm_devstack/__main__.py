@@ -11,12 +11,15 @@ everything it started.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+from mcm_devstack import webbuild
 from mcm_devstack.platform import Platform
 
 
@@ -70,11 +73,17 @@ def _phases(platform: Platform) -> str:
     return f"engines {engines:.1f}s, {migrations}, services ready at {services:.1f}s"
 
 
-def _print_banner(platform: Platform, admin: str, started: float) -> None:
+def _web_log(data_dir: Path) -> Path:
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    return data_dir / "logs" / "web-build.log"
+
+
+def _print_banner(platform: Platform, admin: str, started: float, web: str) -> None:
     gateway = platform.url("gateway")
     lines = [
         "",
         "Men's Circle Management Platform is running",
+        f"  web app      {gateway}/  ({web})",
         f"  gateway      {gateway}",
         f"  API docs     {gateway}/docs",
         f"  health       {gateway}/api/v1/health",
@@ -101,11 +110,19 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    # The web app builds while the platform starts (the gateway serves it once web/dist exists).
+    web = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    web_build = web.submit(webbuild.ensure_built, log=_web_log(data_dir))
     try:
         admin = platform.start(
             admin_email=os.environ.get("ADMIN_EMAIL"), admin_password=os.environ.get("ADMIN_PASSWORD")
         )
-        _print_banner(platform, admin, started)
+        try:
+            web_state = web_build.result()
+        except subprocess.CalledProcessError as exc:
+            web_state = f"web app build failed ({' '.join(map(str, exc.cmd[1:]))}): see {_web_log(data_dir)}"
+        web.shutdown()
+        _print_banner(platform, admin, started, web_state)
         while not stop_requested:
             running = {
                 **platform.processes,

@@ -31,6 +31,7 @@ import httpx
 from mcm_devstack import sidecars
 from mcm_devstack.engines import EmbeddedPostgres, EmbeddedRedis, free_port
 from mcm_devstack.sidecars import Sidecar
+from mcm_devstack.webbuild import WEB_DIR
 from mcm_shared.migrations import locate_migrations
 
 MAIN_DATABASE = "mcm_main"
@@ -87,6 +88,8 @@ class Platform:
         self.env.setdefault("ENVIRONMENT", "development")
         self.env.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108  # where the tools look when unset
         self.env.setdefault("JWT_KEY_DIR", str(self.data_dir / "keys"))
+        # The gateway serves the web app from here once it is built (webbuild.py, docs/web.md).
+        self.env.setdefault("WEB_DIST_DIR", str(WEB_DIR / "dist"))
         for spec in SERVICES:
             port = free_port() if self.free_ports else int(self.env.get(spec.port_env, spec.default_port))
             self.ports[spec.name] = port

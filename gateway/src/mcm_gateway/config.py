@@ -25,6 +25,9 @@ class Settings(BaseServiceSettings):
     # Prometheus metrics on their own port, never the public one (0 or empty: not served).
     metrics_port: int = Field(default=9000, ge=0, le=65535)
 
+    # The built web app (`npm run build` in web/ writes web/dist), served at `/`; empty: no app.
+    web_dist_dir: str = ""
+
     # An empty URL means "not configured": its routes answer 503 instead of guessing.
     auth_url: str = "http://127.0.0.1:8001"
     circles_url: str = "http://127.0.0.1:8002"

@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -39,6 +40,7 @@ from mcm_gateway.proxy import Proxy
 from mcm_gateway.routes import RouteTable
 from mcm_gateway.runtime import GatewayRuntime
 from mcm_gateway.security_headers import SecurityHeaders
+from mcm_gateway.web_app import WebApp
 from mcm_gateway.websocket_relay import WebSocketRelay
 from mcm_shared.app import install_drain_on_sigterm
 from mcm_shared.errors import install_problem_handlers
@@ -62,6 +64,7 @@ class GatewayApp:
         # Sockets count against the same per-client in-flight cap as proxied requests.
         self.websockets = WebSocketRelay(runtime, self.proxy.in_flight, self.proxy.max_in_flight)
         self.routes = RouteTable()
+        self.web = WebApp(Path(settings.web_dist_dir)) if settings.web_dist_dir else None
         self._entry: ASGIApp = self._dispatch
 
     def wrap(self, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
@@ -119,6 +122,8 @@ class GatewayApp:
                 await send({"type": "http.response.body", "body": body})
                 return
             send = _with_cors(send, cors.response_headers(origin))  # type: ignore[union-attr]
+        if self.web is not None and await self.web.handle(scope, receive, send):
+            return
         await self.own_app(scope, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

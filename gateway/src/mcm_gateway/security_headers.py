@@ -24,6 +24,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcm_gateway.headers import ClientAddresses
+from mcm_gateway.web_app import NEVER_THE_APP
 
 # Directive → sources; extend here (e.g. the web app at `/` may need "style-src": "'self'
 # 'unsafe-inline'"). Swagger UI (/docs) runs from files served here with its set-up in a
@@ -40,6 +41,15 @@ CSP_DIRECTIVES: dict[str, str] = {
     "form-action": "'self'",
 }
 CONTENT_SECURITY_POLICY = "; ".join(f"{name} {sources}" for name, sources in CSP_DIRECTIVES.items())
+# The web app's pages (HTML outside the API and /docs: web_app.py) may carry inline styles:
+# MUI's styling engine (emotion) writes <style> elements at run time. Scripts stay 'self' only:
+# no inline script, no eval.
+HTML_CSP_DIRECTIVES: dict[str, str] = {
+    **CSP_DIRECTIVES,
+    "style-src": "'self' 'unsafe-inline'",
+    "manifest-src": "'self'",
+}
+HTML_CONTENT_SECURITY_POLICY = "; ".join(f"{name} {sources}" for name, sources in HTML_CSP_DIRECTIVES.items())
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 
 _COMMON: tuple[tuple[bytes, bytes], ...] = (
@@ -62,21 +72,38 @@ class SecurityHeaders:
         self._plain = list(_COMMON)
         hsts = [(_HSTS, b"max-age=%d" % hsts_max_age_seconds)] if hsts_max_age_seconds > 0 else []
         self._secure = [*_COMMON, *hsts]
+        html_policy = (b"content-security-policy", HTML_CONTENT_SECURITY_POLICY.encode())
+        self._plain_html = [
+            html_policy if name == b"content-security-policy" else (name, value) for name, value in self._plain
+        ]
+        self._secure_html = [
+            html_policy if name == b"content-security-policy" else (name, value) for name, value in self._secure
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        added = self._secure if self._over_https(scope) else self._plain
+        secure = self._over_https(scope)
+        added = self._secure if secure else self._plain
+        # Proxied answers and /docs keep the strict policy even when they are HTML.
+        added_html = (
+            added if scope["path"].startswith(NEVER_THE_APP) else (self._secure_html if secure else self._plain_html)
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.get("headers", ())
+                policy = added
+                for name, value in headers:
+                    if name == b"content-type" and value.startswith(b"text/html"):
+                        policy = added_html
+                        break
                 for name, _ in headers:  # usually finds none: then no copy is filtered
                     if name in OWNED_NAMES:
                         headers = [header for header in headers if header[0] not in OWNED_NAMES]
                         break
-                message["headers"] = [*headers, *added]
+                message["headers"] = [*headers, *policy]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

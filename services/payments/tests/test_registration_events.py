@@ -419,3 +419,28 @@ async def test_cancellations_for_free_registrations_and_bad_payloads_change_noth
         assert await harness.sql("SELECT 1 FROM payments.inbox WHERE event_id = $1", envelope.id) == []
     assert (await harness.obligation(obligation["id"]))["status"] == "pending"
     assert await audit_actions(harness, obligation["id"]) == ["created"]
+
+
+# -- waking the worker --------------------------------------------------------------------------
+async def test_a_consumed_event_wakes_the_worker_only_when_it_enqueued_stripe_tasks(harness, monkeypatch):
+    """Every wake-up costs the worker a pass over tasks and webhooks: an obligation opened for a
+    held seat enqueues no Stripe task and wakes nothing; a refund does, and wakes it at once."""
+    wakeup = harness.app.state.runtime.worker_wakeup
+    wakes: list[str] = []
+    original = wakeup.set
+
+    def counting() -> None:
+        wakes.append("wake")
+        original()
+
+    monkeypatch.setattr(wakeup, "set", counting)
+    user = uuid.uuid4()
+    obligation = await harness.registration(user, amount=8000)
+    assert wakes == []
+
+    paid = await pay_once(harness, user, obligation)
+    wakes.clear()
+    envelope = await harness.from_circles("registration.cancelled", cancelled(paid, "full"))
+    await applied(harness, envelope)
+    assert wakes, "the refund's Stripe task did not wake the worker"
+    await all_refunds_succeeded(harness, obligation["id"], 1)

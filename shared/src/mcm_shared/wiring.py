@@ -4,6 +4,7 @@ readiness), Redis and the token verifier. Each hook registers its health checks 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
@@ -65,6 +66,11 @@ def redis_hook(url: str | None) -> Hook:
     return hook
 
 
+async def _cancelled(task: asyncio.Task[object]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 def verifier_hook() -> Hook:
     """The shared token verifier at `app.state.verifier`, consulting revoked sessions, and the
     verifier of service tokens for `/internal/` routes at `app.state.internal_verifier`.
@@ -99,6 +105,12 @@ def verifier_hook() -> Hook:
         app.state.verifier = verifier
         app.state.internal_verifier = internal_verifier(verifier)
         stack.push_async_callback(verifier.keys.aclose)
+        # Warm the key cache without delaying start-up (auth may start after this service), as
+        # the gateway does: otherwise the first signed-in request pays for the fetch, and for the
+        # HTTP client, TLS context and imports it needs (under the registration benchmark's first
+        # burst, more CPU than the rest of circles' work on those requests).
+        warm_up = asyncio.create_task(verifier.keys.refresh(), name="jwks-warm-up")
+        stack.push_async_callback(_cancelled, warm_up)
 
     return hook
 
@@ -127,7 +139,6 @@ SessionOpenerDep = Annotated[OpenSession, Depends(get_session_opener)]
 
 def database_errors_as_503(app: FastAPI) -> None:
     """A database or Redis that is down answers a fast 503 problem, never a 500 or a hang."""
-    import asyncio
 
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeout

@@ -260,6 +260,22 @@ def render_markdown(report: Report) -> str:
         'tests/perf/bench.py) and are used only if listed under "Platform configuration".'
     )
     out.append(
+        "- **What a registration costs, and why.** The usual registration is answered by the route's fast lane "
+        "(services/circles/src/mcm_circles/events/registrations/fast_lane.py: the same token check and use case "
+        "without FastAPI's per-request dependency solving, which py-spy put at about an eighth of circles' CPU per "
+        "registration; anything unusual goes to FastAPI's standard handler), on a router matched first (FastAPI 0.165"
+        " tries routes one by one: ~0.2 ms of CPU behind the other routers). It costs two statements: an unlocked "
+        "read of every fact the checks need, then one autocommitted statement that locks the event row, decides seat,"
+        " held seat (with its outbox message) or waitlist, inserts and counts (docs/events.md). Before issue 19's "
+        "follow-up a held seat took a locked transaction behind a per-event queue, the p99 tail; the read's overdue-"
+        "hold probe read every registration of the event under PostgreSQL's generic plan; and services fetched auth's"
+        " keys on their first signed-in request. What remains per registration: the gateway's proxying and its own "
+        "token check, circles' HTTP stack, token check and two round trips, PostgreSQL's two statements and the "
+        "commit's flush, and in payments the obligation each held seat opens. With a closed loop of a fixed number in"
+        " flight, latency is that number divided by the rate (Little's law): the p99 target is met only at a rate the"
+        " machine's cores allow."
+    )
+    out.append(
         "- **CPU per operation** is read from /proc for every process of the platform (services, PostgreSQL, Redis) "
         "over "
         "the scenario's load, divided by the requests sent. The platform also spends CPU with no load at all (outbox "

@@ -21,6 +21,7 @@ from mcm_circles.config import EventsSettings, Settings
 from mcm_circles.db import MIGRATIONS_DIR, SCHEMA, VERSION_TABLE
 from mcm_circles.directory.router import router as directory_router
 from mcm_circles.events.registrations.holds import EventsSweeper
+from mcm_circles.events.registrations.router import registration_router
 from mcm_circles.events.router import internal_router as events_internal_router
 from mcm_circles.events.router import router as events_router
 from mcm_circles.gate import EventGates
@@ -131,7 +132,8 @@ def create_app(
         settings,
         title="Circles service",
         description="Circles, memberships, transfers, meetings, attendance, goals and events.",
-        routers=[*CIRCLES_ROUTERS, events_router, events_internal_router],
+        # The registration route first: it is the hot one, and routes are matched in order.
+        routers=[registration_router, *CIRCLES_ROUTERS, events_router, events_internal_router],
         lifespan_hooks=[
             database_hook(
                 settings.database_url,

@@ -6,14 +6,20 @@ gives the newcomer the seat those holds free."""
 from __future__ import annotations
 
 import inspect
+import uuid
 from datetime import timedelta
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
 
-from mcm_circles.events.registrations.router import router as registrations_router
-from mcm_shared.driver import DriverConnection
+from mcm_circles.events import repository
+from mcm_circles.events.bus import NO_MESSAGE_ROW
+from mcm_circles.events.registrations.router import registration_router
+from mcm_circles.events.repository import EventRepository
+from mcm_circles.outbox import EVENTS
+from mcm_shared.driver import DriverConnection, driver_connection
 
 from .support import START, World
 
@@ -47,12 +53,12 @@ async def test_only_people_who_may_see_the_event_can_register(world: World):
     assert closed.status_code == 409 and closed.json()["type"].endswith("/registration-closed")
 
 
-async def test_a_free_seat_or_the_waitlist_takes_two_autocommitted_statements(world: World, monkeypatch):
+async def test_a_seat_a_held_seat_or_the_waitlist_takes_two_autocommitted_statements(world: World, monkeypatch):
     """Acknowledged means durable, so every commit waits for the disk: the usual registration is
     one read and ONE autocommitted statement (no BEGIN/COMMIT round trips; the event row locked
-    for that statement only). A seat held for payment takes the locked transaction. The at-once
-    statements run on the driver connection (driver.py), the others through SQLAlchemy: both
-    are counted."""
+    for that statement only), a seat held for payment too (its outbox row in the same statement).
+    The at-once statements run on the driver connection (driver.py), the others through
+    SQLAlchemy: both are counted."""
     ptm = await world.person("ptm")
     free = await world.published_event(ptm, capacity=1)
     paid = await world.published_event(ptm, capacity=5, **PAID)
@@ -76,8 +82,7 @@ async def test_a_free_seat_or_the_waitlist_takes_two_autocommitted_statements(wo
         for person, event, status, expected in (
             (first, free, "confirmed", [("SELECT", True), ("WITH", True)]),
             (second, free, "waitlisted", [("SELECT", True), ("WITH", True)]),
-            # Read (unlocked), then the locked path: lock and read; insert and count; the outbox row.
-            (third, paid, "pending_payment", [("SELECT", True), ("SELECT", False), ("WITH", False), ("INSERT", False)]),
+            (third, paid, "pending_payment", [("SELECT", True), ("WITH", True)]),
         ):
             statements.clear()
             assert (await world.register(person, event["id"]))["status"] == status
@@ -90,7 +95,7 @@ async def test_a_free_seat_or_the_waitlist_takes_two_autocommitted_statements(wo
 
 async def test_no_dependency_of_the_registration_route_runs_in_the_thread_pool(world: World):
     [route] = [
-        r for r in registrations_router.routes if isinstance(r, APIRoute) and r.path == ROUTE and "POST" in r.methods
+        r for r in registration_router.routes if isinstance(r, APIRoute) and r.path == ROUTE and "POST" in r.methods
     ]
 
     def sync_calls(dependant: Dependant) -> list[str]:
@@ -140,3 +145,104 @@ async def test_registering_beside_overdue_holds_releases_them_and_the_line_moves
     assert await world.outbox("registration.payment_required", registration_id=again["id"])
     seen = await world.get(f"/api/v1/events/{event['id']}", ptm)
     assert (seen["seats_available"], seen["waitlist_count"], seen["confirmed_count"]) == (0, 0, 0)
+
+
+async def test_a_seat_held_at_once_publishes_the_same_message_as_the_locked_path(world: World):
+    """The at-once statement writes `registration.payment_required` itself (same statement, same
+    commit): the row must be the one `seats.admit`/`take_seat` publish on the locked path."""
+    ptm = await world.person("ptm")
+    event = await world.published_event(ptm, capacity=1, **PAID)
+    holder, latecomer = await world.person(), await world.person()
+    at_once = await world.register(holder, event["id"])  # a free seat, nobody waiting: at once
+    world.clock.advance(minutes=31)  # the hold is overdue: the next registration takes the locked path
+    locked = await world.register(latecomer, event["id"])
+    assert (at_once["status"], locked["status"]) == ("pending_payment", "pending_payment")
+
+    outbox = EVENTS.outbox
+    async with world.db.session() as session:
+        rows = {
+            row.payload["registration_id"]: row
+            for row in await session.execute(
+                select(outbox).where(
+                    outbox.c.event_type == "registration.payment_required", outbox.c.event_key == event["id"]
+                )
+            )
+        }
+    first, second = rows[at_once["id"]], rows[locked["id"]]
+    for column in ("stream", "producer", "event_key"):
+        assert getattr(first, column) == getattr(second, column), column
+    assert first.id != second.id and first.position < second.position
+    assert first.payload == {
+        "registration_id": at_once["id"],
+        "event_id": event["id"],
+        "user_id": str(holder.user_id),
+        "amount": 4000,
+        "currency": "EUR",
+        "instalments": 1,
+        "hold_expires_at": (START + timedelta(minutes=30)).isoformat(),
+        "title": event["title"],
+    }
+    assert set(first.payload) == set(second.payload)
+    assert second.payload["hold_expires_at"] == (START + timedelta(minutes=61)).isoformat()
+
+
+async def test_no_message_without_a_held_seat(world: World):
+    """The outbox row of the at-once statement is written only with a held seat: a free event's
+    seat and the waitlist of a paid one publish nothing."""
+    ptm = await world.person("ptm")
+    free = await world.published_event(ptm, capacity=1)
+    paid = await world.published_event(ptm, capacity=1, **PAID)
+    for event in (free, free, paid, paid):
+        await world.register(await world.person(), event["id"])
+    assert await world.outbox("registration.payment_required", event_id=free["id"]) == []
+    assert len(await world.outbox("registration.payment_required", event_id=paid["id"])) == 1
+
+
+async def test_without_a_message_the_statement_never_holds_a_seat(world: World):
+    """A caller that expected no held seat (the event looked full) passes no message: if a seat
+    is free under the lock after all, the statement decides nothing (no row, nothing written)
+    and the locked path, which publishes the message, holds the seat."""
+    ptm = await world.person("ptm")
+    event = await world.published_event(ptm, capacity=1, **PAID)
+    person = await world.person()
+    values = {
+        "id": uuid.uuid4(),
+        "event_id": uuid.UUID(event["id"]),
+        "user_id": person.user_id,
+        "amount": 4000,
+        "currency": "EUR",
+        "instalments": 1,
+        "answers": {},
+        "declared_birth_date": None,
+        "sponsor_user_id": None,
+        "idempotency_key": None,
+    }
+    async with world.db.session() as session, driver_connection(session.bind) as connection:
+        admitted = await EventRepository(session).admit_at_once(
+            connection, values, world.clock.now(), world.clock.now() + timedelta(minutes=30), NO_MESSAGE_ROW
+        )
+    assert admitted is None
+    seen = await world.get(f"/api/v1/events/{event['id']}", ptm)
+    assert (seen["seats_available"], seen["waitlist_count"]) == (1, 0)
+    assert (await world.register(person, event["id"]))["status"] == "pending_payment"
+    assert len(await world.outbox("registration.payment_required", event_id=event["id"])) == 1
+
+
+async def test_the_overdue_hold_probe_uses_the_holds_index_in_a_prepared_plan(world: World):
+    """asyncpg prepares the facts statement once per connection and PostgreSQL soon runs it with a
+    generic plan: the hold status must be a literal there, or the partial index of holds cannot
+    be used and every registration of the event is read to find none overdue."""
+    nil = "'00000000-0000-0000-0000-000000000000'"
+    async with driver_connection(world.db.engine) as connection:
+        driver = connection.driver
+        await driver.execute("PREPARE facts_probe AS " + repository._REGISTRATION_FACTS_UNLOCKED.sql)
+        await driver.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            rows = await driver.fetch(
+                f"EXPLAIN EXECUTE facts_probe({nil}, 'active', 'facilitator', 1, 1, now(), {nil})"
+            )
+        finally:
+            await driver.execute("RESET plan_cache_mode; DEALLOCATE facts_probe")
+    plan = "\n".join(row[0] for row in rows)
+    probe = plan[plan.rindex("event_registrations") - 200 :]
+    assert "ix_event_registrations_holds" in probe, plan

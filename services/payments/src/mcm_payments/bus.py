@@ -19,6 +19,7 @@ from mcm_payments.obligations import service as obligations
 from mcm_payments.people import service as people
 from mcm_payments.refunds import service as refunds
 from mcm_payments.runtime import PaymentsRuntime
+from mcm_payments.tasks import service as tasks
 from mcm_shared.events import Envelope, Handler, stream_for
 
 GROUP = "payments"
@@ -49,10 +50,13 @@ CONSUMED: dict[str, ServiceHandler] = {
 def handlers(runtime: PaymentsRuntime) -> dict[str, Handler]:
     def bind(handler: ServiceHandler) -> Handler:
         async def handle(session: AsyncSession, envelope: Envelope) -> None:
-            # Stripe tasks a handler enqueues (refunds, cancels, expiries) run once the consumer
-            # has committed them with the inbox row: wake the worker then, not a poll later.
-            orm_event.listen(session.sync_session, "after_commit", lambda _: runtime.kick(), once=True)
             await handler(session, runtime, envelope)
+            # Stripe tasks a handler enqueues (refunds, cancels, expiries) run once the consumer
+            # has committed them with the inbox row: wake the worker then, not a poll later. Only
+            # then: most events enqueue none (an obligation opened for a held seat), and a wake-up
+            # costs the worker a pass over tasks and webhooks (two transactions) for nothing.
+            if tasks.take_enqueued_flag(session):
+                orm_event.listen(session.sync_session, "after_commit", lambda _: runtime.kick(), once=True)
 
         return handle
 

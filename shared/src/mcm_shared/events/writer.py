@@ -32,6 +32,22 @@ class EventWriter:
         self.producer = producer
         self.stream = stream or stream_for(producer)
 
+    def envelope(self, event_type: str, payload: Mapping[str, Any], *, key: str | None = None) -> Envelope:
+        """The envelope `publish` writes (a new id, now, the request id, the payload as plain JSON),
+        for a caller that inserts the outbox row in a statement of its own (the row's columns are
+        the envelope's fields, `stream` and `created_at` = `occurred_at`)."""
+        if not event_type or not isinstance(event_type, str):
+            raise ValueError("event_type must be a non-empty string")
+        return Envelope(
+            id=uuid.uuid4(),
+            type=event_type,
+            occurred_at=datetime.now(UTC),
+            producer=self.producer,
+            payload=normalise_payload(payload),
+            request_id=request_id_var.get(),
+            key=str(key) if key is not None else None,
+        )
+
     async def publish(
         self,
         session: AsyncSession,
@@ -45,17 +61,7 @@ class EventWriter:
         `key` names the thing the event is about (e.g. a circle id) so consumers can group or
         order by it. Returns the envelope that will be delivered.
         """
-        if not event_type or not isinstance(event_type, str):
-            raise ValueError("event_type must be a non-empty string")
-        envelope = Envelope(
-            id=uuid.uuid4(),
-            type=event_type,
-            occurred_at=datetime.now(UTC),
-            producer=self.producer,
-            payload=normalise_payload(payload),
-            request_id=request_id_var.get(),
-            key=str(key) if key is not None else None,
-        )
+        envelope = self.envelope(event_type, payload, key=key)
         # Core insert rather than an ORM object: it runs now, inside the caller's transaction
         # (autobegun if needed), and does not depend on the caller flushing.
         await session.execute(

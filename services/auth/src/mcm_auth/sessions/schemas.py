@@ -21,12 +21,14 @@ class Login(StrictInput):
 
 
 class Refresh(StrictInput):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+    # Absent when a browser sends the HttpOnly cookie instead (sessions/cookie.py).
+    refresh_token: Annotated[str | None, Field(min_length=1, max_length=256)] = None
 
 
 class TokenPair(BaseModel):
     access_token: str
-    refresh_token: str
+    # None when it was delivered as the HttpOnly cookie (`X-Refresh-Cookie: 1`): no script sees it.
+    refresh_token: str | None
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int
 

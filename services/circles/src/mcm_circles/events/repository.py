@@ -49,6 +49,7 @@ from mcm_circles.events.models import (
     Registration,
     RequirementTemplate,
 )
+from mcm_circles.outbox import EVENTS
 from mcm_shared.driver import DriverConnection, DriverStatement
 
 Columns = TypeVarTuple("Columns")
@@ -129,7 +130,10 @@ def _registration_facts_statement(*, lock: bool = True) -> Select[*tuple[Any, ..
         select(Registration.idempotency_key).where(*active).limit(1).scalar_subquery(),
         exists().where(
             Registration.event_id == Event.id,
-            Registration.status == RegistrationStatus.PENDING_PAYMENT,
+            # Inline, not a parameter: only a literal lets a generic (prepared) plan use the partial
+            # index of holds (`status = 'pending_payment'`) instead of reading every registration
+            # of the event (a thousand per registration late in the benchmark's burst).
+            Registration.status == literal_column(f"'{RegistrationStatus.PENDING_PAYMENT}'"),
             Registration.hold_expires_at <= bindparam("now", type_=Registration.hold_expires_at.type),
         ),
     ).where(Event.id == event_id)
@@ -173,17 +177,25 @@ def _add_registration_statement() -> Executable:
     return insert(registrations).values(values).returning(*registrations.c).add_cte(counters)
 
 
-def _admit_at_once_statement() -> TextualSelect:
-    """Seat or waitlist a newcomer in ONE autocommitted statement: lock the event row, decide from
-    its current counters, insert the registration, move the counters. PostgreSQL commits it
+def _admit_at_once_statement(outbox: Table) -> TextualSelect:
+    """Seat, hold or waitlist a newcomer in ONE autocommitted statement: lock the event row,
+    decide from its current counters, insert the registration, move the counters and, for a seat
+    held for payment, add the `registration.payment_required` outbox row. PostgreSQL commits it
     before it answers, so the row lock is held for one statement and the commit's disk flush, not
-    for round trips to the service. It decides only the two outcomes that need nothing more than
-    the counters — a free seat of a free event with nobody waiting (confirmed), or no free seat
-    (waitlisted) — and only while the event is published, open for registration and has no
-    overdue seat hold, and never for an event that requires approval (its registrations are
-    applications, `seats.apply_for_approval`). Otherwise it inserts nothing and answers no row: the
-    caller then takes the locked path (`seats`), which brings the event up to date and gives the
-    same answer.
+    for round trips to the service. It decides only the outcomes that need nothing more than the
+    counters — a free seat with nobody waiting (confirmed when the event is free, else held for
+    payment) or no free seat (waitlisted) — and only while the event is published, open for
+    registration, has no overdue seat hold and does not require approval (its registrations are
+    applications, `seats.apply_for_approval`). Otherwise it inserts nothing and answers no row:
+    the caller then takes the locked path (`seats`), which brings the event up to date and gives
+    the same answer.
+
+    The outbox row is the one `seats.admit` publishes on the locked path: its envelope (id, time,
+    request id, payload) is built by the caller before the statement, except the event's title,
+    taken from the locked row; it is inserted only with a held seat, so a message exists iff its
+    registration does (one statement, one commit). A caller that expected no held seat (a free
+    event, or one that looked full) passes no message (`message_id` NULL); should a seat be free
+    under the lock after all, the statement then decides nothing and the locked path holds it.
 
     Under READ COMMITTED the `FOR UPDATE` that waited returns the latest row version, and so does
     the UPDATE (it follows the row to its latest version); the overdue-hold subquery sees the
@@ -194,38 +206,50 @@ def _admit_at_once_statement() -> TextualSelect:
     columns = ", ".join(_INSERTED)
     returned = ", ".join(column.name for column in Registration.__table__.c)  # the order `.columns()` maps
     # Every interpolated name is a table, column or enum value of our own models; values are bound.
+    waitlisted, confirmed, held = (
+        RegistrationStatus.WAITLISTED,
+        RegistrationStatus.CONFIRMED,
+        RegistrationStatus.PENDING_PAYMENT,
+    )
     sql = f"""
         WITH locked AS (
-            SELECT id, capacity, seats_taken, waitlist_count, price_amount
+            SELECT id, title, capacity, seats_taken, waitlist_count, price_amount
               FROM {events}
              WHERE id = :event_id AND status = '{EventStatus.PUBLISHED}' AND NOT requires_approval
                AND (registration_opens_at IS NULL OR registration_opens_at <= :now)
                AND :now < coalesce(registration_closes_at, starts_at)
                FOR UPDATE
         ), decided AS (
-            SELECT CASE WHEN seats_taken >= capacity THEN '{RegistrationStatus.WAITLISTED}'
-                        WHEN waitlist_count = 0 AND price_amount = 0 THEN '{RegistrationStatus.CONFIRMED}'
+            SELECT CASE WHEN seats_taken >= capacity THEN '{waitlisted}'
+                        WHEN waitlist_count = 0 AND price_amount = 0 THEN '{confirmed}'
+                        WHEN waitlist_count = 0 AND :message_id IS NOT NULL THEN '{held}'
                    END AS status,
-                   waitlist_count
+                   waitlist_count, title
               FROM locked
              WHERE NOT EXISTS (SELECT FROM {registrations} r
-                                WHERE r.event_id = locked.id AND r.status = '{RegistrationStatus.PENDING_PAYMENT}'
+                                WHERE r.event_id = locked.id AND r.status = '{held}'
                                   AND r.hold_expires_at <= :now)
         ), added AS (
             INSERT INTO {registrations} ({columns})
             SELECT :id, :event_id, :user_id, status,
-                   CASE WHEN status = '{RegistrationStatus.WAITLISTED}' THEN waitlist_count + 1 END, NULL,
+                   CASE WHEN status = '{waitlisted}' THEN waitlist_count + 1 END,
+                   CASE WHEN status = '{held}' THEN :hold_expires_at END,
                    :amount, :currency, :instalments, :sponsor_user_id, :answers, :declared_birth_date,
-                   :idempotency_key, CASE WHEN status = '{RegistrationStatus.CONFIRMED}' THEN :now END
+                   :idempotency_key, CASE WHEN status = '{confirmed}' THEN :now END
               FROM decided WHERE status IS NOT NULL
             RETURNING {returned}
         ), counted AS (
             UPDATE {events} e
-               SET seats_taken = e.seats_taken + (added.status = '{RegistrationStatus.CONFIRMED}')::int,
-                   confirmed_count = e.confirmed_count + (added.status = '{RegistrationStatus.CONFIRMED}')::int,
-                   waitlist_count = e.waitlist_count + (added.status = '{RegistrationStatus.WAITLISTED}')::int,
+               SET seats_taken = e.seats_taken + (added.status <> '{waitlisted}')::int,
+                   confirmed_count = e.confirmed_count + (added.status = '{confirmed}')::int,
+                   waitlist_count = e.waitlist_count + (added.status = '{waitlisted}')::int,
                    updated_at = now()
               FROM added WHERE e.id = added.event_id
+        ), published AS (
+            INSERT INTO {outbox.fullname} (id, stream, event_type, event_key, producer, payload, request_id, created_at)
+            SELECT :message_id, :message_stream, :message_type, :message_key, :message_producer,
+                   :message_payload || jsonb_build_object('title', decided.title), :message_request_id, :message_at
+              FROM added, decided WHERE added.status = '{held}'
         )
         SELECT * FROM added
     """  # noqa: S608
@@ -233,7 +257,20 @@ def _admit_at_once_statement() -> TextualSelect:
     binds = [
         bindparam(name, type_=table.c[name].type)
         for name in _INSERTED
-        if name not in ("status", "waitlist_position", "hold_expires_at", "confirmed_at")
+        if name not in ("status", "waitlist_position", "confirmed_at")
+    ]
+    binds += [
+        bindparam(f"message_{name}", type_=outbox.c[column].type)
+        for name, column in (
+            ("id", "id"),
+            ("stream", "stream"),
+            ("type", "event_type"),
+            ("key", "event_key"),
+            ("producer", "producer"),
+            ("payload", "payload"),
+            ("request_id", "request_id"),
+            ("at", "created_at"),
+        )
     ]
     return text(sql).bindparams(*binds, bindparam("now", type_=table.c.confirmed_at.type)).columns(*table.c)
 
@@ -243,7 +280,7 @@ _REGISTRATION_FACTS = _registration_facts_statement()
 _ADD_REGISTRATION = _add_registration_statement()
 # The at-once path's two statements run on the driver connection (driver.py says why).
 _REGISTRATION_FACTS_UNLOCKED = DriverStatement(_registration_facts_statement(lock=False))
-_ADMIT_AT_ONCE = DriverStatement(_admit_at_once_statement())
+_ADMIT_AT_ONCE = DriverStatement(_admit_at_once_statement(EVENTS.outbox))
 
 
 def _facts(result: Result[Any]) -> RegistrationFacts | None:
@@ -315,15 +352,24 @@ class EventRepository:
         return _facts_of_row(row)
 
     async def admit_at_once(
-        self, connection: DriverConnection, values: dict[str, Any], now: datetime
+        self,
+        connection: DriverConnection,
+        values: dict[str, Any],
+        now: datetime,
+        hold_expires_at: datetime,
+        message: dict[str, Any],
     ) -> SimpleNamespace | None:
-        """Insert a registration (`values`: its columns) as confirmed or waitlisted and count it,
-        committed, in one statement on a driver `connection`; None when the event needs the
-        locked path (see `_admit_at_once_statement`). The new row's columns as attributes."""
+        """Insert a registration (`values`: its columns) as confirmed, held until
+        `hold_expires_at` (with the outbox row `message`, see `bus.payment_required_row`) or
+        waitlisted, and count it, committed, in one statement on a driver `connection`; None when
+        the event needs the locked path (see `_admit_at_once_statement`). The new row's columns
+        as attributes."""
         parameters = {name: values[name] for name in _INSERTED if name in values}
         # SQLAlchemy's jsonb codec on its connections decodes results but takes parameters as text.
         parameters["answers"] = json.dumps(parameters["answers"])
-        row = await connection.fetchrow(_ADMIT_AT_ONCE, {**parameters, "now": now})
+        row = await connection.fetchrow(
+            _ADMIT_AT_ONCE, {**parameters, **message, "now": now, "hold_expires_at": hold_expires_at}
+        )
         if row is None:
             return None
         return SimpleNamespace(**dict(row.items()))

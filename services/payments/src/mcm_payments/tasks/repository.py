@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcm_payments.tasks.models import StripeTask
 
 LEASE = timedelta(seconds=60)
+# `session.info` key set when a Stripe task was added to the session's transaction.
+TASKS_ENQUEUED = "mcm_payments.stripe_tasks_enqueued"
 
 
 class TaskRepository:
@@ -24,6 +26,7 @@ class TaskRepository:
     ) -> StripeTask:
         task = StripeTask(id=uuid.uuid4(), kind=kind, target=target, params=params or {}, obligation_id=obligation_id)
         self.session.add(task)
+        self.session.info[TASKS_ENQUEUED] = True  # whoever commits this session wakes the worker (bus.py)
         return task
 
     async def lease(self, limit: int, task_id: uuid.UUID | None = None) -> Sequence[StripeTask]:

@@ -21,7 +21,7 @@ from mcm_payments.ledger.service import sync_subscription
 from mcm_payments.runtime import PaymentsRuntime
 from mcm_payments.stripe_api import StripeApi, StripeRejected, StripeUnavailable
 from mcm_payments.tasks.models import StripeTask
-from mcm_payments.tasks.repository import TaskRepository
+from mcm_payments.tasks.repository import TASKS_ENQUEUED, TaskRepository
 
 logger = logging.getLogger("mcm.payments.tasks")
 
@@ -83,6 +83,11 @@ async def changing_subscription(session: AsyncSession, obligation_id: uuid.UUID)
     """Whether a change of the obligation's subscription we decided is still to be carried out at
     Stripe (what Stripe says meanwhile is about to be overtaken by it)."""
     return any(task.kind in SUBSCRIPTION_KINDS for task in await TaskRepository(session).pending_for(obligation_id))
+
+
+def take_enqueued_flag(session: AsyncSession) -> bool:
+    """Whether Stripe tasks were enqueued in `session` since the last call (and reset the flag)."""
+    return bool(session.info.pop(TASKS_ENQUEUED, False))
 
 
 def backoff(attempts: int) -> timedelta:

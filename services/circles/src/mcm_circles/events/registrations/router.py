@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from mcm_circles.deps import ClockDep, Cursor, EventsSettingsDep, GatesDep, Limit
 from mcm_circles.events import views
@@ -27,6 +27,7 @@ from mcm_circles.events.errors import (
 )
 from mcm_circles.events.registrations import approval, on_behalf
 from mcm_circles.events.registrations import service as registration
+from mcm_circles.events.registrations.fast_lane import fast_lane_route
 from mcm_circles.events.registrations.schemas import (
     Approve,
     CareAssignment,
@@ -41,9 +42,10 @@ from mcm_circles.events.registrations.schemas import (
 )
 from mcm_circles.events.staff import service as staff
 from mcm_circles.events.waitlist import service as waitlist
+from mcm_circles.runtime import CirclesRuntime
 from mcm_shared.errors import Unauthenticated, problem_responses
 from mcm_shared.pagination import Page, make_cursor, parse_datetime, parse_int, read_cursor
-from mcm_shared.security import CurrentPrincipal
+from mcm_shared.security import CurrentPrincipal, Principal
 from mcm_shared.wiring import SessionDep
 
 EventID = Annotated[UUID, Path(description="Event id")]
@@ -57,17 +59,6 @@ _MANAGE = problem_responses(
 )
 
 
-@router.post(
-    "/registrations",
-    status_code=201,
-    response_model=Registration,
-    responses={
-        200: {"model": Registration, "description": "A retry with the same Idempotency-Key: the registration it made"},
-        **problem_responses(
-            Unauthenticated, NotEventManager, EventNotFound, AlreadyRegistered, RegistrationClosed, RequirementsNotMet
-        ),
-    },
-)
 async def register(
     event_id: EventID,
     principal: CurrentPrincipal,
@@ -104,6 +95,52 @@ async def register(
     return Response(
         views.registration(row).model_dump_json(), status_code=201 if created else 200, media_type="application/json"
     )
+
+
+async def _register_in_fast_lane(
+    request: Request,
+    runtime: CirclesRuntime,
+    principal: Principal,
+    event_id: UUID,
+    idempotency_key: str | None,
+    data: RegistrationCreate | None,
+) -> Response:
+    """`register` for a request the fast lane has read and authenticated (fast_lane.py)."""
+    async with runtime.database.session() as session:
+        return await register(
+            event_id,
+            principal,
+            session,
+            runtime.clock,
+            runtime.events_settings,
+            runtime.gates,
+            idempotency_key,
+            data,
+        )
+
+
+# Declared as any route (the OpenAPI document and the standard handler come from `register`'s
+# signature); its usual request is answered by the fast lane in front of the standard handler.
+#
+# It sits on a router of its own that the app includes before all others (main.py): FastAPI tries
+# routes one by one, and behind the service's other routers matching this path cost about 0.2 ms
+# of CPU per request (measured), a tenth of circles' share of a registration. No other route
+# answers POST on this path, so the order changes which route is tried first, not which answers.
+registration_router = APIRouter(prefix="/api/v1/events/{event_id}", tags=["events", "event registrations"])
+registration_router.add_api_route(
+    "/registrations",
+    register,
+    methods=["POST"],
+    status_code=201,
+    response_model=Registration,
+    responses={
+        200: {"model": Registration, "description": "A retry with the same Idempotency-Key: the registration it made"},
+        **problem_responses(
+            Unauthenticated, NotEventManager, EventNotFound, AlreadyRegistered, RegistrationClosed, RequirementsNotMet
+        ),
+    },
+    route_class_override=fast_lane_route(RegistrationCreate | None, _register_in_fast_lane),
+)
 
 
 @router.get(

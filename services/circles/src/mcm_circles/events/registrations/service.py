@@ -75,7 +75,14 @@ async def register(
     user_id = actor_id(principal)
     async with gates.admissions:
         admitted = await _register_at_once(
-            session, principal, user_id, event_id, data=data, now=now, idempotency_key=idempotency_key
+            session,
+            principal,
+            user_id,
+            event_id,
+            data=data,
+            now=now,
+            settings=settings,
+            idempotency_key=idempotency_key,
         )
     if admitted is not None:
         return admitted, True
@@ -104,10 +111,12 @@ async def _register_at_once(
     *,
     data: RegistrationCreate,
     now: datetime,
+    settings: EventsSettings,
     idempotency_key: str | None,
 ) -> SimpleNamespace | None:
     """The at-once path: the checks on facts read without a lock, then one autocommitted
-    statement that confirms or waitlists. None when the locked path must decide (it checks again)."""
+    statement that confirms, holds a seat for payment (with its outbox message) or waitlists.
+    None when the locked path must decide (it checks again)."""
     if session.bind is None:
         raise RuntimeError("the session is not bound to an engine")
     async with driver_connection(session.bind) as connection:  # type: ignore[arg-type]
@@ -119,14 +128,16 @@ async def _register_at_once(
             session, principal, user_id, facts, data=data, now=now, idempotency_key=idempotency_key
         )
         quick = seats.quick_decision(facts.event, overdue_holds=facts.expired_holds)
-        if (
-            facts.active_id is not None
-            or facts.event.requires_approval
-            or quick not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
-        ):
-            return None  # a retry or a duplicate, an application, a seat held for payment, an event to update
+        if facts.active_id is not None or facts.event.requires_approval or quick is None:
+            return None  # a retry or a duplicate, an application, an event to bring up to date
+        hold_expires_at = now + timedelta(minutes=settings.hold_minutes)
+        message = (  # only when a held seat is expected: the statement holds a seat only with one
+            messages.payment_required_row(SimpleNamespace(**values, hold_expires_at=hold_expires_at))
+            if quick == RegistrationStatus.PENDING_PAYMENT
+            else messages.NO_MESSAGE_ROW
+        )
         try:
-            return await repository.admit_at_once(connection, values, now)
+            return await repository.admit_at_once(connection, values, now, hold_expires_at, message)
         except IntegrityError as exc:
             if violated_constraint(exc) != "uq_event_registrations_active":
                 raise
