@@ -471,6 +471,15 @@ def sample_objects(platform: Platform, admin: User, member: User) -> dict[str, s
             )
         )["id"]
 
+        # A conversation the admin reads and writes: his own announcement to everyone.
+        ids["conversation"] = ok(
+            http.post(
+                "/api/v1/conversations",
+                json={"kind": "announcement", "audience": {"scope": "everyone"}, "title": "Sample"},
+                headers=admin.headers,
+            )
+        )["id"]
+
         def obligation() -> str | None:
             items = ok(http.get("/api/v1/payments/obligations", headers=member.headers))["items"]
             return next((item["id"] for item in items if item.get("circle_id") == ids["circle"]), None)
