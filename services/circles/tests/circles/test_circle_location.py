@@ -4,7 +4,7 @@ memberships and the meeting notices — and never the circle itself, the listing
 
 from __future__ import annotations
 
-from .support import circle_body, make_circle, make_facilitator, make_member, make_user, notifications
+from .support import circle_body, make_circle, make_facilitator, make_member, make_user, notifications, outbox
 
 ADDRESS = "Hinterhaus, Oranienstr. 12, 3rd floor"
 VIDEO = "https://meet.example.org/circle-42"
@@ -78,9 +78,11 @@ async def test_meetings_memberships_and_notices_carry_the_place_to_members(api):
     base = f"/api/v1/circles/{circle['id']}/meetings"
     created = await api.post(ben, base, {"count": 2})
     assert created.status_code == 201, created.text
-    [notice] = await notifications(api, "circle.meeting_scheduled")
-    assert notice["recipient_user_ids"] == [str(joe.id)]
-    assert (notice["data"]["address"], notice["data"]["video_url"]) == (ADDRESS, VIDEO)
+    # What happened is published for messaging, which tells the members (never auth directly).
+    [scheduled] = [e["payload"] for e in await outbox(api, "meeting.scheduled")]
+    assert scheduled["circle_id"] == circle["id"]
+    assert (scheduled["address"], scheduled["video_url"]) == (ADDRESS, VIDEO)
+    assert await notifications(api, "circle.meeting_scheduled") == []
     listed = (await api.get(joe, base)).json()["items"]
     assert {(m["place"]["address"], m["place"]["video_url"]) for m in listed} == {(ADDRESS, VIDEO)}
     mine = (await api.get(joe, "/api/v1/members/me/memberships")).json()
@@ -89,5 +91,5 @@ async def test_meetings_memberships_and_notices_carry_the_place_to_members(api):
     plain = await make_circle(api, ben)
     await make_member(api, plain)
     assert (await api.post(ben, f"/api/v1/circles/{plain['id']}/meetings", {"count": 1})).status_code == 201
-    sent = [n for n in await notifications(api, "circle.meeting_scheduled") if n["data"]["circle_id"] == plain["id"]]
-    assert [("address" in n["data"], "video_url" in n["data"]) for n in sent] == [(False, False)]
+    sent = [e["payload"] for e in await outbox(api, "meeting.scheduled") if e["payload"]["circle_id"] == plain["id"]]
+    assert [("address" in p, "video_url" in p) for p in sent] == [(False, False)]

@@ -346,7 +346,6 @@ async def withdraw(
     await session.flush()
     if not applied:
         await messages.registration_cancelled(session, registration, refund=refund, reason=reason)
-    await messages.registration_cancelled(session, registration, refund=refund, reason=reason)
 
 
 async def anonymise_user(session: AsyncSession, user_id: UUID) -> None:
