@@ -158,6 +158,9 @@ class Rule:
     throwaway: bool = False  # call as a new user with the caller's role (the call erases him)
     lists: str | None = None  # a list endpoint: objects of this kind must appear only when visible
     generic: bool = False  # no policy row yet: only "401 without a token" and "never 5xx" are checked
+    # The code does not do what the policy says yet: the row states the policy and is expected to
+    # fail (strictly: once the code is fixed the row passes, and the mark must go).
+    known_gap: str = ""
 
 
 def R(**kwargs: Any) -> Rule:
@@ -717,6 +720,16 @@ POLICY: dict[str, tuple[Rule, ...]] = {
             query_from=lambda ctx: {"circle_id": ctx.obj("priv")},
             variant="the private circle's thread",
         ),
+        # An event's thread: its confirmed registrants (the member registered for it) and staff.
+        R(
+            see=STAFF | OWNER,
+            query_from=lambda ctx: {"event_id": ctx.obj("live")},
+            variant="an event's thread",
+            known_gap=(
+                "circles does not publish registration.confirmed, so messaging never learns who is"
+                " registered: a confirmed registrant gets 404 on his event's thread (docs/messaging.md)"
+            ),
+        ),
     ),
     "POST /api/v1/conversations": (
         # A member and the facilitators of his circles; staff with anyone. The mover is a member of
@@ -914,7 +927,8 @@ def _cases() -> list[Any]:
         rules = POLICY.get(f"{method} {path}") or (GENERIC,)
         for rule in rules:
             label = f"{method} {path}" + (f" [{rule.variant}]" if rule.variant else "")
-            cases.append((rule.phase, len(cases), pytest.param(method, path, rule, id=label)))
+            marks = [pytest.mark.xfail(reason=rule.known_gap, strict=True)] if rule.known_gap else []
+            cases.append((rule.phase, len(cases), pytest.param(method, path, rule, id=label, marks=marks)))
     return [case for _, _, case in sorted(cases, key=lambda item: (item[0], item[1]))]
 
 
