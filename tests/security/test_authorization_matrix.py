@@ -8,12 +8,16 @@ Columns: anonymous, and for each of the six roles three callers —
               registrant, the debtor, the goal's author, the transfer's requester),
   * facilitator: the same role, and he facilitates the circles (so he manages their events).
 Real objects are created first (circles public/private, meetings, goals, a transfer request, an
-event draft, a published event with a registration, a public event, an obligation from circle
-dues, a payment, a requirement template).
+event draft, a published event with a registration, a public event, an event that requires
+approval with two applications, an obligation from circle dues, a payment, a requirement
+template, an invitation, a member for staff to move, the private circle's message thread with a
+member's message, event types, a stored Stripe event).
 
 Expected outcome per cell comes from ONE table, POLICY, written from ARCHITECTURE.md §§4, 7, 11 and
-the permission modules (auth roles/permissions.py, circles permissions.py and
-events/access.py, payments roles.py). Asserted: never 5xx; anonymous → 401; an object the
+the permission modules (auth roles/permissions.py and invitations/authority.py, circles
+permissions.py and events/access.py, payments roles.py, messaging conversations/service.py) and
+docs/*.md. A row the code does not meet yet states the policy and carries `known_gap` (a strict
+expected failure). Asserted: never 5xx; anonymous → 401; an object the
 caller may not see → 404 that looks exactly like a non-existent id; a function his roles lack →
 403; an allowed call → success (or a state conflict for calls that change state). List
 endpoints must not leak hidden objects. An operation without a POLICY row still gets the
