@@ -314,6 +314,7 @@ def service_documents() -> dict[str, dict[str, Any]]:
 
     from mcm_auth.main import create_app as auth_app
     from mcm_circles.main import create_app as circles_app
+    from mcm_messaging.main import create_app as messaging_app
     from mcm_payments.main import create_app as payments_app
 
     root = logging.getLogger()
@@ -321,7 +322,12 @@ def service_documents() -> dict[str, dict[str, Any]]:
     try:
         return {
             name: factory().openapi()
-            for name, factory in (("auth", auth_app), ("circles", circles_app), ("payments", payments_app))
+            for name, factory in (
+                ("auth", auth_app),
+                ("circles", circles_app),
+                ("payments", payments_app),
+                ("messaging", messaging_app),
+            )
         }
     finally:
         root.handlers[:] = handlers
@@ -461,6 +467,15 @@ def sample_objects(platform: Platform, admin: User, member: User) -> dict[str, s
             http.post(
                 "/api/v1/events/requirement-templates",
                 json={"name": f"Sample {uuid.uuid4().hex[:6]}", "requirements": [{"kind": "verified_email"}]},
+                headers=admin.headers,
+            )
+        )["id"]
+
+        # A conversation the admin reads and writes: his own announcement to everyone.
+        ids["conversation"] = ok(
+            http.post(
+                "/api/v1/conversations",
+                json={"kind": "announcement", "audience": {"scope": "everyone"}, "title": "Sample"},
                 headers=admin.headers,
             )
         )["id"]

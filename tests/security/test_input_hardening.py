@@ -168,6 +168,7 @@ PARAM_OBJECT = {
     "payment_id": "payment",
     "user_id": "user",
     "registration_id": "registration",
+    "conversation_id": "conversation",
 }
 
 
@@ -555,6 +556,7 @@ def test_pagination_abuse_is_422(platform, world: World, service: str, path: str
         "circles": _cursor({"t": "2024-01-01T00:00:00+00:00", "id": str(uuid.uuid4())}),  # a payments-style cursor
         "payments": _cursor({"sort": "name", "value": "a", "id": str(uuid.uuid4())}),  # a circles-style cursor
         "auth": _cursor({"sort": "name", "value": "a", "id": str(uuid.uuid4())}),
+        "messaging": _cursor({"t": "2024-01-01T00:00:00+00:00", "id": str(uuid.uuid4())}),  # payments-style
     }[service]
     cursors = {
         "garbage": "!!!not-base64!!!",

@@ -33,6 +33,7 @@ class FlaggedPage(BaseModel):
 
 
 class RetryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # as every request body: an unknown field is refused, not ignored
     reason: str | None = Field(default=None, max_length=1000, description="Why it is retried (kept in the audit)")
 
 
